@@ -1,0 +1,110 @@
+// GGUF v2/v3 reader: memory-mapped, every offset and count validated against the file size.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/error.h"
+#include "util/mmap.h"
+
+namespace gguf {
+
+enum class ValueType : uint32_t {
+  kUint8 = 0, kInt8 = 1, kUint16 = 2, kInt16 = 3, kUint32 = 4, kInt32 = 5, kFloat32 = 6,
+  kBool = 7, kString = 8, kArray = 9, kUint64 = 10, kInt64 = 11, kFloat64 = 12,
+};
+const char* value_type_name(ValueType t);
+
+// A thrown error always names the file and the problem ("<path>: tensor 'x' data out of file").
+class FormatError : public util::Error {
+ public:
+  explicit FormatError(std::string m) : util::Error(std::move(m), 400) {}
+};
+
+// One metadata value. Scalars and strings are decoded; arrays keep their element type and are
+// decoded into `array` (nested arrays allowed). Strings view into the mapped file? No: owned,
+// so a Value outlives the File.
+struct Value {
+  ValueType type = ValueType::kUint8;
+  uint64_t u = 0;      // unsigned ints and bool
+  int64_t i = 0;       // signed ints
+  double f = 0;        // floats
+  std::string s;       // kString
+  ValueType array_type = ValueType::kUint8;  // element type when type == kArray
+  std::vector<Value> array;
+
+  bool is_integer() const;
+  bool is_number() const;  // integer or float
+  int64_t as_int() const;     // any numeric/bool; throws util::Error otherwise
+  double as_double() const;   // any numeric
+  bool as_bool() const;
+  const std::string& as_string() const;  // throws unless kString
+};
+
+struct TensorInfo {
+  std::string name;
+  std::vector<int64_t> dims;  // innermost first: dims[0] is the row length
+  uint32_t type = 0;          // ggml type id (ops::DType)
+  uint64_t offset = 0;        // relative to the data section
+  uint64_t n_bytes = 0;       // computed from type and dims
+  const uint8_t* data = nullptr;  // into the mapping
+
+  int64_t n_elements() const;
+};
+
+class File {
+ public:
+  // Opens, maps and validates. Throws FormatError (bad magic, version 1, truncation, absurd
+  // counts, overlapping or out-of-file tensors, unknown types) naming the path.
+  static std::unique_ptr<File> open(const std::string& path);
+  // Reads only the header + metadata (+ tensor table) without keeping the mapping alive.
+  // Same validation. Used by show/create where weights are not needed.
+
+  uint32_t version() const { return version_; }
+  uint64_t alignment() const { return alignment_; }
+  const std::string& path() const { return path_; }
+  size_t file_size() const { return map_->size(); }
+  const uint8_t* data_section() const { return data_section_; }
+
+  // Metadata in file order.
+  const std::vector<std::pair<std::string, Value>>& metadata() const { return kv_; }
+  const Value* find(std::string_view key) const;
+  bool has(std::string_view key) const { return find(key) != nullptr; }
+  // Typed getters: the key's value converted; nullopt/default when absent; throws FormatError
+  // when present with an incompatible type.
+  std::optional<std::string> get_string(std::string_view key) const;
+  std::optional<int64_t> get_int(std::string_view key) const;
+  std::optional<double> get_float(std::string_view key) const;
+  std::optional<bool> get_bool(std::string_view key) const;
+  std::string get_string(std::string_view key, std::string def) const;
+  int64_t get_int(std::string_view key, int64_t def) const;
+  double get_float(std::string_view key, double def) const;
+  // Arrays; throw FormatError if the key holds something else.
+  std::vector<std::string> get_string_array(std::string_view key) const;
+  std::vector<float> get_float_array(std::string_view key) const;
+  std::vector<int32_t> get_int_array(std::string_view key) const;
+
+  // "general.architecture", or "" when absent.
+  std::string architecture() const { return get_string("general.architecture", ""); }
+
+  const std::vector<TensorInfo>& tensors() const { return tensors_; }
+  const TensorInfo* tensor(std::string_view name) const;
+
+ private:
+  File() = default;
+  std::string path_;
+  std::unique_ptr<util::MappedFile> map_;
+  uint32_t version_ = 0;
+  uint64_t alignment_ = 32;
+  const uint8_t* data_section_ = nullptr;
+  std::vector<std::pair<std::string, Value>> kv_;
+  std::map<std::string, size_t, std::less<>> kv_index_;
+  std::vector<TensorInfo> tensors_;
+  std::map<std::string, size_t, std::less<>> tensor_index_;
+};
+
+}  // namespace gguf
