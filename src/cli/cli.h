@@ -2,5 +2,7 @@
 #pragma once
 
 namespace cli {
-int main(int argc, char** argv);
-}
+// Runs `ollama serve` in this process (injected by main so cli/ never includes server/).
+using ServeFn = int (*)();
+int main(int argc, char** argv, ServeFn serve);
+}  // namespace cli
