@@ -28,13 +28,28 @@ const TypeInfo* type_info(uint32_t id);
 size_t row_bytes(DType t, int64_t n);
 
 // Kernels for one weight type. Activations are quantized once per matmul into `act_type`
-// rows (Q8_0 or Q8_K blocks, or F32/F16 for float weights); vec_dot multiplies one weight row
-// by one activation row.
+// rows; vec_dot multiplies one weight row by one activation row. Pairings (fixed; SIMD
+// variants must keep them):
+//   F32, F16, BF16                       -> F32 activations (plain floats, no quantization)
+//   Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, MXFP4  -> Q8_0 activations. Q4_1/Q5_1 take the min term
+//                                           from the per-block sum of the int8 activations
+//                                           (exact), instead of Q8_1's fp16-rounded sum.
+//   Q2_K, Q3_K, Q4_K, Q5_K, Q6_K         -> Q8_K activations (bsums carry the min term)
+// Activation quantizers (Q8_0, Q8_K) use d = amax / 127 and codes in [-127, 127], never -128,
+// so SIMD kernels may use sign tricks (|w| * sign(a, w)) without overflow.
+// Every vec_dot equals the dot of the dequantized weight row with the dequantized activation
+// row up to float rounding (held by tests/ops against the scalar twins).
 struct Kernels {
   void (*dequantize_row)(const void* src, float* dst, int64_t n) = nullptr;
   void (*quantize_row)(const float* src, void* dst, int64_t n) = nullptr;  // reference quantizer
   DType act_type = DType::F32;
   void (*vec_dot)(int64_t n, float* out, const void* w_row, const void* act_row) = nullptr;
+  // Optional tile kernel (nullptr -> matmul loops vec_dot). For r < nr, t < nt:
+  //   y[t * ldy + r] = dot(row r of w (rows w_stride bytes apart),
+  //                        activation row t of act (rows act_stride bytes apart)).
+  // matmul passes nr <= 64 rows of one chunk and all of its tokens (nt may be large).
+  void (*gemm)(int64_t n, int nr, int nt, const void* w, size_t w_stride, const void* act,
+               size_t act_stride, float* y, int64_t ldy) = nullptr;
 };
 
 enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3 };
