@@ -1,0 +1,39 @@
+// The runtime option table (§3.13): option name -> type, deprecated names, typed parsing.
+#pragma once
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace create {
+
+enum class ParamType { kInt, kFloat, kBool, kString, kStringList };
+
+struct ParamInfo {
+  const char* name;
+  ParamType type;
+  bool load_time;  // Runner group (forces a reload when changed)
+};
+
+// Every valid option, in Ollama's Options struct order.
+const std::vector<ParamInfo>& param_table();
+// Type of a known option; nullopt for unknown names (deprecated names are unknown too).
+std::optional<ParamType> param_type(std::string_view name);
+// mirostat, mirostat_tau, mirostat_eta, penalize_newline, low_vram, f16_kv, logits_all,
+// vocab_only, use_mlock: accepted but dropped with "warning: parameter <x> is deprecated".
+bool is_deprecated_param(std::string_view name);
+
+// Converts one Modelfile PARAMETER value to JSON by the option's type (Go api.FormatParams):
+// int base-10 (int64), float (float32 precision, written shortest), bool (Go ParseBool),
+// string, and stop as a one-element list. Errors (util::bad_request):
+//   unknown parameter '<name>' / invalid int value [<v>] / invalid float value [<v>] /
+//   invalid bool value [<v>]
+nlohmann::json format_param(std::string_view name, std::string_view value);
+
+// Go strconv.ParseBool; nullopt when not one of 1,t,T,TRUE,true,True,0,f,F,FALSE,false,False.
+std::optional<bool> parse_go_bool(std::string_view s);
+
+}  // namespace create
