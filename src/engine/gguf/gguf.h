@@ -62,12 +62,16 @@ class File {
   // counts, overlapping or out-of-file tensors, unknown types) naming the path.
   static std::unique_ptr<File> open(const std::string& path);
   // Reads only the header + metadata (+ tensor table) without keeping the mapping alive.
-  // Same validation. Used by show/create where weights are not needed.
+  // Same validation. Used by show/create where weights are not needed: data_section() and
+  // every TensorInfo::data are nullptr.
+  static std::unique_ptr<File> open_metadata(const std::string& path);
 
   uint32_t version() const { return version_; }
   uint64_t alignment() const { return alignment_; }
   const std::string& path() const { return path_; }
-  size_t file_size() const { return map_->size(); }
+  size_t file_size() const { return file_size_; }
+  // Offset of the data section from the start of the file (aligned).
+  uint64_t data_offset() const { return data_offset_; }
   const uint8_t* data_section() const { return data_section_; }
 
   // Metadata in file order.
@@ -100,11 +104,20 @@ class File {
   std::unique_ptr<util::MappedFile> map_;
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;
+  size_t file_size_ = 0;
+  uint64_t data_offset_ = 0;
   const uint8_t* data_section_ = nullptr;
   std::vector<std::pair<std::string, Value>> kv_;
   std::map<std::string, size_t, std::less<>> kv_index_;
   std::vector<TensorInfo> tensors_;
   std::map<std::string, size_t, std::less<>> tensor_index_;
+
+  friend class Parser;
 };
+
+// Limits the reader enforces on top of the file-size checks (they bound memory use).
+inline constexpr uint64_t kMaxDims = 4;                 // GGML_MAX_DIMS
+inline constexpr int kMaxArrayNesting = 8;              // arrays of arrays of ...
+inline constexpr uint64_t kMaxArrayElements = 1ull << 24;  // all metadata arrays together
 
 }  // namespace gguf
