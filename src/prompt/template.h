@@ -1,0 +1,47 @@
+// Go text/template engine: parse once, execute many times over JSON data (Ollama semantics).
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "prompt/template_ast.h"
+#include "util/error.h"
+
+namespace prompt {
+
+// Parse or execution error; `template: <name>:<line>: ...` style message, HTTP 400.
+class TemplateError : public util::Error {
+ public:
+  explicit TemplateError(std::string m) : util::Error(std::move(m), 400) {}
+};
+
+class Template {
+ public:
+  // Parses `text`. Throws TemplateError on a syntax error.
+  static Template parse(std::string_view text, std::string name = "template");
+
+  // Executes with `data` as dot (missingkey=zero: a missing key is the zero value).
+  // Struct-like data uses capitalised keys (`.Messages`, `.Role`, ...).
+  std::string execute(const Json& data) const;
+
+  // True if any field or variable identifier equals `ident`, compared case-insensitively
+  // (Ollama's check for `.Messages` / `.Response` / `.Tools` / `.Suffix`).
+  bool references(std::string_view ident) const;
+
+  // A copy whose tree stops just before the first node referencing `.Response`, with
+  // enclosing blocks kept (legacy per-turn rendering of the last turn).
+  Template truncated_at(std::string_view ident) const;
+
+  const NodeList& root() const { return *root_; }
+  const std::string& source() const { return source_; }
+
+ private:
+  std::string name_;
+  std::string source_;
+  std::shared_ptr<NodeList> root_;
+  std::shared_ptr<std::map<std::string, NodeList>> defines_;
+  friend class Parser;
+};
+
+}  // namespace prompt

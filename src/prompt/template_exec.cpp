@@ -1,0 +1,307 @@
+// Executes a parsed Go template over JSON data with Go's truthiness and printing rules.
+#include <algorithm>
+#include <cctype>
+
+#include "prompt/template.h"
+#include "prompt/template_funcs.h"
+
+namespace prompt {
+namespace {
+
+struct BreakSignal {};
+struct ContinueSignal {};
+
+// A value during execution: borrowed from the data (no copy) or owned (a function result).
+struct Val {
+  const Json* ref = nullptr;
+  Json own;
+  const Json& get() const { return ref ? *ref : own; }
+  static Val borrow(const Json& j) { return Val{&j, {}}; }
+  static Val owned(Json j) { return Val{nullptr, std::move(j)}; }
+};
+
+const Json& null_json() {
+  static const Json n = nullptr;
+  return n;
+}
+
+class Exec {
+ public:
+  Exec(const std::map<std::string, NodeList>& defines, std::string& out)
+      : defines_(defines), out_(out) {}
+
+  void run(const NodeList& list, const Val& dot) {
+    for (const auto& n : list) run_node(*n, dot);
+  }
+
+  void push_var(const std::string& name, Val v) { vars_.emplace_back(name, std::move(v)); }
+
+ private:
+  [[noreturn]] void fail(const std::string& m) { throw TemplateError("template: " + m); }
+
+  void run_node(const Node& n, const Val& dot) {
+    switch (n.kind) {
+      case Node::Kind::kText: out_ += n.text; break;
+      case Node::Kind::kAction: {
+        Val v = eval_pipeline(n.pipe, dot);
+        if (n.pipe.decls.empty()) out_ += print_value(v.get());
+        break;
+      }
+      case Node::Kind::kIf:
+      case Node::Kind::kWith: {
+        size_t mark = vars_.size();
+        Val v = eval_pipeline(n.pipe, dot);
+        if (truthy(v.get())) {
+          if (n.kind == Node::Kind::kWith) run(n.list, v);
+          else run(n.list, dot);
+        } else {
+          run(n.else_list, dot);
+        }
+        vars_.resize(mark);
+        break;
+      }
+      case Node::Kind::kRange: run_range(n, dot); break;
+      case Node::Kind::kTemplate: {
+        auto it = defines_.find(n.text);
+        if (it == defines_.end()) fail("no such template \"" + n.text + "\"");
+        Val arg = n.has_pipe ? eval_pipeline(n.pipe, dot) : Val::borrow(null_json());
+        Exec sub(defines_, out_);
+        sub.push_var("$", arg);
+        sub.run(it->second, arg);
+        break;
+      }
+      case Node::Kind::kBreak: throw BreakSignal{};
+      case Node::Kind::kContinue: throw ContinueSignal{};
+    }
+  }
+
+  void run_range(const Node& n, const Val& dot) {
+    size_t mark = vars_.size();
+    // The pipeline's declarations are bound per element, not to the whole value.
+    Pipeline p = n.pipe;
+    std::vector<std::string> decls = p.decls;
+    p.decls.clear();
+    Val coll = eval_pipeline(p, dot);
+    const Json& c = coll.get();
+    auto body = [&](Val key, Val elem) {
+      vars_.resize(mark);
+      if (decls.size() == 1) push_var(decls[0], elem);
+      if (decls.size() == 2) {
+        push_var(decls[0], std::move(key));
+        push_var(decls[1], elem);
+      }
+      try {
+        run(n.list, elem);
+      } catch (const ContinueSignal&) {
+      }
+    };
+    bool any = false;
+    try {
+      if (c.is_array()) {
+        for (size_t i = 0; i < c.size(); i++) {
+          any = true;
+          body(Val::owned(static_cast<int64_t>(i)), Val::borrow(c[i]));
+        }
+      } else if (c.is_object()) {
+        std::vector<std::string> keys;
+        for (auto it = c.begin(); it != c.end(); ++it)
+          if (it.key() != kJsonKey) keys.push_back(it.key());
+        std::sort(keys.begin(), keys.end());  // Go ranges maps in sorted key order
+        for (auto& k : keys) {
+          any = true;
+          body(Val::owned(k), Val::borrow(c[k]));
+        }
+      } else if (c.is_number_integer()) {
+        for (int64_t i = 0; i < c.get<int64_t>(); i++) {
+          any = true;
+          body(Val::owned(i), Val::owned(i));
+        }
+      } else if (!c.is_null()) {
+        fail("range can't iterate over " + c.dump());
+      }
+    } catch (const BreakSignal&) {
+    }
+    vars_.resize(mark);
+    if (!any) run(n.else_list, dot);
+  }
+
+  Val eval_pipeline(const Pipeline& p, const Val& dot) {
+    Val result;
+    bool have = false;
+    for (const auto& cmd : p.commands) {
+      result = eval_command(cmd, dot, have ? &result : nullptr);
+      have = true;
+    }
+    if (!p.decls.empty()) {
+      if (p.is_assign) {
+        for (auto it = vars_.rbegin(); it != vars_.rend(); ++it)
+          if (it->first == p.decls[0]) {
+            it->second = Val::owned(result.get());
+            return result;
+          }
+        fail("undefined variable: " + p.decls[0]);
+      }
+      push_var(p.decls.back(), Val::owned(result.get()));
+    }
+    return result;
+  }
+
+  Val eval_command(const Command& c, const Val& dot, Val* piped) {
+    const Arg& first = c.args[0];
+    if (first.kind == Arg::Kind::kIdentifier) {
+      const std::string& fn = first.name;
+      // and/or short-circuit on truthiness and return the deciding operand.
+      if (fn == "and" || fn == "or") {
+        std::vector<const Arg*> args;
+        for (size_t i = 1; i < c.args.size(); i++) args.push_back(&c.args[i]);
+        if (args.empty() && !piped) fail(fn + ": wrong number of args");
+        Val v;
+        for (size_t i = 0; i <= args.size(); i++) {
+          if (i == args.size()) {
+            if (!piped) break;
+            v = Val::owned(piped->get());
+          } else {
+            v = eval_arg(*args[i], dot);
+          }
+          bool t = truthy(v.get());
+          if ((fn == "and" && !t) || (fn == "or" && t)) return v;
+        }
+        return v;
+      }
+      std::vector<Json> args;
+      for (size_t i = 1; i < c.args.size(); i++) args.push_back(eval_arg(c.args[i], dot).get());
+      if (piped) args.push_back(piped->get());
+      return Val::owned(call_function(fn, args));
+    }
+    if (c.args.size() > 1 || piped) {
+      // Method calls with arguments are not part of the data model we expose.
+      if (first.kind == Arg::Kind::kField || first.kind == Arg::Kind::kVariable)
+        fail("can't give argument to non-function " + describe(first));
+    }
+    return eval_arg(first, dot);
+  }
+
+  static std::string describe(const Arg& a) {
+    std::string s = a.kind == Arg::Kind::kVariable ? a.name : "";
+    for (auto& f : a.fields) s += "." + f;
+    return s;
+  }
+
+  Val eval_arg(const Arg& a, const Val& dot) {
+    switch (a.kind) {
+      case Arg::Kind::kLiteral: return Val::owned(a.literal);
+      case Arg::Kind::kDot: return dot;
+      case Arg::Kind::kField: return walk(dot, a.fields);
+      case Arg::Kind::kVariable: {
+        for (auto it = vars_.rbegin(); it != vars_.rend(); ++it)
+          if (it->first == a.name) return walk(it->second, a.fields);
+        fail("undefined variable \"" + a.name + "\"");
+      }
+      case Arg::Kind::kIdentifier: return Val::owned(call_function(a.name, {}));
+      case Arg::Kind::kPipe: return walk(eval_pipeline(*a.pipe, dot), a.fields);
+    }
+    return Val::borrow(null_json());
+  }
+
+  // Field access; a missing key is the zero value (missingkey=zero).
+  static Val walk(Val v, const std::vector<std::string>& fields) {
+    for (const auto& f : fields) {
+      const Json& cur = v.get();
+      const Json* next = &null_json();
+      if (cur.is_object()) {
+        auto it = cur.find(f);
+        if (it != cur.end()) next = &*it;
+      }
+      if (v.ref) v = Val::borrow(*next);
+      else v = Val::owned(*next);
+    }
+    return v;
+  }
+
+  std::vector<std::pair<std::string, Val>> vars_;
+  const std::map<std::string, NodeList>& defines_;
+  std::string& out_;
+};
+
+bool node_references(const NodeList& list, const std::string& lower);
+
+bool pipe_references(const Pipeline& p, const std::string& lower) {
+  auto eq = [&](const std::string& s) {
+    std::string l = s;
+    for (auto& ch : l) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return l == lower;
+  };
+  for (auto& d : p.decls)
+    if (eq(d.substr(1))) return true;
+  for (const auto& c : p.commands)
+    for (const auto& a : c.args) {
+      for (auto& f : a.fields)
+        if (eq(f)) return true;
+      if (a.kind == Arg::Kind::kVariable && eq(a.name.substr(1))) return true;
+      if (a.pipe && pipe_references(*a.pipe, lower)) return true;
+    }
+  return false;
+}
+
+bool node_references(const NodeList& list, const std::string& lower) {
+  for (const auto& n : list) {
+    if (n->kind != Node::Kind::kText && pipe_references(n->pipe, lower)) return true;
+    if (node_references(n->list, lower) || node_references(n->else_list, lower)) return true;
+  }
+  return false;
+}
+
+// Copies `list` up to the first node that references `lower`; returns true if it was found
+// (so callers stop copying later siblings).
+bool truncate_list(const NodeList& list, const std::string& lower, NodeList& out) {
+  for (const auto& n : list) {
+    if (n->kind != Node::Kind::kText && pipe_references(n->pipe, lower)) return true;
+    if (node_references(n->list, lower) || node_references(n->else_list, lower)) {
+      auto copy = std::make_shared<Node>(*n);
+      copy->list.clear();
+      copy->else_list.clear();
+      bool in_list = truncate_list(n->list, lower, copy->list);
+      if (!in_list) truncate_list(n->else_list, lower, copy->else_list);
+      out.push_back(copy);
+      return true;
+    }
+    out.push_back(n);
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string Template::execute(const Json& data) const {
+  std::string out;
+  Exec ex(*defines_, out);
+  Val root = Val::borrow(data);
+  ex.push_var("$", root);
+  try {
+    ex.run(*root_, root);
+  } catch (const BreakSignal&) {
+  } catch (const ContinueSignal&) {
+  }
+  return out;
+}
+
+bool Template::references(std::string_view ident) const {
+  std::string lower(ident);
+  for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (node_references(*root_, lower)) return true;
+  for (const auto& [name, body] : *defines_)
+    if (node_references(body, lower)) return true;
+  return false;
+}
+
+Template Template::truncated_at(std::string_view ident) const {
+  std::string lower(ident);
+  for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  Template t = *this;
+  auto list = std::make_shared<NodeList>();
+  truncate_list(*root_, lower, *list);
+  t.root_ = list;
+  return t;
+}
+
+}  // namespace prompt
