@@ -55,6 +55,34 @@ void vec_dot_q3_k_q8_k(int64_t n, float* out, const void* w, const void* a);
 void vec_dot_q4_k_q8_k(int64_t n, float* out, const void* w, const void* a);
 void vec_dot_q5_k_q8_k(int64_t n, float* out, const void* w, const void* a);
 void vec_dot_q6_k_q8_k(int64_t n, float* out, const void* w, const void* a);
+
+void dequantize_row_f16(const void* x, float* y, int64_t n);
+void dequantize_row_bf16(const void* x, float* y, int64_t n);
+void dequantize_row_q4_0(const void* x, float* y, int64_t n);
+void dequantize_row_q4_1(const void* x, float* y, int64_t n);
+void dequantize_row_q5_0(const void* x, float* y, int64_t n);
+void dequantize_row_q5_1(const void* x, float* y, int64_t n);
+void dequantize_row_mxfp4(const void* x, float* y, int64_t n);
+void dequantize_row_q2_k(const void* x, float* y, int64_t n);
+void dequantize_row_q3_k(const void* x, float* y, int64_t n);
+void dequantize_row_q4_k(const void* x, float* y, int64_t n);
+void dequantize_row_q5_k(const void* x, float* y, int64_t n);
+void dequantize_row_q6_k(const void* x, float* y, int64_t n);
+void copy_row_f32(const void* x, float* y, int64_t n);
+
+void quantize_row_f16(const float* x, void* y, int64_t n);
+void quantize_row_bf16(const float* x, void* y, int64_t n);
+void quantize_row_q4_0(const float* x, void* y, int64_t n);
+void quantize_row_q4_1(const float* x, void* y, int64_t n);
+void quantize_row_q5_0(const float* x, void* y, int64_t n);
+void quantize_row_q5_1(const float* x, void* y, int64_t n);
+void quantize_row_mxfp4(const float* x, void* y, int64_t n);
+void quantize_row_q2_k(const float* x, void* y, int64_t n);
+void quantize_row_q3_k(const float* x, void* y, int64_t n);
+void quantize_row_q4_k(const float* x, void* y, int64_t n);
+void quantize_row_q5_k(const float* x, void* y, int64_t n);
+void quantize_row_q6_k(const float* x, void* y, int64_t n);
+void copy_row_f32_q(const float* x, void* y, int64_t n);
 }  // namespace scalar
 
 }  // namespace ops

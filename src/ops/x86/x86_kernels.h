@@ -1,0 +1,56 @@
+// Entry points of the x86 SIMD kernel variants (AVX2, AVX-512, AVX-512 VNNI) for the kernel table.
+// Only src/ops/x86/register.cpp (baseline-compiled) wires these into KernelTable; the bodies live
+// in *_avx2.cpp / *_avx512.cpp and must only run after CPUID says the ISA is present.
+#pragma once
+#include <cstdint>
+
+#include "ops/kernels_impl.h"
+
+namespace ops {
+
+#define OPS_X86_DOT(name) void name(int64_t n, float* out, const void* w, const void* a)
+
+namespace avx2 {
+OPS_X86_DOT(vec_dot_f32);
+OPS_X86_DOT(vec_dot_f16_f32);
+OPS_X86_DOT(vec_dot_bf16_f32);
+OPS_X86_DOT(vec_dot_q4_0_q8_0);
+OPS_X86_DOT(vec_dot_q4_1_q8_0);
+OPS_X86_DOT(vec_dot_q5_0_q8_0);
+OPS_X86_DOT(vec_dot_q5_1_q8_0);
+OPS_X86_DOT(vec_dot_q8_0_q8_0);
+OPS_X86_DOT(vec_dot_q2_k_q8_k);
+OPS_X86_DOT(vec_dot_q3_k_q8_k);
+OPS_X86_DOT(vec_dot_q4_k_q8_k);
+OPS_X86_DOT(vec_dot_q5_k_q8_k);
+OPS_X86_DOT(vec_dot_q6_k_q8_k);
+void quantize_row_q8_0(const float* x, void* y, int64_t n);
+void quantize_row_q8_k(const float* x, void* y, int64_t n);
+}  // namespace avx2
+
+// AVX-512 F/BW/VL/DQ only (no VNNI, no BF16 instructions): float weights.
+namespace avx512 {
+OPS_X86_DOT(vec_dot_f32);
+OPS_X86_DOT(vec_dot_f16_f32);
+OPS_X86_DOT(vec_dot_bf16_f32);
+void quantize_row_q8_0(const float* x, void* y, int64_t n);
+void quantize_row_q8_k(const float* x, void* y, int64_t n);
+}  // namespace avx512
+
+// AVX-512 + VNNI (vpdpbusd): the integer dots.
+namespace avx512vnni {
+OPS_X86_DOT(vec_dot_q4_0_q8_0);
+OPS_X86_DOT(vec_dot_q4_1_q8_0);
+OPS_X86_DOT(vec_dot_q5_0_q8_0);
+OPS_X86_DOT(vec_dot_q5_1_q8_0);
+OPS_X86_DOT(vec_dot_q8_0_q8_0);
+OPS_X86_DOT(vec_dot_q2_k_q8_k);
+OPS_X86_DOT(vec_dot_q3_k_q8_k);
+OPS_X86_DOT(vec_dot_q4_k_q8_k);
+OPS_X86_DOT(vec_dot_q5_k_q8_k);
+OPS_X86_DOT(vec_dot_q6_k_q8_k);
+}  // namespace avx512vnni
+
+#undef OPS_X86_DOT
+
+}  // namespace ops
