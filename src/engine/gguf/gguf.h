@@ -43,6 +43,28 @@ struct Value {
   double as_double() const;   // any numeric
   bool as_bool() const;
   const std::string& as_string() const;  // throws unless kString
+
+  // Builders (used by the writer and tests).
+  static Value of_u8(uint8_t v);
+  static Value of_i8(int8_t v);
+  static Value of_u16(uint16_t v);
+  static Value of_i16(int16_t v);
+  static Value of_u32(uint32_t v);
+  static Value of_i32(int32_t v);
+  static Value of_u64(uint64_t v);
+  static Value of_i64(int64_t v);
+  static Value of_f32(float v);
+  static Value of_f64(double v);
+  static Value of_bool(bool v);
+  static Value of_string(std::string v);
+  // Every element must have type `element_type` (checked by the writer).
+  static Value of_array(ValueType element_type, std::vector<Value> elements);
+  static Value of_strings(const std::vector<std::string>& v);
+  static Value of_i32s(const std::vector<int32_t>& v);
+  static Value of_f32s(const std::vector<float>& v);
+
+  // Same type and same contents (floats compared by value; NaN equals NaN).
+  bool operator==(const Value& o) const;
 };
 
 struct TensorInfo {

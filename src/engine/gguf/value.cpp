@@ -80,6 +80,84 @@ const std::string& Value::as_string() const {
   return s;
 }
 
+namespace {
+Value unsigned_value(ValueType t, uint64_t u) {
+  Value v;
+  v.type = t;
+  v.u = u;
+  return v;
+}
+Value signed_value(ValueType t, int64_t i) {
+  Value v;
+  v.type = t;
+  v.i = i;
+  return v;
+}
+Value float_value(ValueType t, double f) {
+  Value v;
+  v.type = t;
+  v.f = f;
+  return v;
+}
+}  // namespace
+
+Value Value::of_u8(uint8_t v) { return unsigned_value(ValueType::kUint8, v); }
+Value Value::of_i8(int8_t v) { return signed_value(ValueType::kInt8, v); }
+Value Value::of_u16(uint16_t v) { return unsigned_value(ValueType::kUint16, v); }
+Value Value::of_i16(int16_t v) { return signed_value(ValueType::kInt16, v); }
+Value Value::of_u32(uint32_t v) { return unsigned_value(ValueType::kUint32, v); }
+Value Value::of_i32(int32_t v) { return signed_value(ValueType::kInt32, v); }
+Value Value::of_u64(uint64_t v) { return unsigned_value(ValueType::kUint64, v); }
+Value Value::of_i64(int64_t v) { return signed_value(ValueType::kInt64, v); }
+Value Value::of_f32(float v) { return float_value(ValueType::kFloat32, v); }
+Value Value::of_f64(double v) { return float_value(ValueType::kFloat64, v); }
+Value Value::of_bool(bool v) { return unsigned_value(ValueType::kBool, v ? 1 : 0); }
+
+Value Value::of_string(std::string s) {
+  Value v;
+  v.type = ValueType::kString;
+  v.s = std::move(s);
+  return v;
+}
+
+Value Value::of_array(ValueType element_type, std::vector<Value> elements) {
+  Value v;
+  v.type = ValueType::kArray;
+  v.array_type = element_type;
+  v.array = std::move(elements);
+  return v;
+}
+
+Value Value::of_strings(const std::vector<std::string>& v) {
+  std::vector<Value> e;
+  e.reserve(v.size());
+  for (const std::string& s : v) e.push_back(of_string(s));
+  return of_array(ValueType::kString, std::move(e));
+}
+
+Value Value::of_i32s(const std::vector<int32_t>& v) {
+  std::vector<Value> e;
+  e.reserve(v.size());
+  for (int32_t x : v) e.push_back(of_i32(x));
+  return of_array(ValueType::kInt32, std::move(e));
+}
+
+Value Value::of_f32s(const std::vector<float>& v) {
+  std::vector<Value> e;
+  e.reserve(v.size());
+  for (float x : v) e.push_back(of_f32(x));
+  return of_array(ValueType::kFloat32, std::move(e));
+}
+
+bool Value::operator==(const Value& o) const {
+  if (type != o.type) return false;
+  if (is_float(type)) return f == o.f || (std::isnan(f) && std::isnan(o.f));
+  if (is_signed(type)) return i == o.i;
+  if (type == ValueType::kString) return s == o.s;
+  if (type == ValueType::kArray) return array_type == o.array_type && array == o.array;
+  return u == o.u;
+}
+
 int64_t TensorInfo::n_elements() const {
   int64_t n = 1;
   for (int64_t d : dims) n *= d;  // the reader rejected overflowing shapes
