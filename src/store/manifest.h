@@ -5,6 +5,8 @@
 #include <string_view>
 #include <vector>
 
+#include "store/gojson.h"
+
 namespace store {
 
 inline constexpr char kMediaTypeManifest[] =
@@ -54,9 +56,5 @@ struct Manifest {
   // Config digest followed by every layer digest.
   std::vector<std::string> all_digests() const;
 };
-
-// Go encoding/json string escaping with HTML escaping on (<, >, & -> \u003c ...), as used for
-// every JSON blob Ollama writes; keeps our blobs byte-identical to Ollama's.
-std::string go_json_string(std::string_view s);
 
 }  // namespace store

@@ -56,8 +56,9 @@ class Store {
   int64_t write_blob(std::string_view expected_digest, const ReadFn& read);
   int64_t write_blob_from_stream(std::string_view expected_digest, std::istream& in);
   // Hashes `data`, writes it as a blob (if absent) and returns its Layer {media_type, digest,
-  // size}. Touches an existing blob.
-  Layer write_blob_string(std::string_view data, std::string_view media_type);
+  // size}. Touches an existing blob. *created (optional) tells whether the blob is new.
+  Layer write_blob_string(std::string_view data, std::string_view media_type,
+                          bool* created = nullptr);
   // Copies a file into the store (hash computed while copying) and returns its digest
   // "sha256:<hex>". Same atomicity as write_blob.
   std::string write_blob_from_file(const std::filesystem::path& src);
