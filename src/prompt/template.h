@@ -29,8 +29,8 @@ class Template {
   // (Ollama's check for `.Messages` / `.Response` / `.Tools` / `.Suffix`).
   bool references(std::string_view ident) const;
 
-  // A copy whose tree stops just before the first node referencing `.Response`, with
-  // enclosing blocks kept (legacy per-turn rendering of the last turn).
+  // A copy cut after the first action that prints field `ident` (e.g. "Response"): that action
+  // is kept, every later node is dropped, enclosing blocks are kept (legacy last-turn render).
   Template truncated_at(std::string_view ident) const;
 
   const NodeList& root() const { return *root_; }

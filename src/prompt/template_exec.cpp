@@ -251,23 +251,34 @@ bool node_references(const NodeList& list, const std::string& lower) {
   return false;
 }
 
-// Copies `list` up to the first node that references `lower`; returns true if it was found
-// (so callers stop copying later siblings).
-bool truncate_list(const NodeList& list, const std::string& lower, NodeList& out) {
+// Ollama's legacy cut: walk lists in order (not conditions); the first action whose pipeline
+// has a field named exactly `ident` is kept and every node visited after it is dropped.
+bool pipe_has_field(const Pipeline& p, const std::string& ident) {
+  for (const auto& c : p.commands)
+    for (const auto& a : c.args) {
+      if (a.kind == Arg::Kind::kField)
+        for (auto& f : a.fields)
+          if (f == ident) return true;
+      if (a.pipe && pipe_has_field(*a.pipe, ident)) return true;
+    }
+  return false;
+}
+
+void cut_list(const NodeList& list, const std::string& ident, bool& cut, NodeList& out) {
   for (const auto& n : list) {
-    if (n->kind != Node::Kind::kText && pipe_references(n->pipe, lower)) return true;
-    if (node_references(n->list, lower) || node_references(n->else_list, lower)) {
+    if (cut) return;
+    if (n->kind == Node::Kind::kIf || n->kind == Node::Kind::kRange || n->kind == Node::Kind::kWith) {
       auto copy = std::make_shared<Node>(*n);
       copy->list.clear();
       copy->else_list.clear();
-      bool in_list = truncate_list(n->list, lower, copy->list);
-      if (!in_list) truncate_list(n->else_list, lower, copy->else_list);
+      cut_list(n->list, ident, cut, copy->list);
+      cut_list(n->else_list, ident, cut, copy->else_list);
       out.push_back(copy);
-      return true;
+      continue;
     }
     out.push_back(n);
+    if (n->kind == Node::Kind::kAction && pipe_has_field(n->pipe, ident)) cut = true;
   }
-  return false;
 }
 
 }  // namespace
@@ -295,11 +306,10 @@ bool Template::references(std::string_view ident) const {
 }
 
 Template Template::truncated_at(std::string_view ident) const {
-  std::string lower(ident);
-  for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   Template t = *this;
   auto list = std::make_shared<NodeList>();
-  truncate_list(*root_, lower, *list);
+  bool cut = false;
+  cut_list(*root_, std::string(ident), cut, *list);
   t.root_ = list;
   return t;
 }

@@ -100,9 +100,10 @@ TEST(Template, References) {
 
 TEST(Template, TruncatedAtResponse) {
   auto t = Template::parse("<u>{{ .Prompt }}</u><a>{{ .Response }}</a>tail");
-  EXPECT_EQ(t.truncated_at("Response").execute({{"Prompt", "p"}, {"Response", "r"}}), "<u>p</u><a>");
-  auto t2 = Template::parse("{{ if .System }}S{{ end }}{{ if .Prompt }}P{{ .Response }}x{{ end }}y");
-  EXPECT_EQ(t2.truncated_at("Response").execute({{"System", 1}, {"Prompt", 1}}), "SP");
+  EXPECT_EQ(t.truncated_at("Response").execute({{"Prompt", "p"}, {"Response", "r"}}), "<u>p</u><a>r");
+  auto t2 = Template::parse(
+      "{{ if .System }}S{{ end }}{{ if .Prompt }}P{{ .Response }}x{{ else }}E{{ end }}y");
+  EXPECT_EQ(t2.truncated_at("Response").execute({{"System", 1}, {"Prompt", 1}, {"Response", ""}}), "SP");
 }
 
 TEST(Template, Errors) {

@@ -1,0 +1,184 @@
+#include "prompt/chat.h"
+
+#include "prompt/template_funcs.h"
+
+namespace prompt {
+namespace {
+
+// A Go struct's template view: Go field names for access, the API JSON for printing.
+Json with_json(Json fields, const Json& api) {
+  fields[kJsonKey] = go_json(api);
+  return fields;
+}
+
+Json property_data(const Json& p);
+
+Json properties_data(const Json& props) {
+  if (!props.is_object()) return nullptr;
+  Json out = Json::object();
+  for (auto it = props.begin(); it != props.end(); ++it) out[it.key()] = property_data(it.value());
+  return with_json(out, props);
+}
+
+Json property_data(const Json& p) {
+  if (!p.is_object()) return p;
+  Json f = Json::object();
+  auto get = [&](const char* k) { return p.contains(k) ? p[k] : Json(nullptr); };
+  Json type = get("type");
+  if (type.is_array() && type.size() == 1) type = type[0];  // PropertyType prints one type bare
+  f["Type"] = type;
+  f["Items"] = get("items");
+  f["Description"] = p.value("description", "");
+  f["Enum"] = get("enum");
+  Json any_of = Json::array();
+  if (p.contains("anyOf") && p["anyOf"].is_array())
+    for (auto& a : p["anyOf"]) any_of.push_back(property_data(a));
+  f["AnyOf"] = any_of;
+  f["Properties"] = properties_data(get("properties"));
+  f["Required"] = get("required");
+  return with_json(f, p);
+}
+
+void count_images(const std::vector<Message>& msgs, int& n) {
+  for (auto& m : msgs) n += static_cast<int>(m.images.size());
+}
+
+std::vector<Message> collate(const std::vector<Message>& msgs, std::string* system) {
+  std::vector<Message> out;
+  std::vector<std::string> systems;
+  for (const auto& m : msgs) {
+    if (m.role == "system") systems.push_back(m.content);
+    if (!out.empty() && out.back().role == m.role && m.role != "tool") {
+      out.back().content += "\n\n" + m.content;
+      out.back().images.insert(out.back().images.end(), m.images.begin(), m.images.end());
+      continue;
+    }
+    out.push_back(m);
+  }
+  system->clear();
+  for (size_t i = 0; i < systems.size(); i++) *system += (i ? "\n\n" : "") + systems[i];
+  return out;
+}
+
+void add_think(Json& d, const Think& think) {
+  d["Think"] = think.enabled;
+  d["ThinkLevel"] = think.level;
+  d["IsThinkSet"] = think.set;
+}
+
+}  // namespace
+
+Template load_template(std::string_view text) {
+  Template t = Template::parse(text);
+  if (!t.references("Messages") && !t.references("Response")) {
+    t = Template::parse(std::string(text) + "{{ .Response }}");
+  }
+  return t;
+}
+
+Json message_data(const Message& m) {
+  Json calls = Json::array();
+  for (const auto& c : m.tool_calls) {
+    Json api_fn = {{"index", c.index}, {"name", c.name}, {"arguments", c.arguments}};
+    Json fn = {{"Index", c.index}, {"Name", c.name}, {"Arguments", with_json(c.arguments, c.arguments)}};
+    Json api = Json::object();
+    if (!c.id.empty()) api["id"] = c.id;
+    api["function"] = api_fn;
+    calls.push_back(with_json({{"ID", c.id}, {"Function", with_json(fn, api_fn)}}, api));
+  }
+  Json images = Json::array();
+  for (auto& im : m.images) images.push_back(im);
+  return {{"Role", m.role},         {"Content", m.content},   {"Thinking", m.thinking},
+          {"Images", images},       {"ToolCalls", calls},     {"ToolName", m.tool_name},
+          {"ToolCallID", m.tool_call_id}};
+}
+
+Json tools_data(const Json& tools) {
+  Json out = Json::array();
+  if (!tools.is_array()) return out;
+  for (const auto& t : tools) {
+    const Json fn = t.value("function", Json::object());
+    const Json params = fn.value("parameters", Json::object());
+    Json p = {{"Type", params.value("type", "")},
+              {"Defs", params.contains("$defs") ? params["$defs"] : Json(nullptr)},
+              {"Items", params.contains("items") ? params["items"] : Json(nullptr)},
+              {"Required", params.contains("required") ? params["required"] : Json::array()},
+              {"Properties", properties_data(params.value("properties", Json::object()))}};
+    Json f = {{"Name", fn.value("name", "")},
+              {"Description", fn.value("description", "")},
+              {"Parameters", with_json(p, params)}};
+    Json tool = {{"Type", t.value("type", "function")},
+                 {"Items", t.contains("items") ? t["items"] : Json(nullptr)},
+                 {"Function", with_json(f, fn)}};
+    out.push_back(with_json(tool, t));
+  }
+  return out;
+}
+
+std::string render(const Template& tmpl, const std::vector<Message>& messages, const Json& tools,
+                   const Think& think) {
+  if (tmpl.references("Messages")) {
+    std::string system;
+    std::vector<Message> collated = collate(messages, &system);
+    Json msgs = Json::array();
+    for (const auto& m : collated) msgs.push_back(message_data(m));
+    Json d = {{"System", system}, {"Messages", msgs}, {"Tools", tools_data(tools)},
+              {"Response", ""}, {"Prompt", ""}};
+    add_think(d, think);
+    return tmpl.execute(d);
+  }
+  // Legacy: one template execution per turn; the last one is cut after `.Response`.
+  std::string out, system, prompt, response;
+  auto values = [&] {
+    Json d = {{"System", system}, {"Prompt", prompt}, {"Response", response}};
+    add_think(d, think);
+    return d;
+  };
+  for (const auto& m : messages) {
+    auto flush = [&] {
+      out += tmpl.execute(values());
+      system.clear();
+      prompt.clear();
+      response.clear();
+    };
+    if (m.role == "system") {
+      if (!prompt.empty() || !response.empty()) flush();
+      system = m.content;
+    } else if (m.role == "user") {
+      if (!response.empty()) flush();
+      prompt = m.content;
+    } else if (m.role == "assistant") {
+      response = m.content;
+    }
+  }
+  out += tmpl.truncated_at("Response").execute(values());
+  return out;
+}
+
+std::string render_truncated(const Template& tmpl, const std::vector<Message>& messages,
+                             const Json& tools, const Think& think, int num_ctx, bool truncate,
+                             const std::function<int(const std::string&)>& count_tokens,
+                             int image_tokens) {
+  size_t start = 0;
+  if (truncate && !messages.empty()) {
+    for (size_t i = 0; i < messages.size(); i++) {
+      std::vector<Message> trial;
+      for (size_t j = 0; j < i; j++)
+        if (messages[j].role == "system") trial.push_back(messages[j]);
+      trial.insert(trial.end(), messages.begin() + static_cast<long>(i), messages.end());
+      int n = count_tokens(render(tmpl, trial, tools, think));
+      int images = 0;
+      count_images(trial, images);
+      n += images * image_tokens;
+      start = i;
+      if (n <= num_ctx || i + 1 == messages.size()) break;
+    }
+  }
+  std::vector<Message> final_msgs;
+  for (size_t j = 0; j < start; j++)
+    if (messages[j].role == "system") final_msgs.push_back(messages[j]);
+  final_msgs.insert(final_msgs.end(), messages.begin() + static_cast<long>(start), messages.end());
+  return render(tmpl, final_msgs, tools, think);
+}
+
+}  // namespace prompt
