@@ -1,0 +1,201 @@
+// SIMD kernels (src/ops/x86) against their scalar twins: every dot type and every ISA this CPU
+// runs, random and extreme data (raw random weight bytes, -8/15 nibbles, +-127 activations,
+// zero scales), row lengths from one block to 8192. Activation quantizers must be bit-exact.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "ops/kernels_impl.h"
+#include "ops/types.h"
+
+namespace {
+
+using ops::DType;
+using ops::Isa;
+
+const std::vector<DType>& simd_dot_types() {
+  static const std::vector<DType> k = {DType::F32,  DType::F16,  DType::BF16, DType::Q4_0,
+                                       DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0,
+                                       DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K,
+                                       DType::Q6_K};
+  return k;
+}
+
+std::vector<Isa> simd_isas() {
+  std::vector<Isa> v;
+  for (int i = 1; i <= static_cast<int>(ops::detected_isa()); i++) v.push_back(static_cast<Isa>(i));
+  return v;
+}
+
+int64_t bsize(DType t) { return ops::type_info(static_cast<uint32_t>(t))->block_size; }
+size_t bbytes(DType t) { return ops::type_info(static_cast<uint32_t>(t))->block_bytes; }
+
+// Offsets of the fp16 scale fields in each block (overwritten with sane values so random bytes
+// never make inf/NaN scales).
+std::vector<size_t> f16_fields(DType t) {
+  switch (t) {
+    case DType::Q4_0: case DType::Q5_0: case DType::Q8_0: return {0};
+    case DType::Q4_1: case DType::Q5_1: return {0, 2};
+    case DType::Q2_K: return {80, 82};
+    case DType::Q3_K: return {108};
+    case DType::Q4_K: case DType::Q5_K: return {0, 2};
+    case DType::Q6_K: return {208};
+    default: return {};
+  }
+}
+
+enum class Fill { kGaussian, kRawBytes, kExtreme, kZeroScales };
+
+// A weight row of n elements of type t.
+std::vector<uint8_t> make_weights(DType t, int64_t n, Fill fill, std::mt19937& rng) {
+  const auto& k = ops::scalar_table()[t];
+  std::vector<uint8_t> w(ops::row_bytes(t, n));
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  if (t == DType::F32 || t == DType::F16 || t == DType::BF16 || fill == Fill::kGaussian) {
+    std::vector<float> x(n);
+    for (auto& v : x) v = g(rng);
+    if (fill == Fill::kExtreme) {
+      for (int64_t i = 0; i < n; i += 3) x[i] = (i % 2 ? 6.0e4f : -6.0e4f);
+    }
+    k.quantize_row(x.data(), w.data(), n);
+    return w;
+  }
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (auto& b : w) b = static_cast<uint8_t>(fill == Fill::kExtreme ? (byte(rng) < 128 ? 0x00 : 0xff)
+                                                                   : byte(rng));
+  if (t == DType::Q8_0) {  // weight quantizers never emit -128 either
+    for (size_t bl = 0; bl < w.size(); bl += bbytes(t)) {
+      for (size_t j = 2; j < 34; j++) {
+        if (w[bl + j] == 0x80) w[bl + j] = 0x81;
+        if (fill == Fill::kExtreme) w[bl + j] = (w[bl + j] & 0x80) ? 0x81 : 0x7f;
+      }
+    }
+  }
+  std::uniform_real_distribution<float> sc(-0.1f, 0.1f);
+  for (size_t bl = 0; bl < w.size(); bl += bbytes(t)) {
+    for (size_t off : f16_fields(t)) {
+      const float v = fill == Fill::kZeroScales && off == f16_fields(t)[0] ? 0.0f : sc(rng);
+      const ops::f16_t h = ops::fp32_to_fp16(v);
+      std::memcpy(&w[bl + off], &h, 2);
+    }
+  }
+  return w;
+}
+
+// An activation row (act_type of t) quantized from random floats by the scalar quantizer, or
+// for kExtreme made of +-127 codes directly.
+std::vector<uint8_t> make_acts(DType act, int64_t n, Fill fill, std::mt19937& rng) {
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::vector<float> x(n);
+  for (auto& v : x) v = g(rng);
+  if (fill == Fill::kExtreme) {
+    for (int64_t i = 0; i < n; i++) x[i] = (rng() & 1) ? 1.0f : -1.0f;
+  }
+  if (fill == Fill::kZeroScales) {
+    for (int64_t i = 0; i < std::min<int64_t>(n, 256); i++) x[i] = 0.0f;
+  }
+  std::vector<uint8_t> a(ops::row_bytes(act, n));
+  ops::scalar_table()[act].quantize_row(x.data(), a.data(), n);
+  return a;
+}
+
+// Sum of |w_i * a_i| over the dequantized rows: the scale of float-rounding differences.
+double abs_terms(DType t, DType act, const std::vector<uint8_t>& w, const std::vector<uint8_t>& a,
+                 int64_t n) {
+  std::vector<float> wf(n), af(n);
+  ops::scalar_table()[t].dequantize_row(w.data(), wf.data(), n);
+  if (act == DType::F32) {
+    std::memcpy(af.data(), a.data(), n * 4);
+  } else {
+    ops::scalar_table()[act].dequantize_row(a.data(), af.data(), n);
+  }
+  double s = 0;
+  for (int64_t i = 0; i < n; i++) s += std::fabs(double(wf[i]) * af[i]);
+  return s;
+}
+
+TEST(SimdTwin, VecDotMatchesScalarEveryTypeIsaAndLength) {
+  if (ops::detected_isa() == Isa::kScalar) GTEST_SKIP() << "no SIMD ISA on this CPU";
+  std::mt19937 rng(1234);
+  int checked = 0;
+  for (DType t : simd_dot_types()) {
+    const auto& ref = ops::scalar_table()[t];
+    const DType act = ref.act_type;
+    std::vector<int64_t> lengths = {256, 512, 2048, 8192, 768};
+    if (bsize(t) == 32) lengths.insert(lengths.end(), {32, 64, 96, 160});
+    if (bsize(t) == 1) lengths.insert(lengths.end(), {1, 7, 8, 31, 33, 100, 1000});
+    for (int64_t n : lengths) {
+      for (Fill fill : {Fill::kGaussian, Fill::kRawBytes, Fill::kExtreme, Fill::kZeroScales}) {
+        const auto w = make_weights(t, n, fill, rng);
+        const auto a = make_acts(act, n, fill, rng);
+        float want = 0;
+        ref.vec_dot(n, &want, w.data(), a.data());
+        const double tol = 2e-6 * abs_terms(t, act, w, a, n) + 1e-30;
+        for (Isa isa : simd_isas()) {
+          const ops::Kernels* k = ops::kernels(t, isa);
+          ASSERT_NE(k, nullptr);
+          ASSERT_EQ(k->act_type, act);
+          ASSERT_NE(k->vec_dot, ref.vec_dot) << "no SIMD kernel registered";
+          float got = -12345;
+          k->vec_dot(n, &got, w.data(), a.data());
+          EXPECT_NEAR(got, want, tol) << ops::type_info(static_cast<uint32_t>(t))->name
+                                      << " isa=" << ops::isa_name(isa) << " n=" << n
+                                      << " fill=" << static_cast<int>(fill);
+          checked++;
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 0);
+}
+
+// Guards the test above against a tolerance so loose it hides bugs: a kernel that is wrong in
+// one element of one block must fall outside it.
+TEST(SimdTwin, ToleranceCatchesOneWrongCode) {
+  std::mt19937 rng(7);
+  const int64_t n = 2048;
+  const auto w = make_weights(DType::Q4_0, n, Fill::kGaussian, rng);
+  const auto a = make_acts(DType::Q8_0, n, Fill::kGaussian, rng);
+  auto w2 = w;
+  w2[2 + 18 * 10] ^= 0x01;  // one nibble of block 10 off by one
+  float x = 0, y = 0;
+  ops::scalar_table()[DType::Q4_0].vec_dot(n, &x, w.data(), a.data());
+  ops::scalar_table()[DType::Q4_0].vec_dot(n, &y, w2.data(), a.data());
+  EXPECT_GT(std::fabs(x - y), 2e-6 * abs_terms(DType::Q4_0, DType::Q8_0, w, a, n));
+}
+
+TEST(SimdTwin, ActivationQuantizersAreBitExact) {
+  if (ops::detected_isa() == Isa::kScalar) GTEST_SKIP() << "no SIMD ISA on this CPU";
+  std::mt19937 rng(99);
+  std::normal_distribution<float> g(0.0f, 3.0f);
+  for (DType act : {DType::Q8_0, DType::Q8_K}) {
+    for (int64_t n : {256, 2048, 8192}) {
+      for (int variant = 0; variant < 4; variant++) {
+        std::vector<float> x(n);
+        for (auto& v : x) v = g(rng);
+        if (variant == 1) std::fill(x.begin(), x.begin() + 256, 0.0f);  // zero blocks
+        if (variant == 2) {  // exact .5 ties after scaling: amax 127 -> id 1
+          for (int64_t i = 0; i < n; i++) x[i] = (i % 32 == 0) ? 127.0f : float(int(i % 254) - 127) + 0.5f;
+          for (int64_t i = 0; i < n; i++) if (x[i] > 127.0f || x[i] < -127.0f) x[i] = 0.5f;
+        }
+        if (variant == 3) {
+          for (auto& v : x) v *= 1e-30f;  // tiny scales
+        }
+        std::vector<uint8_t> want(ops::row_bytes(act, n)), got(want.size());
+        ops::scalar_table()[act].quantize_row(x.data(), want.data(), n);
+        for (Isa isa : simd_isas()) {
+          std::fill(got.begin(), got.end(), 0xcd);
+          ops::kernels(act, isa)->quantize_row(x.data(), got.data(), n);
+          EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size()))
+              << ops::type_info(static_cast<uint32_t>(act))->name << " isa=" << ops::isa_name(isa)
+              << " n=" << n << " variant=" << variant;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
