@@ -1,0 +1,168 @@
+// matmul: quantize activations once, then split weight rows across the pool in chunks taken
+// from an atomic counter; inside a chunk each weight row meets a block of tokens while hot.
+#include "ops/matmul.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "util/error.h"
+
+namespace ops {
+namespace {
+
+// Per calling thread, reused across calls: grows to the largest activation set seen.
+class ScratchBuffer {
+ public:
+  ~ScratchBuffer() { std::free(data_); }
+  uint8_t* get(size_t bytes) {
+    if (bytes > cap_) {
+      std::free(data_);
+      cap_ = (bytes + 4095) / 4096 * 4096;
+      data_ = static_cast<uint8_t*>(std::aligned_alloc(64, cap_));
+      if (data_ == nullptr) throw util::Error("out of memory for matmul scratch");
+    }
+    return data_;
+  }
+
+ private:
+  uint8_t* data_ = nullptr;
+  size_t cap_ = 0;
+};
+
+thread_local ScratchBuffer t_act_scratch;
+
+constexpr int64_t kTokenBlock = 32;  // tokens per pass over a chunk's rows
+
+struct QuantizeJob {
+  void (*quantize)(const float*, void*, int64_t);
+  const float* x;
+  int64_t k;
+  int64_t n_tokens;
+  uint8_t* out;
+  size_t out_stride;
+};
+
+void quantize_task(void* vctx, int ith, int nth) {
+  const auto& j = *static_cast<const QuantizeJob*>(vctx);
+  for (int64_t t = ith; t < j.n_tokens; t += nth) {
+    j.quantize(j.x + t * j.k, j.out + t * j.out_stride, j.k);
+  }
+}
+
+struct DotJob {
+  const Kernels* kw;
+  const uint8_t* w;
+  size_t w_stride;
+  int64_t k, n;
+  const uint8_t* act;
+  size_t act_stride;
+  int64_t n_tokens;
+  float* y;
+  int64_t chunk_rows;
+  int64_t n_chunks;
+  alignas(64) std::atomic<int64_t> next_chunk{0};
+};
+
+void run_chunk(const DotJob& j, int64_t chunk) {
+  const int64_t r0 = chunk * j.chunk_rows;
+  const int64_t r1 = std::min(j.n, r0 + j.chunk_rows);
+  if (j.kw->gemm != nullptr) {
+    j.kw->gemm(j.k, static_cast<int>(r1 - r0), static_cast<int>(j.n_tokens), j.w + r0 * j.w_stride,
+               j.w_stride, j.act, j.act_stride, j.y + r0, j.n);
+    return;
+  }
+  const auto vec_dot = j.kw->vec_dot;
+  for (int64_t t0 = 0; t0 < j.n_tokens; t0 += kTokenBlock) {
+    const int64_t t1 = std::min(j.n_tokens, t0 + kTokenBlock);
+    for (int64_t r = r0; r < r1; r++) {
+      const uint8_t* wr = j.w + r * j.w_stride;
+      for (int64_t t = t0; t < t1; t++) vec_dot(j.k, &j.y[t * j.n + r], wr, j.act + t * j.act_stride);
+    }
+  }
+}
+
+void dot_task(void* vctx, int ith, int nth) {
+  auto& j = *static_cast<DotJob*>(vctx);
+  // First chunk is static (chunk ith); the rest come from the shared counter.
+  for (int64_t c = ith; c < j.n_chunks; c = j.next_chunk.fetch_add(1, std::memory_order_relaxed)) {
+    run_chunk(j, c);
+  }
+}
+
+// Rows per chunk: enough chunks for load balance (>= ~4 per thread), few enough that the
+// counter is not contended, a multiple of 4 for tile kernels.
+int64_t pick_chunk_rows(int64_t n, int nth) {
+  if (nth == 1) return std::min<int64_t>(n, 64);
+  int64_t rows = n / (4 * static_cast<int64_t>(nth));
+  rows = std::clamp<int64_t>(rows, 4, 64);
+  return (rows + 3) / 4 * 4;
+}
+
+const Kernels& require_kernels(DType t, Isa isa, bool need_dot) {
+  const Kernels* k = kernels(t, isa);
+  if (k == nullptr || (need_dot && k->vec_dot == nullptr)) {
+    const TypeInfo* ti = type_info(static_cast<uint32_t>(t));
+    throw util::Error(std::string("tensor type ") + (ti ? ti->name : "unknown") +
+                      " is not supported by the CPU kernels");
+  }
+  return *k;
+}
+
+}  // namespace
+
+void matmul(const void* w, DType wt, int64_t k, int64_t n, const float* x, int64_t n_tokens,
+            float* y, util::ThreadPool& pool, Isa isa) {
+  if (n <= 0 || n_tokens <= 0) return;
+  const Kernels& kw = require_kernels(wt, isa, true);
+  const uint8_t* act;
+  size_t act_stride;
+  if (kw.act_type == DType::F32) {
+    act = reinterpret_cast<const uint8_t*>(x);
+    act_stride = static_cast<size_t>(k) * sizeof(float);
+  } else {
+    const Kernels& ka = require_kernels(kw.act_type, isa, false);
+    act_stride = row_bytes(kw.act_type, k);
+    uint8_t* buf = t_act_scratch.get(act_stride * n_tokens);
+    QuantizeJob qj{ka.quantize_row, x, k, n_tokens, buf, act_stride};
+    if (n_tokens == 1 || pool.size() == 1) {
+      quantize_task(&qj, 0, 1);
+    } else {
+      pool.run(quantize_task, &qj);
+    }
+    act = buf;
+  }
+
+  DotJob j;
+  j.kw = &kw;
+  j.w = static_cast<const uint8_t*>(w);
+  j.w_stride = row_bytes(wt, k);
+  j.k = k;
+  j.n = n;
+  j.act = act;
+  j.act_stride = act_stride;
+  j.n_tokens = n_tokens;
+  j.y = y;
+  j.chunk_rows = pick_chunk_rows(n, pool.size());
+  j.n_chunks = (n + j.chunk_rows - 1) / j.chunk_rows;
+  const bool serial = j.n_chunks == 1 || pool.size() == 1;
+  j.next_chunk.store(serial ? 1 : pool.size(), std::memory_order_relaxed);
+  if (serial) {
+    dot_task(&j, 0, 1);
+  } else {
+    pool.run(dot_task, &j);
+  }
+}
+
+void dequantize_rows(const void* w, DType t, int64_t k, int64_t row0, int64_t n_rows, float* dst) {
+  const Kernels& kt = require_kernels(t, detected_isa(), false);
+  const size_t stride = row_bytes(t, k);
+  const auto* base = static_cast<const uint8_t*>(w);
+  for (int64_t r = 0; r < n_rows; r++) {
+    kt.dequantize_row(base + (row0 + r) * stride, dst + r * k, k);
+  }
+}
+
+}  // namespace ops
