@@ -6,8 +6,9 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include "engine/tokenizer/flat_index.h"
 
 namespace gguf {
 class File;
@@ -107,6 +108,9 @@ class Tokenizer {
   void encode_wordpiece(std::string_view text, std::vector<int32_t>& out) const;
   void byte_fallback(std::string_view bytes, std::vector<int32_t>& out) const;
   int32_t merge_rank(int32_t left, int32_t right) const;
+  std::string_view raw_text(int32_t id) const {  // id already known to be valid
+    return {text_pool_.data() + offsets_[id], offsets_[id + 1] - offsets_[id]};
+  }
 
   Algorithm algorithm_ = Algorithm::kSpm;
   std::string model_name_;
@@ -117,8 +121,8 @@ class Tokenizer {
   std::vector<uint32_t> offsets_;
   std::vector<TokenType> types_;
   std::vector<float> scores_;
-  std::unordered_map<std::string_view, int32_t> token_to_id_;  // views into text_pool_
-  std::unordered_map<uint64_t, int32_t> merge_ranks_;  // (left id << 32 | right id) -> rank
+  TokenIndex token_to_id_;  // text -> id over text_pool_
+  MergeTable merge_ranks_;  // (left id, right id) -> merge rank
   int32_t byte_ids_[256];  // <0xXX> tokens (SPM/Gemma 4) or byte-level chars (BPE); -1 absent
 
   // Tokens matched as a whole before normal tokenization, bucketed by first byte and sorted

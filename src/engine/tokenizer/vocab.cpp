@@ -85,11 +85,8 @@ void Tokenizer::load_vocab(const gguf::File& file) {
   }
   offsets_[n] = static_cast<uint32_t>(text_pool_.size());
   types_.assign(n, TokenType::kNormal);  // n_tokens() is types_.size()
-  // Views are taken only now: text_pool_ no longer reallocates.
-  token_to_id_.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    token_to_id_.insert_or_assign(token_text(static_cast<int32_t>(i)), static_cast<int32_t>(i));
-  }
+  // Later duplicates win, as in llama.cpp.
+  token_to_id_.build(static_cast<int32_t>(n), [this](int32_t id) { return raw_text(id); });
 
   if (const gguf::Value* v = file.find("tokenizer.ggml.token_type")) {
     if (v->type != gguf::ValueType::kArray || v->array.size() != n) {
@@ -131,7 +128,8 @@ void Tokenizer::load_merges(const gguf::File& file) {
     throw util::bad_request(file.path() + ": BPE tokenizer without tokenizer.ggml.merges");
   }
   const auto& merges = require_array(file, "tokenizer.ggml.merges", gguf::ValueType::kString);
-  merge_ranks_.reserve(merges.array.size());
+  std::vector<MergeTable::Merge> list;
+  list.reserve(merges.array.size());
   for (size_t r = 0; r < merges.array.size(); ++r) {
     std::string_view m = merges.array[r].s;
     const size_t sp = m.find(' ', 1);
@@ -139,9 +137,9 @@ void Tokenizer::load_merges(const gguf::File& file) {
     const int32_t left = find_token(m.substr(0, sp));
     const int32_t right = find_token(m.substr(sp + 1));
     if (left < 0 || right < 0) continue;  // cannot apply: a side is not a token
-    const uint64_t key = (static_cast<uint64_t>(left) << 32) | static_cast<uint32_t>(right);
-    merge_ranks_.emplace(key, static_cast<int32_t>(r));  // first (lowest) rank wins
+    list.push_back({left, right, static_cast<int32_t>(r)});
   }
+  merge_ranks_.build(n_tokens(), list);
 }
 
 void Tokenizer::load_special_ids(const gguf::File& file) {
@@ -259,14 +257,11 @@ float Tokenizer::score(int32_t id) const {
 }
 
 int32_t Tokenizer::find_token(std::string_view text) const {
-  const auto it = token_to_id_.find(text);
-  return it == token_to_id_.end() ? -1 : it->second;
+  return token_to_id_.find(text, [this](int32_t id) { return raw_text(id); });
 }
 
 int32_t Tokenizer::merge_rank(int32_t left, int32_t right) const {
-  const uint64_t key = (static_cast<uint64_t>(left) << 32) | static_cast<uint32_t>(right);
-  const auto it = merge_ranks_.find(key);
-  return it == merge_ranks_.end() ? -1 : it->second;
+  return merge_ranks_.find(left, right);
 }
 
 }  // namespace tokenizer
