@@ -230,8 +230,9 @@ TEST(GgufReader, EveryTruncationIsAFormatError) {
   ScratchDir dir;
   std::vector<uint8_t> full = small_file().data;
   std::string p = dir.file("trunc.gguf");
-  for (size_t n = 0; n < full.size(); ++n) {
-    gguf_test::write_bytes(p, std::vector<uint8_t>(full.begin(), full.begin() + n));
+  gguf_test::write_bytes(p, full);
+  for (size_t n = full.size(); n-- > 0;) {
+    std::filesystem::resize_file(p, n);
     try {
       File::open(p);
       ADD_FAILURE() << "truncated at " << n << " of " << full.size() << " opened";
@@ -245,13 +246,15 @@ TEST(GgufReader, TruncatedRealFile) {
   ScratchDir dir;
   std::vector<uint8_t> full = gguf_test::read_bytes(kStories);
   std::string p = dir.file("trunc.gguf");
-  // Every offset inside the header and metadata, then a stride through the tensor data.
-  std::vector<size_t> cuts;
-  for (size_t n = 0; n < 14200; n += 7) cuts.push_back(n);
-  for (size_t n = 14200; n < full.size(); n += 40961) cuts.push_back(n);
-  cuts.push_back(full.size() - 1);
+  gguf_test::write_bytes(p, full);
+  // A stride through the tensor data, then every 7th offset of the header and metadata.
+  std::vector<size_t> cuts = {full.size() - 1};
+  for (size_t n = full.size() - 2; n > 14200; n -= std::min<size_t>(n - 14200, 40961)) {
+    cuts.push_back(n);
+  }
+  for (size_t n = 14200; n >= 7; n -= 7) cuts.push_back(n);
   for (size_t n : cuts) {
-    gguf_test::write_bytes(p, std::vector<uint8_t>(full.begin(), full.begin() + n));
+    std::filesystem::resize_file(p, n);
     EXPECT_THROW(File::open(p), FormatError) << "cut at " << n;
   }
 }
