@@ -22,8 +22,23 @@ void register_avx2(KernelTable& t) {
   t[DType::Q8_K].quantize_row = avx2::quantize_row_q8_k;
 }
 
-void register_avx512(KernelTable& t) {}
+void register_avx512(KernelTable& t) {
+  t[DType::F32].vec_dot = avx512::vec_dot_f32;
+  t[DType::F16].vec_dot = avx512::vec_dot_f16_f32;
+  t[DType::BF16].vec_dot = avx512::vec_dot_bf16_f32;
+}
 
-void register_avx512_vnni(KernelTable& t) {}
+void register_avx512_vnni(KernelTable& t) {
+  t[DType::Q4_0].vec_dot = avx512vnni::vec_dot_q4_0_q8_0;
+  t[DType::Q4_1].vec_dot = avx512vnni::vec_dot_q4_1_q8_0;
+  t[DType::Q5_0].vec_dot = avx512vnni::vec_dot_q5_0_q8_0;
+  t[DType::Q5_1].vec_dot = avx512vnni::vec_dot_q5_1_q8_0;
+  t[DType::Q8_0].vec_dot = avx512vnni::vec_dot_q8_0_q8_0;
+  t[DType::Q2_K].vec_dot = avx512vnni::vec_dot_q2_k_q8_k;
+  t[DType::Q3_K].vec_dot = avx512vnni::vec_dot_q3_k_q8_k;
+  t[DType::Q4_K].vec_dot = avx512vnni::vec_dot_q4_k_q8_k;
+  t[DType::Q5_K].vec_dot = avx512vnni::vec_dot_q5_k_q8_k;
+  t[DType::Q6_K].vec_dot = avx512vnni::vec_dot_q6_k_q8_k;
+}
 
 }  // namespace ops

@@ -5,6 +5,11 @@
 #if !defined(__AVX2__) || !defined(__FMA__) || !defined(__F16C__)
 #error "simd_avx2.h is only for files built with -mavx2 -mfma -mf16c (*_avx2.cpp, *_avx512.cpp)"
 #endif
+#if defined(__AVX512F__)
+// GCC 12's AVX-512 headers trip -W(maybe-)uninitialized on their own _undefined() helpers.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #include <cstdint>

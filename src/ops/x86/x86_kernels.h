@@ -28,13 +28,12 @@ void quantize_row_q8_0(const float* x, void* y, int64_t n);
 void quantize_row_q8_k(const float* x, void* y, int64_t n);
 }  // namespace avx2
 
-// AVX-512 F/BW/VL/DQ only (no VNNI, no BF16 instructions): float weights.
+// AVX-512 F/BW/VL/DQ only (no VNNI, no BF16 instructions): float weights. The activation
+// quantizers stay AVX2 (they run once per matmul, not per weight row).
 namespace avx512 {
 OPS_X86_DOT(vec_dot_f32);
 OPS_X86_DOT(vec_dot_f16_f32);
 OPS_X86_DOT(vec_dot_bf16_f32);
-void quantize_row_q8_0(const float* x, void* y, int64_t n);
-void quantize_row_q8_k(const float* x, void* y, int64_t n);
 }  // namespace avx512
 
 // AVX-512 + VNNI (vpdpbusd): the integer dots.
