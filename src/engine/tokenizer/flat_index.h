@@ -27,7 +27,8 @@ inline size_t table_capacity(size_t n) {
 // Token text -> id. Texts live in the caller's pool; the table stores only ids and hashes.
 class TokenIndex {
  public:
-  // `text_of(id)` must stay valid for the life of the index. Later duplicates win.
+  // `text_of(id)` must stay valid for the life of the index. The first of duplicated texts
+  // wins (the model's own entry, not a later added token with the same text).
   template <typename TextOf>
   void build(int32_t n, const TextOf& text_of) {
     slots_.assign(table_capacity(static_cast<size_t>(n)), Slot{0, -1});
@@ -41,10 +42,7 @@ class TokenIndex {
           s = {h, id};
           break;
         }
-        if (s.hash == h && text_of(s.id) == t) {
-          s.id = id;
-          break;
-        }
+        if (s.hash == h && text_of(s.id) == t) break;
       }
     }
   }

@@ -85,7 +85,7 @@ void Tokenizer::load_vocab(const gguf::File& file) {
   }
   offsets_[n] = static_cast<uint32_t>(text_pool_.size());
   types_.assign(n, TokenType::kNormal);  // n_tokens() is types_.size()
-  // Later duplicates win, as in llama.cpp.
+  // The first of duplicated texts wins, as in HF tokenizers' model vocab.
   token_to_id_.build(static_cast<int32_t>(n), [this](int32_t id) { return raw_text(id); });
 
   if (const gguf::Value* v = file.find("tokenizer.ggml.token_type")) {
@@ -203,7 +203,8 @@ void Tokenizer::build_eog() {
     return (t == TokenType::kControl || t == TokenType::kUserDefined) ? id : -1;
   };
   if (eot_ < 0) {
-    for (const char* t : {"<|eot_id|>", "<|im_end|>", "<end_of_turn>", "<|end|>", "<EOT>"}) {
+    for (const char* t :
+         {"<|eot_id|>", "<|im_end|>", "<end_of_turn>", "<turn|>", "<|end|>", "<EOT>"}) {
       if (harmony && std::string_view(t) == "<|end|>") continue;
       if ((eot_ = special_text_id(t)) >= 0) break;
     }
