@@ -35,8 +35,7 @@ bool is_valid_relative_path(const std::string& p) {
   size_t start = 0;
   while (true) {
     size_t slash = p.find('/', start);
-    std::string e = p.substr(start, slash == std::string::npos ? std::string::npos
-                                                               : slash - start);
+    std::string e = p.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
     if (e.empty() || e == "." || e == "..") return false;
     if (slash == std::string::npos) return true;
     start = slash + 1;
@@ -94,8 +93,8 @@ const char* classify(const gguf::File& f) {
 }
 
 std::vector<PendingLayer> gguf_layers(const store::Store& st,
-                                      const std::map<std::string, std::string>& files,
-                                      bool adapter, const ProgressFn& status) {
+                                      const std::map<std::string, std::string>& files, bool adapter,
+                                      const ProgressFn& status) {
   std::string type = detect_type(files);
   if (type == "safetensors")
     throw util::bad_request("importing safetensors models is not supported yet");
@@ -164,11 +163,11 @@ void maybe_quantize(store::Store& st, std::vector<PendingLayer>& layers,
     // Dot-named so a crash leaves a file the start-up prune removes.
     fs::path tmp = st.blobs_dir() / (".tmp-quantize-" + want + "-" + p.layer.digest.substr(7));
     try {
-      quantize_gguf(st.blob_path(p.layer.digest).string(), tmp.string(), want,
-                    [&](int64_t done, int64_t total) {
-                      status({"quantizing " + ft + " model to " + want, "0000000000000000000",
-                              total, done});
-                    });
+      quantize_gguf(
+          st.blob_path(p.layer.digest).string(), tmp.string(), want,
+          [&](int64_t done, int64_t total) {
+            status({"quantizing " + ft + " model to " + want, "0000000000000000000", total, done});
+          });
       status({"verifying conversion"});
       std::string digest = st.write_blob_from_file(tmp);
       fs::remove(tmp);
@@ -243,8 +242,8 @@ void create_model(store::Store& st, const CreateRequest& req, const ProgressFn& 
   store::ConfigV2 config;
   config.renderer = req.renderer.empty() ? base.renderer : req.renderer;
   config.parser = req.parser.empty() ? base.parser : req.parser;
-  config.requires_version = req.requires_version.empty() ? base.requires_version
-                                                         : req.requires_version;
+  config.requires_version =
+      req.requires_version.empty() ? base.requires_version : req.requires_version;
   config.capabilities = base.capabilities;
   config.model_format = base.model_format;
   const PendingLayer* first_model = nullptr;
@@ -312,8 +311,8 @@ void create_model(store::Store& st, const CreateRequest& req, const ProgressFn& 
     for (size_t i = 0; i < req.messages.size(); ++i) {
       const auto& m = req.messages[i];
       text += (i ? ",{\"role\":" : "{\"role\":") +
-              store::go_json_string(m["role"].get<std::string>()) + ",\"content\":" +
-              store::go_json_string(m["content"].get<std::string>()) + "}";
+              store::go_json_string(m["role"].get<std::string>()) +
+              ",\"content\":" + store::go_json_string(m["content"].get<std::string>()) + "}";
     }
     add_text(text + "]\n", store::kMediaTypeMessages);
   }

@@ -4,10 +4,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "store/store.h"
 
@@ -15,17 +14,17 @@ namespace create {
 
 // The server's /api/create body, decoded (the server maps JSON -> this struct).
 struct CreateRequest {
-  std::string model;                          // target name ("model" or deprecated "name")
-  std::string from;                           // base model name ("" = none)
-  std::map<std::string, std::string> files;   // relpath -> "sha256:<hex>" (blobs present)
+  std::string model;                            // target name ("model" or deprecated "name")
+  std::string from;                             // base model name ("" = none)
+  std::map<std::string, std::string> files;     // relpath -> "sha256:<hex>" (blobs present)
   std::map<std::string, std::string> adapters;  // relpath -> digest
-  std::string template_text;                  // "" = keep/none
-  std::string system;                         // "" = keep
-  std::vector<std::string> license;           // each adds a license layer
-  nlohmann::json parameters;                  // object or null; merged over the base params
-  nlohmann::json messages;                    // array of {role, content} or null
-  std::string quantize;                       // "" = none ("quantize" or "quantization")
-  std::string requires_version;               // JSON "requires"
+  std::string template_text;                    // "" = keep/none
+  std::string system;                           // "" = keep
+  std::vector<std::string> license;             // each adds a license layer
+  nlohmann::json parameters;                    // object or null; merged over the base params
+  nlohmann::json messages;                      // array of {role, content} or null
+  std::string quantize;                         // "" = none ("quantize" or "quantization")
+  std::string requires_version;                 // JSON "requires"
   std::string renderer;
   std::string parser;
 };
@@ -33,7 +32,7 @@ struct CreateRequest {
 // One progress line, as streamed by /api/create.
 struct Progress {
   std::string status;
-  std::string digest;      // only for quantize progress
+  std::string digest;  // only for quantize progress
   int64_t total = 0;
   int64_t completed = 0;
 };

@@ -81,8 +81,11 @@ std::u32string decode(std::string_view s) {
   if (s.size() >= 3 && u8(0) == 0xEF && u8(1) == 0xBB && u8(2) == 0xBF) i = 3;
   while (i < s.size()) {
     uint8_t b = u8(i);
-    size_t n = b < 0x80 ? 1 : (b & 0xE0) == 0xC0 ? 2 : (b & 0xF0) == 0xE0 ? 3
-                           : (b & 0xF8) == 0xF0 ? 4 : 0;
+    size_t n = b < 0x80             ? 1
+               : (b & 0xE0) == 0xC0 ? 2
+               : (b & 0xF0) == 0xE0 ? 3
+               : (b & 0xF8) == 0xF0 ? 4
+                                    : 0;
     char32_t cp = n == 1 ? b : n == 2 ? (b & 0x1F) : n == 3 ? (b & 0x0F) : (b & 0x07);
     bool ok = n > 0 && i + n <= s.size();
     for (size_t k = 1; ok && k < n; ++k) {
@@ -140,8 +143,8 @@ std::string to_lower(std::string s) {
 }
 
 bool is_valid_command(const std::string& cmd) {
-  static const char* kCommands[] = {"from",   "license",  "template",  "system",
-                                    "adapter", "draft",   "renderer",  "parser",
+  static const char* kCommands[] = {"from",      "license", "template", "system",
+                                    "adapter",   "draft",   "renderer", "parser",
                                     "parameter", "message", "requires"};
   std::string l = to_lower(cmd);
   for (const char* c : kCommands)
@@ -202,8 +205,7 @@ Modelfile parse_modelfile(std::string_view text) {
     // (and "\r\n" counts twice), as upstream does.
     if (is_newline(in)) ++line;
     Transition t = step(in, curr);
-    if (t.err == Transition::kUnexpectedEof)
-      throw util::bad_request("unexpected EOF: " + buf);
+    if (t.err == Transition::kUnexpectedEof) throw util::bad_request("unexpected EOF: " + buf);
     if (t.err == Transition::kInvalidCommand) throw line_error(line, kInvalidCommand);
     State next = t.next;
     char32_t r = t.rune;

@@ -1,10 +1,9 @@
 // Modelfile text: parser (parser/parser.go semantics, §6.1) and serializer (show --modelfile).
 #pragma once
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace create {
 

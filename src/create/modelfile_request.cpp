@@ -50,8 +50,8 @@ bool is_valid_semver(std::string_view v) {
   size_t start = 0;
   while (true) {
     size_t dot = core.find('.', start);
-    std::string_view p = core.substr(start, dot == std::string_view::npos ? core.npos
-                                                                         : dot - start);
+    std::string_view p =
+        core.substr(start, dot == std::string_view::npos ? core.npos : dot - start);
     if (!is_num(p)) return false;
     ++parts;
     if (dot == std::string_view::npos) break;
@@ -62,8 +62,7 @@ bool is_valid_semver(std::string_view v) {
   if (parts != 3) return false;  // shorthand versions take no prerelease/build
   if (rest[0] == '-') {
     size_t plus = rest.find('+');
-    if (!is_ident_list(rest.substr(1, plus == std::string_view::npos ? rest.npos : plus - 1),
-                       true))
+    if (!is_ident_list(rest.substr(1, plus == std::string_view::npos ? rest.npos : plus - 1), true))
       return false;
     rest = plus == std::string_view::npos ? "" : rest.substr(plus);
   }

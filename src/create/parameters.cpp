@@ -44,8 +44,8 @@ std::optional<ParamType> param_type(std::string_view name) {
 }
 
 bool is_deprecated_param(std::string_view name) {
-  static const char* kDeprecated[] = {"penalize_newline", "low_vram",   "f16_kv",
-                                      "logits_all",       "vocab_only", "use_mlock",
+  static const char* kDeprecated[] = {"penalize_newline", "low_vram",     "f16_kv",
+                                      "logits_all",       "vocab_only",   "use_mlock",
                                       "mirostat",         "mirostat_tau", "mirostat_eta"};
   for (const char* d : kDeprecated)
     if (name == d) return true;

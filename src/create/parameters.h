@@ -1,12 +1,11 @@
 // The runtime option table (§3.13): option name -> type, deprecated names, typed parsing.
 #pragma once
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace create {
 

@@ -103,8 +103,8 @@ ReadFn istream_reader(std::istream& in, const std::string& what) {
 void write_file_atomic(const fs::path& path, std::string_view bytes) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
-  if (ec) throw util::Error("create directory " + path.parent_path().string() + ": " +
-                            ec.message());
+  if (ec)
+    throw util::Error("create directory " + path.parent_path().string() + ": " + ec.message());
   TempFile tmp(path.parent_path(), ".tmp-" + path.filename().string() + "-");
   tmp.write_all(bytes.data(), bytes.size());
   tmp.finish();
@@ -176,8 +176,7 @@ std::string Store::write_blob_from_file(const fs::path& src) {
   return digest;
 }
 
-Layer Store::write_blob_string(std::string_view data, std::string_view media_type,
-                               bool* created) {
+Layer Store::write_blob_string(std::string_view data, std::string_view media_type, bool* created) {
   Layer l;
   l.media_type = std::string(media_type);
   l.digest = "sha256:" + util::sha256_hex(data);

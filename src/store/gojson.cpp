@@ -106,14 +106,30 @@ std::string go_json_string(std::string_view s) {
     auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '<': case '>': case '&':
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case '\b':
+          out += "\\b";
+          break;
+        case '\f':
+          out += "\\f";
+          break;
+        case '<':
+        case '>':
+        case '&':
           out += "\\u00";
           out += kHex[c >> 4];
           out += kHex[c & 0xF];
@@ -160,7 +176,7 @@ std::string go_format_float(double f) {
   if (exp_form) {
     // Go writes e-7 rather than e-07.
     size_t e = s.find('e');
-    if (e != std::string::npos && e + 3 < s.size() + 1 && s.size() - e == 4 && s[e + 2] == '0')
+    if (e != std::string::npos && s.size() - e == 4 && s[e + 2] == '0')
       s.erase(e + 2, 1);
   }
   return s;

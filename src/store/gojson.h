@@ -1,10 +1,9 @@
 // JSON text exactly as Go's encoding/json Encoder writes it, so blobs we write (params,
 // messages, config, manifests) are byte-identical to Ollama's for the same content.
 #pragma once
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace store {
 

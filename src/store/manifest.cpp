@@ -22,8 +22,8 @@ std::string get_string_field(const nlohmann::json& o, const char* key, const cha
 }
 
 Layer parse_layer(const nlohmann::json& o, const char* what) {
-  if (!o.is_object()) throw util::Error(std::string("invalid manifest: ") + what +
-                                        " is not an object");
+  if (!o.is_object())
+    throw util::Error(std::string("invalid manifest: ") + what + " is not an object");
   Layer l;
   l.media_type = get_string_field(o, "mediaType", what);
   l.digest = get_string_field(o, "digest", what);
@@ -50,8 +50,7 @@ void encode_layer(const Layer& l, std::string& out) {
 }  // namespace
 
 bool is_valid_digest(std::string_view d) {
-  if (d.size() != 71 || d.substr(0, 6) != "sha256" || (d[6] != ':' && d[6] != '-'))
-    return false;
+  if (d.size() != 71 || d.substr(0, 6) != "sha256" || (d[6] != ':' && d[6] != '-')) return false;
   for (size_t i = 7; i < d.size(); ++i)
     if (!is_hex(d[i])) return false;
   return true;

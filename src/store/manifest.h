@@ -9,8 +9,7 @@
 
 namespace store {
 
-inline constexpr char kMediaTypeManifest[] =
-    "application/vnd.docker.distribution.manifest.v2+json";
+inline constexpr char kMediaTypeManifest[] = "application/vnd.docker.distribution.manifest.v2+json";
 inline constexpr char kMediaTypeConfig[] = "application/vnd.docker.container.image.v1+json";
 inline constexpr char kMediaTypeModel[] = "application/vnd.ollama.image.model";
 inline constexpr char kMediaTypeProjector[] = "application/vnd.ollama.image.projector";
@@ -34,8 +33,8 @@ struct Layer {
   std::string media_type;
   std::string digest;  // "sha256:<hex>"
   int64_t size = 0;
-  std::string from;    // optional: short name of the model this layer was inherited from
-  std::string name;    // optional: logical file name (tensor / json layers)
+  std::string from;  // optional: short name of the model this layer was inherited from
+  std::string name;  // optional: logical file name (tensor / json layers)
 
   bool operator==(const Layer&) const = default;
 };

@@ -109,6 +109,16 @@ std::string ConfigV2::to_json() const {
   return out + "}\n";
 }
 
+std::optional<ConfigV2> read_config(const Store& st, const Manifest& manifest) {
+  if (!is_valid_digest(manifest.config.digest)) return std::nullopt;
+  try {
+    return ConfigV2::parse(read_blob_text(st, manifest.config));
+  } catch (const std::exception& e) {
+    LOG_WARN("config {}: {}", manifest.config.digest, e.what());
+    return std::nullopt;
+  }
+}
+
 Model load_model(const Store& st, const ModelName& requested) {
   ModelName name = st.resolve(requested);
   auto bytes = st.read_manifest_bytes(name);

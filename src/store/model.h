@@ -1,11 +1,10 @@
 // A stored model loaded for use (Ollama's GetModel): config blob, weights path, text layers.
 #pragma once
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "store/manifest.h"
 #include "store/name.h"
@@ -16,13 +15,13 @@ class Store;
 
 // The config blob (types/model/config.go ConfigV2). Unknown fields are ignored on read.
 struct ConfigV2 {
-  std::string model_format;               // "gguf" | "safetensors"
-  std::string model_family;               // general.architecture
+  std::string model_format;  // "gguf" | "safetensors"
+  std::string model_family;  // general.architecture
   std::vector<std::string> model_families;
-  std::string model_type;                 // parameter size, "8.0B"
-  std::string file_type;                  // quantization, "Q4_K_M"
+  std::string model_type;  // parameter size, "8.0B"
+  std::string file_type;   // quantization, "Q4_K_M"
   std::string renderer, parser;
-  std::string requires_version;           // JSON "requires" (a C++ keyword)
+  std::string requires_version;  // JSON "requires" (a C++ keyword)
   std::string remote_host, remote_model;
   std::vector<std::string> capabilities;
   int64_t context_length = 0;
@@ -43,24 +42,28 @@ struct Message {
 };
 
 struct Model {
-  ModelName name;              // as stored
-  std::string short_name;      // display_shortest()
-  std::string digest;          // hex sha256 of the manifest bytes
+  ModelName name;          // as stored
+  std::string short_name;  // display_shortest()
+  std::string digest;      // hex sha256 of the manifest bytes
   Manifest manifest;
   ConfigV2 config;
-  std::string model_path;      // blob path of the last model layer ("" if none)
-  std::string parent_model;    // `from` of that model layer
+  std::string model_path;    // blob path of the last model layer ("" if none)
+  std::string parent_model;  // `from` of that model layer
   std::vector<std::string> projector_paths;
   std::vector<std::string> adapter_paths;
-  std::string draft_path;      // blob path of a draft layer ("" if none)
+  std::string draft_path;  // blob path of a draft layer ("" if none)
   std::string template_text = "{{ .Prompt }}";
   bool has_template_layer = false;
   std::string system;
   nlohmann::ordered_json options = nlohmann::ordered_json::object();  // params layer
   std::vector<Message> messages;
   std::vector<std::string> licenses;
-  int64_t size = 0;            // config + layers
+  int64_t size = 0;  // config + layers
 };
+
+// The config blob of a manifest; nullopt (with a warning) when it is missing or corrupt.
+// Used for /api/tags details without loading the whole model.
+std::optional<ConfigV2> read_config(const Store& store, const Manifest& manifest);
 
 // Loads `name` (resolved case-insensitively). Throws util::not_found("model '<name>' not
 // found") when there is no manifest (name = display as given); util::Error on a corrupt

@@ -10,8 +10,7 @@ enum class PartKind { kHost, kNamespace, kModel, kTag };
 
 // Splits s at the last `sep`. When the separator is present, an empty side becomes the
 // "!MISSING!" placeholder so the name is invalid rather than silently defaulted.
-bool cut_last_promised(std::string_view s, char sep, std::string_view* before,
-                       std::string* after) {
+bool cut_last_promised(std::string_view s, char sep, std::string_view* before, std::string* after) {
   size_t i = s.rfind(sep);
   if (i == std::string_view::npos) return false;
   std::string_view b = s.substr(0, i), a = s.substr(i + 1);
@@ -21,8 +20,7 @@ bool cut_last_promised(std::string_view s, char sep, std::string_view* before,
 }
 
 bool is_alnum_underscore(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '_';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
 bool is_valid_part(PartKind kind, const std::string& s) {
@@ -125,8 +123,7 @@ ModelName ModelName::from_filepath(std::string_view rel_path) {
 }
 
 bool ModelName::is_valid() const {
-  return is_valid_part(PartKind::kHost, host) &&
-         is_valid_part(PartKind::kNamespace, name_space) &&
+  return is_valid_part(PartKind::kHost, host) && is_valid_part(PartKind::kNamespace, name_space) &&
          is_valid_part(PartKind::kModel, model) && is_valid_part(PartKind::kTag, tag);
 }
 

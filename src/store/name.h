@@ -13,11 +13,11 @@ inline constexpr char kDefaultScheme[] = "https";
 inline constexpr char kMissingPart[] = "!MISSING!";
 
 struct ModelName {
-  std::string scheme;     // "" unless given as "scheme://host/..."
-  std::string host;       // e.g. "registry.ollama.ai", "localhost:5000"
-  std::string name_space; // e.g. "library" ("namespace" is a keyword)
-  std::string model;      // e.g. "llama3.2"
-  std::string tag;        // e.g. "latest"
+  std::string scheme;      // "" unless given as "scheme://host/..."
+  std::string host;        // e.g. "registry.ollama.ai", "localhost:5000"
+  std::string name_space;  // e.g. "library" ("namespace" is a keyword)
+  std::string model;       // e.g. "llama3.2"
+  std::string tag;         // e.g. "latest"
 
   // Parses right to left and fills missing parts from the defaults. Never throws: check
   // is_valid(). "llama3.2" -> registry.ollama.ai/library/llama3.2:latest.

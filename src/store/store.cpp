@@ -143,8 +143,7 @@ std::vector<ListedModel> Store::list() const {
     }
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0)
-      lm.mtime_unix_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 +
-                         st.st_mtim.tv_nsec;
+      lm.mtime_unix_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
     std::error_code ec;
     lm.modified = fs::last_write_time(path, ec);
     lm.name = n;
@@ -271,8 +270,7 @@ int Store::prune(std::chrono::seconds min_age) {
     if (fs::last_write_time(path, fec) > cutoff || fec) continue;
     std::string lower = name;
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    bool valid = name.size() == 71 && name.compare(0, 7, "sha256-") == 0 &&
-                 is_valid_digest(name);
+    bool valid = name.size() == 71 && name.compare(0, 7, "sha256-") == 0 && is_valid_digest(name);
     if (valid && used.count(lower)) continue;
     if (fs::remove(path, fec)) ++removed;
   }

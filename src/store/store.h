@@ -17,11 +17,11 @@ namespace store {
 
 // One model as listed by /api/tags.
 struct ListedModel {
-  ModelName name;            // as stored on disk (case preserved)
+  ModelName name;                            // as stored on disk (case preserved)
   std::filesystem::file_time_type modified;  // manifest file mtime
-  int64_t mtime_unix_ns = 0; // same, as Unix nanoseconds (for JSON timestamps)
-  int64_t size = 0;          // config + layers
-  std::string digest;        // hex sha256 of the manifest bytes (no "sha256:" prefix)
+  int64_t mtime_unix_ns = 0;                 // same, as Unix nanoseconds (for JSON timestamps)
+  int64_t size = 0;                          // config + layers
+  std::string digest;  // hex sha256 of the manifest bytes (no "sha256:" prefix)
   Manifest manifest;
 };
 

@@ -1,5 +1,7 @@
 // The create pipeline on a real GGUF (stories260K): layers, statuses, config, inheritance,
 // pruning, and errors that leave the store untouched.
+#include "create/create.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -7,7 +9,6 @@
 #include <map>
 #include <sstream>
 
-#include "create/create.h"
 #include "create/parameters.h"
 #include "store/model.h"
 #include "store/store.h"
@@ -46,9 +47,8 @@ class CreateTest : public ::testing::Test {
 
   std::vector<std::string> run(const CreateRequest& req, create::CreateOptions opts = {}) {
     std::vector<std::string> statuses;
-    create::create_model(*st_, req, [&](const create::Progress& p) {
-      statuses.push_back(p.status);
-    }, opts);
+    create::create_model(
+        *st_, req, [&](const create::Progress& p) { statuses.push_back(p.status); }, opts);
     return statuses;
   }
 
@@ -105,19 +105,19 @@ TEST_F(CreateTest, FromGgufBlobWithTextLayers) {
   auto statuses = run(req);
 
   const std::string params = "{\"stop\":[\"\\u003c|im_end|\\u003e\"],\"temperature\":0.7}\n";
-  const std::string messages = "[{\"role\":\"user\",\"content\":\"Once\"},"
-                               "{\"role\":\"assistant\",\"content\":\"upon a time\"}]\n";
-  std::vector<std::string> want = {
-      "parsing GGUF",
-      std::string("using existing layer ") + kStoriesDigest,
-      "creating new layer " + digest("{{ .System }} {{ .Prompt }}"),
-      "creating new layer " + digest("You tell stories."),
-      "creating new layer " + digest("MIT"),
-      "creating new layer " + digest("Second license"),
-      "creating new layer " + digest(params),
-      "creating new layer " + digest(messages),
-      "writing manifest",
-      "success"};
+  const std::string messages =
+      "[{\"role\":\"user\",\"content\":\"Once\"},"
+      "{\"role\":\"assistant\",\"content\":\"upon a time\"}]\n";
+  std::vector<std::string> want = {"parsing GGUF",
+                                   std::string("using existing layer ") + kStoriesDigest,
+                                   "creating new layer " + digest("{{ .System }} {{ .Prompt }}"),
+                                   "creating new layer " + digest("You tell stories."),
+                                   "creating new layer " + digest("MIT"),
+                                   "creating new layer " + digest("Second license"),
+                                   "creating new layer " + digest(params),
+                                   "creating new layer " + digest(messages),
+                                   "writing manifest",
+                                   "success"};
   EXPECT_EQ(statuses, want);
 
   auto m = store::load_model(*st_, ModelName::parse("story"));
@@ -138,10 +138,10 @@ TEST_F(CreateTest, FromGgufBlobWithTextLayers) {
             "\"amd64\",\"os\":\"linux\"}\n");
   std::vector<std::string> media;
   for (auto& l : m.manifest.layers) media.push_back(l.media_type);
-  EXPECT_EQ(media, (std::vector<std::string>{
-                       store::kMediaTypeModel, store::kMediaTypeTemplate, store::kMediaTypeSystem,
-                       store::kMediaTypeLicense, store::kMediaTypeLicense,
-                       store::kMediaTypeParams, store::kMediaTypeMessages}));
+  EXPECT_EQ(media, (std::vector<std::string>{store::kMediaTypeModel, store::kMediaTypeTemplate,
+                                             store::kMediaTypeSystem, store::kMediaTypeLicense,
+                                             store::kMediaTypeLicense, store::kMediaTypeParams,
+                                             store::kMediaTypeMessages}));
   EXPECT_EQ(m.manifest.layers[0].size, 1185376);
   EXPECT_EQ(m.manifest.config.media_type, store::kMediaTypeConfig);
 
@@ -206,9 +206,9 @@ TEST_F(CreateTest, CorruptGgufLeavesStoreUnchanged) {
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::string truncated = put_bytes(bytes.substr(0, 20000));
   std::string not_gguf = put_bytes("this is not a model");
-  std::ifstream v1(fs::path(OLLAMA_SHARED_DIR) /
-                       "testdata/real/legacy/tinyllamas-stories-260k-f32.ggufv1.gguf",
-                   std::ios::binary);
+  std::ifstream v1(
+      fs::path(OLLAMA_SHARED_DIR) / "testdata/real/legacy/tinyllamas-stories-260k-f32.ggufv1.gguf",
+      std::ios::binary);
   std::string v1_digest = put_bytes(
       std::string((std::istreambuf_iterator<char>(v1)), std::istreambuf_iterator<char>()));
   auto before = snapshot();
@@ -267,8 +267,10 @@ TEST_F(CreateTest, RequestErrors) {
   check(r, "only one adapter is currently supported", 400);
   r.adapters.clear();
   r.quantize = "q5_0";
-  check(r, "unsupported quantization type Q5_0 - supported types are F32, F16, Q4_K_S, Q4_K_M, "
-           "Q8_0", 400);
+  check(r,
+        "unsupported quantization type Q5_0 - supported types are F32, F16, Q4_K_S, Q4_K_M, "
+        "Q8_0",
+        400);
   // stories260K has no general.file_type: Ollama reports it as "unknown", not quantizable.
   r.quantize = "q4_k_m";
   check(r, "quantization is only supported for F16, BF16 and F32 models", 400);

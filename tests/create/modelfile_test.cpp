@@ -1,7 +1,8 @@
 // Modelfile parsing and serialization against Ollama's parser behaviour and error texts.
+#include "create/modelfile.h"
+
 #include <gtest/gtest.h>
 
-#include "create/modelfile.h"
 #include "create/parameters.h"
 #include "util/error.h"
 
@@ -106,7 +107,10 @@ TEST(Modelfile, QuotesAndMultiline) {
 
 TEST(Modelfile, EncodingsAndLineEnds) {
   std::vector<ModelfileCommand> want = {{"model", "foo"}, {"system", "hi"}};
-  EXPECT_EQ(parse_modelfile("\xEF\xBB\xBF" "FROM foo\nSYSTEM hi\n").commands, want);
+  EXPECT_EQ(parse_modelfile("\xEF\xBB\xBF"
+                            "FROM foo\nSYSTEM hi\n")
+                .commands,
+            want);
   EXPECT_EQ(parse_modelfile("FROM foo\r\nSYSTEM hi\r\n").commands, want);
   EXPECT_EQ(parse_modelfile("FROM foo\rSYSTEM hi").commands, want);
   std::string u16le("\xFF\xFE", 2);
@@ -189,9 +193,11 @@ TEST(Modelfile, RequestPartsTypedParameters) {
             "{\"num_ctx\":4096,\"seed\":-1,\"stop\":[\"<|im_end|>\",\"<|im_start|>\"],"
             "\"temperature\":0.7,\"top_p\":1.0,\"use_mmap\":false}");
   EXPECT_TRUE(parts.parameters["num_ctx"].is_number_integer());
-  EXPECT_EQ(parts.warnings, (std::vector<std::string>{"warning: parameter mirostat is deprecated"}));
-  EXPECT_EQ(parts.messages.dump(),
-            "[{\"content\":\"be nice\",\"role\":\"system\"},{\"content\":\"hi\",\"role\":\"user\"}]");
+  EXPECT_EQ(parts.warnings,
+            (std::vector<std::string>{"warning: parameter mirostat is deprecated"}));
+  EXPECT_EQ(
+      parts.messages.dump(),
+      "[{\"content\":\"be nice\",\"role\":\"system\"},{\"content\":\"hi\",\"role\":\"user\"}]");
   EXPECT_EQ(parts.licenses, (std::vector<std::string>{"one", "two"}));
   EXPECT_EQ(parts.requires_version, "0.14.1");
   EXPECT_EQ(parts.template_text, "{{ .Prompt }}");
@@ -217,8 +223,8 @@ TEST(Modelfile, Semver) {
   for (const char* ok : {"0.14.0", "v0.14.0", "1", "v1.2", "1.2.3-rc.1", "1.2.3+build.5",
                          "1.2.3-alpha-1+b", "10.20.30"})
     EXPECT_TRUE(create::is_valid_semver(ok)) << ok;
-  for (const char* bad : {"", "v", "latest", "1.2.3.4", "01.2.3", "1.2-rc1", "1.2.3-",
-                          "1.2.3-01", "1.2.3+", "1..2", "1.2.3-a..b"})
+  for (const char* bad : {"", "v", "latest", "1.2.3.4", "01.2.3", "1.2-rc1", "1.2.3-", "1.2.3-01",
+                          "1.2.3+", "1..2", "1.2.3-a..b"})
     EXPECT_FALSE(create::is_valid_semver(bad)) << bad;
 }
 

@@ -1,7 +1,7 @@
 // Model name grammar (§8.1): parsing, defaults, validity, display forms.
-#include <gtest/gtest.h>
-
 #include "store/name.h"
+
+#include <gtest/gtest.h>
 
 using store::ModelName;
 
@@ -65,10 +65,10 @@ TEST(ModelName, Invalid) {
       "ns.x/m",        // '.' not allowed in a namespace
       "-abc",          // first character must be [A-Za-z0-9_]
       ".abc",
-      "a/b/c/d",       // host "a/b"
+      "a/b/c/d",  // host "a/b"
       "mo del",
-      "model:ta/g",    // ':' before the last '/': "ta" ... host-less namespace "model:ta"
-      "ns/m:t:u",      // ':' in the model
+      "model:ta/g",  // ':' before the last '/': "ta" ... host-less namespace "model:ta"
+      "ns/m:t:u",    // ':' in the model
       "ünicode",
   };
   for (const char* s : bad) {

@@ -1,5 +1,7 @@
 // Store on disk: Ollama-written layouts are read; what we write has Ollama's exact shape;
 // blob writes are atomic and verified; copy/delete/prune keep exactly the right blobs.
+#include "store/store.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -8,7 +10,6 @@
 #include <sstream>
 
 #include "store/model.h"
-#include "store/store.h"
 #include "util/error.h"
 #include "util/sha256.h"
 
@@ -72,8 +73,9 @@ struct OllamaModel {
   std::string params = "{\"stop\":[\"<|eot_id|>\"],\"temperature\":0.6}\n";
   std::string system = "You are a pirate.";
   std::string license = "MIT License";
-  std::string messages = "[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\","
-                         "\"content\":\"arr\"}]\n";
+  std::string messages =
+      "[{\"role\":\"user\",\"content\":\"hi\"},{\"role\":\"assistant\","
+      "\"content\":\"arr\"}]\n";
   std::string config;
   std::string manifest;
   std::string d_model, d_tmpl, d_params, d_system, d_license, d_messages, d_config;
@@ -86,28 +88,31 @@ struct OllamaModel {
     d_license = put_blob(root, license);
     d_messages = put_blob(root, messages);
     // Old configs carry rootfs; readers must ignore unknown fields.
-    config = "{\"model_format\":\"gguf\",\"model_family\":\"llama\",\"model_families\":"
-             "[\"llama\"],\"model_type\":\"8.0B\",\"file_type\":\"Q4_K_M\",\"renderer\":\"x\","
-             "\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\","
-             "\"diff_ids\":[\"" + d_model + "\"]}}";
+    config =
+        "{\"model_format\":\"gguf\",\"model_family\":\"llama\",\"model_families\":"
+        "[\"llama\"],\"model_type\":\"8.0B\",\"file_type\":\"Q4_K_M\",\"renderer\":\"x\","
+        "\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\","
+        "\"diff_ids\":[\"" +
+        d_model + "\"]}}";
     d_config = put_blob(root, config);
     auto layer = [](const char* mt, const std::string& d, size_t n) {
-      return std::string("    {\n      \"mediaType\": \"") + mt + "\",\n      \"digest\": \"" +
-             d + "\",\n      \"size\": " + std::to_string(n) + "\n    }";
+      return std::string("    {\n      \"mediaType\": \"") + mt + "\",\n      \"digest\": \"" + d +
+             "\",\n      \"size\": " + std::to_string(n) + "\n    }";
     };
     // Registry manifests arrive pretty-printed; Ollama stores the bytes as received.
-    manifest = "{\n  \"schemaVersion\": 2,\n  \"mediaType\": "
-               "\"application/vnd.docker.distribution.manifest.v2+json\",\n  \"config\": {\n"
-               "    \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n"
-               "    \"digest\": \"" + d_config + "\",\n    \"size\": " +
-               std::to_string(config.size()) + "\n  },\n  \"layers\": [\n" +
-               layer("application/vnd.ollama.image.model", d_model, model_blob.size()) + ",\n" +
-               layer("application/vnd.ollama.image.template", d_tmpl, tmpl.size()) + ",\n" +
-               layer("application/vnd.ollama.image.system", d_system, system.size()) + ",\n" +
-               layer("application/vnd.ollama.image.license", d_license, license.size()) + ",\n" +
-               layer("application/vnd.ollama.image.params", d_params, params.size()) + ",\n" +
-               layer("application/vnd.ollama.image.messages", d_messages, messages.size()) +
-               "\n  ]\n}";
+    manifest =
+        "{\n  \"schemaVersion\": 2,\n  \"mediaType\": "
+        "\"application/vnd.docker.distribution.manifest.v2+json\",\n  \"config\": {\n"
+        "    \"mediaType\": \"application/vnd.docker.container.image.v1+json\",\n"
+        "    \"digest\": \"" +
+        d_config + "\",\n    \"size\": " + std::to_string(config.size()) +
+        "\n  },\n  \"layers\": [\n" +
+        layer("application/vnd.ollama.image.model", d_model, model_blob.size()) + ",\n" +
+        layer("application/vnd.ollama.image.template", d_tmpl, tmpl.size()) + ",\n" +
+        layer("application/vnd.ollama.image.system", d_system, system.size()) + ",\n" +
+        layer("application/vnd.ollama.image.license", d_license, license.size()) + ",\n" +
+        layer("application/vnd.ollama.image.params", d_params, params.size()) + ",\n" +
+        layer("application/vnd.ollama.image.messages", d_messages, messages.size()) + "\n  ]\n}";
     write_text(root / "manifests" / rel_manifest, manifest);
   }
   int64_t total() const {
@@ -130,6 +135,15 @@ TEST(Store, ReadsAStoreWrittenByOllama) {
   EXPECT_EQ(models[0].size, om.total());
   EXPECT_EQ(models[0].digest, util::sha256_hex(om.manifest));
   EXPECT_GT(models[0].mtime_unix_ns, 0);
+
+  auto cfg = store::read_config(st, models[0].manifest);
+  ASSERT_TRUE(cfg.has_value());
+  EXPECT_EQ(cfg->model_families, (std::vector<std::string>{"llama"}));
+  // Unknown fields (rootfs) are dropped; what we write back is the current encoder form.
+  EXPECT_EQ(cfg->to_json(),
+            "{\"model_format\":\"gguf\",\"model_family\":\"llama\",\"model_families\":"
+            "[\"llama\"],\"model_type\":\"8.0B\",\"file_type\":\"Q4_K_M\",\"renderer\":"
+            "\"x\",\"architecture\":\"amd64\",\"os\":\"linux\"}\n");
 
   auto m = store::load_model(st, ModelName::parse("Llama3.2"));  // case-insensitive
   EXPECT_EQ(m.short_name, "llama3.2:latest");
@@ -185,11 +199,14 @@ TEST(Store, WritesManifestInOllamaEncoderForm) {
   std::string expected =
       "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\","
       "\"config\":{\"mediaType\":\"application/vnd.docker.container.image.v1+json\",\"digest\":"
-      "\"sha256:" + std::string(64, 'a') + "\",\"size\":487},\"layers\":[{\"mediaType\":"
-      "\"application/vnd.ollama.image.model\",\"digest\":\"sha256:" + std::string(64, 'b') +
+      "\"sha256:" +
+      std::string(64, 'a') +
+      "\",\"size\":487},\"layers\":[{\"mediaType\":"
+      "\"application/vnd.ollama.image.model\",\"digest\":\"sha256:" +
+      std::string(64, 'b') +
       "\",\"size\":2019377376,\"from\":\"llama3.2:latest\"},{\"mediaType\":"
-      "\"application/vnd.ollama.image.template\",\"digest\":\"sha256:" + std::string(64, 'c') +
-      "\",\"size\":1429}]}\n";
+      "\"application/vnd.ollama.image.template\",\"digest\":\"sha256:" +
+      std::string(64, 'c') + "\",\"size\":1429}]}\n";
   fs::path p = tmp.path() / "manifests/registry.ollama.ai/library/Mine/V1";
   ASSERT_TRUE(fs::exists(p));
   EXPECT_EQ(read_text(p), expected);
