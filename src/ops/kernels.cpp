@@ -9,10 +9,6 @@
 #include <cpuid.h>
 #define OPS_X86 1
 #endif
-#if defined(OPS_X86) && __has_include("ops/x86/x86_kernels.h")
-#include "ops/x86/x86_kernels.h"
-#define OPS_HAVE_X86_KERNELS 1
-#endif
 
 namespace ops {
 namespace {
@@ -47,15 +43,15 @@ Tables build_tables() {
   Tables tb;
   tb.by_isa[0] = build_scalar();
   tb.by_isa[1] = tb.by_isa[0];
-#ifdef OPS_HAVE_X86_KERNELS
+#ifdef OPS_X86
   register_avx2(tb.by_isa[1]);
 #endif
   tb.by_isa[2] = tb.by_isa[1];
-#ifdef OPS_HAVE_X86_KERNELS
+#ifdef OPS_X86
   register_avx512(tb.by_isa[2]);
 #endif
   tb.by_isa[3] = tb.by_isa[2];
-#ifdef OPS_HAVE_X86_KERNELS
+#ifdef OPS_X86
   register_avx512_vnni(tb.by_isa[3]);
 #endif
   return tb;

@@ -23,9 +23,8 @@ struct KernelTable {
 //   t[DType::Q4_0].vec_dot = vec_dot_q4_0_q8_0_avx2;
 // Activation quantizers live in the activation types' own slots (t[DType::Q8_0].quantize_row,
 // t[DType::Q8_K].quantize_row) and may be overwritten too; act_type must not change.
-// The dispatcher (kernels.cpp) calls these only when the header "ops/x86/x86_kernels.h"
-// exists, so the tree links before the x86 variants land: create that header (it may just
-// include this one) together with definitions of all three functions (empty is fine).
+// The dispatcher (kernels.cpp) calls all three on x86 builds; src/ops/x86/register.cpp
+// defines them.
 void register_avx2(KernelTable& t);
 void register_avx512(KernelTable& t);       // AVX-512 F/BW/VL(/DQ)
 void register_avx512_vnni(KernelTable& t);  // adds AVX512-VNNI (vpdpbusd)
