@@ -244,6 +244,46 @@ TEST(GgufWriter, CopyWithModifications) {
   EXPECT_EQ(std::memcmp(g->tensor("token_embd.weight")->data, emb->data, emb->n_bytes), 0);
 }
 
+// The shape of a quantize pass: same metadata and tensor order, some tensors re-typed and
+// streamed in row blocks.
+TEST(GgufWriter, ReplaceTensorsInPlace) {
+  ScratchDir dir;
+  auto f = File::open(gguf_test::shared_dir() + "/testdata/real/stories260K.gguf");
+  Writer w;
+  w.copy_metadata(*f);
+  for (const auto& t : f->tensors()) w.add_tensor_from(*f, t);
+  w.set_u32("general.file_type", 7);
+  // token_embd [64, 512] -> Q8_0: 512 rows of 2 blocks of 34 bytes, produced row by row.
+  w.replace_tensor("token_embd.weight", {64, 512}, id(ops::DType::Q8_0),
+                   [](const Writer::Sink& sink) {
+                     std::vector<uint8_t> row(68);
+                     for (int r = 0; r < 512; ++r) {
+                       row[0] = uint8_t(r);
+                       sink(row.data(), row.size());
+                     }
+                   });
+  w.replace_tensor("output_norm.weight", {64}, id(ops::DType::F16), pattern(128, 4));
+  EXPECT_THROW(w.replace_tensor("nope", {64}, id(ops::DType::F16), pattern(128, 4)), util::Error);
+  EXPECT_THROW(w.replace_tensor("output_norm.weight", {64}, id(ops::DType::F16), pattern(12, 4)),
+               util::Error);
+  EXPECT_THROW(w.replace_tensor("output_norm.weight", {60}, id(ops::DType::Q8_0), pattern(12, 4)),
+               util::Error);
+  std::string p = dir.file("q.gguf");
+  w.write(p);
+  auto g = File::open(p);
+  ASSERT_EQ(g->tensors().size(), f->tensors().size());
+  for (size_t k = 0; k < f->tensors().size(); ++k) {
+    EXPECT_EQ(g->tensors()[k].name, f->tensors()[k].name);
+  }
+  const gguf::TensorInfo* emb = g->tensor("token_embd.weight");
+  EXPECT_EQ(emb->type, id(ops::DType::Q8_0));
+  EXPECT_EQ(emb->n_bytes, 512u * 68);
+  EXPECT_EQ(emb->data[68 * 300], uint8_t(300 % 256));
+  EXPECT_EQ(g->tensor("output_norm.weight")->type, id(ops::DType::F16));
+  EXPECT_EQ(g->get_int("general.file_type", 0), 7);
+  EXPECT_EQ(g->metadata().size(), f->metadata().size() + 1);
+}
+
 TEST(GgufWriter, MetadataOnlyFileCannotBeCopied) {
   auto f = File::open_metadata(gguf_test::shared_dir() + "/testdata/real/stories260K.gguf");
   EXPECT_THROW(Writer::from_file(*f), util::Error);

@@ -246,6 +246,47 @@ bool Writer::remove_tensor(std::string_view name) {
   return false;
 }
 
+Writer::Tensor& Writer::replace(std::string_view name, std::vector<int64_t> dims, uint32_t type) {
+  for (Tensor& t : tensors_) {
+    if (t.name != name) continue;
+    uint64_t n_bytes = 0;
+    try {
+      n_bytes = tensor_n_bytes(type, dims);
+    } catch (const util::Error& e) {
+      throw util::Error("tensor '" + t.name + "': " + e.what());
+    }
+    t.dims = std::move(dims);
+    t.type = type;
+    t.n_bytes = n_bytes;
+    t.borrowed = nullptr;
+    t.owned.clear();
+    t.producer = nullptr;
+    return t;
+  }
+  throw util::Error("no tensor named '" + std::string(name) + "' to replace");
+}
+
+void Writer::replace_tensor(std::string_view name, std::vector<int64_t> dims, uint32_t type,
+                            Producer producer) {
+  replace(name, std::move(dims), type).producer = std::move(producer);
+}
+
+void Writer::replace_tensor(std::string_view name, std::vector<int64_t> dims, uint32_t type,
+                            std::vector<uint8_t> bytes) {
+  if (bytes.size() != tensor_n_bytes(type, dims)) {
+    throw util::Error("tensor '" + std::string(name) + "': got " + std::to_string(bytes.size()) +
+                      " bytes, its shape and type need " +
+                      std::to_string(tensor_n_bytes(type, dims)));
+  }
+  Tensor& t = replace(name, std::move(dims), type);
+  t.owned = std::move(bytes);
+  t.borrowed = t.owned.data();
+}
+
+void Writer::copy_metadata(const File& f) {
+  for (const auto& [key, v] : f.metadata()) set(key, v);
+}
+
 void Writer::add_tensor_from(const File& f, const TensorInfo& t) {
   if (!t.data) {
     throw util::Error(f.path() + ": tensor data is not mapped (opened with open_metadata?)");

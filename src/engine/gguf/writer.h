@@ -56,12 +56,20 @@ class Writer {
   // Streamed bytes.
   void add_tensor(std::string name, std::vector<int64_t> dims, uint32_t type, Producer producer);
   bool remove_tensor(std::string_view name);  // false when absent
+  // Replaces a tensor's shape, type and bytes in place (keeping its position in the file, e.g.
+  // quantizing it); throws util::Error when there is no tensor of that name.
+  void replace_tensor(std::string_view name, std::vector<int64_t> dims, uint32_t type,
+                      Producer producer);
+  void replace_tensor(std::string_view name, std::vector<int64_t> dims, uint32_t type,
+                      std::vector<uint8_t> bytes);
   size_t tensor_count() const { return tensors_.size(); }
 
   // Copies every metadata key and every tensor (borrowed from f's mapping, so f must be
   // opened with File::open and outlive write()). Callers then modify the copy, e.g. replace a
   // tensor with remove_tensor() + add_tensor() and change general.file_type.
   static Writer from_file(const File& f);
+  // Copies (appends or replaces) every metadata key of f, in f's order; no tensors.
+  void copy_metadata(const File& f);
   // Adds one tensor of f, borrowing its bytes.
   void add_tensor_from(const File& f, const TensorInfo& t);
 
@@ -84,6 +92,7 @@ class Writer {
     Producer producer;
   };
   Tensor& add(std::string name, std::vector<int64_t> dims, uint32_t type);
+  Tensor& replace(std::string_view name, std::vector<int64_t> dims, uint32_t type);
   std::vector<uint8_t> header() const;  // everything before the data section, unpadded
 
   std::vector<std::pair<std::string, Value>> kv_;
