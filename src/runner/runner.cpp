@@ -1,0 +1,343 @@
+#include "runner/runner.h"
+
+#include <algorithm>
+#include <chrono>
+#include <deque>
+
+#include "engine/tokenizer/tokenizer.h"
+#include "runner/stop.h"
+#include "util/error.h"
+#include "util/log.h"
+
+namespace runner {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+int64_t ns_since(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
+}
+constexpr int kRepeatLimit = 30;  // same token text this many times in a row aborts (Ollama)
+}  // namespace
+
+// Per-sequence state. Fields under "engine side" are touched only by the loop thread once the
+// slot is queued; the output queue and state are guarded by Runner::mu_.
+struct Runner::Slot {
+  enum class State { kFree, kQueued, kRunning, kDone } state = State::kFree;
+  int seq = 0;
+  std::condition_variable cv;
+  std::deque<CompletionChunk> out;
+  CompletionResult result;
+  std::string error;
+  std::atomic<bool> cancel{false};
+
+  // engine side
+  std::vector<int32_t> cached;   // tokens whose K/V sit in this sequence's cells, in order
+  size_t keep = 0;               // prompt-cache hit: cells to keep when the request starts
+  std::vector<int32_t> prompt;   // the request's full prompt
+  size_t n_prompt_done = 0;      // prompt tokens in `cached`
+  CompletionRequest req;
+  std::unique_ptr<engine::sample::Sampler> sampler;
+  std::unique_ptr<tokenizer::StreamDecoder> decoder;
+  std::unique_ptr<StopMatcher> stop;
+  int32_t next_token = -1;
+  int limit = 0;
+  std::vector<int32_t> generated;
+  std::string last_piece;
+  int repeats = 0;
+  Clock::time_point start, first_token;
+};
+
+Runner::Runner(std::unique_ptr<engine::Model> model, const RunnerOptions& opts)
+    : model_(std::move(model)), opts_(opts) {
+  opts_.num_parallel = std::max(1, opts_.num_parallel);
+  engine::ContextOptions co;
+  co.n_ctx = opts_.num_ctx;
+  co.n_seq_max = opts_.num_parallel;
+  co.n_batch = opts_.num_batch;
+  co.kv_type = opts_.kv_type;
+  ctx_ = model_->new_context(co);
+  opts_.num_ctx = ctx_->n_ctx();
+  for (int i = 0; i < opts_.num_parallel; i++) {
+    slots_.push_back(std::make_unique<Slot>());
+    slots_.back()->seq = i;
+  }
+  thread_ = std::thread([this] { loop(); });
+}
+
+Runner::~Runner() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+    for (auto& s : slots_) s->cancel = true;
+  }
+  work_cv_.notify_all();
+  thread_.join();
+}
+
+size_t Runner::memory_bytes() const { return model_->weight_bytes() + ctx_->kv_bytes(); }
+
+std::vector<int32_t> Runner::tokenize(const std::string& text) const {
+  const auto& tok = model_->tokenizer();
+  return tok.encode(text, /*add_special=*/true, /*parse_special=*/true);
+}
+
+std::string Runner::detokenize(const std::vector<int32_t>& ids) const {
+  return model_->tokenizer().decode(ids);
+}
+
+Runner::Slot* Runner::acquire_slot(const std::vector<int32_t>& prompt) {
+  std::unique_lock<std::mutex> l(mu_);
+  slot_cv_.wait(l, [&] {
+    if (stop_) return true;
+    for (auto& s : slots_)
+      if (s->state == Slot::State::kFree) return true;
+    return false;
+  });
+  if (stop_) throw util::Error("model is unloading", 503);
+  // The free slot sharing the longest prefix with this prompt keeps its cache (prompt cache).
+  Slot* best = nullptr;
+  size_t best_len = 0;
+  for (auto& s : slots_) {
+    if (s->state != Slot::State::kFree) continue;
+    size_t n = 0;
+    while (n < s->cached.size() && n < prompt.size() && s->cached[n] == prompt[n]) n++;
+    if (!best || n > best_len) {
+      best = s.get();
+      best_len = n;
+    }
+  }
+  // At least one prompt token must be evaluated to get logits.
+  best->keep = std::min(best_len, prompt.empty() ? 0 : prompt.size() - 1);
+  best->state = Slot::State::kQueued;
+  active_++;
+  return best;
+}
+
+CompletionResult Runner::complete(const CompletionRequest& req,
+                                  const std::function<bool(const CompletionChunk&)>& on_chunk) {
+  std::vector<int32_t> prompt = req.tokens.empty() ? tokenize(req.prompt) : req.tokens;
+  if (prompt.empty()) throw util::bad_request("empty prompt");
+  for (int32_t t : prompt)
+    if (t < 0 || t >= model_->n_vocab()) throw util::bad_request("token id out of range");
+  const int n_ctx = opts_.num_ctx;
+  if (static_cast<int>(prompt.size()) > n_ctx - 1) {
+    if (!req.truncate || !req.shift)
+      throw util::bad_request(
+          "the prompt is longer than the context length currently available to the model; "
+          "shorten the prompt, adjust the context length in settings, or use a model with a "
+          "longer context length");
+    // Keep the first num_keep tokens (+ BOS) and the newest ones (spec §7.6).
+    int bos = model_->tokenizer().add_bos() ? 1 : 0;
+    int keep = std::clamp(req.num_keep < 0 ? n_ctx / 2 : req.num_keep + bos, 0, n_ctx / 2);
+    int target = n_ctx - std::max((n_ctx - keep) / 2, 1);
+    std::vector<int32_t> t(prompt.begin(), prompt.begin() + keep);
+    t.insert(t.end(), prompt.end() - (target - keep), prompt.end());
+    LOG_WARN("truncating input prompt: limit={} prompt={} keep={} new={}", n_ctx, prompt.size(), keep, t.size());
+    prompt = std::move(t);
+  }
+
+  Slot* s = acquire_slot(prompt);
+  s->prompt = prompt;
+  s->req = req;
+  s->sampler = std::make_unique<engine::sample::Sampler>(req.sampling, model_->n_vocab(), n_ctx);
+  for (int32_t t : prompt) s->sampler->accept(t);
+  s->decoder = std::make_unique<tokenizer::StreamDecoder>(model_->tokenizer());
+  s->stop = std::make_unique<StopMatcher>(req.stop);
+  s->limit = req.num_predict < 0 ? 10 * n_ctx : std::min(req.num_predict, 10 * n_ctx);
+  s->generated.clear();
+  s->last_piece.clear();
+  s->repeats = 0;
+  s->next_token = -1;
+  s->error.clear();
+  s->cancel = false;
+  s->out.clear();
+  s->result = CompletionResult{};
+  s->start = Clock::now();
+  work_cv_.notify_one();
+
+  std::unique_lock<std::mutex> l(mu_);
+  while (true) {
+    s->cv.wait(l, [&] { return !s->out.empty() || s->state == Slot::State::kDone; });
+    while (!s->out.empty()) {
+      CompletionChunk c = std::move(s->out.front());
+      s->out.pop_front();
+      l.unlock();
+      bool keep_going = s->cancel ? false : on_chunk(c);
+      l.lock();
+      if (!keep_going) s->cancel = true;
+    }
+    if (s->state == Slot::State::kDone && s->out.empty()) break;
+  }
+  CompletionResult result = std::move(s->result);
+  std::string error = s->error;
+  s->state = Slot::State::kFree;
+  active_--;
+  l.unlock();
+  slot_cv_.notify_one();
+  if (!error.empty()) throw util::Error(error);
+  return result;
+}
+
+void Runner::loop() {
+  std::vector<Slot*> active;
+  while (true) {
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      work_cv_.wait(l, [&] {
+        if (stop_) return true;
+        for (auto& s : slots_)
+          if (s->state == Slot::State::kQueued || s->state == Slot::State::kRunning) return true;
+        return false;
+      });
+      active.clear();
+      for (auto& s : slots_) {
+        if (s->state == Slot::State::kQueued) {
+          s->state = Slot::State::kRunning;
+          ctx_->kv_seq_truncate(s->seq, static_cast<int32_t>(s->keep));
+          s->cached.resize(s->keep);
+          s->n_prompt_done = s->keep;
+        }
+        if (s->state == Slot::State::kRunning) active.push_back(s.get());
+      }
+      if (stop_ && active.empty()) return;
+    }
+    step(active);
+  }
+}
+
+void Runner::step(std::vector<Slot*>& active) {
+  const auto& tok = model_->tokenizer();
+  auto finish = [&](Slot* s, const std::string& reason, const std::string& tail) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!tail.empty()) s->out.push_back({tail, {}});
+    s->result.done_reason = reason;
+    s->result.eval_count = static_cast<int>(s->generated.size());
+    if (s->result.prompt_eval_count == 0) s->result.prompt_eval_count = static_cast<int>(s->prompt.size());
+    s->result.eval_ns = s->generated.empty() ? 0 : ns_since(s->first_token);
+    s->result.context = s->prompt;
+    s->result.context.insert(s->result.context.end(), s->generated.begin(), s->generated.end());
+    s->state = Slot::State::kDone;
+    s->cv.notify_all();
+  };
+
+  engine::Batch batch;
+  std::vector<std::pair<Slot*, int>> sample_at;  // slot, batch index whose logits to sample
+  std::vector<std::pair<Slot*, size_t>> added;   // slot, tokens added to its cells
+  for (Slot* s : active) {
+    if (s->cancel) {
+      finish(s, "stop", "");
+      continue;
+    }
+    if (s->n_prompt_done < s->prompt.size() || s->next_token < 0) continue;
+    // Decode step: make room first when the window is full.
+    if (static_cast<int>(s->cached.size()) >= opts_.num_ctx) {
+      if (!s->req.shift) {
+        finish(s, "length", s->stop->flush());
+        continue;
+      }
+      int bos = tok.add_bos() ? 1 : 0;
+      int n_keep = std::clamp(s->req.num_keep + bos, 0, opts_.num_ctx - 2);
+      int n_discard = (static_cast<int>(s->cached.size()) - n_keep) / 2;
+      ctx_->kv_context_shift(s->seq, n_keep, n_discard);
+      s->cached.erase(s->cached.begin() + n_keep, s->cached.begin() + n_keep + n_discard);
+    }
+    sample_at.push_back({s, static_cast<int>(batch.size())});
+    batch.add(s->next_token, static_cast<int32_t>(s->cached.size()), s->seq, true);
+    added.push_back({s, 1});
+  }
+  // Prompt chunks fill the rest of the batch, so running decodes keep streaming.
+  int budget = opts_.num_batch - static_cast<int>(batch.size());
+  for (Slot* s : active) {
+    if (s->state == Slot::State::kDone || s->n_prompt_done >= s->prompt.size() || budget <= 0) continue;
+    size_t take = std::min<size_t>(budget, s->prompt.size() - s->n_prompt_done);
+    for (size_t i = 0; i < take; i++) {
+      size_t p = s->n_prompt_done + i;
+      bool last = p + 1 == s->prompt.size();
+      if (last) sample_at.push_back({s, static_cast<int>(batch.size())});
+      batch.add(s->prompt[p], static_cast<int32_t>(s->cached.size() + i), s->seq, last);
+    }
+    added.push_back({s, take});
+    budget -= static_cast<int>(take);
+  }
+  if (batch.size() == 0) return;
+
+  try {
+    ctx_->decode(batch);
+  } catch (const std::exception& e) {
+    for (auto& [s, n] : added) {
+      s->error = e.what();
+      finish(s, "stop", "");
+    }
+    return;
+  }
+  for (auto& [s, n] : added) {
+    if (s->n_prompt_done < s->prompt.size()) {
+      s->cached.insert(s->cached.end(), s->prompt.begin() + static_cast<long>(s->n_prompt_done),
+                       s->prompt.begin() + static_cast<long>(s->n_prompt_done + n));
+      s->n_prompt_done += n;
+    } else {
+      s->cached.push_back(s->next_token);
+    }
+  }
+
+  for (auto& [s, idx] : sample_at) {
+    const float* logits = ctx_->logits_at_batch(idx);
+    int32_t t = s->sampler->sample(logits);
+    s->sampler->accept(t);
+    if (s->generated.empty()) {
+      s->first_token = Clock::now();
+      s->result.prompt_eval_ns = ns_since(s->start);
+      s->result.prompt_eval_count = static_cast<int>(s->prompt.size());
+    }
+    if (tok.is_eog(t)) {
+      std::string tail = s->decoder->flush();
+      tail = s->stop->push(tail) + s->stop->flush();
+      finish(s, "stop", tail);
+      continue;
+    }
+    s->generated.push_back(t);
+    CompletionChunk chunk;
+    if (s->req.logprobs) {
+      TokenLogprob lp{tok.piece(t), engine::sample::logprob_of(logits, model_->n_vocab(), t), {}};
+      if (s->req.top_logprobs > 0)
+        for (auto& alt : engine::sample::top_logprobs(logits, model_->n_vocab(), s->req.top_logprobs))
+          lp.top.push_back({tok.piece(alt.id), alt.logprob, {}});
+      chunk.logprobs.push_back(std::move(lp));
+    }
+    std::string piece = s->decoder->push(t);
+    chunk.text = s->stop->push(piece);
+    std::string trimmed = piece;
+    trimmed.erase(0, trimmed.find_first_not_of(" \t\n"));
+    if (!trimmed.empty() && trimmed == s->last_piece) {
+      if (++s->repeats >= kRepeatLimit) {
+        finish(s, "stop", chunk.text);
+        continue;
+      }
+    } else {
+      s->repeats = 0;
+      s->last_piece = trimmed;
+    }
+    if (s->stop->matched()) {
+      finish(s, "stop", chunk.text);
+      continue;
+    }
+    if (static_cast<int>(s->generated.size()) >= s->limit) {
+      std::string tail = s->stop->push(s->decoder->flush()) + s->stop->flush();
+      chunk.text += tail;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        if (!chunk.text.empty() || !chunk.logprobs.empty()) s->out.push_back(std::move(chunk));
+      }
+      finish(s, "length", "");
+      continue;
+    }
+    s->next_token = t;
+    if (!chunk.text.empty() || !chunk.logprobs.empty()) {
+      std::lock_guard<std::mutex> l(mu_);
+      s->out.push_back(std::move(chunk));
+      s->cv.notify_all();
+    }
+  }
+}
+
+}  // namespace runner

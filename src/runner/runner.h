@@ -1,0 +1,100 @@
+// One loaded model serving many requests: a sequence slot per parallel request, one engine
+// step per loop iteration for every active sequence (continuous batching), prompt caching,
+// context shift, sampling, stop strings, logprobs and cancellation.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "engine/engine.h"
+#include "engine/sample/sampler.h"
+
+namespace runner {
+
+struct RunnerOptions {
+  int num_ctx = 4096;     // KV cells per sequence
+  int num_parallel = 1;   // sequence slots
+  int num_batch = 512;    // tokens per engine step
+  engine::KvType kv_type = engine::KvType::kF16;
+};
+
+struct CompletionRequest {
+  std::string prompt;           // tokenized with special tokens parsed; BOS per tokenizer
+  std::vector<int32_t> tokens;  // used instead of `prompt` when non-empty
+  engine::sample::SamplerParams sampling;
+  int num_predict = -1;  // < 0: up to 10 x num_ctx
+  int num_keep = 4;
+  bool shift = true;     // context shift when the window fills (else done_reason "length")
+  bool truncate = true;  // drop old prompt tokens when the prompt does not fit
+  std::vector<std::string> stop;
+  bool logprobs = false;
+  int top_logprobs = 0;
+};
+
+struct TokenLogprob {
+  std::string token;
+  double logprob = 0;
+  std::vector<TokenLogprob> top;  // only on the chosen token's entry
+};
+
+struct CompletionChunk {
+  std::string text;
+  std::vector<TokenLogprob> logprobs;
+};
+
+struct CompletionResult {
+  std::string done_reason;  // "stop" or "length"
+  int prompt_eval_count = 0;
+  int64_t prompt_eval_ns = 0;
+  int eval_count = 0;
+  int64_t eval_ns = 0;
+  std::vector<int32_t> context;  // prompt + generated tokens
+};
+
+class Runner {
+ public:
+  Runner(std::unique_ptr<engine::Model> model, const RunnerOptions& opts);
+  ~Runner();
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+
+  // Generates until done. `on_chunk` runs on the calling thread; returning false cancels (the
+  // slot is freed within one engine step). Throws util::Error for an unusable request (e.g.
+  // the prompt does not fit and truncation/shift is off: 400).
+  CompletionResult complete(const CompletionRequest& req,
+                            const std::function<bool(const CompletionChunk&)>& on_chunk);
+
+  std::vector<int32_t> tokenize(const std::string& text) const;  // as complete() does
+  std::string detokenize(const std::vector<int32_t>& ids) const;
+
+  const engine::Model& model() const { return *model_; }
+  const RunnerOptions& options() const { return opts_; }
+  int active() const { return active_.load(); }
+  size_t memory_bytes() const;  // weights + KV cache
+
+  struct Slot;
+
+ private:
+  void loop();
+  void step(std::vector<Slot*>& active);
+  Slot* acquire_slot(const std::vector<int32_t>& prompt);
+
+  std::unique_ptr<engine::Model> model_;
+  std::unique_ptr<engine::Context> ctx_;
+  RunnerOptions opts_;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::mutex mu_;
+  std::condition_variable work_cv_;   // loop waits for work
+  std::condition_variable slot_cv_;   // requests wait for a free slot
+  std::atomic<int> active_{0};
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace runner
