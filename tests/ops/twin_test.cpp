@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include "test_util.h"
 
@@ -26,6 +27,12 @@ std::vector<int64_t> lengths(DType t) {
   const int64_t bs = std::max<int64_t>(block_size(t), block_size(ops::scalar_table()[t].act_type));
   const int64_t unit = std::max<int64_t>(bs, 32);
   std::vector<int64_t> v;
+  if (bs == 1) {
+    // Float types get any length (attention dots run over head_dim and n_ctx): every tail.
+    for (int64_t i = 1; i <= 80; i++) v.push_back(i);
+    v.push_back(127);
+    v.push_back(1000);
+  }
   for (int64_t b = 1; b <= 16; b++) v.push_back(b * unit);
   for (int64_t n : {2048, 4096, 5632, 11008}) {
     if (n % unit == 0) v.push_back(n);
@@ -59,9 +66,20 @@ TEST(Twins, VecDotMatchesScalar) {
         for (int p = 0; p < 4; p++) {
           const auto w = quantize(t, pattern(p, n, 100 + p));
           const auto a = quantize(ks.act_type, pattern(3 - p, n, 200 + p));
+          // Rows inside GGUF tensors and KV caches are not 32-byte aligned: shift both
+          // operands off alignment (by whole elements for the float types).
+          const size_t w_align = block_size(t) == 1 ? ops::row_bytes(t, 1) : 1;
+          const size_t a_align = block_size(ks.act_type) == 1 ? ops::row_bytes(ks.act_type, 1) : 2;
+          std::vector<uint8_t> wbuf(w.size() + 64), abuf(a.size() + 64);
+          uint8_t* wp = wbuf.data() + (64 - reinterpret_cast<uintptr_t>(wbuf.data()) % 64) % 64;
+          uint8_t* ap = abuf.data() + (64 - reinterpret_cast<uintptr_t>(abuf.data()) % 64) % 64;
+          wp += w_align * (p + 1) % 32;
+          ap += a_align * (p + 1) % 32;
+          std::memcpy(wp, w.data(), w.size());
+          std::memcpy(ap, a.data(), a.size());
           float want, got;
           ks.vec_dot(n, &want, w.data(), a.data());
-          k->vec_dot(n, &got, w.data(), a.data());
+          k->vec_dot(n, &got, wp, ap);
           const auto wd = dequantize(t, w.data(), n);
           const auto ad = dequantize(ks.act_type, a.data(), n);
           ASSERT_NEAR(got, want, 1e-5 * abs_dot_d(wd, ad) + 1e-6)
