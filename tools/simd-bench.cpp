@@ -71,11 +71,20 @@ struct Job {
   int64_t rows, cols;
   const uint8_t* act;
   float* y;
+  bool use_gemm;
 };
 
+// Rows split evenly across threads; with a tile kernel, 64-row chunks like ops::matmul.
 void run_rows(const Job& j, int ith, int nth) {
   const int64_t r0 = j.rows * ith / nth, r1 = j.rows * (ith + 1) / nth;
   const uint8_t* w = (*j.mats)[j.mat].data();
+  if (j.k->gemm && j.use_gemm) {
+    for (int64_t r = r0; r < r1; r += 64) {
+      const int nr = static_cast<int>(std::min<int64_t>(64, r1 - r));
+      j.k->gemm(j.cols, nr, 1, w + r * j.row_bytes, j.row_bytes, j.act, 0, &j.y[r], j.rows);
+    }
+    return;
+  }
   for (int64_t r = r0; r < r1; r++) j.k->vec_dot(j.cols, &j.y[r], w + r * j.row_bytes, j.act);
 }
 
@@ -106,10 +115,10 @@ double thread_cpu_seconds() {
 // thread CPU time so other processes on a busy machine do not count.
 double measure_hot(const Job& job, double secs) {
   const int64_t rows = std::max<int64_t>(1, std::min<int64_t>(job.rows, (1 << 20) / job.row_bytes));
-  const uint8_t* w = (*job.mats)[0].data();
-  auto pass = [&] {
-    for (int64_t r = 0; r < rows; r++) job.k->vec_dot(job.cols, &job.y[r], w + r * job.row_bytes, job.act);
-  };
+  Job hot = job;
+  hot.rows = rows;
+  hot.mat = 0;
+  auto pass = [&] { run_rows(hot, 0, 1); };
   pass();
   const double t0 = thread_cpu_seconds();
   size_t bytes = 0;
@@ -196,7 +205,7 @@ int main(int argc, char** argv) {
               ops::isa_name(ops::detected_isa()));
   std::printf("plain read bandwidth: 1 thread %.1f GB/s, 2 threads %.1f GB/s\n",
               read_bandwidth(pool1, secs), read_bandwidth(pool2, secs));
-  std::printf("%-6s %-11s %9s %9s %12s\n", "type", "isa", "1t GB/s", "2t GB/s", "L2 1t GB/s");
+  std::printf("%-6s %-16s %9s %9s %12s\n", "type", "isa", "1t GB/s", "2t GB/s", "L2 1t GB/s");
   std::mt19937 rng(42);
   std::vector<float> y(rows);
   for (DType t : types) {
@@ -215,14 +224,18 @@ int main(int argc, char** argv) {
     ops::scalar_table()[ks->act_type].quantize_row(x.data(), act.data(), cols);
     for (int isa = 0; isa <= static_cast<int>(ops::detected_isa()); isa++) {
       const ops::Kernels* k = ops::kernels(t, static_cast<ops::Isa>(isa));
-      Job job{k, &mats, 0, rb, rows, cols, act.data(), y.data()};
-      const double s = isa == 0 ? secs / 4 : secs;
-      const double g1 = measure(pool1, job, s);
-      const double g2 = measure(pool2, job, s);
-      const double gh = measure_hot(job, s);
-      std::printf("%-6s %-11s %9.2f %9.2f %12.2f\n", ops::type_info(static_cast<uint32_t>(t))->name,
-                  ops::isa_name(static_cast<ops::Isa>(isa)), g1, g2, gh);
-      std::fflush(stdout);
+      for (int use_gemm = 0; use_gemm <= (k->gemm ? 1 : 0); use_gemm++) {
+        Job job{k, &mats, 0, rb, rows, cols, act.data(), y.data(), use_gemm == 1};
+        const double s = isa == 0 ? secs / 4 : secs;
+        const double g1 = measure(pool1, job, s);
+        const double g2 = measure(pool2, job, s);
+        const double gh = measure_hot(job, s);
+        const std::string name = std::string(ops::isa_name(static_cast<ops::Isa>(isa))) +
+                                 (use_gemm ? "+gemm" : "");
+        std::printf("%-6s %-16s %9.2f %9.2f %12.2f\n",
+                    ops::type_info(static_cast<uint32_t>(t))->name, name.c_str(), g1, g2, gh);
+        std::fflush(stdout);
+      }
     }
   }
   return 0;

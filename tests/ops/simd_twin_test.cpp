@@ -167,6 +167,56 @@ TEST(SimdTwin, ToleranceCatchesOneWrongCode) {
   EXPECT_GT(std::fabs(x - y), 2e-6 * abs_terms(DType::Q4_0, DType::Q8_0, w, a, n));
 }
 
+// Tile kernels (Kernels::gemm) against the scalar dot of every (row, token) pair, with ldy > nr
+// so a transposed or mis-strided store shows.
+TEST(SimdTwin, GemmMatchesScalarDots) {
+  std::mt19937 rng(4321);
+  int checked = 0;
+  for (DType t : simd_dot_types()) {
+    const auto& ref = ops::scalar_table()[t];
+    for (Isa isa : simd_isas()) {
+      const ops::Kernels* k = ops::kernels(t, isa);
+      if (k->gemm == nullptr) continue;
+      for (int64_t n : {256, 2048, 96}) {
+        if (n % bsize(t) != 0) continue;
+        for (auto [nr, nt] : {std::pair{1, 1}, {5, 1}, {64, 1}, {3, 4}, {7, 9}, {2, 13}}) {
+          const Fill fill = (nr + nt) % 2 ? Fill::kGaussian : Fill::kRawBytes;
+          const size_t ws = ops::row_bytes(t, n), as = ops::row_bytes(ref.act_type, n);
+          std::vector<uint8_t> w, a;
+          for (int r = 0; r < nr; r++) {
+            const auto row = make_weights(t, n, fill, rng);
+            w.insert(w.end(), row.begin(), row.end());
+          }
+          for (int i = 0; i < nt; i++) {
+            const auto row = make_acts(ref.act_type, n, fill, rng);
+            a.insert(a.end(), row.begin(), row.end());
+          }
+          const int64_t ldy = nr + 3;
+          std::vector<float> y(ldy * nt, -777.0f);
+          k->gemm(n, nr, nt, w.data(), ws, a.data(), as, y.data(), ldy);
+          for (int i = 0; i < nt; i++) {
+            for (int r = 0; r < ldy; r++) {
+              if (r >= nr) {
+                ASSERT_EQ(y[i * ldy + r], -777.0f) << "gemm wrote outside its tile";
+                continue;
+              }
+              const std::vector<uint8_t> wr(w.begin() + r * ws, w.begin() + (r + 1) * ws);
+              const std::vector<uint8_t> ar(a.begin() + i * as, a.begin() + (i + 1) * as);
+              float want = 0;
+              ref.vec_dot(n, &want, wr.data(), ar.data());
+              EXPECT_NEAR(y[i * ldy + r], want, 2e-6 * abs_terms(t, ref.act_type, wr, ar, n) + 1e-30)
+                  << ops::type_info(static_cast<uint32_t>(t))->name << " isa=" << ops::isa_name(isa)
+                  << " n=" << n << " nr=" << nr << " nt=" << nt << " r=" << r << " t=" << i;
+              checked++;
+            }
+          }
+        }
+      }
+    }
+  }
+  if (ops::detected_isa() >= Isa::kAvx512Vnni) EXPECT_GT(checked, 0);
+}
+
 TEST(SimdTwin, ActivationQuantizersAreBitExact) {
   if (ops::detected_isa() == Isa::kScalar) GTEST_SKIP() << "no SIMD ISA on this CPU";
   std::mt19937 rng(99);

@@ -39,6 +39,11 @@ void register_avx512_vnni(KernelTable& t) {
   t[DType::Q4_K].vec_dot = avx512vnni::vec_dot_q4_k_q8_k;
   t[DType::Q5_K].vec_dot = avx512vnni::vec_dot_q5_k_q8_k;
   t[DType::Q6_K].vec_dot = avx512vnni::vec_dot_q6_k_q8_k;
+  t[DType::Q4_0].gemm = avx512vnni::gemm_q4_0_q8_0;
+  t[DType::Q4_1].gemm = avx512vnni::gemm_q4_1_q8_0;
+  t[DType::Q5_0].gemm = avx512vnni::gemm_q5_0_q8_0;
+  t[DType::Q5_1].gemm = avx512vnni::gemm_q5_1_q8_0;
+  t[DType::Q8_0].gemm = avx512vnni::gemm_q8_0_q8_0;
 }
 
 }  // namespace ops

@@ -2,6 +2,7 @@
 // Only src/ops/x86/register.cpp (baseline-compiled) wires these into KernelTable; the bodies live
 // in *_avx2.cpp / *_avx512.cpp and must only run after CPUID says the ISA is present.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 
 #include "ops/kernels_impl.h"
@@ -9,6 +10,9 @@
 namespace ops {
 
 #define OPS_X86_DOT(name) void name(int64_t n, float* out, const void* w, const void* a)
+#define OPS_X86_GEMM(name)                                                                  \
+  void name(int64_t n, int nr, int nt, const void* w, size_t w_stride, const void* act,   \
+            size_t act_stride, float* y, int64_t ldy)
 
 namespace avx2 {
 OPS_X86_DOT(vec_dot_f32);
@@ -48,8 +52,14 @@ OPS_X86_DOT(vec_dot_q3_k_q8_k);
 OPS_X86_DOT(vec_dot_q4_k_q8_k);
 OPS_X86_DOT(vec_dot_q5_k_q8_k);
 OPS_X86_DOT(vec_dot_q6_k_q8_k);
+OPS_X86_GEMM(gemm_q4_0_q8_0);
+OPS_X86_GEMM(gemm_q4_1_q8_0);
+OPS_X86_GEMM(gemm_q5_0_q8_0);
+OPS_X86_GEMM(gemm_q5_1_q8_0);
+OPS_X86_GEMM(gemm_q8_0_q8_0);
 }  // namespace avx512vnni
 
 #undef OPS_X86_DOT
+#undef OPS_X86_GEMM
 
 }  // namespace ops

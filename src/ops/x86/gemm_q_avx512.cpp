@@ -1,0 +1,157 @@
+// AVX-512 VNNI tile kernels (Kernels::gemm) for the 32-element block types with Q8_0
+// activations. The activation rows are prepared once per call for all the chunk's weight rows:
+// codes packed 32 bytes per block (one zmm load per block pair), the fp16 scale as float, and
+// the per-block offset/min term. That term then costs one FMA per 8 blocks (dot of the weight
+// scales with it) instead of a second vpdpbusd per pair. Up to 4 tokens share each unpacked
+// weight pair, so prompt processing unpacks weights a quarter as often.
+#include <cstdlib>
+
+#include "ops/x86/q_pairs_avx512.h"
+#include "ops/x86/x86_kernels.h"
+
+namespace ops::avx512vnni {
+using namespace ops::x86;
+
+namespace {
+
+// Per-thread scratch for the prepared activations; grows, never shrinks.
+class Scratch {
+ public:
+  ~Scratch() { std::free(p_); }
+  uint8_t* get(size_t bytes) {
+    if (bytes > cap_) {
+      std::free(p_);
+      cap_ = (bytes + 4095) / 4096 * 4096;
+      p_ = static_cast<uint8_t*>(std::aligned_alloc(64, cap_));
+    }
+    return p_;
+  }
+
+ private:
+  uint8_t* p_ = nullptr;
+  size_t cap_ = 0;
+};
+thread_local Scratch t_scratch;
+
+struct Tok {
+  const int8_t* qs;  // [nb * 32]
+  const float* fa;   // [nb] activation scale
+  const float* c;    // [nb] -offset * fa * sum(a), or fa * sum(a) for the min types
+};
+
+template <class P>
+Tok prep_token(const BlockQ8_0* a, int64_t nb, uint8_t* dst) {
+  auto* qs = reinterpret_cast<int8_t*>(dst);
+  auto* fa = reinterpret_cast<float*>(dst + nb * 32);
+  float* c = fa + nb;
+  const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
+  for (int64_t b = 0; b < nb; b++) {
+    const __m256i v = load256(a[b].qs);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(qs + 32 * b), v);
+    // sum(a) = sum(a + 128) - 32 * 128, with vpsadbw doing the unsigned byte sums.
+    const __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(v, bias), _mm256_setzero_si256());
+    const __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
+    const int sy = static_cast<int>(_mm_cvtsi128_si64(_mm_add_epi64(s2, _mm_unpackhi_epi64(s2, s2)))) - 32 * 128;
+    const float f = h2f(a[b].d);
+    fa[b] = f;
+    c[b] = P::kOffset ? -static_cast<float>(P::kOffset) * f * static_cast<float>(sy)
+                      : f * static_cast<float>(sy);
+  }
+  return Tok{qs, fa, c};
+}
+
+// dot(weight row, token t) for T tokens, nb8 groups of 8 blocks.
+template <class P, int T>
+void row_tokens(const typename P::Block* w, int64_t nb8, const Tok* tok, float* out) {
+  const PairIdx idx = pair_idx(P::kX16);
+  const __m512 x16 = _mm512_setr_ps(1, 1.0f / 16, 1, 1.0f / 16, 1, 1.0f / 16, 1, 1.0f / 16, 1,
+                                    1.0f / 16, 1, 1.0f / 16, 1, 1.0f / 16, 1, 1.0f / 16);
+  const __m512i dup = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  constexpr int kAcc = T == 1 ? 2 : 1;  // a single token needs two chains to hide FMA latency
+  __m512 acc[T][kAcc];
+  __m256 accc[T];
+  for (int t = 0; t < T; t++) {
+    for (int i = 0; i < kAcc; i++) acc[t][i] = _mm512_setzero_ps();
+    accc[t] = _mm256_setzero_ps();
+  }
+  for (int64_t g = 0; g < nb8; g++, w += 8) {
+    const auto* wb = reinterpret_cast<const uint8_t*>(w);
+    const __m256 dw = _mm256_cvtph_ps(fields8<P::kSb, 0>(wb));
+    __m256 f = dw;
+    if constexpr (P::kOffset == 0) f = _mm256_cvtph_ps(fields8<P::kSb, P::kMOff>(wb));
+    __m512 s[T];
+    for (int t = 0; t < T; t++) {
+      accc[t] = _mm256_fmadd_ps(f, _mm256_loadu_ps(tok[t].c + 8 * g), accc[t]);
+      s[t] = _mm512_castps256_ps512(_mm256_mul_ps(dw, _mm256_loadu_ps(tok[t].fa + 8 * g)));
+      if constexpr (P::kX16) s[t] = _mm512_mul_ps(_mm512_permutexvar_ps(dup, s[t]), x16);
+    }
+    for (int q = 0; q < 4; q++) {
+      const __m512i u = P::unpack(w + 2 * q);
+      for (int t = 0; t < T; t++) {
+        const __m512i y = _mm512_load_si512(tok[t].qs + 256 * g + 64 * q);
+        const __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, y);
+        __m512& a = acc[t][q % kAcc];
+        a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_permutexvar_ps(idx.p[q], s[t]), a);
+      }
+    }
+  }
+  for (int t = 0; t < T; t++) {
+    __m512 a = acc[t][0];
+    if constexpr (kAcc == 2) a = _mm512_add_ps(a, acc[t][1]);
+    out[t] = _mm512_reduce_add_ps(a) + hsum(accc[t]);
+  }
+}
+
+template <class P>
+void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void* act,
+          size_t act_stride, float* y, int64_t ldy,
+          void (*dot)(int64_t, float*, const void*, const void*)) {
+  const int64_t nb = n / 32;
+  const auto* wbytes = static_cast<const uint8_t*>(vw);
+  const auto* abytes = static_cast<const uint8_t*>(act);
+  if (nb % 8 != 0) {  // rows not made of whole 8-block groups: plain dots
+    for (int t = 0; t < nt; t++) {
+      for (int r = 0; r < nr; r++) dot(n, &y[t * ldy + r], wbytes + r * w_stride, abytes + t * act_stride);
+    }
+    return;
+  }
+  const size_t tok_bytes = static_cast<size_t>(nb) * 40;  // 32 code bytes + 2 floats per block
+  uint8_t* buf = t_scratch.get(tok_bytes * 4);
+  using Block = typename P::Block;
+  int t0 = 0;
+  for (; t0 + 4 <= nt; t0 += 4) {
+    Tok tok[4];
+    for (int i = 0; i < 4; i++) {
+      tok[i] = prep_token<P>(reinterpret_cast<const BlockQ8_0*>(abytes + (t0 + i) * act_stride), nb,
+                             buf + i * tok_bytes);
+    }
+    for (int r = 0; r < nr; r++) {
+      float out[4];
+      row_tokens<P, 4>(reinterpret_cast<const Block*>(wbytes + r * w_stride), nb / 8, tok, out);
+      for (int i = 0; i < 4; i++) y[(t0 + i) * ldy + r] = out[i];
+    }
+  }
+  for (; t0 < nt; t0++) {
+    const Tok tok = prep_token<P>(reinterpret_cast<const BlockQ8_0*>(abytes + t0 * act_stride), nb, buf);
+    for (int r = 0; r < nr; r++) {
+      row_tokens<P, 1>(reinterpret_cast<const Block*>(wbytes + r * w_stride), nb / 8, &tok,
+                       &y[t0 * ldy + r]);
+    }
+  }
+}
+
+}  // namespace
+
+#define OPS_GEMM(name, P, dot)                                                                  \
+  void name(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as,     \
+            float* y, int64_t ldy) {                                                            \
+    gemm<P>(n, nr, nt, w, ws, a, as, y, ldy, dot);                                              \
+  }
+OPS_GEMM(gemm_q4_0_q8_0, Q40, vec_dot_q4_0_q8_0)
+OPS_GEMM(gemm_q4_1_q8_0, Q41, vec_dot_q4_1_q8_0)
+OPS_GEMM(gemm_q5_0_q8_0, Q50, vec_dot_q5_0_q8_0)
+OPS_GEMM(gemm_q5_1_q8_0, Q51, vec_dot_q5_1_q8_0)
+OPS_GEMM(gemm_q8_0_q8_0, Q80, vec_dot_q8_0_q8_0)
+#undef OPS_GEMM
+
+}  // namespace ops::avx512vnni
