@@ -176,6 +176,27 @@ TEST(GgufReader, TinyModels) {
   }
 }
 
+// The vocab-only GGUFs (written by llama.cpp's converters) hold the biggest metadata arrays.
+TEST(GgufReader, VocabFiles) {
+  int n_files = 0;
+  for (const auto& e :
+       std::filesystem::directory_iterator(gguf_test::shared_dir() + "/testdata/vocab")) {
+    if (e.path().extension() != ".gguf") continue;
+    SCOPED_TRACE(e.path().string());
+    ++n_files;
+    auto f = File::open(e.path().string());
+    auto tokens = f->get_string_array("tokenizer.ggml.tokens");
+    EXPECT_GT(tokens.size(), 1000u);
+    EXPECT_EQ(f->get_int_array("tokenizer.ggml.token_type").size(), tokens.size());
+    EXPECT_FALSE(f->get_string("tokenizer.ggml.model", "").empty());
+  }
+  EXPECT_GE(n_files, 10);
+  auto bpe = File::open(gguf_test::shared_dir() + "/testdata/vocab/ggml-vocab-llama-bpe.gguf");
+  EXPECT_EQ(bpe->get_string_array("tokenizer.ggml.tokens").size(), 128256u);
+  EXPECT_EQ(bpe->get_string("tokenizer.ggml.model", ""), "gpt2");
+  EXPECT_GT(bpe->get_string_array("tokenizer.ggml.merges").size(), 200000u);
+}
+
 TEST(GgufReader, QuantizedTensorTypes) {
   auto f = File::open(kModels + "tiny-llama-e256-q4_k_m.gguf");
   EXPECT_EQ(f->tensor("token_embd.weight")->type, uint32_t(ops::DType::Q6_K));

@@ -49,23 +49,26 @@ class Parser {
  private:
   [[noreturn]] void fail(const std::string& what) const { throw FormatError(path_ + ": " + what); }
   uint64_t left() const { return size_ - pos_; }
-  void need(uint64_t n, const std::string& what) const {
+  // `what` and `name` describe the field for the error message; they are only concatenated
+  // on failure, since this runs for every element of 100k-entry vocabulary arrays.
+  void need(uint64_t n, const char* what, const std::string& name) const {
     if (n > left()) {
-      fail("file is truncated: " + what + " at offset " + hex_offset(pos_) + " needs " +
+      std::string field = name.empty() ? what : std::string(what) + " '" + name + "'";
+      fail("file is truncated: " + field + " at offset " + hex_offset(pos_) + " needs " +
            std::to_string(n) + " bytes, only " + std::to_string(left()) + " left");
     }
   }
   template <class T>
-  T read(const std::string& what) {
-    need(sizeof(T), what);
+  T read(const char* what, const std::string& name = {}) {
+    need(sizeof(T), what, name);
     T v;
     std::memcpy(&v, base_ + pos_, sizeof(T));
     pos_ += sizeof(T);
     return v;
   }
-  std::string read_string(const std::string& what) {
-    uint64_t n = read<uint64_t>(what + " length");
-    need(n, what);
+  std::string read_string(const char* what, const std::string& name = {}) {
+    uint64_t n = read<uint64_t>(what, name);
+    need(n, what, name);
     std::string s(reinterpret_cast<const char*>(base_ + pos_), n);
     pos_ += n;
     return s;
@@ -86,36 +89,36 @@ class Parser {
 Value Parser::read_value(ValueType t, int depth, const std::string& key) {
   Value v;
   v.type = t;
-  const std::string what = "value of '" + key + "'";
+  const char* what = "value of";
   switch (t) {
-    case ValueType::kUint8: v.u = read<uint8_t>(what); break;
-    case ValueType::kInt8: v.i = read<int8_t>(what); break;
-    case ValueType::kUint16: v.u = read<uint16_t>(what); break;
-    case ValueType::kInt16: v.i = read<int16_t>(what); break;
-    case ValueType::kUint32: v.u = read<uint32_t>(what); break;
-    case ValueType::kInt32: v.i = read<int32_t>(what); break;
-    case ValueType::kUint64: v.u = read<uint64_t>(what); break;
-    case ValueType::kInt64: v.i = read<int64_t>(what); break;
-    case ValueType::kFloat32: v.f = read<float>(what); break;
-    case ValueType::kFloat64: v.f = read<double>(what); break;
+    case ValueType::kUint8: v.u = read<uint8_t>(what, key); break;
+    case ValueType::kInt8: v.i = read<int8_t>(what, key); break;
+    case ValueType::kUint16: v.u = read<uint16_t>(what, key); break;
+    case ValueType::kInt16: v.i = read<int16_t>(what, key); break;
+    case ValueType::kUint32: v.u = read<uint32_t>(what, key); break;
+    case ValueType::kInt32: v.i = read<int32_t>(what, key); break;
+    case ValueType::kUint64: v.u = read<uint64_t>(what, key); break;
+    case ValueType::kInt64: v.i = read<int64_t>(what, key); break;
+    case ValueType::kFloat32: v.f = read<float>(what, key); break;
+    case ValueType::kFloat64: v.f = read<double>(what, key); break;
     case ValueType::kBool: {
-      uint8_t b = read<uint8_t>(what);
+      uint8_t b = read<uint8_t>(what, key);
       if (b > 1) fail("metadata '" + key + "': bool value " + std::to_string(b) + " is not 0 or 1");
       v.u = b;
       break;
     }
-    case ValueType::kString: v.s = read_string(what); break;
+    case ValueType::kString: v.s = read_string(what, key); break;
     case ValueType::kArray: {
       if (depth >= kMaxArrayNesting) {
         fail("metadata '" + key + "': arrays nested deeper than " +
              std::to_string(kMaxArrayNesting) + " levels");
       }
-      uint32_t et = read<uint32_t>("array element type of '" + key + "'");
+      uint32_t et = read<uint32_t>("array element type of", key);
       if (!known_value_type(et)) {
         fail("metadata '" + key + "': unknown array element type " + std::to_string(et));
       }
       v.array_type = static_cast<ValueType>(et);
-      uint64_t n = read<uint64_t>("array length of '" + key + "'");
+      uint64_t n = read<uint64_t>("array length of", key);
       uint64_t min = min_value_bytes(v.array_type);
       if (n > left() / min) {
         fail("metadata '" + key + "': array of " + std::to_string(n) + " " +
@@ -176,9 +179,9 @@ void Parser::read_header(File& f, uint64_t& n_tensors, uint64_t& n_kv) {
 void Parser::read_metadata(File& f, uint64_t n_kv) {
   f.kv_.reserve(n_kv);
   for (uint64_t k = 0; k < n_kv; ++k) {
-    std::string key = read_string("metadata key #" + std::to_string(k));
+    std::string key = read_string("metadata key");
     if (key.empty()) fail("metadata key #" + std::to_string(k) + " is empty");
-    uint32_t t = read<uint32_t>("type of '" + key + "'");
+    uint32_t t = read<uint32_t>("type of", key);
     if (!known_value_type(t)) fail("metadata '" + key + "': unknown value type " + std::to_string(t));
     Value v = read_value(static_cast<ValueType>(t), 0, key);
     if (f.kv_index_.count(key)) fail("duplicate metadata key '" + key + "'");
@@ -200,16 +203,16 @@ void Parser::read_tensor_infos(File& f, uint64_t n_tensors) {
   f.tensors_.reserve(n_tensors);
   for (uint64_t k = 0; k < n_tensors; ++k) {
     TensorInfo t;
-    t.name = read_string("tensor name #" + std::to_string(k));
+    t.name = read_string("tensor name");
     const std::string q = "tensor '" + t.name + "'";
-    uint32_t n_dims = read<uint32_t>("dimension count of " + q);
+    uint32_t n_dims = read<uint32_t>("dimension count of tensor", t.name);
     if (n_dims == 0 || n_dims > kMaxDims) {
       fail(q + " has " + std::to_string(n_dims) + " dimensions (1 to " +
            std::to_string(kMaxDims) + " allowed)");
     }
     int64_t n_elements = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
-      uint64_t dim = read<uint64_t>("dimensions of " + q);
+      uint64_t dim = read<uint64_t>("dimensions of tensor", t.name);
       if (dim == 0 || dim > uint64_t(INT64_MAX)) {
         fail(q + " has invalid dimension " + std::to_string(dim));
       }
@@ -217,7 +220,7 @@ void Parser::read_tensor_infos(File& f, uint64_t n_tensors) {
       n_elements *= int64_t(dim);
       t.dims.push_back(int64_t(dim));
     }
-    t.type = read<uint32_t>("type of " + q);
+    t.type = read<uint32_t>("type of tensor", t.name);
     const ops::TypeInfo* ti = ops::type_info(t.type);
     if (!ti) fail(q + " has unknown tensor type id " + std::to_string(t.type));
     if (t.dims[0] % ti->block_size != 0) {
@@ -228,7 +231,7 @@ void Parser::read_tensor_infos(File& f, uint64_t n_tensors) {
     uint64_t rows = uint64_t(n_elements / t.dims[0]);
     if (row != 0 && rows > UINT64_MAX / row) fail(q + " is too large (byte size overflow)");
     t.n_bytes = row * rows;
-    t.offset = read<uint64_t>("data offset of " + q);
+    t.offset = read<uint64_t>("data offset of tensor", t.name);
     if (t.offset % f.alignment_ != 0) {
       fail(q + " data offset " + std::to_string(t.offset) + " is not a multiple of the alignment " +
            std::to_string(f.alignment_));
