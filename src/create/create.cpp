@@ -120,11 +120,17 @@ std::vector<PendingLayer> gguf_layers(const store::Store& st,
 }
 
 std::vector<PendingLayer> base_model_layers(const store::Store& st, const std::string& from,
+                                            const CreateOptions& opts, const ProgressFn& status,
                                             store::ConfigV2* base_config) {
   auto from_name = store::ModelName::parse(from);
   if (!from_name.is_valid()) throw util::bad_request("invalid model name");
   from_name = st.resolve(from_name);
   auto manifest = st.read_manifest(from_name);
+  if (!manifest && opts.pull_model) {
+    opts.pull_model(from_name, status);
+    from_name = st.resolve(from_name);
+    manifest = st.read_manifest(from_name);
+  }
   if (!manifest) throw util::not_found("model '" + from + "' not found");
   if (!manifest->config.digest.empty() && st.has_blob(manifest->config.digest)) {
     std::ifstream in(st.blob_path(manifest->config.digest), std::ios::binary);
@@ -215,6 +221,15 @@ void create_model(store::Store& st, const CreateRequest& req, const ProgressFn& 
         !m.value("content", nlohmann::json()).is_string())
       throw util::bad_request("each message must have a string role and content");
 
+  if (!req.template_text.empty() && opts.validate_template) {
+    try {
+      opts.validate_template(req.template_text);
+    } catch (const std::exception& e) {
+      throw util::bad_request(std::string("template error: ") + e.what());
+    }
+  }
+
+  auto gc = st.gc_lock();  // no blob we rely on may be collected before the manifest lands
   std::optional<store::Manifest> old;
   try {
     old = st.read_manifest(name);
@@ -226,7 +241,7 @@ void create_model(store::Store& st, const CreateRequest& req, const ProgressFn& 
   store::ConfigV2 base;
   std::vector<PendingLayer> layers;
   if (!req.from.empty()) {
-    layers = base_model_layers(st, req.from, &base);
+    layers = base_model_layers(st, req.from, opts, status, &base);
   } else if (!req.files.empty()) {
     layers = gguf_layers(st, req.files, false, status);
   } else {

@@ -41,6 +41,13 @@ using ProgressFn = std::function<void(const Progress&)>;
 
 struct CreateOptions {
   bool noprune = false;  // OLLAMA_NOPRUNE: keep blobs the previous manifest used
+  // Parses a TEMPLATE (the server passes the prompt/ Go-template parser; create/ does not link
+  // prompt/). Throw with the parse message; create turns it into 400 "template error: <msg>".
+  // Unset = templates are stored unchecked.
+  std::function<void(const std::string& template_text)> validate_template;
+  // Fetches a missing base model (the server passes its registry pull, which streams pull
+  // progress through `status`). Unset = a missing base is 404 "model '<from>' not found".
+  std::function<void(const store::ModelName& name, const ProgressFn& status)> pull_model;
 };
 
 // Runs the pipeline. Emits "parsing GGUF", "using existing layer sha256:...",

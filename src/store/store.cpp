@@ -164,6 +164,7 @@ void Store::copy(const ModelName& src, const ModelName& dst) {
 }
 
 void Store::remove(const ModelName& name, bool noprune) {
+  auto lock = gc_lock();
   fs::path path = manifest_path(resolve(name));
   auto bytes = read_file(path);
   if (!bytes) throw util::not_found("model '" + name.display_shortest() + "' not found");
@@ -202,6 +203,7 @@ std::vector<std::string> Store::referenced_digests() const {
 }
 
 void Store::remove_unreferenced(const std::vector<std::string>& candidates) {
+  auto lock = gc_lock();
   std::vector<std::string> used;
   try {
     used = referenced_digests();
@@ -238,6 +240,7 @@ void Store::remove_empty_manifest_dirs() const {
 }
 
 int Store::prune(std::chrono::seconds min_age) {
+  auto lock = gc_lock();
   std::error_code ec;
   // Very old stores named blobs "sha256:<hex>".
   for (fs::directory_iterator it(blobs_dir(), ec), end; !ec && it != end; it.increment(ec)) {

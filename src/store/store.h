@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <functional>
 #include <istream>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -106,9 +108,18 @@ class Store {
   // corrupt.
   std::vector<std::string> referenced_digests() const;
 
+  // Serializes blob deletion (remove, remove_unreferenced, prune take it) against writers
+  // whose new blobs are not referenced by a manifest yet: create holds it from its first read
+  // to its manifest write; a pull should hold it while writing blobs + manifest. Recursive,
+  // and shared by copies of this Store.
+  std::unique_lock<std::recursive_mutex> gc_lock() const {
+    return std::unique_lock<std::recursive_mutex>(*gc_mu_);
+  }
+
  private:
   void remove_empty_manifest_dirs() const;
   std::filesystem::path root_;
+  std::shared_ptr<std::recursive_mutex> gc_mu_ = std::make_shared<std::recursive_mutex>();
 };
 
 // Atomically writes a file (temp in the same directory, fsync, rename, 0644).

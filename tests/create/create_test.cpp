@@ -4,12 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
 
 #include "create/parameters.h"
+#include "engine/gguf/writer.h"
 #include "store/model.h"
 #include "store/store.h"
 #include "util/error.h"
@@ -295,4 +297,74 @@ TEST_F(CreateTest, RequestFromJson) {
                util::Error);
   EXPECT_THROW(create::create_request_from_json(nlohmann::json::parse(R"({"files": []})")),
                util::Error);
+}
+
+namespace {
+
+// A tiny real GGUF written with our writer: one F32 tensor and the given metadata.
+void write_gguf(const fs::path& path, const std::vector<std::pair<std::string, std::string>>& kv,
+                const std::vector<std::pair<std::string, bool>>& bools = {}) {
+  gguf::Writer w;
+  for (const auto& [k, v] : kv) w.set_string(k, v);
+  for (const auto& [k, v] : bools) w.set_bool(k, v);
+  w.add_tensor("t.weight", {4, 2}, 0, std::vector<uint8_t>(32, 0));
+  w.write(path.string());
+}
+
+}  // namespace
+
+TEST_F(CreateTest, ClassifiesProjectorAndAdapter) {
+  fs::path proj = root_ / "proj.gguf";
+  write_gguf(proj, {{"general.architecture", "clip"}}, {{"clip.has_vision_encoder", true}});
+  fs::path lora = root_ / "lora.gguf";
+  write_gguf(lora, {{"general.architecture", "llama"}, {"general.type", "adapter"}});
+  CreateRequest r;
+  r.model = "vision";
+  r.files = {{"mmproj.gguf", st_->write_blob_from_file(proj)}, {"model.gguf", put_stories()}};
+  r.adapters = {{"lora.gguf", st_->write_blob_from_file(lora)}};
+  auto statuses = run(r);
+  EXPECT_EQ(std::count(statuses.begin(), statuses.end(), "parsing GGUF"), 3);
+  auto m = store::load_model(*st_, ModelName::parse("vision"));
+  EXPECT_EQ(m.model_path, st_->blob_path(kStoriesDigest).string());
+  ASSERT_EQ(m.projector_paths.size(), 1u);
+  EXPECT_EQ(m.projector_paths[0], st_->blob_path(r.files["mmproj.gguf"]).string());
+  ASSERT_EQ(m.adapter_paths.size(), 1u);
+  EXPECT_EQ(m.adapter_paths[0], st_->blob_path(r.adapters["lora.gguf"]).string());
+  // Family from the model layer; families list every weight layer's architecture.
+  EXPECT_EQ(m.config.model_family, "llama");
+  EXPECT_EQ(m.config.model_families, (std::vector<std::string>{"clip", "llama", "llama"}));
+}
+
+TEST_F(CreateTest, TemplateValidationAndPullHooks) {
+  create::CreateOptions opts;
+  opts.validate_template = [](const std::string& t) {
+    if (t.find("{{ end }}") != std::string::npos) throw std::runtime_error("unexpected {{end}}");
+  };
+  CreateRequest r = stories_request();
+  r.template_text = "{{ .Prompt }}{{ end }}";
+  auto before = snapshot();
+  try {
+    run(r, opts);
+    FAIL();
+  } catch (const util::Error& e) {
+    EXPECT_EQ(e.status(), 400);
+    EXPECT_STREQ(e.what(), "template error: unexpected {{end}}");
+  }
+  EXPECT_EQ(snapshot(), before);
+
+  // A missing base is fetched through the hook, then inherited like a local one.
+  run(stories_request());
+  std::vector<std::string> pulled;
+  opts.pull_model = [&](const ModelName& n, const create::ProgressFn& status) {
+    pulled.push_back(n.display_shortest());
+    status({"pulling manifest"});
+    st_->copy(ModelName::parse("story"), n);
+  };
+  CreateRequest d;
+  d.model = "child";
+  d.from = "remote/base:1b";
+  auto statuses = run(d, opts);
+  EXPECT_EQ(pulled, (std::vector<std::string>{"remote/base:1b"}));
+  EXPECT_EQ(statuses[0], "pulling manifest");
+  EXPECT_EQ(store::load_model(*st_, ModelName::parse("child")).parent_model, "remote/base:1b");
 }
