@@ -57,23 +57,25 @@ TEST(Matmul, ScalarMatchesVecDotExactlyForAllShapesTypesAndThreads) {
 // The best ISA's matmul agrees with double-precision dots of the dequantized operands.
 TEST(Matmul, DetectedIsaMatchesDequantizedReference) {
   util::ThreadPool pool(2);
-  const Shape s{512, 70, 5};
-  for (DType t : dot_types()) {
-    const ops::Kernels& k = ops::scalar_table()[t];
-    const auto w = make_weight(t, s.k, s.n, 21);
-    const auto x = gaussian(s.k * s.tokens, 22);
-    std::vector<float> y(s.n * s.tokens);
-    ops::matmul(w.data(), t, s.k, s.n, x.data(), s.tokens, y.data(), pool);
-    std::vector<uint8_t> act(ops::row_bytes(k.act_type, s.k));
-    std::vector<float> xd(s.k);
-    for (int64_t tok = 0; tok < s.tokens; tok++) {
-      ops::scalar_table()[k.act_type].quantize_row(x.data() + tok * s.k, act.data(), s.k);
-      ops::scalar_table()[k.act_type].dequantize_row(act.data(), xd.data(), s.k);
-      for (int64_t j = 0; j < s.n; j++) {
-        std::vector<float> wd(s.k);
-        ops::dequantize_row(w.data(), t, s.k, j, wd.data());
-        EXPECT_NEAR(y[tok * s.n + j], dot_d(wd, xd), 1e-5 * abs_dot_d(wd, xd) + 1e-5)
-            << ops::type_info(uint32_t(t))->name << " t=" << tok << " j=" << j;
+  // Shapes hit gemm tiles with ragged row chunks and token counts (incl. a single token).
+  for (const Shape s : {Shape{512, 70, 5}, Shape{1024, 203, 37}, Shape{256, 9, 1}}) {
+    for (DType t : dot_types()) {
+      const ops::Kernels& k = ops::scalar_table()[t];
+      const auto w = make_weight(t, s.k, s.n, 21);
+      const auto x = gaussian(s.k * s.tokens, 22);
+      std::vector<float> y(s.n * s.tokens);
+      ops::matmul(w.data(), t, s.k, s.n, x.data(), s.tokens, y.data(), pool);
+      std::vector<uint8_t> act(ops::row_bytes(k.act_type, s.k));
+      std::vector<float> xd(s.k), wd(s.k);
+      for (int64_t tok = 0; tok < s.tokens; tok++) {
+        ops::scalar_table()[k.act_type].quantize_row(x.data() + tok * s.k, act.data(), s.k);
+        ops::scalar_table()[k.act_type].dequantize_row(act.data(), xd.data(), s.k);
+        for (int64_t j = 0; j < s.n; j++) {
+          ops::dequantize_row(w.data(), t, s.k, j, wd.data());
+          ASSERT_NEAR(y[tok * s.n + j], dot_d(wd, xd), 1e-5 * abs_dot_d(wd, xd) + 1e-5)
+              << ops::type_info(uint32_t(t))->name << " k=" << s.k << " n=" << s.n
+              << " tokens=" << s.tokens << " t=" << tok << " j=" << j;
+        }
       }
     }
   }
