@@ -26,8 +26,7 @@ class FormatError : public util::Error {
 };
 
 // One metadata value. Scalars and strings are decoded; arrays keep their element type and are
-// decoded into `array` (nested arrays allowed). Strings view into the mapped file? No: owned,
-// so a Value outlives the File.
+// decoded into `array` (nested arrays allowed). Strings are owned, so a Value outlives its File.
 struct Value {
   ValueType type = ValueType::kUint8;
   uint64_t u = 0;      // unsigned ints and bool
@@ -37,11 +36,13 @@ struct Value {
   ValueType array_type = ValueType::kUint8;  // element type when type == kArray
   std::vector<Value> array;
 
-  bool is_integer() const;
+  bool is_integer() const;  // the 8 integer types (not bool)
   bool is_number() const;  // integer or float
-  int64_t as_int() const;     // any numeric/bool; throws util::Error otherwise
-  double as_double() const;   // any numeric
-  bool as_bool() const;
+  // Any integer or bool, or a float holding a whole number; throws util::Error otherwise (and
+  // for a uint64 above INT64_MAX).
+  int64_t as_int() const;
+  double as_double() const;   // any numeric or bool
+  bool as_bool() const;       // bool or integer (nonzero = true)
   const std::string& as_string() const;  // throws unless kString
 
   // Builders (used by the writer and tests).
@@ -101,7 +102,9 @@ class File {
   const Value* find(std::string_view key) const;
   bool has(std::string_view key) const { return find(key) != nullptr; }
   // Typed getters: the key's value converted; nullopt/default when absent; throws FormatError
-  // when present with an incompatible type.
+  // (naming file and key) when present with an incompatible type. get_int takes any integer
+  // type or bool (a uint64 above INT64_MAX throws), get_float any number, get_bool a bool or
+  // integer, get_string only a string.
   std::optional<std::string> get_string(std::string_view key) const;
   std::optional<int64_t> get_int(std::string_view key) const;
   std::optional<double> get_float(std::string_view key) const;
@@ -109,7 +112,9 @@ class File {
   std::string get_string(std::string_view key, std::string def) const;
   int64_t get_int(std::string_view key, int64_t def) const;
   double get_float(std::string_view key, double def) const;
-  // Arrays; throw FormatError if the key holds something else.
+  // Arrays (empty when absent); throw FormatError if the key holds something else. Float
+  // arrays take any numeric element type; int arrays any integer/bool type whose values fit
+  // in int32.
   std::vector<std::string> get_string_array(std::string_view key) const;
   std::vector<float> get_float_array(std::string_view key) const;
   std::vector<int32_t> get_int_array(std::string_view key) const;
