@@ -1,0 +1,42 @@
+// The pre-norm decoder layer stack shared by llama-style archs (llama, mistral, qwen2):
+// x += Wo·attn(rope(Wq·n), rope(Wk·n), Wv·n) with n = attn_norm(x), then
+// x += down(silu(gate·m) * up·m) with m = ffn_norm(x); biases are applied where bound.
+#pragma once
+#include <string>
+
+#include "engine/engine.h"
+#include "engine/model/weights.h"
+#include "engine/nn/step.h"
+
+namespace engine::model {
+
+struct DecoderParams {
+  nn::Shape shape;
+  nn::Rope rope;
+  float rms_eps = 1e-5f;
+  float attn_scale = 1.0f;
+  float embd_scale = 1.0f;
+};
+
+void forward_prenorm_decoder(const Weights& w, const DecoderParams& p, nn::Step& s);
+
+// Reads the hyper-parameters every llama-style arch shares, with explicit defaults:
+// context_length (2048), embedding_length, block_count, feed_forward_length,
+// attention.head_count (required), attention.head_count_kv (= head_count),
+// attention.key_length (= n_embd / n_head), attention.value_length (= key_length),
+// rope.dimension_count (= key_length), rope.freq_base (`rope_base_default`),
+// attention.layer_norm_rms_epsilon (`eps_default`), rope.scaling.type/factor (none, 1).
+struct CommonHParams {
+  int64_t n_ctx_train = 0, n_embd = 0, n_layer = 0, n_ff = 0, n_head = 0, n_head_kv = 0;
+  int64_t head_dim_k = 0, head_dim_v = 0, n_rot = 0;
+  double rope_base = 0, rms_eps = 0, rope_freq_scale = 1;
+  std::string rope_scaling;  // rope.scaling.type as read ("none" when absent)
+};
+struct KeyReader;
+CommonHParams read_common_hparams(const KeyReader& keys, double rope_base_default,
+                                  double eps_default);
+
+// Copies the shared hyper-parameters into the public ModelInfo.
+void describe_common(ModelInfo& info, const CommonHParams& h);
+
+}  // namespace engine::model

@@ -1,0 +1,128 @@
+#include "engine/model/weights.h"
+
+#include <cstdio>
+
+#include "ops/matmul.h"
+#include "util/error.h"
+
+namespace engine::model {
+
+int64_t Sizes::resolve(Dim d) const {
+  switch (d) {
+    case Dim::kOne: return 1;
+    case Dim::kEmbd: return n_embd;
+    case Dim::kVocab: return n_vocab;
+    case Dim::kFf: return n_ff;
+    case Dim::kFf2: return 2 * n_ff;
+    case Dim::kQ: return n_head * head_dim;
+    case Dim::kKv: return n_head_kv * head_dim;
+    case Dim::kHeadDim: return head_dim;
+    case Dim::kQkv: return (n_head + 2 * n_head_kv) * head_dim;
+    case Dim::kRopePairs: return n_rot / 2;
+  }
+  return 0;
+}
+
+static std::string format_name(const char* pattern, int layer) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, pattern, layer);
+  return buf;
+}
+
+static std::string dims_text(const std::vector<int64_t>& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); i++) s += (i ? ", " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+const gguf::TensorInfo* Binder::find(const std::vector<const char*>& names, int layer,
+                                     Need need) {
+  std::string tried;
+  for (const char* pattern : names) {
+    const std::string name = format_name(pattern, layer);
+    if (const gguf::TensorInfo* t = file_.tensor(name)) return t;
+    tried += (tried.empty() ? "'" : ", '") + name + "'";
+  }
+  if (need == Need::kOptional) return nullptr;
+  throw util::bad_request(file_.path() + ": missing tensor " + tried + " (architecture '" +
+                          file_.architecture() + "'); the file is incomplete or not a " +
+                          file_.architecture() + " model");
+}
+
+void Binder::check_shape(const gguf::TensorInfo& t, Dim d0, Dim d1) const {
+  const std::vector<int64_t> want = {sizes_.resolve(d0), sizes_.resolve(d1)};
+  std::vector<int64_t> got = t.dims;
+  while (got.size() < 2) got.push_back(1);
+  bool ok = got[0] == want[0] && got[1] == want[1];
+  for (size_t i = 2; i < got.size(); i++) ok = ok && got[i] == 1;
+  if (!ok) {
+    throw util::bad_request(file_.path() + ": tensor '" + t.name + "' has shape " +
+                            dims_text(t.dims) + ", expected " + dims_text(want) +
+                            " from the model's hyper-parameters");
+  }
+}
+
+Matrix Binder::matrix(const std::vector<const char*>& names, int layer, Dim d0, Dim d1,
+                      Need need) {
+  const gguf::TensorInfo* t = find(names, layer, need);
+  if (!t) return {};
+  check_shape(*t, d0, d1);
+  const auto type = static_cast<ops::DType>(t->type);
+  const ops::TypeInfo* ti = ops::type_info(t->type);
+  const ops::Kernels* k = ops::kernels(type);
+  if (!ti || !k || !k->vec_dot || !k->dequantize_row) {
+    throw util::bad_request(file_.path() + ": tensor '" + t->name + "' has type " +
+                            (ti ? ti->name : std::to_string(t->type)) +
+                            ", which this engine has no kernels for yet");
+  }
+  if (t->dims[0] % ti->block_size != 0) {
+    throw util::bad_request(file_.path() + ": tensor '" + t->name + "' row length " +
+                            std::to_string(t->dims[0]) + " is not a multiple of the " +
+                            ti->name + " block size");
+  }
+  return Matrix{t->data, type, t->dims[0], t->dims.size() > 1 ? t->dims[1] : 1, t->name.c_str()};
+}
+
+void Binder::vector(Vector& out, const std::vector<const char*>& names, int layer, Dim d0,
+                    Need need) {
+  out = Vector{};
+  const gguf::TensorInfo* t = find(names, layer, need);
+  if (!t) return;
+  check_shape(*t, d0, Dim::kOne);
+  const auto type = static_cast<ops::DType>(t->type);
+  out.n = t->dims[0];
+  if (type == ops::DType::F32) {
+    out.data = reinterpret_cast<const float*>(t->data);
+    return;
+  }
+  if (type != ops::DType::F16 && type != ops::DType::BF16) {
+    throw util::bad_request(file_.path() + ": tensor '" + t->name +
+                            "' must be F32, F16 or BF16 (it is a norm/bias vector)");
+  }
+  out.owned.resize(out.n);
+  ops::dequantize_rows(t->data, type, out.n, 0, 1, out.owned.data());
+  out.data = out.owned.data();
+}
+
+template <class Owner>
+static void bind_row(Binder& b, Owner& owner, const TensorSpec<Owner>& spec, int layer) {
+  if (auto* m = std::get_if<Matrix Owner::*>(&spec.field)) {
+    owner.*(*m) = b.matrix(spec.names, layer, spec.d0, spec.d1, spec.need);
+  } else {
+    b.vector(owner.*std::get<Vector Owner::*>(spec.field), spec.names, layer, spec.d0, spec.need);
+  }
+}
+
+void Binder::bind(Weights& w, std::initializer_list<TensorSpec<Weights>> table) {
+  for (const auto& spec : table) bind_row(*this, w, spec, -1);
+}
+
+void Binder::bind_layers(Weights& w, int64_t n_layer,
+                         std::initializer_list<TensorSpec<LayerWeights>> table) {
+  w.layers.resize(n_layer);
+  for (int il = 0; il < n_layer; il++) {
+    for (const auto& spec : table) bind_row(*this, w.layers[il], spec, il);
+  }
+}
+
+}  // namespace engine::model

@@ -1,0 +1,82 @@
+// Weight views the forward pass reads (matrices stay in the file mapping) and the table that
+// binds them to GGUF tensor names, with alternates, expected shapes and type checks.
+#pragma once
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "engine/gguf/gguf.h"
+#include "engine/nn/tensor.h"
+#include "ops/types.h"
+
+namespace engine::model {
+
+using nn::Matrix;
+using nn::Vector;
+
+// Every field any supported decoder may use; an arch's table says which it binds.
+struct LayerWeights {
+  Vector attn_norm;                  // [n_embd]
+  Matrix wq, wk, wv, wo;             // [n_embd, n_q], [n_embd, n_kv] x2, [n_q, n_embd]
+  Matrix wqkv;                       // [n_embd, n_q + 2 n_kv] fused (phi3)
+  Vector bq, bk, bv, bo;             // [n_q], [n_kv], [n_kv], [n_embd]
+  Vector q_norm, k_norm;             // [head_dim] per-head RMS norms (qwen3, gemma3)
+  Vector post_attn_norm;             // [n_embd] (gemma2/3)
+  Vector ffn_norm;                   // [n_embd]
+  Matrix ffn_gate, ffn_up, ffn_down; // [n_embd, n_ff] x2, [n_ff, n_embd]
+  Vector post_ffw_norm;              // [n_embd] (gemma2/3)
+};
+
+struct Weights {
+  Matrix token_embd;   // [n_embd, n_vocab]
+  Vector output_norm;  // [n_embd]
+  Matrix output;       // [n_embd, n_vocab]; = token_embd when tied
+  Vector rope_freqs;   // [n_rot / 2] llama3-style frequency divisors (optional)
+  std::vector<LayerWeights> layers;
+};
+
+// Symbolic dimensions resolved against an arch's sizes when binding.
+enum class Dim { kOne, kEmbd, kVocab, kFf, kQ, kKv, kHeadDim, kQkv, kRopePairs, kFf2 };
+
+struct Sizes {
+  int64_t n_embd = 0, n_vocab = 0, n_ff = 0, n_head = 0, n_head_kv = 0, head_dim = 0,
+          n_rot = 0;
+  int64_t resolve(Dim d) const;
+};
+
+enum class Need { kRequired, kOptional };
+
+// One row of an arch's table. names: "blk.%d.attn_q.weight" style patterns (%d = layer), the
+// first is the canonical name, the others alternates seen in published files.
+template <class Owner>
+struct TensorSpec {
+  std::variant<Matrix Owner::*, Vector Owner::*> field;
+  std::vector<const char*> names;
+  Dim d0, d1;
+  Need need = Need::kRequired;
+};
+
+// Looks tensors up and validates them; collects the bytes and tensors it bound.
+class Binder {
+ public:
+  Binder(const gguf::File& file, const Sizes& sizes) : file_(file), sizes_(sizes) {}
+
+  void bind(Weights& w, std::initializer_list<TensorSpec<Weights>> table);
+  void bind_layers(Weights& w, int64_t n_layer,
+                   std::initializer_list<TensorSpec<LayerWeights>> table);
+
+  Matrix matrix(const std::vector<const char*>& names, int layer, Dim d0, Dim d1, Need need);
+  void vector(Vector& out, const std::vector<const char*>& names, int layer, Dim d0,
+              Need need);
+
+ private:
+  // nullptr when absent and optional; throws naming every tried name when required.
+  const gguf::TensorInfo* find(const std::vector<const char*>& names, int layer, Need need);
+  void check_shape(const gguf::TensorInfo& t, Dim d0, Dim d1) const;
+  const gguf::File& file_;
+  Sizes sizes_;
+};
+
+}  // namespace engine::model

@@ -1,0 +1,41 @@
+// Shared transformer blocks over batched activations [n_tokens][width]: embedding lookup,
+// norms, projections, RoPE, attention against the KV cache, gated FFN, output head.
+#pragma once
+#include <cstdint>
+
+#include "engine/nn/step.h"
+#include "engine/nn/tensor.h"
+
+namespace engine::nn {
+
+// x[t] = token_embd row of tokens[t] (dequantized), times `scale` when not 1.
+void embed(Step& s, const Matrix& token_embd, float scale = 1.0f);
+
+// y[t] = rmsnorm(x[t]) * w for n_tokens rows of width n (y may be x).
+void rmsnorm_rows(Step& s, const float* x, const Vector& w, float eps, float* y, int64_t n);
+
+// y = W x (+ bias) for s.n_tokens rows (or n_rows if given): quantized matmul from ops.
+void linear(Step& s, const Matrix& w, const float* x, float* y, const Vector* bias = nullptr,
+            int n_rows = -1);
+
+// Rotates the heads of every token row in x ([n_tokens][n_heads * head_dim]) by its position.
+void rope_rows(Step& s, float* x, int64_t n_heads, int64_t head_dim, const Rope& rope);
+// cos/sin table for one position ([n_rot] floats), and applying it to n_heads heads of x:
+// used to re-rotate cached keys by a position delta after a KV shift (rotations compose).
+void rope_cache(const Rope& rope, float pos, float* cs);
+void rope_apply(float* x, int64_t n_heads, int64_t head_dim, const Rope& rope, const float* cs);
+
+// Stores s.buf->k / s.buf->v of every token in its KV cell for `layer`, then computes
+// s.buf->attn = softmax(q k^T * scale, causal by position, per sequence) v for every head.
+void attention(Step& s, int layer, const Shape& shape, float scale);
+
+// x += proj (n_tokens rows of width n).
+void add_rows(Step& s, float* x, const float* proj, int64_t n);
+
+// SwiGLU FFN on s.buf->xn: proj = down(silu(gate xn) * (up xn)).
+void ffn_swiglu(Step& s, const Matrix& gate, const Matrix& up, const Matrix& down);
+
+// Logits for the requested rows: out_norm(x[row]) -> output matrix -> s.logits.
+void output_logits(Step& s, const Vector& norm, float eps, const Matrix& output);
+
+}  // namespace engine::nn

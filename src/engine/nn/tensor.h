@@ -1,0 +1,36 @@
+// Views of weight tensors as the blocks use them: quantized matrices in the file mapping and
+// small F32 vectors (norm weights, biases).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "ops/types.h"
+
+namespace engine::nn {
+
+// A [k, n] matrix in the mapping: n rows of k values of `type` (ops dimension order).
+struct Matrix {
+  const void* data = nullptr;
+  ops::DType type = ops::DType::F32;
+  int64_t k = 0;  // row length (GGUF dims[0])
+  int64_t n = 0;  // rows (GGUF dims[1])
+  const char* name = "";
+  bool present() const { return data != nullptr; }
+};
+
+// A 1-D F32 vector (norm weights, biases, rope factors). Converted to F32 at load when stored
+// as F16/BF16 (they are tiny), otherwise a view into the mapping.
+struct Vector {
+  Vector() = default;
+  Vector(const Vector&) = delete;  // data may point into owned
+  Vector& operator=(const Vector&) = delete;
+  Vector(Vector&&) = default;
+  Vector& operator=(Vector&&) = default;
+
+  const float* data = nullptr;
+  int64_t n = 0;
+  std::vector<float> owned;  // backing store when converted
+  bool present() const { return data != nullptr; }
+};
+
+}  // namespace engine::nn
