@@ -176,8 +176,7 @@ std::string go_format_float(double f) {
   if (exp_form) {
     // Go writes e-7 rather than e-07.
     size_t e = s.find('e');
-    if (e != std::string::npos && s.size() - e == 4 && s[e + 2] == '0')
-      s.erase(e + 2, 1);
+    if (e != std::string::npos && s.size() - e == 4 && s[e + 2] == '0') s.erase(e + 2, 1);
   }
   return s;
 }

@@ -3,6 +3,8 @@
 #include "store/store.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 
 #include <filesystem>
 #include <fstream>
@@ -469,4 +471,37 @@ TEST(GoJson, MatchesGoEncoder) {
   EXPECT_EQ(store::go_format_float(0.6), "0.6");
   EXPECT_EQ(store::go_format_float(100), "100");
   EXPECT_EQ(store::go_format_float(-2.5e-9), "-2.5e-9");
+}
+
+// A full disk (simulated with a file-size limit: writes fail part-way with EFBIG) leaves no
+// blob and no temp file, and says why.
+TEST(Store, WriteFailureLeavesNoBlob) {
+  TempDir tmp;
+  Store st(tmp.path());
+  auto before = listing(tmp.path());
+  std::string data(1 << 20, 'q');
+  struct rlimit old {};
+  getrlimit(RLIMIT_FSIZE, &old);
+  auto old_handler = signal(SIGXFSZ, SIG_IGN);
+  struct rlimit small = old;
+  small.rlim_cur = 64 * 1024;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  std::string err;
+  try {
+    std::istringstream in(data);
+    st.write_blob_from_stream(digest_of(data), in);
+  } catch (const util::Error& e) {
+    err = e.what();
+  }
+  try {
+    st.write_blob_string(data, store::kMediaTypeSystem);
+  } catch (const util::Error& e) {
+    err += std::string(" | ") + e.what();
+  }
+  setrlimit(RLIMIT_FSIZE, &old);
+  signal(SIGXFSZ, old_handler);
+  EXPECT_NE(err.find("File too large"), std::string::npos) << err;
+  EXPECT_NE(err.find(" | "), std::string::npos) << err;
+  EXPECT_EQ(listing(tmp.path()), before);
+  EXPECT_FALSE(st.has_blob(digest_of(data)));
 }
