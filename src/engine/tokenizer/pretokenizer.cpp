@@ -109,11 +109,22 @@ const std::string& byte_to_unicode(uint8_t b) { return byte_map().to_unicode[b];
 
 int unicode_to_byte(uint32_t cp) { return cp < 512 ? byte_map().to_byte[cp] : -1; }
 
+static const Table& table() {
+  static const Table t = make_table();
+  return t;
+}
+
+std::vector<std::string> pre_tokenizer_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, patterns] : table()) names.push_back(name);
+  return names;
+}
+
 const std::vector<std::string>& pre_tokenizer_patterns(std::string_view pre, bool* known) {
-  static const Table table = make_table();
-  auto it = table.find(pre);
-  *known = it != table.end();
-  if (!*known) it = table.find("gpt-2");
+  const Table& t = table();
+  auto it = t.find(pre);
+  *known = it != t.end();
+  if (!*known) it = t.find("gpt-2");
   return it->second;
 }
 
@@ -165,7 +176,12 @@ std::vector<std::string_view> PreTokenizer::split(std::string_view text) const {
       size_t start = 0;  // where the next search begins
       while (start < piece.size()) {
         const int rc = pcre2_match(re->code, subject, piece.size(), start, 0, md, nullptr);
-        if (rc < 0) break;  // no further match (or a match error: keep the rest whole)
+        if (rc < 0) {
+          // No further match. Any other error (a resource limit on pathological input) keeps
+          // the rest as one piece, which BPE still handles, just less like the reference.
+          if (rc != PCRE2_ERROR_NOMATCH) LOG_WARN("tokenizer: pre-tokenizer match failed ({})", rc);
+          break;
+        }
         const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
         const size_t s = ov[0], e = ov[1];
         if (s > last) next.push_back(piece.substr(last, s - last));

@@ -18,6 +18,9 @@ int unicode_to_byte(uint32_t cp);
 // *known = false.
 const std::vector<std::string>& pre_tokenizer_patterns(std::string_view pre, bool* known);
 
+// Every tokenizer.ggml.pre name with its own entry in the table.
+std::vector<std::string> pre_tokenizer_names();
+
 class PreTokenizer {
  public:
   // Compiles the patterns for `pre` (unknown names fall back to GPT-2, logged at debug).
