@@ -1,0 +1,301 @@
+#include "sched/scheduler.h"
+
+#include <algorithm>
+#include <fstream>
+
+#include "engine/gguf/gguf.h"
+#include "util/duration.h"
+#include "util/error.h"
+#include "util/log.h"
+
+namespace sched {
+
+using Clock = std::chrono::steady_clock;
+
+struct Scheduler::Entry {
+  std::string name;
+  nlohmann::json details;
+  std::shared_ptr<runner::Runner> runner;
+  bool loading = true;
+  std::string load_error;
+  int refs = 0;
+  int64_t keep_alive_ns = 0;
+  bool unload_when_idle = false;
+  Clock::time_point expires;  // valid when refs == 0
+  std::chrono::system_clock::time_point expires_wall;
+  Clock::time_point last_used;
+  int num_ctx = 0, num_batch = 0, num_thread = 0, ctx_train = 0;
+  uint64_t size = 0;
+  double load_seconds = 0;
+};
+
+uint64_t estimate_memory(uint64_t weight_bytes, int n_layer, int n_kv_width, int num_ctx,
+                         int num_parallel, engine::KvType kv) {
+  uint64_t per = kv == engine::KvType::kF16 ? 2 : 4;
+  uint64_t kv_bytes = 2ull * n_layer * n_kv_width * static_cast<uint64_t>(num_ctx) * num_parallel * per;
+  return weight_bytes + kv_bytes + (64ull << 20);
+}
+
+Lease::~Lease() {
+  if (sched_) sched_->release(key_);
+}
+
+Scheduler::Scheduler(Settings s) : s_(s) {
+  if (s_.max_loaded_models <= 0) s_.max_loaded_models = 3;
+  expiry_ = std::thread([this] { expiry_loop(); });
+}
+
+Scheduler::~Scheduler() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  expiry_.join();
+  std::lock_guard<std::mutex> l(mu_);
+  loaded_.clear();
+}
+
+uint64_t Scheduler::available_memory() const {
+  if (s_.memory_limit) return s_.memory_limit;
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  uint64_t kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024;
+  return UINT64_MAX;
+}
+
+void Scheduler::evict_locked(std::unique_lock<std::mutex>& l, const std::string& key) {
+  auto it = loaded_.find(key);
+  if (it == loaded_.end()) return;
+  std::shared_ptr<Entry> e = it->second;
+  loaded_.erase(it);
+  LOG_INFO("unloading model name={}", e->name);
+  // Free the runner outside the lock: joining its thread can take a step.
+  l.unlock();
+  e.reset();
+  l.lock();
+}
+
+std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const std::atomic<bool>* cancel) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (pending_ >= s_.max_queue)
+    throw util::Error("server busy, please try again.  maximum pending requests exceeded", 503);
+  pending_++;
+  struct Pending {
+    int& n;
+    ~Pending() { n--; }
+  } pending_guard{pending_};
+
+  int want_ctx = req.num_ctx > 0 ? req.num_ctx : s_.default_num_ctx;
+  while (true) {
+    if (cancel && cancel->load()) throw util::Error("request canceled", 499);
+    if (stop_) throw util::Error("server is shutting down", 503);
+    auto it = loaded_.find(req.key);
+    if (it != loaded_.end()) {
+      auto e = it->second;
+      if (e->loading) {
+        cv_.wait_for(l, std::chrono::milliseconds(50));
+        continue;
+      }
+      if (!e->load_error.empty()) {
+        std::string err = e->load_error;
+        if (e->refs == 0) loaded_.erase(req.key);
+        throw util::Error(err);
+      }
+      // Load-time options that differ force a reload once the model is idle.
+      int asked_ctx = req.num_ctx > 0 && e->ctx_train > 0 ? std::min(req.num_ctx, e->ctx_train) : req.num_ctx;
+      bool differs = (req.num_ctx > 0 && std::max(asked_ctx, 4) != e->num_ctx) ||
+                     (req.num_batch > 0 && req.num_batch != e->num_batch) ||
+                     (req.num_thread > 0 && req.num_thread != e->num_thread);
+      if (!differs) {
+        e->refs++;
+        e->last_used = Clock::now();
+        if (req.keep_alive_ns) e->keep_alive_ns = *req.keep_alive_ns;
+        e->unload_when_idle = false;
+        auto lease = std::make_unique<Lease>();
+        lease->sched_ = this;
+        lease->key_ = req.key;
+        lease->runner_ = e->runner;
+        return lease;
+      }
+      if (e->refs == 0) {
+        evict_locked(l, req.key);
+        continue;
+      }
+      cv_.wait_for(l, std::chrono::milliseconds(50));
+      continue;
+    }
+    // Make room: max loaded models and memory.
+    uint64_t file_size = 0;
+    int n_layer = 0, kv_width = 0, ctx_train = 0;
+    {
+      l.unlock();
+      try {
+        auto f = gguf::File::open(req.path);
+        file_size = f->file_size();
+        std::string arch = f->architecture();
+        n_layer = static_cast<int>(f->get_int(arch + ".block_count", 0));
+        int64_t heads = f->get_int(arch + ".attention.head_count", 1);
+        int64_t kv_heads = f->get_int(arch + ".attention.head_count_kv", heads);
+        int64_t embd = f->get_int(arch + ".embedding_length", 0);
+        int64_t key_len = f->get_int(arch + ".attention.key_length", heads ? embd / heads : 0);
+        kv_width = static_cast<int>(kv_heads * key_len);
+        ctx_train = static_cast<int>(f->get_int(arch + ".context_length", 0));
+      } catch (const std::exception& e) {
+        l.lock();
+        throw util::Error(e.what());
+      }
+      l.lock();
+    }
+    int num_ctx = ctx_train > 0 ? std::min(want_ctx, ctx_train) : want_ctx;
+    num_ctx = std::max(num_ctx, 4);
+    uint64_t need = estimate_memory(file_size, n_layer, kv_width, num_ctx, s_.num_parallel, s_.kv_type);
+    auto idle_lru = [&]() -> std::string {
+      std::string best;
+      Clock::time_point t = Clock::time_point::max();
+      for (auto& [k, e] : loaded_)
+        if (!e->loading && e->refs == 0 && e->last_used < t) {
+          t = e->last_used;
+          best = k;
+        }
+      return best;
+    };
+    if (static_cast<int>(loaded_.size()) >= s_.max_loaded_models) {
+      std::string victim = idle_lru();
+      if (victim.empty()) {
+        cv_.wait_for(l, std::chrono::milliseconds(50));
+        continue;
+      }
+      evict_locked(l, victim);
+      continue;
+    }
+    uint64_t avail = available_memory();
+    if (need > avail) {
+      std::string victim = idle_lru();
+      if (!victim.empty()) {
+        LOG_INFO("evicting {} to fit {} (need {} bytes, available {})", loaded_[victim]->name, req.name, need, avail);
+        evict_locked(l, victim);
+        continue;
+      }
+      LOG_WARN("model {} may not fit in memory: need {} bytes, available {}", req.name, need, avail);
+    }
+    auto e = std::make_shared<Entry>();
+    e->name = req.name;
+    e->details = req.details;
+    e->num_ctx = num_ctx;
+    e->ctx_train = ctx_train;
+    e->num_batch = req.num_batch > 0 ? req.num_batch : 512;
+    e->num_thread = req.num_thread;
+    e->keep_alive_ns = req.keep_alive_ns.value_or(s_.default_keep_alive_ns);
+    loaded_[req.key] = e;
+    l.unlock();
+    auto t0 = Clock::now();
+    std::string err;
+    std::shared_ptr<runner::Runner> r;
+    try {
+      engine::LoadOptions lo;
+      lo.n_threads = req.num_thread > 0 ? req.num_thread : s_.num_threads;
+      runner::RunnerOptions ro;
+      ro.num_ctx = num_ctx;
+      ro.num_parallel = s_.num_parallel;
+      ro.num_batch = e->num_batch;
+      ro.kv_type = s_.kv_type;
+      r = std::make_shared<runner::Runner>(engine::Model::load(req.path, lo), ro);
+    } catch (const std::exception& ex) {
+      err = ex.what();
+    }
+    l.lock();
+    e->loading = false;
+    e->load_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    e->last_used = Clock::now();
+    if (!err.empty()) {
+      loaded_.erase(req.key);
+      cv_.notify_all();
+      throw util::Error(err);
+    }
+    e->runner = r;
+    e->size = r->memory_bytes();
+    e->refs++;
+    LOG_INFO("loaded model name={} ctx={} parallel={} size={} seconds={:.3f}", e->name, num_ctx, s_.num_parallel, e->size, e->load_seconds);
+    cv_.notify_all();
+    auto lease = std::make_unique<Lease>();
+    lease->sched_ = this;
+    lease->key_ = req.key;
+    lease->runner_ = r;
+    lease->load_seconds_ = e->load_seconds;
+    return lease;
+  }
+}
+
+void Scheduler::release(const std::string& key) {
+  std::unique_lock<std::mutex> l(mu_);
+  auto it = loaded_.find(key);
+  if (it == loaded_.end()) return;
+  auto& e = it->second;
+  if (--e->refs > 0) return;
+  e->last_used = Clock::now();
+  if (e->keep_alive_ns == 0 || e->unload_when_idle) {
+    evict_locked(l, key);
+  } else if (e->keep_alive_ns != util::kForever) {
+    e->expires = Clock::now() + std::chrono::nanoseconds(e->keep_alive_ns);
+    e->expires_wall = std::chrono::system_clock::now() + std::chrono::nanoseconds(e->keep_alive_ns);
+  }
+  cv_.notify_all();
+}
+
+bool Scheduler::unload(const std::string& key) {
+  std::unique_lock<std::mutex> l(mu_);
+  auto it = loaded_.find(key);
+  if (it == loaded_.end()) return false;
+  if (it->second->refs == 0 && !it->second->loading) evict_locked(l, key);
+  else it->second->unload_when_idle = true;
+  cv_.notify_all();
+  return true;
+}
+
+void Scheduler::expiry_loop() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stop_) {
+    cv_.wait_for(l, std::chrono::milliseconds(100));
+    auto now = Clock::now();
+    std::vector<std::string> expired;
+    for (auto& [k, e] : loaded_)
+      if (!e->loading && e->refs == 0 && e->keep_alive_ns != util::kForever && e->expires <= now)
+        expired.push_back(k);
+    for (auto& k : expired) evict_locked(l, k);
+  }
+}
+
+std::vector<RunningModel> Scheduler::running() const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<RunningModel> out;
+  auto now_wall = std::chrono::system_clock::now();
+  for (auto& [k, e] : loaded_) {
+    if (e->loading && !e->runner) {
+      out.push_back({e->name, k, e->details, 0, e->num_ctx,
+                     now_wall + std::chrono::nanoseconds(e->keep_alive_ns == util::kForever ? 0 : e->keep_alive_ns),
+                     e->keep_alive_ns == util::kForever});
+      continue;
+    }
+    RunningModel m{e->name, k, e->details, e->size, e->runner ? e->runner->options().num_ctx : e->num_ctx, {}, false};
+    m.forever = e->keep_alive_ns == util::kForever;
+    if (e->refs > 0) m.expires_at = now_wall + std::chrono::nanoseconds(m.forever ? 0 : e->keep_alive_ns);
+    else m.expires_at = e->expires_wall;
+    out.push_back(m);
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) {
+    if (a.forever != b.forever) return a.forever;
+    return a.expires_at > b.expires_at;
+  });
+  return out;
+}
+
+int Scheduler::loaded_count() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return static_cast<int>(loaded_.size());
+}
+
+}  // namespace sched

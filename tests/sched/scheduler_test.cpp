@@ -1,0 +1,142 @@
+// The scheduler with real models: load on first use, reuse, keep_alive expiry, explicit
+// unload, max loaded models with LRU eviction, reload on a different num_ctx, queue limit.
+#include "sched/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+#include "util/duration.h"
+#include "util/error.h"
+
+using sched::ModelRequest;
+using sched::Scheduler;
+using namespace std::chrono_literals;
+
+namespace {
+const std::string kStories = std::string(OLLAMA_SHARED_DIR) + "/testdata/real/stories260K.gguf";
+const std::string kTiny = std::string(OLLAMA_SHARED_DIR) + "/testdata/models/tiny-llama-e64-f32.gguf";
+
+sched::Settings settings() {
+  sched::Settings s;
+  s.num_threads = 2;
+  s.default_num_ctx = 256;
+  return s;
+}
+
+ModelRequest req(const std::string& key, const std::string& path) {
+  ModelRequest r;
+  r.key = key;
+  r.name = key + ":latest";
+  r.path = path;
+  return r;
+}
+
+std::string generate(runner::Runner& r) {
+  runner::CompletionRequest c;
+  c.prompt = "Once upon a time";
+  c.sampling.temperature = 0;
+  c.num_predict = 8;
+  std::string out;
+  r.complete(c, [&](const runner::CompletionChunk& ch) {
+    out += ch.text;
+    return true;
+  });
+  return out;
+}
+}  // namespace
+
+TEST(Scheduler, LoadsOnceAndReuses) {
+  Scheduler s(settings());
+  EXPECT_EQ(s.loaded_count(), 0);
+  runner::Runner* first;
+  {
+    auto lease = s.acquire(req("stories", kStories));
+    first = &lease->runner();
+    EXPECT_GT(lease->load_seconds(), 0);
+    EXPECT_EQ(generate(lease->runner()), ", there was a little girl");
+  }
+  auto again = s.acquire(req("stories", kStories));
+  EXPECT_EQ(&again->runner(), first);
+  auto ps = s.running();
+  ASSERT_EQ(ps.size(), 1u);
+  EXPECT_EQ(ps[0].name, "stories:latest");
+  EXPECT_EQ(ps[0].context_length, 256);
+  EXPECT_GT(ps[0].size, 1000000u);
+}
+
+TEST(Scheduler, KeepAliveExpiresAndZeroUnloadsAtOnce) {
+  Scheduler s(settings());
+  ModelRequest r = req("stories", kStories);
+  r.keep_alive_ns = 300'000'000;  // 0.3 s
+  { auto lease = s.acquire(r); }
+  EXPECT_EQ(s.loaded_count(), 1);
+  auto ps = s.running();
+  auto left = ps[0].expires_at - std::chrono::system_clock::now();
+  EXPECT_GT(left, 0ms);
+  EXPECT_LE(left, 300ms);
+  std::this_thread::sleep_for(700ms);
+  EXPECT_EQ(s.loaded_count(), 0);
+  r.keep_alive_ns = 0;
+  { auto lease = s.acquire(r); }
+  EXPECT_EQ(s.loaded_count(), 0);
+  r.keep_alive_ns = util::kForever;
+  { auto lease = s.acquire(r); }
+  EXPECT_TRUE(s.running()[0].forever);
+  EXPECT_TRUE(s.unload("stories"));
+  EXPECT_EQ(s.loaded_count(), 0);
+  EXPECT_FALSE(s.unload("stories"));
+}
+
+TEST(Scheduler, MaxLoadedEvictsLeastRecentlyUsedIdle) {
+  sched::Settings st = settings();
+  st.max_loaded_models = 1;
+  Scheduler s(st);
+  { auto a = s.acquire(req("stories", kStories)); }
+  { auto b = s.acquire(req("tiny", kTiny)); }
+  auto ps = s.running();
+  ASSERT_EQ(ps.size(), 1u);
+  EXPECT_EQ(ps[0].name, "tiny:latest");
+  // A busy model is not evicted: the second request waits until the lease ends.
+  auto busy = s.acquire(req("tiny", kTiny));
+  auto fut = std::async(std::launch::async, [&] { return s.acquire(req("stories", kStories)) != nullptr; });
+  EXPECT_EQ(fut.wait_for(300ms), std::future_status::timeout);
+  busy.reset();
+  EXPECT_TRUE(fut.get());
+  EXPECT_EQ(s.running()[0].name, "stories:latest");
+}
+
+TEST(Scheduler, DifferentNumCtxReloads) {
+  Scheduler s(settings());
+  ModelRequest r = req("stories", kStories);
+  r.num_ctx = 128;
+  { auto a = s.acquire(r); EXPECT_EQ(a->runner().options().num_ctx, 128); }
+  r.num_ctx = 64;
+  { auto b = s.acquire(r); EXPECT_EQ(b->runner().options().num_ctx, 64); }
+  r.num_ctx = 0;  // not set explicitly: the loaded instance is fine
+  { auto c = s.acquire(r); EXPECT_EQ(c->runner().options().num_ctx, 64); }
+}
+
+TEST(Scheduler, LoadErrorIsReportedAndNotCached) {
+  Scheduler s(settings());
+  std::string bad = std::filesystem::temp_directory_path() / "oc-sched-bad.gguf";
+  { std::ofstream(bad) << "not a gguf"; }
+  EXPECT_THROW(s.acquire(req("bad", bad)), util::Error);
+  EXPECT_EQ(s.loaded_count(), 0);
+  std::filesystem::remove(bad);
+}
+
+TEST(Scheduler, QueueLimit) {
+  sched::Settings st = settings();
+  st.max_queue = 0;
+  Scheduler s(st);
+  try {
+    s.acquire(req("stories", kStories));
+    FAIL();
+  } catch (const util::Error& e) {
+    EXPECT_EQ(e.status(), 503);
+    EXPECT_STREQ(e.what(), "server busy, please try again.  maximum pending requests exceeded");
+  }
+}
