@@ -111,14 +111,22 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--threads") threads = std::atoi(next().c_str());
-    else if (a == "--k") k = std::atoll(next().c_str());
-    else if (a == "--n") n = std::atoll(next().c_str());
-    else if (a == "--types") types = next();
-    else if (a == "--isa") only_isa = next();
-    else if (a == "--no-matmul") no_matmul = true;
+    if (a == "--threads")
+      threads = std::atoi(next().c_str());
+    else if (a == "--k")
+      k = std::atoll(next().c_str());
+    else if (a == "--n")
+      n = std::atoll(next().c_str());
+    else if (a == "--types")
+      types = next();
+    else if (a == "--isa")
+      only_isa = next();
+    else if (a == "--no-matmul")
+      no_matmul = true;
     else {
-      std::fprintf(stderr, "usage: ops-bench [--threads N] [--k K] [--n N] [--types a,b] [--isa name] [--no-matmul]\n");
+      std::fprintf(stderr,
+                   "usage: ops-bench [--threads N] [--k K] [--n N] [--types a,b] [--isa name] "
+                   "[--no-matmul]\n");
       return 2;
     }
   }

@@ -10,25 +10,49 @@ namespace ops {
 using f16_t = uint16_t;   // IEEE half, stored as bits
 using bf16_t = uint16_t;  // bfloat16, stored as bits
 
-inline constexpr int kQK4_0 = 32, kQK4_1 = 32, kQK5_0 = 32, kQK5_1 = 32, kQK8_0 = 32,
-                     kQK8_1 = 32, kQK_K = 256, kQKMxfp4 = 32;
+inline constexpr int kQK4_0 = 32, kQK4_1 = 32, kQK5_0 = 32, kQK5_1 = 32, kQK8_0 = 32, kQK8_1 = 32,
+                     kQK_K = 256, kQKMxfp4 = 32;
 inline constexpr int kKScaleBytes = 12;  // packed 6-bit scales/mins of Q3_K/Q4_K/Q5_K
 
 #pragma pack(push, 1)
 // y = d * (q - 8); element j in low nibble of qs[j], element j+16 in high nibble of qs[j].
-struct BlockQ4_0 { f16_t d; uint8_t qs[kQK4_0 / 2]; };
+struct BlockQ4_0 {
+  f16_t d;
+  uint8_t qs[kQK4_0 / 2];
+};
 // y = d * q + m; nibble order as Q4_0.
-struct BlockQ4_1 { f16_t d, m; uint8_t qs[kQK4_1 / 2]; };
+struct BlockQ4_1 {
+  f16_t d, m;
+  uint8_t qs[kQK4_1 / 2];
+};
 // y = d * ((q | hbit << 4) - 16); bit j of qh (little-endian u32) is the 5th bit of element j.
-struct BlockQ5_0 { f16_t d; uint8_t qh[4]; uint8_t qs[kQK5_0 / 2]; };
+struct BlockQ5_0 {
+  f16_t d;
+  uint8_t qh[4];
+  uint8_t qs[kQK5_0 / 2];
+};
 // y = d * (q | hbit << 4) + m.
-struct BlockQ5_1 { f16_t d, m; uint8_t qh[4]; uint8_t qs[kQK5_1 / 2]; };
+struct BlockQ5_1 {
+  f16_t d, m;
+  uint8_t qh[4];
+  uint8_t qs[kQK5_1 / 2];
+};
 // y = d * q.
-struct BlockQ8_0 { f16_t d; int8_t qs[kQK8_0]; };
+struct BlockQ8_0 {
+  f16_t d;
+  int8_t qs[kQK8_0];
+};
 // y = d * q; s = d * sum(q).
-struct BlockQ8_1 { f16_t d, s; int8_t qs[kQK8_1]; };
+struct BlockQ8_1 {
+  f16_t d, s;
+  int8_t qs[kQK8_1];
+};
 // 16 sub-blocks of 16: scales[i] = scale4 | min4 << 4; 2-bit quants; y = d*sc*q - dmin*m.
-struct BlockQ2_K { uint8_t scales[kQK_K / 16]; uint8_t qs[kQK_K / 4]; f16_t d, dmin; };
+struct BlockQ2_K {
+  uint8_t scales[kQK_K / 16];
+  uint8_t qs[kQK_K / 4];
+  f16_t d, dmin;
+};
 // 16 sub-blocks of 16: 3-bit quants (2 low bits in qs, high bit in hmask), 6-bit signed
 // scales (offset 32) packed in 12 bytes; y = d * (sc - 32) * (q - 4).
 struct BlockQ3_K {
@@ -38,7 +62,11 @@ struct BlockQ3_K {
   f16_t d;
 };
 // 8 sub-blocks of 32: 6-bit scales and mins packed in 12 bytes; y = d*sc*q - dmin*m.
-struct BlockQ4_K { f16_t d, dmin; uint8_t scales[kKScaleBytes]; uint8_t qs[kQK_K / 2]; };
+struct BlockQ4_K {
+  f16_t d, dmin;
+  uint8_t scales[kKScaleBytes];
+  uint8_t qs[kQK_K / 2];
+};
 // As Q4_K plus a 5th bit per element in qh.
 struct BlockQ5_K {
   f16_t d, dmin;
@@ -54,10 +82,30 @@ struct BlockQ6_K {
   f16_t d;
 };
 // Activation block for K-quant dots: y = d * q; bsums[i] = sum of qs[16i .. 16i+15].
-struct BlockQ8_K { float d; int8_t qs[kQK_K]; int16_t bsums[kQK_K / 16]; };
+struct BlockQ8_K {
+  float d;
+  int8_t qs[kQK_K];
+  int16_t bsums[kQK_K / 16];
+};
 // OCP MX FP4: e8m0 shared exponent e, 32 e2m1 values (nibble order as Q4_0).
 // y = kMxfp4Values[q] * 2^(e - 128) (the table holds the e2m1 values doubled).
-struct BlockMxfp4 { uint8_t e; uint8_t qs[kQKMxfp4 / 2]; };
+struct BlockMxfp4 {
+  uint8_t e;
+  uint8_t qs[kQKMxfp4 / 2];
+};
+// Non-linear 4-bit: y = d * kIq4nlValues[q]; nibble order as Q4_0.
+struct BlockIq4Nl {
+  f16_t d;
+  uint8_t qs[16];
+};
+// 8 sub-blocks of 32 (each nibble-ordered as IQ4_NL); 6-bit scale of sub-block i (offset 32):
+// low 4 bits in scales_l[i/2] (nibble i%2), high 2 bits at scales_h bits 2i..2i+1.
+struct BlockIq4Xs {
+  f16_t d;
+  uint16_t scales_h;
+  uint8_t scales_l[kQK_K / 64];
+  uint8_t qs[kQK_K / 2];
+};
 #pragma pack(pop)
 
 static_assert(sizeof(BlockQ4_0) == 18);
@@ -73,9 +121,15 @@ static_assert(sizeof(BlockQ5_K) == 176);
 static_assert(sizeof(BlockQ6_K) == 210);
 static_assert(sizeof(BlockQ8_K) == 292);
 static_assert(sizeof(BlockMxfp4) == 17);
+static_assert(sizeof(BlockIq4Nl) == 18);
+static_assert(sizeof(BlockIq4Xs) == 136);
 
 // e2m1 values times two, indexed by the 4-bit code (sign is bit 3).
-inline constexpr int8_t kMxfp4Values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+inline constexpr int8_t kMxfp4Values[16] = {0, 1,  2,  3,  4,  6,  8,  12,
+                                            0, -1, -2, -3, -4, -6, -8, -12};
+// IQ4_NL / IQ4_XS levels, indexed by the 4-bit code.
+inline constexpr int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                            1,    13,   25,  38,  53,  69,  89,  113};
 
 inline float bits_to_f32(uint32_t b) {
   float f;

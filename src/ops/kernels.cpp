@@ -30,6 +30,8 @@ KernelTable build_scalar() {
   t[DType::Q4_K] = {dequantize_row_q4_k, quantize_row_q4_k, DType::Q8_K, vec_dot_q4_k_q8_k};
   t[DType::Q5_K] = {dequantize_row_q5_k, quantize_row_q5_k, DType::Q8_K, vec_dot_q5_k_q8_k};
   t[DType::Q6_K] = {dequantize_row_q6_k, quantize_row_q6_k, DType::Q8_K, vec_dot_q6_k_q8_k};
+  t[DType::IQ4_NL] = {dequantize_row_iq4_nl, quantize_row_iq4_nl, DType::Q8_0, vec_dot_iq4_nl_q8_0};
+  t[DType::IQ4_XS] = {dequantize_row_iq4_xs, quantize_row_iq4_xs, DType::Q8_K, vec_dot_iq4_xs_q8_k};
   // Q8_K is an activation-only type (no weights are stored in it): no dot.
   t[DType::Q8_K] = {dequantize_row_q8_k, quantize_row_q8_k, DType::Q8_K, nullptr};
   return t;
@@ -107,10 +109,14 @@ Isa detect() {
 
 const char* isa_name(Isa isa) {
   switch (isa) {
-    case Isa::kScalar: return "scalar";
-    case Isa::kAvx2: return "avx2";
-    case Isa::kAvx512: return "avx512";
-    case Isa::kAvx512Vnni: return "avx512vnni";
+    case Isa::kScalar:
+      return "scalar";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kAvx512:
+      return "avx512";
+    case Isa::kAvx512Vnni:
+      return "avx512vnni";
   }
   return "unknown";
 }

@@ -68,6 +68,12 @@ void dequantize_row_q4_k(const void* x, float* y, int64_t n);
 void dequantize_row_q5_k(const void* x, float* y, int64_t n);
 void dequantize_row_q6_k(const void* x, float* y, int64_t n);
 void copy_row_f32(const void* x, float* y, int64_t n);
+void dequantize_row_iq4_nl(const void* x, float* y, int64_t n);
+void dequantize_row_iq4_xs(const void* x, float* y, int64_t n);
+void quantize_row_iq4_nl(const float* x, void* y, int64_t n);
+void quantize_row_iq4_xs(const float* x, void* y, int64_t n);
+void vec_dot_iq4_nl_q8_0(int64_t n, float* out, const void* w, const void* a);
+void vec_dot_iq4_xs_q8_k(int64_t n, float* out, const void* w, const void* a);
 
 void quantize_row_f16(const float* x, void* y, int64_t n);
 void quantize_row_bf16(const float* x, void* y, int64_t n);

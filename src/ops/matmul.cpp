@@ -79,7 +79,8 @@ void run_chunk(const DotJob& j, int64_t chunk) {
     const int64_t t1 = std::min(j.n_tokens, t0 + kTokenBlock);
     for (int64_t r = r0; r < r1; r++) {
       const uint8_t* wr = j.w + r * j.w_stride;
-      for (int64_t t = t0; t < t1; t++) vec_dot(j.k, &j.y[t * j.n + r], wr, j.act + t * j.act_stride);
+      for (int64_t t = t0; t < t1; t++)
+        vec_dot(j.k, &j.y[t * j.n + r], wr, j.act + t * j.act_stride);
     }
   }
 }

@@ -25,14 +25,14 @@ void vec_dot_f32(int64_t n, float* out, const void* vw, const void* va) {
 
 void vec_dot_f16_f32(int64_t n, float* out, const void* vw, const void* va) {
   const auto* w = static_cast<const f16_t*>(vw);
-  *out = dot_f32_acts(n, static_cast<const float*>(va),
-                      [w](int64_t i) { return fp16_to_fp32(w[i]); });
+  *out =
+      dot_f32_acts(n, static_cast<const float*>(va), [w](int64_t i) { return fp16_to_fp32(w[i]); });
 }
 
 void vec_dot_bf16_f32(int64_t n, float* out, const void* vw, const void* va) {
   const auto* w = static_cast<const bf16_t*>(vw);
-  *out = dot_f32_acts(n, static_cast<const float*>(va),
-                      [w](int64_t i) { return bf16_to_fp32(w[i]); });
+  *out =
+      dot_f32_acts(n, static_cast<const float*>(va), [w](int64_t i) { return bf16_to_fp32(w[i]); });
 }
 
 void copy_row_f32(const void* x, float* y, int64_t n) { std::memcpy(y, x, n * sizeof(float)); }

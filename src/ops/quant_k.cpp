@@ -38,7 +38,8 @@ void unpack_q4k(const uint8_t* qs, int8_t* q) {
 // Q5_K: Q4_K codes plus 16 * bit (e/32) of qh[e%32].
 void unpack_q5k(const BlockQ5_K& b, int8_t* q) {
   unpack_q4k(b.qs, q);
-  for (int e = 0; e < kQK_K; e++) q[e] = static_cast<int8_t>(q[e] | (((b.qh[e % 32] >> (e / 32)) & 1) << 4));
+  for (int e = 0; e < kQK_K; e++)
+    q[e] = static_cast<int8_t>(q[e] | (((b.qh[e % 32] >> (e / 32)) & 1) << 4));
 }
 
 // Q6_K: codes -32..31; 128-element half h, l < 32: four elements share ql/qh bytes.

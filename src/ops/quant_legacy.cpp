@@ -42,7 +42,8 @@ void quantize_row_q8_0(const float* x, void* vy, int64_t n) {
     const float id = d != 0 ? 1.0f / d : 0.0f;
     y[b].d = fp32_to_fp16(d);
     for (int j = 0; j < kQK8_0; j++) {
-      y[b].qs[j] = static_cast<int8_t>(clamp_int(static_cast<int>(std::lround(x[j] * id)), -127, 127));
+      y[b].qs[j] =
+          static_cast<int8_t>(clamp_int(static_cast<int>(std::lround(x[j] * id)), -127, 127));
     }
   }
 }

@@ -216,7 +216,8 @@ void quantize_kx(const float* x, f16_t* d_out, f16_t* dmin_out, uint8_t* packed,
     kquant_scale_min(s, packed, &sc, &m);
     const float dl = d * sc, ml = dmin * m;
     for (int l = 0; l < 32; l++) {
-      L[32 * s + l] = static_cast<uint8_t>(dl > 0 ? clamp_int(nearest((x[32 * s + l] + ml) / dl), 0, nmax) : 0);
+      L[32 * s + l] =
+          static_cast<uint8_t>(dl > 0 ? clamp_int(nearest((x[32 * s + l] + ml) / dl), 0, nmax) : 0);
     }
   }
 }
@@ -224,7 +225,8 @@ void quantize_kx(const float* x, f16_t* d_out, f16_t* dmin_out, uint8_t* packed,
 void pack_nibbles(const uint8_t* L, uint8_t* qs) {
   for (int c = 0; c < 4; c++) {
     for (int l = 0; l < 32; l++) {
-      qs[32 * c + l] = static_cast<uint8_t>((L[64 * c + l] & 0xf) | ((L[64 * c + 32 + l] & 0xf) << 4));
+      qs[32 * c + l] =
+          static_cast<uint8_t>((L[64 * c + l] & 0xf) | ((L[64 * c + 32 + l] & 0xf) << 4));
     }
   }
 }

@@ -9,17 +9,44 @@ namespace ops {
 
 // ggml type ids exactly as stored in GGUF tensor infos.
 enum class DType : uint32_t {
-  F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8, Q8_1 = 9,
-  Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, Q8_K = 15,
-  IQ2_XXS = 16, IQ2_XS = 17, IQ3_XXS = 18, IQ1_S = 19, IQ4_NL = 20, IQ3_S = 21, IQ2_S = 22,
-  IQ4_XS = 23, I8 = 24, I16 = 25, I32 = 26, I64 = 27, F64 = 28, IQ1_M = 29, BF16 = 30,
-  TQ1_0 = 34, TQ2_0 = 35, MXFP4 = 39,
+  F32 = 0,
+  F16 = 1,
+  Q4_0 = 2,
+  Q4_1 = 3,
+  Q5_0 = 6,
+  Q5_1 = 7,
+  Q8_0 = 8,
+  Q8_1 = 9,
+  Q2_K = 10,
+  Q3_K = 11,
+  Q4_K = 12,
+  Q5_K = 13,
+  Q6_K = 14,
+  Q8_K = 15,
+  IQ2_XXS = 16,
+  IQ2_XS = 17,
+  IQ3_XXS = 18,
+  IQ1_S = 19,
+  IQ4_NL = 20,
+  IQ3_S = 21,
+  IQ2_S = 22,
+  IQ4_XS = 23,
+  I8 = 24,
+  I16 = 25,
+  I32 = 26,
+  I64 = 27,
+  F64 = 28,
+  IQ1_M = 29,
+  BF16 = 30,
+  TQ1_0 = 34,
+  TQ2_0 = 35,
+  MXFP4 = 39,
 };
 
 struct TypeInfo {
-  const char* name;     // "F32", "Q4_K", ... (as llama.cpp prints them)
-  int64_t block_size;   // elements per block (1 for plain types)
-  size_t block_bytes;   // bytes per block
+  const char* name;    // "F32", "Q4_K", ... (as llama.cpp prints them)
+  int64_t block_size;  // elements per block (1 for plain types)
+  size_t block_bytes;  // bytes per block
 };
 
 // nullptr for an id that is not a known ggml type.
@@ -30,11 +57,12 @@ size_t row_bytes(DType t, int64_t n);
 // Kernels for one weight type. Activations are quantized once per matmul into `act_type`
 // rows; vec_dot multiplies one weight row by one activation row. Pairings (fixed; SIMD
 // variants must keep them):
-//   F32, F16, BF16                       -> F32 activations (plain floats, no quantization)
-//   Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, MXFP4  -> Q8_0 activations. Q4_1/Q5_1 take the min term
-//                                           from the per-block sum of the int8 activations
-//                                           (exact), instead of Q8_1's fp16-rounded sum.
-//   Q2_K, Q3_K, Q4_K, Q5_K, Q6_K         -> Q8_K activations (bsums carry the min term)
+//   F32, F16, BF16            -> F32 activations (plain floats, no quantization)
+//   Q4_0, Q4_1, Q5_0, Q5_1,   -> Q8_0 activations. Q4_1/Q5_1 take the min term from the
+//   Q8_0, MXFP4, IQ4_NL          per-block sum of the int8 activations (exact), instead of
+//                                Q8_1's fp16-rounded sum.
+//   Q2_K, Q3_K, Q4_K, Q5_K,   -> Q8_K activations (bsums carry the min term)
+//   Q6_K, IQ4_XS
 // Activation quantizers (Q8_0, Q8_K) use d = amax / 127 and codes in [-127, 127], never -128,
 // so SIMD kernels may use sign tricks (|w| * sign(a, w)) without overflow.
 // Every vec_dot equals the dot of the dequantized weight row with the dequantized activation

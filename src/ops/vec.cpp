@@ -47,8 +47,8 @@ void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps) {
 
 void layernorm(const float* x, const float* w, const float* b, float* y, int64_t n, float eps) {
   const float mean = sum(x, n) / static_cast<float>(n);
-  const float var = reduce8(n, [&](int64_t i) { return (x[i] - mean) * (x[i] - mean); }) /
-                    static_cast<float>(n);
+  const float var =
+      reduce8(n, [&](int64_t i) { return (x[i] - mean) * (x[i] - mean); }) / static_cast<float>(n);
   const float r = 1.0f / std::sqrt(var + eps);
   for (int64_t i = 0; i < n; i++) {
     float v = (x[i] - mean) * r;

@@ -15,8 +15,8 @@ void softmax(float* x, int64_t n);
 // x = x * scale, then softmax over x[0..n) (attention scores).
 void softmax_scaled(float* x, int64_t n, float scale);
 
-void silu(float* x, int64_t n);  // x * sigmoid(x)
-void gelu(float* x, int64_t n);  // tanh approximation (ggml's GELU)
+void silu(float* x, int64_t n);      // x * sigmoid(x)
+void gelu(float* x, int64_t n);      // tanh approximation (ggml's GELU)
 void gelu_erf(float* x, int64_t n);  // exact erf form
 // out = act(gate) * up  (gated FFN: SwiGLU / GeGLU).
 void swiglu(const float* gate, const float* up, float* out, int64_t n);

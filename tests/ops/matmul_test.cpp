@@ -10,7 +10,9 @@ using namespace ops_test;
 
 namespace {
 
-struct Shape { int64_t k, n, tokens; };
+struct Shape {
+  int64_t k, n, tokens;
+};
 
 // Quantized [k, n] weight of random rows, built row by row like a GGUF tensor.
 std::vector<uint8_t> make_weight(DType t, int64_t k, int64_t n, uint32_t seed) {

@@ -1,5 +1,4 @@
 #include <gtest/gtest.h>
-
 #include <immintrin.h>
 
 #include <cstdio>
@@ -27,9 +26,9 @@ TEST(Fp16, KnownValuesAndRoundToNearestEven) {
   EXPECT_EQ(ops::fp16_to_fp32(0x3c00), 1.0f);
   EXPECT_EQ(ops::fp16_to_fp32(0xc000), -2.0f);
   EXPECT_EQ(ops::fp16_to_fp32(0x7bff), 65504.0f);
-  EXPECT_EQ(ops::fp16_to_fp32(0x0001), 0x1p-24f);  // smallest subnormal
-  EXPECT_EQ(ops::fp32_to_fp16(1.0f + 0x1p-11f), 0x3c00);        // tie -> even (down)
-  EXPECT_EQ(ops::fp32_to_fp16(1.0f + 3 * 0x1p-11f), 0x3c02);    // tie -> even (up)
+  EXPECT_EQ(ops::fp16_to_fp32(0x0001), 0x1p-24f);                    // smallest subnormal
+  EXPECT_EQ(ops::fp32_to_fp16(1.0f + 0x1p-11f), 0x3c00);             // tie -> even (down)
+  EXPECT_EQ(ops::fp32_to_fp16(1.0f + 3 * 0x1p-11f), 0x3c02);         // tie -> even (up)
   EXPECT_EQ(ops::fp32_to_fp16(1.0f + 0x1p-11f + 0x1p-20f), 0x3c01);  // above tie
   EXPECT_EQ(ops::fp32_to_fp16(65519.0f), 0x7bff);
   EXPECT_EQ(ops::fp32_to_fp16(65520.0f), 0x7c00);  // rounds to inf
@@ -68,17 +67,32 @@ TEST(Bf16, RoundToNearestEven) {
 }
 
 TEST(TypeTable, GeometryMatchesBlockStructs) {
-  struct Case { DType t; int64_t bs; size_t bytes; const char* name; };
+  struct Case {
+    DType t;
+    int64_t bs;
+    size_t bytes;
+    const char* name;
+  };
   const Case cases[] = {
-      {DType::F32, 1, 4, "F32"}, {DType::F16, 1, 2, "F16"}, {DType::BF16, 1, 2, "BF16"},
-      {DType::Q4_0, 32, sizeof(ops::BlockQ4_0), "Q4_0"}, {DType::Q4_1, 32, sizeof(ops::BlockQ4_1), "Q4_1"},
-      {DType::Q5_0, 32, sizeof(ops::BlockQ5_0), "Q5_0"}, {DType::Q5_1, 32, sizeof(ops::BlockQ5_1), "Q5_1"},
-      {DType::Q8_0, 32, sizeof(ops::BlockQ8_0), "Q8_0"}, {DType::Q8_1, 32, sizeof(ops::BlockQ8_1), "Q8_1"},
-      {DType::Q2_K, 256, sizeof(ops::BlockQ2_K), "Q2_K"}, {DType::Q3_K, 256, sizeof(ops::BlockQ3_K), "Q3_K"},
-      {DType::Q4_K, 256, sizeof(ops::BlockQ4_K), "Q4_K"}, {DType::Q5_K, 256, sizeof(ops::BlockQ5_K), "Q5_K"},
-      {DType::Q6_K, 256, sizeof(ops::BlockQ6_K), "Q6_K"}, {DType::Q8_K, 256, sizeof(ops::BlockQ8_K), "Q8_K"},
-      {DType::MXFP4, 32, sizeof(ops::BlockMxfp4), "MXFP4"}, {DType::IQ4_NL, 32, 18, "IQ4_NL"},
-      {DType::IQ4_XS, 256, 136, "IQ4_XS"}, {DType::TQ2_0, 256, 66, "TQ2_0"},
+      {DType::F32, 1, 4, "F32"},
+      {DType::F16, 1, 2, "F16"},
+      {DType::BF16, 1, 2, "BF16"},
+      {DType::Q4_0, 32, sizeof(ops::BlockQ4_0), "Q4_0"},
+      {DType::Q4_1, 32, sizeof(ops::BlockQ4_1), "Q4_1"},
+      {DType::Q5_0, 32, sizeof(ops::BlockQ5_0), "Q5_0"},
+      {DType::Q5_1, 32, sizeof(ops::BlockQ5_1), "Q5_1"},
+      {DType::Q8_0, 32, sizeof(ops::BlockQ8_0), "Q8_0"},
+      {DType::Q8_1, 32, sizeof(ops::BlockQ8_1), "Q8_1"},
+      {DType::Q2_K, 256, sizeof(ops::BlockQ2_K), "Q2_K"},
+      {DType::Q3_K, 256, sizeof(ops::BlockQ3_K), "Q3_K"},
+      {DType::Q4_K, 256, sizeof(ops::BlockQ4_K), "Q4_K"},
+      {DType::Q5_K, 256, sizeof(ops::BlockQ5_K), "Q5_K"},
+      {DType::Q6_K, 256, sizeof(ops::BlockQ6_K), "Q6_K"},
+      {DType::Q8_K, 256, sizeof(ops::BlockQ8_K), "Q8_K"},
+      {DType::MXFP4, 32, sizeof(ops::BlockMxfp4), "MXFP4"},
+      {DType::IQ4_NL, 32, 18, "IQ4_NL"},
+      {DType::IQ4_XS, 256, 136, "IQ4_XS"},
+      {DType::TQ2_0, 256, 66, "TQ2_0"},
   };
   for (const Case& c : cases) {
     const ops::TypeInfo* ti = ops::type_info(static_cast<uint32_t>(c.t));
@@ -92,18 +106,23 @@ TEST(TypeTable, GeometryMatchesBlockStructs) {
   EXPECT_EQ(ops::type_info(31), nullptr);
   EXPECT_EQ(ops::type_info(1000), nullptr);
   EXPECT_EQ(ops::kernels(DType::IQ2_XXS), nullptr);
+  EXPECT_EQ(sizeof(ops::BlockIq4Nl), ops::type_info(uint32_t(DType::IQ4_NL))->block_bytes);
+  EXPECT_EQ(sizeof(ops::BlockIq4Xs), ops::type_info(uint32_t(DType::IQ4_XS))->block_bytes);
   EXPECT_NE(ops::kernels(DType::Q4_K), nullptr);
 }
 
 // Relative RMS error of quantize -> dequantize on Gaussian data. Bounds sit ~20% above what the
 // reference quantizers measure, so a quality regression fails.
 TEST(RoundTrip, ErrorBoundsPerType) {
-  struct Case { DType t; double bound; };
+  struct Case {
+    DType t;
+    double bound;
+  };
   const Case cases[] = {
-      {DType::F16, 3e-4},  {DType::BF16, 2.5e-3}, {DType::Q8_0, 8e-3}, {DType::Q4_0, 0.115},
-      {DType::Q4_1, 0.105}, {DType::Q5_0, 0.058}, {DType::Q5_1, 0.052}, {DType::MXFP4, 0.17},
-      {DType::Q2_K, 0.33},  {DType::Q3_K, 0.19},  {DType::Q4_K, 0.085}, {DType::Q5_K, 0.043},
-      {DType::Q6_K, 0.021}, {DType::Q8_K, 8e-3},
+      {DType::F16, 3e-4},   {DType::BF16, 2.5e-3}, {DType::Q8_0, 8e-3},    {DType::Q4_0, 0.115},
+      {DType::Q4_1, 0.105}, {DType::Q5_0, 0.058},  {DType::Q5_1, 0.052},   {DType::MXFP4, 0.17},
+      {DType::Q2_K, 0.33},  {DType::Q3_K, 0.19},   {DType::Q4_K, 0.085},   {DType::Q5_K, 0.043},
+      {DType::Q6_K, 0.021}, {DType::Q8_K, 8e-3},   {DType::IQ4_NL, 0.088}, {DType::IQ4_XS, 0.088},
   };
   const int64_t n = 256 * 64;
   const std::vector<float> x = gaussian(n, 42);
@@ -111,7 +130,8 @@ TEST(RoundTrip, ErrorBoundsPerType) {
     const auto q = quantize(c.t, x);
     const auto y = dequantize(c.t, q.data(), n);
     const double err = rel_rmse(y, x);
-    std::printf("  %-6s rel rmse %.5f (bound %.5f)\n", ops::type_info(uint32_t(c.t))->name, err, c.bound);
+    std::printf("  %-6s rel rmse %.5f (bound %.5f)\n", ops::type_info(uint32_t(c.t))->name, err,
+                c.bound);
     EXPECT_LT(err, c.bound) << ops::type_info(uint32_t(c.t))->name;
     EXPECT_GT(err, 0.0) << "lossless quantization of Gaussian data is impossible";
   }

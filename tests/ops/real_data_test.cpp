@@ -32,7 +32,9 @@ std::vector<float> dequant_tensor(const MiniTensor& t) {
 // A wrong bit layout gives errors near 1.0 or more.
 TEST(RealData, LlamaQuantizedTensorsMatchQ8Reference) {
   MiniGguf ref(model("tiny-llama-e256-q8_0.gguf"));
-  struct File { const char* name; };
+  struct File {
+    const char* name;
+  };
   for (const char* file : {"tiny-llama-e256-q4_0.gguf", "tiny-llama-e256-q4_k_m.gguf",
                            "tiny-llama-e256-q5_k_m.gguf", "tiny-llama-e256-q6_k.gguf"}) {
     MiniGguf g(model(file));
@@ -46,11 +48,20 @@ TEST(RealData, LlamaQuantizedTensorsMatchQ8Reference) {
       const auto got = dequant_tensor(t);
       double bound = 0;
       switch (dt) {
-        case DType::Q4_0: bound = 0.12; break;
-        case DType::Q4_K: bound = 0.10; break;
-        case DType::Q5_K: bound = 0.05; break;
-        case DType::Q6_K: bound = 0.03; break;
-        default: FAIL() << "unexpected type " << t.type << " in " << file;
+        case DType::Q4_0:
+          bound = 0.12;
+          break;
+        case DType::Q4_K:
+          bound = 0.10;
+          break;
+        case DType::Q5_K:
+          bound = 0.05;
+          break;
+        case DType::Q6_K:
+          bound = 0.03;
+          break;
+        default:
+          FAIL() << "unexpected type " << t.type << " in " << file;
       }
       const double err = rel_rmse(got, want);
       EXPECT_LT(err, bound) << file << " " << name;
@@ -79,8 +90,8 @@ TEST(RealData, QuantizerQualityCloseToLlamaQuantize) {
     }
     for (int ty = 0; ty < 64; ty++) {
       if (sum_theirs[ty] == 0) continue;
-      std::printf("  %s %-5s llama-quantize %.5f ours %.5f\n", file,
-                  ops::type_info(ty)->name, sum_theirs[ty], sum_ours[ty]);
+      std::printf("  %s %-5s llama-quantize %.5f ours %.5f\n", file, ops::type_info(ty)->name,
+                  sum_theirs[ty], sum_ours[ty]);
       EXPECT_LT(sum_ours[ty], 1.10 * sum_theirs[ty]) << file << " type " << ty;
     }
   }

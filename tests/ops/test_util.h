@@ -60,8 +60,9 @@ inline double abs_dot_d(const std::vector<float>& a, const std::vector<float>& b
 inline const std::vector<ops::DType>& dot_types() {
   using ops::DType;
   static const std::vector<DType> kTypes = {
-      DType::F32,  DType::F16,  DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
-      DType::Q8_0, DType::MXFP4, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K};
+      DType::F32,  DType::F16,  DType::BF16,   DType::Q4_0,  DType::Q4_1, DType::Q5_0,
+      DType::Q5_1, DType::Q8_0, DType::MXFP4,  DType::Q2_K,  DType::Q3_K, DType::Q4_K,
+      DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS};
   return kTypes;
 }
 

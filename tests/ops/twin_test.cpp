@@ -183,7 +183,8 @@ TEST(Twins, GemmMatchesScalarVecDot) {
               ASSERT_NEAR(y[tk * ldy + r], want, 1e-4f * std::fabs(want) + 1e-3f)
                   << tname(t) << " " << ops::isa_name(isa) << " nr=" << nr << " nt=" << nt;
             }
-            for (int64_t r = nr; r < ldy; r++) ASSERT_EQ(y[tk * ldy + r], 12345.0f) << "gemm wrote past nr";
+            for (int64_t r = nr; r < ldy; r++)
+              ASSERT_EQ(y[tk * ldy + r], 12345.0f) << "gemm wrote past nr";
           }
         }
       }

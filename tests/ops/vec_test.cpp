@@ -19,7 +19,8 @@ TEST(Vec, RmsnormMatchesDoubleReference) {
   double ss = 0;
   for (float v : x) ss += double(v) * v;
   const double r = 1.0 / std::sqrt(ss / 1000 + 1e-5);
-  for (int i = 0; i < 1000; i++) ASSERT_NEAR(y[i], x[i] * r * w[i], 1e-5 * std::fabs(x[i] * r * w[i]) + 1e-6);
+  for (int i = 0; i < 1000; i++)
+    ASSERT_NEAR(y[i], x[i] * r * w[i], 1e-5 * std::fabs(x[i] * r * w[i]) + 1e-6);
   // In place, no weight: unit RMS.
   auto z = x;
   ops::rmsnorm(z.data(), nullptr, z.data(), 1000, 0.0f);
