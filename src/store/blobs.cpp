@@ -113,8 +113,8 @@ void write_file_atomic(const fs::path& path, std::string_view bytes) {
 
 fs::path Store::blob_path(std::string_view digest) const {
   if (!is_valid_digest(digest)) throw util::bad_request("invalid digest format");
-  std::string name(digest);
-  name[6] = '-';
+  // Blob files are named by the lowercase hex sha256 computes; accept either case here.
+  std::string name = "sha256-" + lower(digest.substr(7));
   return blobs_dir() / name;
 }
 

@@ -245,6 +245,8 @@ TEST(Store, DigestFormat) {
   TempDir tmp;
   Store st(tmp.path());
   EXPECT_EQ(st.blob_path("sha256:" + hex), tmp.path() / "blobs" / ("sha256-" + hex));
+  EXPECT_EQ(st.blob_path("sha256-" + std::string(64, 'A')),
+            tmp.path() / "blobs" / ("sha256-" + hex));
   try {
     st.blob_path("sha256:xyz");
     FAIL();
