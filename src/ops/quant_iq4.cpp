@@ -9,19 +9,15 @@
 namespace ops::scalar {
 namespace {
 
+// Midpoints between consecutive kIq4nlValues: the code is the number of midpoints below v.
+constexpr float kIq4nlMid[15] = {-115.5f, -93.5f, -74.0f, -57.0f, -42.0f, -28.5f, -16.0f, -4.5f,
+                                 7.0f,    19.0f,  31.5f,  45.5f,  61.0f,  79.0f,  101.0f};
+
 inline float nearest_level(float v, int* code) {
-  // kIq4nlValues is sorted: pick the closest by linear scan (16 entries).
-  int best = 0;
-  float best_err = std::fabs(v - kIq4nlValues[0]);
-  for (int c = 1; c < 16; c++) {
-    const float e = std::fabs(v - kIq4nlValues[c]);
-    if (e < best_err) {
-      best_err = e;
-      best = c;
-    }
-  }
-  *code = best;
-  return static_cast<float>(kIq4nlValues[best]);
+  int c = 0;
+  for (int i = 0; i < 15; i++) c += v > kIq4nlMid[i];
+  *code = c;
+  return static_cast<float>(kIq4nlValues[c]);
 }
 
 // Fits x[0..n) ~ s * kIq4nlValues[code]; tries scales that put the largest magnitude on either

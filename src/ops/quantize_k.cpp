@@ -10,7 +10,16 @@
 namespace ops::scalar {
 namespace {
 
-inline int nearest(float v) { return static_cast<int>(std::lround(v)); }
+// Round to nearest (ties to even) without a libm call: adding 1.5 * 2^23 leaves the rounded
+// integer in the low mantissa bits. The clamp keeps that exact (and absorbs huge ratios from
+// tiny scales, which the callers clamp to their code range anyway).
+inline int nearest(float v) {
+  v = std::clamp(v, -4194303.0f, 4194303.0f);
+  const float t = v + 12582912.0f;
+  uint32_t bits;
+  std::memcpy(&bits, &t, 4);
+  return static_cast<int>(bits & 0x7fffff) - 0x400000;
+}
 inline int clamp_int(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
 // Symmetric fit x ~ s * L with codes L in [-nmax, nmax - 1] (stored as L + nmax).
@@ -89,11 +98,9 @@ float fit_asymmetric(int n, int nmax, const float* x, const float* w, uint8_t* o
       min = 0;
       scale = sum_l2 > 0 ? sum_xl / sum_l2 : 0;
     }
-    float err = 0;
-    for (int i = 0; i < n; i++) {
-      const float diff = scale * cand[i] + min - x[i];
-      err += w[i] * diff * diff;
-    }
+    // sum w (scale*l + min - x)^2, expanded (sum w x^2 is common to all candidates).
+    const float err = scale * scale * sum_l2 + 2 * scale * min * sum_l + min * min * sum_w -
+                      2 * scale * sum_xl - 2 * min * sum_x;
     if (err < best_err) {
       best_err = err;
       best_scale = scale;
