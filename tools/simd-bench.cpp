@@ -3,6 +3,9 @@
 // threads, next to a plain 2-thread memory read (the decode roofline). The "L2 1t" column is
 // the compute ceiling: a cache-resident slice timed in thread CPU time (robust on a busy box).
 // Usage: simd-bench [--rows R] [--cols K] [--types Q4_0,Q8_0,...] [--cold] [--secs S]
+//                   [--tokens T]
+//   --tokens T multiplies the matrix with T activation rows (prompt processing); GB/s then
+//   counts the weight bytes once per token (effective rate).
 //   --cold cycles through copies of the matrix totalling >= 1 GiB so weights come from DRAM.
 #include <algorithm>
 #include <chrono>
@@ -70,7 +73,9 @@ struct Job {
   size_t row_bytes;
   int64_t rows, cols;
   const uint8_t* act;
-  float* y;
+  size_t act_stride;
+  int n_tokens;
+  float* y;  // [n_tokens, rows]
   bool use_gemm;
 };
 
@@ -81,11 +86,16 @@ void run_rows(const Job& j, int ith, int nth) {
   if (j.k->gemm && j.use_gemm) {
     for (int64_t r = r0; r < r1; r += 64) {
       const int nr = static_cast<int>(std::min<int64_t>(64, r1 - r));
-      j.k->gemm(j.cols, nr, 1, w + r * j.row_bytes, j.row_bytes, j.act, 0, &j.y[r], j.rows);
+      j.k->gemm(j.cols, nr, j.n_tokens, w + r * j.row_bytes, j.row_bytes, j.act, j.act_stride,
+                &j.y[r], j.rows);
     }
     return;
   }
-  for (int64_t r = r0; r < r1; r++) j.k->vec_dot(j.cols, &j.y[r], w + r * j.row_bytes, j.act);
+  for (int64_t r = r0; r < r1; r++) {
+    for (int t = 0; t < j.n_tokens; t++) {
+      j.k->vec_dot(j.cols, &j.y[t * j.rows + r], w + r * j.row_bytes, j.act + t * j.act_stride);
+    }
+  }
 }
 
 // GB/s of weight bytes for one kernel set over `secs` seconds.
@@ -99,7 +109,7 @@ double measure(util::ThreadPool& pool, Job job, double secs) {
   do {
     job.mat = (job.mat + 1) % job.mats->size();
     pool.run(step);
-    bytes += mat_bytes;
+    bytes += mat_bytes * job.n_tokens;
     el = seconds_since(t0);
   } while (el < secs);
   return bytes / el / 1e9;
@@ -125,7 +135,7 @@ double measure_hot(const Job& job, double secs) {
   double el = 0;
   do {
     pass();
-    bytes += rows * job.row_bytes;
+    bytes += rows * job.row_bytes * job.n_tokens;
     el = thread_cpu_seconds() - t0;
   } while (el < secs);
   return bytes / el / 1e9;
@@ -175,6 +185,7 @@ int main(int argc, char** argv) {
   int64_t rows = 8192, cols = 2048;
   double secs = 0.4;
   bool cold = false;
+  int n_tokens = 1;
   std::vector<DType> types = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0, DType::Q4_0,
                               DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q2_K, DType::Q3_K,
                               DType::Q4_K, DType::Q5_K, DType::Q6_K};
@@ -185,6 +196,7 @@ int main(int argc, char** argv) {
     else if (a == "--cols") cols = std::stoll(next());
     else if (a == "--secs") secs = std::stod(next());
     else if (a == "--cold") cold = true;
+    else if (a == "--tokens") n_tokens = std::stoi(next());
     else if (a == "--types") {
       types.clear();
       std::string list = next();
@@ -195,19 +207,20 @@ int main(int argc, char** argv) {
         p = c + 1;
       }
     } else {
-      std::fprintf(stderr, "usage: simd-bench [--rows R] [--cols K] [--types A,B] [--cold] [--secs S]\n");
+      std::fprintf(stderr, "usage: simd-bench [--rows R] [--cols K] [--types A,B] [--cold] [--secs S] [--tokens T]\n");
       return 2;
     }
   }
   util::ThreadPool pool1(1), pool2(2);
-  std::printf("matrix %lld x %lld, %s weights, detected ISA %s\n", (long long)rows, (long long)cols,
+  std::printf("matrix %lld x %lld, %d token(s), %s weights, detected ISA %s\n", (long long)rows,
+              (long long)cols, n_tokens,
               cold ? "cold (>= 1 GiB rotating)" : "warm (one matrix)",
               ops::isa_name(ops::detected_isa()));
   std::printf("plain read bandwidth: 1 thread %.1f GB/s, 2 threads %.1f GB/s\n",
               read_bandwidth(pool1, secs), read_bandwidth(pool2, secs));
   std::printf("%-6s %-16s %9s %9s %12s\n", "type", "isa", "1t GB/s", "2t GB/s", "L2 1t GB/s");
   std::mt19937 rng(42);
-  std::vector<float> y(rows);
+  std::vector<float> y(rows * n_tokens);
   for (DType t : types) {
     const ops::Kernels* ks = ops::kernels(t, ops::Isa::kScalar);
     if (!ks || !ks->vec_dot) continue;
@@ -219,13 +232,16 @@ int main(int argc, char** argv) {
     }
     std::vector<float> x(cols);
     std::normal_distribution<float> g(0.0f, 1.0f);
-    for (auto& v : x) v = g(rng);
-    std::vector<uint8_t> act(ops::row_bytes(ks->act_type, cols));
-    ops::scalar_table()[ks->act_type].quantize_row(x.data(), act.data(), cols);
+    const size_t as = ops::row_bytes(ks->act_type, cols);
+    std::vector<uint8_t> act(as * n_tokens);
+    for (int t = 0; t < n_tokens; t++) {
+      for (auto& v : x) v = g(rng);
+      ops::scalar_table()[ks->act_type].quantize_row(x.data(), act.data() + t * as, cols);
+    }
     for (int isa = 0; isa <= static_cast<int>(ops::detected_isa()); isa++) {
       const ops::Kernels* k = ops::kernels(t, static_cast<ops::Isa>(isa));
       for (int use_gemm = 0; use_gemm <= (k->gemm ? 1 : 0); use_gemm++) {
-        Job job{k, &mats, 0, rb, rows, cols, act.data(), y.data(), use_gemm == 1};
+        Job job{k, &mats, 0, rb, rows, cols, act.data(), as, n_tokens, y.data(), use_gemm == 1};
         const double s = isa == 0 ? secs / 4 : secs;
         const double g1 = measure(pool1, job, s);
         const double g2 = measure(pool2, job, s);

@@ -38,6 +38,7 @@ void vec_dot_q2_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
     const __m256i sc = _mm256_cvtepu8_epi16(_mm_and_si128(s8, _mm_set1_epi8(0x0f)));
     const __m256i mn = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s8, 4), _mm_set1_epi8(0x0f)));
     __m256i sumi = _mm256_setzero_si256();
+    #pragma GCC unroll 8
     for (int h = 0; h < 2; h++) {
       const __m256i qs = load256(w[b].qs + 32 * h);
       const int8_t* ah = a[b].qs + 128 * h;
@@ -68,9 +69,11 @@ void vec_dot_q3_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
     const __m256i sc = _mm256_cvtepi8_epi16(load128(sc8));
     const __m256i hm = load256(w[b].hmask);
     __m256i sumi = _mm256_setzero_si256();
+    #pragma GCC unroll 8
     for (int h = 0; h < 2; h++) {
       const __m256i qs = load256(w[b].qs + 32 * h);
       const int8_t* ah = a[b].qs + 128 * h;
+      #pragma GCC unroll 8
       for (int j = 0; j < 4; j++) {
         const __m128i cnt = _mm_cvtsi32_si128(2 * j);
         const __m128i hcnt = _mm_cvtsi32_si128(4 * h + j);
@@ -105,6 +108,7 @@ float dot_q45k(const Block* w, const BlockQ8_K* a, int64_t nb) {
     __m256i qh;
     if constexpr (kQ5) qh = load256(w[b].qh);
     __m256i sumi = _mm256_setzero_si256();
+    #pragma GCC unroll 8
     for (int j = 0; j < 4; j++) {
       const __m256i q = load256(w[b].qs + 32 * j);
       __m256i lo = _mm256_and_si256(q, m4);
@@ -146,6 +150,7 @@ void vec_dot_q6_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   for (int64_t b = 0; b < n / kQK_K; b++) {
     const __m256i sc = _mm256_cvtepi8_epi16(load128(w[b].scales));
     __m256i sumi = _mm256_setzero_si256();
+    #pragma GCC unroll 8
     for (int h = 0; h < 2; h++) {
       const __m256i ql0 = load256(w[b].ql + 64 * h), ql1 = load256(w[b].ql + 64 * h + 32);
       const __m256i qh = load256(w[b].qh + 32 * h);

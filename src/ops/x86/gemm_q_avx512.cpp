@@ -70,7 +70,9 @@ void row_tokens(const typename P::Block* w, int64_t nb8, const Tok* tok, float* 
   constexpr int kAcc = T == 1 ? 2 : 1;  // a single token needs two chains to hide FMA latency
   __m512 acc[T][kAcc];
   __m256 accc[T];
+  #pragma GCC unroll 8
   for (int t = 0; t < T; t++) {
+    #pragma GCC unroll 8
     for (int i = 0; i < kAcc; i++) acc[t][i] = _mm512_setzero_ps();
     accc[t] = _mm256_setzero_ps();
   }
@@ -80,13 +82,16 @@ void row_tokens(const typename P::Block* w, int64_t nb8, const Tok* tok, float* 
     __m256 f = dw;
     if constexpr (P::kOffset == 0) f = _mm256_cvtph_ps(fields8<P::kSb, P::kMOff>(wb));
     __m512 s[T];
+    #pragma GCC unroll 8
     for (int t = 0; t < T; t++) {
       accc[t] = _mm256_fmadd_ps(f, _mm256_loadu_ps(tok[t].c + 8 * g), accc[t]);
       s[t] = _mm512_castps256_ps512(_mm256_mul_ps(dw, _mm256_loadu_ps(tok[t].fa + 8 * g)));
       if constexpr (P::kX16) s[t] = _mm512_mul_ps(_mm512_permutexvar_ps(dup, s[t]), x16);
     }
+    #pragma GCC unroll 8
     for (int q = 0; q < 4; q++) {
       const __m512i u = P::unpack(w + 2 * q);
+      #pragma GCC unroll 8
       for (int t = 0; t < T; t++) {
         const __m512i y = _mm512_load_si512(tok[t].qs + 256 * g + 64 * q);
         const __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, y);
@@ -95,6 +100,7 @@ void row_tokens(const typename P::Block* w, int64_t nb8, const Tok* tok, float* 
       }
     }
   }
+  #pragma GCC unroll 8
   for (int t = 0; t < T; t++) {
     __m512 a = acc[t][0];
     if constexpr (kAcc == 2) a = _mm512_add_ps(a, acc[t][1]);
@@ -121,6 +127,7 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
   int t0 = 0;
   for (; t0 + 4 <= nt; t0 += 4) {
     Tok tok[4];
+    #pragma GCC unroll 8
     for (int i = 0; i < 4; i++) {
       tok[i] = prep_token<P>(reinterpret_cast<const BlockQ8_0*>(abytes + (t0 + i) * act_stride), nb,
                              buf + i * tok_bytes);
@@ -128,6 +135,7 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
     for (int r = 0; r < nr; r++) {
       float out[4];
       row_tokens<P, 4>(reinterpret_cast<const Block*>(wbytes + r * w_stride), nb / 8, tok, out);
+      #pragma GCC unroll 8
       for (int i = 0; i < 4; i++) y[(t0 + i) * ldy + r] = out[i];
     }
   }

@@ -44,6 +44,8 @@ void register_avx512_vnni(KernelTable& t) {
   t[DType::Q5_0].gemm = avx512vnni::gemm_q5_0_q8_0;
   t[DType::Q5_1].gemm = avx512vnni::gemm_q5_1_q8_0;
   t[DType::Q8_0].gemm = avx512vnni::gemm_q8_0_q8_0;
+  t[DType::Q4_K].gemm = avx512vnni::gemm_q4_k_q8_k;
+  t[DType::Q6_K].gemm = avx512vnni::gemm_q6_k_q8_k;
 }
 
 }  // namespace ops

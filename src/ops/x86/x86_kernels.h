@@ -57,6 +57,8 @@ OPS_X86_GEMM(gemm_q4_1_q8_0);
 OPS_X86_GEMM(gemm_q5_0_q8_0);
 OPS_X86_GEMM(gemm_q5_1_q8_0);
 OPS_X86_GEMM(gemm_q8_0_q8_0);
+OPS_X86_GEMM(gemm_q4_k_q8_k);
+OPS_X86_GEMM(gemm_q6_k_q8_k);
 }  // namespace avx512vnni
 
 #undef OPS_X86_DOT
