@@ -7,9 +7,9 @@ namespace {
 
 // Vocabs where decode(encode(x)) == x holds for any text (byte-level BPE, and SPM / Gemma 4
 // with byte fallback). WordPiece lower-cases and drops spaces, so it is not here.
-const char* const kLossless[] = {"llama-spm", "phi-3",  "llama-bpe",    "qwen2",  "qwen35",
-                                 "gpt-2",     "mpt",    "deepseek-llm", "command-r",
-                                 "gemma-4",   "aquila", "gpt-neox",     "baichuan"};
+const char* const kLossless[] = {"llama-spm", "phi-3",    "llama-bpe",    "qwen2",     "qwen35",
+                                 "gpt-2",     "mpt",      "deepseek-llm", "command-r", "gemma-4",
+                                 "aquila",    "gpt-neox", "baichuan"};
 
 const char* const kTexts[] = {
     "Hello world",
@@ -107,17 +107,17 @@ TEST(TokenizerDecode, StreamEmitsEmojiOnlyWhenComplete) {
 
 TEST(TokenizerDecode, InvalidUtf8NeverCrashesAndSurvivesByteLevelVocabs) {
   const std::string bad[] = {
-      std::string("\xFF\xFE"),         std::string("abc\xC3"),
-      std::string("\xE2\x82 x"),       std::string("\xED\xA0\x80 surrogate"),
+      std::string("\xFF\xFE"),          std::string("abc\xC3"),
+      std::string("\xE2\x82 x"),        std::string("\xED\xA0\x80 surrogate"),
       std::string("\xC0\xAF overlong"), std::string("nul\0inside", 10),
-      std::string("\xF4\x90\x80\x80"), std::string("ok \xF0\x9F\xA6 cut emoji"),
+      std::string("\xF4\x90\x80\x80"),  std::string("ok \xF0\x9F\xA6 cut emoji"),
   };
   // Vocabs with a token for every byte, so even broken text comes back byte for byte.
   // (gpt-neox and mpt lack some byte tokens: those bytes become the unknown token.
   // deepseek-llm has the bytes that never occur in UTF-8, like 0xFF "ÿ", only as user-defined
   // tokens, which decode as their text.)
-  for (const char* name : {"llama-spm", "phi-3", "llama-bpe", "qwen2", "qwen35", "gpt-2",
-                           "command-r", "gemma-4"}) {
+  for (const char* name :
+       {"llama-spm", "phi-3", "llama-bpe", "qwen2", "qwen35", "gpt-2", "command-r", "gemma-4"}) {
     Loaded l = load(vocab_path(name));
     for (const std::string& text : bad) {
       std::vector<int32_t> ids;

@@ -10,8 +10,7 @@ bool contains(const std::vector<int32_t>& ids, int32_t id) {
 
 TEST(TokenizerSpecial, Llama3HeaderTokens) {
   Loaded l = load(vocab_path("llama-bpe"));
-  const std::string text =
-      "<|start_header_id|>user<|end_header_id|>\n\nHi there<|eot_id|>";
+  const std::string text = "<|start_header_id|>user<|end_header_id|>\n\nHi there<|eot_id|>";
   const auto ids = l.tok->encode(text, true, true);
   ASSERT_GE(ids.size(), 6u);
   EXPECT_EQ(ids[0], 128000);  // add_bos_token is implied for llama-bpe

@@ -21,8 +21,8 @@ void check_vectors(const std::string& name) {
     const std::vector<int32_t> got = l.tok->encode(c.input, false, false);
     if (got != c.expected) {
       ++failures;
-      ADD_FAILURE() << name << ": input \"" << escape(c.input) << "\"\n  expected:" << join(c.expected)
-                    << "\n  got:     " << join(got);
+      ADD_FAILURE() << name << ": input \"" << escape(c.input)
+                    << "\"\n  expected:" << join(c.expected) << "\n  got:     " << join(got);
     }
   }
   EXPECT_EQ(failures, 0) << name << ": " << failures << " of " << cases.size() << " cases differ";

@@ -84,8 +84,7 @@ std::string Tokenizer::decode(std::span<const int32_t> ids, bool render_special)
   // SentencePiece's dummy prefix and WordPiece's word marks put one space in front of the
   // first word; drop it so decode(encode(x)) == x.
   bool strip_leading_space =
-      (algorithm_ == Algorithm::kSpm && add_space_prefix_) ||
-      algorithm_ == Algorithm::kWordPiece;
+      (algorithm_ == Algorithm::kSpm && add_space_prefix_) || algorithm_ == Algorithm::kWordPiece;
   for (int32_t id : ids) {
     std::string p = piece(id, render_special);
     if (p.empty()) continue;

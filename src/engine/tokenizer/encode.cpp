@@ -19,13 +19,14 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
   // unknown-type) tokens only count with parse_special; user-defined tokens always do.
   size_t fragment_start = 0;
   bool prev_special = true;  // the text start counts as a boundary, like a special token
+  const auto& buckets = parse_special ? special_by_first_byte_ : user_by_first_byte_;
   size_t pos = 0;
   while (pos < text.size()) {
     int32_t found = -1;
-    for (int32_t id : special_by_first_byte_[static_cast<uint8_t>(text[pos])]) {
-      if (!parse_special && types_[id] != TokenType::kUserDefined) continue;
-      const std::string_view t = token_text(id);
-      if (t.size() <= text.size() - pos && std::memcmp(text.data() + pos, t.data(), t.size()) == 0) {
+    for (int32_t id : buckets[static_cast<uint8_t>(text[pos])]) {
+      const std::string_view t = raw_text(id);
+      if (t.size() <= text.size() - pos &&
+          std::memcmp(text.data() + pos, t.data(), t.size()) == 0) {
         found = id;
         break;  // bucket is sorted longest first
       }
@@ -39,7 +40,7 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
     }
     out.push_back(found);
     prev_special = true;
-    pos += token_text(found).size();
+    pos += raw_text(found).size();
     fragment_start = pos;
   }
   if (fragment_start < text.size()) {

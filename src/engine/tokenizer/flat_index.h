@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
-#include <utility>
 #include <cstring>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tokenizer {
@@ -98,7 +98,7 @@ class MergeTable {
   }
 
  private:
-  std::vector<uint32_t> start_;                        // [n_tokens + 1]
+  std::vector<uint32_t> start_;                       // [n_tokens + 1]
   std::vector<std::pair<int32_t, int32_t>> entries_;  // (right id, rank)
 };
 

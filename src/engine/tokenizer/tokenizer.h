@@ -49,8 +49,7 @@ class Tokenizer {
   // parse_special: control-token texts in `text` become their ids. User-defined tokens are
   // always matched as whole tokens (as llama.cpp and HF tokenizers do).
   // Never throws on bad UTF-8: invalid bytes are tokenized as bytes (or UNK).
-  std::vector<int32_t> encode(std::string_view text, bool add_special,
-                              bool parse_special) const;
+  std::vector<int32_t> encode(std::string_view text, bool add_special, bool parse_special) const;
 
   // The bytes token `id` stands for. Control tokens give "" unless render_special.
   // Out-of-range ids give "".
@@ -61,7 +60,7 @@ class Tokenizer {
 
   Algorithm algorithm() const { return algorithm_; }
   const std::string& model_name() const { return model_name_; }  // tokenizer.ggml.model
-  const std::string& pre() const { return pre_; }                 // tokenizer.ggml.pre
+  const std::string& pre() const { return pre_; }                // tokenizer.ggml.pre
   int32_t n_tokens() const { return static_cast<int32_t>(types_.size()); }
   std::string_view token_text(int32_t id) const;  // raw vocab entry ("▁Hello", "Ġworld")
   TokenType token_type(int32_t id) const;
@@ -91,7 +90,6 @@ class Tokenizer {
   const std::vector<int32_t>& eog_ids() const { return eog_; }
 
  private:
-
   void load_vocab(const gguf::File& file);
   void load_special_ids(const gguf::File& file);
   void load_merges(const gguf::File& file);
@@ -100,8 +98,7 @@ class Tokenizer {
 
   // Appends the ids of a fragment that contains no special tokens.
   // prev_special: the fragment starts the text or follows a special token.
-  void encode_fragment(std::string_view text, bool prev_special,
-                       std::vector<int32_t>& out) const;
+  void encode_fragment(std::string_view text, bool prev_special, std::vector<int32_t>& out) const;
   void encode_spm(std::string_view text, std::vector<int32_t>& out) const;
   void encode_bpe_word(std::string_view word, bool byte_level, std::vector<int32_t>& out) const;
   void encode_gemma4(std::string_view text, std::vector<int32_t>& out) const;
@@ -123,11 +120,13 @@ class Tokenizer {
   std::vector<float> scores_;
   TokenIndex token_to_id_;  // text -> id over text_pool_
   MergeTable merge_ranks_;  // (left id, right id) -> merge rank
-  int32_t byte_ids_[256];  // <0xXX> tokens (SPM/Gemma 4) or byte-level chars (BPE); -1 absent
+  int32_t byte_ids_[256];   // <0xXX> tokens (SPM/Gemma 4) or byte-level chars (BPE); -1 absent
 
   // Tokens matched as a whole before normal tokenization, bucketed by first byte and sorted
-  // longest first.
+  // longest first: all of them (control, user-defined, unknown) for parse_special, and the
+  // user-defined ones that are matched even without it.
   std::vector<std::vector<int32_t>> special_by_first_byte_;
+  std::vector<std::vector<int32_t>> user_by_first_byte_;
 
   std::unique_ptr<PreTokenizer> pre_tokenizer_;  // kBpe only
   size_t max_token_len_ = 0;                     // bytes, for WordPiece's longest match

@@ -26,7 +26,7 @@ const gguf::Value& require_array(const gguf::File& file, std::string_view key,
 // Pre-tokenizers of the Llama-3 family: cl100k-style digits in threes and whole-word lookup
 // before merging (HF "ignore_merges").
 bool is_llama3_family(std::string_view pre) {
-  static const char* const kNames[] = {"llama3", "llama-v3", "llama-bpe", "falcon3",
+  static const char* const kNames[] = {"llama3",  "llama-v3", "llama-bpe", "falcon3",
                                        "pixtral", "midm-2.0", "lfm2"};
   for (const char* n : kNames) {
     if (pre == n) return true;
@@ -192,9 +192,9 @@ void Tokenizer::load_special_ids(const gguf::File& file) {
 
 void Tokenizer::build_eog() {
   static const char* const kEndTexts[] = {
-      "<|eot_id|>",  "<|eom_id|>", "<|im_end|>", "<|end|>",  "<end_of_turn>",
-      "<|endoftext|>", "<|end_of_text|>", "<|return|>", "<|call|>", "<EOT>", "<turn|>",
-      "<｜end▁of▁sentence｜>"};
+      "<|eot_id|>",    "<|eom_id|>",    "<|im_end|>",      "<|end|>",
+      "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>", "<|return|>",
+      "<|call|>",      "<EOT>",         "<turn|>",         "<｜end▁of▁sentence｜>"};
   const bool harmony = find_token("<|return|>") >= 0;
   auto special_text_id = [&](std::string_view text) {
     const int32_t id = find_token(text);
@@ -224,6 +224,7 @@ void Tokenizer::build_eog() {
 
 void Tokenizer::build_special_index() {
   special_by_first_byte_.assign(256, {});
+  user_by_first_byte_.assign(256, {});
   for (int32_t id = 0; id < n_tokens(); ++id) {
     const TokenType t = types_[id];
     if (t != TokenType::kControl && t != TokenType::kUserDefined && t != TokenType::kUnknown) {
@@ -232,11 +233,17 @@ void Tokenizer::build_special_index() {
     const std::string_view text = token_text(id);
     if (text.empty()) continue;
     special_by_first_byte_[static_cast<uint8_t>(text[0])].push_back(id);
+    if (t == TokenType::kUserDefined)
+      user_by_first_byte_[static_cast<uint8_t>(text[0])].push_back(id);
   }
+  auto longest_first = [&](int32_t a, int32_t b) {
+    return token_text(a).size() > token_text(b).size();
+  };
   for (auto& bucket : special_by_first_byte_) {
-    std::stable_sort(bucket.begin(), bucket.end(), [&](int32_t a, int32_t b) {
-      return token_text(a).size() > token_text(b).size();
-    });
+    std::stable_sort(bucket.begin(), bucket.end(), longest_first);
+  }
+  for (auto& bucket : user_by_first_byte_) {
+    std::stable_sort(bucket.begin(), bucket.end(), longest_first);
   }
 }
 

@@ -22,8 +22,7 @@ bool is_cjk(uint32_t cp) {
 bool is_whitespace(uint32_t cp) {
   if (cp == ' ' || (cp >= 0x09 && cp <= 0x0D) || cp == 0x85) return true;
   const auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(cp));
-  return cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL ||
-         cat == UTF8PROC_CATEGORY_ZP;
+  return cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL || cat == UTF8PROC_CATEGORY_ZP;
 }
 
 // Removed by BERT's clean-up: NUL, U+FFFD and "other" (C*) characters.
@@ -31,8 +30,7 @@ bool is_dropped(uint32_t cp) {
   if (cp == 0 || cp == 0xFFFD) return true;
   const auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(cp));
   return cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF ||
-         cat == UTF8PROC_CATEGORY_CN || cat == UTF8PROC_CATEGORY_CO ||
-         cat == UTF8PROC_CATEGORY_CS;
+         cat == UTF8PROC_CATEGORY_CN || cat == UTF8PROC_CATEGORY_CO || cat == UTF8PROC_CATEGORY_CS;
 }
 
 // ASCII punctuation (which includes symbols like $ + < = > ^ ` | ~) or Unicode P*.
