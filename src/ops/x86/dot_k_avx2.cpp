@@ -64,9 +64,7 @@ void vec_dot_q3_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQK_K; b++) {
-    int8_t sc8[16];
-    q3k_scales(w[b].scales, sc8);
-    const __m256i sc = _mm256_cvtepi8_epi16(load128(sc8));
+    const __m256i sc = _mm256_cvtepi8_epi16(q3k_scales16(w[b].scales));
     const __m256i hm = load256(w[b].hmask);
     __m256i sumi = _mm256_setzero_si256();
     #pragma GCC unroll 8

@@ -187,9 +187,7 @@ void vec_dot_q3_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   }
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), accc = _mm512_setzero_ps();
   for (int64_t b = 0; b < n / kQK_K; b++) {
-    alignas(16) int8_t sc[16];
-    q3k_scales(w[b].scales, sc);
-    const __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(load128(sc))),
+    const __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q3k_scales16(w[b].scales))),
                                    _mm512_set1_ps(a[b].d * h2f(w[b].d)));
     accc = _mm512_fmadd_ps(s, bsums_ps(a[b]), accc);
     const __m512i hm = bcast256(w[b].hmask);

@@ -95,5 +95,18 @@ inline void unpack_kscales(const uint8_t* s, uint8_t* sc, uint8_t* m) {
   std::memcpy(m + 4, &m_hi, 4);
 }
 
+// The 16 signed 6-bit scales of a Q3_K block (low 4 bits in bytes 0..7, high 2 bits in bytes
+// 8..11), minus 32, as int8 lanes.
+inline __m128i q3k_scales16(const uint8_t* s) {
+  uint32_t a[3];
+  std::memcpy(a, s, 12);
+  const uint32_t m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
+  const __m128i v = _mm_setr_epi32(static_cast<int>((a[0] & m4) | ((a[2] & m2) << 4)),
+                                   static_cast<int>((a[1] & m4) | (((a[2] >> 2) & m2) << 4)),
+                                   static_cast<int>(((a[0] >> 4) & m4) | (((a[2] >> 4) & m2) << 4)),
+                                   static_cast<int>(((a[1] >> 4) & m4) | (((a[2] >> 6) & m2) << 4)));
+  return _mm_sub_epi8(v, _mm_set1_epi8(32));
+}
+
 }  // namespace
 }  // namespace ops::x86
