@@ -20,8 +20,8 @@ std::vector<uint8_t> base_file(const gguf_test::ScratchDir& dir) {
   w.set_u32("llama.block_count", 2);
   w.set("tokenizer.ggml.tokens", Value::of_strings({"<unk>", "<s>", "</s>", "a", "bc"}));
   w.set("tokenizer.ggml.scores", Value::of_f32s({0, 0, 0, -1.5f, -2}));
-  w.set("nested", Value::of_array(ValueType::kArray, {Value::of_i32s({1, 2}),
-                                                      Value::of_array(ValueType::kBool, {})}));
+  w.set("nested", Value::of_array(ValueType::kArray,
+                                  {Value::of_i32s({1, 2}), Value::of_array(ValueType::kBool, {})}));
   w.set_bool("flag", true);
   w.add_tensor("token_embd.weight", {32, 5}, uint32_t(ops::DType::Q8_0),
                std::vector<uint8_t>(34 * 5, 7));
@@ -46,10 +46,18 @@ TEST(GgufFuzz, RandomByteMutations) {
     for (int k = 0; k < n_mut; ++k) {
       size_t pos = (rng() % 4 == 0) ? rng() % m.size() : rng() % header_end;
       switch (rng() % 4) {
-        case 0: m[pos] = uint8_t(rng()); break;
-        case 1: m[pos] ^= uint8_t(1u << (rng() % 8)); break;
-        case 2: m[pos] = 0xff; break;
-        default: m[pos] = 0; break;
+        case 0:
+          m[pos] = uint8_t(rng());
+          break;
+        case 1:
+          m[pos] ^= uint8_t(1u << (rng() % 8));
+          break;
+        case 2:
+          m[pos] = 0xff;
+          break;
+        default:
+          m[pos] = 0;
+          break;
       }
     }
     if (rng() % 5 == 0) m.resize(rng() % m.size());

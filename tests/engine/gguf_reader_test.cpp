@@ -321,16 +321,15 @@ std::vector<BadCase> bad_cases() {
   v.push_back({"unknown_element_type", Bytes().header(3, 0, 1).str("k").u32(9).u32(77).u64(0),
                "unknown array element type 77"});
   v.push_back({"bad_bool", Bytes().header(3, 0, 1).str("k").u32(7).u8(2), "bool value 2"});
-  v.push_back({"duplicate_key",
-               Bytes().header(3, 0, 2).kv_u32("a.b", 1).kv_u32("a.b", 2),
+  v.push_back({"duplicate_key", Bytes().header(3, 0, 2).kv_u32("a.b", 1).kv_u32("a.b", 2),
                "duplicate metadata key 'a.b'"});
   v.push_back({"empty_key", Bytes().header(3, 0, 1).kv_u32("", 1), "is empty"});
-  v.push_back({"alignment_not_pow2",
-               Bytes().header(3, 0, 1).kv_u32("general.alignment", 24), "power of two"});
-  v.push_back({"alignment_zero",
-               Bytes().header(3, 0, 1).kv_u32("general.alignment", 0), "power of two"});
-  v.push_back({"alignment_string",
-               Bytes().header(3, 0, 1).kv_str("general.alignment", "32"), "power of two"});
+  v.push_back({"alignment_not_pow2", Bytes().header(3, 0, 1).kv_u32("general.alignment", 24),
+               "power of two"});
+  v.push_back(
+      {"alignment_zero", Bytes().header(3, 0, 1).kv_u32("general.alignment", 0), "power of two"});
+  v.push_back({"alignment_string", Bytes().header(3, 0, 1).kv_str("general.alignment", "32"),
+               "power of two"});
   auto one_tensor = [](std::vector<uint64_t> dims, uint32_t type, uint64_t offset,
                        size_t data_bytes) {
     Bytes b;
@@ -342,8 +341,7 @@ std::vector<BadCase> bad_cases() {
   v.push_back({"zero_dim", one_tensor({4, 0}, 0, 0, 64), "invalid dimension 0"});
   v.push_back({"negative_dim", one_tensor({~uint64_t(0)}, 0, 0, 64), "invalid dimension"});
   v.push_back({"overflow_dims", one_tensor({1ull << 32, 1ull << 32}, 0, 0, 64), "overflow"});
-  v.push_back({"byte_overflow",
-               one_tensor({1ull << 40, 1ull << 21}, 28, 0, 64), "overflow"});
+  v.push_back({"byte_overflow", one_tensor({1ull << 40, 1ull << 21}, 28, 0, 64), "overflow"});
   v.push_back({"unknown_type", one_tensor({32}, 5, 0, 64), "unknown tensor type id 5"});
   v.push_back({"unknown_type_big", one_tensor({32}, 1000, 0, 64), "unknown tensor type id 1000"});
   v.push_back({"row_not_block_multiple", one_tensor({48, 2}, 12, 0, 512),

@@ -62,13 +62,12 @@ TEST(GgufSummary, ModelFileTypes) {
     const char* file;
     const char* type;
   };
-  for (const Case& c : {Case{"tiny-llama-e256-q4_k_m.gguf", "Q4_K_M"},
-                        Case{"tiny-llama-e256-q5_k_m.gguf", "Q5_K_M"},
-                        Case{"tiny-llama-e256-q8_0.gguf", "Q8_0"},
-                        Case{"tiny-llama-e64-f16.gguf", "F16"},
-                        Case{"tiny-llama-e64-bf16.gguf", "BF16"},
-                        Case{"tiny-gptoss-e64-mxfp4_moe.gguf", "MXFP4_MOE"},
-                        Case{"tiny-llama-e64-f32.gguf", "unknown"}}) {
+  for (const Case& c :
+       {Case{"tiny-llama-e256-q4_k_m.gguf", "Q4_K_M"},
+        Case{"tiny-llama-e256-q5_k_m.gguf", "Q5_K_M"}, Case{"tiny-llama-e256-q8_0.gguf", "Q8_0"},
+        Case{"tiny-llama-e64-f16.gguf", "F16"}, Case{"tiny-llama-e64-bf16.gguf", "BF16"},
+        Case{"tiny-gptoss-e64-mxfp4_moe.gguf", "MXFP4_MOE"},
+        Case{"tiny-llama-e64-f32.gguf", "unknown"}}) {
     EXPECT_EQ(gguf::model_file_type(*File::open_metadata(kModels + c.file)), c.type) << c.file;
   }
   EXPECT_EQ(gguf::model_file_type(*File::open(kStories)), "unknown");  // no general.file_type

@@ -22,10 +22,10 @@ class ScratchDir {
     // tmpfs when there is one: the corruption tests rewrite small files thousands of times,
     // and ext4 flushes a truncated-and-rewritten file on close.
     std::error_code ec;
-    std::filesystem::path root = std::filesystem::is_directory("/dev/shm", ec) &&
-                                         ::access("/dev/shm", W_OK) == 0
-                                     ? std::filesystem::path("/dev/shm")
-                                     : std::filesystem::temp_directory_path();
+    std::filesystem::path root =
+        std::filesystem::is_directory("/dev/shm", ec) && ::access("/dev/shm", W_OK) == 0
+            ? std::filesystem::path("/dev/shm")
+            : std::filesystem::temp_directory_path();
     path_ = root / ("gguf_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
     std::filesystem::create_directories(path_);
   }

@@ -44,13 +44,15 @@ void add_all_metadata(Writer& w) {
   w.set("t.strs", Value::of_strings({"a", "", "<0x0A>", "▁the"}));
   w.set("t.i32s", Value::of_i32s({1, -2, 3, INT32_MIN}));
   w.set("t.f32s", Value::of_f32s({0.5f, -1.25f, 1e30f}));
-  w.set("t.bools", Value::of_array(ValueType::kBool, {Value::of_bool(true), Value::of_bool(false)}));
-  w.set("t.u64s", Value::of_array(ValueType::kUint64, {Value::of_u64(1), Value::of_u64(1ull << 63)}));
+  w.set("t.bools",
+        Value::of_array(ValueType::kBool, {Value::of_bool(true), Value::of_bool(false)}));
+  w.set("t.u64s",
+        Value::of_array(ValueType::kUint64, {Value::of_u64(1), Value::of_u64(1ull << 63)}));
   w.set("t.f64s", Value::of_array(ValueType::kFloat64, {Value::of_f64(-0.0), Value::of_f64(2.5)}));
   w.set("t.empty_array", Value::of_array(ValueType::kString, {}));
-  w.set("t.nested", Value::of_array(ValueType::kArray,
-                                    {Value::of_strings({"x", "y"}), Value::of_i32s({7}),
-                                     Value::of_array(ValueType::kUint8, {})}));
+  w.set("t.nested",
+        Value::of_array(ValueType::kArray, {Value::of_strings({"x", "y"}), Value::of_i32s({7}),
+                                            Value::of_array(ValueType::kUint8, {})}));
   w.set("t.nested3",
         Value::of_array(ValueType::kArray,
                         {Value::of_array(ValueType::kArray, {Value::of_f32s({1, 2, 3})})}));
@@ -65,7 +67,7 @@ struct TensorSpec {
 };
 
 const std::vector<TensorSpec> kTensors = {
-    {"f32.vec", {7}, ops::DType::F32},          // 28 bytes: padding needed
+    {"f32.vec", {7}, ops::DType::F32},  // 28 bytes: padding needed
     {"f16.mat", {64, 3}, ops::DType::F16},
     {"bf16.mat", {16, 2}, ops::DType::BF16},
     {"q4_0.mat", {64, 2}, ops::DType::Q4_0},
@@ -294,8 +296,7 @@ TEST(GgufWriter, InvalidTensorsAreRejected) {
   EXPECT_THROW(w.add_tensor("q", {100}, id(ops::DType::Q4_K), pattern(144, 0)), util::Error);
   EXPECT_THROW(w.add_tensor("u", {4}, 5, pattern(4, 0)), util::Error);
   EXPECT_THROW(w.add_tensor("z", {4, 0}, id(ops::DType::F32), pattern(0, 0)), util::Error);
-  EXPECT_THROW(w.add_tensor("d", {1, 1, 1, 1, 1}, id(ops::DType::F32), pattern(4, 0)),
-               util::Error);
+  EXPECT_THROW(w.add_tensor("d", {1, 1, 1, 1, 1}, id(ops::DType::F32), pattern(4, 0)), util::Error);
   EXPECT_THROW(w.add_tensor("s", {4}, id(ops::DType::F32), pattern(15, 0)), util::Error);
   w.add_tensor("ok", {4}, id(ops::DType::F32), pattern(16, 0));
   EXPECT_THROW(w.add_tensor("ok", {4}, id(ops::DType::F32), pattern(16, 0)), util::Error);
@@ -317,7 +318,8 @@ TEST(GgufWriter, FailedWriteLeavesTargetUntouched) {
     w.write(p);
     FAIL() << "no throw";
   } catch (const util::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("write " + p + ": tensor 'bad' producer wrote 16 bytes, "
+    EXPECT_NE(std::string(e.what()).find("write " + p +
+                                         ": tensor 'bad' producer wrote 16 bytes, "
                                          "expected 32"),
               std::string::npos)
         << e.what();

@@ -14,8 +14,19 @@
 namespace gguf {
 
 enum class ValueType : uint32_t {
-  kUint8 = 0, kInt8 = 1, kUint16 = 2, kInt16 = 3, kUint32 = 4, kInt32 = 5, kFloat32 = 6,
-  kBool = 7, kString = 8, kArray = 9, kUint64 = 10, kInt64 = 11, kFloat64 = 12,
+  kUint8 = 0,
+  kInt8 = 1,
+  kUint16 = 2,
+  kInt16 = 3,
+  kUint32 = 4,
+  kInt32 = 5,
+  kFloat32 = 6,
+  kBool = 7,
+  kString = 8,
+  kArray = 9,
+  kUint64 = 10,
+  kInt64 = 11,
+  kFloat64 = 12,
 };
 const char* value_type_name(ValueType t);
 
@@ -29,20 +40,20 @@ class FormatError : public util::Error {
 // decoded into `array` (nested arrays allowed). Strings are owned, so a Value outlives its File.
 struct Value {
   ValueType type = ValueType::kUint8;
-  uint64_t u = 0;      // unsigned ints and bool
-  int64_t i = 0;       // signed ints
-  double f = 0;        // floats
-  std::string s;       // kString
+  uint64_t u = 0;                            // unsigned ints and bool
+  int64_t i = 0;                             // signed ints
+  double f = 0;                              // floats
+  std::string s;                             // kString
   ValueType array_type = ValueType::kUint8;  // element type when type == kArray
   std::vector<Value> array;
 
   bool is_integer() const;  // the 8 integer types (not bool)
-  bool is_number() const;  // integer or float
+  bool is_number() const;   // integer or float
   // Any integer or bool, or a float holding a whole number; throws util::Error otherwise (and
   // for a uint64 above INT64_MAX).
   int64_t as_int() const;
-  double as_double() const;   // any numeric or bool
-  bool as_bool() const;       // bool or integer (nonzero = true)
+  double as_double() const;              // any numeric or bool
+  bool as_bool() const;                  // bool or integer (nonzero = true)
   const std::string& as_string() const;  // throws unless kString
 
   // Builders (used by the writer and tests).
@@ -70,10 +81,10 @@ struct Value {
 
 struct TensorInfo {
   std::string name;
-  std::vector<int64_t> dims;  // innermost first: dims[0] is the row length
-  uint32_t type = 0;          // ggml type id (ops::DType)
-  uint64_t offset = 0;        // relative to the data section
-  uint64_t n_bytes = 0;       // computed from type and dims
+  std::vector<int64_t> dims;      // innermost first: dims[0] is the row length
+  uint32_t type = 0;              // ggml type id (ops::DType)
+  uint64_t offset = 0;            // relative to the data section
+  uint64_t n_bytes = 0;           // computed from type and dims
   const uint8_t* data = nullptr;  // into the mapping
 
   int64_t n_elements() const;
@@ -143,8 +154,8 @@ class File {
 };
 
 // Limits the reader enforces on top of the file-size checks (they bound memory use).
-inline constexpr uint64_t kMaxDims = 4;                 // GGML_MAX_DIMS
-inline constexpr int kMaxArrayNesting = 8;              // arrays of arrays of ...
+inline constexpr uint64_t kMaxDims = 4;                    // GGML_MAX_DIMS
+inline constexpr int kMaxArrayNesting = 8;                 // arrays of arrays of ...
 inline constexpr uint64_t kMaxArrayElements = 1ull << 24;  // all metadata arrays together
 
 }  // namespace gguf

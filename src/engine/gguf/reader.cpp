@@ -18,12 +18,25 @@ constexpr uint32_t kMagic = 0x46554747;  // "GGUF" read as a little-endian u32
 // Smallest encoding of one metadata value of type t (used to bound counts before allocating).
 uint64_t min_value_bytes(ValueType t) {
   switch (t) {
-    case ValueType::kUint8: case ValueType::kInt8: case ValueType::kBool: return 1;
-    case ValueType::kUint16: case ValueType::kInt16: return 2;
-    case ValueType::kUint32: case ValueType::kInt32: case ValueType::kFloat32: return 4;
-    case ValueType::kUint64: case ValueType::kInt64: case ValueType::kFloat64: return 8;
-    case ValueType::kString: return 8;   // u64 length
-    case ValueType::kArray: return 12;   // u32 element type + u64 count
+    case ValueType::kUint8:
+    case ValueType::kInt8:
+    case ValueType::kBool:
+      return 1;
+    case ValueType::kUint16:
+    case ValueType::kInt16:
+      return 2;
+    case ValueType::kUint32:
+    case ValueType::kInt32:
+    case ValueType::kFloat32:
+      return 4;
+    case ValueType::kUint64:
+    case ValueType::kInt64:
+    case ValueType::kFloat64:
+      return 8;
+    case ValueType::kString:
+      return 8;  // u64 length
+    case ValueType::kArray:
+      return 12;  // u32 element type + u64 count
   }
   return 0;
 }
@@ -91,23 +104,45 @@ Value Parser::read_value(ValueType t, int depth, const std::string& key) {
   v.type = t;
   const char* what = "value of";
   switch (t) {
-    case ValueType::kUint8: v.u = read<uint8_t>(what, key); break;
-    case ValueType::kInt8: v.i = read<int8_t>(what, key); break;
-    case ValueType::kUint16: v.u = read<uint16_t>(what, key); break;
-    case ValueType::kInt16: v.i = read<int16_t>(what, key); break;
-    case ValueType::kUint32: v.u = read<uint32_t>(what, key); break;
-    case ValueType::kInt32: v.i = read<int32_t>(what, key); break;
-    case ValueType::kUint64: v.u = read<uint64_t>(what, key); break;
-    case ValueType::kInt64: v.i = read<int64_t>(what, key); break;
-    case ValueType::kFloat32: v.f = read<float>(what, key); break;
-    case ValueType::kFloat64: v.f = read<double>(what, key); break;
+    case ValueType::kUint8:
+      v.u = read<uint8_t>(what, key);
+      break;
+    case ValueType::kInt8:
+      v.i = read<int8_t>(what, key);
+      break;
+    case ValueType::kUint16:
+      v.u = read<uint16_t>(what, key);
+      break;
+    case ValueType::kInt16:
+      v.i = read<int16_t>(what, key);
+      break;
+    case ValueType::kUint32:
+      v.u = read<uint32_t>(what, key);
+      break;
+    case ValueType::kInt32:
+      v.i = read<int32_t>(what, key);
+      break;
+    case ValueType::kUint64:
+      v.u = read<uint64_t>(what, key);
+      break;
+    case ValueType::kInt64:
+      v.i = read<int64_t>(what, key);
+      break;
+    case ValueType::kFloat32:
+      v.f = read<float>(what, key);
+      break;
+    case ValueType::kFloat64:
+      v.f = read<double>(what, key);
+      break;
     case ValueType::kBool: {
       uint8_t b = read<uint8_t>(what, key);
       if (b > 1) fail("metadata '" + key + "': bool value " + std::to_string(b) + " is not 0 or 1");
       v.u = b;
       break;
     }
-    case ValueType::kString: v.s = read_string(what, key); break;
+    case ValueType::kString:
+      v.s = read_string(what, key);
+      break;
     case ValueType::kArray: {
       if (depth >= kMaxArrayNesting) {
         fail("metadata '" + key + "': arrays nested deeper than " +
@@ -182,7 +217,8 @@ void Parser::read_metadata(File& f, uint64_t n_kv) {
     std::string key = read_string("metadata key");
     if (key.empty()) fail("metadata key #" + std::to_string(k) + " is empty");
     uint32_t t = read<uint32_t>("type of", key);
-    if (!known_value_type(t)) fail("metadata '" + key + "': unknown value type " + std::to_string(t));
+    if (!known_value_type(t))
+      fail("metadata '" + key + "': unknown value type " + std::to_string(t));
     Value v = read_value(static_cast<ValueType>(t), 0, key);
     if (f.kv_index_.count(key)) fail("duplicate metadata key '" + key + "'");
     f.kv_index_.emplace(key, f.kv_.size());
@@ -192,8 +228,8 @@ void Parser::read_metadata(File& f, uint64_t n_kv) {
     bool is_signed = a->type == ValueType::kInt8 || a->type == ValueType::kInt16 ||
                      a->type == ValueType::kInt32 || a->type == ValueType::kInt64;
     uint64_t al = !a->is_integer() || a->type == ValueType::kBool ? 0
-                  : is_signed ? (a->i > 0 ? uint64_t(a->i) : 0)
-                              : a->u;
+                  : is_signed                                     ? (a->i > 0 ? uint64_t(a->i) : 0)
+                                                                  : a->u;
     if (!std::has_single_bit(al)) fail("general.alignment must be a positive power of two");
     f.alignment_ = al;
   }
@@ -207,8 +243,8 @@ void Parser::read_tensor_infos(File& f, uint64_t n_tensors) {
     const std::string q = "tensor '" + t.name + "'";
     uint32_t n_dims = read<uint32_t>("dimension count of tensor", t.name);
     if (n_dims == 0 || n_dims > kMaxDims) {
-      fail(q + " has " + std::to_string(n_dims) + " dimensions (1 to " +
-           std::to_string(kMaxDims) + " allowed)");
+      fail(q + " has " + std::to_string(n_dims) + " dimensions (1 to " + std::to_string(kMaxDims) +
+           " allowed)");
     }
     int64_t n_elements = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
@@ -256,7 +292,8 @@ void Parser::place_data(File& f) {
   for (TensorInfo& t : f.tensors_) {
     if (t.offset > data_size || t.n_bytes > data_size - t.offset) {
       fail("tensor '" + t.name + "' data (offset " + std::to_string(t.offset) + ", " +
-           std::to_string(t.n_bytes) + " bytes) lies outside the file; the file is truncated or "
+           std::to_string(t.n_bytes) +
+           " bytes) lies outside the file; the file is truncated or "
            "corrupt");
     }
     t.data = f.data_section_ + t.offset;

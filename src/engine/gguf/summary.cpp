@@ -37,12 +37,11 @@ std::string parameter_size(const File& f) { return human_number(parameter_count(
 std::string file_type_name(int64_t id) {
   // llama_ftype ids; 4-6 and 33-35 were removed upstream and have no name.
   static const char* const kNames[] = {
-      "F32",     "F16",    "Q4_0",   "Q4_1",    nullptr,   nullptr,  nullptr,  "Q8_0",
-      "Q5_0",    "Q5_1",   "Q2_K",   "Q3_K_S",  "Q3_K_M",  "Q3_K_L", "Q4_K_S", "Q4_K_M",
-      "Q5_K_S",  "Q5_K_M", "Q6_K",   "IQ2_XXS", "IQ2_XS",  "Q2_K_S", "IQ3_XS", "IQ3_XXS",
-      "IQ1_S",   "IQ4_NL", "IQ3_S",  "IQ3_M",   "IQ2_S",   "IQ2_M",  "IQ4_XS", "IQ1_M",
-      "BF16",    nullptr,  nullptr,  nullptr,   "TQ1_0",   "TQ2_0",  "MXFP4_MOE", "NVFP4",
-      "Q1_0",
+      "F32",   "F16",     "Q4_0",      "Q4_1",   nullptr,  nullptr,   nullptr,  "Q8_0",   "Q5_0",
+      "Q5_1",  "Q2_K",    "Q3_K_S",    "Q3_K_M", "Q3_K_L", "Q4_K_S",  "Q4_K_M", "Q5_K_S", "Q5_K_M",
+      "Q6_K",  "IQ2_XXS", "IQ2_XS",    "Q2_K_S", "IQ3_XS", "IQ3_XXS", "IQ1_S",  "IQ4_NL", "IQ3_S",
+      "IQ3_M", "IQ2_S",   "IQ2_M",     "IQ4_XS", "IQ1_M",  "BF16",    nullptr,  nullptr,  nullptr,
+      "TQ1_0", "TQ2_0",   "MXFP4_MOE", "NVFP4",  "Q1_0",
   };
   constexpr int64_t kCount = sizeof kNames / sizeof kNames[0];
   if (id < 0 || id >= kCount || kNames[id] == nullptr) return "unknown";

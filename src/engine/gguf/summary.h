@@ -16,9 +16,9 @@ uint64_t parameter_count(const File& f);
 
 // Ollama's human parameter count (format.HumanNumber):
 //   n >= 1e9: n/1e9 with "%.0fB" when whole, else "%.1fB"   (8030261248 -> "8.0B", 3e9 -> "3B")
-//   n >= 1e6: n/1e6 with "%.0fM" when whole, else "%.2fM"   (567000001 -> "567.00M", 137e6 -> "137M")
-//   n >= 1e3: n/1e3 with "%.0fK"                              (260000 -> "260K", 1500 -> "2K")
-//   else the plain number.
+//   n >= 1e6: n/1e6 with "%.0fM" when whole, else "%.2fM"   (567000001 -> "567.00M", 137e6 ->
+//   "137M") n >= 1e3: n/1e3 with "%.0fK"                              (260000 -> "260K", 1500 ->
+//   "2K") else the plain number.
 std::string human_number(uint64_t n);
 
 // human_number(parameter_count(f)).

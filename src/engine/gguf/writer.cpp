@@ -35,31 +35,56 @@ class Encoder {
   }
   void value(const std::string& key, const Value& v, ValueType as) {
     if (v.type != as) {
-      throw util::Error("metadata '" + key + "': array element of type " +
-                        value_type_name(v.type) + " in an array of " + value_type_name(as));
+      throw util::Error("metadata '" + key + "': array element of type " + value_type_name(v.type) +
+                        " in an array of " + value_type_name(as));
     }
     auto range = [&](bool ok) {
       if (!ok) throw util::Error("metadata '" + key + "': value out of range for its type");
     };
     switch (v.type) {
-      case ValueType::kUint8: range(v.u <= UINT8_MAX); put<uint8_t>(uint8_t(v.u)); break;
-      case ValueType::kBool: range(v.u <= 1); put<uint8_t>(uint8_t(v.u)); break;
-      case ValueType::kInt8: range(v.i >= INT8_MIN && v.i <= INT8_MAX); put<int8_t>(int8_t(v.i)); break;
-      case ValueType::kUint16: range(v.u <= UINT16_MAX); put<uint16_t>(uint16_t(v.u)); break;
+      case ValueType::kUint8:
+        range(v.u <= UINT8_MAX);
+        put<uint8_t>(uint8_t(v.u));
+        break;
+      case ValueType::kBool:
+        range(v.u <= 1);
+        put<uint8_t>(uint8_t(v.u));
+        break;
+      case ValueType::kInt8:
+        range(v.i >= INT8_MIN && v.i <= INT8_MAX);
+        put<int8_t>(int8_t(v.i));
+        break;
+      case ValueType::kUint16:
+        range(v.u <= UINT16_MAX);
+        put<uint16_t>(uint16_t(v.u));
+        break;
       case ValueType::kInt16:
         range(v.i >= INT16_MIN && v.i <= INT16_MAX);
         put<int16_t>(int16_t(v.i));
         break;
-      case ValueType::kUint32: range(v.u <= UINT32_MAX); put<uint32_t>(uint32_t(v.u)); break;
+      case ValueType::kUint32:
+        range(v.u <= UINT32_MAX);
+        put<uint32_t>(uint32_t(v.u));
+        break;
       case ValueType::kInt32:
         range(v.i >= INT32_MIN && v.i <= INT32_MAX);
         put<int32_t>(int32_t(v.i));
         break;
-      case ValueType::kUint64: put<uint64_t>(v.u); break;
-      case ValueType::kInt64: put<int64_t>(v.i); break;
-      case ValueType::kFloat32: put<float>(float(v.f)); break;
-      case ValueType::kFloat64: put<double>(v.f); break;
-      case ValueType::kString: str(v.s); break;
+      case ValueType::kUint64:
+        put<uint64_t>(v.u);
+        break;
+      case ValueType::kInt64:
+        put<int64_t>(v.i);
+        break;
+      case ValueType::kFloat32:
+        put<float>(float(v.f));
+        break;
+      case ValueType::kFloat64:
+        put<double>(v.f);
+        break;
+      case ValueType::kString:
+        str(v.s);
+        break;
       case ValueType::kArray:
         if (uint32_t(v.array_type) > uint32_t(ValueType::kFloat64)) {
           throw util::Error("metadata '" + key + "': unknown array element type");
@@ -335,8 +360,8 @@ uint64_t Writer::file_size() const {
 
 void Writer::write(const std::string& path, const Progress& progress) const {
   static std::atomic<int> counter{0};
-  const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" +
-                          std::to_string(counter.fetch_add(1));
+  const std::string tmp =
+      path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
   int fd = -1;
   try {
     const uint64_t align = alignment();
