@@ -179,7 +179,7 @@ TEST(SimdTwin, GemmMatchesScalarDots) {
       if (k->gemm == nullptr) continue;
       for (int64_t n : {256, 2048, 96}) {
         if (n % bsize(t) != 0) continue;
-        for (auto [nr, nt] : {std::pair{1, 1}, {5, 1}, {64, 1}, {3, 4}, {7, 9}, {2, 13}}) {
+        for (auto [nr, nt] : {std::pair{1, 1}, {5, 1}, {64, 1}, {3, 4}, {7, 9}, {2, 13}, {4, 16}, {5, 17}}) {
           const Fill fill = (nr + nt) % 2 ? Fill::kGaussian : Fill::kRawBytes;
           const size_t ws = ops::row_bytes(t, n), as = ops::row_bytes(ref.act_type, n);
           std::vector<uint8_t> w, a;

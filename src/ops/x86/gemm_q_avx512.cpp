@@ -23,6 +23,7 @@ class Scratch {
       std::free(p_);
       cap_ = (bytes + 4095) / 4096 * 4096;
       p_ = static_cast<uint8_t*>(std::aligned_alloc(64, cap_));
+      if (p_ == nullptr) cap_ = 0;  // caller falls back to plain dots
     }
     return p_;
   }
@@ -115,14 +116,14 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
   const int64_t nb = n / 32;
   const auto* wbytes = static_cast<const uint8_t*>(vw);
   const auto* abytes = static_cast<const uint8_t*>(act);
-  if (nb % 8 != 0) {  // rows not made of whole 8-block groups: plain dots
+  const size_t tok_bytes = static_cast<size_t>(nb) * 40;  // 32 code bytes + 2 floats per block
+  uint8_t* buf = nb % 8 == 0 ? t_scratch.get(tok_bytes * 4) : nullptr;
+  if (buf == nullptr) {  // rows not made of whole 8-block groups (or no scratch): plain dots
     for (int t = 0; t < nt; t++) {
       for (int r = 0; r < nr; r++) dot(n, &y[t * ldy + r], wbytes + r * w_stride, abytes + t * act_stride);
     }
     return;
   }
-  const size_t tok_bytes = static_cast<size_t>(nb) * 40;  // 32 code bytes + 2 floats per block
-  uint8_t* buf = t_scratch.get(tok_bytes * 4);
   using Block = typename P::Block;
   int t0 = 0;
   for (; t0 + 4 <= nt; t0 += 4) {

@@ -26,6 +26,9 @@ void register_avx512(KernelTable& t) {
   t[DType::F32].vec_dot = avx512::vec_dot_f32;
   t[DType::F16].vec_dot = avx512::vec_dot_f16_f32;
   t[DType::BF16].vec_dot = avx512::vec_dot_bf16_f32;
+  t[DType::F32].gemm = avx512::gemm_f32;
+  t[DType::F16].gemm = avx512::gemm_f16_f32;
+  t[DType::BF16].gemm = avx512::gemm_bf16_f32;
 }
 
 void register_avx512_vnni(KernelTable& t) {

@@ -38,6 +38,9 @@ namespace avx512 {
 OPS_X86_DOT(vec_dot_f32);
 OPS_X86_DOT(vec_dot_f16_f32);
 OPS_X86_DOT(vec_dot_bf16_f32);
+OPS_X86_GEMM(gemm_f32);
+OPS_X86_GEMM(gemm_f16_f32);
+OPS_X86_GEMM(gemm_bf16_f32);
 }  // namespace avx512
 
 // AVX-512 + VNNI (vpdpbusd): the integer dots.

@@ -1,0 +1,96 @@
+// AVX-512 tile kernels (Kernels::gemm) for float weights (F32, F16, BF16) with F32
+// activations, for prompt processing: a 2-row x 8-token register tile (16 zmm accumulators),
+// so each converted weight vector feeds 8 FMAs and the fp16/bf16 conversion stops competing
+// with the FMAs. Leftover rows/tokens and single-token calls use the vec_dot.
+#include "ops/x86/simd_avx2.h"
+#include "ops/x86/x86_kernels.h"
+
+namespace ops::avx512 {
+using namespace ops::x86;
+
+namespace {
+
+struct F32W {
+  static __m512 load(const void* w, int64_t i) {
+    return _mm512_loadu_ps(static_cast<const float*>(w) + i);
+  }
+};
+struct F16W {
+  static __m512 load(const void* w, int64_t i) {
+    return _mm512_cvtph_ps(load256(static_cast<const f16_t*>(w) + i));
+  }
+};
+struct BF16W {
+  static __m512 load(const void* w, int64_t i) {
+    const __m256i v = load256(static_cast<const bf16_t*>(w) + i);
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(v), 16));
+  }
+};
+
+constexpr int kR = 2, kT = 8;
+
+// y[t * ldy + r] for kR rows x kT tokens; n is a multiple of 16.
+template <class W>
+void tile(int64_t n, const uint8_t* w, size_t ws, const uint8_t* act, size_t as, float* y,
+          int64_t ldy) {
+  __m512 acc[kR][kT];
+#pragma GCC unroll 8
+  for (int r = 0; r < kR; r++) {
+#pragma GCC unroll 8
+    for (int t = 0; t < kT; t++) acc[r][t] = _mm512_setzero_ps();
+  }
+  for (int64_t i = 0; i < n; i += 16) {
+    __m512 wv[kR];
+#pragma GCC unroll 8
+    for (int r = 0; r < kR; r++) wv[r] = W::load(w + r * ws, i);
+#pragma GCC unroll 8
+    for (int t = 0; t < kT; t++) {
+      const __m512 a = _mm512_loadu_ps(reinterpret_cast<const float*>(act + t * as) + i);
+#pragma GCC unroll 8
+      for (int r = 0; r < kR; r++) acc[r][t] = _mm512_fmadd_ps(wv[r], a, acc[r][t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < kR; r++) {
+#pragma GCC unroll 8
+    for (int t = 0; t < kT; t++) y[t * ldy + r] = _mm512_reduce_add_ps(acc[r][t]);
+  }
+}
+
+template <class W>
+void gemm(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact, size_t as,
+          float* y, int64_t ldy, void (*dot)(int64_t, float*, const void*, const void*)) {
+  const auto* w = static_cast<const uint8_t*>(vw);
+  const auto* act = static_cast<const uint8_t*>(vact);
+  int t0 = 0, r0 = 0;
+  if (n % 16 == 0) {
+    for (; t0 + kT <= nt; t0 += kT) {
+      for (r0 = 0; r0 + kR <= nr; r0 += kR) {
+        tile<W>(n, w + r0 * ws, ws, act + t0 * as, as, y + t0 * ldy + r0, ldy);
+      }
+      for (int r = r0; r < nr; r++) {
+        for (int t = t0; t < t0 + kT; t++) dot(n, &y[t * ldy + r], w + r * ws, act + t * as);
+      }
+    }
+  }
+  for (int t = t0; t < nt; t++) {
+    for (int r = 0; r < nr; r++) dot(n, &y[t * ldy + r], w + r * ws, act + t * as);
+  }
+}
+
+}  // namespace
+
+void gemm_f32(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as,
+              float* y, int64_t ldy) {
+  gemm<F32W>(n, nr, nt, w, ws, a, as, y, ldy, vec_dot_f32);
+}
+void gemm_f16_f32(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as,
+                  float* y, int64_t ldy) {
+  gemm<F16W>(n, nr, nt, w, ws, a, as, y, ldy, vec_dot_f16_f32);
+}
+void gemm_bf16_f32(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as,
+                   float* y, int64_t ldy) {
+  gemm<BF16W>(n, nr, nt, w, ws, a, as, y, ldy, vec_dot_bf16_f32);
+}
+
+}  // namespace ops::avx512
