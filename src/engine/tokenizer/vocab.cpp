@@ -76,6 +76,7 @@ void Tokenizer::load_vocab(const gguf::File& file) {
   }
   size_t total = 0;
   for (const auto& t : tokens.array) total += t.s.size();
+  if (total > UINT32_MAX) throw util::bad_request(file.path() + ": the vocabulary is too large");
   text_pool_.reserve(total);
   offsets_.resize(n + 1);
   for (size_t i = 0; i < n; ++i) {
