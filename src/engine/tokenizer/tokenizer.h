@@ -39,9 +39,9 @@ class PreTokenizer;
 // Immutable after construction: encode/decode/piece may be called from many threads at once.
 class Tokenizer {
  public:
-  // Reads the tokenizer.* keys (and copies what it needs: the File may be closed after). Throws
-  // util::Error (400) for unsupported tokenizer models
-  // ("t5", unknown) or malformed vocabularies.
+  // Reads the tokenizer.* keys and copies what it needs (the File may be closed after).
+  // Throws util::Error (400) for unsupported tokenizer models ("t5", unknown) or malformed
+  // vocabularies.
   explicit Tokenizer(const gguf::File& file);
   ~Tokenizer();
   Tokenizer(const Tokenizer&) = delete;
