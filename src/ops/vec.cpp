@@ -4,6 +4,9 @@
 
 #include <cmath>
 
+#include "ops/types.h"
+#include "ops/vec_impl.h"
+
 namespace ops {
 namespace {
 
@@ -58,41 +61,27 @@ void layernorm(const float* x, const float* w, const float* b, float* y, int64_t
   }
 }
 
-void softmax(float* x, int64_t n) {
-  const float m = max(x, n);
-  if (m == -INFINITY) {  // fully masked row: uniform is meaningless, zeros are safe
-    for (int64_t i = 0; i < n; i++) x[i] = 0;
-    return;
-  }
-  float s = 0;
-  for (int64_t i = 0; i < n; i++) {
-    x[i] = std::exp(x[i] - m);
-    s += x[i];
-  }
-  const float inv = 1.0f / s;
-  for (int64_t i = 0; i < n; i++) x[i] *= inv;
+const VecFns& vec_fns_baseline() {
+  static const VecFns fns = {impl_silu, impl_gelu, impl_swiglu, impl_geglu, impl_softmax};
+  return fns;
 }
+
+namespace {
+const VecFns& fns() {
+  static const VecFns& f = detected_isa() >= Isa::kAvx2 ? vec_fns_avx2() : vec_fns_baseline();
+  return f;
+}
+}  // namespace
+
+void softmax(float* x, int64_t n) { fns().softmax(x, n); }
 
 void softmax_scaled(float* x, int64_t n, float s) {
   scale(x, s, n);
   softmax(x, n);
 }
 
-void silu(float* x, int64_t n) {
-  for (int64_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + std::exp(-x[i]));
-}
-
-namespace {
-inline float gelu_tanh(float v) {
-  constexpr float kSqrt2OverPi = 0.7978845608028654f;
-  constexpr float kCoef = 0.044715f;
-  return 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * v * (1.0f + kCoef * v * v)));
-}
-}  // namespace
-
-void gelu(float* x, int64_t n) {
-  for (int64_t i = 0; i < n; i++) x[i] = gelu_tanh(x[i]);
-}
+void silu(float* x, int64_t n) { fns().silu(x, n); }
+void gelu(float* x, int64_t n) { fns().gelu(x, n); }
 
 void gelu_erf(float* x, int64_t n) {
   constexpr float kInvSqrt2 = 0.7071067811865476f;
@@ -100,11 +89,11 @@ void gelu_erf(float* x, int64_t n) {
 }
 
 void swiglu(const float* gate, const float* up, float* out, int64_t n) {
-  for (int64_t i = 0; i < n; i++) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+  fns().swiglu(gate, up, out, n);
 }
 
 void geglu(const float* gate, const float* up, float* out, int64_t n) {
-  for (int64_t i = 0; i < n; i++) out[i] = gelu_tanh(gate[i]) * up[i];
+  fns().geglu(gate, up, out, n);
 }
 
 void add(const float* a, const float* b, float* y, int64_t n) {

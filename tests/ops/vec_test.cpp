@@ -5,6 +5,8 @@
 #include <cmath>
 #include <vector>
 
+#include "ops/types.h"
+#include "ops/vec_impl.h"
 #include "test_util.h"
 
 using namespace ops_test;
@@ -136,6 +138,67 @@ TEST(Vec, RopeNeoxRotatesHalfSplitPairsAndLeavesTailDims) {
   ops::rope_cache(cs2.data(), n_rot, 5.0f, 100.0f, 1.0f, ff);
   EXPECT_NEAR(cs2[1], std::sin(2.5), 1e-6);
   EXPECT_NEAR(cs2[3], std::sin(5.0 * std::pow(100.0, -0.5) / 4.0), 1e-6);
+}
+
+}  // namespace
+
+namespace {
+
+// The fast exp-based kernels (baseline and AVX2 builds) against double-precision formulas
+// over the whole useful range, every tail length included.
+TEST(Vec, TranscendentalKernelsMatchDoubleReferenceOnEveryBuild) {
+  std::vector<const ops::VecFns*> builds = {&ops::vec_fns_baseline()};
+  if (ops::detected_isa() >= ops::Isa::kAvx2) builds.push_back(&ops::vec_fns_avx2());
+  std::vector<float> x;
+  for (float v = -100.0f; v <= 100.0f; v += 0.01953125f) x.push_back(v);
+  for (float v : {0.0f, -0.0f, 1e-20f, -1e-20f, 87.0f, -87.0f, 88.5f, -88.5f}) x.push_back(v);
+  const int64_t n = static_cast<int64_t>(x.size());
+  auto silu_ref = [](double v) { return v / (1.0 + std::exp(-v)); };
+  auto gelu_ref = [](double v) {
+    return 0.5 * v * (1.0 + std::tanh(0.7978845608028654 * v * (1.0 + 0.044715 * v * v)));
+  };
+  for (const ops::VecFns* f : builds) {
+    auto s = x;
+    f->silu(s.data(), n);
+    auto g = x;
+    f->gelu(g.data(), n);
+    for (int64_t i = 0; i < n; i++) {
+      ASSERT_NEAR(s[i], silu_ref(x[i]), 2e-6 * std::fabs(silu_ref(x[i])) + 1e-30) << x[i];
+      ASSERT_NEAR(g[i], gelu_ref(x[i]), 2e-6 * std::fabs(gelu_ref(x[i])) + 1e-7) << x[i];
+    }
+    // Gated forms, in place on gate, with ragged lengths.
+    for (int64_t len : {1, 3, 7, 8, 9, 15, 17, 100}) {
+      const auto up = gaussian(len, 7);
+      std::vector<float> gate(x.begin() + 5000, x.begin() + 5000 + len);
+      auto sw = gate;
+      f->swiglu(sw.data(), up.data(), sw.data(), len);
+      auto ge = gate;
+      f->geglu(ge.data(), up.data(), ge.data(), len);
+      for (int64_t i = 0; i < len; i++) {
+        ASSERT_NEAR(sw[i], silu_ref(gate[i]) * up[i],
+                    3e-6 * std::fabs(silu_ref(gate[i]) * up[i]) + 1e-30);
+        ASSERT_NEAR(ge[i], gelu_ref(gate[i]) * up[i],
+                    3e-6 * std::fabs(gelu_ref(gate[i]) * up[i]) + 1e-7);
+      }
+    }
+    // Softmax: wide dynamic range, masked entries, ragged lengths.
+    for (int64_t len : {1, 2, 5, 8, 13, 64, 1001}) {
+      auto sc = gaussian(len, static_cast<uint32_t>(len), 20.0f);
+      if (len > 2) sc[1] = -INFINITY;
+      auto got = sc;
+      f->softmax(got.data(), len);
+      double mx = -1e300, sum = 0;
+      for (float v : sc) mx = std::max<double>(mx, v);
+      for (float v : sc) sum += std::exp(double(v) - mx);
+      for (int64_t i = 0; i < len; i++) {
+        const double want = std::exp(double(sc[i]) - mx) / sum;
+        ASSERT_NEAR(got[i], want, 2e-6 * want + 1e-9) << "len " << len << " i " << i;
+      }
+      if (len > 2) {
+        EXPECT_EQ(got[1], 0.0f);
+      }
+    }
+  }
 }
 
 }  // namespace
