@@ -1,4 +1,4 @@
-// AVX-512 VNNI tile kernels (Kernels::gemm) for Q4_K and Q6_K with Q8_K activations. Same
+// AVX-512 VNNI tile kernels (Kernels::gemm) for the K-quants with Q8_K activations. Same
 // arithmetic as the vec_dots in dot_k_avx512.cpp, but each 64-code step is unpacked once and
 // multiplied with up to 4 tokens, and the weight-only scale vector is shared by those tokens
 // (the activation scale dy is applied once per 256-block and token).
@@ -121,6 +121,138 @@ void q4k_rows(const BlockQ4_K* w, int64_t nb, const BlockQ8_K* const* a, float* 
   for (int t = 0; t < T; t++) out[t] = _mm512_reduce_add_ps(acc[t]) - hsum(accm[t]);
 }
 
+// Q5_K: as Q4_K with the 5th bit rotated in from qh (no 16x trick: bit 4 is taken).
+template <int T>
+void q5k_rows(const BlockQ5_K* w, int64_t nb, const BlockQ8_K* const* a, float* out) {
+  const __m512i m4 = _mm512_set1_epi8(0x0f), h10 = _mm512_set1_epi8(0x10);
+  const __m512i sh = halves(0, 4);
+  const __m128i dup = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  __m512i idx[4], rot[4];
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; j++) {
+    idx[j] = scale_idx(j, 2);
+    rot[j] = halves((4 - 2 * j) & 63, (4 - 2 * j - 1) & 63);
+  }
+  __m512 acc[T];
+  __m256 accm[T];
+#pragma GCC unroll 8
+  for (int t = 0; t < T; t++) {
+    acc[t] = _mm512_setzero_ps();
+    accm[t] = _mm256_setzero_ps();
+  }
+  for (int64_t b = 0; b < nb; b++) {
+    alignas(16) uint8_t sc[16], mn[16];
+    unpack_kscales(w[b].scales, sc, mn);
+    const __m512 s = _mm512_castps256_ps512(
+        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)sc))),
+                      _mm256_set1_ps(h2f(w[b].d))));
+    const __m256i mins =
+        _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_loadl_epi64((const __m128i*)mn), dup));
+    const float dmin = h2f(w[b].dmin);
+    __m512 sb[T][2];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; t++) {
+      const __m256i ms = _mm256_madd_epi16(load256(a[t][b].bsums), mins);
+      accm[t] = _mm256_fmadd_ps(_mm256_set1_ps(dmin * a[t][b].d), _mm256_cvtepi32_ps(ms), accm[t]);
+      sb[t][0] = sb[t][1] = _mm512_setzero_ps();
+    }
+    const __m512i qh = bcast256(w[b].qh);
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+      const __m512i hb = _mm512_and_si512(_mm512_rolv_epi64(qh, rot[j]), h10);
+      const __m512i u =
+          _mm512_ternarylogic_epi64(_mm512_srlv_epi64(bcast256(w[b].qs + 32 * j), sh), m4, hb, kOrAnd);
+      const __m512 sj = _mm512_permutexvar_ps(idx[j], s);
+#pragma GCC unroll 8
+      for (int t = 0; t < T; t++) {
+        __m512& x = sb[t][j & 1];
+        x = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot64(u, a[t][b].qs + 64 * j)), sj, x);
+      }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < T; t++) {
+      acc[t] = _mm512_fmadd_ps(_mm512_add_ps(sb[t][0], sb[t][1]), _mm512_set1_ps(a[t][b].d), acc[t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < T; t++) out[t] = _mm512_reduce_add_ps(acc[t]) - hsum(accm[t]);
+}
+
+// Q2_K / Q3_K: 16 sub-blocks of 16 with 2-bit codes (+ hmask bit for Q3_K, offset 4 through
+// bsums); Q2_K mins through bsums too.
+template <bool kQ3, class Block, int T>
+void q23k_rows(const Block* w, int64_t nb, const BlockQ8_K* const* a, float* out) {
+  const __m512i m3 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(4);
+  const __m512i sh0 = halves(0, 2), sh1 = halves(4, 6);
+  __m512i idx[4], rot[4];
+#pragma GCC unroll 4
+  for (int c = 0; c < 4; c++) {
+    idx[c] = scale_idx(c, 4);
+    rot[c] = halves((2 - 2 * c) & 63, (2 - 2 * c - 1) & 63);
+  }
+  __m512 acc[T], accc[T];
+#pragma GCC unroll 8
+  for (int t = 0; t < T; t++) acc[t] = accc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; b++) {
+    __m512 s, m;  // weight scales (and Q2_K mins, or Q3_K's -4 * scales) per 16 codes
+    if constexpr (kQ3) {
+      s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q3k_scales16(w[b].scales))),
+                        _mm512_set1_ps(h2f(w[b].d)));
+      m = _mm512_mul_ps(s, _mm512_set1_ps(4.0f));
+    } else {
+      const __m128i s8 = load128(w[b].scales);
+      s = _mm512_mul_ps(
+          _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(s8, _mm_set1_epi8(0x0f)))),
+          _mm512_set1_ps(h2f(w[b].d)));
+      m = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
+                            _mm_and_si128(_mm_srli_epi16(s8, 4), _mm_set1_epi8(0x0f)))),
+                        _mm512_set1_ps(h2f(w[b].dmin)));
+    }
+    __m512 sb[T][2];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; t++) {
+      const __m512 bs = _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(load256(a[t][b].bsums)));
+      accc[t] = _mm512_fmadd_ps(_mm512_mul_ps(m, _mm512_set1_ps(a[t][b].d)), bs, accc[t]);
+      sb[t][0] = sb[t][1] = _mm512_setzero_ps();
+    }
+    __m512i hm = _mm512_setzero_si512();
+    if constexpr (kQ3) hm = bcast256(w[b].hmask);
+#pragma GCC unroll 2
+    for (int h = 0; h < 2; h++) {
+      const __m512i q = bcast256(w[b].qs + 32 * h);
+      __m512i u0 = _mm512_and_si512(_mm512_srlv_epi64(q, sh0), m3);
+      __m512i u1 = _mm512_and_si512(_mm512_srlv_epi64(q, sh1), m3);
+      if constexpr (kQ3) {
+        u0 = _mm512_or_si512(u0, _mm512_and_si512(_mm512_rolv_epi64(hm, rot[2 * h]), m4));
+        u1 = _mm512_or_si512(u1, _mm512_and_si512(_mm512_rolv_epi64(hm, rot[2 * h + 1]), m4));
+      }
+      const __m512 s0 = _mm512_permutexvar_ps(idx[2 * h], s);
+      const __m512 s1 = _mm512_permutexvar_ps(idx[2 * h + 1], s);
+#pragma GCC unroll 8
+      for (int t = 0; t < T; t++) {
+        const int8_t* y = a[t][b].qs + 128 * h;
+        sb[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot64(u0, y)), s0, sb[t][0]);
+        sb[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot64(u1, y + 64)), s1, sb[t][1]);
+      }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < T; t++) {
+      acc[t] = _mm512_fmadd_ps(_mm512_add_ps(sb[t][0], sb[t][1]), _mm512_set1_ps(a[t][b].d), acc[t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < T; t++) out[t] = _mm512_reduce_add_ps(_mm512_sub_ps(acc[t], accc[t]));
+}
+
+template <int T>
+void q2k_rows(const BlockQ2_K* w, int64_t nb, const BlockQ8_K* const* a, float* out) {
+  q23k_rows<false, BlockQ2_K, T>(w, nb, a, out);
+}
+template <int T>
+void q3k_rows(const BlockQ3_K* w, int64_t nb, const BlockQ8_K* const* a, float* out) {
+  q23k_rows<true, BlockQ3_K, T>(w, nb, a, out);
+}
+
 template <class Block, void (*Rows4)(const Block*, int64_t, const BlockQ8_K* const*, float*),
           void (*Rows1)(const Block*, int64_t, const BlockQ8_K* const*, float*)>
 void gemm_k(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void* act,
@@ -158,5 +290,15 @@ void gemm_q6_k_q8_k(int64_t n, int nr, int nt, const void* w, size_t ws, const v
                     float* y, int64_t ldy) {
   gemm_k<BlockQ6_K, q6k_rows<4>, q6k_rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);
 }
+
+#define OPS_GEMM_K(name, Block, rows)                                                          \
+  void name(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as,     \
+            float* y, int64_t ldy) {                                                            \
+    gemm_k<Block, rows<4>, rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);                           \
+  }
+OPS_GEMM_K(gemm_q2_k_q8_k, BlockQ2_K, q2k_rows)
+OPS_GEMM_K(gemm_q3_k_q8_k, BlockQ3_K, q3k_rows)
+OPS_GEMM_K(gemm_q5_k_q8_k, BlockQ5_K, q5k_rows)
+#undef OPS_GEMM_K
 
 }  // namespace ops::avx512vnni

@@ -49,6 +49,9 @@ void register_avx512_vnni(KernelTable& t) {
   t[DType::Q8_0].gemm = avx512vnni::gemm_q8_0_q8_0;
   t[DType::Q4_K].gemm = avx512vnni::gemm_q4_k_q8_k;
   t[DType::Q6_K].gemm = avx512vnni::gemm_q6_k_q8_k;
+  t[DType::Q2_K].gemm = avx512vnni::gemm_q2_k_q8_k;
+  t[DType::Q3_K].gemm = avx512vnni::gemm_q3_k_q8_k;
+  t[DType::Q5_K].gemm = avx512vnni::gemm_q5_k_q8_k;
 }
 
 }  // namespace ops

@@ -62,6 +62,9 @@ OPS_X86_GEMM(gemm_q5_1_q8_0);
 OPS_X86_GEMM(gemm_q8_0_q8_0);
 OPS_X86_GEMM(gemm_q4_k_q8_k);
 OPS_X86_GEMM(gemm_q6_k_q8_k);
+OPS_X86_GEMM(gemm_q2_k_q8_k);
+OPS_X86_GEMM(gemm_q3_k_q8_k);
+OPS_X86_GEMM(gemm_q5_k_q8_k);
 }  // namespace avx512vnni
 
 #undef OPS_X86_DOT
