@@ -42,9 +42,9 @@ void rmsnorm(const float* x, const float* w, float* y, int64_t n, float eps) {
   const float ss = reduce8(n, [&](int64_t i) { return x[i] * x[i]; });
   const float r = 1.0f / std::sqrt(ss / static_cast<float>(n) + eps);
   if (w != nullptr) {
-    for (int64_t i = 0; i < n; i++) y[i] = x[i] * r * w[i];
+    zip8(x, w, y, n, [r](F8 a, F8 b) { return a * r * b; });
   } else {
-    for (int64_t i = 0; i < n; i++) y[i] = x[i] * r;
+    map8(x, y, n, [r](F8 a) { return a * r; });
   }
 }
 
@@ -97,19 +97,19 @@ void geglu(const float* gate, const float* up, float* out, int64_t n) {
 }
 
 void add(const float* a, const float* b, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; i++) y[i] = a[i] + b[i];
+  zip8(a, b, y, n, [](F8 u, F8 v) { return u + v; });
 }
 
 void mul(const float* a, const float* b, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; i++) y[i] = a[i] * b[i];
+  zip8(a, b, y, n, [](F8 u, F8 v) { return u * v; });
 }
 
 void scale(float* x, float s, int64_t n) {
-  for (int64_t i = 0; i < n; i++) x[i] *= s;
+  map8(x, x, n, [s](F8 v) { return v * s; });
 }
 
 void axpy(float a, const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+  zip8(x, y, y, n, [a](F8 u, F8 v) { return v + a * u; });
 }
 
 void rope_cache(float* cs, int64_t n_rot, float pos, float freq_base, float freq_scale,

@@ -62,16 +62,17 @@ inline F8 gelu8(F8 v) {
   return v / (1.0f + exp8(-2.0f * u));
 }
 
-// Applies f to n floats of x (in place) kW at a time; the tail goes through a padded copy.
+// y[i] = f(x[i]) kW at a time (y may alias x element-for-element); the tail goes through a
+// padded copy.
 template <class F>
-inline void map8(float* x, int64_t n, F f) {
+inline void map8(const float* x, float* y, int64_t n, F f) {
   int64_t i = 0;
-  for (; i + kW <= n; i += kW) store8(x + i, f(load8(x + i)));
+  for (; i + kW <= n; i += kW) store8(y + i, f(load8(x + i)));
   if (i < n) {
     float tmp[kW] = {};
     std::memcpy(tmp, x + i, (n - i) * sizeof(float));
     store8(tmp, f(load8(tmp)));
-    std::memcpy(x + i, tmp, (n - i) * sizeof(float));
+    std::memcpy(y + i, tmp, (n - i) * sizeof(float));
   }
 }
 
@@ -89,8 +90,8 @@ inline void zip8(const float* a, const float* b, float* out, int64_t n, F f) {
   }
 }
 
-inline void impl_silu(float* x, int64_t n) { map8(x, n, silu8); }
-inline void impl_gelu(float* x, int64_t n) { map8(x, n, gelu8); }
+inline void impl_silu(float* x, int64_t n) { map8(x, x, n, silu8); }
+inline void impl_gelu(float* x, int64_t n) { map8(x, x, n, gelu8); }
 
 inline void impl_swiglu(const float* gate, const float* up, float* out, int64_t n) {
   zip8(gate, up, out, n, [](F8 g, F8 u) { return silu8(g) * u; });
@@ -126,7 +127,7 @@ inline void impl_softmax(float* x, int64_t n) {
     }
   }
   const F8 inv = splat(1.0f / s);
-  map8(x, n, [inv](F8 v) { return v * inv; });
+  map8(x, x, n, [inv](F8 v) { return v * inv; });
 }
 
 }  // namespace
