@@ -118,6 +118,12 @@ void matmul(const void* w, DType wt, int64_t k, int64_t n, const float* x, int64
             float* y, util::ThreadPool& pool, Isa isa) {
   if (n <= 0 || n_tokens <= 0) return;
   const Kernels& kw = require_kernels(wt, isa, true);
+  const int64_t bs = std::max(type_info(static_cast<uint32_t>(wt))->block_size,
+                              type_info(static_cast<uint32_t>(kw.act_type))->block_size);
+  if (k % bs != 0) {
+    throw util::Error("matmul: row length " + std::to_string(k) + " is not a multiple of the " +
+                      type_info(static_cast<uint32_t>(wt))->name + " block size");
+  }
   const uint8_t* act;
   size_t act_stride;
   if (kw.act_type == DType::F32) {

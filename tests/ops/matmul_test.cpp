@@ -104,6 +104,9 @@ TEST(Matmul, UnsupportedTypeThrowsUserError) {
   EXPECT_THROW(ops::matmul(w.data(), DType::IQ2_XXS, 256, 4, x.data(), 1, y.data(), pool),
                util::Error);
   EXPECT_THROW(ops::dequantize_row(w.data(), DType::IQ2_XXS, 256, 0, y.data()), util::Error);
+  // Row length not a multiple of the block size (Q4_K: 256).
+  EXPECT_THROW(ops::matmul(w.data(), DType::Q4_K, 128, 1, x.data(), 1, y.data(), pool),
+               util::Error);
 }
 
 TEST(DequantizeRows, MatchesWholeTensorDequant) {
