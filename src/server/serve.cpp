@@ -1,10 +1,128 @@
 #include "server/serve.h"
 
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <thread>
+
+#include "api/version.h"
+#include "server/context.h"
+#include "server/keys.h"
+#include "server/server.h"
+#include "server/stream.h"
+#include "util/env.h"
+#include "util/error.h"
+#include "util/log.h"
 
 namespace server {
-int serve_main() {
-  std::fprintf(stderr, "Error: serve not implemented yet\n");
-  return 1;
+namespace {
+
+// Longest we wait for in-flight requests after SIGINT/SIGTERM before leaving anyway.
+constexpr auto kShutdownGrace = std::chrono::seconds(10);
+
+std::string describe_config(const util::Config& cfg) {
+  std::string s = "map[";
+  bool first = true;
+  for (const auto& [k, v] : cfg.describe()) {
+    s += (first ? "" : " ") + k + ":" + v;
+    first = false;
+  }
+  return s + "]";
 }
+
+// Waits for SIGINT/SIGTERM (blocked in every thread) and stops the server.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(HttpServer& http) : http_(http) {
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~SignalWatcher() {
+    done_ = true;
+    thread_.join();
+  }
+  bool signalled() const { return signalled_; }
+
+ private:
+  void loop() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    timespec tick{0, 200'000'000};
+    while (!done_) {
+      int sig = sigtimedwait(&set, nullptr, &tick);
+      if (sig != SIGINT && sig != SIGTERM) continue;
+      LOG_INFO("received {}, shutting down", sig == SIGINT ? "interrupt" : "terminated");
+      signalled_ = true;
+      set_streams_shutting_down();
+      http_.stop();
+      // Bounded wait for in-flight requests: leave even if one is stuck.
+      std::thread([] {
+        std::this_thread::sleep_for(kShutdownGrace);
+        LOG_WARN("requests still running after {}s; exiting", kShutdownGrace.count());
+        std::fflush(nullptr);
+        std::_Exit(0);
+      }).detach();
+      return;
+    }
+  }
+  HttpServer& http_;
+  std::thread thread_;
+  std::atomic<bool> done_{false};
+  std::atomic<bool> signalled_{false};
+};
+
+}  // namespace
+
+int serve_main() {
+  // Block the signals before any thread starts so only the watcher receives them.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a client that goes away must not kill the server
+
+  try {
+    Context ctx;
+    ctx.config = util::Config::from_env();
+    util::init_logging(ctx.config.debug);
+    LOG_INFO("server config env={}", describe_config(ctx.config));
+
+    ensure_identity_key(ctx.config.home_dir);
+
+    ctx.store = std::make_unique<store::Store>(ctx.config.models_dir);
+    if (!ctx.config.noprune) {
+      try {
+        ctx.store->prune();
+      } catch (const std::exception& e) {
+        LOG_WARN("corrupt manifests detected, skipping prune operation.  Re-pull or delete to "
+                 "clear: {}", e.what());
+      }
+    }
+    ctx.running = std::make_unique<NoRunningModels>();
+    ctx.cors = std::make_unique<CorsPolicy>(ctx.config.origins);
+    LOG_INFO("Ollama cloud disabled: {}", ctx.config.no_cloud ? "true" : "false");
+
+    HttpServer http(ctx);
+    const auto& host = ctx.config.host;
+    int port = http.bind(host.host, host.port);
+    std::string addr = host.host.find(':') != std::string::npos ? "[" + host.host + "]"
+                                                                 : host.host;
+    LOG_INFO("Listening on {}:{} (version {})", addr, port, api::kVersion);
+    {
+      SignalWatcher watcher(http);
+      http.run();
+    }
+    LOG_INFO("server stopped");
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "Error: %s\n", e.what());
+    return 1;
+  }
+}
+
 }  // namespace server

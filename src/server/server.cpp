@@ -1,0 +1,115 @@
+#include "server/server.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "util/error.h"
+#include "util/log.h"
+
+namespace server {
+namespace {
+
+// Threads serving connections: an idle keep-alive connection holds one, and streaming
+// responses hold one each for their whole length.
+constexpr size_t kWorkerThreads = 64;
+
+std::string header_or_empty(const httplib::Request& req, const char* name) {
+  return req.has_header(name) ? req.get_header_value(name) : std::string();
+}
+
+bool has_body(const httplib::Request& req) {
+  auto len = header_or_empty(req, "Content-Length");
+  if (!len.empty() && len != "0") return true;
+  return header_or_empty(req, "Transfer-Encoding").find("chunked") != std::string::npos;
+}
+
+}  // namespace
+
+HttpServer::HttpServer(Context& ctx) : ctx_(ctx) {
+  add_basic_routes(router_, ctx);
+  add_model_routes(router_, ctx);
+  add_blob_routes(router_, ctx);
+  add_create_routes(router_, ctx);
+  install();
+}
+
+HttpServer::~HttpServer() = default;
+
+void HttpServer::install() {
+  http_.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
+  http_.set_tcp_nodelay(true);
+  http_.set_keep_alive_max_count(1000);
+  // Long generations and slow uploads: be generous with socket timeouts.
+  http_.set_read_timeout(600);
+  http_.set_write_timeout(600);
+
+  http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    std::string host = header_or_empty(req, "Host");
+    auto cors = ctx_.cors->decide(req.method, header_or_empty(req, "Origin"), host);
+    for (const auto& [k, v] : cors.headers) res.set_header(k, v);
+    int status = cors.status;
+    if (status == 0) status = host_check(bound_loopback_, req.method, host);
+    if (status == 0) return httplib::Server::HandlerResponse::Unhandled;
+    res.status = status;
+    if (has_body(req)) res.set_header("Connection", "close");
+    return httplib::Server::HandlerResponse::Handled;
+  });
+
+  auto plain = [this](const httplib::Request& req, httplib::Response& res) {
+    RequestBody body(nullptr, &req.body);
+    Call call{req, res, body, {}};
+    router_.dispatch(call);
+  };
+  auto with_reader = [this](const httplib::Request& req, httplib::Response& res,
+                            const httplib::ContentReader& reader) {
+    RequestBody body(&reader, nullptr);
+    Call call{req, res, body, {}};
+    router_.dispatch(call);
+    // A body left unread would be parsed as the next request on this connection.
+    if (!body.consumed() && has_body(req)) res.set_header("Connection", "close");
+  };
+  http_.Get(".*", plain);  // GET and HEAD
+  http_.Options(".*", plain);
+  http_.Post(".*", with_reader);
+  http_.Put(".*", with_reader);
+  http_.Patch(".*", with_reader);
+  http_.Delete(".*", with_reader);
+
+  http_.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        try {
+          std::rethrow_exception(ep);
+        } catch (const util::Error& e) {
+          write_error(res, e.status(), e.what());
+        } catch (const std::exception& e) {
+          write_error(res, 500, e.what());
+        } catch (...) {
+          write_error(res, 500, "internal error");
+        }
+      });
+  http_.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    LOG_DEBUG("{} | {} | {} {:?}", res.status, req.remote_addr, req.method, req.path);
+  });
+}
+
+int HttpServer::bind(const std::string& host, int port) {
+  bound_loopback_ = is_loopback_address(host);
+  if (port == 0) {
+    int p = http_.bind_to_any_port(host);
+    if (p <= 0) throw util::Error("listen tcp " + host + ":0: bind: " + std::strerror(errno));
+    return p;
+  }
+  if (!http_.bind_to_port(host, port)) {
+    std::string addr = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    int err = errno;
+    throw util::Error("listen tcp " + addr + ":" + std::to_string(port) + ": bind: " +
+                      (err ? std::strerror(err) : "address already in use"));
+  }
+  return port;
+}
+
+void HttpServer::run() { http_.listen_after_bind(); }
+
+void HttpServer::stop() { http_.stop(); }
+
+}  // namespace server

@@ -1,0 +1,49 @@
+// POST /api/show's content: Go-formatted parameters, the generated Modelfile, GGUF model_info
+// and tensors, capabilities (§3.6, §7.5). Pure functions over a loaded store::Model.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/types.h"
+#include "store/model.h"
+
+namespace gguf {
+class File;
+}
+
+namespace server {
+
+// Go strconv.Quote / %q: "a\"b\n" with \a \b \f \n \r \t \v \\ \" escapes, other control
+// bytes and invalid UTF-8 as \xNN.
+std::string go_quote(std::string_view s);
+// Go %g with shortest precision, as %v / %#v print a float64: 0.7, 40, 1e+06, 1e-05.
+std::string go_format_float(double v);
+// One JSON value as Go's fmt prints the decoded value: `go_syntax` = %#v (strings quoted),
+// else %v (strings bare). Numbers print as float64 (JSON numbers decode to float64 in Go).
+std::string go_format_value(const nlohmann::ordered_json& v, bool go_syntax);
+
+// The `parameters` text: one "%-30s %#v" line per value (list values one line each).
+std::string format_show_parameters(const nlohmann::ordered_json& options);
+
+// The `modelfile` text: the three header comments, a blank line, then FROM <blob path>,
+// ADAPTER / DRAFT / projector FROM lines, TEMPLATE, SYSTEM, RENDERER, PARSER, PARAMETER,
+// LICENSE, MESSAGE lines.
+std::string render_show_modelfile(const store::Model& m);
+
+// GGUF metadata as model_info: all keys except general.name and tokenizer.chat_template;
+// arrays longer than 5 become [] unless verbose; general.parameter_count = sum of tensor
+// element counts.
+nlohmann::json gguf_model_info(const gguf::File& f, bool verbose);
+std::vector<api::TensorSummary> gguf_tensor_summaries(const gguf::File& f);
+
+// Capabilities of a model (§7.5): config list, then completion or embedding (pooling_type),
+// vision, tools (.Tools), insert (.Suffix), vision (projector), thinking.
+std::vector<std::string> model_capabilities(const store::Model& m, const gguf::File* weights);
+
+// The whole response for a local model. `modified_at` from the manifest file.
+api::ShowResponse build_show_response(store::Model m, const api::ShowRequest& req,
+                                      const api::Timestamp& modified_at);
+
+}  // namespace server

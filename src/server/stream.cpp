@@ -1,0 +1,165 @@
+#include "server/stream.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "server/http.h"
+#include "util/error.h"
+#include "util/log.h"
+
+namespace server {
+namespace {
+
+std::atomic<bool> g_shutting_down{false};
+
+struct Failure {
+  int status = 500;
+  std::string message;
+};
+
+// Runs the producer, converting its exception into a Failure.
+std::optional<Failure> run_producer(const Producer& producer, StreamWriter& w) {
+  try {
+    producer(w);
+  } catch (const util::Error& e) {
+    return Failure{e.status(), e.what()};
+  } catch (const std::exception& e) {
+    return Failure{500, e.what()};
+  }
+  return std::nullopt;
+}
+
+// Producer and connection thread meet here.
+struct Channel : StreamWriter {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::string> lines;
+  bool done = false;
+  bool started = false;  // first line handed to the client
+  std::atomic<bool> gone{false};
+  std::optional<Failure> failure;
+  std::thread worker;
+
+  bool send(const json& obj) override {
+    if (cancelled()) return false;
+    std::string line = dump_json(obj) + "\n";
+    {
+      std::lock_guard lk(mu);
+      lines.push_back(std::move(line));
+    }
+    cv.notify_all();
+    return true;
+  }
+  bool cancelled() const override { return gone.load() || g_shutting_down.load(); }
+
+  void finish(std::optional<Failure> f) {
+    {
+      std::lock_guard lk(mu);
+      failure = std::move(f);
+      done = true;
+    }
+    cv.notify_all();
+  }
+  void join() {
+    if (worker.joinable()) worker.join();
+  }
+};
+
+// Collects objects for stream:false.
+struct Collector : StreamWriter {
+  Reducer reduce;
+  std::optional<json> acc;
+  bool send(const json& obj) override {
+    if (!acc)
+      acc = obj;
+    else if (reduce)
+      reduce(*acc, obj);
+    else
+      acc = obj;
+    return !cancelled();
+  }
+  bool cancelled() const override { return g_shutting_down.load(); }
+};
+
+}  // namespace
+
+void set_streams_shutting_down() { g_shutting_down = true; }
+
+void respond_stream(httplib::Response& res, bool stream, Producer producer, Reducer reduce) {
+  if (!stream) {
+    Collector c;
+    c.reduce = std::move(reduce);
+    if (auto f = run_producer(producer, c)) {
+      write_error(res, f->status, f->message);
+      return;
+    }
+    write_json(res, 200, c.acc ? *c.acc : json::object());
+    return;
+  }
+
+  auto ch = std::make_shared<Channel>();
+  ch->worker = std::thread([ch, producer = std::move(producer)] {
+    ch->finish(run_producer(producer, *ch));
+  });
+
+  // Wait for the first object (or the end): an early error still gets its own status.
+  {
+    std::unique_lock lk(ch->mu);
+    ch->cv.wait(lk, [&] { return ch->done || !ch->lines.empty(); });
+    if (ch->lines.empty() && ch->failure) {
+      Failure f = *ch->failure;
+      lk.unlock();
+      ch->join();
+      write_error(res, f.status, f.message);
+      return;
+    }
+  }
+
+  res.status = 200;
+  res.set_chunked_content_provider(
+      "application/x-ndjson",
+      [ch](size_t, httplib::DataSink& sink) {
+        std::unique_lock lk(ch->mu);
+        ch->cv.wait(lk, [&] { return ch->done || !ch->lines.empty(); });
+        while (!ch->lines.empty()) {
+          std::string line = std::move(ch->lines.front());
+          ch->lines.pop_front();
+          lk.unlock();
+          if (!sink.write(line.data(), line.size())) {
+            ch->gone = true;
+            return false;
+          }
+          lk.lock();
+        }
+        if (ch->done) {
+          if (ch->failure) {
+            std::string line = dump_json(json{{"error", ch->failure->message}}) + "\n";
+            ch->failure.reset();
+            lk.unlock();
+            if (!sink.write(line.data(), line.size())) {
+              ch->gone = true;
+              return false;
+            }
+          } else {
+            lk.unlock();
+          }
+          sink.done();
+        }
+        return true;
+      },
+      [ch](bool success) {
+        if (!success) {
+          ch->gone = true;
+          LOG_DEBUG("stream ended early: client disconnected");
+        }
+        ch->join();
+      });
+}
+
+}  // namespace server
