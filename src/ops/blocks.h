@@ -131,19 +131,22 @@ inline constexpr int8_t kMxfp4Values[16] = {0, 1,  2,  3,  4,  6,  8,  12,
 inline constexpr int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                             1,    13,   25,  38,  53,  69,  89,  113};
 
-inline float bits_to_f32(uint32_t b) {
+// The helpers below are `static inline` on purpose: ISA-flagged files (*_avx2.cpp) include
+// this header, and with external linkage an out-of-line AVX copy could be the one the linker
+// keeps for baseline code too.
+static inline float bits_to_f32(uint32_t b) {
   float f;
   std::memcpy(&f, &b, 4);
   return f;
 }
-inline uint32_t f32_to_bits(float f) {
+static inline uint32_t f32_to_bits(float f) {
   uint32_t b;
   std::memcpy(&b, &f, 4);
   return b;
 }
 
 // Exact half -> float (subnormals, inf and NaN preserved).
-inline float fp16_to_fp32(f16_t h) {
+static inline float fp16_to_fp32(f16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
   const uint32_t exp = (h >> 10) & 0x1f;
   const uint32_t man = h & 0x3ff;
@@ -157,7 +160,7 @@ inline float fp16_to_fp32(f16_t h) {
 }
 
 // Float -> half, round to nearest even; overflow goes to inf, NaN stays NaN.
-inline f16_t fp32_to_fp16(float f) {
+static inline f16_t fp32_to_fp16(float f) {
   uint32_t x = f32_to_bits(f);
   const uint32_t sign = (x >> 16) & 0x8000;
   x &= 0x7fffffffu;
@@ -182,24 +185,24 @@ inline f16_t fp32_to_fp16(float f) {
   return static_cast<f16_t>(sign | h);
 }
 
-inline float bf16_to_fp32(bf16_t b) { return bits_to_f32(static_cast<uint32_t>(b) << 16); }
+static inline float bf16_to_fp32(bf16_t b) { return bits_to_f32(static_cast<uint32_t>(b) << 16); }
 
 // Float -> bfloat16, round to nearest even; NaN stays (quiet) NaN.
-inline bf16_t fp32_to_bf16(float f) {
+static inline bf16_t fp32_to_bf16(float f) {
   const uint32_t x = f32_to_bits(f);
   if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<bf16_t>((x >> 16) | 0x40);
   return static_cast<bf16_t>((x + 0x7fffu + ((x >> 16) & 1)) >> 16);
 }
 
 // MXFP4 shared scale 2^(e-128) (half the e8m0 value, matching the doubled value table).
-inline float mxfp4_scale(uint8_t e) {
+static inline float mxfp4_scale(uint8_t e) {
   // e < 2 gives a float subnormal; build the bits directly so it stays exact.
   const uint32_t bits = e < 2 ? (0x00200000u << e) : (static_cast<uint32_t>(e) - 1) << 23;
   return bits_to_f32(bits);
 }
 
 // Unpacks scale/min j (0..7) of a Q4_K/Q5_K block's 12 packed bytes.
-inline void kquant_scale_min(int j, const uint8_t* q, uint8_t* sc, uint8_t* m) {
+static inline void kquant_scale_min(int j, const uint8_t* q, uint8_t* sc, uint8_t* m) {
   if (j < 4) {
     *sc = q[j] & 63;
     *m = q[j + 4] & 63;
@@ -210,7 +213,7 @@ inline void kquant_scale_min(int j, const uint8_t* q, uint8_t* sc, uint8_t* m) {
 }
 
 // Unpacks the 16 signed scales (-32..31) of a Q3_K block.
-inline void q3k_scales(const uint8_t* s, int8_t out[16]) {
+static inline void q3k_scales(const uint8_t* s, int8_t out[16]) {
   for (int j = 0; j < 16; j++) {
     const int lo = j < 8 ? (s[j] & 0xf) : (s[j - 8] >> 4);
     const int hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
