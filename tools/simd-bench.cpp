@@ -9,9 +9,9 @@
 //   --cold cycles through copies of the matrix totalling >= 1 GiB so weights come from DRAM.
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <random>
 #include <string>
 #include <vector>
@@ -33,12 +33,23 @@ double seconds_since(Clock::time_point t0) {
 std::vector<size_t> f16_fields(ops::DType t) {
   using ops::DType;
   switch (t) {
-    case DType::Q4_0: case DType::Q5_0: case DType::Q8_0: return {0};
-    case DType::Q4_1: case DType::Q5_1: case DType::Q4_K: case DType::Q5_K: return {0, 2};
-    case DType::Q2_K: return {80, 82};
-    case DType::Q3_K: return {108};
-    case DType::Q6_K: return {208};
-    default: return {};
+    case DType::Q4_0:
+    case DType::Q5_0:
+    case DType::Q8_0:
+      return {0};
+    case DType::Q4_1:
+    case DType::Q5_1:
+    case DType::Q4_K:
+    case DType::Q5_K:
+      return {0, 2};
+    case DType::Q2_K:
+      return {80, 82};
+    case DType::Q3_K:
+      return {108};
+    case DType::Q6_K:
+      return {208};
+    default:
+      return {};
   }
 }
 
@@ -192,11 +203,16 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; i++) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--rows") rows = std::stoll(next());
-    else if (a == "--cols") cols = std::stoll(next());
-    else if (a == "--secs") secs = std::stod(next());
-    else if (a == "--cold") cold = true;
-    else if (a == "--tokens") n_tokens = std::stoi(next());
+    if (a == "--rows")
+      rows = std::stoll(next());
+    else if (a == "--cols")
+      cols = std::stoll(next());
+    else if (a == "--secs")
+      secs = std::stod(next());
+    else if (a == "--cold")
+      cold = true;
+    else if (a == "--tokens")
+      n_tokens = std::stoi(next());
     else if (a == "--types") {
       types.clear();
       std::string list = next();
@@ -207,14 +223,15 @@ int main(int argc, char** argv) {
         p = c + 1;
       }
     } else {
-      std::fprintf(stderr, "usage: simd-bench [--rows R] [--cols K] [--types A,B] [--cold] [--secs S] [--tokens T]\n");
+      std::fprintf(stderr,
+                   "usage: simd-bench [--rows R] [--cols K] [--types A,B] [--cold] [--secs S] "
+                   "[--tokens T]\n");
       return 2;
     }
   }
   util::ThreadPool pool1(1), pool2(2);
   std::printf("matrix %lld x %lld, %d token(s), %s weights, detected ISA %s\n", (long long)rows,
-              (long long)cols, n_tokens,
-              cold ? "cold (>= 1 GiB rotating)" : "warm (one matrix)",
+              (long long)cols, n_tokens, cold ? "cold (>= 1 GiB rotating)" : "warm (one matrix)",
               ops::isa_name(ops::detected_isa()));
   std::printf("plain read bandwidth: 1 thread %.1f GB/s, 2 threads %.1f GB/s\n",
               read_bandwidth(pool1, secs), read_bandwidth(pool2, secs));
@@ -246,8 +263,8 @@ int main(int argc, char** argv) {
         const double g1 = measure(pool1, job, s);
         const double g2 = measure(pool2, job, s);
         const double gh = measure_hot(job, s);
-        const std::string name = std::string(ops::isa_name(static_cast<ops::Isa>(isa))) +
-                                 (use_gemm ? "+gemm" : "");
+        const std::string name =
+            std::string(ops::isa_name(static_cast<ops::Isa>(isa))) + (use_gemm ? "+gemm" : "");
         std::printf("%-6s %-16s %9.2f %9.2f %12.2f\n",
                     ops::type_info(static_cast<uint32_t>(t))->name, name.c_str(), g1, g2, gh);
         std::fflush(stdout);

@@ -17,10 +17,9 @@ using ops::DType;
 using ops::Isa;
 
 const std::vector<DType>& simd_dot_types() {
-  static const std::vector<DType> k = {DType::F32,  DType::F16,  DType::BF16, DType::Q4_0,
-                                       DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0,
-                                       DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K,
-                                       DType::Q6_K};
+  static const std::vector<DType> k = {
+      DType::F32,  DType::F16,  DType::BF16, DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1,
+      DType::Q8_0, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K, DType::Q6_K};
   return k;
 }
 
@@ -37,13 +36,24 @@ size_t bbytes(DType t) { return ops::type_info(static_cast<uint32_t>(t))->block_
 // never make inf/NaN scales).
 std::vector<size_t> f16_fields(DType t) {
   switch (t) {
-    case DType::Q4_0: case DType::Q5_0: case DType::Q8_0: return {0};
-    case DType::Q4_1: case DType::Q5_1: return {0, 2};
-    case DType::Q2_K: return {80, 82};
-    case DType::Q3_K: return {108};
-    case DType::Q4_K: case DType::Q5_K: return {0, 2};
-    case DType::Q6_K: return {208};
-    default: return {};
+    case DType::Q4_0:
+    case DType::Q5_0:
+    case DType::Q8_0:
+      return {0};
+    case DType::Q4_1:
+    case DType::Q5_1:
+      return {0, 2};
+    case DType::Q2_K:
+      return {80, 82};
+    case DType::Q3_K:
+      return {108};
+    case DType::Q4_K:
+    case DType::Q5_K:
+      return {0, 2};
+    case DType::Q6_K:
+      return {208};
+    default:
+      return {};
   }
 }
 
@@ -64,8 +74,8 @@ std::vector<uint8_t> make_weights(DType t, int64_t n, Fill fill, std::mt19937& r
     return w;
   }
   std::uniform_int_distribution<int> byte(0, 255);
-  for (auto& b : w) b = static_cast<uint8_t>(fill == Fill::kExtreme ? (byte(rng) < 128 ? 0x00 : 0xff)
-                                                                   : byte(rng));
+  for (auto& b : w)
+    b = static_cast<uint8_t>(fill == Fill::kExtreme ? (byte(rng) < 128 ? 0x00 : 0xff) : byte(rng));
   if (t == DType::Q8_0) {  // weight quantizers never emit -128 either
     for (size_t bl = 0; bl < w.size(); bl += bbytes(t)) {
       for (size_t j = 2; j < 34; j++) {
@@ -141,9 +151,9 @@ TEST(SimdTwin, VecDotMatchesScalarEveryTypeIsaAndLength) {
           ASSERT_NE(k->vec_dot, ref.vec_dot) << "no SIMD kernel registered";
           float got = -12345;
           k->vec_dot(n, &got, w.data(), a.data());
-          EXPECT_NEAR(got, want, tol) << ops::type_info(static_cast<uint32_t>(t))->name
-                                      << " isa=" << ops::isa_name(isa) << " n=" << n
-                                      << " fill=" << static_cast<int>(fill);
+          EXPECT_NEAR(got, want, tol)
+              << ops::type_info(static_cast<uint32_t>(t))->name << " isa=" << ops::isa_name(isa)
+              << " n=" << n << " fill=" << static_cast<int>(fill);
           checked++;
         }
       }
@@ -179,7 +189,8 @@ TEST(SimdTwin, GemmMatchesScalarDots) {
       if (k->gemm == nullptr) continue;
       for (int64_t n : {256, 2048, 96}) {
         if (n % bsize(t) != 0) continue;
-        for (auto [nr, nt] : {std::pair{1, 1}, {5, 1}, {64, 1}, {3, 4}, {7, 9}, {2, 13}, {4, 16}, {5, 17}}) {
+        for (auto [nr, nt] :
+             {std::pair{1, 1}, {5, 1}, {64, 1}, {3, 4}, {7, 9}, {2, 13}, {4, 16}, {5, 17}}) {
           const Fill fill = (nr + nt) % 2 ? Fill::kGaussian : Fill::kRawBytes;
           const size_t ws = ops::row_bytes(t, n), as = ops::row_bytes(ref.act_type, n);
           std::vector<uint8_t> w, a;
@@ -204,7 +215,8 @@ TEST(SimdTwin, GemmMatchesScalarDots) {
               const std::vector<uint8_t> ar(a.begin() + i * as, a.begin() + (i + 1) * as);
               float want = 0;
               ref.vec_dot(n, &want, wr.data(), ar.data());
-              EXPECT_NEAR(y[i * ldy + r], want, 2e-6 * abs_terms(t, ref.act_type, wr, ar, n) + 1e-30)
+              EXPECT_NEAR(y[i * ldy + r], want,
+                          2e-6 * abs_terms(t, ref.act_type, wr, ar, n) + 1e-30)
                   << ops::type_info(static_cast<uint32_t>(t))->name << " isa=" << ops::isa_name(isa)
                   << " n=" << n << " nr=" << nr << " nt=" << nt << " r=" << r << " t=" << i;
               checked++;
@@ -214,7 +226,9 @@ TEST(SimdTwin, GemmMatchesScalarDots) {
       }
     }
   }
-  if (ops::detected_isa() >= Isa::kAvx512Vnni) EXPECT_GT(checked, 0);
+  if (ops::detected_isa() >= Isa::kAvx512Vnni) {
+    EXPECT_GT(checked, 0);
+  }
 }
 
 TEST(SimdTwin, ActivationQuantizersAreBitExact) {
@@ -228,8 +242,10 @@ TEST(SimdTwin, ActivationQuantizersAreBitExact) {
         for (auto& v : x) v = g(rng);
         if (variant == 1) std::fill(x.begin(), x.begin() + 256, 0.0f);  // zero blocks
         if (variant == 2) {  // exact .5 ties after scaling: amax 127 -> id 1
-          for (int64_t i = 0; i < n; i++) x[i] = (i % 32 == 0) ? 127.0f : float(int(i % 254) - 127) + 0.5f;
-          for (int64_t i = 0; i < n; i++) if (x[i] > 127.0f || x[i] < -127.0f) x[i] = 0.5f;
+          for (int64_t i = 0; i < n; i++)
+            x[i] = (i % 32 == 0) ? 127.0f : float(int(i % 254) - 127) + 0.5f;
+          for (int64_t i = 0; i < n; i++)
+            if (x[i] > 127.0f || x[i] < -127.0f) x[i] = 0.5f;
         }
         if (variant == 3) {
           for (auto& v : x) v *= 1e-30f;  // tiny scales

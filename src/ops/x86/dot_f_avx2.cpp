@@ -41,8 +41,7 @@ void vec_dot_f32(int64_t n, float* out, const void* vw, const void* va) {
 void vec_dot_f16_f32(int64_t n, float* out, const void* vw, const void* va) {
   const auto* w = static_cast<const f16_t*>(vw);
   *out = dot_f32_acts(
-      n, static_cast<const float*>(va),
-      [w](int64_t i) { return _mm256_cvtph_ps(load128(w + i)); },
+      n, static_cast<const float*>(va), [w](int64_t i) { return _mm256_cvtph_ps(load128(w + i)); },
       [w](int64_t i) { return fp16_to_fp32(w[i]); });
 }
 

@@ -21,7 +21,8 @@ float dot_f32_acts(int64_t n, const float* a, Load16 load16, float (*load1)(cons
     acc3 = _mm512_fmadd_ps(load16(i + 48), _mm512_loadu_ps(a + i + 48), acc3);
   }
   for (; i + 16 <= n; i += 16) acc0 = _mm512_fmadd_ps(load16(i), _mm512_loadu_ps(a + i), acc0);
-  float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
+  float s =
+      _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc0, acc1), _mm512_add_ps(acc2, acc3)));
   for (; i < n; i++) s += load1(w, i) * a[i];
   return s;
 }

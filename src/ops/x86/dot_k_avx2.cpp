@@ -36,13 +36,15 @@ void vec_dot_q2_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   for (int64_t b = 0; b < n / kQK_K; b++) {
     const __m128i s8 = load128(w[b].scales);
     const __m256i sc = _mm256_cvtepu8_epi16(_mm_and_si128(s8, _mm_set1_epi8(0x0f)));
-    const __m256i mn = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s8, 4), _mm_set1_epi8(0x0f)));
+    const __m256i mn =
+        _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s8, 4), _mm_set1_epi8(0x0f)));
     __m256i sumi = _mm256_setzero_si256();
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int h = 0; h < 2; h++) {
       const __m256i qs = load256(w[b].qs + 32 * h);
       const int8_t* ah = a[b].qs + 128 * h;
-      sumi = _mm256_add_epi32(sumi, scaled_dot(_mm256_and_si256(qs, m3), ah, scale_pair(sc, 4 * h)));
+      sumi =
+          _mm256_add_epi32(sumi, scaled_dot(_mm256_and_si256(qs, m3), ah, scale_pair(sc, 4 * h)));
       sumi = _mm256_add_epi32(sumi, scaled_dot(_mm256_and_si256(_mm256_srli_epi16(qs, 2), m3),
                                                ah + 32, scale_pair(sc, 4 * h + 1)));
       sumi = _mm256_add_epi32(sumi, scaled_dot(_mm256_and_si256(_mm256_srli_epi16(qs, 4), m3),
@@ -67,11 +69,11 @@ void vec_dot_q3_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
     const __m256i sc = _mm256_cvtepi8_epi16(q3k_scales16(w[b].scales));
     const __m256i hm = load256(w[b].hmask);
     __m256i sumi = _mm256_setzero_si256();
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int h = 0; h < 2; h++) {
       const __m256i qs = load256(w[b].qs + 32 * h);
       const int8_t* ah = a[b].qs + 128 * h;
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int j = 0; j < 4; j++) {
         const __m128i cnt = _mm_cvtsi32_si128(2 * j);
         const __m128i hcnt = _mm_cvtsi32_si128(4 * h + j);
@@ -106,7 +108,7 @@ float dot_q45k(const Block* w, const BlockQ8_K* a, int64_t nb) {
     __m256i qh;
     if constexpr (kQ5) qh = load256(w[b].qh);
     __m256i sumi = _mm256_setzero_si256();
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int j = 0; j < 4; j++) {
       const __m256i q = load256(w[b].qs + 32 * j);
       __m256i lo = _mm256_and_si256(q, m4);
@@ -115,8 +117,10 @@ float dot_q45k(const Block* w, const BlockQ8_K* a, int64_t nb) {
         const __m256i b0 = _mm256_set1_epi8(static_cast<char>(1 << (2 * j)));
         const __m256i b1 = _mm256_set1_epi8(static_cast<char>(1 << (2 * j + 1)));
         const __m256i h16 = _mm256_set1_epi8(0x10);
-        lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b0), b0), h16));
-        hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b1), b1), h16));
+        lo = _mm256_or_si256(
+            lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b0), b0), h16));
+        hi = _mm256_or_si256(
+            hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b1), b1), h16));
       }
       const int8_t* aj = a[b].qs + 64 * j;
       sumi = _mm256_add_epi32(sumi, scaled_dot(lo, aj, _mm256_set1_epi16(sc[2 * j])));
@@ -148,7 +152,7 @@ void vec_dot_q6_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   for (int64_t b = 0; b < n / kQK_K; b++) {
     const __m256i sc = _mm256_cvtepi8_epi16(load128(w[b].scales));
     __m256i sumi = _mm256_setzero_si256();
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int h = 0; h < 2; h++) {
       const __m256i ql0 = load256(w[b].ql + 64 * h), ql1 = load256(w[b].ql + 64 * h + 32);
       const __m256i qh = load256(w[b].qh + 32 * h);

@@ -45,7 +45,7 @@ void vec_dot_q6_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
     const __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(load128(w[b].scales))),
                                    _mm512_set1_ps(a[b].d * h2f(w[b].d)));
     accc = _mm512_fmadd_ps(s, bsums_ps(a[b]), accc);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int h = 0; h < 2; h++) {
       const __m512i ql = load512(w[b].ql + 64 * h);
       const __m512i qh = bcast256(w[b].qh + 32 * h);
@@ -71,7 +71,7 @@ void vec_dot_q4_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   const __m256 x16 = _mm256_setr_ps(1, 1.0f / 16, 1, 1.0f / 16, 1, 1.0f / 16, 1, 1.0f / 16);
   const __m128i dup = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
   __m512i idx[4];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int j = 0; j < 4; j++) idx[j] = scale_idx(j, 2);
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   __m256 accm = _mm256_setzero_ps();
@@ -79,15 +79,15 @@ void vec_dot_q4_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
     alignas(16) uint8_t sc[16], mn[16];
     unpack_kscales(w[b].scales, sc, mn);
     const float d = a[b].d * h2f(w[b].d);
-    const __m256 s8 = _mm256_mul_ps(
-        _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)sc))),
-        _mm256_mul_ps(_mm256_set1_ps(d), x16));
+    const __m256 s8 =
+        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)sc))),
+                      _mm256_mul_ps(_mm256_set1_ps(d), x16));
     const __m512 s = _mm512_castps256_ps512(s8);
     const __m256i mins =
         _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_loadl_epi64((const __m128i*)mn), dup));
     accm = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * h2f(w[b].dmin)),
                            _mm256_cvtepi32_ps(_mm256_madd_epi16(load256(a[b].bsums), mins)), accm);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int j = 0; j < 4; j += 2) {
       const __m512i u0 = _mm512_and_si512(bcast256(w[b].qs + 32 * j), nib);
       const __m512i u1 = _mm512_and_si512(bcast256(w[b].qs + 32 * j + 32), nib);
@@ -106,7 +106,7 @@ void vec_dot_q5_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   const __m512i sh = halves(0, 4);
   const __m128i dup = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
   __m512i idx[4], rot[4];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int j = 0; j < 4; j++) {
     idx[j] = scale_idx(j, 2);
     // Rotate bit 2j (low half) / 2j+1 (high half) of every qh byte to bit 4.
@@ -117,20 +117,20 @@ void vec_dot_q5_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   for (int64_t b = 0; b < n / kQK_K; b++) {
     alignas(16) uint8_t sc[16], mn[16];
     unpack_kscales(w[b].scales, sc, mn);
-    const __m256 s8 = _mm256_mul_ps(
-        _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)sc))),
-        _mm256_set1_ps(a[b].d * h2f(w[b].d)));
+    const __m256 s8 =
+        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)sc))),
+                      _mm256_set1_ps(a[b].d * h2f(w[b].d)));
     const __m512 s = _mm512_castps256_ps512(s8);
     const __m256i mins =
         _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_loadl_epi64((const __m128i*)mn), dup));
     accm = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * h2f(w[b].dmin)),
                            _mm256_cvtepi32_ps(_mm256_madd_epi16(load256(a[b].bsums), mins)), accm);
     const __m512i qh = bcast256(w[b].qh);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int j = 0; j < 4; j++) {
       const __m512i hb = _mm512_and_si512(_mm512_rolv_epi64(qh, rot[j]), h10);
-      const __m512i u =
-          _mm512_ternarylogic_epi64(_mm512_srlv_epi64(bcast256(w[b].qs + 32 * j), sh), m4, hb, kOrAnd);
+      const __m512i u = _mm512_ternarylogic_epi64(_mm512_srlv_epi64(bcast256(w[b].qs + 32 * j), sh),
+                                                  m4, hb, kOrAnd);
       const __m512 f = _mm512_cvtepi32_ps(dot64(u, a[b].qs + 64 * j));
       if (j & 1) {
         acc1 = _mm512_fmadd_ps(f, _mm512_permutexvar_ps(idx[j], s), acc1);
@@ -148,7 +148,7 @@ void vec_dot_q2_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   const __m512i m3 = _mm512_set1_epi8(3);
   const __m512i sh0 = halves(0, 2), sh1 = halves(4, 6);
   __m512i idx[4];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int c = 0; c < 4; c++) idx[c] = scale_idx(c, 4);
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), accm = _mm512_setzero_ps();
   for (int64_t b = 0; b < n / kQK_K; b++) {
@@ -156,18 +156,19 @@ void vec_dot_q2_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
     const __m512 s = _mm512_mul_ps(
         _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(s8, _mm_set1_epi8(0x0f)))),
         _mm512_set1_ps(a[b].d * h2f(w[b].d)));
-    const __m512 m = _mm512_mul_ps(
-        _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(_mm_srli_epi16(s8, 4), _mm_set1_epi8(0x0f)))),
-        _mm512_set1_ps(a[b].d * h2f(w[b].dmin)));
+    const __m512 m = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(
+                                       _mm_and_si128(_mm_srli_epi16(s8, 4), _mm_set1_epi8(0x0f)))),
+                                   _mm512_set1_ps(a[b].d * h2f(w[b].dmin)));
     accm = _mm512_fmadd_ps(m, bsums_ps(a[b]), accm);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int h = 0; h < 2; h++) {
       const __m512i q = bcast256(w[b].qs + 32 * h);
       const __m512i u0 = _mm512_and_si512(_mm512_srlv_epi64(q, sh0), m3);
       const __m512i u1 = _mm512_and_si512(_mm512_srlv_epi64(q, sh1), m3);
       const __m512i d0 = dot64(u0, a[b].qs + 128 * h), d1 = dot64(u1, a[b].qs + 128 * h + 64);
       acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d0), _mm512_permutexvar_ps(idx[2 * h], s), acc0);
-      acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d1), _mm512_permutexvar_ps(idx[2 * h + 1], s), acc1);
+      acc1 =
+          _mm512_fmadd_ps(_mm512_cvtepi32_ps(d1), _mm512_permutexvar_ps(idx[2 * h + 1], s), acc1);
     }
   }
   *out = _mm512_reduce_add_ps(_mm512_sub_ps(_mm512_add_ps(acc0, acc1), accm));
@@ -179,7 +180,7 @@ void vec_dot_q3_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   const __m512i m3 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(4);
   const __m512i sh0 = halves(0, 2), sh1 = halves(4, 6);
   __m512i idx[4], rot[4];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int c = 0; c < 4; c++) {
     idx[c] = scale_idx(c, 4);
     // Step c covers 32-element groups 2c, 2c+1: their hmask bit to bit 2.
@@ -187,18 +188,21 @@ void vec_dot_q3_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   }
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), accc = _mm512_setzero_ps();
   for (int64_t b = 0; b < n / kQK_K; b++) {
-    const __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q3k_scales16(w[b].scales))),
-                                   _mm512_set1_ps(a[b].d * h2f(w[b].d)));
+    const __m512 s =
+        _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q3k_scales16(w[b].scales))),
+                      _mm512_set1_ps(a[b].d * h2f(w[b].d)));
     accc = _mm512_fmadd_ps(s, bsums_ps(a[b]), accc);
     const __m512i hm = bcast256(w[b].hmask);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int h = 0; h < 2; h++) {
       const __m512i q = bcast256(w[b].qs + 32 * h);
       const int c0 = 2 * h, c1 = 2 * h + 1;
-      const __m512i u0 = _mm512_ternarylogic_epi64(
-          _mm512_srlv_epi64(q, sh0), m3, _mm512_and_si512(_mm512_rolv_epi64(hm, rot[c0]), m4), kOrAnd);
-      const __m512i u1 = _mm512_ternarylogic_epi64(
-          _mm512_srlv_epi64(q, sh1), m3, _mm512_and_si512(_mm512_rolv_epi64(hm, rot[c1]), m4), kOrAnd);
+      const __m512i u0 =
+          _mm512_ternarylogic_epi64(_mm512_srlv_epi64(q, sh0), m3,
+                                    _mm512_and_si512(_mm512_rolv_epi64(hm, rot[c0]), m4), kOrAnd);
+      const __m512i u1 =
+          _mm512_ternarylogic_epi64(_mm512_srlv_epi64(q, sh1), m3,
+                                    _mm512_and_si512(_mm512_rolv_epi64(hm, rot[c1]), m4), kOrAnd);
       const __m512i d0 = dot64(u0, a[b].qs + 128 * h), d1 = dot64(u1, a[b].qs + 128 * h + 64);
       acc0 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d0), _mm512_permutexvar_ps(idx[c0], s), acc0);
       acc1 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d1), _mm512_permutexvar_ps(idx[c1], s), acc1);

@@ -35,7 +35,7 @@ float dot_pairs(const typename P::Block* w, const BlockQ8_0* a, int64_t nb8) {
     if constexpr (!kHasOffset) {
       m = _mm512_castps256_ps512(_mm256_mul_ps(_mm256_cvtph_ps(fields8<P::kSb, P::kMOff>(wb)), fa));
     }
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int q = 0; q < 4; q++) {
       const __m512i u = P::unpack(w + 2 * q);
       const __m512i y = load_act_pair(a + 2 * q);

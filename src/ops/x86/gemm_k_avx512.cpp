@@ -32,19 +32,19 @@ void q6k_rows(const BlockQ6_K* w, int64_t nb, const BlockQ8_K* const* a, float* 
   const __m512i sh_a = halves(4, 2), sh_b = halves(0, 2);
   const __m512i idx[4] = {scale_idx(0, 4), scale_idx(1, 4), scale_idx(2, 4), scale_idx(3, 4)};
   __m512 acc[T], accc[T];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int t = 0; t < T; t++) acc[t] = accc[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
     const __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(load128(w[b].scales))),
                                    _mm512_set1_ps(h2f(w[b].d)));
     __m512 sb[T][2];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int t = 0; t < T; t++) {
       const __m512 bs = _mm512_cvtepi32_ps(_mm512_cvtepi16_epi32(load256(a[t][b].bsums)));
       accc[t] = _mm512_fmadd_ps(_mm512_mul_ps(s, _mm512_set1_ps(a[t][b].d)), bs, accc[t]);
       sb[t][0] = sb[t][1] = _mm512_setzero_ps();
     }
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int h = 0; h < 2; h++) {
       const __m512i ql = _mm512_loadu_si512(w[b].ql + 64 * h);
       const __m512i qh = bcast256(w[b].qh + 32 * h);
@@ -54,19 +54,20 @@ void q6k_rows(const BlockQ6_K* w, int64_t nb, const BlockQ8_K* const* a, float* 
           _mm512_srli_epi16(ql, 4), m4, _mm512_and_si512(_mm512_srlv_epi64(qh, sh_b), m30), kOrAnd);
       const __m512 sa = _mm512_permutexvar_ps(idx[2 * h], s);
       const __m512 sbv = _mm512_permutexvar_ps(idx[2 * h + 1], s);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int t = 0; t < T; t++) {
         const int8_t* y = a[t][b].qs + 128 * h;
         sb[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot64(ua, y)), sa, sb[t][0]);
         sb[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot64(ub, y + 64)), sbv, sb[t][1]);
       }
     }
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int t = 0; t < T; t++) {
-      acc[t] = _mm512_fmadd_ps(_mm512_add_ps(sb[t][0], sb[t][1]), _mm512_set1_ps(a[t][b].d), acc[t]);
+      acc[t] =
+          _mm512_fmadd_ps(_mm512_add_ps(sb[t][0], sb[t][1]), _mm512_set1_ps(a[t][b].d), acc[t]);
     }
   }
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int t = 0; t < T; t++) {
     out[t] = _mm512_reduce_add_ps(acc[t]) - 32.0f * _mm512_reduce_add_ps(accc[t]);
   }
@@ -81,7 +82,7 @@ void q4k_rows(const BlockQ4_K* w, int64_t nb, const BlockQ8_K* const* a, float* 
   const __m512i idx[4] = {scale_idx(0, 2), scale_idx(1, 2), scale_idx(2, 2), scale_idx(3, 2)};
   __m512 acc[T];
   __m256 accm[T];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int t = 0; t < T; t++) {
     acc[t] = _mm512_setzero_ps();
     accm[t] = _mm256_setzero_ps();
@@ -89,35 +90,36 @@ void q4k_rows(const BlockQ4_K* w, int64_t nb, const BlockQ8_K* const* a, float* 
   for (int64_t b = 0; b < nb; b++) {
     alignas(16) uint8_t sc[16], mn[16];
     unpack_kscales(w[b].scales, sc, mn);
-    const __m512 s = _mm512_castps256_ps512(_mm256_mul_ps(
-        _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)sc))),
-        _mm256_mul_ps(_mm256_set1_ps(h2f(w[b].d)), x16)));
+    const __m512 s = _mm512_castps256_ps512(
+        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)sc))),
+                      _mm256_mul_ps(_mm256_set1_ps(h2f(w[b].d)), x16)));
     const __m256i mins =
         _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_loadl_epi64((const __m128i*)mn), dup));
     const float dmin = h2f(w[b].dmin);
     __m512 sb[T][2];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int t = 0; t < T; t++) {
       const __m256i ms = _mm256_madd_epi16(load256(a[t][b].bsums), mins);
       accm[t] = _mm256_fmadd_ps(_mm256_set1_ps(dmin * a[t][b].d), _mm256_cvtepi32_ps(ms), accm[t]);
       sb[t][0] = sb[t][1] = _mm512_setzero_ps();
     }
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int j = 0; j < 4; j++) {
       const __m512i u = _mm512_and_si512(bcast256(w[b].qs + 32 * j), nib);
       const __m512 sj = _mm512_permutexvar_ps(idx[j], s);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int t = 0; t < T; t++) {
         __m512& x = sb[t][j & 1];
         x = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot64(u, a[t][b].qs + 64 * j)), sj, x);
       }
     }
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int t = 0; t < T; t++) {
-      acc[t] = _mm512_fmadd_ps(_mm512_add_ps(sb[t][0], sb[t][1]), _mm512_set1_ps(a[t][b].d), acc[t]);
+      acc[t] =
+          _mm512_fmadd_ps(_mm512_add_ps(sb[t][0], sb[t][1]), _mm512_set1_ps(a[t][b].d), acc[t]);
     }
   }
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int t = 0; t < T; t++) out[t] = _mm512_reduce_add_ps(acc[t]) - hsum(accm[t]);
 }
 
@@ -160,8 +162,8 @@ void q5k_rows(const BlockQ5_K* w, int64_t nb, const BlockQ8_K* const* a, float* 
 #pragma GCC unroll 4
     for (int j = 0; j < 4; j++) {
       const __m512i hb = _mm512_and_si512(_mm512_rolv_epi64(qh, rot[j]), h10);
-      const __m512i u =
-          _mm512_ternarylogic_epi64(_mm512_srlv_epi64(bcast256(w[b].qs + 32 * j), sh), m4, hb, kOrAnd);
+      const __m512i u = _mm512_ternarylogic_epi64(_mm512_srlv_epi64(bcast256(w[b].qs + 32 * j), sh),
+                                                  m4, hb, kOrAnd);
       const __m512 sj = _mm512_permutexvar_ps(idx[j], s);
 #pragma GCC unroll 8
       for (int t = 0; t < T; t++) {
@@ -171,7 +173,8 @@ void q5k_rows(const BlockQ5_K* w, int64_t nb, const BlockQ8_K* const* a, float* 
     }
 #pragma GCC unroll 8
     for (int t = 0; t < T; t++) {
-      acc[t] = _mm512_fmadd_ps(_mm512_add_ps(sb[t][0], sb[t][1]), _mm512_set1_ps(a[t][b].d), acc[t]);
+      acc[t] =
+          _mm512_fmadd_ps(_mm512_add_ps(sb[t][0], sb[t][1]), _mm512_set1_ps(a[t][b].d), acc[t]);
     }
   }
 #pragma GCC unroll 8
@@ -237,7 +240,8 @@ void q23k_rows(const Block* w, int64_t nb, const BlockQ8_K* const* a, float* out
     }
 #pragma GCC unroll 8
     for (int t = 0; t < T; t++) {
-      acc[t] = _mm512_fmadd_ps(_mm512_add_ps(sb[t][0], sb[t][1]), _mm512_set1_ps(a[t][b].d), acc[t]);
+      acc[t] =
+          _mm512_fmadd_ps(_mm512_add_ps(sb[t][0], sb[t][1]), _mm512_set1_ps(a[t][b].d), acc[t]);
     }
   }
 #pragma GCC unroll 8
@@ -267,7 +271,7 @@ void gemm_k(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const vo
     for (int r = 0; r < nr; r++) {
       float out[4];
       Rows4(reinterpret_cast<const Block*>(wb + r * w_stride), nb, a, out);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int i = 0; i < 4; i++) y[(t0 + i) * ldy + r] = out[i];
     }
   }
@@ -291,10 +295,10 @@ void gemm_q6_k_q8_k(int64_t n, int nr, int nt, const void* w, size_t ws, const v
   gemm_k<BlockQ6_K, q6k_rows<4>, q6k_rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);
 }
 
-#define OPS_GEMM_K(name, Block, rows)                                                          \
-  void name(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as,     \
-            float* y, int64_t ldy) {                                                            \
-    gemm_k<Block, rows<4>, rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);                           \
+#define OPS_GEMM_K(name, Block, rows)                                                      \
+  void name(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as, \
+            float* y, int64_t ldy) {                                                       \
+    gemm_k<Block, rows<4>, rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);                      \
   }
 OPS_GEMM_K(gemm_q2_k_q8_k, BlockQ2_K, q2k_rows)
 OPS_GEMM_K(gemm_q3_k_q8_k, BlockQ3_K, q3k_rows)

@@ -52,7 +52,9 @@ Tok prep_token(const BlockQ8_0* a, int64_t nb, uint8_t* dst) {
     // sum(a) = sum(a + 128) - 32 * 128, with vpsadbw doing the unsigned byte sums.
     const __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(v, bias), _mm256_setzero_si256());
     const __m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sad), _mm256_extracti128_si256(sad, 1));
-    const int sy = static_cast<int>(_mm_cvtsi128_si64(_mm_add_epi64(s2, _mm_unpackhi_epi64(s2, s2)))) - 32 * 128;
+    const int sy =
+        static_cast<int>(_mm_cvtsi128_si64(_mm_add_epi64(s2, _mm_unpackhi_epi64(s2, s2)))) -
+        32 * 128;
     const float f = h2f(a[b].d);
     fa[b] = f;
     c[b] = P::kOffset ? -static_cast<float>(P::kOffset) * f * static_cast<float>(sy)
@@ -71,9 +73,9 @@ void row_tokens(const typename P::Block* w, int64_t nb8, const Tok* tok, float* 
   constexpr int kAcc = T == 1 ? 2 : 1;  // a single token needs two chains to hide FMA latency
   __m512 acc[T][kAcc];
   __m256 accc[T];
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int t = 0; t < T; t++) {
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int i = 0; i < kAcc; i++) acc[t][i] = _mm512_setzero_ps();
     accc[t] = _mm256_setzero_ps();
   }
@@ -83,16 +85,16 @@ void row_tokens(const typename P::Block* w, int64_t nb8, const Tok* tok, float* 
     __m256 f = dw;
     if constexpr (P::kOffset == 0) f = _mm256_cvtph_ps(fields8<P::kSb, P::kMOff>(wb));
     __m512 s[T];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int t = 0; t < T; t++) {
       accc[t] = _mm256_fmadd_ps(f, _mm256_loadu_ps(tok[t].c + 8 * g), accc[t]);
       s[t] = _mm512_castps256_ps512(_mm256_mul_ps(dw, _mm256_loadu_ps(tok[t].fa + 8 * g)));
       if constexpr (P::kX16) s[t] = _mm512_mul_ps(_mm512_permutexvar_ps(dup, s[t]), x16);
     }
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int q = 0; q < 4; q++) {
       const __m512i u = P::unpack(w + 2 * q);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int t = 0; t < T; t++) {
         const __m512i y = _mm512_load_si512(tok[t].qs + 256 * g + 64 * q);
         const __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, y);
@@ -101,7 +103,7 @@ void row_tokens(const typename P::Block* w, int64_t nb8, const Tok* tok, float* 
       }
     }
   }
-  #pragma GCC unroll 8
+#pragma GCC unroll 8
   for (int t = 0; t < T; t++) {
     __m512 a = acc[t][0];
     if constexpr (kAcc == 2) a = _mm512_add_ps(a, acc[t][1]);
@@ -120,7 +122,8 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
   uint8_t* buf = nb % 8 == 0 ? t_scratch.get(tok_bytes * 4) : nullptr;
   if (buf == nullptr) {  // rows not made of whole 8-block groups (or no scratch): plain dots
     for (int t = 0; t < nt; t++) {
-      for (int r = 0; r < nr; r++) dot(n, &y[t * ldy + r], wbytes + r * w_stride, abytes + t * act_stride);
+      for (int r = 0; r < nr; r++)
+        dot(n, &y[t * ldy + r], wbytes + r * w_stride, abytes + t * act_stride);
     }
     return;
   }
@@ -128,7 +131,7 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
   int t0 = 0;
   for (; t0 + 4 <= nt; t0 += 4) {
     Tok tok[4];
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int i = 0; i < 4; i++) {
       tok[i] = prep_token<P>(reinterpret_cast<const BlockQ8_0*>(abytes + (t0 + i) * act_stride), nb,
                              buf + i * tok_bytes);
@@ -136,12 +139,13 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
     for (int r = 0; r < nr; r++) {
       float out[4];
       row_tokens<P, 4>(reinterpret_cast<const Block*>(wbytes + r * w_stride), nb / 8, tok, out);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int i = 0; i < 4; i++) y[(t0 + i) * ldy + r] = out[i];
     }
   }
   for (; t0 < nt; t0++) {
-    const Tok tok = prep_token<P>(reinterpret_cast<const BlockQ8_0*>(abytes + t0 * act_stride), nb, buf);
+    const Tok tok =
+        prep_token<P>(reinterpret_cast<const BlockQ8_0*>(abytes + t0 * act_stride), nb, buf);
     for (int r = 0; r < nr; r++) {
       row_tokens<P, 1>(reinterpret_cast<const Block*>(wbytes + r * w_stride), nb / 8, &tok,
                        &y[t0 * ldy + r]);
@@ -151,10 +155,10 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
 
 }  // namespace
 
-#define OPS_GEMM(name, P, dot)                                                                  \
-  void name(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as,     \
-            float* y, int64_t ldy) {                                                            \
-    gemm<P>(n, nr, nt, w, ws, a, as, y, ldy, dot);                                              \
+#define OPS_GEMM(name, P, dot)                                                             \
+  void name(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as, \
+            float* y, int64_t ldy) {                                                       \
+    gemm<P>(n, nr, nt, w, ws, a, as, y, ldy, dot);                                         \
   }
 OPS_GEMM(gemm_q4_0_q8_0, Q40, vec_dot_q4_0_q8_0)
 OPS_GEMM(gemm_q4_1_q8_0, Q41, vec_dot_q4_1_q8_0)

@@ -18,11 +18,12 @@ inline __m128i fields8(const uint8_t* p) {
   constexpr int kBase2 = kSb <= 32 ? 8 * kSb - 128 : 4 * kSb;
   static_assert(kBase2 <= 4 * kSb + kOff && 7 * kSb + kOff + 2 - kBase2 <= 128);
   alignas(64) static constexpr int16_t kIdx[32] = {
-      (0 * kSb + kOff) / 2, (1 * kSb + kOff) / 2, (2 * kSb + kOff) / 2, (3 * kSb + kOff) / 2,
-      (4 * kSb + kOff - kBase2) / 2, (5 * kSb + kOff - kBase2) / 2,
+      (0 * kSb + kOff) / 2,          (1 * kSb + kOff) / 2,          (2 * kSb + kOff) / 2,
+      (3 * kSb + kOff) / 2,          (4 * kSb + kOff - kBase2) / 2, (5 * kSb + kOff - kBase2) / 2,
       (6 * kSb + kOff - kBase2) / 2, (7 * kSb + kOff - kBase2) / 2};
   const __m512i ia = _mm512_load_si512(kIdx);
-  const __m512i lo = _mm512_permutex2var_epi16(_mm512_loadu_si512(p), ia, _mm512_loadu_si512(p + 64));
+  const __m512i lo =
+      _mm512_permutex2var_epi16(_mm512_loadu_si512(p), ia, _mm512_loadu_si512(p + 64));
   const __m512i hi = _mm512_permutex2var_epi16(_mm512_loadu_si512(p + kBase2), ia,
                                                _mm512_loadu_si512(p + kBase2 + 64));
   return _mm512_castsi512_si128(_mm512_mask_mov_epi16(lo, 0xf0, hi));
@@ -118,7 +119,8 @@ struct Q80 {
   static constexpr bool kX16 = false;
   // int8 w -> w + 128 as unsigned; the offset 128 * sum(a) is removed below.
   static __m512i unpack(const Block* w) {
-    const __m512i v = _mm512_inserti64x4(_mm512_castsi256_si512(load256(w[0].qs)), load256(w[1].qs), 1);
+    const __m512i v =
+        _mm512_inserti64x4(_mm512_castsi256_si512(load256(w[0].qs)), load256(w[1].qs), 1);
     return _mm512_xor_si512(v, _mm512_set1_epi8(static_cast<char>(0x80)));
   }
   static __m512i offset() { return _mm512_set1_epi8(static_cast<char>(0x80)); }

@@ -101,10 +101,11 @@ inline __m128i q3k_scales16(const uint8_t* s) {
   uint32_t a[3];
   std::memcpy(a, s, 12);
   const uint32_t m4 = 0x0f0f0f0fu, m2 = 0x03030303u;
-  const __m128i v = _mm_setr_epi32(static_cast<int>((a[0] & m4) | ((a[2] & m2) << 4)),
-                                   static_cast<int>((a[1] & m4) | (((a[2] >> 2) & m2) << 4)),
-                                   static_cast<int>(((a[0] >> 4) & m4) | (((a[2] >> 4) & m2) << 4)),
-                                   static_cast<int>(((a[1] >> 4) & m4) | (((a[2] >> 6) & m2) << 4)));
+  const __m128i v =
+      _mm_setr_epi32(static_cast<int>((a[0] & m4) | ((a[2] & m2) << 4)),
+                     static_cast<int>((a[1] & m4) | (((a[2] >> 2) & m2) << 4)),
+                     static_cast<int>(((a[0] >> 4) & m4) | (((a[2] >> 4) & m2) << 4)),
+                     static_cast<int>(((a[1] >> 4) & m4) | (((a[2] >> 6) & m2) << 4)));
   return _mm_sub_epi8(v, _mm_set1_epi8(32));
 }
 

@@ -10,8 +10,8 @@
 namespace ops {
 
 #define OPS_X86_DOT(name) void name(int64_t n, float* out, const void* w, const void* a)
-#define OPS_X86_GEMM(name)                                                                  \
-  void name(int64_t n, int nr, int nt, const void* w, size_t w_stride, const void* act,   \
+#define OPS_X86_GEMM(name)                                                              \
+  void name(int64_t n, int nr, int nt, const void* w, size_t w_stride, const void* act, \
             size_t act_stride, float* y, int64_t ldy)
 
 namespace avx2 {
