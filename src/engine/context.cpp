@@ -93,6 +93,7 @@ void Context::decode(const Batch& batch) {
       const int len = static_cast<int>(std::min<size_t>(c.opts.n_batch, n - start));
       nn::Step s;
       s.pool = &model().pool();
+      s.serial = model().impl().serial.get();
       s.kv = c.kv.get();
       s.buf = &c.scratch;
       s.n_tokens = len;

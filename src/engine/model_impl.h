@@ -16,6 +16,7 @@ struct Model::Impl {
   ModelInfo info;
   std::unique_ptr<tokenizer::Tokenizer> tok;
   std::unique_ptr<util::ThreadPool> pool;
+  std::unique_ptr<util::ThreadPool> serial;  // 1 thread: runs small blocks inline
   double load_seconds = 0;
 };
 

@@ -27,12 +27,19 @@ void parallel_for(util::ThreadPool& pool, int64_t n, F fn) {
   pool.run(body);
 }
 
+// Below this many multiply-adds (or element ops) a block runs on the calling thread alone.
+constexpr int64_t kParallelWork = 1 << 15;
+
+util::ThreadPool& pool_for(Step& s, int64_t work) {
+  return work < kParallelWork || !s.serial ? (s.serial ? *s.serial : *s.pool) : *s.pool;
+}
+
 }  // namespace
 
 void embed(Step& s, const Matrix& token_embd, float scale) {
   float* x = s.buf->x.data();
   const int64_t n = token_embd.k;
-  parallel_for(*s.pool, s.n_tokens, [&](int64_t t, int) {
+  parallel_for(pool_for(s, s.n_tokens * n), s.n_tokens, [&](int64_t t, int) {
     float* row = x + t * n;
     ops::dequantize_row(token_embd.data, token_embd.type, n, s.tokens[t], row);
     if (scale != 1.0f) ops::scale(row, scale, n);
@@ -40,14 +47,14 @@ void embed(Step& s, const Matrix& token_embd, float scale) {
 }
 
 void rmsnorm_rows(Step& s, const float* x, const Vector& w, float eps, float* y, int64_t n) {
-  parallel_for(*s.pool, s.n_tokens,
+  parallel_for(pool_for(s, s.n_tokens * n), s.n_tokens,
                [&](int64_t t, int) { ops::rmsnorm(x + t * n, w.data, y + t * n, n, eps); });
 }
 
 void linear(Step& s, const Matrix& w, const float* x, float* y, const Vector* bias,
             int n_rows) {
   const int64_t rows = n_rows < 0 ? s.n_tokens : n_rows;
-  ops::matmul(w.data, w.type, w.k, w.n, x, rows, y, *s.pool);
+  ops::matmul(w.data, w.type, w.k, w.n, x, rows, y, pool_for(s, w.k * w.n * rows));
   if (bias && bias->present()) {
     for (int64_t t = 0; t < rows; t++) ops::add(y + t * w.n, bias->data, y + t * w.n, w.n);
   }
@@ -69,7 +76,7 @@ void rope_rows(Step& s, float* x, int64_t n_heads, int64_t head_dim, const Rope&
   const int64_t width = n_heads * head_dim;
   float* cs_all = s.buf->rope_cs.data();
   const int64_t cs_stride = static_cast<int64_t>(s.buf->rope_cs.size()) / s.pool->size();
-  parallel_for(*s.pool, s.n_tokens, [&](int64_t t, int ith) {
+  parallel_for(pool_for(s, s.n_tokens * width), s.n_tokens, [&](int64_t t, int ith) {
     float* cs = cs_all + ith * cs_stride;
     rope_cache(rope, static_cast<float>(s.pos[t]), cs);
     rope_apply(x + t * width, n_heads, head_dim, rope, cs);
@@ -80,7 +87,7 @@ void attention(Step& s, int layer, const Shape& shape, float scale) {
   kv::KvCache& kv = *s.kv;
   const float* k = s.buf->k.data();
   const float* v = s.buf->v.data();
-  parallel_for(*s.pool, s.n_tokens, [&](int64_t t, int) {
+  parallel_for(pool_for(s, s.n_tokens * shape.n_k()), s.n_tokens, [&](int64_t t, int) {
     kv.write(layer, s.seq[t], s.cell[t], k + t * shape.n_k(), v + t * shape.n_v());
   });
 
@@ -96,7 +103,10 @@ void attention(Step& s, int layer, const Shape& shape, float scale) {
   const int64_t scores_stride = s.buf->n_ctx;
   const float neg_inf = -std::numeric_limits<float>::infinity();
 
-  parallel_for(*s.pool, s.n_tokens * shape.n_head, [&](int64_t item, int ith) {
+  int64_t cells = 0;
+  for (int t = 0; t < s.n_tokens; t++) cells += kv.n_used(s.seq[t]);
+  util::ThreadPool& pool = pool_for(s, cells * shape.n_head * (hd_k + hd_v));
+  parallel_for(pool, s.n_tokens * shape.n_head, [&](int64_t item, int ith) {
     const int64_t t = item / shape.n_head, h = item % shape.n_head;
     const int seq = s.seq[t];
     const int32_t pt = s.pos[t];

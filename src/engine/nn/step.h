@@ -50,6 +50,9 @@ struct Scratch {
 
 struct Step {
   util::ThreadPool* pool = nullptr;
+  // A one-thread pool for work too small to be worth waking the others (tiny models, decode
+  // of small layers): a wake-up and barrier can cost more than the work on a busy machine.
+  util::ThreadPool* serial = nullptr;
   kv::KvCache* kv = nullptr;
   Scratch* buf = nullptr;
   int n_tokens = 0;
