@@ -83,7 +83,7 @@ Table make_table() {
   auto add = [&](std::initializer_list<const char*> names, std::vector<std::string> pats) {
     for (const char* n : names) t[n] = pats;
   };
-  add({"gpt-2", "gpt2", "mpt", "olmo", "jais", "trillion", "granite-docling"}, {kGpt2});
+  add({"default", "gpt-2", "gpt2", "mpt", "olmo", "jais", "trillion", "granite-docling"}, {kGpt2});
   add({"llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "midm-2.0", "lfm2", "dbrx",
        "smaug-bpe", "chatglm-bpe", "chatglm4", "glm4", "grok-2", "hunyuan-dense", "exaone4"},
       {kLlama3});

@@ -187,6 +187,10 @@ void Tokenizer::load_special_ids(const gguf::File& file) {
   }
   add_bos_ = file.get_bool("tokenizer.ggml.add_bos_token").value_or(add_bos_);
   add_eos_ = file.get_bool("tokenizer.ggml.add_eos_token").value_or(add_eos_);
+  if (algorithm_ == Algorithm::kWordPiece) {
+    // Newer converters say whether BERT-style models end with [SEP] under this key.
+    add_eos_ = file.get_bool("tokenizer.ggml.add_sep_token").value_or(add_eos_);
+  }
   add_space_prefix_ = file.get_bool("tokenizer.ggml.add_space_prefix").value_or(add_space_prefix_);
   if (algorithm_ != Algorithm::kSpm) add_space_prefix_ = false;  // only SPM uses it
 }
