@@ -1,5 +1,8 @@
 #include "server/server.h"
 
+#include <sys/socket.h>
+
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -15,6 +18,13 @@ constexpr size_t kWorkerThreads = 64;
 
 std::string header_or_empty(const httplib::Request& req, const char* name) {
   return req.has_header(name) ? req.get_header_value(name) : std::string();
+}
+
+// Go's syscall errors are lower-case ("address already in use").
+std::string errno_text(int err) {
+  std::string s = err ? std::strerror(err) : "address already in use";
+  if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
+  return s;
 }
 
 bool has_body(const httplib::Request& req) {
@@ -39,6 +49,12 @@ void HttpServer::install() {
   http_.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
   http_.set_tcp_nodelay(true);
   http_.set_keep_alive_max_count(1000);
+  // cpp-httplib's default adds SO_REUSEPORT, which would let a second `ollama serve` share
+  // the port silently; keep only SO_REUSEADDR so that case fails with "address in use".
+  http_.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   // Long generations and slow uploads: be generous with socket timeouts.
   http_.set_read_timeout(600);
   http_.set_write_timeout(600);
@@ -96,14 +112,14 @@ int HttpServer::bind(const std::string& host, int port) {
   bound_loopback_ = is_loopback_address(host);
   if (port == 0) {
     int p = http_.bind_to_any_port(host);
-    if (p <= 0) throw util::Error("listen tcp " + host + ":0: bind: " + std::strerror(errno));
+    if (p <= 0) throw util::Error("listen tcp " + host + ":0: bind: " + errno_text(errno));
     return p;
   }
   if (!http_.bind_to_port(host, port)) {
     std::string addr = host.find(':') != std::string::npos ? "[" + host + "]" : host;
     int err = errno;
     throw util::Error("listen tcp " + addr + ":" + std::to_string(port) + ": bind: " +
-                      (err ? std::strerror(err) : "address already in use"));
+                      errno_text(err));
   }
   return port;
 }
