@@ -162,7 +162,7 @@ void maybe_quantize(store::Store& st, std::vector<PendingLayer>& layers,
   std::string want = normalize_quantize_type(requested);
   for (auto& p : layers) {
     if (!p.gguf || p.layer.media_type != store::kMediaTypeModel) continue;
-    std::string ft = gguf::model_file_type(*p.gguf);
+    std::string ft = float_source_type(*p.gguf, gguf::model_file_type(*p.gguf));
     check_quantize_source(ft);
     if (ft == want) continue;
     status({"quantizing " + ft + " model to " + want});

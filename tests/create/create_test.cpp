@@ -268,12 +268,17 @@ TEST_F(CreateTest, RequestErrors) {
   r.adapters = {{"a.gguf", d}, {"b.gguf", d}};
   check(r, "only one adapter is currently supported", 400);
   r.adapters.clear();
-  r.quantize = "q5_0";
+  // We quantize to more mixes than Ollama (Q5_0, Q3_K_M, ...); an unknown one keeps Ollama's text.
+  r.quantize = "q9_z";
   check(r,
-        "unsupported quantization type Q5_0 - supported types are F32, F16, Q4_K_S, Q4_K_M, "
+        "unsupported quantization type Q9_Z - supported types are F32, F16, Q4_K_S, Q4_K_M, "
         "Q8_0",
         400);
-  // stories260K has no general.file_type: Ollama reports it as "unknown", not quantizable.
+  // Only float models can be quantized; an already-quantized source is refused.
+  std::string q8 = st_->write_blob_from_file(fs::path(OLLAMA_SHARED_DIR) /
+                                             "testdata/models/tiny-llama-e256-q8_0.gguf");
+  before = snapshot();
+  r.files = {{"model.gguf", q8}};
   r.quantize = "q4_k_m";
   check(r, "quantization is only supported for F16, BF16 and F32 models", 400);
 }
@@ -367,4 +372,25 @@ TEST_F(CreateTest, TemplateValidationAndPullHooks) {
   EXPECT_EQ(pulled, (std::vector<std::string>{"remote/base:1b"}));
   EXPECT_EQ(statuses[0], "pulling manifest");
   EXPECT_EQ(store::load_model(*st_, ModelName::parse("child")).parent_model, "remote/base:1b");
+}
+
+TEST_F(CreateTest, QuantizeWritesAQuantizedModelLayer) {
+  CreateRequest req;
+  req.model = "stories-q8";
+  req.files = {{"stories.gguf", put_stories()}};
+  req.quantize = "q8_0";
+  auto statuses = run(req);
+  EXPECT_NE(std::find(statuses.begin(), statuses.end(), "quantizing F32 model to Q8_0"), statuses.end());
+  EXPECT_NE(std::find(statuses.begin(), statuses.end(), "verifying conversion"), statuses.end());
+  auto m = store::load_model(*st_, ModelName::parse("stories-q8"));
+  EXPECT_EQ(m.config.file_type, "Q8_0");
+  auto f = gguf::File::open(m.model_path);
+  EXPECT_EQ(f->tensor("blk.0.attn_q.weight")->type, 8u);  // Q8_0
+  EXPECT_EQ(f->tensor("blk.0.attn_norm.weight")->type, 0u);  // norms stay F32
+  // An unsupported target is refused with Ollama's text and writes nothing.
+  req.model = "stories-bad";
+  req.quantize = "q9_z";
+  EXPECT_EQ(error_of(req),
+            "unsupported quantization type Q9_Z - supported types are F32, F16, Q4_K_S, Q4_K_M, Q8_0");
+  EXPECT_FALSE(st_->read_manifest(ModelName::parse("stories-bad")).has_value());
 }
