@@ -30,6 +30,27 @@ std::string pad6(const std::string& s) {
   return std::string(s.size() < 6 ? 6 - s.size() : 0, ' ') + s;
 }
 
+// Cuts a line to `width` terminal columns: a wrapped line would break the cursor-up redraw.
+std::string fit(const std::string& s, int width) {
+  if (display_width(s) <= width) return s;
+  std::string out;
+  int w = 0;
+  for (size_t i = 0; i < s.size();) {
+    size_t n = 1;
+    auto b = static_cast<unsigned char>(s[i]);
+    if (b >= 0xF0) n = 4;
+    else if (b >= 0xE0) n = 3;
+    else if (b >= 0xC0) n = 2;
+    std::string ch = s.substr(i, n);
+    int cw = display_width(ch);
+    if (w + cw > width) break;
+    out += ch;
+    w += cw;
+    i += n;
+  }
+  return out;
+}
+
 double seconds_rounded(Clock::duration d) {
   return std::round(std::chrono::duration<double>(d).count());
 }
@@ -197,7 +218,7 @@ void Progress::render_locked() {
     buf += "\033[2K\033[1G";
   }
   for (size_t i = 0; i < states_.size(); i++) {
-    buf += states_[i]->render(now, width) + "\033[K";
+    buf += fit(states_[i]->render(now, width), width) + "\033[K";
     if (i + 1 < states_.size()) buf += "\n";
   }
   buf += "\033[?2026l";
