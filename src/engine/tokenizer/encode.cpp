@@ -1,4 +1,6 @@
 // Tokenizer::encode: special-token partitioning, BOS/EOS, and dispatch per algorithm.
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 
 #include "engine/tokenizer/pretokenizer.h"
@@ -41,6 +43,9 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special,
     out.push_back(found);
     prev_special = true;
     pos += raw_text(found).size();
+    if (std::binary_search(rstrip_ids_.begin(), rstrip_ids_.end(), found)) {
+      while (pos < text.size() && std::isspace(static_cast<unsigned char>(text[pos]))) ++pos;
+    }
     fragment_start = pos;
   }
   if (fragment_start < text.size()) {

@@ -97,6 +97,7 @@ class Tokenizer {
   void load_merges(const gguf::File& file);
   void build_eog();
   void build_special_index();
+  void set_strip_rules(const gguf::File& file);
 
   // Appends the ids of a fragment that contains no special tokens.
   // prev_special: the fragment starts the text or follows a special token.
@@ -129,6 +130,8 @@ class Tokenizer {
   // user-defined ones that are matched even without it.
   std::vector<std::vector<int32_t>> special_by_first_byte_;
   std::vector<std::vector<int32_t>> user_by_first_byte_;
+  // Special tokens that swallow the whitespace after them (HF "rstrip"), sorted.
+  std::vector<int32_t> rstrip_ids_;
 
   std::unique_ptr<PreTokenizer> pre_tokenizer_;  // kBpe only
   size_t max_token_len_ = 0;                     // bytes, for WordPiece's longest match

@@ -1,5 +1,6 @@
 // Loading a Tokenizer from GGUF metadata: token table, types, scores, merges, special ids.
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 #include "engine/gguf/gguf.h"
@@ -63,6 +64,7 @@ Tokenizer::Tokenizer(const gguf::File& file) {
   load_special_ids(file);
   build_eog();
   build_special_index();
+  set_strip_rules(file);
 }
 
 Tokenizer::~Tokenizer() = default;
@@ -250,6 +252,22 @@ void Tokenizer::build_special_index() {
   for (auto& bucket : user_by_first_byte_) {
     std::stable_sort(bucket.begin(), bucket.end(), longest_first);
   }
+}
+
+void Tokenizer::set_strip_rules(const gguf::File& file) {
+  // GGUF has no field for HF's per-token lstrip/rstrip. Phi-3's added tokens have rstrip set
+  // (the newline after <|user|>, <|end|>, ... is not part of the text), so, like llama.cpp,
+  // recognise the model by name and mark its special tokens.
+  std::string name = file.get_string("general.name", "");
+  for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (name.find("phi-3") == std::string::npos && name.find("phi3") == std::string::npos) return;
+  for (const auto& bucket : special_by_first_byte_) {
+    for (int32_t id : bucket) {
+      const std::string_view t = raw_text(id);
+      if (t != "<unk>" && t != "<s>" && t != "<|endoftext|>") rstrip_ids_.push_back(id);
+    }
+  }
+  std::sort(rstrip_ids_.begin(), rstrip_ids_.end());
 }
 
 bool Tokenizer::is_eog(int32_t id) const {
