@@ -147,7 +147,9 @@ TEST(TokenizerLoad, Llama3VocabLoadsFast) {
   tokenizer::Tokenizer tok(*file);
   const double ms = cpu_ms() - t0;
   EXPECT_EQ(tok.n_tokens(), 128256);
+#ifdef __OPTIMIZE__  // unoptimized builds are not held to the budget
   EXPECT_LT(ms, 100.0) << "128k tokens + 280k merges took " << ms << " ms";
+#endif
   std::printf("llama-bpe tokenizer load: %.1f ms CPU\n", ms);
 }
 
