@@ -63,53 +63,74 @@ Tok prep_token(const BlockQ8_0* a, int64_t nb, uint8_t* dst) {
   return Tok{qs, fa, c};
 }
 
-// dot(weight row, token t) for T tokens, nb8 groups of 8 blocks.
-template <class P, int T>
-void row_tokens(const typename P::Block* w, int64_t nb8, const Tok* tok, float* out) {
+// out[r * T + t] = dot(weight row r, token t) for R rows (w_stride bytes apart) and T tokens,
+// nb8 groups of 8 blocks. Several rows share each activation load, several tokens each unpack.
+template <class P, int R, int T>
+void rows_tokens(const uint8_t* w0, size_t w_stride, int64_t nb8, const Tok* tok, float* out) {
+  using Block = typename P::Block;
   const PairIdx idx = pair_idx(P::kX16);
   const __m512 x16 = _mm512_setr_ps(1, 1.0f / 16, 1, 1.0f / 16, 1, 1.0f / 16, 1, 1.0f / 16, 1,
                                     1.0f / 16, 1, 1.0f / 16, 1, 1.0f / 16, 1, 1.0f / 16);
   const __m512i dup = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
-  constexpr int kAcc = T == 1 ? 2 : 1;  // a single token needs two chains to hide FMA latency
-  __m512 acc[T][kAcc];
-  __m256 accc[T];
+  constexpr int kAcc = R * T == 1 ? 2 : 1;  // one dot alone needs two chains to hide latency
+  __m512 acc[R][T][kAcc];
+  __m256 accc[R][T];
 #pragma GCC unroll 8
-  for (int t = 0; t < T; t++) {
-#pragma GCC unroll 8
-    for (int i = 0; i < kAcc; i++) acc[t][i] = _mm512_setzero_ps();
-    accc[t] = _mm256_setzero_ps();
-  }
-  for (int64_t g = 0; g < nb8; g++, w += 8) {
-    const auto* wb = reinterpret_cast<const uint8_t*>(w);
-    const __m256 dw = _mm256_cvtph_ps(fields8<P::kSb, 0>(wb));
-    __m256 f = dw;
-    if constexpr (P::kOffset == 0) f = _mm256_cvtph_ps(fields8<P::kSb, P::kMOff>(wb));
-    __m512 s[T];
+  for (int r = 0; r < R; r++) {
 #pragma GCC unroll 8
     for (int t = 0; t < T; t++) {
-      accc[t] = _mm256_fmadd_ps(f, _mm256_loadu_ps(tok[t].c + 8 * g), accc[t]);
-      s[t] = _mm512_castps256_ps512(_mm256_mul_ps(dw, _mm256_loadu_ps(tok[t].fa + 8 * g)));
-      if constexpr (P::kX16) s[t] = _mm512_mul_ps(_mm512_permutexvar_ps(dup, s[t]), x16);
+#pragma GCC unroll 8
+      for (int i = 0; i < kAcc; i++) acc[r][t][i] = _mm512_setzero_ps();
+      accc[r][t] = _mm256_setzero_ps();
+    }
+  }
+  for (int64_t g = 0; g < nb8; g++) {
+    __m512 s[R][T];
+    const Block* w[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+      w[r] = reinterpret_cast<const Block*>(w0 + r * w_stride) + 8 * g;
+      const auto* wb = reinterpret_cast<const uint8_t*>(w[r]);
+      const __m256 dw = _mm256_cvtph_ps(fields8<P::kSb, 0>(wb));
+      __m256 f = dw;
+      if constexpr (P::kOffset == 0) f = _mm256_cvtph_ps(fields8<P::kSb, P::kMOff>(wb));
+#pragma GCC unroll 8
+      for (int t = 0; t < T; t++) {
+        accc[r][t] = _mm256_fmadd_ps(f, _mm256_loadu_ps(tok[t].c + 8 * g), accc[r][t]);
+        s[r][t] = _mm512_castps256_ps512(_mm256_mul_ps(dw, _mm256_loadu_ps(tok[t].fa + 8 * g)));
+        if constexpr (P::kX16) s[r][t] = _mm512_mul_ps(_mm512_permutexvar_ps(dup, s[r][t]), x16);
+      }
     }
 #pragma GCC unroll 8
     for (int q = 0; q < 4; q++) {
-      const __m512i u = P::unpack(w + 2 * q);
+      __m512i u[R];
+#pragma GCC unroll 8
+      for (int r = 0; r < R; r++) u[r] = P::unpack(w[r] + 2 * q);
 #pragma GCC unroll 8
       for (int t = 0; t < T; t++) {
         const __m512i y = _mm512_load_si512(tok[t].qs + 256 * g + 64 * q);
-        const __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, y);
-        __m512& a = acc[t][q % kAcc];
-        a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_permutexvar_ps(idx.p[q], s[t]), a);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+          const __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[r], y);
+          __m512& a = acc[r][t][q % kAcc];
+          a = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d), _mm512_permutexvar_ps(idx.p[q], s[r][t]), a);
+        }
       }
     }
   }
 #pragma GCC unroll 8
-  for (int t = 0; t < T; t++) {
-    __m512 a = acc[t][0];
-    if constexpr (kAcc == 2) a = _mm512_add_ps(a, acc[t][1]);
-    out[t] = _mm512_reduce_add_ps(a) + hsum(accc[t]);
+  for (int r = 0; r < R; r++) {
+#pragma GCC unroll 8
+    for (int t = 0; t < T; t++) {
+      __m512 a = acc[r][t][0];
+      if constexpr (kAcc == 2) a = _mm512_add_ps(a, acc[r][t][1]);
+      out[r * T + t] = _mm512_reduce_add_ps(a) + hsum(accc[r][t]);
+    }
   }
 }
+
+// Register tile: rows per pass for 4-token groups and for single tokens.
+constexpr int kR4 = 2, kR1 = 4;
 
 template <class P>
 void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void* act,
@@ -127,7 +148,6 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
     }
     return;
   }
-  using Block = typename P::Block;
   int t0 = 0;
   for (; t0 + 4 <= nt; t0 += 4) {
     Tok tok[4];
@@ -136,19 +156,31 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
       tok[i] = prep_token<P>(reinterpret_cast<const BlockQ8_0*>(abytes + (t0 + i) * act_stride), nb,
                              buf + i * tok_bytes);
     }
-    for (int r = 0; r < nr; r++) {
+    int r = 0;
+    for (; r + kR4 <= nr; r += kR4) {
+      float out[kR4 * 4];
+      rows_tokens<P, kR4, 4>(wbytes + r * w_stride, w_stride, nb / 8, tok, out);
+      for (int rr = 0; rr < kR4; rr++) {
+        for (int i = 0; i < 4; i++) y[(t0 + i) * ldy + r + rr] = out[rr * 4 + i];
+      }
+    }
+    for (; r < nr; r++) {
       float out[4];
-      row_tokens<P, 4>(reinterpret_cast<const Block*>(wbytes + r * w_stride), nb / 8, tok, out);
-#pragma GCC unroll 8
+      rows_tokens<P, 1, 4>(wbytes + r * w_stride, w_stride, nb / 8, tok, out);
       for (int i = 0; i < 4; i++) y[(t0 + i) * ldy + r] = out[i];
     }
   }
   for (; t0 < nt; t0++) {
     const Tok tok =
         prep_token<P>(reinterpret_cast<const BlockQ8_0*>(abytes + t0 * act_stride), nb, buf);
-    for (int r = 0; r < nr; r++) {
-      row_tokens<P, 1>(reinterpret_cast<const Block*>(wbytes + r * w_stride), nb / 8, &tok,
-                       &y[t0 * ldy + r]);
+    int r = 0;
+    for (; r + kR1 <= nr; r += kR1) {
+      float out[kR1];
+      rows_tokens<P, kR1, 1>(wbytes + r * w_stride, w_stride, nb / 8, &tok, out);
+      for (int rr = 0; rr < kR1; rr++) y[t0 * ldy + r + rr] = out[rr];
+    }
+    for (; r < nr; r++) {
+      rows_tokens<P, 1, 1>(wbytes + r * w_stride, w_stride, nb / 8, &tok, &y[t0 * ldy + r]);
     }
   }
 }
