@@ -69,22 +69,19 @@ void vec_dot_q4_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   // Low nibbles in the low 256 bits, high nibbles in place (16x) in the high 256 bits.
   const __m512i nib = halves(0x0f0f0f0f0f0f0f0f, static_cast<int64_t>(0xf0f0f0f0f0f0f0f0));
   const __m256 x16 = _mm256_setr_ps(1, 1.0f / 16, 1, 1.0f / 16, 1, 1.0f / 16, 1, 1.0f / 16);
-  const __m128i dup = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  const __m128i dup = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
   __m512i idx[4];
 #pragma GCC unroll 8
   for (int j = 0; j < 4; j++) idx[j] = scale_idx(j, 2);
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   __m256 accm = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQK_K; b++) {
-    alignas(16) uint8_t sc[16], mn[16];
-    unpack_kscales(w[b].scales, sc, mn);
+    const __m128i scm = kscales_vec(w[b].scales);  // sc[0..7], m[0..7]
     const float d = a[b].d * h2f(w[b].d);
-    const __m256 s8 =
-        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)sc))),
-                      _mm256_mul_ps(_mm256_set1_ps(d), x16));
+    const __m256 s8 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(scm)),
+                                    _mm256_mul_ps(_mm256_set1_ps(d), x16));
     const __m512 s = _mm512_castps256_ps512(s8);
-    const __m256i mins =
-        _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_loadl_epi64((const __m128i*)mn), dup));
+    const __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scm, dup));
     accm = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * h2f(w[b].dmin)),
                            _mm256_cvtepi32_ps(_mm256_madd_epi16(load256(a[b].bsums), mins)), accm);
 #pragma GCC unroll 8
@@ -104,7 +101,7 @@ void vec_dot_q5_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   const auto* a = static_cast<const BlockQ8_K*>(va);
   const __m512i m4 = _mm512_set1_epi8(0x0f), h10 = _mm512_set1_epi8(0x10);
   const __m512i sh = halves(0, 4);
-  const __m128i dup = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  const __m128i dup = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
   __m512i idx[4], rot[4];
 #pragma GCC unroll 8
   for (int j = 0; j < 4; j++) {
@@ -115,14 +112,11 @@ void vec_dot_q5_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   __m256 accm = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQK_K; b++) {
-    alignas(16) uint8_t sc[16], mn[16];
-    unpack_kscales(w[b].scales, sc, mn);
-    const __m256 s8 =
-        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)sc))),
-                      _mm256_set1_ps(a[b].d * h2f(w[b].d)));
+    const __m128i scm = kscales_vec(w[b].scales);  // sc[0..7], m[0..7]
+    const __m256 s8 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(scm)),
+                                    _mm256_set1_ps(a[b].d * h2f(w[b].d)));
     const __m512 s = _mm512_castps256_ps512(s8);
-    const __m256i mins =
-        _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_loadl_epi64((const __m128i*)mn), dup));
+    const __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scm, dup));
     accm = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * h2f(w[b].dmin)),
                            _mm256_cvtepi32_ps(_mm256_madd_epi16(load256(a[b].bsums), mins)), accm);
     const __m512i qh = bcast256(w[b].qh);

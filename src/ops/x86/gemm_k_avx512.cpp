@@ -78,7 +78,7 @@ template <int T>
 void q4k_rows(const BlockQ4_K* w, int64_t nb, const BlockQ8_K* const* a, float* out) {
   const __m512i nib = halves(0x0f0f0f0f0f0f0f0f, static_cast<int64_t>(0xf0f0f0f0f0f0f0f0));
   const __m256 x16 = _mm256_setr_ps(1, 1.0f / 16, 1, 1.0f / 16, 1, 1.0f / 16, 1, 1.0f / 16);
-  const __m128i dup = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  const __m128i dup = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
   const __m512i idx[4] = {scale_idx(0, 2), scale_idx(1, 2), scale_idx(2, 2), scale_idx(3, 2)};
   __m512 acc[T];
   __m256 accm[T];
@@ -88,13 +88,11 @@ void q4k_rows(const BlockQ4_K* w, int64_t nb, const BlockQ8_K* const* a, float* 
     accm[t] = _mm256_setzero_ps();
   }
   for (int64_t b = 0; b < nb; b++) {
-    alignas(16) uint8_t sc[16], mn[16];
-    unpack_kscales(w[b].scales, sc, mn);
-    const __m512 s = _mm512_castps256_ps512(
-        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)sc))),
-                      _mm256_mul_ps(_mm256_set1_ps(h2f(w[b].d)), x16)));
-    const __m256i mins =
-        _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_loadl_epi64((const __m128i*)mn), dup));
+    const __m128i scm = kscales_vec(w[b].scales);  // sc[0..7], m[0..7]
+    const __m512 s =
+        _mm512_castps256_ps512(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(scm)),
+                                             _mm256_mul_ps(_mm256_set1_ps(h2f(w[b].d)), x16)));
+    const __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scm, dup));
     const float dmin = h2f(w[b].dmin);
     __m512 sb[T][2];
 #pragma GCC unroll 8
@@ -128,7 +126,7 @@ template <int T>
 void q5k_rows(const BlockQ5_K* w, int64_t nb, const BlockQ8_K* const* a, float* out) {
   const __m512i m4 = _mm512_set1_epi8(0x0f), h10 = _mm512_set1_epi8(0x10);
   const __m512i sh = halves(0, 4);
-  const __m128i dup = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  const __m128i dup = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
   __m512i idx[4], rot[4];
 #pragma GCC unroll 4
   for (int j = 0; j < 4; j++) {
@@ -143,13 +141,10 @@ void q5k_rows(const BlockQ5_K* w, int64_t nb, const BlockQ8_K* const* a, float* 
     accm[t] = _mm256_setzero_ps();
   }
   for (int64_t b = 0; b < nb; b++) {
-    alignas(16) uint8_t sc[16], mn[16];
-    unpack_kscales(w[b].scales, sc, mn);
+    const __m128i scm = kscales_vec(w[b].scales);  // sc[0..7], m[0..7]
     const __m512 s = _mm512_castps256_ps512(
-        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)sc))),
-                      _mm256_set1_ps(h2f(w[b].d))));
-    const __m256i mins =
-        _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_loadl_epi64((const __m128i*)mn), dup));
+        _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(scm)), _mm256_set1_ps(h2f(w[b].d))));
+    const __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scm, dup));
     const float dmin = h2f(w[b].dmin);
     __m512 sb[T][2];
 #pragma GCC unroll 8

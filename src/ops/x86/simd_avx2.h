@@ -95,6 +95,24 @@ inline void unpack_kscales(const uint8_t* s, uint8_t* sc, uint8_t* m) {
   std::memcpy(m + 4, &m_hi, 4);
 }
 
+// Q4_K/Q5_K packed scales and mins in one register: bytes 0..7 = sc[0..7], 8..15 = m[0..7].
+// Reads 16 bytes at s (the 12 scale bytes and the first 4 code bytes; stays inside the block).
+inline __m128i kscales_vec(const uint8_t* s) {
+  const __m128i v = load128(s);
+  const __m128i a =
+      _mm_shuffle_epi8(v, _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, 4, 5, 6, 7, 8, 9, 10, 11));
+  const __m128i b =
+      _mm_shuffle_epi8(v, _mm_setr_epi8(-1, -1, -1, -1, 0, 1, 2, 3, -1, -1, -1, -1, 4, 5, 6, 7));
+  const __m128i x =
+      _mm_and_si128(a, _mm_setr_epi8(63, 63, 63, 63, 15, 15, 15, 15, 63, 63, 63, 63, 0, 0, 0, 0));
+  const __m128i y = _mm_and_si128(
+      _mm_srli_epi16(a, 4), _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 15, 15, 15, 15));
+  const __m128i h = _mm_and_si128(
+      _mm_srli_epi16(b, 2),
+      _mm_setr_epi8(0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30, 0, 0, 0, 0, 0x30, 0x30, 0x30, 0x30));
+  return _mm_or_si128(_mm_or_si128(x, y), h);
+}
+
 // The 16 signed 6-bit scales of a Q3_K block (low 4 bits in bytes 0..7, high 2 bits in bytes
 // 8..11), minus 32, as int8 lanes.
 inline __m128i q3k_scales16(const uint8_t* s) {
