@@ -138,6 +138,37 @@ TEST(TokenizerDecode, InvalidUtf8NeverCrashesAndSurvivesByteLevelVocabs) {
   }
 }
 
+TEST(TokenizerDecode, RandomBytesRoundTrip) {
+  // Random mixes of ASCII, whole and cut UTF-8 sequences and stray bytes (fixed seed). No
+  // literal "▁": SentencePiece-style vocabs decode it as a space by design.
+  const std::string alphabet[] = {"a",  " ",    "\n",       "\t",   "7",    "'",    "<", "|",  "é",
+                                  "日", "🦙", "\xF0\x9F", "\x80", "\xFF", "\xC3", "Ġ", "<s>"};
+  uint64_t state = 42;
+  auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return static_cast<uint32_t>(state >> 33);
+  };
+  std::vector<std::string> texts;
+  for (int i = 0; i < 300; ++i) {
+    std::string t;
+    const uint32_t len = next() % 40;
+    for (uint32_t k = 0; k < len; ++k) t += alphabet[next() % std::size(alphabet)];
+    texts.push_back(t);
+  }
+  for (const char* name :
+       {"llama-spm", "llama-bpe", "qwen35", "gemma-4", "deepseek-llm", "command-r", "bert-bge"}) {
+    Loaded l = load(vocab_path(name));
+    const bool lossless = std::string(name) != "bert-bge" && std::string(name) != "deepseek-llm";
+    for (const std::string& t : texts) {
+      const auto ids = l.tok->encode(t, false, false);
+      for (int32_t id : ids) ASSERT_TRUE(id >= 0 && id < l.tok->n_tokens()) << name;
+      if (lossless) {
+        ASSERT_EQ(l.tok->decode(ids), t) << name << ": \"" << escape(t) << "\"";
+      }
+    }
+  }
+}
+
 TEST(TokenizerDecode, OutOfRangeIdsDecodeToNothing) {
   Loaded l = load(vocab_path("llama-bpe"));
   EXPECT_EQ(l.tok->piece(-1), "");
