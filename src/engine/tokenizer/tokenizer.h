@@ -144,7 +144,9 @@ class Tokenizer {
 };
 
 // Turns generated ids into text piece by piece without ever emitting part of a UTF-8
-// character: bytes of an incomplete character are held until the rest arrives.
+// character: bytes of an incomplete character are held until the rest arrives. Pieces are
+// emitted as piece() gives them (an SPM "▁Once" stays " Once"; decode() is what drops the
+// dummy-prefix space at the start of a text).
 class StreamDecoder {
  public:
   explicit StreamDecoder(const Tokenizer& tok, bool render_special = false)
