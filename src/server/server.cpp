@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <cctype>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 
@@ -15,6 +16,9 @@ namespace {
 // Threads serving connections: an idle keep-alive connection holds one, and streaming
 // responses hold one each for their whole length.
 constexpr size_t kWorkerThreads = 64;
+
+// When the request on this worker thread entered routing (for the request log line).
+thread_local std::chrono::steady_clock::time_point t_request_start;
 
 std::string header_or_empty(const httplib::Request& req, const char* name) {
   return req.has_header(name) ? req.get_header_value(name) : std::string();
@@ -60,6 +64,7 @@ void HttpServer::install() {
   http_.set_write_timeout(600);
 
   http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    t_request_start = std::chrono::steady_clock::now();
     std::string host = header_or_empty(req, "Host");
     auto cors = ctx_.cors->decide(req.method, header_or_empty(req, "Origin"), host);
     for (const auto& [k, v] : cors.headers) res.set_header(k, v);
@@ -103,8 +108,12 @@ void HttpServer::install() {
           write_error(res, 500, "internal error");
         }
       });
+  // One line per request, like gin's logger in Ollama's server log.
   http_.set_logger([](const httplib::Request& req, const httplib::Response& res) {
-    LOG_DEBUG("{} | {} | {} {:?}", res.status, req.remote_addr, req.method, req.path);
+    auto elapsed = std::chrono::steady_clock::now() - t_request_start;
+    double ms = std::chrono::duration<double, std::milli>(elapsed).count();
+    LOG_INFO("[GIN] | {:3d} | {:10.3f}ms | {:>15} | {:<7} {}", res.status, ms,
+             req.remote_addr, req.method, req.path);
   });
 }
 

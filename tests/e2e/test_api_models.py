@@ -34,6 +34,17 @@ def raw_request(port, data, timeout=10):
         return b"".join(chunks)
 
 
+def raw_request6(port, data, timeout=10):
+    with socket.create_connection(("::1", port), timeout=timeout) as s:
+        s.sendall(data)
+        out = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                return out
+            out += b
+
+
 class BasicsTest(ServerTestCase):
     def test_root_and_head(self):
         r = self.server.get("/")
@@ -59,6 +70,15 @@ class BasicsTest(ServerTestCase):
         self.assertEqual(r.text, "405 method not allowed")
         self.assertEqual(self.server.get("/api/show").status, 405)
         self.assertEqual(self.server.request("PUT", "/api/delete", {"model": "x"}).status, 405)
+
+    def test_request_log_and_startup_lines(self):
+        self.server.get("/api/tags")
+        time.sleep(0.1)
+        log = self.server.log()
+        self.assertIn("server config env=map[", log)
+        self.assertIn("OLLAMA_MODELS:" + self.server.models_dir, log)
+        self.assertIn("Listening on 127.0.0.1:%d (version 0.13.0)" % self.server.port, log)
+        self.assertRegex(log, r"\[GIN\] \| 200 \|.*GET +/api/tags")
 
     def test_ps_empty(self):
         r = self.server.get("/api/ps")
@@ -250,6 +270,27 @@ class NonLoopbackHostTest(unittest.TestCase):
             resp = raw_request(server.port, b"GET / HTTP/1.1\r\nHost: evil.com\r\n"
                                             b"Connection: close\r\n\r\n")
             self.assertTrue(resp.startswith(b"HTTP/1.1 200"), resp[:100])
+        finally:
+            server.stop()
+
+
+class Ipv6Test(unittest.TestCase):
+    def test_ipv6_loopback(self):
+        try:
+            with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
+                s.bind(("::1", 0))
+                port = s.getsockname()[1]
+        except OSError:
+            self.skipTest("no IPv6 loopback")
+        server = ServerProcess.start(host="::1", port=port)
+        try:
+            self.assertIn("Listening on [::1]:%d" % port, server.log())
+            r = server.get("/api/version")
+            self.assertEqual(r.status, 200)
+            # Host "[::1]:port" passes the rebinding check; a foreign name does not.
+            resp = raw_request6(port, b"GET / HTTP/1.1\r\nHost: evil.com\r\n"
+                                      b"Connection: close\r\n\r\n")
+            self.assertTrue(resp.startswith(b"HTTP/1.1 403"), resp[:100])
         finally:
             server.stop()
 

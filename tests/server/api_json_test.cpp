@@ -174,3 +174,25 @@ TEST(ApiTypes, MessageOmitEmpty) {
 
 }  // namespace
 }  // namespace api
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "api/version.h"
+
+namespace api {
+namespace {
+
+TEST(ApiVersion, MatchesCMakeProjectVersion) {
+  std::ifstream in(std::string(OLLAMA_SOURCE_DIR) + "/CMakeLists.txt");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::smatch m;
+  std::string text = ss.str();
+  ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(project\(\w+ VERSION ([0-9.]+))")));
+  EXPECT_EQ(m[1].str(), kVersion);
+}
+
+}  // namespace
+}  // namespace api
