@@ -187,7 +187,7 @@ TEST(SimdTwin, GemmMatchesScalarDots) {
     for (Isa isa : simd_isas()) {
       const ops::Kernels* k = ops::kernels(t, isa);
       if (k->gemm == nullptr) continue;
-      for (int64_t n : {256, 2048, 96}) {
+      for (int64_t n : {256, 2048, 96, 100}) {
         if (n % bsize(t) != 0) continue;
         for (auto [nr, nt] :
              {std::pair{1, 1}, {5, 1}, {64, 1}, {3, 4}, {7, 9}, {2, 13}, {4, 16}, {5, 17}}) {

@@ -42,7 +42,7 @@ void vec_dot_f16_f32(int64_t n, float* out, const void* vw, const void* va) {
   const auto* w = static_cast<const f16_t*>(vw);
   *out = dot_f32_acts(
       n, static_cast<const float*>(va), [w](int64_t i) { return _mm256_cvtph_ps(load128(w + i)); },
-      [w](int64_t i) { return fp16_to_fp32(w[i]); });
+      [w](int64_t i) { return h2f(w[i]); });
 }
 
 void vec_dot_bf16_f32(int64_t n, float* out, const void* vw, const void* va) {
@@ -52,7 +52,7 @@ void vec_dot_bf16_f32(int64_t n, float* out, const void* vw, const void* va) {
       [w](int64_t i) {
         return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(load128(w + i)), 16));
       },
-      [w](int64_t i) { return bf16_to_fp32(w[i]); });
+      [w](int64_t i) { return bf2f(w[i]); });
 }
 
 namespace {
@@ -89,7 +89,7 @@ void quantize_row_q8_0(const float* x, void* vy, int64_t n) {
   for (int64_t b = 0; b < n / kQK8_0; b++, x += kQK8_0) {
     const float d = absmax(x, kQK8_0) / 127.0f;
     const float id = d != 0 ? 1.0f / d : 0.0f;
-    y[b].d = fp32_to_fp16(d);
+    y[b].d = f2h(d);
     quant32(x, _mm256_set1_ps(id), y[b].qs, nullptr);
   }
 }

@@ -28,8 +28,8 @@ float dot_f32_acts(int64_t n, const float* a, Load16 load16, float (*load1)(cons
 }
 
 float f32_at(const void* w, int64_t i) { return static_cast<const float*>(w)[i]; }
-float f16_at(const void* w, int64_t i) { return fp16_to_fp32(static_cast<const f16_t*>(w)[i]); }
-float bf16_at(const void* w, int64_t i) { return bf16_to_fp32(static_cast<const bf16_t*>(w)[i]); }
+float f16_at(const void* w, int64_t i) { return h2f(static_cast<const f16_t*>(w)[i]); }
+float bf16_at(const void* w, int64_t i) { return bf2f(static_cast<const bf16_t*>(w)[i]); }
 
 }  // namespace
 

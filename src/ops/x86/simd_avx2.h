@@ -20,7 +20,18 @@
 namespace ops::x86 {
 namespace {
 
+// Conversions used by the kernels. Deliberately not the inline ops::fp16_to_fp32 & co. of
+// blocks.h: those have external linkage, and an out-of-line copy compiled here with AVX-512
+// flags could be the one the linker keeps for baseline callers. F16C converts exactly (and
+// rounds to nearest even), so results are bit-identical to the scalar helpers for non-NaN.
 inline float h2f(f16_t h) { return _cvtsh_ss(h); }
+inline f16_t f2h(float f) { return static_cast<f16_t>(_cvtss_sh(f, _MM_FROUND_TO_NEAREST_INT)); }
+inline float bf2f(bf16_t b) {
+  const uint32_t bits = static_cast<uint32_t>(b) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
 
 inline float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
