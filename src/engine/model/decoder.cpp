@@ -25,7 +25,7 @@ void forward_prenorm_decoder(const Weights& w, const DecoderParams& p, nn::Step&
     nn::add_rows(s, b.x.data(), b.proj.data(), sh.n_embd);
 
     nn::rmsnorm_rows(s, b.x.data(), L.ffn_norm, p.rms_eps, b.xn.data(), sh.n_embd);
-    nn::ffn_swiglu(s, L.ffn_gate, L.ffn_up, L.ffn_down);
+    nn::ffn_gated(s, L.ffn_gate, L.ffn_up, L.ffn_down, p.ffn_act);
     nn::add_rows(s, b.x.data(), b.proj.data(), sh.n_embd);
   }
   nn::output_logits(s, w.output_norm, p.rms_eps, w.output);
@@ -42,7 +42,8 @@ CommonHParams read_common_hparams(const KeyReader& keys, double rope_base_defaul
   h.n_head = keys.get_int("attention.head_count", 0, true);
   h.n_head_kv = keys.get_int("attention.head_count_kv", h.n_head);
   if (h.n_embd <= 0 || h.n_layer <= 0 || h.n_ff <= 0 || h.n_head <= 0 || h.n_head_kv <= 0 ||
-      h.n_head % h.n_head_kv != 0 || h.n_embd % h.n_head != 0 || h.n_ctx_train <= 0) {
+      h.n_head % h.n_head_kv != 0 || h.n_ctx_train <= 0 ||
+      (!keys.has("attention.key_length") && h.n_embd % h.n_head != 0)) {
     throw util::bad_request(path + ": inconsistent hyper-parameters (embedding_length " +
                             std::to_string(h.n_embd) + ", block_count " +
                             std::to_string(h.n_layer) + ", head_count " +

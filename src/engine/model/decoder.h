@@ -6,6 +6,7 @@
 
 #include "engine/engine.h"
 #include "engine/model/weights.h"
+#include "engine/nn/blocks.h"
 #include "engine/nn/step.h"
 
 namespace engine::model {
@@ -16,6 +17,7 @@ struct DecoderParams {
   float rms_eps = 1e-5f;
   float attn_scale = 1.0f;
   float embd_scale = 1.0f;
+  nn::Act ffn_act = nn::Act::kSilu;
 };
 
 void forward_prenorm_decoder(const Weights& w, const DecoderParams& p, nn::Step& s);

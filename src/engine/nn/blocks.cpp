@@ -133,12 +133,37 @@ void add_rows(Step& s, float* x, const float* proj, int64_t n) {
   ops::add(x, proj, x, n * s.n_tokens);
 }
 
-void ffn_swiglu(Step& s, const Matrix& gate, const Matrix& up, const Matrix& down) {
+void ffn_gated(Step& s, const Matrix& gate, const Matrix& up, const Matrix& down, Act act) {
   Scratch& b = *s.buf;
   linear(s, gate, b.xn.data(), b.gate.data());
   linear(s, up, b.xn.data(), b.up.data());
-  ops::swiglu(b.gate.data(), b.up.data(), b.gate.data(), gate.n * s.n_tokens);
+  if (act == Act::kSilu) {
+    ops::swiglu(b.gate.data(), b.up.data(), b.gate.data(), gate.n * s.n_tokens);
+  } else {
+    ops::geglu(b.gate.data(), b.up.data(), b.gate.data(), gate.n * s.n_tokens);
+  }
   linear(s, down, b.gate.data(), b.proj.data());
+}
+
+void ffn_fused_swiglu(Step& s, const Matrix& gate_up, const Matrix& down) {
+  Scratch& b = *s.buf;
+  const int64_t n_ff = gate_up.n / 2;
+  linear(s, gate_up, b.xn.data(), b.wide.data());
+  for (int t = 0; t < s.n_tokens; t++) {
+    const float* row = b.wide.data() + t * 2 * n_ff;
+    ops::swiglu(row, row + n_ff, b.gate.data() + t * n_ff, n_ff);
+  }
+  linear(s, down, b.gate.data(), b.proj.data());
+}
+
+void split_rows(Step& s, const float* src, int64_t width, std::initializer_list<Slice> parts) {
+  for (int t = 0; t < s.n_tokens; t++) {
+    int64_t off = 0;
+    for (const Slice& p : parts) {
+      std::memcpy(p.dst + t * p.width, src + t * width + off, p.width * sizeof(float));
+      off += p.width;
+    }
+  }
 }
 
 void output_logits(Step& s, const Vector& norm, float eps, const Matrix& output) {
@@ -162,6 +187,7 @@ void Scratch::resize(const Shape& s, int64_t n_batch, int64_t n_ctx_, int n_thre
   proj.assign(n_batch * s.n_embd, 0);
   gate.assign(n_batch * s.n_ff, 0);
   up.assign(n_batch * s.n_ff, 0);
+  wide.assign(n_batch * std::max(s.n_q() + s.n_k() + s.n_v(), 2 * s.n_ff), 0);
   scores.assign(static_cast<size_t>(n_threads) * n_ctx_, 0);
   rope_cs.assign(static_cast<size_t>(n_threads) * std::max<int64_t>(s.head_dim_k, 2), 0);
   n_ctx = n_ctx_;

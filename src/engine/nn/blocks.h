@@ -2,6 +2,7 @@
 // norms, projections, RoPE, attention against the KV cache, gated FFN, output head.
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 
 #include "engine/nn/step.h"
 #include "engine/nn/tensor.h"
@@ -32,8 +33,23 @@ void attention(Step& s, int layer, const Shape& shape, float scale);
 // x += proj (n_tokens rows of width n).
 void add_rows(Step& s, float* x, const float* proj, int64_t n);
 
-// SwiGLU FFN on s.buf->xn: proj = down(silu(gate xn) * (up xn)).
-void ffn_swiglu(Step& s, const Matrix& gate, const Matrix& up, const Matrix& down);
+enum class Act { kSilu, kGelu };  // gelu = tanh approximation
+
+// Gated FFN on s.buf->xn: proj = down(act(gate xn) * (up xn)).
+void ffn_gated(Step& s, const Matrix& gate, const Matrix& up, const Matrix& down,
+               Act act = Act::kSilu);
+inline void ffn_swiglu(Step& s, const Matrix& gate, const Matrix& up, const Matrix& down) {
+  ffn_gated(s, gate, up, down, Act::kSilu);
+}
+// Fused gate+up ([n_embd, 2 n_ff], gate first, as phi3 stores it): down(silu(g) * u).
+void ffn_fused_swiglu(Step& s, const Matrix& gate_up, const Matrix& down);
+
+// Splits each token row of a fused projection ([n_tokens][width]) into consecutive parts.
+struct Slice {
+  float* dst;     // [n_tokens][width]
+  int64_t width;
+};
+void split_rows(Step& s, const float* src, int64_t width, std::initializer_list<Slice> parts);
 
 // Logits for the requested rows: out_norm(x[row]) -> output matrix -> s.logits.
 void output_logits(Step& s, const Vector& norm, float eps, const Matrix& output);

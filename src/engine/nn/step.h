@@ -43,6 +43,7 @@ struct Scratch {
   std::vector<float> proj;    // [n_batch, n_embd] output of a projection before the add
   std::vector<float> gate;    // [n_batch, n_ff]
   std::vector<float> up;      // [n_batch, n_ff]
+  std::vector<float> wide;    // [n_batch, max(n_q + n_k + n_v, 2 n_ff)] fused projections
   std::vector<float> scores;  // [n_threads, n_ctx] attention probabilities
   std::vector<float> rope_cs; // [n_threads, head_dim] cos/sin pairs
   int64_t n_ctx = 0;
