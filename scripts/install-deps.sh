@@ -21,3 +21,14 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# --- npm packages for the JS client tests (tests/js) -------------------------------------
+# `npm ci` from the committed package-lock.json, only when node_modules is missing or older
+# than the lock file (npm writes node_modules/.package-lock.json on every install).
+JS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/js"
+if command -v npm >/dev/null && [ -f "$JS_DIR/package-lock.json" ]; then
+  if [ ! -f "$JS_DIR/node_modules/.package-lock.json" ] ||
+     [ "$JS_DIR/package-lock.json" -nt "$JS_DIR/node_modules/.package-lock.json" ]; then
+    (cd "$JS_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+fi
