@@ -59,9 +59,21 @@ class SignalWatcher {
       signalled_ = true;
       set_streams_shutting_down();
       http_.stop();
-      // Bounded wait for in-flight requests: leave even if one is stuck.
-      std::thread([] {
-        std::this_thread::sleep_for(kShutdownGrace);
+      // Bounded wait for in-flight requests. cpp-httplib keeps idle keep-alive connections
+      // until their timeout; once nothing is in flight there is nothing left to wait for.
+      std::thread([this] {
+        auto deadline = std::chrono::steady_clock::now() + kShutdownGrace;
+        while (std::chrono::steady_clock::now() < deadline) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          if (http_.busy() == 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+            if (http_.busy() == 0) {
+              LOG_INFO("server stopped");
+              std::fflush(nullptr);
+              std::_Exit(0);
+            }
+          }
+        }
         LOG_WARN("requests still running after {}s; exiting", kShutdownGrace.count());
         std::fflush(nullptr);
         std::_Exit(0);

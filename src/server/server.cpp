@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "server/stream.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -30,6 +31,12 @@ std::string errno_text(int err) {
   if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
   return s;
 }
+
+struct InFlight {
+  explicit InFlight(std::atomic<int>& n) : n_(n) { ++n_; }
+  ~InFlight() { --n_; }
+  std::atomic<int>& n_;
+};
 
 bool has_body(const httplib::Request& req) {
   auto len = header_or_empty(req, "Content-Length");
@@ -77,12 +84,14 @@ void HttpServer::install() {
   });
 
   auto plain = [this](const httplib::Request& req, httplib::Response& res) {
+    InFlight guard(in_handler_);
     RequestBody body(nullptr, &req.body);
     Call call{req, res, body, {}};
     router_.dispatch(call);
   };
   auto with_reader = [this](const httplib::Request& req, httplib::Response& res,
                             const httplib::ContentReader& reader) {
+    InFlight guard(in_handler_);
     RequestBody body(&reader, nullptr);
     Call call{req, res, body, {}};
     router_.dispatch(call);
@@ -136,5 +145,7 @@ int HttpServer::bind(const std::string& host, int port) {
 void HttpServer::run() { http_.listen_after_bind(); }
 
 void HttpServer::stop() { http_.stop(); }
+
+int HttpServer::busy() const { return in_handler_.load() + active_streams(); }
 
 }  // namespace server

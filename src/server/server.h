@@ -2,6 +2,7 @@
 #pragma once
 #include <httplib.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -25,6 +26,8 @@ class HttpServer {
   void run();
   // Safe from any thread (not from a signal handler).
   void stop();
+  // Requests being handled plus streaming responses being written.
+  int busy() const;
 
  private:
   void install();
@@ -32,6 +35,7 @@ class HttpServer {
   Router router_;
   httplib::Server http_;
   bool bound_loopback_ = true;
+  std::atomic<int> in_handler_{0};
 };
 
 }  // namespace server

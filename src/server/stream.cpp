@@ -17,6 +17,7 @@ namespace server {
 namespace {
 
 std::atomic<bool> g_shutting_down{false};
+std::atomic<int> g_active_streams{0};
 
 struct Failure {
   int status = 500;
@@ -90,6 +91,7 @@ struct Collector : StreamWriter {
 }  // namespace
 
 void set_streams_shutting_down() { g_shutting_down = true; }
+int active_streams() { return g_active_streams.load(); }
 
 void respond_stream(httplib::Response& res, bool stream, Producer producer, Reducer reduce) {
   if (!stream) {
@@ -104,6 +106,7 @@ void respond_stream(httplib::Response& res, bool stream, Producer producer, Redu
   }
 
   auto ch = std::make_shared<Channel>();
+  ++g_active_streams;
   ch->worker = std::thread([ch, producer = std::move(producer)] {
     ch->finish(run_producer(producer, *ch));
   });
@@ -116,6 +119,7 @@ void respond_stream(httplib::Response& res, bool stream, Producer producer, Redu
       Failure f = *ch->failure;
       lk.unlock();
       ch->join();
+      --g_active_streams;
       write_error(res, f.status, f.message);
       return;
     }
@@ -159,6 +163,7 @@ void respond_stream(httplib::Response& res, bool stream, Producer producer, Redu
           LOG_DEBUG("stream ended early: client disconnected");
         }
         ch->join();
+        --g_active_streams;
       });
 }
 

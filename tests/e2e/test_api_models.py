@@ -496,6 +496,28 @@ class ShutdownTest(unittest.TestCase):
         finally:
             server.stop()
 
+    def test_in_flight_request_finishes_after_sigterm(self):
+        server = ServerProcess.start()
+        try:
+            data = b"z" * (4 << 20)
+            digest = bytes_digest(data)
+            head = ("POST /api/blobs/%s HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n"
+                    "\r\n" % (digest, len(data))).encode()
+            with socket.create_connection(("127.0.0.1", server.port), timeout=20) as s:
+                s.sendall(head + data[:1 << 20])
+                time.sleep(0.3)
+                server.proc.send_signal(signal.SIGTERM)
+                time.sleep(0.5)
+                self.assertIsNone(server.proc.poll(), "exited with a request in flight")
+                s.sendall(data[1 << 20:])
+                resp = s.recv(4096)
+            self.assertTrue(resp.startswith(b"HTTP/1.1 201"), resp)
+            self.assertEqual(server.proc.wait(timeout=15), 0)
+            blob = os.path.join(server.models_dir, "blobs", digest.replace(":", "-"))
+            self.assertEqual(os.path.getsize(blob), len(data))
+        finally:
+            server.stop()
+
     def test_sigint_exits_zero(self):
         server = ServerProcess.start()
         try:
