@@ -111,6 +111,67 @@ describe('ollama client: generate', () => {
     assert.ok(m.context_length > 0, JSON.stringify(m));
   });
 
+  test('a stop sequence ends the text before it with done_reason stop', onGenerate, async () => {
+    const cut = golden.continuation.indexOf(' girl');
+    assert.ok(cut > 0);
+    const r = await ollama.generate({
+      model: 'stories', prompt: golden.prompt, raw: true, stream: false,
+      options: { ...kOptions, stop: [' girl'] },
+    });
+    assert.equal(r.response, golden.continuation.slice(0, cut));
+    assert.equal(r.done_reason, 'stop');
+  });
+
+  test('parallel requests each return the golden text', onGenerate, async () => {
+    const rs = await Promise.all([0, 1, 2, 3].map(() => ollama.generate({
+      model: 'stories', prompt: golden.prompt, raw: true, stream: false, options: kOptions,
+    })));
+    for (const r of rs) checkGolden(r.response);
+    assert.equal(new Set(rs.map((r) => r.response)).size, 1);
+  });
+
+  test('abort() mid-stream leaves the server usable', onGenerate, async () => {
+    const stream = await ollama.generate({
+      model: 'stories', prompt: golden.prompt, raw: true, stream: true,
+      options: { temperature: 0, num_predict: 1000 },
+    });
+    // A tiny model may finish before the abort lands; either way the server must carry on.
+    let seen = 0;
+    try {
+      for await (const c of stream) {
+        if (++seen === 2) stream.abort();
+        assert.ok(seen <= 1001);
+      }
+    } catch (e) {
+      assert.equal(e.name, 'AbortError', String(e));
+    }
+    const r = await ollama.generate({
+      model: 'stories', prompt: golden.prompt, raw: true, stream: false, options: kOptions,
+    });
+    checkGolden(r.response);
+  });
+
+  test('an option of the wrong type is rejected', onGenerate, async () => {
+    await assert.rejects(ollama.generate({
+      model: 'stories', prompt: 'x', stream: false, options: { num_predict: 'many' },
+    }), (e) => {
+      assert.equal(e.error, 'option "num_predict" must be of type integer');
+      return true;
+    });
+  });
+
+  test('keep_alive 0 unloads the model after the request', onGenerate, async () => {
+    await ollama.generate({ model: 'teller', prompt: 'time', stream: false, keep_alive: 0,
+      options: { num_predict: 2 } });
+    let names = [];
+    for (let i = 0; i < 100; i++) {
+      names = (await ollama.ps()).models.map((m) => m.name);
+      if (!names.includes('teller:latest')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(!names.includes('teller:latest'), JSON.stringify(names));
+  });
+
   test('generate with a missing model rejects with 404', onGenerate, async () => {
     await assert.rejects(ollama.generate({ model: 'nope', prompt: 'x', stream: false }), (e) => {
       assert.equal(e.status_code, 404);

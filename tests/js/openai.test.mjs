@@ -119,6 +119,13 @@ describe('openai client: chat.completions', () => {
     assert.equal(text, whole.choices[0].message.content);
   });
 
+  test('stop ends the message before the stop text', onChat, async () => {
+    const cut = golden.continuation.indexOf(' girl');
+    const r = await openai.chat.completions.create({ ...request, stop: [' girl'] });
+    assert.equal(r.choices[0].message.content, golden.continuation.slice(0, cut));
+    assert.equal(r.choices[0].finish_reason, 'stop');
+  });
+
   test('missing model is an OpenAI-style 404', onChat, async () => {
     await assert.rejects(openai.chat.completions.create({ ...request, model: 'nope' }), (e) => {
       assert.ok(e instanceof OpenAI.NotFoundError, String(e));
