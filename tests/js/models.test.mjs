@@ -96,6 +96,34 @@ describe('ollama client: model management', () => {
     assert.equal(s.details.family, 'llama');
   });
 
+  test('create() with quantize reports progress and stores Q8_0', async () => {
+    const msgs = await collect(await ollama.create({
+      model: 'quant', from: 'plain:v1', quantize: 'q8_0', stream: true,
+    }));
+    const q = msgs.filter((m) => m.status === 'quantizing F32 model to Q8_0');
+    assert.ok(q.length >= 1, msgs.map((m) => m.status).join(' | '));
+    const withTotals = q.filter((m) => m.total > 0);
+    assert.ok(withTotals.length >= 1);
+    assert.equal(withTotals.at(-1).completed, withTotals.at(-1).total);
+    assert.equal(msgs.at(-1).status, 'success');
+    const s = await ollama.show({ model: 'quant' });
+    assert.equal(s.details.quantization_level, 'Q8_0');
+    await ollama.delete({ model: 'quant' });
+  });
+
+  test('create() keeps license and messages', async () => {
+    const messages = [{ role: 'user', content: 'Tell me a story' },
+      { role: 'assistant', content: 'Once upon a time' }];
+    await ollama.create({ model: 'lic', from: 'plain:v1', license: ['MIT', 'Other terms'],
+      messages });
+    const s = await ollama.show({ model: 'lic' });
+    assert.equal(s.license, 'MIT\nOther terms');
+    assert.deepEqual(s.messages, messages);
+    assert.match(s.modelfile, /^LICENSE /m);
+    assert.match(s.modelfile, /^MESSAGE assistant /m);
+    await ollama.delete({ model: 'lic' });
+  });
+
   test('list() describes the created models', async () => {
     const { models } = await ollama.list();
     const names = models.map((m) => m.name).sort();
