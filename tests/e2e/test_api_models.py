@@ -4,9 +4,11 @@ error handling, CORS and Host checks, against a real `ollama serve` and stories2
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -482,6 +484,33 @@ class ModelsTest(unittest.TestCase):
         gguf_blob = file_digest(stories260k_path()).replace(":", "-")
         blobs = os.listdir(os.path.join(self.server.models_dir, "blobs"))
         self.assertNotIn(gguf_blob, blobs)
+
+
+class PruneOnStartTest(unittest.TestCase):
+    def start_with_stale_blob(self, extra_env):
+        tmp = tempfile.mkdtemp(prefix="ollama-e2e-prune-")
+        blobs = os.path.join(tmp, "models", "blobs")
+        os.makedirs(blobs)
+        stale = os.path.join(blobs, "sha256-" + "3" * 64)
+        partial = os.path.join(blobs, "sha256-" + "4" * 64 + "-partial")
+        fresh = os.path.join(blobs, "sha256-" + "5" * 64)
+        old = time.time() - 2 * 3600
+        for p in (stale, partial, fresh):
+            with open(p, "wb") as f:
+                f.write(b"x")
+        os.utime(stale, (old, old))
+        os.utime(partial, (old, old))
+        server = ServerProcess.start(extra_env=extra_env, tmpdir=tmp)
+        server.stop()
+        left = sorted(os.listdir(blobs))
+        shutil.rmtree(tmp, ignore_errors=True)
+        return left
+
+    def test_prunes_unreferenced_old_blobs(self):
+        self.assertEqual(self.start_with_stale_blob(None), ["sha256-" + "5" * 64])
+
+    def test_noprune_keeps_them(self):
+        self.assertEqual(len(self.start_with_stale_blob({"OLLAMA_NOPRUNE": "1"})), 3)
 
 
 class ShutdownTest(unittest.TestCase):
