@@ -87,7 +87,12 @@ export class Server {
   }
 
   async stop() {
-    if (this.proc.exitCode === null && this.proc.signalCode === null) {
+    const { exitCode, signalCode } = this.proc;
+    if (exitCode !== null || signalCode !== null) {
+      // It died during the tests: show why next to the failures it caused.
+      console.error(`ollama serve exited early (code ${exitCode}, signal ${signalCode}); ` +
+        `last log lines:\n${this.log.split('\n').slice(-40).join('\n')}`);
+    } else {
       this.proc.kill('SIGTERM');
       const timer = setTimeout(() => this.proc.kill('SIGKILL'), 10000);
       await this.exited;
