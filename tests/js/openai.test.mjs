@@ -107,8 +107,9 @@ describe('openai client: chat.completions', () => {
     assert.equal(withChoices[0].choices[0].delta.role, 'assistant');
     const text = withChoices.map((c) => c.choices[0].delta.content ?? '').join('');
     checkGolden(text);
+    // OpenAI's schema: finish_reason is null until the one chunk that finishes.
     const finishes = withChoices.filter((c) => c.choices[0].finish_reason !== null);
-    assert.equal(finishes.length, 1);
+    assert.equal(finishes.length, 1, JSON.stringify(withChoices.map((c) => c.choices[0])));
     assert.equal(finishes[0].choices[0].finish_reason, 'length');
     const usage = chunks.at(-1);
     assert.deepEqual(usage.choices, []);
