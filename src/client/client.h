@@ -8,14 +8,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/version.h"
 #include "util/error.h"
 
 namespace client {
 
 using nlohmann::json;
 
-// The version this client reports (User-Agent, `ollama -v`).
-inline constexpr char kVersion[] = "0.13.0";
+// The version this client reports (User-Agent, `ollama -v`): the build's version.
+inline constexpr const char* kVersion = api::kVersion;
 
 // Longest NDJSON line accepted from a stream (Ollama's scanner buffer: 8,000,000 bytes).
 inline constexpr size_t kMaxLineBytes = 8'000'000;
