@@ -16,6 +16,13 @@ bool all_space(std::string_view s) {
 std::string quote_char(unsigned char c) {
   if (c == '\'') return "'\\''";
   if (c >= 0x20 && c < 0x7f) return std::string("'") + static_cast<char>(c) + "'";
+  // Go quotes the byte as the rune of the same value: 0xff -> 'ÿ'.
+  if (c >= 0xa0) {
+    std::string r = "'";
+    r += static_cast<char>(0xc0 | (c >> 6));
+    r += static_cast<char>(0x80 | (c & 0x3f));
+    return r + "'";
+  }
   char buf[16];
   std::snprintf(buf, sizeof buf, "'\\x%02x'", c);
   return buf;

@@ -64,6 +64,9 @@ TEST(ApiDecode, BodyErrors) {
             "invalid character 'm' looking for beginning of object key string");
   EXPECT_EQ(error_of([] { parse_body("xyz"); }),
             "invalid character 'x' looking for beginning of value");
+  EXPECT_EQ(error_of([] { parse_body("\xff"); }),
+            "invalid character '\xc3\xbf' looking for beginning of value");
+  EXPECT_EQ(error_of([] { parse_body("{} x"); }), "invalid character 'x' after top-level value");
   EXPECT_EQ(parse_body("{\"a\":1}")["a"], 1);
 }
 
