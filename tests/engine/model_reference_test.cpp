@@ -194,4 +194,12 @@ INSTANTIATE_TEST_SUITE_P(
       return n;
     });
 
+INSTANTIATE_TEST_SUITE_P(Wave2, ModelReference,
+                         ::testing::Values(RefCase{"tiny-qwen3-e64-f32", nullptr, 1e-3, 2e-4, true}),
+                         [](const auto& info) {
+                           std::string n = info.param.name;
+                           std::replace(n.begin(), n.end(), '-', '_');
+                           return n;
+                         });
+
 }  // namespace

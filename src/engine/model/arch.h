@@ -53,6 +53,7 @@ std::unique_ptr<Arch> load_arch(const gguf::File& file);
 // Factories (one per model file).
 std::unique_ptr<Arch> make_llama(const gguf::File& file);
 std::unique_ptr<Arch> make_qwen2(const gguf::File& file);
+std::unique_ptr<Arch> make_qwen3(const gguf::File& file);
 std::unique_ptr<Arch> make_phi3(const gguf::File& file);
 std::unique_ptr<Arch> make_gemma(const gguf::File& file);
 

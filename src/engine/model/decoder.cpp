@@ -18,6 +18,10 @@ void forward_prenorm_decoder(const Weights& w, const DecoderParams& p, nn::Step&
     nn::linear(s, L.wq, b.xn.data(), b.q.data(), &L.bq);
     nn::linear(s, L.wk, b.xn.data(), b.k.data(), &L.bk);
     nn::linear(s, L.wv, b.xn.data(), b.v.data(), &L.bv);
+    if (L.q_norm.present()) {
+      nn::head_rmsnorm(s, b.q.data(), sh.n_head, sh.head_dim_k, L.q_norm, p.rms_eps);
+      nn::head_rmsnorm(s, b.k.data(), sh.n_head_kv, sh.head_dim_k, L.k_norm, p.rms_eps);
+    }
     nn::rope_rows(s, b.q.data(), sh.n_head, sh.head_dim_k, p.rope);
     nn::rope_rows(s, b.k.data(), sh.n_head_kv, sh.head_dim_k, p.rope);
     nn::attention(s, il, sh, p.attn_scale);

@@ -1,5 +1,6 @@
-// The pre-norm decoder layer stack shared by llama-style archs (llama, mistral, qwen2):
-// x += Wo·attn(rope(Wq·n), rope(Wk·n), Wv·n) with n = attn_norm(x), then
+// The pre-norm decoder layer stack shared by llama-style archs (llama, qwen2, qwen3, gemma):
+// x += Wo·attn(rope(Wq·n), rope(Wk·n), Wv·n) with n = attn_norm(x) (per-head q/k RMS norms
+// before RoPE when bound, as qwen3 has), then
 // x += down(silu(gate·m) * up·m) with m = ffn_norm(x); biases are applied where bound.
 #pragma once
 #include <string>

@@ -9,6 +9,7 @@ const std::vector<ArchEntry>& arch_registry() {
   static const std::vector<ArchEntry> kArchs = {
       {"llama", &make_llama},
       {"qwen2", &make_qwen2},
+      {"qwen3", &make_qwen3},
       {"phi3", &make_phi3},
       {"gemma", &make_gemma},
   };

@@ -51,6 +51,14 @@ void rmsnorm_rows(Step& s, const float* x, const Vector& w, float eps, float* y,
                [&](int64_t t, int) { ops::rmsnorm(x + t * n, w.data, y + t * n, n, eps); });
 }
 
+void head_rmsnorm(Step& s, float* x, int64_t n_heads, int64_t head_dim, const Vector& w,
+                  float eps) {
+  const int64_t n = s.n_tokens * n_heads;
+  parallel_for(pool_for(s, n * head_dim), n, [&](int64_t i, int) {
+    ops::rmsnorm(x + i * head_dim, w.data, x + i * head_dim, head_dim, eps);
+  });
+}
+
 void linear(Step& s, const Matrix& w, const float* x, float* y, const Vector* bias,
             int n_rows) {
   const int64_t rows = n_rows < 0 ? s.n_tokens : n_rows;

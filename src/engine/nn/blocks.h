@@ -19,6 +19,11 @@ void rmsnorm_rows(Step& s, const float* x, const Vector& w, float eps, float* y,
 void linear(Step& s, const Matrix& w, const float* x, float* y, const Vector* bias = nullptr,
             int n_rows = -1);
 
+// RMS-normalizes every head of every token row in place with one shared [head_dim] weight
+// (qwen3 / gemma3 q/k norms).
+void head_rmsnorm(Step& s, float* x, int64_t n_heads, int64_t head_dim, const Vector& w,
+                  float eps);
+
 // Rotates the heads of every token row in x ([n_tokens][n_heads * head_dim]) by its position.
 void rope_rows(Step& s, float* x, int64_t n_heads, int64_t head_dim, const Rope& rope);
 // cos/sin table for one position ([n_rot] floats), and applying it to n_heads heads of x:
