@@ -194,7 +194,8 @@ class CliModelsTest(ServerTestCase):
                                  ["", "parameters", "293K"],
                                  ["", "context length", "2048"],
                                  ["", "embedding length", "64"],
-                                 ["", "quantization", "F32"]]) + "\n"
+                                 # no general.file_type in this GGUF: Ollama says unknown
+                                 ["", "quantization", "unknown"]]) + "\n"
             "  Capabilities\n" + table([["", "completion"]]) + "\n"
             "  Parameters\n" + table([["", "stop", '"<|user|>"'],
                                       ["", "stop", '"<|system|>"'],
@@ -215,6 +216,7 @@ class CliModelsTest(ServerTestCase):
         self.assertEqual(self.ok("show", "stories", "--parameters").stdout, params + "\n")
 
     def test_show_modelfile(self):
+        # Multi-line values without '"' are written in "..." quotes (§6.1).
         model = self.manifest_layer("application/vnd.ollama.image.model")
         blob = os.path.join(self.server.models_dir, "blobs", model.replace(":", "-"))
         expected = (
@@ -222,19 +224,19 @@ class CliModelsTest(ServerTestCase):
             "# To build a new Modelfile based on this, replace FROM with:\n"
             "# FROM stories:latest\n\n"
             "FROM %s\n"
-            'TEMPLATE """%s"""\n'
+            'TEMPLATE "%s"\n'
             "SYSTEM You are a storyteller.\n"
             "PARAMETER stop <|user|>\n"
             "PARAMETER stop <|system|>\n"
             "PARAMETER temperature 0.7\n"
-            'LICENSE """%s"""\n'
+            'LICENSE "%s"\n'
             "MESSAGE user Tell me a story\n"
             "MESSAGE assistant Once upon a time\n\n") % (blob, TEMPLATE, LICENSE)
         self.assertEqual(self.ok("show", "stories", "--modelfile").stdout, expected)
 
     def test_show_verbose(self):
         out = self.ok("show", "stories", "-v").stdout
-        self.assertTrue(out.startswith("  Model\n    architecture        llama     \n"), out[:200])
+        self.assertTrue(out.startswith("  Model\n    architecture        llama      \n"), out[:200])
         self.assertIn("\n  Metadata\n", out)
         self.assertIn("\n  Tensors\n", out)
         self.assertRegex(out, r"\n    general\.architecture +llama +\n")
