@@ -1,5 +1,6 @@
 // Phi-3: fused qkv projection (rows Q, then K, then V), fused gate+up FFN (gate first),
 // NeoX RoPE, untied or tied output. (LongRoPE factors of the 128k variants: not yet.)
+#include <algorithm>
 #include <cmath>
 
 #include "engine/model/arch.h"
@@ -21,6 +22,7 @@ class Phi3 : public Arch {
     hp_ = h;
     shape_ = {vocab_size(file), h.n_embd, h.n_layer, h.n_head, h.n_head_kv,
               h.head_dim_k, h.head_dim_v, h.n_ff};
+    shape_.n_wide = std::max(shape_.n_q() + shape_.n_k() + shape_.n_v(), 2 * h.n_ff);
     if (file.tensor("rope_factors_long.weight") || file.tensor("rope_factors_short.weight")) {
       throw util::bad_request(file.path() + ": phi3 LongRoPE (rope_factors_*) is not supported yet");
     }

@@ -195,7 +195,7 @@ void Scratch::resize(const Shape& s, int64_t n_batch, int64_t n_ctx_, int n_thre
   proj.assign(n_batch * s.n_embd, 0);
   gate.assign(n_batch * s.n_ff, 0);
   up.assign(n_batch * s.n_ff, 0);
-  wide.assign(n_batch * std::max(s.n_q() + s.n_k() + s.n_v(), 2 * s.n_ff), 0);
+  wide.assign(n_batch * s.n_wide, 0);
   scores.assign(static_cast<size_t>(n_threads) * n_ctx_, 0);
   rope_cs.assign(static_cast<size_t>(n_threads) * std::max<int64_t>(s.head_dim_k, 2), 0);
   n_ctx = n_ctx_;

@@ -16,6 +16,7 @@ namespace engine::nn {
 struct Shape {
   int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0;
   int64_t head_dim_k = 0, head_dim_v = 0, n_ff = 0;
+  int64_t n_wide = 0;  // width of fused projections (qkv, gate+up) if the arch has any
   int64_t n_q() const { return n_head * head_dim_k; }
   int64_t n_k() const { return n_head_kv * head_dim_k; }
   int64_t n_v() const { return n_head_kv * head_dim_v; }
@@ -43,7 +44,7 @@ struct Scratch {
   std::vector<float> proj;    // [n_batch, n_embd] output of a projection before the add
   std::vector<float> gate;    // [n_batch, n_ff]
   std::vector<float> up;      // [n_batch, n_ff]
-  std::vector<float> wide;    // [n_batch, max(n_q + n_k + n_v, 2 n_ff)] fused projections
+  std::vector<float> wide;    // [n_batch, n_wide] fused projections (empty if none)
   std::vector<float> scores;  // [n_threads, n_ctx] attention probabilities
   std::vector<float> rope_cs; // [n_threads, head_dim] cos/sin pairs
   int64_t n_ctx = 0;
