@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "api/types.h"
+#include "sched/scheduler.h"
 #include "server/access.h"
 #include "store/store.h"
 #include "util/env.h"
@@ -26,6 +27,7 @@ class NoRunningModels : public RunningModels {
 struct Context {
   util::Config config;
   std::unique_ptr<store::Store> store;
+  std::unique_ptr<sched::Scheduler> scheduler;  // null until serve starts it
   std::unique_ptr<RunningModels> running;
   std::unique_ptr<CorsPolicy> cors;
 };
@@ -36,5 +38,8 @@ void add_basic_routes(Router& r, Context& ctx);   // /, /api/version, /api/ps
 void add_model_routes(Router& r, Context& ctx);   // tags, show, copy, delete
 void add_blob_routes(Router& r, Context& ctx);    // /api/blobs/:digest
 void add_create_routes(Router& r, Context& ctx);  // /api/create
+void add_generate_routes(Router& r, Context& ctx);  // /api/generate
+void add_chat_routes(Router& r, Context& ctx);      // /api/chat
+void add_registry_routes(Router& r, Context& ctx);  // /api/pull, /api/push
 
 }  // namespace server

@@ -51,6 +51,9 @@ HttpServer::HttpServer(Context& ctx) : ctx_(ctx) {
   add_model_routes(router_, ctx);
   add_blob_routes(router_, ctx);
   add_create_routes(router_, ctx);
+  add_generate_routes(router_, ctx);
+  add_chat_routes(router_, ctx);
+  add_registry_routes(router_, ctx);
   install();
 }
 
