@@ -7,7 +7,6 @@
 #include "create/modelfile.h"
 #include "engine/gguf/gguf.h"
 #include "ops/types.h"
-#include "prompt/template.h"
 #include "store/gojson.h"
 #include "util/log.h"
 
@@ -225,37 +224,6 @@ std::vector<api::TensorSummary> gguf_tensor_summaries(const gguf::File& f) {
     out.push_back(std::move(s));
   }
   return out;
-}
-
-std::vector<std::string> model_capabilities(const store::Model& m, const gguf::File* weights) {
-  std::vector<std::string> caps;
-  auto add = [&](const std::string& c) {
-    for (const auto& x : caps)
-      if (x == c) return;
-    caps.push_back(c);
-  };
-  for (const auto& c : m.config.capabilities) add(c);
-  if (weights) {
-    std::string arch = weights->architecture();
-    add(weights->has(arch + ".pooling_type") ? "embedding" : "completion");
-    if (weights->has(arch + ".vision.block_count")) add("vision");
-    if (weights->has(arch + ".audio.block_count")) add("audio");
-  }
-  bool tools = false, insert = false, thinking = false;
-  try {
-    auto t = prompt::Template::parse(m.template_text);
-    tools = t.references("Tools");
-    insert = t.references("Suffix");
-    thinking = t.references("Thinking");
-  } catch (const std::exception& e) {
-    LOG_DEBUG("template of {} does not parse: {}", m.short_name, e.what());
-  }
-  if (tools) add("tools");
-  if (insert) add("insert");
-  if (!m.projector_paths.empty()) add("vision");
-  if (thinking || m.config.model_family == "gptoss" || m.config.model_family == "gpt-oss")
-    add("thinking");
-  return caps;
 }
 
 api::ShowResponse build_show_response(store::Model m, const api::ShowRequest& req,

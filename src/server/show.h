@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "api/types.h"
@@ -39,8 +40,13 @@ nlohmann::json gguf_model_info(const gguf::File& f, bool verbose);
 std::vector<api::TensorSummary> gguf_tensor_summaries(const gguf::File& f);
 
 // Capabilities of a model (§7.5): config list, then completion or embedding (pooling_type),
-// vision, tools (.Tools), insert (.Suffix), vision (projector), thinking.
+// vision, tools (.Tools), insert (.Suffix), vision (projector), thinking (inferred tags or
+// gpt-oss). In capabilities.cpp.
 std::vector<std::string> model_capabilities(const store::Model& m, const gguf::File* weights);
+// Thinking tags inferred from a Go template (§7.5): the text around a `.Thinking` reference
+// inside a range over .Messages, e.g. {"<think>", "</think>"}; empty when not found or
+// the template does not parse.
+std::pair<std::string, std::string> infer_thinking_tags(std::string_view template_text);
 
 // The whole response for a local model. `modified_at` from the manifest file.
 api::ShowResponse build_show_response(store::Model m, const api::ShowRequest& req,

@@ -32,10 +32,10 @@ class HttpTest : public ::testing::Test {
       std::string mode = body.value("mode", "ok");
       respond_stream(c.res, stream, [mode](StreamWriter& w) {
         if (mode == "early") throw util::bad_request("bad before start");
-        w.send({{"status", "one"}});
-        w.send({{"status", "two"}});
+        w.send(json{{"status", "one"}});
+        w.send(json{{"status", "two"}});
         if (mode == "late") throw util::Error("broke midway", 500);
-        w.send({{"status", "success"}});
+        w.send(json{{"status", "success"}});
       });
     });
     r.add("GET", "/test/throw", [](Call&) { throw std::runtime_error("boom"); });

@@ -159,3 +159,25 @@ TEST(ShowCapabilities, FromWeightsAndTemplate) {
 
 }  // namespace
 }  // namespace server
+
+namespace server {
+namespace {
+
+TEST(ShowCapabilities, InferThinkingTags) {
+  EXPECT_EQ(infer_thinking_tags("{{ range .Messages }}{{ if .Thinking }}<think>\n{{ .Thinking }}"
+                                "\n</think>{{ end }}{{ .Content }}{{ end }}"),
+            (std::pair<std::string, std::string>{"<think>", "</think>"}));
+  // Outside a range over .Messages: no tags.
+  EXPECT_EQ(infer_thinking_tags("{{ if .Thinking }}<think>{{ .Thinking }}</think>{{ end }}"),
+            (std::pair<std::string, std::string>{}));
+  EXPECT_EQ(infer_thinking_tags("{{ range .Messages }}{{ .Content }}{{ end }}"),
+            (std::pair<std::string, std::string>{}));
+  // Tags must be text at both ends of the enclosing list.
+  auto tags = infer_thinking_tags(
+      "{{ range $i, $m := .Messages }}{{ if $m.Thinking }}{{ .Thinking }}{{ end }}{{ end }}");
+  EXPECT_TRUE(tags.first.empty() || tags.second.empty());
+  EXPECT_EQ(infer_thinking_tags("{{ range .Messages }}{{"), (std::pair<std::string, std::string>{}));
+}
+
+}  // namespace
+}  // namespace server
