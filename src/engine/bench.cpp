@@ -130,6 +130,31 @@ BenchResult run_bench(const BenchOptions& o) {
     }
     r.decode_tps = o.n_gen / (now_s() - t0);
   }
+  if (o.n_parallel > 1 && o.n_gen > 0) {
+    // Every sequence gets a short prompt, then all decode one token per step in one batch.
+    const int n_seq = o.n_parallel, n_prompt = std::max(1, o.n_prompt / 8);
+    auto pctx = model->new_context({.n_ctx = n_prompt + o.n_gen + 1, .n_seq_max = n_seq,
+                                    .n_batch = o.n_batch, .kv_type = o.kv_type});
+    b.clear();
+    for (int s = 0; s < n_seq; s++) {
+      for (int i = 0; i < n_prompt; i++) b.add(next_id(), i, s, i == n_prompt - 1);
+    }
+    pctx->decode(b);
+    std::vector<int32_t> last(n_seq);
+    for (int s = 0; s < n_seq; s++) last[s] = next_id();
+    const double t0 = now_s();
+    for (int i = 0; i < o.n_gen; i++) {
+      b.clear();
+      for (int s = 0; s < n_seq; s++) b.add(last[s], n_prompt + i, s, true);
+      pctx->decode(b);
+      for (int s = 0; s < n_seq; s++) {
+        const float* lg = pctx->logits(s);
+        last[s] = static_cast<int32_t>(std::max_element(lg, lg + n_vocab) - lg);
+      }
+    }
+    r.n_parallel = n_seq;
+    r.parallel_decode_tps = static_cast<double>(n_seq) * o.n_gen / (now_s() - t0);
+  }
   if (r.bandwidth_gbs > 0 && r.weight_bytes > 0) {
     r.roofline_tps = r.bandwidth_gbs * 1e9 / static_cast<double>(r.weight_bytes);
     r.decode_roofline = r.decode_tps / r.roofline_tps;
@@ -143,11 +168,13 @@ std::string BenchResult::to_json() const {
                 "{\"model_path\":\"%s\",\"arch\":\"%s\",\"weight_bytes\":%llu,\"n_params\":%llu,"
                 "\"n_threads\":%d,\"n_prompt\":%d,\"n_gen\":%d,\"load_s\":%.4f,"
                 "\"bandwidth_gbs\":%.3f,\"prefill_tps\":%.3f,\"decode_tps\":%.3f,"
-                "\"roofline_tps\":%.3f,\"decode_roofline\":%.4f}",
+                "\"roofline_tps\":%.3f,\"decode_roofline\":%.4f,\"n_parallel\":%d,"
+                "\"parallel_decode_tps\":%.3f}",
                 json_escape(model_path).c_str(), json_escape(arch).c_str(),
                 static_cast<unsigned long long>(weight_bytes),
                 static_cast<unsigned long long>(n_params), n_threads, n_prompt, n_gen, load_s,
-                bandwidth_gbs, prefill_tps, decode_tps, roofline_tps, decode_roofline);
+                bandwidth_gbs, prefill_tps, decode_tps, roofline_tps, decode_roofline, n_parallel,
+                parallel_decode_tps);
   return buf;
 }
 
@@ -162,7 +189,13 @@ std::string BenchResult::to_text() const {
                 model_path.c_str(), arch.c_str(), weight_bytes / 1e9, n_params / 1e6, n_threads,
                 load_s, bandwidth_gbs, roofline_tps, n_prompt, prefill_tps, n_gen, decode_tps,
                 decode_roofline * 100);
-  return buf;
+  std::string text = buf;
+  if (n_parallel > 1) {
+    std::snprintf(buf, sizeof buf, "parallel  %d sequences x %d tokens: %.2f t/s aggregate\n",
+                  n_parallel, n_gen, parallel_decode_tps);
+    text += buf;
+  }
+  return text;
 }
 
 }  // namespace engine

@@ -19,6 +19,9 @@ struct BenchOptions {
   int n_gen = 128;                // decode steps after the prefill, one token each
   int n_threads = 0;              // 0 = physical cores
   int n_batch = 512;
+  // Also decode this many sequences together (continuous batching), each after its own
+  // n_prompt/8-token prompt; 0 or 1 = skip. Reports aggregate tokens/s.
+  int n_parallel = 0;
   KvType kv_type = KvType::kF16;
   size_t bandwidth_bytes = size_t(1) << 30;  // buffer read to measure bandwidth; 0 = skip
   int bandwidth_threads = 2;
@@ -35,6 +38,8 @@ struct BenchResult {
   double decode_tps = 0;       // generated tokens / s
   double roofline_tps = 0;     // bandwidth / weight bytes: decode ceiling for one sequence
   double decode_roofline = 0;  // decode_tps / roofline_tps (0..1)
+  int n_parallel = 0;
+  double parallel_decode_tps = 0;  // aggregate over n_parallel sequences decoding together
 
   std::string to_json() const;  // one JSON object, keys as the field names above
   std::string to_text() const;  // a few human-readable lines
