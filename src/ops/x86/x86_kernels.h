@@ -2,7 +2,7 @@
 // Only src/ops/x86/register.cpp (baseline-compiled) wires these into KernelTable; the bodies live
 // in *_avx2.cpp / *_avx512.cpp and must only run after CPUID says the ISA is present.
 // Tiers: AVX2 = every dot type + the Q8_0/Q8_K activation quantizers; AVX-512 = float dots and
-// float gemm tiles (2 rows x 8 tokens); AVX-512 VNNI = integer dots and gemm tiles for the
+// float gemm tiles (4 rows x 4 tokens); AVX-512 VNNI = integer dots and gemm tiles for the
 // legacy and K-quant types (the matmul driver prefers gemm; decode = gemm with one token).
 // Integer parts are exact; float results differ from the scalar twins only by summation order.
 #pragma once
