@@ -2,6 +2,7 @@
 #include "api/types.h"
 #include "create/create.h"
 #include "prompt/template.h"
+#include "registry/transfer.h"
 #include "server/context.h"
 #include "server/http.h"
 #include "server/stream.h"
@@ -58,6 +59,17 @@ void create_handler(Context& ctx, Call& c) {
   create::CreateOptions opts;
   opts.noprune = ctx.config.noprune;
   opts.validate_template = [](const std::string& text) { prompt::Template::parse(text); };
+  // A missing base model is pulled first, as upstream does (pull statuses stream through).
+  opts.pull_model = [&ctx](const store::ModelName& base, const create::ProgressFn& status) {
+    registry::Options ro;
+    ro.insecure = base.scheme == "http";
+    registry::pull(
+        *ctx.store, base, ro,
+        [&status](const api::ProgressResponse& p) {
+          status(create::Progress{p.status, p.digest, p.total, p.completed});
+        },
+        nullptr, ctx.config.noprune);
+  };
   bool stream = req.stream.value_or(true);
   respond_stream(c.res, stream, [&ctx, pipeline_req, opts](StreamWriter& w) {
     create::create_model(

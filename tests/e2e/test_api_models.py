@@ -12,8 +12,8 @@ import tempfile
 import time
 import unittest
 
-from ollama_e2e import (ServerProcess, ServerTestCase, bytes_digest, file_digest,
-                        ollama_bin, require_file, stories260k_path)
+from ollama_e2e import (ServerProcess, ServerTestCase, bytes_digest, file_digest, free_port,
+                        ollama_bin, require_file, shared_dir, stories260k_path)
 
 RFC3339_NANO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$")
 TEMPLATE = ("{{ if .System }}<|system|>{{ .System }}{{ end }}"
@@ -484,6 +484,49 @@ class ModelsTest(unittest.TestCase):
         gguf_blob = file_digest(stories260k_path()).replace(":", "-")
         blobs = os.listdir(os.path.join(self.server.models_dir, "blobs"))
         self.assertNotIn(gguf_blob, blobs)
+
+
+@unittest.skipUnless(os.path.exists("/usr/bin/docker-registry"), "docker-registry not installed")
+class CreateFromRemoteBaseTest(ServerTestCase):
+    """create with a `from` that is not local pulls it first (statuses stream through)."""
+
+    def test_create_pulls_missing_base(self):
+        require_file(stories260k_path())
+        d = tempfile.mkdtemp(prefix="oc-e2e-reg-")
+        port = free_port()
+        out = subprocess.run([os.path.join(shared_dir(), "registry", "start.sh"), d, str(port)],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        pid = out.stdout.strip()
+        try:
+            remote = "127.0.0.1:%d/library/stories:latest" % port
+            self.server.create_stories(remote, system="base system")
+            r = self.server.post("/api/push", {"model": remote, "insecure": True,
+                                               "stream": False})
+            self.assertEqual(r.json(), {"status": "success"}, r)
+            self.assertEqual(self.server.delete("/api/delete", {"model": remote}).status, 200)
+
+            lines = [o for _, o in self.server.stream_lines(
+                "POST", "/api/create", {"model": "child", "from": "http://" + remote,
+                                        "system": "child system"})]
+            texts = [o.get("status") for o in lines]
+            self.assertNotIn(None, texts, lines)
+            self.assertEqual(texts[0], "pulling manifest")
+            self.assertEqual(texts[-1], "success")
+            s = self.server.post("/api/show", {"model": "child"}).json()
+            self.assertEqual(s["system"], "child system")
+            self.assertEqual(self.server.post("/api/show", {"model": remote}).status, 200)
+        finally:
+            subprocess.run([os.path.join(shared_dir(), "registry", "stop.sh"), pid])
+            shutil.rmtree(d, ignore_errors=True)
+
+    def test_unreachable_base_fails_cleanly(self):
+        port = free_port()  # nothing listens there
+        r = self.server.create("child2", stream=False,
+                               **{"from": "http://127.0.0.1:%d/library/none:latest" % port})
+        self.assertGreaterEqual(r.status, 400, r)
+        self.assertIn("error", r.json())
+        self.assertEqual(self.server.post("/api/show", {"model": "child2"}).status, 404)
 
 
 class PruneOnStartTest(unittest.TestCase):
