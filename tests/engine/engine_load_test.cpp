@@ -62,7 +62,8 @@ TEST_F(EngineLoad, GoodModelLoads) {
   EXPECT_EQ(m->weight_bytes(), 1185376u - 14176u);
   EXPECT_EQ(m->n_threads(), 1);
   EXPECT_EQ(engine::Model::supported_architectures(),
-            (std::vector<std::string>{"llama", "qwen2", "qwen3", "phi3", "gemma"}));
+            (std::vector<std::string>{"llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2",
+                                      "gemma3"}));
 }
 
 TEST_F(EngineLoad, UnknownArchitectureListsSupported) {
@@ -71,7 +72,7 @@ TEST_F(EngineLoad, UnknownArchitectureListsSupported) {
   });
   const std::string e = load_error(path);
   EXPECT_HAS(e, "unsupported model architecture 'mamba'");
-  EXPECT_HAS(e, "llama, qwen2, qwen3, phi3, gemma");
+  EXPECT_HAS(e, "llama, qwen2, qwen3, phi3, gemma, gemma2, gemma3");
   EXPECT_HAS(e, path);
 }
 

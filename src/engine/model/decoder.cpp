@@ -22,17 +22,26 @@ void forward_prenorm_decoder(const Weights& w, const DecoderParams& p, nn::Step&
       nn::head_rmsnorm(s, b.q.data(), sh.n_head, sh.head_dim_k, L.q_norm, p.rms_eps);
       nn::head_rmsnorm(s, b.k.data(), sh.n_head_kv, sh.head_dim_k, L.k_norm, p.rms_eps);
     }
-    nn::rope_rows(s, b.q.data(), sh.n_head, sh.head_dim_k, p.rope);
-    nn::rope_rows(s, b.k.data(), sh.n_head_kv, sh.head_dim_k, p.rope);
-    nn::attention(s, il, sh, p.attn_scale);
+    const nn::Rope& rope = p.rope_of(il);
+    nn::rope_rows(s, b.q.data(), sh.n_head, sh.head_dim_k, rope);
+    nn::rope_rows(s, b.k.data(), sh.n_head_kv, sh.head_dim_k, rope);
+    nn::attention(s, il, sh, p.attn_scale,
+                  {p.swa_layer(il) ? p.n_swa : 0, p.attn_softcap});
     nn::linear(s, L.wo, b.attn.data(), b.proj.data(), &L.bo);
+    if (L.post_attn_norm.present()) {
+      nn::rmsnorm_rows(s, b.proj.data(), L.post_attn_norm, p.rms_eps, b.proj.data(), sh.n_embd);
+    }
     nn::add_rows(s, b.x.data(), b.proj.data(), sh.n_embd);
 
     nn::rmsnorm_rows(s, b.x.data(), L.ffn_norm, p.rms_eps, b.xn.data(), sh.n_embd);
     nn::ffn_gated(s, L.ffn_gate, L.ffn_up, L.ffn_down, p.ffn_act);
+    if (L.post_ffw_norm.present()) {
+      nn::rmsnorm_rows(s, b.proj.data(), L.post_ffw_norm, p.rms_eps, b.proj.data(), sh.n_embd);
+    }
     nn::add_rows(s, b.x.data(), b.proj.data(), sh.n_embd);
   }
   nn::output_logits(s, w.output_norm, p.rms_eps, w.output);
+  if (p.final_softcap > 0) nn::softcap(s.logits, s.n_out * sh.n_vocab, p.final_softcap);
 }
 
 CommonHParams read_common_hparams(const KeyReader& keys, double rope_base_default,

@@ -1,7 +1,8 @@
 // The pre-norm decoder layer stack shared by llama-style archs (llama, qwen2, qwen3, gemma):
 // x += Wo·attn(rope(Wq·n), rope(Wk·n), Wv·n) with n = attn_norm(x) (per-head q/k RMS norms
 // before RoPE when bound, as qwen3 has), then
-// x += down(silu(gate·m) * up·m) with m = ffn_norm(x); biases are applied where bound.
+// x += down(silu(gate·m) * up·m) with m = ffn_norm(x); biases are applied where bound, and
+// gemma2/3's post-attention / post-FFN norms, sliding windows and soft-caps where set.
 #pragma once
 #include <string>
 
@@ -15,6 +16,15 @@ namespace engine::model {
 struct DecoderParams {
   nn::Shape shape;
   nn::Rope rope;
+  // Sliding-window layers (gemma2/3): their window and RoPE; swa_layer(il) says which.
+  nn::Rope rope_swa;
+  int32_t n_swa = 0;
+  int swa_period = 0;       // > 0: layer il slides iff il % swa_period < swa_sliding
+  int swa_sliding = 0;
+  float attn_softcap = 0;   // 0 = none
+  float final_softcap = 0;  // 0 = none
+  bool swa_layer(int il) const { return n_swa > 0 && swa_period > 0 && il % swa_period < swa_sliding; }
+  const nn::Rope& rope_of(int il) const { return swa_layer(il) ? rope_swa : rope; }
   float rms_eps = 1e-5f;
   float attn_scale = 1.0f;
   float embd_scale = 1.0f;

@@ -12,6 +12,8 @@ const std::vector<ArchEntry>& arch_registry() {
       {"qwen3", &make_qwen3},
       {"phi3", &make_phi3},
       {"gemma", &make_gemma},
+      {"gemma2", &make_gemma2},
+      {"gemma3", &make_gemma3},
   };
   return kArchs;
 }

@@ -1,6 +1,7 @@
 #include "engine/nn/blocks.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -91,7 +92,11 @@ void rope_rows(Step& s, float* x, int64_t n_heads, int64_t head_dim, const Rope&
   });
 }
 
-void attention(Step& s, int layer, const Shape& shape, float scale) {
+void softcap(float* x, int64_t n, float cap) {
+  for (int64_t i = 0; i < n; i++) x[i] = cap * std::tanh(x[i] / cap);
+}
+
+void attention(Step& s, int layer, const Shape& shape, float scale, AttnOptions opt) {
   kv::KvCache& kv = *s.kv;
   const float* k = s.buf->k.data();
   const float* v = s.buf->v.data();
@@ -124,14 +129,23 @@ void attention(Step& s, int layer, const Shape& shape, float scale) {
     const auto* vrows = static_cast<const uint8_t*>(kv.v_rows(layer, seq, h / group));
     const float* qh = q + t * shape.n_q() + h * hd_k;
     float* sc = scores_all + ith * scores_stride;
+    // Oldest visible position: everything for causal attention, the window for SWA.
+    const int32_t p_min = opt.window > 0 ? pt - opt.window + 1 : INT32_MIN;
     for (int j = 0; j < n; j++) {
-      if (cell_pos[j] <= pt) {
+      if (cell_pos[j] <= pt && cell_pos[j] >= p_min) {
         dot(hd_k, &sc[j], krows + j * hd_k * eb, qh);
       } else {
         sc[j] = neg_inf;
       }
     }
-    ops::softmax_scaled(sc, n, scale);
+    if (opt.softcap > 0) {
+      for (int j = 0; j < n; j++) {
+        if (sc[j] != neg_inf) sc[j] = opt.softcap * std::tanh(sc[j] * scale / opt.softcap);
+      }
+      ops::softmax(sc, n);
+    } else {
+      ops::softmax_scaled(sc, n, scale);
+    }
     float* oh = out + t * shape.n_head * hd_v + h * hd_v;
     for (int64_t d = 0; d < hd_v; d++) dot(n, &oh[d], vrows + d * n_ctx * eb, sc);
   });

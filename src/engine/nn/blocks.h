@@ -33,7 +33,16 @@ void rope_apply(float* x, int64_t n_heads, int64_t head_dim, const Rope& rope, c
 
 // Stores s.buf->k / s.buf->v of every token in its KV cell for `layer`, then computes
 // s.buf->attn = softmax(q k^T * scale, causal by position, per sequence) v for every head.
-void attention(Step& s, int layer, const Shape& shape, float scale);
+// window > 0: sliding window, a query at p sees keys at p - window + 1 .. p only.
+// softcap > 0: scores become softcap * tanh(score / softcap) before the softmax (gemma2).
+struct AttnOptions {
+  int32_t window = 0;
+  float softcap = 0.0f;
+};
+void attention(Step& s, int layer, const Shape& shape, float scale, AttnOptions opt = {});
+
+// x = cap * tanh(x / cap) over n values (final logit soft-capping).
+void softcap(float* x, int64_t n, float cap);
 
 // x += proj (n_tokens rows of width n).
 void add_rows(Step& s, float* x, const float* proj, int64_t n);
