@@ -132,6 +132,41 @@ class CliModelsTest(ServerTestCase):
         finally:
             self.ok("rm", "stories-short")
 
+    def test_create_quantize_passes_through(self):
+        self.ok("create", "stories-q8", "-q", "q8_0", "-f", "Modelfile")
+        try:
+            out = self.ok("show", "stories-q8").stdout
+            self.assertRegex(out, r"\n    quantization        Q8_0 +\n")
+            sizes = {t["name"]: t["size"] for t in self.server.get("/api/tags").json()["models"]}
+            self.assertLess(sizes["stories-q8:latest"], sizes["stories:latest"])
+        finally:
+            self.ok("rm", "stories-q8")
+
+    def test_create_on_a_terminal_redraws_progress(self):
+        import pty
+        pid, fd = pty.fork()
+        if pid == 0:
+            os.chdir(self.work)
+            os.execve(ollama_bin(), [ollama_bin(), "create", "stories-tty"],
+                      self.server.env_for_client())
+        out = b""
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        _, status = os.waitpid(pid, 0)
+        self.assertEqual(os.waitstatus_to_exitcode(status), 0, out)
+        text = out.decode("utf-8", errors="replace")
+        self.assertTrue(text.startswith("\x1b[?25l"), text[:80])  # cursor hidden while drawing
+        self.assertIn("gathering model components", text)
+        self.assertIn("\x1b[K", text)  # lines are cleared and redrawn in place
+        self.assertTrue(text.endswith("success \x1b[K\x1b[?2026l\r\n\x1b[?25h"), text[-80:])
+        self.ok("rm", "stories-tty")
+
     def test_create_errors(self):
         r = self.fails("create", "x", "-f", "no-such-Modelfile")
         self.assertEqual(r.stderr, "Error: specified Modelfile wasn't found\n")
