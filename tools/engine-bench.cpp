@@ -20,18 +20,28 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "-p") o.n_prompt = std::atoi(value());
-    else if (a == "-n") o.n_gen = std::atoi(value());
-    else if (a == "-t") o.n_threads = std::atoi(value());
-    else if (a == "-b") o.n_batch = std::atoi(value());
-    else if (a == "--parallel") o.n_parallel = std::atoi(value());
-    else if (a == "--kv") o.kv_type = std::strcmp(value(), "f32") == 0 ? engine::KvType::kF32 : engine::KvType::kF16;
-    else if (a == "--no-bw") o.bandwidth_bytes = 0;
-    else if (a == "--json") json = true;
-    else if (a[0] != '-' && o.model_path.empty()) o.model_path = a;
+    if (a == "-p")
+      o.n_prompt = std::atoi(value());
+    else if (a == "-n")
+      o.n_gen = std::atoi(value());
+    else if (a == "-t")
+      o.n_threads = std::atoi(value());
+    else if (a == "-b")
+      o.n_batch = std::atoi(value());
+    else if (a == "--parallel")
+      o.n_parallel = std::atoi(value());
+    else if (a == "--kv")
+      o.kv_type = std::strcmp(value(), "f32") == 0 ? engine::KvType::kF32 : engine::KvType::kF16;
+    else if (a == "--no-bw")
+      o.bandwidth_bytes = 0;
+    else if (a == "--json")
+      json = true;
+    else if (a[0] != '-' && o.model_path.empty())
+      o.model_path = a;
     else {
-      std::fprintf(stderr, "usage: engine-bench MODEL.gguf [-p N] [-n N] [-t N] [-b N] "
-                           "[--kv f16|f32] [--parallel N] [--no-bw] [--json]\n");
+      std::fprintf(stderr,
+                   "usage: engine-bench MODEL.gguf [-p N] [-n N] [-t N] [-b N] "
+                   "[--kv f16|f32] [--parallel N] [--no-bw] [--json]\n");
       return 2;
     }
   }

@@ -17,20 +17,31 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; i++) {
     const std::string a = argv[i];
     auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : "0"; };
-    if (a == "-n") n_predict = std::atoi(next());
-    else if (a == "-t") n_threads = std::atoi(next());
-    else if (a == "-c") n_ctx = std::atoi(next());
-    else if (a == "--temp") sp.temperature = std::strtof(next(), nullptr);
-    else if (a == "--seed") sp.seed = std::atoll(next());
-    else if (a == "--top-k") sp.top_k = std::atoi(next());
-    else if (a == "--top-p") sp.top_p = std::strtof(next(), nullptr);
-    else if (a == "--repeat-penalty") sp.repeat_penalty = std::strtof(next(), nullptr);
-    else if (path.empty()) path = a;
-    else prompt = a;
+    if (a == "-n")
+      n_predict = std::atoi(next());
+    else if (a == "-t")
+      n_threads = std::atoi(next());
+    else if (a == "-c")
+      n_ctx = std::atoi(next());
+    else if (a == "--temp")
+      sp.temperature = std::strtof(next(), nullptr);
+    else if (a == "--seed")
+      sp.seed = std::atoll(next());
+    else if (a == "--top-k")
+      sp.top_k = std::atoi(next());
+    else if (a == "--top-p")
+      sp.top_p = std::strtof(next(), nullptr);
+    else if (a == "--repeat-penalty")
+      sp.repeat_penalty = std::strtof(next(), nullptr);
+    else if (path.empty())
+      path = a;
+    else
+      prompt = a;
   }
   if (path.empty()) {
-    std::fprintf(stderr, "usage: engine-run MODEL.gguf \"prompt\" [-n N] [-t N] [-c N] [--temp T] "
-                         "[--seed S] [--top-k K] [--top-p P] [--repeat-penalty R]\n");
+    std::fprintf(stderr,
+                 "usage: engine-run MODEL.gguf \"prompt\" [-n N] [-t N] [-c N] [--temp T] "
+                 "[--seed S] [--top-k K] [--top-p P] [--repeat-penalty R]\n");
     return 2;
   }
   try {

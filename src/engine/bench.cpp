@@ -14,8 +14,7 @@ namespace engine {
 namespace {
 
 double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 // A sum the compiler cannot drop: every byte is read.
@@ -90,14 +89,13 @@ BenchResult run_bench(const BenchOptions& o) {
   r.n_prompt = o.n_prompt;
   r.n_gen = o.n_gen;
   if (o.bandwidth_bytes > 0) {
-    r.bandwidth_gbs =
-        measure_read_bandwidth(model->pool(), o.bandwidth_bytes, o.bandwidth_threads,
-                               o.repetitions);
+    r.bandwidth_gbs = measure_read_bandwidth(model->pool(), o.bandwidth_bytes, o.bandwidth_threads,
+                                             o.repetitions);
   }
 
   const int n_ctx = o.n_prompt + o.n_gen + 1;
-  auto ctx = model->new_context({.n_ctx = n_ctx, .n_seq_max = 1, .n_batch = o.n_batch,
-                                 .kv_type = o.kv_type});
+  auto ctx = model->new_context(
+      {.n_ctx = n_ctx, .n_seq_max = 1, .n_batch = o.n_batch, .kv_type = o.kv_type});
   const int64_t n_vocab = model->n_vocab();
   // Deterministic pseudo-random prompt (token ids spread over the vocabulary).
   Batch b;
@@ -133,8 +131,10 @@ BenchResult run_bench(const BenchOptions& o) {
   if (o.n_parallel > 1 && o.n_gen > 0) {
     // Every sequence gets a short prompt, then all decode one token per step in one batch.
     const int n_seq = o.n_parallel, n_prompt = std::max(1, o.n_prompt / 8);
-    auto pctx = model->new_context({.n_ctx = n_prompt + o.n_gen + 1, .n_seq_max = n_seq,
-                                    .n_batch = o.n_batch, .kv_type = o.kv_type});
+    auto pctx = model->new_context({.n_ctx = n_prompt + o.n_gen + 1,
+                                    .n_seq_max = n_seq,
+                                    .n_batch = o.n_batch,
+                                    .kv_type = o.kv_type});
     b.clear();
     for (int s = 0; s < n_seq; s++) {
       for (int i = 0; i < n_prompt; i++) b.add(next_id(), i, s, i == n_prompt - 1);

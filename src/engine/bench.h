@@ -15,9 +15,9 @@ namespace engine {
 
 struct BenchOptions {
   std::string model_path;
-  int n_prompt = 512;             // prefill tokens (one decode call, chunked by n_batch)
-  int n_gen = 128;                // decode steps after the prefill, one token each
-  int n_threads = 0;              // 0 = physical cores
+  int n_prompt = 512;  // prefill tokens (one decode call, chunked by n_batch)
+  int n_gen = 128;     // decode steps after the prefill, one token each
+  int n_threads = 0;   // 0 = physical cores
   int n_batch = 512;
   // Also decode this many sequences together (continuous batching), each after its own
   // n_prompt/8-token prompt; 0 or 1 = skip. Reports aggregate tokens/s.
@@ -25,7 +25,7 @@ struct BenchOptions {
   KvType kv_type = KvType::kF16;
   size_t bandwidth_bytes = size_t(1) << 30;  // buffer read to measure bandwidth; 0 = skip
   int bandwidth_threads = 2;
-  int repetitions = 3;            // bandwidth: best of this many passes
+  int repetitions = 3;  // bandwidth: best of this many passes
 };
 
 struct BenchResult {
@@ -47,8 +47,7 @@ struct BenchResult {
 
 // Best-of-`repetitions` read bandwidth in GB/s over a buffer of `bytes`, using the first
 // n_threads threads of the pool (fewer if the pool is smaller).
-double measure_read_bandwidth(util::ThreadPool& pool, size_t bytes, int n_threads,
-                              int repetitions);
+double measure_read_bandwidth(util::ThreadPool& pool, size_t bytes, int n_threads, int repetitions);
 
 // Loads the model (timed), measures bandwidth, then prefill and decode; throws util::Error.
 BenchResult run_bench(const BenchOptions& opts);

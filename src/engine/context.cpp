@@ -19,8 +19,8 @@ struct Context::Impl {
   ContextOptions opts;
   std::unique_ptr<kv::KvCache> kv;
   nn::Scratch scratch;
-  std::vector<float> logits;        // [n_outputs, n_vocab]
-  std::vector<int32_t> out_index;   // batch index -> output index or -1
+  std::vector<float> logits;       // [n_outputs, n_vocab]
+  std::vector<int32_t> out_index;  // batch index -> output index or -1
   int n_outputs = 0;
   // Per-chunk token arrays (n_batch each), reused.
   std::vector<int32_t> cell, out_rows;
@@ -38,11 +38,9 @@ std::unique_ptr<Context> Model::new_context(const ContextOptions& o) const {
   opts.n_batch = std::min(opts.n_batch, opts.n_ctx * opts.n_seq_max);
   impl->opts = opts;
   const nn::Shape& sh = impl->arch->shape();
-  impl->kv = std::make_unique<kv::KvCache>(static_cast<int>(sh.n_layer),
-                                           static_cast<int>(sh.n_head_kv),
-                                           static_cast<int>(sh.head_dim_k),
-                                           static_cast<int>(sh.head_dim_v), opts.n_ctx,
-                                           opts.n_seq_max, opts.kv_type);
+  impl->kv = std::make_unique<kv::KvCache>(
+      static_cast<int>(sh.n_layer), static_cast<int>(sh.n_head_kv), static_cast<int>(sh.head_dim_k),
+      static_cast<int>(sh.head_dim_v), opts.n_ctx, opts.n_seq_max, opts.kv_type);
   impl->scratch.resize(sh, opts.n_batch, opts.n_ctx, n_threads());
   impl->cell.resize(opts.n_batch);
   impl->out_rows.resize(opts.n_batch);

@@ -19,26 +19,26 @@ class ThreadPool;
 namespace engine {
 
 struct LoadOptions {
-  int n_threads = 0;            // compute threads, caller included; 0 = physical cores
-  bool load_tokenizer = true;   // false: weights only (benchmarks, tests with raw ids)
+  int n_threads = 0;           // compute threads, caller included; 0 = physical cores
+  bool load_tokenizer = true;  // false: weights only (benchmarks, tests with raw ids)
 };
 
 // Hyper-parameters every decoder shares, as read from the file (after defaults).
 struct ModelInfo {
-  std::string arch;        // general.architecture, e.g. "llama"
-  std::string name;        // general.name ("" when absent)
+  std::string arch;  // general.architecture, e.g. "llama"
+  std::string name;  // general.name ("" when absent)
   int64_t n_vocab = 0;
   int64_t n_ctx_train = 0;  // <arch>.context_length
   int64_t n_embd = 0;
   int64_t n_layer = 0;
   int64_t n_head = 0;
   int64_t n_head_kv = 0;
-  int64_t head_dim = 0;    // key/value width per head
+  int64_t head_dim = 0;  // key/value width per head
   int64_t n_ff = 0;
   double rope_base = 0;
   double rms_eps = 0;
-  uint64_t n_params = 0;       // elements of every tensor in the file
-  uint64_t weight_bytes = 0;   // bytes of every tensor in the file (what a decode step reads)
+  uint64_t n_params = 0;      // elements of every tensor in the file
+  uint64_t weight_bytes = 0;  // bytes of every tensor in the file (what a decode step reads)
 };
 
 enum class KvType { kF16, kF32 };
@@ -115,7 +115,7 @@ class Context {
   int32_t kv_seq_pos_max(int seq) const;  // -1 when empty
   int kv_seq_n_tokens(int seq) const;
 
-  int n_ctx() const;      // cells per sequence
+  int n_ctx() const;  // cells per sequence
   int n_seq_max() const;
   int n_batch() const;
   KvType kv_type() const;

@@ -33,8 +33,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   const int n_threads = opts.n_threads > 0 ? opts.n_threads : util::physical_cores();
   impl->pool = std::make_unique<util::ThreadPool>(n_threads);
   impl->serial = std::make_unique<util::ThreadPool>(1);
-  impl->load_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  impl->load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return std::unique_ptr<Model>(new Model(std::move(impl)));
 }
 

@@ -10,8 +10,10 @@
 
 namespace {
 
-const std::string kModel = std::string(OLLAMA_SHARED_DIR) + "/testdata/models/tiny-llama-e64-f32.gguf";
-const std::string kQwen = std::string(OLLAMA_SHARED_DIR) + "/testdata/models/tiny-qwen2-e64-f32.gguf";
+const std::string kModel =
+    std::string(OLLAMA_SHARED_DIR) + "/testdata/models/tiny-llama-e64-f32.gguf";
+const std::string kQwen =
+    std::string(OLLAMA_SHARED_DIR) + "/testdata/models/tiny-qwen2-e64-f32.gguf";
 
 std::vector<int32_t> seq_tokens(int which, int n) {
   std::vector<int32_t> t = {1};

@@ -2,6 +2,7 @@
 // (all prompt positions where stored, the last one otherwise, the teacher-forced greedy path)
 // within the README's tolerances, and the greedy continuation where the margins allow.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include "engine/engine.h"
 
@@ -194,16 +194,17 @@ INSTANTIATE_TEST_SUITE_P(
       return n;
     });
 
-INSTANTIATE_TEST_SUITE_P(Wave2, ModelReference,
-                         // gemma2/3: llama.cpp's F16-table GELU; an exact GELU is 0.0087 /
-                         // 0.0046 away (README), so 1.5e-2 as the README suggests 2e-2.
-                         ::testing::Values(RefCase{"tiny-qwen3-e64-f32", nullptr, 1e-3, 2e-4, true},
-                                           RefCase{"tiny-gemma2-e64-f32", nullptr, 1.5e-2, 2e-3, true},
-                                           RefCase{"tiny-gemma3-e64-f32", nullptr, 1.5e-2, 2e-3, true}),
-                         [](const auto& info) {
-                           std::string n = info.param.name;
-                           std::replace(n.begin(), n.end(), '-', '_');
-                           return n;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Wave2, ModelReference,
+    // gemma2/3: llama.cpp's F16-table GELU; an exact GELU is 0.0087 /
+    // 0.0046 away (README), so 1.5e-2 as the README suggests 2e-2.
+    ::testing::Values(RefCase{"tiny-qwen3-e64-f32", nullptr, 1e-3, 2e-4, true},
+                      RefCase{"tiny-gemma2-e64-f32", nullptr, 1.5e-2, 2e-3, true},
+                      RefCase{"tiny-gemma3-e64-f32", nullptr, 1.5e-2, 2e-3, true}),
+    [](const auto& info) {
+      std::string n = info.param.name;
+      std::replace(n.begin(), n.end(), '-', '_');
+      return n;
+    });
 
 }  // namespace

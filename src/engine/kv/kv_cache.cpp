@@ -7,8 +7,8 @@
 
 namespace engine::kv {
 
-KvCache::KvCache(int n_layer, int n_head_kv, int head_dim_k, int head_dim_v, int n_ctx,
-                 int n_seq, KvType type)
+KvCache::KvCache(int n_layer, int n_head_kv, int head_dim_k, int head_dim_v, int n_ctx, int n_seq,
+                 KvType type)
     : n_layer_(n_layer),
       n_head_kv_(n_head_kv),
       head_dim_k_(head_dim_k),
@@ -63,7 +63,8 @@ void KvCache::write(int layer, int seq, int cell, const float* k, const float* v
       auto* kd = reinterpret_cast<uint16_t*>(kb) + ko;
       for (int d = 0; d < head_dim_k_; d++) kd[d] = ops::fp32_to_fp16(kh[d]);
       auto* vd = reinterpret_cast<uint16_t*>(vb);
-      for (int d = 0; d < head_dim_v_; d++) vd[v_offset(seq, h, d) + cell] = ops::fp32_to_fp16(vh[d]);
+      for (int d = 0; d < head_dim_v_; d++)
+        vd[v_offset(seq, h, d) + cell] = ops::fp32_to_fp16(vh[d]);
     } else {
       std::memcpy(reinterpret_cast<float*>(kb) + ko, kh, head_dim_k_ * sizeof(float));
       auto* vd = reinterpret_cast<float*>(vb);
@@ -91,8 +92,8 @@ void KvCache::move_cell(int seq_from, int cell_from, int seq_to, int cell_to) {
     uint8_t* kb = k_[il].get();
     uint8_t* vb = v_[il].get();
     for (int h = 0; h < n_head_kv_; h++) {
-      std::memmove(kb + k_offset(seq_to, h, cell_to) * eb, kb + k_offset(seq_from, h, cell_from) * eb,
-                   head_dim_k_ * eb);
+      std::memmove(kb + k_offset(seq_to, h, cell_to) * eb,
+                   kb + k_offset(seq_from, h, cell_from) * eb, head_dim_k_ * eb);
       for (int d = 0; d < head_dim_v_; d++) {
         std::memcpy(vb + (v_offset(seq_to, h, d) + cell_to) * eb,
                     vb + (v_offset(seq_from, h, d) + cell_from) * eb, eb);

@@ -57,8 +57,8 @@ class KvCache {
   void seq_copy(int src, int dst, int32_t p0, int32_t p1);
 
  private:
-  size_t k_offset(int seq, int kvh, int cell) const;   // elements, within a layer
-  size_t v_offset(int seq, int kvh, int dim) const;    // elements, within a layer: row start
+  size_t k_offset(int seq, int kvh, int cell) const;  // elements, within a layer
+  size_t v_offset(int seq, int kvh, int dim) const;   // elements, within a layer: row start
   void move_cell(int seq_from, int cell_from, int seq_to, int cell_to);
 
   int n_layer_, n_head_kv_, head_dim_k_, head_dim_v_, n_ctx_, n_seq_;
@@ -68,8 +68,8 @@ class KvCache {
   // untouched pages of a large cache cost no memory.
   std::vector<std::unique_ptr<uint8_t[]>> k_;
   std::vector<std::unique_ptr<uint8_t[]>> v_;
-  std::vector<int32_t> pos_;             // [n_seq][n_ctx]
-  std::vector<int> n_used_;              // [n_seq]
+  std::vector<int32_t> pos_;  // [n_seq][n_ctx]
+  std::vector<int> n_used_;   // [n_seq]
 };
 
 }  // namespace engine::kv

@@ -25,8 +25,7 @@ void forward_prenorm_decoder(const Weights& w, const DecoderParams& p, nn::Step&
     const nn::Rope& rope = p.rope_of(il);
     nn::rope_rows(s, b.q.data(), sh.n_head, sh.head_dim_k, rope);
     nn::rope_rows(s, b.k.data(), sh.n_head_kv, sh.head_dim_k, rope);
-    nn::attention(s, il, sh, p.attn_scale,
-                  {p.swa_layer(il) ? p.n_swa : 0, p.attn_softcap});
+    nn::attention(s, il, sh, p.attn_scale, {p.swa_layer(il) ? p.n_swa : 0, p.attn_softcap});
     nn::linear(s, L.wo, b.attn.data(), b.proj.data(), &L.bo);
     if (L.post_attn_norm.present()) {
       nn::rmsnorm_rows(s, b.proj.data(), L.post_attn_norm, p.rms_eps, b.proj.data(), sh.n_embd);
@@ -59,9 +58,8 @@ CommonHParams read_common_hparams(const KeyReader& keys, double rope_base_defaul
       (!keys.has("attention.key_length") && h.n_embd % h.n_head != 0)) {
     throw util::bad_request(path + ": inconsistent hyper-parameters (embedding_length " +
                             std::to_string(h.n_embd) + ", block_count " +
-                            std::to_string(h.n_layer) + ", head_count " +
-                            std::to_string(h.n_head) + ", head_count_kv " +
-                            std::to_string(h.n_head_kv) + ")");
+                            std::to_string(h.n_layer) + ", head_count " + std::to_string(h.n_head) +
+                            ", head_count_kv " + std::to_string(h.n_head_kv) + ")");
   }
   h.head_dim_k = keys.get_int("attention.key_length", h.n_embd / h.n_head);
   h.head_dim_v = keys.get_int("attention.value_length", h.head_dim_k);
@@ -81,8 +79,8 @@ CommonHParams read_common_hparams(const KeyReader& keys, double rope_base_defaul
   } else if (scaling != "none" && scaling != "" && scaling != "llama3") {
     // llama3 scaling comes as the rope_freqs tensor (the arch checks it is there);
     // yarn/longrope need support first.
-    throw util::bad_request(path + ": rope scaling type '" + scaling +
-                            "' is not supported for " + keys.arch + " yet");
+    throw util::bad_request(path + ": rope scaling type '" + scaling + "' is not supported for " +
+                            keys.arch + " yet");
   }
   h.rope_scaling = scaling;
   return h;

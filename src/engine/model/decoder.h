@@ -19,11 +19,13 @@ struct DecoderParams {
   // Sliding-window layers (gemma2/3): their window and RoPE; swa_layer(il) says which.
   nn::Rope rope_swa;
   int32_t n_swa = 0;
-  int swa_period = 0;       // > 0: layer il slides iff il % swa_period < swa_sliding
+  int swa_period = 0;  // > 0: layer il slides iff il % swa_period < swa_sliding
   int swa_sliding = 0;
   float attn_softcap = 0;   // 0 = none
   float final_softcap = 0;  // 0 = none
-  bool swa_layer(int il) const { return n_swa > 0 && swa_period > 0 && il % swa_period < swa_sliding; }
+  bool swa_layer(int il) const {
+    return n_swa > 0 && swa_period > 0 && il % swa_period < swa_sliding;
+  }
   const nn::Rope& rope_of(int il) const { return swa_layer(il) ? rope_swa : rope; }
   float rms_eps = 1e-5f;
   float attn_scale = 1.0f;

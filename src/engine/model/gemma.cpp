@@ -17,27 +17,28 @@ class Gemma : public Arch {
     const KeyReader keys{file, "gemma"};
     const CommonHParams h = read_common_hparams(keys, kRopeBaseDefault, kRmsEpsDefault);
     hp_ = h;
-    shape_ = {vocab_size(file), h.n_embd, h.n_layer, h.n_head, h.n_head_kv,
-              h.head_dim_k, h.head_dim_v, h.n_ff};
+    shape_ = {vocab_size(file), h.n_embd,     h.n_layer,    h.n_head,
+              h.n_head_kv,      h.head_dim_k, h.head_dim_v, h.n_ff};
     Sizes sizes{h.n_embd, shape_.n_vocab, h.n_ff, h.n_head, h.n_head_kv, h.head_dim_k, h.n_rot};
     Binder b(file, sizes);
     using W = Weights;
     using L = LayerWeights;
     b.bind(w_, {
-        {&W::token_embd, {"token_embd.weight"}, Dim::kEmbd, Dim::kVocab},
-        {&W::output_norm, {"output_norm.weight"}, Dim::kEmbd, Dim::kOne},
-    });
-    b.bind_layers(w_, h.n_layer, {
-        {&L::attn_norm, {"blk.%d.attn_norm.weight"}, Dim::kEmbd, Dim::kOne},
-        {&L::wq, {"blk.%d.attn_q.weight"}, Dim::kEmbd, Dim::kQ},
-        {&L::wk, {"blk.%d.attn_k.weight"}, Dim::kEmbd, Dim::kKv},
-        {&L::wv, {"blk.%d.attn_v.weight"}, Dim::kEmbd, Dim::kKv},
-        {&L::wo, {"blk.%d.attn_output.weight"}, Dim::kQ, Dim::kEmbd},
-        {&L::ffn_norm, {"blk.%d.ffn_norm.weight"}, Dim::kEmbd, Dim::kOne},
-        {&L::ffn_gate, {"blk.%d.ffn_gate.weight"}, Dim::kEmbd, Dim::kFf},
-        {&L::ffn_up, {"blk.%d.ffn_up.weight"}, Dim::kEmbd, Dim::kFf},
-        {&L::ffn_down, {"blk.%d.ffn_down.weight"}, Dim::kFf, Dim::kEmbd},
-    });
+                   {&W::token_embd, {"token_embd.weight"}, Dim::kEmbd, Dim::kVocab},
+                   {&W::output_norm, {"output_norm.weight"}, Dim::kEmbd, Dim::kOne},
+               });
+    b.bind_layers(w_, h.n_layer,
+                  {
+                      {&L::attn_norm, {"blk.%d.attn_norm.weight"}, Dim::kEmbd, Dim::kOne},
+                      {&L::wq, {"blk.%d.attn_q.weight"}, Dim::kEmbd, Dim::kQ},
+                      {&L::wk, {"blk.%d.attn_k.weight"}, Dim::kEmbd, Dim::kKv},
+                      {&L::wv, {"blk.%d.attn_v.weight"}, Dim::kEmbd, Dim::kKv},
+                      {&L::wo, {"blk.%d.attn_output.weight"}, Dim::kQ, Dim::kEmbd},
+                      {&L::ffn_norm, {"blk.%d.ffn_norm.weight"}, Dim::kEmbd, Dim::kOne},
+                      {&L::ffn_gate, {"blk.%d.ffn_gate.weight"}, Dim::kEmbd, Dim::kFf},
+                      {&L::ffn_up, {"blk.%d.ffn_up.weight"}, Dim::kEmbd, Dim::kFf},
+                      {&L::ffn_down, {"blk.%d.ffn_down.weight"}, Dim::kFf, Dim::kEmbd},
+                  });
     w_.output = w_.token_embd;  // Gemma always ties the output to the embedding
 
     p_.shape = shape_;

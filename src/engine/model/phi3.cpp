@@ -20,29 +20,31 @@ class Phi3 : public Arch {
     const KeyReader keys{file, "phi3"};
     const CommonHParams h = read_common_hparams(keys, kRopeBaseDefault, kRmsEpsDefault);
     hp_ = h;
-    shape_ = {vocab_size(file), h.n_embd, h.n_layer, h.n_head, h.n_head_kv,
-              h.head_dim_k, h.head_dim_v, h.n_ff};
+    shape_ = {vocab_size(file), h.n_embd,     h.n_layer,    h.n_head,
+              h.n_head_kv,      h.head_dim_k, h.head_dim_v, h.n_ff};
     shape_.n_wide = std::max(shape_.n_q() + shape_.n_k() + shape_.n_v(), 2 * h.n_ff);
     if (file.tensor("rope_factors_long.weight") || file.tensor("rope_factors_short.weight")) {
-      throw util::bad_request(file.path() + ": phi3 LongRoPE (rope_factors_*) is not supported yet");
+      throw util::bad_request(file.path() +
+                              ": phi3 LongRoPE (rope_factors_*) is not supported yet");
     }
     Sizes sizes{h.n_embd, shape_.n_vocab, h.n_ff, h.n_head, h.n_head_kv, h.head_dim_k, h.n_rot};
     Binder b(file, sizes);
     using W = Weights;
     using L = LayerWeights;
     b.bind(w_, {
-        {&W::token_embd, {"token_embd.weight"}, Dim::kEmbd, Dim::kVocab},
-        {&W::output_norm, {"output_norm.weight"}, Dim::kEmbd, Dim::kOne},
-        {&W::output, {"output.weight"}, Dim::kEmbd, Dim::kVocab, Need::kOptional},
-    });
-    b.bind_layers(w_, h.n_layer, {
-        {&L::attn_norm, {"blk.%d.attn_norm.weight"}, Dim::kEmbd, Dim::kOne},
-        {&L::wqkv, {"blk.%d.attn_qkv.weight"}, Dim::kEmbd, Dim::kQkv},
-        {&L::wo, {"blk.%d.attn_output.weight"}, Dim::kQ, Dim::kEmbd},
-        {&L::ffn_norm, {"blk.%d.ffn_norm.weight"}, Dim::kEmbd, Dim::kOne},
-        {&L::ffn_up, {"blk.%d.ffn_up.weight"}, Dim::kEmbd, Dim::kFf2},
-        {&L::ffn_down, {"blk.%d.ffn_down.weight"}, Dim::kFf, Dim::kEmbd},
-    });
+                   {&W::token_embd, {"token_embd.weight"}, Dim::kEmbd, Dim::kVocab},
+                   {&W::output_norm, {"output_norm.weight"}, Dim::kEmbd, Dim::kOne},
+                   {&W::output, {"output.weight"}, Dim::kEmbd, Dim::kVocab, Need::kOptional},
+               });
+    b.bind_layers(w_, h.n_layer,
+                  {
+                      {&L::attn_norm, {"blk.%d.attn_norm.weight"}, Dim::kEmbd, Dim::kOne},
+                      {&L::wqkv, {"blk.%d.attn_qkv.weight"}, Dim::kEmbd, Dim::kQkv},
+                      {&L::wo, {"blk.%d.attn_output.weight"}, Dim::kQ, Dim::kEmbd},
+                      {&L::ffn_norm, {"blk.%d.ffn_norm.weight"}, Dim::kEmbd, Dim::kOne},
+                      {&L::ffn_up, {"blk.%d.ffn_up.weight"}, Dim::kEmbd, Dim::kFf2},
+                      {&L::ffn_down, {"blk.%d.ffn_down.weight"}, Dim::kFf, Dim::kEmbd},
+                  });
     if (!w_.output.present()) w_.output = w_.token_embd;
     rope_ = {nn::RopeMode::kNeox, h.n_rot, static_cast<float>(h.rope_base),
              static_cast<float>(h.rope_freq_scale), nullptr};

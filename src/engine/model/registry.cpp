@@ -7,12 +7,8 @@ namespace engine::model {
 
 const std::vector<ArchEntry>& arch_registry() {
   static const std::vector<ArchEntry> kArchs = {
-      {"llama", &make_llama},
-      {"qwen2", &make_qwen2},
-      {"qwen3", &make_qwen3},
-      {"phi3", &make_phi3},
-      {"gemma", &make_gemma},
-      {"gemma2", &make_gemma2},
+      {"llama", &make_llama},   {"qwen2", &make_qwen2}, {"qwen3", &make_qwen3},
+      {"phi3", &make_phi3},     {"gemma", &make_gemma}, {"gemma2", &make_gemma2},
       {"gemma3", &make_gemma3},
   };
   return kArchs;
@@ -24,7 +20,8 @@ std::unique_ptr<Arch> load_arch(const gguf::File& file) {
     if (arch == e.name) return e.make(file);
   }
   std::string known;
-  for (const ArchEntry& e : arch_registry()) known += (known.empty() ? "" : ", ") + std::string(e.name);
+  for (const ArchEntry& e : arch_registry())
+    known += (known.empty() ? "" : ", ") + std::string(e.name);
   if (arch.empty()) {
     throw util::bad_request(file.path() + ": no general.architecture key; supported: " + known);
   }
@@ -60,7 +57,8 @@ int64_t vocab_size(const gguf::File& file) {
   if (const gguf::Value* v = file.find("tokenizer.ggml.tokens"); v && !v->array.empty()) {
     return static_cast<int64_t>(v->array.size());
   }
-  throw util::bad_request(file.path() + ": cannot tell the vocabulary size (no "
+  throw util::bad_request(file.path() +
+                          ": cannot tell the vocabulary size (no "
                           "token_embd.weight and no tokenizer.ggml.tokens)");
 }
 

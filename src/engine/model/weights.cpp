@@ -9,16 +9,26 @@ namespace engine::model {
 
 int64_t Sizes::resolve(Dim d) const {
   switch (d) {
-    case Dim::kOne: return 1;
-    case Dim::kEmbd: return n_embd;
-    case Dim::kVocab: return n_vocab;
-    case Dim::kFf: return n_ff;
-    case Dim::kFf2: return 2 * n_ff;
-    case Dim::kQ: return n_head * head_dim;
-    case Dim::kKv: return n_head_kv * head_dim;
-    case Dim::kHeadDim: return head_dim;
-    case Dim::kQkv: return (n_head + 2 * n_head_kv) * head_dim;
-    case Dim::kRopePairs: return n_rot / 2;
+    case Dim::kOne:
+      return 1;
+    case Dim::kEmbd:
+      return n_embd;
+    case Dim::kVocab:
+      return n_vocab;
+    case Dim::kFf:
+      return n_ff;
+    case Dim::kFf2:
+      return 2 * n_ff;
+    case Dim::kQ:
+      return n_head * head_dim;
+    case Dim::kKv:
+      return n_head_kv * head_dim;
+    case Dim::kHeadDim:
+      return head_dim;
+    case Dim::kQkv:
+      return (n_head + 2 * n_head_kv) * head_dim;
+    case Dim::kRopePairs:
+      return n_rot / 2;
   }
   return 0;
 }
@@ -35,8 +45,7 @@ static std::string dims_text(const std::vector<int64_t>& dims) {
   return s + "]";
 }
 
-const gguf::TensorInfo* Binder::find(const std::vector<const char*>& names, int layer,
-                                     Need need) {
+const gguf::TensorInfo* Binder::find(const std::vector<const char*>& names, int layer, Need need) {
   std::string tried;
   for (const char* pattern : names) {
     const std::string name = format_name(pattern, layer);
@@ -62,8 +71,7 @@ void Binder::check_shape(const gguf::TensorInfo& t, Dim d0, Dim d1) const {
   }
 }
 
-Matrix Binder::matrix(const std::vector<const char*>& names, int layer, Dim d0, Dim d1,
-                      Need need) {
+Matrix Binder::matrix(const std::vector<const char*>& names, int layer, Dim d0, Dim d1, Need need) {
   const gguf::TensorInfo* t = find(names, layer, need);
   if (!t) return {};
   check_shape(*t, d0, d1);
@@ -77,8 +85,8 @@ Matrix Binder::matrix(const std::vector<const char*>& names, int layer, Dim d0, 
   }
   if (t->dims[0] % ti->block_size != 0) {
     throw util::bad_request(file_.path() + ": tensor '" + t->name + "' row length " +
-                            std::to_string(t->dims[0]) + " is not a multiple of the " +
-                            ti->name + " block size");
+                            std::to_string(t->dims[0]) + " is not a multiple of the " + ti->name +
+                            " block size");
   }
   return Matrix{t->data, type, t->dims[0], t->dims.size() > 1 ? t->dims[1] : 1, t->name.c_str()};
 }

@@ -18,15 +18,15 @@ using nn::Vector;
 
 // Every field any supported decoder may use; an arch's table says which it binds.
 struct LayerWeights {
-  Vector attn_norm;                  // [n_embd]
-  Matrix wq, wk, wv, wo;             // [n_embd, n_q], [n_embd, n_kv] x2, [n_q, n_embd]
-  Matrix wqkv;                       // [n_embd, n_q + 2 n_kv] fused (phi3)
-  Vector bq, bk, bv, bo;             // [n_q], [n_kv], [n_kv], [n_embd]
-  Vector q_norm, k_norm;             // [head_dim] per-head RMS norms (qwen3, gemma3)
-  Vector post_attn_norm;             // [n_embd] (gemma2/3)
-  Vector ffn_norm;                   // [n_embd]
-  Matrix ffn_gate, ffn_up, ffn_down; // [n_embd, n_ff] x2, [n_ff, n_embd]
-  Vector post_ffw_norm;              // [n_embd] (gemma2/3)
+  Vector attn_norm;                   // [n_embd]
+  Matrix wq, wk, wv, wo;              // [n_embd, n_q], [n_embd, n_kv] x2, [n_q, n_embd]
+  Matrix wqkv;                        // [n_embd, n_q + 2 n_kv] fused (phi3)
+  Vector bq, bk, bv, bo;              // [n_q], [n_kv], [n_kv], [n_embd]
+  Vector q_norm, k_norm;              // [head_dim] per-head RMS norms (qwen3, gemma3)
+  Vector post_attn_norm;              // [n_embd] (gemma2/3)
+  Vector ffn_norm;                    // [n_embd]
+  Matrix ffn_gate, ffn_up, ffn_down;  // [n_embd, n_ff] x2, [n_ff, n_embd]
+  Vector post_ffw_norm;               // [n_embd] (gemma2/3)
 };
 
 struct Weights {
@@ -41,8 +41,7 @@ struct Weights {
 enum class Dim { kOne, kEmbd, kVocab, kFf, kQ, kKv, kHeadDim, kQkv, kRopePairs, kFf2 };
 
 struct Sizes {
-  int64_t n_embd = 0, n_vocab = 0, n_ff = 0, n_head = 0, n_head_kv = 0, head_dim = 0,
-          n_rot = 0;
+  int64_t n_embd = 0, n_vocab = 0, n_ff = 0, n_head = 0, n_head_kv = 0, head_dim = 0, n_rot = 0;
   int64_t resolve(Dim d) const;
 };
 
@@ -68,8 +67,7 @@ class Binder {
                    std::initializer_list<TensorSpec<LayerWeights>> table);
 
   Matrix matrix(const std::vector<const char*>& names, int layer, Dim d0, Dim d1, Need need);
-  void vector(Vector& out, const std::vector<const char*>& names, int layer, Dim d0,
-              Need need);
+  void vector(Vector& out, const std::vector<const char*>& names, int layer, Dim d0, Need need);
 
  private:
   // nullptr when absent and optional; throws naming every tried name when required.

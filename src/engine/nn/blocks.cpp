@@ -60,8 +60,7 @@ void head_rmsnorm(Step& s, float* x, int64_t n_heads, int64_t head_dim, const Ve
   });
 }
 
-void linear(Step& s, const Matrix& w, const float* x, float* y, const Vector* bias,
-            int n_rows) {
+void linear(Step& s, const Matrix& w, const float* x, float* y, const Vector* bias, int n_rows) {
   const int64_t rows = n_rows < 0 ? s.n_tokens : n_rows;
   ops::matmul(w.data, w.type, w.k, w.n, x, rows, y, pool_for(s, w.k * w.n * rows));
   if (bias && bias->present()) {

@@ -21,8 +21,7 @@ void linear(Step& s, const Matrix& w, const float* x, float* y, const Vector* bi
 
 // RMS-normalizes every head of every token row in place with one shared [head_dim] weight
 // (qwen3 / gemma3 q/k norms).
-void head_rmsnorm(Step& s, float* x, int64_t n_heads, int64_t head_dim, const Vector& w,
-                  float eps);
+void head_rmsnorm(Step& s, float* x, int64_t n_heads, int64_t head_dim, const Vector& w, float eps);
 
 // Rotates the heads of every token row in x ([n_tokens][n_heads * head_dim]) by its position.
 void rope_rows(Step& s, float* x, int64_t n_heads, int64_t head_dim, const Rope& rope);
@@ -60,7 +59,7 @@ void ffn_fused_swiglu(Step& s, const Matrix& gate_up, const Matrix& down);
 
 // Splits each token row of a fused projection ([n_tokens][width]) into consecutive parts.
 struct Slice {
-  float* dst;     // [n_tokens][width]
+  float* dst;  // [n_tokens][width]
   int64_t width;
 };
 void split_rows(Step& s, const float* src, int64_t width, std::initializer_list<Slice> parts);

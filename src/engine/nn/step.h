@@ -26,27 +26,27 @@ enum class RopeMode { kNormal, kNeox };  // pairs (2i, 2i+1) / pairs (i, i + n_r
 
 struct Rope {
   RopeMode mode = RopeMode::kNormal;
-  int64_t n_rot = 0;                     // rotated dims per head (= head_dim usually)
+  int64_t n_rot = 0;  // rotated dims per head (= head_dim usually)
   float base = 10000.0f;
-  float freq_scale = 1.0f;               // 1 / linear scaling factor
-  const float* freq_factors = nullptr;   // [n_rot / 2] llama3 divisors, or nullptr
+  float freq_scale = 1.0f;              // 1 / linear scaling factor
+  const float* freq_factors = nullptr;  // [n_rot / 2] llama3 divisors, or nullptr
 };
 
 // Activations for up to n_batch tokens, row-major [n_tokens][width]. Allocated once.
 struct Scratch {
   void resize(const Shape& s, int64_t n_batch, int64_t n_ctx, int n_threads);
-  std::vector<float> x;       // [n_batch, n_embd] residual stream
-  std::vector<float> xn;      // [n_batch, n_embd] normed input of a block
-  std::vector<float> q;       // [n_batch, n_q]
-  std::vector<float> k;       // [n_batch, n_k]
-  std::vector<float> v;       // [n_batch, n_v]
-  std::vector<float> attn;    // [n_batch, n_head * head_dim_v]
-  std::vector<float> proj;    // [n_batch, n_embd] output of a projection before the add
-  std::vector<float> gate;    // [n_batch, n_ff]
-  std::vector<float> up;      // [n_batch, n_ff]
-  std::vector<float> wide;    // [n_batch, n_wide] fused projections (empty if none)
-  std::vector<float> scores;  // [n_threads, n_ctx] attention probabilities
-  std::vector<float> rope_cs; // [n_threads, head_dim] cos/sin pairs
+  std::vector<float> x;        // [n_batch, n_embd] residual stream
+  std::vector<float> xn;       // [n_batch, n_embd] normed input of a block
+  std::vector<float> q;        // [n_batch, n_q]
+  std::vector<float> k;        // [n_batch, n_k]
+  std::vector<float> v;        // [n_batch, n_v]
+  std::vector<float> attn;     // [n_batch, n_head * head_dim_v]
+  std::vector<float> proj;     // [n_batch, n_embd] output of a projection before the add
+  std::vector<float> gate;     // [n_batch, n_ff]
+  std::vector<float> up;       // [n_batch, n_ff]
+  std::vector<float> wide;     // [n_batch, n_wide] fused projections (empty if none)
+  std::vector<float> scores;   // [n_threads, n_ctx] attention probabilities
+  std::vector<float> rope_cs;  // [n_threads, head_dim] cos/sin pairs
   int64_t n_ctx = 0;
 };
 

@@ -99,8 +99,8 @@ Sampler::Sampler(const SamplerParams& params, int64_t n_vocab, int n_ctx)
     : params_(params), n_vocab_(n_vocab) {
   window_ = params.repeat_last_n < 0 ? static_cast<size_t>(n_ctx)
                                      : static_cast<size_t>(params.repeat_last_n);
-  const uint32_t seed = params.seed < 0 ? std::random_device{}()
-                                        : static_cast<uint32_t>(params.seed);
+  const uint32_t seed =
+      params.seed < 0 ? std::random_device{}() : static_cast<uint32_t>(params.seed);
   rng_.seed(seed);
 }
 

@@ -9,16 +9,16 @@
 namespace engine::sample {
 
 struct SamplerParams {
-  int top_k = 40;              // <= 0: off
-  float top_p = 0.9f;          // >= 1: off
-  float min_p = 0.0f;          // <= 0: off
-  float typical_p = 1.0f;      // >= 1: off
-  float temperature = 0.8f;    // <= 0: greedy (argmax, ties -> lowest id)
-  int repeat_last_n = 64;      // 0: no penalties; -1: the whole context (n_ctx given below)
+  int top_k = 40;            // <= 0: off
+  float top_p = 0.9f;        // >= 1: off
+  float min_p = 0.0f;        // <= 0: off
+  float typical_p = 1.0f;    // >= 1: off
+  float temperature = 0.8f;  // <= 0: greedy (argmax, ties -> lowest id)
+  int repeat_last_n = 64;    // 0: no penalties; -1: the whole context (n_ctx given below)
   float repeat_penalty = 1.0f;
   float presence_penalty = 0.0f;
   float frequency_penalty = 0.0f;
-  int64_t seed = -1;           // -1: random
+  int64_t seed = -1;  // -1: random
 };
 
 struct Candidate {
