@@ -252,6 +252,8 @@ void q3k_rows(const BlockQ3_K* w, int64_t nb, const BlockQ8_K* const* a, float* 
   q23k_rows<true, BlockQ3_K, T>(w, nb, a, out);
 }
 
+constexpr int kTk = 8;  // tokens per pass over a weight row
+
 template <class Block, void (*Rows4)(const Block*, int64_t, const BlockQ8_K* const*, float*),
           void (*Rows1)(const Block*, int64_t, const BlockQ8_K* const*, float*)>
 void gemm_k(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void* act,
@@ -261,13 +263,14 @@ void gemm_k(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const vo
   const auto* ab = static_cast<const uint8_t*>(act);
   auto arow = [&](int t) { return reinterpret_cast<const BlockQ8_K*>(ab + t * act_stride); };
   int t0 = 0;
-  for (; t0 + 4 <= nt; t0 += 4) {
-    const BlockQ8_K* a[4] = {arow(t0), arow(t0 + 1), arow(t0 + 2), arow(t0 + 3)};
+  for (; t0 + kTk <= nt; t0 += kTk) {
+    const BlockQ8_K* a[kTk];
+    for (int i = 0; i < kTk; i++) a[i] = arow(t0 + i);
     for (int r = 0; r < nr; r++) {
-      float out[4];
+      float out[kTk];
       Rows4(reinterpret_cast<const Block*>(wb + r * w_stride), nb, a, out);
 #pragma GCC unroll 8
-      for (int i = 0; i < 4; i++) y[(t0 + i) * ldy + r] = out[i];
+      for (int i = 0; i < kTk; i++) y[(t0 + i) * ldy + r] = out[i];
     }
   }
   for (; t0 < nt; t0++) {
@@ -282,18 +285,18 @@ void gemm_k(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const vo
 
 void gemm_q4_k_q8_k(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as,
                     float* y, int64_t ldy) {
-  gemm_k<BlockQ4_K, q4k_rows<4>, q4k_rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);
+  gemm_k<BlockQ4_K, q4k_rows<kTk>, q4k_rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);
 }
 
 void gemm_q6_k_q8_k(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as,
                     float* y, int64_t ldy) {
-  gemm_k<BlockQ6_K, q6k_rows<4>, q6k_rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);
+  gemm_k<BlockQ6_K, q6k_rows<kTk>, q6k_rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);
 }
 
 #define OPS_GEMM_K(name, Block, rows)                                                      \
   void name(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as, \
             float* y, int64_t ldy) {                                                       \
-    gemm_k<Block, rows<4>, rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);                      \
+    gemm_k<Block, rows<kTk>, rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);                      \
   }
 OPS_GEMM_K(gemm_q2_k_q8_k, BlockQ2_K, q2k_rows)
 OPS_GEMM_K(gemm_q3_k_q8_k, BlockQ3_K, q3k_rows)
