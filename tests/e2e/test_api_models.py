@@ -55,6 +55,11 @@ class BasicsTest(ServerTestCase):
         self.assertIn("Listening on 127.0.0.1:%d (version 0.13.0)" % self.server.port, log)
         self.assertRegex(log, r"\[GIN\] \| 200 \|.*GET +/api/tags")
 
+    def test_status(self):
+        r = self.server.get("/api/status")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.json(), {"cloud": {"disabled": False, "source": "none"}})
+
     def test_ps_empty(self):
         r = self.server.get("/api/ps")
         self.assertEqual(r.status, 200)

@@ -127,6 +127,20 @@ class Ipv6Test(unittest.TestCase):
             server.stop()
 
 
+class CloudStatusTest(unittest.TestCase):
+    def test_env_and_config_sources(self):
+        server = ServerProcess.start(extra_env={"OLLAMA_NO_CLOUD": "1"})
+        try:
+            self.assertEqual(server.get("/api/status").json(),
+                             {"cloud": {"disabled": True, "source": "env"}})
+            with open(os.path.join(server.home, ".ollama", "server.json"), "w") as f:
+                f.write('{"disable_ollama_cloud": true}')
+            self.assertEqual(server.get("/api/status").json(),
+                             {"cloud": {"disabled": True, "source": "both"}})
+        finally:
+            server.stop()
+
+
 class PruneOnStartTest(unittest.TestCase):
     def start_with_stale_blob(self, extra_env):
         tmp = tempfile.mkdtemp(prefix="ollama-e2e-prune-")
