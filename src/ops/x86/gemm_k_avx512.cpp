@@ -296,7 +296,7 @@ void gemm_q6_k_q8_k(int64_t n, int nr, int nt, const void* w, size_t ws, const v
 #define OPS_GEMM_K(name, Block, rows)                                                      \
   void name(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as, \
             float* y, int64_t ldy) {                                                       \
-    gemm_k<Block, rows<kTk>, rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);                      \
+    gemm_k<Block, rows<kTk>, rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);                    \
   }
 OPS_GEMM_K(gemm_q2_k_q8_k, BlockQ2_K, q2k_rows)
 OPS_GEMM_K(gemm_q3_k_q8_k, BlockQ3_K, q3k_rows)

@@ -2,7 +2,7 @@
 // activations. The activation rows are prepared once per call for all the chunk's weight rows:
 // codes packed 32 bytes per block (one zmm load per block pair), the fp16 scale as float, and
 // the per-block offset/min term. That term then costs one FMA per 8 blocks (dot of the weight
-// scales with it) instead of a second vpdpbusd per pair. Up to 4 tokens share each unpacked
+// scales with it) instead of a second vpdpbusd per pair. Up to 8 tokens share each unpacked
 // weight pair, so prompt processing unpacks weights a quarter as often.
 #include <cstdlib>
 
@@ -129,8 +129,8 @@ void rows_tokens(const uint8_t* w0, size_t w_stride, int64_t nb8, const Tok* tok
   }
 }
 
-// Register tile: rows per pass for 4-token groups and for single tokens.
-constexpr int kR4 = 2, kR1 = 4;
+// Register tiles: kR4 rows x kTq tokens for prompts, kR1 rows for single tokens.
+constexpr int kR4 = 1, kTq = 8, kR1 = 4;
 
 template <class P>
 void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void* act,
@@ -140,7 +140,7 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
   const auto* wbytes = static_cast<const uint8_t*>(vw);
   const auto* abytes = static_cast<const uint8_t*>(act);
   const size_t tok_bytes = static_cast<size_t>(nb) * 40;  // 32 code bytes + 2 floats per block
-  uint8_t* buf = nb % 8 == 0 ? t_scratch.get(tok_bytes * 4) : nullptr;
+  uint8_t* buf = nb % 8 == 0 ? t_scratch.get(tok_bytes * kTq) : nullptr;
   if (buf == nullptr) {  // rows not made of whole 8-block groups (or no scratch): plain dots
     for (int t = 0; t < nt; t++) {
       for (int r = 0; r < nr; r++)
@@ -149,25 +149,24 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
     return;
   }
   int t0 = 0;
-  for (; t0 + 4 <= nt; t0 += 4) {
-    Tok tok[4];
-#pragma GCC unroll 8
-    for (int i = 0; i < 4; i++) {
+  for (; t0 + kTq <= nt; t0 += kTq) {
+    Tok tok[kTq];
+    for (int i = 0; i < kTq; i++) {
       tok[i] = prep_token<P>(reinterpret_cast<const BlockQ8_0*>(abytes + (t0 + i) * act_stride), nb,
                              buf + i * tok_bytes);
     }
     int r = 0;
     for (; r + kR4 <= nr; r += kR4) {
-      float out[kR4 * 4];
-      rows_tokens<P, kR4, 4>(wbytes + r * w_stride, w_stride, nb / 8, tok, out);
+      float out[kR4 * kTq];
+      rows_tokens<P, kR4, kTq>(wbytes + r * w_stride, w_stride, nb / 8, tok, out);
       for (int rr = 0; rr < kR4; rr++) {
-        for (int i = 0; i < 4; i++) y[(t0 + i) * ldy + r + rr] = out[rr * 4 + i];
+        for (int i = 0; i < kTq; i++) y[(t0 + i) * ldy + r + rr] = out[rr * kTq + i];
       }
     }
     for (; r < nr; r++) {
-      float out[4];
-      rows_tokens<P, 1, 4>(wbytes + r * w_stride, w_stride, nb / 8, tok, out);
-      for (int i = 0; i < 4; i++) y[(t0 + i) * ldy + r] = out[i];
+      float out[kTq];
+      rows_tokens<P, 1, kTq>(wbytes + r * w_stride, w_stride, nb / 8, tok, out);
+      for (int i = 0; i < kTq; i++) y[(t0 + i) * ldy + r] = out[i];
     }
   }
   for (; t0 < nt; t0++) {
