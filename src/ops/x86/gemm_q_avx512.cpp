@@ -3,7 +3,7 @@
 // codes packed 32 bytes per block (one zmm load per block pair), the fp16 scale as float, and
 // the per-block offset/min term. That term then costs one FMA per 8 blocks (dot of the weight
 // scales with it) instead of a second vpdpbusd per pair. Up to 8 tokens share each unpacked
-// weight pair, so prompt processing unpacks weights a quarter as often.
+// weight pair, so prompt processing unpacks weights an eighth as often.
 #include <cstdlib>
 
 #include "ops/x86/q_pairs_avx512.h"
