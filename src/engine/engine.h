@@ -80,7 +80,8 @@ struct Batch {
 class Model;
 
 // One KV cache plus scratch space; decodes batches against a model. Not thread-safe: one
-// decode at a time per Model (all contexts of a model share its thread pool).
+// decode at a time per Model (all contexts of a model share its thread pool). A Context must
+// not outlive its Model.
 class Context {
  public:
   ~Context();
