@@ -1,8 +1,14 @@
 // `ollama create`: parse the Modelfile, upload local files as blobs, stream /api/create.
+#include <algorithm>
+#include <atomic>
+#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/create_request.h"
@@ -27,12 +33,41 @@ void upload(const client::Client& c, const LocalBlob& blob, Progress& p) {
       auto now = Clock::now();
       if (now - last < std::chrono::milliseconds(60) || total <= 0) return;
       last = now;
-      p.set_message(s, "copying file " + blob.digest + " " +
-                           std::to_string(100 * sent / total) + "%");
+      p.set_message(s,
+                    "copying file " + blob.digest + " " + std::to_string(100 * sent / total) + "%");
     });
   }
   p.set_message(s, "copying file " + blob.digest + " 100%");
   p.stop_spinner(s);
+}
+
+// Uploads in parallel like Ollama (one worker per core but one, at least one); the first
+// failure is rethrown once every worker has stopped.
+void upload_all(const client::Client& c, const std::vector<const LocalBlob*>& blobs, Progress& p) {
+  unsigned workers = std::max(1u, std::thread::hardware_concurrency() - 1);
+  workers = std::min<unsigned>(workers, static_cast<unsigned>(blobs.size()));
+  std::atomic<size_t> next{0};
+  std::mutex mu;
+  std::exception_ptr error;
+  auto work = [&] {
+    for (size_t i; (i = next++) < blobs.size();) {
+      {
+        std::lock_guard<std::mutex> l(mu);
+        if (error) return;
+      }
+      try {
+        upload(c, *blobs[i], p);
+      } catch (...) {
+        std::lock_guard<std::mutex> l(mu);
+        if (!error) error = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < workers; i++) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  if (error) std::rethrow_exception(error);
 }
 
 std::string read_file(const std::string& path) {
@@ -77,8 +112,10 @@ int cmd_create(const Invocation& inv) {
   if (std::string q = inv.value("draft-quantize"); !q.empty()) req["draft_quantize"] = q;
 
   client::Client c = client::Client::from_env();
+  std::vector<const LocalBlob*> blobs;
   for (auto* group : {&plan.files, &plan.adapters, &plan.drafts})
-    for (auto& blob : *group) upload(c, blob, p);
+    for (auto& blob : *group) blobs.push_back(&blob);
+  upload_all(c, blobs, p);
   if (!plan.files.empty()) req["files"] = relative_file_map(plan.files);
   if (!plan.adapters.empty()) req["adapters"] = relative_file_map(plan.adapters);
   if (!plan.drafts.empty()) req["draft_files"] = relative_file_map(plan.drafts);
@@ -92,9 +129,8 @@ int cmd_create(const Invocation& inv) {
     if (!digest.empty()) {
       auto it = bars.find(digest);
       if (it == bars.end()) {
-        std::string label = st.empty() && digest.size() >= 19
-                                ? "pulling " + digest.substr(7, 12) + "..."
-                                : st;
+        std::string label =
+            st.empty() && digest.size() >= 19 ? "pulling " + digest.substr(7, 12) + "..." : st;
         it = bars.emplace(digest, p.add_bar(label, r.value("total", int64_t{0}),
                                             r.value("completed", int64_t{0})))
                  .first;

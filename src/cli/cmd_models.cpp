@@ -65,8 +65,7 @@ const json& models_of(const json& resp) {
 
 // Stops a model by asking for keep_alive 0 (what `ollama stop` and `rm` send).
 void unload(const client::Client& c, const std::string& model) {
-  c.stream("POST", "/api/generate", json{{"model", model}, {"keep_alive", 0}},
-           [](const json&) {});
+  c.stream("POST", "/api/generate", json{{"model", model}, {"keep_alive", 0}}, [](const json&) {});
 }
 
 }  // namespace
@@ -79,8 +78,8 @@ std::string format_list(const json& tags, const std::string& prefix, int64_t now
     std::string size = str(m, "remote_model").empty() ? human_bytes(num(m, "size")) : "-";
     bool zero;
     int64_t modified = time_field(m, "modified_at", zero);
-    rows.push_back({name, str(m, "digest").substr(0, 12), size,
-                    human_time(modified, now_ns, zero, "Never")});
+    rows.push_back(
+        {name, str(m, "digest").substr(0, 12), size, human_time(modified, now_ns, zero, "Never")});
   }
   return render_table({"NAME", "ID", "SIZE", "MODIFIED"}, rows);
 }
@@ -101,9 +100,8 @@ std::string format_ps(const json& ps, const std::string& prefix, int64_t now_ns)
     if (!prefix.empty() && name.rfind(prefix, 0) != 0) continue;
     bool zero;
     int64_t expires = time_field(m, "expires_at", zero);
-    std::string until = (!zero && now_ns > expires) ? "Stopping..."
-                                                         : human_time(expires, now_ns, zero,
-                                                                      "Never");
+    std::string until =
+        (!zero && now_ns > expires) ? "Stopping..." : human_time(expires, now_ns, zero, "Never");
     int64_t size = num(m, "size");
     rows.push_back({name, str(m, "digest").substr(0, 12), human_bytes(size),
                     format_processor(size, num(m, "size_vram")),
@@ -127,8 +125,8 @@ int cmd_ps(const Invocation& inv) {
 }
 
 int cmd_cp(const Invocation& inv) {
-  client::Client::from_env().call(
-      "POST", "/api/copy", json{{"source", inv.args[0]}, {"destination", inv.args[1]}});
+  client::Client::from_env().call("POST", "/api/copy",
+                                  json{{"source", inv.args[0]}, {"destination", inv.args[1]}});
   std::printf("copied '%s' to '%s'\n", inv.args[0].c_str(), inv.args[1].c_str());
   return 0;
 }

@@ -144,13 +144,12 @@ std::string format_show_info(const json& resp, bool verbose) {
     std::vector<TableRow> rows;
     rows.push_back({"", "architecture", arch});
     const json* pc = member(*proj, "general.parameter_count");
-    rows.push_back({"", "parameters",
-                    pc && pc->is_number() ? human_number(static_cast<uint64_t>(pc->get<double>()))
-                                          : ""});
+    rows.push_back(
+        {"", "parameters",
+         pc && pc->is_number() ? human_number(static_cast<uint64_t>(pc->get<double>())) : ""});
     rows.push_back(
         {"", "embedding length", number_text(member(*proj, arch + ".vision.embedding_length"))});
-    rows.push_back(
-        {"", "dimensions", number_text(member(*proj, arch + ".vision.projection_dim"))});
+    rows.push_back({"", "dimensions", number_text(member(*proj, arch + ".vision.projection_dim"))});
     section(out, "Projector", rows);
   }
 
@@ -175,8 +174,8 @@ std::string format_show_info(const json& resp, bool verbose) {
       verbose && tensors && tensors->is_array() && !tensors->empty()) {
     std::vector<TableRow> rows;
     for (auto& t : *tensors) {
-      rows.push_back({"", str(t, "name"), str(t, "type"),
-                      go_format_v(t.value("shape", json::array()))});
+      rows.push_back(
+          {"", str(t, "name"), str(t, "type"), go_format_v(t.value("shape", json::array()))});
     }
     section(out, "Tensors", rows);
   }

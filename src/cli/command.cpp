@@ -80,8 +80,8 @@ std::string flag_usages(std::vector<FlagSpec> flags) {
   size_t maxlen = 0;
   for (auto& f : flags) {
     if (f.hidden) continue;
-    std::string line = f.shorthand ? std::string("  -") + f.shorthand + ", --" + f.name
-                                   : "      --" + f.name;
+    std::string line =
+        f.shorthand ? std::string("  -") + f.shorthand + ", --" + f.name : "      --" + f.name;
     if (!f.is_bool) {
       line += " " + f.type_name;
       if (!f.no_opt_value.empty()) line += "[=\"" + f.no_opt_value + "\"]";
@@ -252,7 +252,9 @@ std::string root_help(const std::vector<Command>& cmds) {
 }
 
 int edit_distance(const std::string& a, const std::string& b) {
-  auto lower = [](char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); };
+  auto lower = [](char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  };
   std::vector<int> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); j++) prev[j] = static_cast<int>(j);
   for (size_t i = 1; i <= a.size(); i++) {

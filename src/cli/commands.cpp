@@ -78,8 +78,8 @@ std::vector<Command> build_commands(ServeFn serve) {
   };
   cmds.push_back(create);
 
-  Command show = make("show", "MODEL", "Show information for a model", ArgsRule::kExact, 1, 1,
-                      cmd_show);
+  Command show =
+      make("show", "MODEL", "Show information for a model", ArgsRule::kExact, 1, 1, cmd_show);
   show.flags = {
       bool_flag("license", "Show license of a model"),
       bool_flag("modelfile", "Show Modelfile of a model"),
@@ -100,10 +100,12 @@ std::vector<Command> build_commands(ServeFn serve) {
       value_flag("think", "string",
                  "Enable thinking mode: true/false or high/medium/low for supported models"),
       bool_flag("hidethinking", "Hide thinking output (if provided)"),
-      bool_flag("truncate", "For embedding models: truncate inputs exceeding the context length "
-                            "(default: true). Set --truncate=false to error instead"),
-      value_flag("dimensions", "int", "Truncate output embeddings to specified dimension "
-                                      "(embedding models only)"),
+      bool_flag("truncate",
+                "For embedding models: truncate inputs exceeding the context length "
+                "(default: true). Set --truncate=false to error instead"),
+      value_flag("dimensions", "int",
+                 "Truncate output embeddings to specified dimension "
+                 "(embedding models only)"),
   };
   run.flags[5].no_opt_value = "true";
   run.env_docs = {{"OLLAMA_EDITOR", "Path to an editor to use for writing multiline prompts"},
@@ -113,13 +115,13 @@ std::vector<Command> build_commands(ServeFn serve) {
 
   cmds.push_back(make("stop", "MODEL", "Stop a running model", ArgsRule::kExact, 1, 1, cmd_stop));
 
-  Command pull = make("pull", "MODEL", "Pull a model from a registry", ArgsRule::kExact, 1, 1,
-                      cmd_pull);
+  Command pull =
+      make("pull", "MODEL", "Pull a model from a registry", ArgsRule::kExact, 1, 1, cmd_pull);
   pull.flags = {bool_flag("insecure", "Use an insecure registry")};
   cmds.push_back(pull);
 
-  Command push = make("push", "MODEL", "Push a model to a registry", ArgsRule::kExact, 1, 1,
-                      cmd_push);
+  Command push =
+      make("push", "MODEL", "Push a model to a registry", ArgsRule::kExact, 1, 1, cmd_push);
   push.flags = {bool_flag("insecure", "Use an insecure registry")};
   cmds.push_back(push);
 
@@ -136,8 +138,7 @@ std::vector<Command> build_commands(ServeFn serve) {
   cmds.push_back(list);
 
   cmds.push_back(make("ps", "", "List running models", ArgsRule::kMax, 0, 1, cmd_ps));
-  cmds.push_back(
-      make("cp", "SOURCE DESTINATION", "Copy a model", ArgsRule::kExact, 2, 2, cmd_cp));
+  cmds.push_back(make("cp", "SOURCE DESTINATION", "Copy a model", ArgsRule::kExact, 2, 2, cmd_cp));
   cmds.push_back(make("rm", "MODEL [MODEL...]", "Remove a model", ArgsRule::kMin, 1, 0, cmd_rm));
   return cmds;
 }

@@ -1,9 +1,8 @@
 // The `ollama` subcommands: the table (names, flags, help) and one handler per command.
 #pragma once
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
 #include "cli/command.h"

@@ -131,8 +131,9 @@ std::vector<std::string> files_for_model_dir(const std::string& dir) {
     if (rel.empty() || rel.begin()->string() == "..") {
       std::string msg = "insecure path: " + rel.string();
       if (f.find("/.cache/") != std::string::npos) {
-        msg += " (the model files are links into a cache folder; download them with "
-               "--local-dir so the directory holds the files themselves)";
+        msg +=
+            " (the model files are links into a cache folder; download them with "
+            "--local-dir so the directory holds the files themselves)";
       }
       throw util::Error(msg);
     }
@@ -154,7 +155,8 @@ std::map<std::string, std::string> relative_file_map(const std::vector<LocalBlob
     while (!common.empty() && dir.lexically_relative(common).string().rfind("..", 0) == 0)
       common = common.parent_path();
   }
-  for (auto& b : blobs) out[fs::path(b.path).lexically_relative(common).generic_string()] = b.digest;
+  for (auto& b : blobs)
+    out[fs::path(b.path).lexically_relative(common).generic_string()] = b.digest;
   return out;
 }
 
@@ -186,7 +188,8 @@ CreatePlan plan_create(const create::Modelfile& mf, const std::string& modelfile
   if (!parts.parser.empty()) req["parser"] = parts.parser;
   if (!parts.requires_version.empty()) req["requires"] = parts.requires_version;
   if (!parts.licenses.empty()) req["license"] = parts.licenses;
-  if (parts.parameters.is_object() && !parts.parameters.empty()) req["parameters"] = parts.parameters;
+  if (parts.parameters.is_object() && !parts.parameters.empty())
+    req["parameters"] = parts.parameters;
   if (parts.messages.is_array() && !parts.messages.empty()) req["messages"] = parts.messages;
   return plan;
 }

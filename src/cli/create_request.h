@@ -1,10 +1,9 @@
 // Client side of `ollama create`: Modelfile -> /api/create body plus the local files to upload.
 #pragma once
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "create/modelfile.h"
 
@@ -18,9 +17,9 @@ struct LocalBlob {
 
 struct CreatePlan {
   nlohmann::json request = nlohmann::json::object();  // everything but the file maps
-  std::vector<LocalBlob> files;     // FROM files (model GGUF, projector, ...)
-  std::vector<LocalBlob> adapters;  // ADAPTER files
-  std::vector<LocalBlob> drafts;    // DRAFT files
+  std::vector<LocalBlob> files;                       // FROM files (model GGUF, projector, ...)
+  std::vector<LocalBlob> adapters;                    // ADAPTER files
+  std::vector<LocalBlob> drafts;                      // DRAFT files
   std::vector<std::string> warnings;
 };
 

@@ -67,14 +67,13 @@ std::string human_duration(int64_t ns) {
   return std::to_string(static_cast<int64_t>(hours_f) / 24 / 365) + " years";
 }
 
-std::string human_time(int64_t then_ns, int64_t now_ns, bool is_zero,
-                       std::string_view zero_value) {
+std::string human_time(int64_t then_ns, int64_t now_ns, bool is_zero, std::string_view zero_value) {
   if (is_zero) return std::string(zero_value);
   int64_t delta;  // time.Since saturates instead of overflowing
-  if (__builtin_sub_overflow(now_ns, then_ns, &delta)) delta = then_ns > 0 ? INT64_MIN + 1 : INT64_MAX;
+  if (__builtin_sub_overflow(now_ns, then_ns, &delta))
+    delta = then_ns > 0 ? INT64_MIN + 1 : INT64_MAX;
   // Go: int(delta.Hours())/24/365 < -20 (truncating divisions).
-  if (static_cast<int64_t>(static_cast<double>(delta) / 3.6e12) / 24 / 365 < -20)
-    return "Forever";
+  if (static_cast<int64_t>(static_cast<double>(delta) / 3.6e12) / 24 / 365 < -20) return "Forever";
   if (delta < 0) return human_duration(-delta) + " from now";
   return human_duration(delta) + " ago";
 }

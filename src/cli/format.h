@@ -1,10 +1,9 @@
 // Human-readable numbers, sizes and times exactly as Ollama's CLI prints them (format/*.go).
 #pragma once
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 namespace cli {
 
@@ -21,8 +20,7 @@ std::string human_duration(int64_t ns);
 
 // format.HumanTime: "<duration> ago", "<duration> from now", "Forever" (more than 20 years
 // ahead); zero_value when the time is Go's zero time. now/then are Unix nanoseconds.
-std::string human_time(int64_t then_ns, int64_t now_ns, bool is_zero,
-                       std::string_view zero_value);
+std::string human_time(int64_t then_ns, int64_t now_ns, bool is_zero, std::string_view zero_value);
 
 // Go's %g / %v for a float64 ("2048", "1e-05", "1e+06", "0.5").
 std::string go_format_g(double v);

@@ -38,9 +38,12 @@ std::string fit(const std::string& s, int width) {
   for (size_t i = 0; i < s.size();) {
     size_t n = 1;
     auto b = static_cast<unsigned char>(s[i]);
-    if (b >= 0xF0) n = 4;
-    else if (b >= 0xE0) n = 3;
-    else if (b >= 0xC0) n = 2;
+    if (b >= 0xF0)
+      n = 4;
+    else if (b >= 0xE0)
+      n = 3;
+    else if (b >= 0xC0)
+      n = 2;
     std::string ch = s.substr(i, n);
     int cw = display_width(ch);
     if (w + cw > width) break;
@@ -76,7 +79,10 @@ std::string Spinner::render(Clock::time_point now, int) const {
 }
 
 Bar::Bar(std::string message, int64_t total, int64_t initial, Clock::time_point start)
-    : message_(std::move(message)), total_(total), initial_(initial), current_(initial),
+    : message_(std::move(message)),
+      total_(total),
+      initial_(initial),
+      current_(initial),
       started_(start) {
   if (current_ >= total_) {
     stopped_ = true;

@@ -27,8 +27,8 @@ class ProgressState {
 // "<message> ⠋ " while running (frames ⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏, 100 ms each); "<message> " once stopped.
 class Spinner : public ProgressState {
  public:
-  Spinner(std::string message, Clock::time_point start) : message_(std::move(message)),
-                                                             start_(start) {}
+  Spinner(std::string message, Clock::time_point start)
+      : message_(std::move(message)), start_(start) {}
   std::string render(Clock::time_point now, int term_width) const override;
   bool done() const override { return stopped_; }
 
@@ -99,7 +99,7 @@ class Progress {
   std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<ProgressState>> states_;
-  size_t printed_ = 0;  // plain mode: states already written
+  size_t printed_ = 0;   // plain mode: states already written
   int drawn_lines_ = 0;  // tty mode: lines currently on screen
   bool started_ = false, stopping_ = false, stopped_ = false;
   std::thread ticker_;

@@ -36,11 +36,11 @@ std::string go_method(std::string_view m) {
 // State shared with the libcurl callbacks of one transfer.
 struct Transfer {
   CURL* curl = nullptr;
-  std::string body;             // whole body (plain calls) or the unfinished line (streams)
+  std::string body;  // whole body (plain calls) or the unfinished line (streams)
   bool streaming = false;
   const Client::ObjectFn* on_object = nullptr;
   const std::atomic<bool>* cancel = nullptr;
-  std::exception_ptr error;     // thrown inside a callback, rethrown after curl returns
+  std::exception_ptr error;  // thrown inside a callback, rethrown after curl returns
   bool cancelled = false;
   long status = 0;
 
@@ -51,8 +51,8 @@ struct Transfer {
     if (j.is_discarded()) {
       if (status >= 400) {
         throw StatusError(static_cast<int>(status),
-                          std::to_string(status) + " " + std::string(status_text(status)) +
-                              ": " + std::string(text),
+                          std::to_string(status) + " " + std::string(status_text(status)) + ": " +
+                              std::string(text),
                           std::string(text));
       }
       throw util::Error(std::string(text));
@@ -118,8 +118,8 @@ int on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 }
 
 // Builds a handle for method + url with Ollama's headers.
-CurlPtr make_handle(std::string_view method, const std::string& url, bool ndjson,
-                    bool has_body, SlistPtr& headers) {
+CurlPtr make_handle(std::string_view method, const std::string& url, bool ndjson, bool has_body,
+                    SlistPtr& headers) {
   global_init();
   CurlPtr c(curl_easy_init());
   if (!c) throw util::Error("could not initialise libcurl");

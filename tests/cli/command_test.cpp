@@ -31,7 +31,9 @@ TEST(Args, CobraCountMessages) {
   EXPECT_EQ(error_of([&] { check_args(find(cmds, "cp"), {"a"}); }), "accepts 2 arg(s), received 1");
   EXPECT_EQ(error_of([&] { check_args(find(cmds, "rm"), {}); }),
             "requires at least 1 arg(s), only received 0");
-  EXPECT_EQ(error_of([&] { check_args(find(cmds, "list"), {"a", "b"}); }),
+  EXPECT_EQ(error_of([&] {
+              check_args(find(cmds, "list"), {"a", "b"});
+            }),
             "accepts at most 1 arg(s), received 2");
   EXPECT_EQ(error_of([&] { check_args(find(cmds, "serve"), {"x"}); }),
             "accepts 0 arg(s), received 1");
@@ -109,9 +111,11 @@ TEST(Help, ShowHelpLayout) {
 TEST(Help, RootListsCommandsInOrder) {
   auto cmds = build_commands(no_serve);
   std::string h = root_help(cmds);
-  EXPECT_EQ(h.rfind("Large language model runner\n\nUsage:\n  ollama [flags]\n  ollama [command]\n", 0),
-            0u);
-  size_t serve = h.find("  serve       Start Ollama\n"), rm = h.find("  rm          Remove a model\n");
+  EXPECT_EQ(
+      h.rfind("Large language model runner\n\nUsage:\n  ollama [flags]\n  ollama [command]\n", 0),
+      0u);
+  size_t serve = h.find("  serve       Start Ollama\n"),
+         rm = h.find("  rm          Remove a model\n");
   ASSERT_NE(serve, std::string::npos);
   ASSERT_NE(rm, std::string::npos);
   EXPECT_LT(serve, rm);

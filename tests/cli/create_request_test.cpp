@@ -65,8 +65,7 @@ TEST(PlanCreate, LocalGgufIsHashedAndNameBecomesFrom) {
   EXPECT_EQ(plan.request["license"], nlohmann::json({"MIT", "other"}));
   EXPECT_EQ(plan.request["parameters"]["stop"], nlohmann::json({"a", "b"}));
   EXPECT_DOUBLE_EQ(plan.request["parameters"]["temperature"].get<double>(), 0.5);
-  EXPECT_EQ(plan.request["messages"],
-            nlohmann::json::parse(R"([{"role":"user","content":"hi"}])"));
+  EXPECT_EQ(plan.request["messages"], nlohmann::json::parse(R"([{"role":"user","content":"hi"}])"));
   EXPECT_EQ(relative_file_map(plan.files),
             (std::map<std::string, std::string>{{"stories.gguf", kStoriesDigest}}));
 

@@ -32,8 +32,7 @@ TEST(Progress, PlainModePrintsFinishedLinesInOrder) {
     p.add_spinner("success");
     p.stop();
   }
-  EXPECT_EQ(read_all(f),
-            "gathering model components\ncopying file sha256:ab 100%\nsuccess\n");
+  EXPECT_EQ(read_all(f), "gathering model components\ncopying file sha256:ab 100%\nsuccess\n");
   std::fclose(f);
 }
 
@@ -45,7 +44,7 @@ TEST(Progress, TtyModeRedrawsInPlace) {
     p.stop();
   }
   std::string out = read_all(f);
-  EXPECT_EQ(out.rfind("\033[?25l", 0), 0u);  // cursor hidden first
+  EXPECT_EQ(out.rfind("\033[?25l", 0), 0u);                           // cursor hidden first
   EXPECT_NE(out.find("writing manifest \033[K"), std::string::npos);  // final, no frame
   EXPECT_EQ(out.substr(out.size() - 7), "\n\033[?25h");
   std::fclose(f);

@@ -21,8 +21,9 @@ TEST(ShowInfo, BareDetails) {
 TEST(ShowInfo, ParametersSplitIntoFields) {
   json r = json::parse(R"({"details":{"family":"test","parameter_size":"7B",
                            "quantization_level":"FP16"}})");
-  r["parameters"] = "stop                           \"never\"\nstop                           "
-                    "\"up\"\ntemperature                    99";
+  r["parameters"] =
+      "stop                           \"never\"\nstop                           "
+      "\"up\"\ntemperature                    99";
   EXPECT_EQ(format_show_info(r, false),
             "  Model\n"
             "    architecture    test    \n"

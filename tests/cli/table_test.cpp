@@ -19,22 +19,21 @@ TEST(Table, ListLayoutMatchesOllama) {
 }
 
 TEST(Table, EmptyListIsHeaderOnly) {
-  EXPECT_EQ(render_table({"NAME", "ID", "SIZE", "MODIFIED"}, {}), "NAME    ID    SIZE    MODIFIED \n");
+  EXPECT_EQ(render_table({"NAME", "ID", "SIZE", "MODIFIED"}, {}),
+            "NAME    ID    SIZE    MODIFIED \n");
 }
 
 TEST(Table, LongCellsWrapOnWords) {
   std::string out = render_table({}, {{"", "key", "one two three four five six seven eight nine"}});
   // The cell is wrapped at 30 columns and its column is 30 wide; continuation lines show
   // short cells as two spaces (so the empty first column takes two).
-  EXPECT_EQ(out,
-            "    key    one two three four five six" + std::string(3 + 4, ' ') + "\n" +
-                "  " + "    " + "   " + "    " + "seven eight nine" + std::string(14 + 4, ' ') +
-                "\n");
+  EXPECT_EQ(out, "    key    one two three four five six" + std::string(3 + 4, ' ') + "\n" + "  " +
+                     "    " + "   " + "    " + "seven eight nine" + std::string(14 + 4, ' ') +
+                     "\n");
 }
 
 TEST(Table, WrapWordsMinimisesRaggedness) {
-  EXPECT_EQ(wrap_words("aaa bb cc ddddd", 6),
-            (std::vector<std::string>{"aaa", "bb cc", "ddddd"}));
+  EXPECT_EQ(wrap_words("aaa bb cc ddddd", 6), (std::vector<std::string>{"aaa", "bb cc", "ddddd"}));
   EXPECT_EQ(wrap_words("averyveryverylongword x", 5),
             (std::vector<std::string>{"averyveryverylongword", "x"}));
   EXPECT_EQ(wrap_words("", 0), (std::vector<std::string>{""}));

@@ -43,9 +43,8 @@ TEST(Client, HeartbeatRefusedIsOllamasMessage) {
 }
 
 TEST(Client, JsonCallSendsHeadersAndParses) {
-  MiniServer s([](const SeenRequest&) {
-    return MiniServer::response(200, "OK", R"({"version":"1.2.3"})");
-  });
+  MiniServer s(
+      [](const SeenRequest&) { return MiniServer::response(200, "OK", R"({"version":"1.2.3"})"); });
   Client c(s.url() + "/");
   EXPECT_EQ(c.version(), "1.2.3");
   auto reqs = s.requests();
@@ -60,8 +59,8 @@ TEST(Client, StatusErrorsCarryServerMessage) {
   MiniServer s([](const SeenRequest& r) {
     if (r.path == "/api/show")
       return MiniServer::response(404, "Not Found", R"({"error":"model 'x' not found"})");
-    if (r.path == "/plain") return MiniServer::response(404, "Not Found", "404 page not found",
-                                                        "text/plain");
+    if (r.path == "/plain")
+      return MiniServer::response(404, "Not Found", "404 page not found", "text/plain");
     return MiniServer::response(500, "Internal Server Error", "{}");
   });
   Client c(s.url());
@@ -123,12 +122,12 @@ TEST(Client, StreamRejectsOverlongLine) {
 }
 
 TEST(Client, CancelledStreamStops) {
-  MiniServer s([](const SeenRequest&) {
-    return MiniServer::response(200, "OK", "{\"n\":1}\n{\"n\":2}\n");
-  });
+  MiniServer s(
+      [](const SeenRequest&) { return MiniServer::response(200, "OK", "{\"n\":1}\n{\"n\":2}\n"); });
   Client c(s.url());
   std::atomic<bool> cancel{true};
-  EXPECT_THROW(c.stream("POST", "/api/generate", {{"model", "m"}}, [](const json&) {}, &cancel),
+  EXPECT_THROW(c.stream(
+                   "POST", "/api/generate", {{"model", "m"}}, [](const json&) {}, &cancel),
                Cancelled);
 }
 

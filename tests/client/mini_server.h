@@ -51,8 +51,8 @@ class MiniServer {
   static std::string response(int status, const std::string& reason, const std::string& body,
                               const std::string& type = "application/json") {
     return "HTTP/1.1 " + std::to_string(status) + " " + reason + "\r\nContent-Type: " + type +
-           "\r\nContent-Length: " + std::to_string(body.size()) +
-           "\r\nConnection: close\r\n\r\n" + body;
+           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+           body;
   }
 
  private:
