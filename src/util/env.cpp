@@ -84,7 +84,8 @@ HostAddress parse_ollama_host(std::string_view raw) {
     host = s.substr(0, c);
     port = s.substr(c + 1);
   }
-  a.host = host.empty() ? "127.0.0.1" : host;
+  // ":8080" listens on every interface (Go's empty host); a bare empty value is loopback.
+  a.host = host.empty() ? (port.empty() ? "127.0.0.1" : "0.0.0.0") : host;
   a.port = default_port;
   if (!port.empty()) {
     bool ok = port.find_first_not_of("0123456789") == std::string::npos && port.size() <= 5;

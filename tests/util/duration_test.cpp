@@ -55,8 +55,9 @@ TEST(Env, ParsesOllamaHostForms) {
   EXPECT_EQ(a.port, 11434);
   EXPECT_EQ(a.client_url(), "http://127.0.0.1:11434");
   a = parse_ollama_host(":8080");
-  EXPECT_EQ(a.host, "127.0.0.1");
+  EXPECT_EQ(a.host, "0.0.0.0");  // all interfaces, as Go listens on ":8080"
   EXPECT_EQ(a.port, 8080);
+  EXPECT_EQ(a.client_url(), "http://127.0.0.1:8080");
   a = parse_ollama_host("http://box");
   EXPECT_EQ(a.host, "box");
   EXPECT_EQ(a.port, 80);
