@@ -170,6 +170,10 @@ class CliModelsTest(ServerTestCase):
     def test_create_errors(self):
         r = self.fails("create", "x", "-f", "no-such-Modelfile")
         self.assertEqual(r.stderr, "Error: specified Modelfile wasn't found\n")
+        empty = tempfile.mkdtemp(dir=self.work)  # no ./Modelfile: "FROM ." (the directory)
+        r = self.fails("create", "x", cwd=empty)
+        self.assertEqual(r.stderr, "gathering model components\n"
+                         "Error: no Modelfile or safetensors files found\n")
         r = self.fails("create", "a//b", "-f", "Modelfile")
         self.assertEqual(r.stderr, "Error: invalid model name: a//b\n")
         bad = os.path.join(self.work, "Bad.modelfile")
