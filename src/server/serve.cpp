@@ -11,6 +11,7 @@
 #include "api/version.h"
 #include "server/context.h"
 #include "server/keys.h"
+#include "server/running_models.h"
 #include "server/server.h"
 #include "server/stream.h"
 #include "util/env.h"
@@ -115,7 +116,8 @@ int serve_main() {
                  "clear: {}", e.what());
       }
     }
-    ctx.running = std::make_unique<NoRunningModels>();
+    ctx.scheduler = std::make_unique<sched::Scheduler>(scheduler_settings(ctx.config));
+    ctx.running = std::make_unique<SchedulerRunningModels>(*ctx.scheduler);
     ctx.cors = std::make_unique<CorsPolicy>(ctx.config.origins);
     LOG_INFO("Ollama cloud disabled: {}", ctx.config.no_cloud ? "true" : "false");
 

@@ -57,6 +57,16 @@ struct Channel : StreamWriter {
     cv.notify_all();
     return true;
   }
+  bool send(const nlohmann::ordered_json& obj) override {
+    if (cancelled()) return false;
+    std::string line = obj.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+    {
+      std::lock_guard lk(mu);
+      lines.push_back(line + "\n");
+    }
+    cv.notify_all();
+    return true;
+  }
   bool cancelled() const override { return gone.load() || g_shutting_down.load(); }
 
   void finish(std::optional<Failure> f) {

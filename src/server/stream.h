@@ -18,6 +18,9 @@ class StreamWriter {
   // Queues one object for the client. Returns false once the client has gone or the server
   // is shutting down; the producer should then stop early (throwing is fine too).
   virtual bool send(const json& obj) = 0;
+  // Same for an object whose key order matters (tool-call arguments keep the client's order).
+  // The default loses the order; the streaming writer keeps it.
+  virtual bool send(const nlohmann::ordered_json& obj) { return send(json(obj)); }
   // True once the client disconnected or the server is stopping.
   virtual bool cancelled() const = 0;
 };

@@ -1,0 +1,237 @@
+#include "server/generation.h"
+
+#include <cctype>
+#include <cmath>
+#include <string_view>
+
+#include "create/parameters.h"
+#include "engine/gguf/gguf.h"
+#include "prompt/builtin.h"
+#include "server/show.h"
+#include "store/name.h"
+#include "util/error.h"
+#include "util/log.h"
+
+namespace server {
+namespace {
+
+const char* type_name(create::ParamType t) {
+  switch (t) {
+    case create::ParamType::kInt: return "integer";
+    case create::ParamType::kFloat: return "float32";
+    case create::ParamType::kBool: return "boolean";
+    case create::ParamType::kString: return "string";
+    case create::ParamType::kStringList: return "array";
+  }
+  return "unknown";
+}
+
+template <class T>
+void opt(const nlohmann::json& o, const char* key, T& out) {
+  auto it = o.find(key);
+  if (it != o.end() && !it->is_null()) out = it->get<T>();
+}
+
+void add_unique(std::vector<std::string>& v, const std::string& s) {
+  for (const auto& x : v)
+    if (x == s) return;
+  v.push_back(s);
+}
+
+}  // namespace
+
+nlohmann::json validate_options(const nlohmann::json& options) {
+  nlohmann::json out = nlohmann::json::object();
+  if (!options.is_object()) return out;
+  for (auto it = options.begin(); it != options.end(); ++it) {
+    const std::string& k = it.key();
+    const auto& v = it.value();
+    auto t = create::param_type(k);
+    if (!t) {
+      LOG_WARN("invalid option provided option={}", k);
+      continue;
+    }
+    if (v.is_null()) continue;
+    auto fail = [&]() -> util::Error {
+      return util::bad_request("option \"" + k + "\" must be of type " + type_name(*t));
+    };
+    switch (*t) {
+      case create::ParamType::kInt:
+        if (!v.is_number()) throw fail();
+        out[k] = v.is_number_float() ? static_cast<int64_t>(std::trunc(v.get<double>()))
+                                     : v.get<int64_t>();
+        break;
+      case create::ParamType::kFloat:
+        if (!v.is_number()) throw fail();
+        out[k] = v.get<double>();
+        break;
+      case create::ParamType::kBool:
+        if (!v.is_boolean()) throw fail();
+        out[k] = v;
+        break;
+      case create::ParamType::kString:
+        if (!v.is_string()) throw fail();
+        out[k] = v;
+        break;
+      case create::ParamType::kStringList:
+        if (!v.is_array()) throw fail();
+        for (const auto& e : v)
+          if (!e.is_string())
+            throw util::bad_request("option \"" + k + "\" must be of type array of strings");
+        out[k] = v;
+        break;
+    }
+  }
+  return out;
+}
+
+nlohmann::json merge_options(const nlohmann::ordered_json& model_params,
+                             const nlohmann::json& request_options) {
+  nlohmann::json merged = nlohmann::json::object();
+  for (auto it = model_params.begin(); it != model_params.end(); ++it)
+    merged[it.key()] = nlohmann::json::parse(it.value().dump());
+  if (request_options.is_object())
+    for (auto it = request_options.begin(); it != request_options.end(); ++it)
+      merged[it.key()] = it.value();
+  return validate_options(merged);
+}
+
+runner::CompletionRequest completion_request(const nlohmann::json& o) {
+  runner::CompletionRequest r;
+  auto& s = r.sampling;
+  opt(o, "top_k", s.top_k);
+  opt(o, "top_p", s.top_p);
+  opt(o, "min_p", s.min_p);
+  opt(o, "typical_p", s.typical_p);
+  opt(o, "temperature", s.temperature);
+  opt(o, "repeat_last_n", s.repeat_last_n);
+  opt(o, "repeat_penalty", s.repeat_penalty);
+  opt(o, "presence_penalty", s.presence_penalty);
+  opt(o, "frequency_penalty", s.frequency_penalty);
+  opt(o, "seed", s.seed);
+  opt(o, "num_predict", r.num_predict);
+  opt(o, "num_keep", r.num_keep);
+  opt(o, "stop", r.stop);
+  return r;
+}
+
+bool GenModel::has(const std::string& cap) const {
+  for (const auto& c : capabilities)
+    if (c == cap) return true;
+  return false;
+}
+
+void GenModel::require(const std::string& cap) const {
+  if (!has(cap)) throw util::bad_request(full_name + " does not support " + cap);
+}
+
+GenModel resolve_model(Context& ctx, const std::string& raw_name) {
+  auto name = store::ModelName::parse(raw_name);
+  if (raw_name.empty() || !name.is_valid()) {
+    if (raw_name.empty()) throw util::not_found("model '' not found");
+    throw util::bad_request("invalid model name");
+  }
+  name = ctx.store->resolve(name);
+  if (!ctx.store->read_manifest(name))
+    throw util::not_found("model '" + raw_name + "' not found");
+  GenModel g;
+  g.model = store::load_model(*ctx.store, name);
+  g.request_name = raw_name;
+  g.full_name = name.display_long();
+  std::unique_ptr<gguf::File> weights;
+  if (!g.model.model_path.empty()) {
+    try {
+      weights = gguf::File::open_metadata(g.model.model_path);
+    } catch (const std::exception& e) {
+      throw util::Error("model '" + raw_name + "' is unusable: " + e.what());
+    }
+  }
+  g.capabilities = model_capabilities(g.model, weights.get());
+
+  // §7.1: the TEMPLATE layer; else a built-in matching the GGUF chat template; else default.
+  g.template_text = g.model.template_text;
+  if (!g.model.has_template_layer) {
+    g.template_text = prompt::kDefaultTemplate;
+    std::string jinja = weights ? weights->get_string("tokenizer.chat_template", "") : "";
+    if (const auto* b = jinja.empty() ? nullptr : prompt::detect_builtin(jinja)) {
+      g.template_text = b->text;
+      g.template_stop = b->stop;
+      LOG_DEBUG("{}: using built-in template {}", g.model.short_name, b->name);
+    } else {
+      LOG_WARN("{}: no chat template; chat output may be poorly formatted",
+               g.model.short_name);
+    }
+  }
+  g.tmpl = prompt::load_template(g.template_text);
+  for (const auto& c : prompt::template_capabilities(g.tmpl)) add_unique(g.capabilities, c);
+  return g;
+}
+
+sched::ModelRequest model_request(const GenModel& m, const nlohmann::json& options,
+                                  std::optional<int64_t> keep_alive_ns) {
+  sched::ModelRequest r;
+  r.key = m.model.digest;
+  r.name = m.model.short_name;
+  r.path = m.model.model_path;
+  api::ModelDetails d;
+  d.parent_model = m.model.parent_model;
+  d.format = m.model.config.model_format;
+  d.family = m.model.config.model_family;
+  d.families = m.model.config.model_families;
+  d.parameter_size = m.model.config.model_type;
+  d.quantization_level = m.model.config.file_type;
+  r.details = d;
+  opt(options, "num_ctx", r.num_ctx);
+  opt(options, "num_batch", r.num_batch);
+  opt(options, "num_thread", r.num_thread);
+  r.keep_alive_ns = keep_alive_ns;
+  if (r.path.empty()) throw util::bad_request("model '" + m.model.short_name + "' has no weights");
+  return r;
+}
+
+prompt::Think resolve_think(const api::ThinkValue& t, const GenModel& m) {
+  prompt::Think out;
+  if (!t.set) {
+    if (m.has("thinking")) {
+      out.set = true;
+      out.enabled = true;
+      out.level = "medium";
+    }
+    return out;
+  }
+  if (t.enabled && !m.has("thinking"))
+    throw util::bad_request("\"" + m.request_name + "\" does not support thinking");
+  out.set = true;
+  out.enabled = t.enabled;
+  out.level = t.enabled ? (t.level.empty() ? "medium" : t.level) : "";
+  return out;
+}
+
+void reject_format(const nlohmann::json& format) {
+  if (format.is_null() || (format.is_string() && format.get<std::string>().empty())) return;
+  throw util::bad_request(
+      "format is not supported yet: constrained decoding (json / JSON schema) is not "
+      "implemented");
+}
+
+void setup_parsers(GenJob& job, const prompt::Template& tmpl, const prompt::Think& think,
+                   const ojson& tools) {
+  if (think.enabled) {
+    job.think_tags = prompt::infer_thinking_tags(tmpl);
+    const std::string& open = job.think_tags.open;
+    std::string_view p = job.req.prompt;
+    while (!p.empty() && std::isspace(static_cast<unsigned char>(p.back()))) p.remove_suffix(1);
+    job.think_prefilled = !open.empty() && p.size() >= open.size() &&
+                          p.substr(p.size() - open.size()) == open;
+  }
+  if (tools.is_array() && !tools.empty()) {
+    job.tool_tag = prompt::infer_tool_tag(tmpl);
+    if (job.tool_tag.empty()) job.tool_tag = "{";
+    for (const auto& t : tools)
+      if (t.contains("function") && t["function"].contains("name") &&
+          t["function"]["name"].is_string())
+        job.tool_names.push_back(t["function"]["name"].get<std::string>());
+  }
+}
+
+}  // namespace server

@@ -1,0 +1,114 @@
+// Shared by /api/generate and /api/chat: model resolution and capability checks, options,
+// prompt templates (§7.1), the runner request, streaming chunks with thinking / tool-call
+// parsing (§11), logprobs (§3.12b), metrics and stream:false aggregation (§2.3).
+#pragma once
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/generate.h"
+#include "prompt/chat.h"
+#include "prompt/parsers.h"
+#include "runner/runner.h"
+#include "sched/scheduler.h"
+#include "server/context.h"
+#include "server/stream.h"
+#include "store/model.h"
+
+namespace server {
+
+using ojson = nlohmann::ordered_json;
+
+// Checks `options` against the option table (§3.13): wrong types -> 400
+// `option "x" must be of type integer` (integer/float32/boolean/string/array); unknown and
+// deprecated keys are dropped with a warning. Integers given as floats are truncated.
+nlohmann::json validate_options(const nlohmann::json& options);
+
+// Effective options: the model's params layer <- the request's options, validated.
+nlohmann::json merge_options(const nlohmann::ordered_json& model_params,
+                             const nlohmann::json& request_options);
+
+// Request options -> sampler settings, and the rest of the runner request.
+runner::CompletionRequest completion_request(const nlohmann::json& options);
+
+// A model resolved for generation.
+struct GenModel {
+  store::Model model;
+  std::string request_name;  // as the client wrote it (error messages)
+  std::string full_name;     // registry.ollama.ai/library/x:latest (capability errors)
+  std::vector<std::string> capabilities;
+  prompt::Template tmpl;
+  std::string template_text;
+  std::vector<std::string> template_stop;  // stop list of a built-in template
+
+  bool has(const std::string& cap) const;
+  // 400 `<full name> does not support <cap>`.
+  void require(const std::string& cap) const;
+};
+
+// Resolves and loads the model's store data (404 `model '<name>' not found`, 400
+// `invalid model name`), its capabilities and its prompt template (§7.1).
+GenModel resolve_model(Context& ctx, const std::string& name);
+
+// The model request for the scheduler (num_ctx/num_batch/num_thread from the options).
+sched::ModelRequest model_request(const GenModel& m, const nlohmann::json& options,
+                                  std::optional<int64_t> keep_alive_ns);
+
+// Resolves `think` against the model (§11.5): default on for thinking models, 400 when asked
+// of a model without the capability. Returns the template's view of it.
+prompt::Think resolve_think(const api::ThinkValue& t, const GenModel& m);
+
+// 400 unless `format` is absent/null/"" (constrained decoding is not implemented).
+void reject_format(const nlohmann::json& format);
+
+// Output of one generation, streamed as chunks.
+struct GenOutput {
+  std::string content, thinking;
+  std::vector<prompt::ToolCall> tool_calls;
+  ojson logprobs = ojson::array();
+  bool empty() const {
+    return content.empty() && thinking.empty() && tool_calls.empty() && logprobs.empty();
+  }
+};
+
+// Everything needed to run one completion and stream it.
+struct GenJob {
+  std::chrono::steady_clock::time_point start;  // request arrival
+  std::unique_ptr<sched::Lease> lease;
+  double load_seconds = 0;  // arrival -> runner ready
+  runner::CompletionRequest req;
+  prompt::ThinkingTags think_tags;  // set when thinking is parsed
+  bool think_prefilled = false;     // the prompt ends with the opening tag
+  std::string tool_tag;             // set when tools are parsed
+  std::vector<std::string> tool_names;
+  // Builds one wire chunk from output (done=false) or the final one (result set).
+  std::function<ojson(const GenOutput&, const runner::CompletionResult*)> make_chunk;
+};
+
+// After job.req.prompt is set: thinking parser when `think` is on and the template has tags
+// (§11.1, pre-opened when the prompt ends with the opening tag); tool-call parser when the
+// request has tools (§11.2).
+void setup_parsers(GenJob& job, const prompt::Template& tmpl, const prompt::Think& think,
+                   const ojson& tools);
+
+// Runs the job, sending chunks to `w` and the final chunk with metrics; stops early (freeing
+// the runner slot) when the client has gone.
+void run_generation(GenJob& job, StreamWriter& w);
+
+// Metric fields of a final chunk (omitempty).
+void put_metrics(ojson& j, const GenJob& job, const runner::CompletionResult& r);
+ojson logprobs_json(const std::vector<runner::TokenLogprob>& lps);
+ojson tool_calls_json(const std::vector<prompt::ToolCall>& calls);
+std::string now_rfc3339();
+
+// Answers with `producer`: NDJSON when stream, else one object folding all chunks
+// (content/response, thinking, tool_calls, logprobs concatenated; `text_key` is "response" or
+// the message). `finalize` may add fields to that object (chat's `choices`).
+void respond_generation(httplib::Response& res, bool stream, bool chat, const Producer& producer,
+                        const std::function<void(ojson&)>& finalize = nullptr);
+
+}  // namespace server

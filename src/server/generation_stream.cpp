@@ -1,0 +1,202 @@
+// Streaming half of generation.h: runner chunks -> parsed output -> wire chunks.
+#include <chrono>
+#include <optional>
+
+#include "api/time.h"
+#include "server/generation.h"
+#include "server/http.h"
+#include "util/error.h"
+#include "util/log.h"
+
+namespace server {
+namespace {
+
+ojson bytes_of(const std::string& s) {
+  ojson b = ojson::array();
+  for (unsigned char c : s) b.push_back(static_cast<int>(c));
+  return b;
+}
+
+ojson one_logprob(const runner::TokenLogprob& t) {
+  ojson j = ojson::object();
+  j["token"] = t.token;
+  j["logprob"] = t.logprob;
+  j["bytes"] = bytes_of(t.token);
+  return j;
+}
+
+int64_t ns_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
+                                                             t).count();
+}
+
+void put_if(ojson& j, const char* k, int64_t v) {
+  if (v != 0) j[k] = v;
+}
+
+// Concatenates string field `k` of `next` into `acc`.
+void concat_str(ojson& acc, const ojson& next, const char* k) {
+  if (!next.contains(k)) return;
+  std::string s = acc.contains(k) ? acc[k].get<std::string>() : "";
+  acc[k] = s + next[k].get<std::string>();
+}
+void concat_arr(ojson& acc, const ojson& next, const char* k) {
+  if (!next.contains(k)) return;
+  if (!acc.contains(k)) acc[k] = ojson::array();
+  for (const auto& e : next[k]) acc[k].push_back(e);
+}
+
+// Folds chunks for stream:false (§2.3).
+struct Aggregator : StreamWriter {
+  bool chat = false;
+  std::optional<ojson> acc;
+  ojson text = ojson::object();  // concatenated content/response, thinking, tool_calls
+  ojson logprobs = ojson::array();
+
+  bool send(const json& obj) override { return send(ojson::parse(obj.dump())); }
+  bool send(const ojson& obj) override {
+    const ojson& src = chat && obj.contains("message") ? obj["message"] : obj;
+    concat_str(text, src, chat ? "content" : "response");
+    concat_str(text, src, "thinking");
+    concat_arr(text, src, "tool_calls");
+    if (obj.contains("logprobs"))
+      for (const auto& e : obj["logprobs"]) logprobs.push_back(e);
+    acc = obj;
+    return true;
+  }
+  bool cancelled() const override { return false; }
+
+  ojson result() {
+    ojson out = acc ? *acc : ojson::object();
+    ojson& dst = chat ? out["message"] : out;
+    for (auto it = text.begin(); it != text.end(); ++it) dst[it.key()] = it.value();
+    if (!logprobs.empty()) out["logprobs"] = logprobs;
+    return out;
+  }
+};
+
+}  // namespace
+
+std::string now_rfc3339() { return api::format_rfc3339_nano(api::Timestamp::now_utc()); }
+
+ojson logprobs_json(const std::vector<runner::TokenLogprob>& lps) {
+  ojson out = ojson::array();
+  for (const auto& t : lps) {
+    ojson j = one_logprob(t);
+    if (!t.top.empty()) {
+      ojson top = ojson::array();
+      for (const auto& a : t.top) top.push_back(one_logprob(a));
+      j["top_logprobs"] = top;
+    }
+    out.push_back(j);
+  }
+  return out;
+}
+
+ojson tool_calls_json(const std::vector<prompt::ToolCall>& calls) {
+  ojson out = ojson::array();
+  for (const auto& c : calls) {
+    ojson fn = ojson::object();
+    fn["index"] = c.index;
+    fn["name"] = c.name;
+    fn["arguments"] = c.arguments;
+    ojson j = ojson::object();
+    if (!c.id.empty()) j["id"] = c.id;
+    j["function"] = fn;
+    out.push_back(j);
+  }
+  return out;
+}
+
+void put_metrics(ojson& j, const GenJob& job, const runner::CompletionResult& r) {
+  put_if(j, "total_duration", ns_since(job.start));
+  put_if(j, "load_duration", static_cast<int64_t>(job.load_seconds * 1e9));
+  put_if(j, "prompt_eval_count", r.prompt_eval_count);
+  put_if(j, "prompt_eval_duration", r.prompt_eval_ns);
+  put_if(j, "eval_count", r.eval_count);
+  put_if(j, "eval_duration", r.eval_ns);
+}
+
+void run_generation(GenJob& job, StreamWriter& w) {
+  std::optional<prompt::ThinkingParser> thinking;
+  if (!job.think_tags.open.empty())
+    thinking.emplace(job.think_tags.open, job.think_tags.close, job.think_prefilled);
+  std::optional<prompt::ToolCallParser> tools;
+  if (!job.tool_tag.empty()) tools.emplace(job.tool_tag, job.tool_names);
+
+  // Raw text -> content / thinking / tool calls.
+  auto parse = [&](const std::string* text, GenOutput& out) {
+    std::string content;
+    if (thinking) {
+      if (text)
+        thinking->add(*text, &out.thinking, &content);
+      else
+        thinking->finish(&out.thinking, &content);
+    } else if (text) {
+      content = *text;
+    }
+    if (tools) {
+      std::vector<prompt::ToolCall> calls;
+      if (!content.empty()) tools->add(content, &out.content, &calls);
+      if (!text) tools->finish(&out.content, &calls);
+      for (auto& c : calls) {
+        if (c.id.empty()) c.id = prompt::new_tool_call_id();
+        out.tool_calls.push_back(std::move(c));
+      }
+    } else {
+      out.content += content;
+    }
+  };
+
+  bool gone = false;
+  runner::CompletionResult result = job.lease->runner().complete(
+      job.req, [&](const runner::CompletionChunk& ch) {
+        GenOutput out;
+        parse(&ch.text, out);
+        if (!ch.logprobs.empty()) out.logprobs = logprobs_json(ch.logprobs);
+        if (w.cancelled()) {
+          gone = true;
+          return false;
+        }
+        if (out.empty()) return true;
+        if (!w.send(job.make_chunk(out, nullptr))) {
+          gone = true;
+          return false;
+        }
+        return true;
+      });
+  if (gone) {
+    LOG_DEBUG("generation stopped: client disconnected");
+    return;
+  }
+  GenOutput rest;
+  parse(nullptr, rest);
+  if (!rest.empty()) w.send(job.make_chunk(rest, nullptr));
+  w.send(job.make_chunk(GenOutput{}, &result));
+}
+
+void respond_generation(httplib::Response& res, bool stream, bool chat, const Producer& producer,
+                        const std::function<void(ojson&)>& finalize) {
+  if (stream) {
+    respond_stream(res, true, producer);
+    return;
+  }
+  Aggregator agg;
+  agg.chat = chat;
+  try {
+    producer(agg);
+  } catch (const util::Error& e) {
+    write_error(res, e.status(), e.what());
+    return;
+  } catch (const std::exception& e) {
+    write_error(res, 500, e.what());
+    return;
+  }
+  ojson out = agg.result();
+  if (finalize) finalize(out);
+  res.status = 200;
+  res.set_content(out.dump(-1, ' ', false, ojson::error_handler_t::replace),
+                  "application/json; charset=utf-8");
+}
+
+}  // namespace server

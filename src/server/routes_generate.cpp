@@ -1,0 +1,137 @@
+// POST /api/generate (§3.1): load/unload, raw/templated/suffix prompts, streamed completion.
+#include <chrono>
+
+#include "api/generate.h"
+#include "server/context.h"
+#include "server/generation.h"
+#include "server/http.h"
+#include "util/error.h"
+
+namespace server {
+namespace {
+
+ojson load_reply(const std::string& model, const char* reason) {
+  ojson j = ojson::object();
+  j["model"] = model;
+  j["created_at"] = now_rfc3339();
+  j["response"] = "";
+  j["done"] = true;
+  j["done_reason"] = reason;
+  return j;
+}
+
+void write_ojson(httplib::Response& res, const ojson& j) {
+  res.status = 200;
+  res.set_content(j.dump(-1, ' ', false, ojson::error_handler_t::replace),
+                  "application/json; charset=utf-8");
+}
+
+// The prompt for a templated (non-raw) request.
+std::string build_prompt(const api::GenerateRequest& req, const GenModel& m,
+                         const prompt::Think& think, runner::Runner& runner) {
+  prompt::Template tmpl = req.template_text.empty() ? m.tmpl
+                                                    : prompt::load_template(req.template_text);
+  if (!req.suffix.empty()) {
+    // Fill-in-middle: the template gets Prompt, Suffix and an empty Response only.
+    prompt::Json data = prompt::Json::object();
+    data["Prompt"] = req.prompt;
+    data["Suffix"] = req.suffix;
+    data["Response"] = "";
+    data["Think"] = think.enabled;
+    data["ThinkLevel"] = think.level;
+    data["IsThinkSet"] = think.set;
+    return tmpl.execute(data);
+  }
+  std::vector<prompt::Message> msgs;
+  std::string system = req.system.empty() ? m.model.system : req.system;
+  if (!system.empty()) msgs.push_back({.role = "system", .content = system});
+  if (req.context.empty())
+    for (const auto& mm : m.model.messages) msgs.push_back({.role = mm.role, .content = mm.content});
+  prompt::Message user{.role = "user", .content = req.prompt};
+  user.images = req.images;
+  msgs.push_back(std::move(user));
+  int num_ctx = runner.options().num_ctx;
+  auto count = [&](const std::string& s) { return static_cast<int>(runner.tokenize(s).size()); };
+  std::string p = prompt::render_truncated(tmpl, msgs, nullptr, think, num_ctx, req.truncate,
+                                           count);
+  if (!req.context.empty()) p = runner.detokenize(req.context) + p;
+  return p;
+}
+
+void generate(Context& ctx, Call& c) {
+  auto start = std::chrono::steady_clock::now();
+  auto req = api::parse_generate_request(c.body.text());
+  if (req.model.empty()) throw util::not_found("model '' not found");
+  reject_format(req.format);
+  GenModel m = resolve_model(ctx, req.model);
+  if (req.raw && (!req.template_text.empty() || !req.system.empty() || !req.context.empty()))
+    throw util::bad_request("raw mode does not support template, system, or context");
+  if (!m.has("completion"))
+    throw util::bad_request("\"" + req.model + "\" does not support generate");
+  nlohmann::json options = merge_options(m.model.options, req.options);
+  auto mreq = model_request(m, options, req.keep_alive_ns);
+
+  if (req.prompt.empty() && req.images.empty()) {
+    if (req.keep_alive_ns && *req.keep_alive_ns == 0) {
+      ctx.scheduler->unload(mreq.key);
+      write_ojson(c.res, load_reply(req.model, "unload"));
+      return;
+    }
+    ctx.scheduler->acquire(mreq);
+    write_ojson(c.res, load_reply(req.model, "load"));
+    return;
+  }
+  prompt::Think think = resolve_think(req.think, m);
+  if (!req.suffix.empty()) m.require("insert");
+  if (!req.images.empty()) m.require("vision");
+
+  auto job = std::make_shared<GenJob>();
+  job->start = start;
+  job->req = completion_request(options);
+  if (job->req.stop.empty()) job->req.stop = m.template_stop;
+  job->req.shift = req.shift;
+  job->req.truncate = req.truncate;
+  job->req.logprobs = req.logprobs || req.top_logprobs > 0;
+  job->req.top_logprobs = req.top_logprobs;
+  bool raw = req.raw;
+  bool stream = req.stream.value_or(true);
+  std::string model_name = req.model;
+
+  auto producer = [&ctx, job, m = std::move(m), req = std::move(req), mreq, think, raw,
+                   model_name](StreamWriter& w) mutable {
+    job->lease = ctx.scheduler->acquire(mreq);
+    job->load_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - job->start).count();
+    runner::Runner& runner = job->lease->runner();
+    job->req.prompt = raw ? req.prompt : build_prompt(req, m, think, runner);
+    if (!raw) setup_parsers(*job, m.tmpl, think, nullptr);
+    job->make_chunk = [job, model_name, raw](const GenOutput& out,
+                                             const runner::CompletionResult* r) {
+      ojson j = ojson::object();
+      j["model"] = model_name;
+      j["created_at"] = now_rfc3339();
+      j["response"] = out.content;
+      if (!out.thinking.empty()) j["thinking"] = out.thinking;
+      j["done"] = r != nullptr;
+      if (r) {
+        j["done_reason"] = r->done_reason;
+        if (!raw && !r->context.empty()) j["context"] = r->context;
+        put_metrics(j, *job, *r);
+      }
+      if (!out.tool_calls.empty()) j["tool_calls"] = tool_calls_json(out.tool_calls);
+      if (!out.logprobs.empty()) j["logprobs"] = out.logprobs;
+      return j;
+    };
+    run_generation(*job, w);
+    job->lease.reset();
+  };
+  respond_generation(c.res, stream, /*chat=*/false, producer);
+}
+
+}  // namespace
+
+void add_generate_routes(Router& r, Context& ctx) {
+  r.add("POST", "/api/generate", [&ctx](Call& c) { generate(ctx, c); });
+}
+
+}  // namespace server

@@ -1,0 +1,61 @@
+#include "server/running_models.h"
+
+#include <chrono>
+
+#include "util/duration.h"
+#include "util/log.h"
+
+namespace server {
+
+sched::Settings scheduler_settings(const util::Config& cfg) {
+  sched::Settings s;
+  s.max_loaded_models = cfg.max_loaded_models > 0 ? cfg.max_loaded_models : 3;
+  s.num_parallel = cfg.num_parallel > 0 ? cfg.num_parallel : 1;
+  s.max_queue = cfg.max_queue > 0 ? cfg.max_queue : 512;
+  s.default_keep_alive_ns = cfg.keep_alive_ns;
+  s.default_num_ctx = cfg.context_length > 0 ? cfg.context_length : 4096;
+  if (cfg.kv_cache_type == "f32") {
+    s.kv_type = engine::KvType::kF32;
+  } else if (!cfg.kv_cache_type.empty() && cfg.kv_cache_type != "f16") {
+    LOG_WARN("OLLAMA_KV_CACHE_TYPE={} is not supported; using f16", cfg.kv_cache_type);
+  }
+  s.num_threads = cfg.num_threads;
+  return s;
+}
+
+std::vector<api::ProcessModel> SchedulerRunningModels::list() {
+  std::vector<api::ProcessModel> out;
+  for (const auto& r : sched_.running()) {
+    api::ProcessModel m;
+    m.name = m.model = r.name;
+    m.size = static_cast<int64_t>(r.size);
+    m.digest = r.digest;
+    try {
+      if (r.details.is_object()) m.details = r.details.get<api::ModelDetails>();
+    } catch (const std::exception& e) {
+      LOG_DEBUG("ps: bad details for {}: {}", r.name, e.what());
+    }
+    if (r.forever) {
+      // Go's time.Now().Add(math.MaxInt64): about 292 years ahead (past int64 unix nanos).
+      auto now = std::chrono::system_clock::now().time_since_epoch();
+      m.expires_at = api::Timestamp::from_unix_nanos_local(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+      m.expires_at.unix_seconds += util::kForever / util::kNanosPerSecond;
+      m.expires_at.nanos += static_cast<int32_t>(util::kForever % util::kNanosPerSecond);
+      if (m.expires_at.nanos >= util::kNanosPerSecond) {
+        m.expires_at.nanos -= util::kNanosPerSecond;
+        m.expires_at.unix_seconds += 1;
+      }
+    } else {
+      m.expires_at = api::Timestamp::from_unix_nanos_local(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(r.expires_at.time_since_epoch())
+              .count());
+    }
+    m.size_vram = 0;
+    m.context_length = r.context_length;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+}  // namespace server
