@@ -24,6 +24,7 @@ struct Context::Impl {
   int n_outputs = 0;
   // Per-chunk token arrays (n_batch each), reused.
   std::vector<int32_t> cell, out_rows;
+  std::vector<int> need, appended;  // per sequence, reused by decode()
 };
 
 std::unique_ptr<Context> Model::new_context(const ContextOptions& o) const {
@@ -57,7 +58,8 @@ void Context::decode(const Batch& batch) {
     throw util::bad_request("decode: batch arrays differ in length");
   }
   const int64_t n_vocab = c.arch->shape().n_vocab;
-  std::vector<int> need(c.opts.n_seq_max, 0);
+  std::vector<int>& need = c.need;
+  need.assign(c.opts.n_seq_max, 0);
   int n_out = 0;
   for (size_t i = 0; i < n; i++) {
     if (batch.token[i] < 0 || batch.token[i] >= n_vocab) {
@@ -84,7 +86,8 @@ void Context::decode(const Batch& batch) {
   c.out_index.assign(n, -1);
   c.n_outputs = 0;
 
-  std::vector<int> appended(c.opts.n_seq_max, 0);
+  std::vector<int>& appended = c.appended;
+  appended.assign(c.opts.n_seq_max, 0);
   try {
     int out_base = 0;
     for (size_t start = 0; start < n; start += c.opts.n_batch) {
