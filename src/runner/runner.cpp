@@ -64,7 +64,16 @@ Runner::Runner(std::unique_ptr<engine::Model> model, const RunnerOptions& opts)
   thread_ = std::thread([this] { loop(); });
 }
 
+Runner::Runner(std::unique_ptr<engine::Embedder> embedder, const RunnerOptions& opts)
+    : embedder_(std::move(embedder)), opts_(opts) {
+  opts_.num_parallel = 1;
+  opts_.num_ctx = static_cast<int>(
+      std::min<int64_t>(opts_.num_ctx > 0 ? opts_.num_ctx : embedder_->n_ctx_train(),
+                        embedder_->n_ctx_train()));
+}
+
 Runner::~Runner() {
+  if (!thread_.joinable()) return;  // embedding model: no loop
   {
     std::lock_guard<std::mutex> l(mu_);
     stop_ = true;
@@ -74,14 +83,38 @@ Runner::~Runner() {
   thread_.join();
 }
 
-size_t Runner::memory_bytes() const { return model_->weight_bytes() + ctx_->kv_bytes(); }
+size_t Runner::memory_bytes() const {
+  if (embedder_) return embedder_->weight_bytes();
+  return model_->weight_bytes() + ctx_->kv_bytes();
+}
+
+const engine::Model& Runner::model() const {
+  if (!model_) throw util::bad_request("this model only produces embeddings");
+  return *model_;
+}
+
+const engine::Embedder& Runner::embedder() const {
+  if (!embedder_) throw util::bad_request("this model does not support embeddings");
+  return *embedder_;
+}
+
+std::vector<std::vector<float>> Runner::embed(const std::vector<std::vector<int32_t>>& batch) {
+  const engine::Embedder& e = embedder();
+  for (const auto& seq : batch) {
+    if (static_cast<int>(seq.size()) > opts_.num_ctx)
+      throw util::bad_request("the input length exceeds the context length");
+  }
+  return e.embed(batch);
+}
 
 std::vector<int32_t> Runner::tokenize(const std::string& text) const {
+  if (embedder_) return embedder_->tokenize(text);
   const auto& tok = model_->tokenizer();
   return tok.encode(text, /*add_special=*/true, /*parse_special=*/true);
 }
 
 std::string Runner::detokenize(const std::vector<int32_t>& ids) const {
+  if (embedder_) return embedder_->tokenizer().decode(ids);
   return model_->tokenizer().decode(ids);
 }
 
@@ -115,6 +148,7 @@ Runner::Slot* Runner::acquire_slot(const std::vector<int32_t>& prompt) {
 
 CompletionResult Runner::complete(const CompletionRequest& req,
                                   const std::function<bool(const CompletionChunk&)>& on_chunk) {
+  if (!model_) throw util::bad_request("this model only produces embeddings");
   std::vector<int32_t> prompt = req.tokens.empty() ? tokenize(req.prompt) : req.tokens;
   if (prompt.empty()) throw util::bad_request("empty prompt");
   for (int32_t t : prompt)

@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/embed.h"
 #include "engine/engine.h"
 #include "engine/sample/sampler.h"
 
@@ -60,6 +61,8 @@ struct CompletionResult {
 class Runner {
  public:
   Runner(std::unique_ptr<engine::Model> model, const RunnerOptions& opts);
+  // An embedding model (encoder): no KV cache, no generation loop; serves embed() only.
+  Runner(std::unique_ptr<engine::Embedder> embedder, const RunnerOptions& opts);
   ~Runner();
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
@@ -73,7 +76,13 @@ class Runner {
   std::vector<int32_t> tokenize(const std::string& text) const;  // as complete() does
   std::string detokenize(const std::vector<int32_t>& ids) const;
 
-  const engine::Model& model() const { return *model_; }
+  // Raw pooled vectors, one per token sequence, all in one encoder pass (embedding models;
+  // 400 for a model that cannot embed). Sequences longer than num_ctx are refused (400).
+  std::vector<std::vector<float>> embed(const std::vector<std::vector<int32_t>>& batch);
+  bool embedding_only() const { return embedder_ != nullptr; }
+  const engine::Embedder& embedder() const;  // throws util::Error unless embedding_only()
+
+  const engine::Model& model() const;  // throws util::Error (400) for an embedding model
   const RunnerOptions& options() const { return opts_; }
   int active() const { return active_.load(); }
   size_t memory_bytes() const;  // weights + KV cache
@@ -86,6 +95,7 @@ class Runner {
   Slot* acquire_slot(const std::vector<int32_t>& prompt);
 
   std::unique_ptr<engine::Model> model_;
+  std::unique_ptr<engine::Embedder> embedder_;  // instead of model_ for embedding models
   std::unique_ptr<engine::Context> ctx_;
   RunnerOptions opts_;
   std::vector<std::unique_ptr<Slot>> slots_;

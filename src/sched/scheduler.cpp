@@ -131,6 +131,7 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const std::at
     // Make room: max loaded models and memory.
     uint64_t file_size = 0;
     int n_layer = 0, kv_width = 0, ctx_train = 0;
+    bool encoder = false;  // an embedding model: no KV cache
     {
       l.unlock();
       try {
@@ -144,6 +145,8 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const std::at
         int64_t key_len = f->get_int(arch + ".attention.key_length", heads ? embd / heads : 0);
         kv_width = static_cast<int>(kv_heads * key_len);
         ctx_train = static_cast<int>(f->get_int(arch + ".context_length", 0));
+        encoder = engine::Embedder::is_encoder(arch);
+        if (encoder) kv_width = 0;
       } catch (const std::exception& e) {
         l.lock();
         throw util::Error(e.what());
@@ -203,7 +206,11 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const std::at
       ro.num_parallel = s_.num_parallel;
       ro.num_batch = e->num_batch;
       ro.kv_type = s_.kv_type;
-      r = std::make_shared<runner::Runner>(engine::Model::load(req.path, lo), ro);
+      if (encoder) {
+        r = std::make_shared<runner::Runner>(engine::Embedder::load(req.path, lo), ro);
+      } else {
+        r = std::make_shared<runner::Runner>(engine::Model::load(req.path, lo), ro);
+      }
     } catch (const std::exception& ex) {
       err = ex.what();
     }
