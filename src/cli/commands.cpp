@@ -140,6 +140,17 @@ std::vector<Command> build_commands(ServeFn serve) {
   cmds.push_back(make("ps", "", "List running models", ArgsRule::kMax, 0, 1, cmd_ps));
   cmds.push_back(make("cp", "SOURCE DESTINATION", "Copy a model", ArgsRule::kExact, 2, 2, cmd_cp));
   cmds.push_back(make("rm", "MODEL [MODEL...]", "Remove a model", ArgsRule::kMin, 1, 0, cmd_rm));
+
+  Command bench = make("bench", "MODEL", "Benchmark a model (GGUF path or local model) in-process",
+                       ArgsRule::kExact, 1, 1, cmd_bench);
+  bench.flags = {value_flag("prompt", "int", "Prompt tokens to prefill (default 512)", 'p'),
+                 value_flag("gen", "int", "Tokens to decode (default 128)", 'n'),
+                 value_flag("threads", "int", "Threads (default: physical cores)", 't'),
+                 value_flag("parallel", "int", "Also decode N sequences together"),
+                 bool_flag("json", "Print the report as JSON")};
+  bench.heartbeat = false;
+  bench.hidden = true;
+  cmds.push_back(bench);
   return cmds;
 }
 

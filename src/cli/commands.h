@@ -24,6 +24,8 @@ int cmd_pull(const Invocation& inv);
 int cmd_push(const Invocation& inv);
 int cmd_signin(const Invocation& inv);
 int cmd_signout(const Invocation& inv);
+// `ollama bench` (not an Ollama command; hidden from help): the engine benchmark in-process.
+int cmd_bench(const Invocation& inv);
 
 // `ollama -v`: server version, client version warnings. Always exits 0.
 int print_version();
