@@ -207,6 +207,10 @@ def print_table(meta, results, summary):
             r["eval_tps"], r["ttft_s"] * 1e3, r["ttft_overhead_ms"], r["wall_s"],
             r.get("done_reason", "")))
     print("-" * len(hdr))
+    mem = meta.get("server_memory")
+    if mem:
+        print("server resident memory: VmRSS %.1f MB, peak VmHWM %.1f MB" % (
+            mem.get("vmrss_kb", 0) / 1024, mem.get("vmhwm_kb", 0) / 1024))
     if not summary.get("ok"):
         print("no client succeeded")
         return
@@ -287,6 +291,19 @@ class Spawned:
         self.api.json("POST", "/api/create", {"model": name, "stream": False,
                                                "files": {os.path.basename(gguf): digest}})
 
+    def memory(self):
+        """VmRSS / VmHWM of the server process in kB (Linux), or {}."""
+        out = {}
+        try:
+            with open("/proc/%d/status" % self.proc.pid) as f:
+                for line in f:
+                    k = line.split(":")[0]
+                    if k in ("VmRSS", "VmHWM"):
+                        out[k.lower() + "_kb"] = int(line.split()[1])
+        except (OSError, ValueError):
+            pass
+        return out
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -365,6 +382,8 @@ def main():
             meta["load_s"] = time.perf_counter() - t
         results = run_load(api, args)
         summary = summarize(results)
+        if spawned:
+            meta["server_memory"] = spawned.memory()
         if args.json:
             clean = [{k: v for k, v in r.items() if k not in ("t_start", "t_end", "chunk_times")}
                      for r in results]
