@@ -41,5 +41,6 @@ void add_create_routes(Router& r, Context& ctx);  // /api/create
 void add_generate_routes(Router& r, Context& ctx);  // /api/generate
 void add_chat_routes(Router& r, Context& ctx);      // /api/chat
 void add_registry_routes(Router& r, Context& ctx);  // /api/pull, /api/push
+void add_embed_routes(Router& r, Context& ctx);     // /api/embed, /api/embeddings
 
 }  // namespace server
