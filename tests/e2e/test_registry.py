@@ -50,6 +50,9 @@ class RegistryRoundTrip(ServerTestCase):
         name = "127.0.0.1:%d/library/stories:latest" % self.reg_port
         self.server.create_stories(name, template="{{ .Prompt }}", system="Tell a story.")
         before = self.server.post("/api/show", {"model": name}).json()
+        gen = {"model": name, "prompt": "Once upon a time", "stream": False,
+               "options": {"temperature": 0, "num_predict": 12}}
+        text_before = self.server.post("/api/generate", gen).json().get("response")
         tags_before = {m["name"]: m["digest"] for m in self.server.get("/api/tags").json()["models"]}
 
         pushed = self.statuses("/api/push", {"model": name, "insecure": True})
@@ -70,6 +73,9 @@ class RegistryRoundTrip(ServerTestCase):
             self.assertEqual(after.get(k), before.get(k), k)
         tags_after = {m["name"]: m["digest"] for m in self.server.get("/api/tags").json()["models"]}
         self.assertEqual(tags_after, tags_before)  # same manifest bytes, same digest
+        text_after = self.server.post("/api/generate", gen).json().get("response")
+        self.assertTrue(text_before)
+        self.assertEqual(text_after, text_before)  # the pulled model generates the same text
 
         # Already present: every layer reports complete at once, nothing is downloaded.
         for status, obj in self.server.stream_lines("POST", "/api/pull", {"model": name, "insecure": True}):
