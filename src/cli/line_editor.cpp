@@ -1,6 +1,8 @@
 #include "cli/line_editor.h"
 
 #include <histedit.h>
+#include <poll.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,6 +21,22 @@ constexpr size_t kHistoryLimit = 1000;
 int getc_fn(EditLine*, wchar_t* out) {
   unsigned char b[4];
   auto read1 = [](unsigned char* c) -> int {
+    // libedit prints the prompt before it switches the terminal to raw mode, so a Ctrl-C can
+    // land before we block: check the flag with SIGINT blocked and wait in ppoll, which
+    // unblocks it atomically, so the signal is either seen here or interrupts the wait.
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    if (interrupted().load()) {
+      sigprocmask(SIG_SETMASK, &old, nullptr);
+      errno = EINTR;
+      return -1;
+    }
+    pollfd pfd{STDIN_FILENO, POLLIN, 0};
+    int pr = ppoll(&pfd, 1, nullptr, &old);
+    sigprocmask(SIG_SETMASK, &old, nullptr);
+    if (pr < 0) return -1;
     ssize_t n = ::read(STDIN_FILENO, c, 1);
     if (n == 1) return 1;
     if (n == 0) return 0;

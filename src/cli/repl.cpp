@@ -53,7 +53,10 @@ class Session {
         return 0;
       }
       if (r.status == LineEditor::Status::kInterrupt) {
-        if (r.line.empty()) std::printf("\nUse Ctrl + d or /bye to exit.\n");
+        if (r.line.empty())
+          std::printf("\nUse Ctrl + d or /bye to exit.\n");
+        else
+          std::printf("\n");  // the abandoned line stays visible; the prompt starts below it
         std::fflush(stdout);
         input_.reset();
         continue;

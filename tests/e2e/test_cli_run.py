@@ -5,6 +5,7 @@ REPL through a pseudo-terminal; and `ollama bench` on the GGUF."""
 import json
 import os
 import re
+import time
 import unittest
 
 from cli_pty import PtyProcess
@@ -160,9 +161,27 @@ class RunInteractive(ServerTestCase):
             history = f.read().splitlines()
         self.assertIn("/set parameter num_predict 5", history)
 
+    def test_ctrl_c_stops_generation_and_stays(self):
+        p = self.spawn("run", MODEL)
+        p.read_until(r">>> ", timeout=60)
+        self.command(p, "/set parameter num_predict 100000", r"Set parameter")
+        m = p.mark()
+        p.send("Once upon a time\r")
+        p.read_until(r"there was", timeout=30, start=m)  # generation is under way
+        m = p.mark()
+        p.send("\x03")
+        p.read_until(r">>> ", timeout=10, start=m)
+        out = self.command(p, "/show parameters", r"User defined parameters:")
+        self.assertIn("num_predict", out)
+        p.send("/bye\r")
+        self.assertEqual(p.wait(timeout=20), 0)
+
     def test_ctrl_d_exits(self):
         p = self.spawn("run", MODEL, "--nowordwrap")
         p.read_until(r">>> ", timeout=60)
+        # libedit draws the prompt before it switches the terminal to raw mode; a Ctrl-D typed
+        # in that instant would be the cooked-mode EOF character instead of a key.
+        time.sleep(0.3)
         p.send("\x04")
         self.assertEqual(p.wait(timeout=20), 0)
 
