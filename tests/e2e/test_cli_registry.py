@@ -14,11 +14,12 @@ from ollama_e2e import ServerTestCase, free_port, ollama_bin, shared_dir, storie
 REGISTRY = "/usr/bin/docker-registry"
 
 
-def start_registry():
-    d = tempfile.mkdtemp(prefix="oc-e2e-clireg-")
+def start_registry(env=None, d=None):
+    d = d or tempfile.mkdtemp(prefix="oc-e2e-clireg-")
     port = free_port()
     out = subprocess.run([os.path.join(shared_dir(), "registry", "start.sh"), d, str(port)],
-                         capture_output=True, text=True, timeout=30)
+                         capture_output=True, text=True, timeout=30,
+                         env=dict(os.environ, **(env or {})))
     if out.returncode != 0:
         shutil.rmtree(d, ignore_errors=True)
         raise AssertionError("registry did not start: " + out.stdout + out.stderr)
@@ -109,6 +110,30 @@ class CliPushPull(ServerTestCase):
         r = self.server.run_cli("pull")
         self.assertEqual(r.returncode, 1)
         self.assertIn("accepts 1 arg(s), received 0", r.stderr)
+
+
+@unittest.skipUnless(os.path.exists(REGISTRY) and shutil.which("htpasswd"),
+                     "docker-registry or htpasswd not installed")
+class CliPushUnauthorized(ServerTestCase):
+    def test_push_without_credentials_is_rewritten(self):
+        d = tempfile.mkdtemp(prefix="oc-e2e-clireg-auth-")
+        self.addCleanup(shutil.rmtree, d, True)
+        pw = os.path.join(d, "htpasswd")
+        subprocess.run(["htpasswd", "-Bbc", pw, "alice", "s3cret"], check=True,
+                       capture_output=True)
+        pid, port, _ = start_registry({"REGISTRY_AUTH_HTPASSWD_REALM": "test-realm",
+                                       "REGISTRY_AUTH_HTPASSWD_PATH": pw},
+                                      os.path.join(d, "store"))
+        self.addCleanup(subprocess.run,
+                        [os.path.join(shared_dir(), "registry", "stop.sh"), str(pid)])
+        name = "127.0.0.1:%d/library/stories:latest" % port
+        self.server.create_stories(name)
+        r = self.server.run_cli("push", "--insecure", name)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.splitlines()[-1],
+                         "Error: you are not authorized to push to this namespace, create the "
+                         "model under a namespace you own")
+        self.assertEqual(r.stdout, "")
 
 
 if __name__ == "__main__":
