@@ -50,9 +50,9 @@ class TransferDisplay {
           if (is_digest) name = name.substr(0, std::min<size_t>(12, name.size()));
           label = "pulling " + name + ":";
         } else {
-          label = !status.empty() ? status
-                                  : "pushing " + digest.substr(std::min<size_t>(7, digest.size()),
-                                                               12) + "...";
+          label = !status.empty()
+                      ? status
+                      : "pushing " + digest.substr(std::min<size_t>(7, digest.size()), 12) + "...";
         }
         it = bars_.emplace(digest, p_.add_bar(label, num(r, "total"), completed)).first;
       }
@@ -85,7 +85,8 @@ std::string lower(std::string s) {
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 }  // namespace

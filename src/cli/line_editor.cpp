@@ -49,7 +49,10 @@ int getc_fn(EditLine*, wchar_t* out) {
     r = read1(&b[i]);
     if (r != 1) return r;
   }
-  wchar_t wc = len == 1 ? b[0] : len == 2 ? (b[0] & 0x1F) : len == 3 ? (b[0] & 0x0F) : (b[0] & 0x07);
+  wchar_t wc = len == 1   ? b[0]
+               : len == 2 ? (b[0] & 0x1F)
+               : len == 3 ? (b[0] & 0x0F)
+                          : (b[0] & 0x07);
   for (int i = 1; i < len; i++) wc = (wc << 6) | (b[i] & 0x3F);
   *out = wc;
   return 1;

@@ -92,11 +92,11 @@ void InputAssembler::reset() {
 
 SlashCommand classify_slash(const std::string& line) {
   static const std::pair<const char*, SlashCommand> kTable[] = {
-      {"/list", SlashCommand::kList},  {"/load", SlashCommand::kLoad},
-      {"/save", SlashCommand::kSave},  {"/clear", SlashCommand::kClear},
-      {"/set", SlashCommand::kSet},    {"/show", SlashCommand::kShow},
-      {"/help", SlashCommand::kHelp},  {"/?", SlashCommand::kHelp},
-      {"/exit", SlashCommand::kExit},  {"/bye", SlashCommand::kExit},
+      {"/list", SlashCommand::kList}, {"/load", SlashCommand::kLoad},
+      {"/save", SlashCommand::kSave}, {"/clear", SlashCommand::kClear},
+      {"/set", SlashCommand::kSet},   {"/show", SlashCommand::kShow},
+      {"/help", SlashCommand::kHelp}, {"/?", SlashCommand::kHelp},
+      {"/exit", SlashCommand::kExit}, {"/bye", SlashCommand::kExit},
   };
   for (auto& [prefix, cmd] : kTable)
     if (starts_with(line, prefix)) return cmd;
@@ -143,11 +143,21 @@ std::string go_quote(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           char b[8];

@@ -10,10 +10,10 @@ namespace cli {
 // What one entered line amounts to.
 struct LineResult {
   enum Kind {
-    kNothing,    // empty line, or more lines needed (inside a """ block)
-    kMessage,    // a complete user message in `text`
-    kSystem,     // a """ system block ended: `text` is the system message (appended as is)
-    kCommand,    // a slash command line in `text` (see classify_slash)
+    kNothing,  // empty line, or more lines needed (inside a """ block)
+    kMessage,  // a complete user message in `text`
+    kSystem,   // a """ system block ended: `text` is the system message (appended as is)
+    kCommand,  // a slash command line in `text` (see classify_slash)
   };
   Kind kind = kNothing;
   std::string text;

@@ -17,8 +17,8 @@ struct RunOptions {
   std::string model;
   std::string parent_model;
   std::string prompt;
-  nlohmann::json messages = nlohmann::json::array();         // session messages
-  nlohmann::json model_messages = nlohmann::json::array();   // MESSAGE history baked in
+  nlohmann::json messages = nlohmann::json::array();        // session messages
+  nlohmann::json model_messages = nlohmann::json::array();  // MESSAGE history baked in
   bool word_wrap = true;
   std::string format;  // "" or "json"
   std::string system;

@@ -158,8 +158,8 @@ void generate_once(const RunOptions& opts) {
         "POST", "/api/generate", req,
         [&](const json& r) {
           latest = r;
-          printer.chunk(str(r, "thinking"), str(r, "response"),
-                        r.value("tool_calls", json()), false);
+          printer.chunk(str(r, "thinking"), str(r, "response"), r.value("tool_calls", json()),
+                        false);
         },
         &interrupted());
   } catch (const client::Cancelled&) {

@@ -1,10 +1,10 @@
 // The interactive session's pure parts: """ blocks, slash commands, /set system and
 // /set parameter, /show parameters.
+#include "cli/repl_input.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
-
-#include "cli/repl_input.h"
 
 namespace cli {
 namespace {

@@ -1,9 +1,9 @@
 // `ollama run` output pieces: word wrap, thinking markers, tool calls, --verbose summary.
+#include "cli/run_display.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
-
-#include "cli/run_display.h"
 
 namespace cli {
 namespace {
