@@ -149,6 +149,7 @@ std::vector<Command> build_commands(ServeFn serve) {
                  value_flag("parallel", "int", "Also decode N sequences together"),
                  bool_flag("json", "Print the report as JSON")};
   bench.heartbeat = false;
+  bench.env_docs = {{"OLLAMA_MODELS", "The path to the models directory"}};
   bench.hidden = true;
   cmds.push_back(bench);
   return cmds;

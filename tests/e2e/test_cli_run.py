@@ -176,6 +176,19 @@ class RunInteractive(ServerTestCase):
         p.send("/bye\r")
         self.assertEqual(p.wait(timeout=20), 0)
 
+    def test_nohistory_keeps_no_history_file(self):
+        env = dict(self.server.env_for_client(), OLLAMA_NOHISTORY="1")
+        home = os.path.join(self.server.tmpdir, "home-nohistory")
+        os.makedirs(home)
+        env["HOME"] = home
+        p = PtyProcess([ollama_bin(), "run", MODEL], env)
+        self.addCleanup(p.close)
+        p.read_until(r">>> ", timeout=60)
+        self.command(p, "/clear", r"Cleared session context")
+        p.send("/bye\r")
+        self.assertEqual(p.wait(timeout=20), 0)
+        self.assertFalse(os.path.exists(os.path.join(home, ".ollama", "history")))
+
     def test_ctrl_d_exits(self):
         p = self.spawn("run", MODEL, "--nowordwrap")
         p.read_until(r">>> ", timeout=60)
