@@ -19,10 +19,14 @@ std::string lower(std::string s) {
 // Duration/ThinkValue unmarshalers.
 const char* go_dynamic_type(const json& v) {
   switch (v.type()) {
-    case json::value_t::boolean: return "bool";
-    case json::value_t::array: return "[]interface {}";
-    case json::value_t::object: return "map[string]interface {}";
-    default: return go_json_kind(v);
+    case json::value_t::boolean:
+      return "bool";
+    case json::value_t::array:
+      return "[]interface {}";
+    case json::value_t::object:
+      return "map[string]interface {}";
+    default:
+      return go_json_kind(v);
   }
 }
 
@@ -78,14 +82,15 @@ ChatMessage read_message(const json& m, const ojson& om) {
         ff.get("name", name);
         fn["index"] = index;
         fn["name"] = name;
-        const ojson* args = oc["function"].contains("arguments")
-                                ? &oc["function"]["arguments"] : nullptr;
+        const ojson* args =
+            oc["function"].contains("arguments") ? &oc["function"]["arguments"] : nullptr;
         if (args && args->is_string()) {
           // Some clients send arguments JSON-encoded; Ollama accepts that too.
           try {
             fn["arguments"] = ojson::parse(args->get<std::string>());
           } catch (const std::exception&) {
-            ff.type_error("arguments", json(args->get<std::string>()), "api.ToolCallFunctionArguments");
+            ff.type_error("arguments", json(args->get<std::string>()),
+                          "api.ToolCallFunctionArguments");
           }
         } else if (args && !args->is_null()) {
           if (!args->is_object())

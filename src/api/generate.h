@@ -34,7 +34,7 @@ struct ChatMessage {
 struct GenerationFields {
   std::string model;
   std::optional<bool> stream;
-  json format;  // null when absent
+  json format;                           // null when absent
   std::optional<int64_t> keep_alive_ns;  // absent: keep the model's current duration
   json options = json::object();
   ThinkValue think;

@@ -17,11 +17,16 @@ namespace {
 
 const char* type_name(create::ParamType t) {
   switch (t) {
-    case create::ParamType::kInt: return "integer";
-    case create::ParamType::kFloat: return "float32";
-    case create::ParamType::kBool: return "boolean";
-    case create::ParamType::kString: return "string";
-    case create::ParamType::kStringList: return "array";
+    case create::ParamType::kInt:
+      return "integer";
+    case create::ParamType::kFloat:
+      return "float32";
+    case create::ParamType::kBool:
+      return "boolean";
+    case create::ParamType::kString:
+      return "string";
+    case create::ParamType::kStringList:
+      return "array";
   }
   return "unknown";
 }
@@ -132,8 +137,7 @@ GenModel resolve_model(Context& ctx, const std::string& raw_name) {
     throw util::bad_request("invalid model name");
   }
   name = ctx.store->resolve(name);
-  if (!ctx.store->read_manifest(name))
-    throw util::not_found("model '" + raw_name + "' not found");
+  if (!ctx.store->read_manifest(name)) throw util::not_found("model '" + raw_name + "' not found");
   GenModel g;
   g.model = store::load_model(*ctx.store, name);
   g.request_name = raw_name;
@@ -158,8 +162,7 @@ GenModel resolve_model(Context& ctx, const std::string& raw_name) {
       g.template_stop = b->stop;
       LOG_DEBUG("{}: using built-in template {}", g.model.short_name, b->name);
     } else {
-      LOG_WARN("{}: no chat template; chat output may be poorly formatted",
-               g.model.short_name);
+      LOG_WARN("{}: no chat template; chat output may be poorly formatted", g.model.short_name);
     }
   }
   g.tmpl = prompt::load_template(g.template_text);
@@ -221,8 +224,8 @@ void setup_parsers(GenJob& job, const prompt::Template& tmpl, const prompt::Thin
     const std::string& open = job.think_tags.open;
     std::string_view p = job.req.prompt;
     while (!p.empty() && std::isspace(static_cast<unsigned char>(p.back()))) p.remove_suffix(1);
-    job.think_prefilled = !open.empty() && p.size() >= open.size() &&
-                          p.substr(p.size() - open.size()) == open;
+    job.think_prefilled =
+        !open.empty() && p.size() >= open.size() && p.substr(p.size() - open.size()) == open;
   }
   if (tools.is_array() && !tools.empty()) {
     job.tool_tag = prompt::infer_tool_tag(tmpl);

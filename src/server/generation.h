@@ -95,6 +95,12 @@ struct GenJob {
 void setup_parsers(GenJob& job, const prompt::Template& tmpl, const prompt::Think& think,
                    const ojson& tools);
 
+// Ends the job's lease when the producer leaves (normally or by an exception).
+struct LeaseGuard {
+  GenJob& job;
+  ~LeaseGuard() { job.lease.reset(); }
+};
+
 // Runs the job, sending chunks to `w` and the final chunk with metrics; stops early (freeing
 // the runner slot) when the client has gone.
 void run_generation(GenJob& job, StreamWriter& w);
@@ -104,6 +110,8 @@ void put_metrics(ojson& j, const GenJob& job, const runner::CompletionResult& r)
 ojson logprobs_json(const std::vector<runner::TokenLogprob>& lps);
 ojson tool_calls_json(const std::vector<prompt::ToolCall>& calls);
 std::string now_rfc3339();
+// `_debug_render_only` answer: {model, created_at, _debug_info{rendered_template, image_count}}.
+ojson debug_reply(const std::string& model, const std::string& rendered, size_t image_count);
 
 // Answers with `producer`: NDJSON when stream, else one object folding all chunks
 // (content/response, thinking, tool_calls, logprobs concatenated; `text_key` is "response" or

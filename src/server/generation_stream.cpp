@@ -26,8 +26,8 @@ ojson one_logprob(const runner::TokenLogprob& t) {
 }
 
 int64_t ns_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() -
-                                                             t).count();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t)
+      .count();
 }
 
 void put_if(ojson& j, const char* k, int64_t v) {
@@ -68,6 +68,7 @@ struct Aggregator : StreamWriter {
 
   ojson result() {
     ojson out = acc ? *acc : ojson::object();
+    if (chat && !out.contains("message")) return out;  // _debug_render_only
     ojson& dst = chat ? out["message"] : out;
     for (auto it = text.begin(); it != text.end(); ++it) dst[it.key()] = it.value();
     if (!logprobs.empty()) out["logprobs"] = logprobs;
@@ -78,6 +79,14 @@ struct Aggregator : StreamWriter {
 }  // namespace
 
 std::string now_rfc3339() { return api::format_rfc3339_nano(api::Timestamp::now_utc()); }
+
+ojson debug_reply(const std::string& model, const std::string& rendered, size_t image_count) {
+  ojson j = ojson::object();
+  j["model"] = model;
+  j["created_at"] = now_rfc3339();
+  j["_debug_info"] = {{"rendered_template", rendered}, {"image_count", image_count}};
+  return j;
+}
 
 ojson logprobs_json(const std::vector<runner::TokenLogprob>& lps) {
   ojson out = ojson::array();
@@ -149,8 +158,8 @@ void run_generation(GenJob& job, StreamWriter& w) {
   };
 
   bool gone = false;
-  runner::CompletionResult result = job.lease->runner().complete(
-      job.req, [&](const runner::CompletionChunk& ch) {
+  runner::CompletionResult result =
+      job.lease->runner().complete(job.req, [&](const runner::CompletionChunk& ch) {
         GenOutput out;
         parse(&ch.text, out);
         if (!ch.logprobs.empty()) out.logprobs = logprobs_json(ch.logprobs);

@@ -51,7 +51,8 @@ void strip_old_thinking(std::vector<prompt::Message>& msgs, const GenModel& m) {
     if (msgs[i].role == "user") last_user = i;
   static const std::regex kThink("<think>[\\s\\S]*?</think>\\s*");
   for (int i = 0; i < last_user; ++i)
-    if (msgs[i].role == "assistant") msgs[i].content = std::regex_replace(msgs[i].content, kThink, "");
+    if (msgs[i].role == "assistant")
+      msgs[i].content = std::regex_replace(msgs[i].content, kThink, "");
 }
 
 void chat(Context& ctx, Call& c) {
@@ -60,8 +61,7 @@ void chat(Context& ctx, Call& c) {
   if (req.model.empty()) throw util::bad_request("model is required");
   reject_format(req.format);
   GenModel m = resolve_model(ctx, req.model);
-  if (!m.has("completion"))
-    throw util::bad_request("\"" + req.model + "\" does not support chat");
+  if (!m.has("completion")) throw util::bad_request("\"" + req.model + "\" does not support chat");
   nlohmann::json options = merge_options(m.model.options, req.options);
   auto mreq = model_request(m, options, req.keep_alive_ns);
 
@@ -99,14 +99,16 @@ void chat(Context& ctx, Call& c) {
   job->req.truncate = req.truncate;
   job->req.logprobs = req.logprobs || req.top_logprobs > 0;
   job->req.top_logprobs = req.top_logprobs;
-  bool stream = req.stream.value_or(true);
+  bool stream = req.stream.value_or(true) && !req.debug_render_only;
+  bool debug = req.debug_render_only;
   bool truncate = req.truncate;
   std::string model_name = req.model;
   ojson tools = req.tools;
 
   auto producer = [&ctx, job, m = std::move(m), msgs = std::move(msgs), mreq, think, truncate,
-                   tools, model_name](StreamWriter& w) {
+                   tools, model_name, debug](StreamWriter& w) {
     job->lease = ctx.scheduler->acquire(mreq);
+    LeaseGuard release{*job};  // the slot and the model's keep_alive timer, even on errors
     job->load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - job->start).count();
     runner::Runner& runner = job->lease->runner();
@@ -114,8 +116,15 @@ void chat(Context& ctx, Call& c) {
     prompt::Json tools_arg = tools.empty() ? prompt::Json(nullptr) : prompt::Json(tools);
     job->req.prompt = prompt::render_truncated(m.tmpl, msgs, tools_arg, think,
                                                runner.options().num_ctx, truncate, count);
+    if (debug) {
+      size_t images = 0;
+      for (const auto& mm : msgs) images += mm.images.size();
+      w.send(debug_reply(model_name, job->req.prompt, images));
+      return;
+    }
     setup_parsers(*job, m.tmpl, think, tools);
-    job->make_chunk = [job, model_name](const GenOutput& out, const runner::CompletionResult* r) {
+    job->make_chunk = [job = job.get(), model_name](const GenOutput& out,
+                                                    const runner::CompletionResult* r) {
       ojson j = ojson::object();
       j["model"] = model_name;
       j["created_at"] = now_rfc3339();
@@ -132,7 +141,6 @@ void chat(Context& ctx, Call& c) {
       return j;
     };
     run_generation(*job, w);
-    job->lease.reset();
   };
   // Not streamed: also an OpenAI-style choices list beside `message` (issue 4).
   auto add_choices = [](ojson& out) {

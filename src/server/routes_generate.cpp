@@ -27,10 +27,8 @@ void write_ojson(httplib::Response& res, const ojson& j) {
 }
 
 // The prompt for a templated (non-raw) request.
-std::string build_prompt(const api::GenerateRequest& req, const GenModel& m,
-                         const prompt::Think& think, runner::Runner& runner) {
-  prompt::Template tmpl = req.template_text.empty() ? m.tmpl
-                                                    : prompt::load_template(req.template_text);
+std::string build_prompt(const api::GenerateRequest& req, const prompt::Template& tmpl,
+                         const GenModel& m, const prompt::Think& think, runner::Runner& runner) {
   if (!req.suffix.empty()) {
     // Fill-in-middle: the template gets Prompt, Suffix and an empty Response only.
     prompt::Json data = prompt::Json::object();
@@ -46,14 +44,15 @@ std::string build_prompt(const api::GenerateRequest& req, const GenModel& m,
   std::string system = req.system.empty() ? m.model.system : req.system;
   if (!system.empty()) msgs.push_back({.role = "system", .content = system});
   if (req.context.empty())
-    for (const auto& mm : m.model.messages) msgs.push_back({.role = mm.role, .content = mm.content});
+    for (const auto& mm : m.model.messages)
+      msgs.push_back({.role = mm.role, .content = mm.content});
   prompt::Message user{.role = "user", .content = req.prompt};
   user.images = req.images;
   msgs.push_back(std::move(user));
   int num_ctx = runner.options().num_ctx;
   auto count = [&](const std::string& s) { return static_cast<int>(runner.tokenize(s).size()); };
-  std::string p = prompt::render_truncated(tmpl, msgs, nullptr, think, num_ctx, req.truncate,
-                                           count);
+  std::string p =
+      prompt::render_truncated(tmpl, msgs, nullptr, think, num_ctx, req.truncate, count);
   if (!req.context.empty()) p = runner.detokenize(req.context) + p;
   return p;
 }
@@ -94,19 +93,26 @@ void generate(Context& ctx, Call& c) {
   job->req.logprobs = req.logprobs || req.top_logprobs > 0;
   job->req.top_logprobs = req.top_logprobs;
   bool raw = req.raw;
-  bool stream = req.stream.value_or(true);
+  bool stream = req.stream.value_or(true) && !req.debug_render_only;
   std::string model_name = req.model;
 
   auto producer = [&ctx, job, m = std::move(m), req = std::move(req), mreq, think, raw,
                    model_name](StreamWriter& w) mutable {
     job->lease = ctx.scheduler->acquire(mreq);
+    LeaseGuard release{*job};  // the slot and the model's keep_alive timer, even on errors
     job->load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - job->start).count();
     runner::Runner& runner = job->lease->runner();
-    job->req.prompt = raw ? req.prompt : build_prompt(req, m, think, runner);
-    if (!raw) setup_parsers(*job, m.tmpl, think, nullptr);
-    job->make_chunk = [job, model_name, raw](const GenOutput& out,
-                                             const runner::CompletionResult* r) {
+    prompt::Template tmpl =
+        req.template_text.empty() ? m.tmpl : prompt::load_template(req.template_text);
+    job->req.prompt = raw ? req.prompt : build_prompt(req, tmpl, m, think, runner);
+    if (req.debug_render_only) {
+      w.send(debug_reply(model_name, job->req.prompt, req.images.size()));
+      return;
+    }
+    if (!raw) setup_parsers(*job, tmpl, think, nullptr);
+    job->make_chunk = [job = job.get(), model_name, raw](const GenOutput& out,
+                                                         const runner::CompletionResult* r) {
       ojson j = ojson::object();
       j["model"] = model_name;
       j["created_at"] = now_rfc3339();
@@ -123,7 +129,6 @@ void generate(Context& ctx, Call& c) {
       return j;
     };
     run_generation(*job, w);
-    job->lease.reset();
   };
   respond_generation(c.res, stream, /*chat=*/false, producer);
 }

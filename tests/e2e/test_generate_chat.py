@@ -196,6 +196,31 @@ class GenerateChatTest(unittest.TestCase):
         self.assertGreater(j["prompt_eval_count"], j2["prompt_eval_count"])
         self.assertEqual(j["choices"][0]["message"], j["message"])
 
+    def test_debug_render_only_and_truncation(self):
+        msgs = [{"role": "user", "content": "Hi"}]
+        j = self.server.post("/api/chat", {"model": "chatml", "messages": msgs,
+                                           "_debug_render_only": True}).json()
+        self.assertEqual(j["_debug_info"]["rendered_template"],
+                         "<|im_start|>system\nYou tell stories.<|im_end|>\n"
+                         "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
+        self.assertEqual(j["_debug_info"]["image_count"], 0)
+        self.assertNotIn("message", j)
+        j = generate(self.server, {"model": "stories", "prompt": "Tell", "system": "ignored",
+                                   "_debug_render_only": True}).json()
+        self.assertEqual(j["_debug_info"]["rendered_template"], "Tell")
+        # History beyond num_ctx is dropped oldest first; system and the last turn stay.
+        long = [{"role": r, "content": "%s turn %d " % (r, i) + "word " * 30}
+                for i in range(8) for r in ("user", "assistant")]
+        long.append({"role": "user", "content": "Last question"})
+        j = self.server.post("/api/chat", {"model": "chatml", "messages": long,
+                                           "_debug_render_only": True,
+                                           "options": {"num_ctx": 256}}).json()
+        text = j["_debug_info"]["rendered_template"]
+        self.assertTrue(text.startswith("<|im_start|>system\nYou tell stories."), text[:80])
+        self.assertTrue(text.endswith("Last question<|im_end|>\n<|im_start|>assistant\n"))
+        self.assertNotIn("user turn 0 ", text)
+        self.assertIn("assistant turn 7 ", text)
+
     # --- scheduling ----------------------------------------------------------------------
 
     def ps_names(self):

@@ -63,8 +63,7 @@ TEST(GenerateRequest, ThinkValues) {
   }
   const std::string tail = " (must be \"high\", \"medium\", \"low\", \"max\", true, or false)";
   int status = 0;
-  EXPECT_EQ(error_of([] { think(R"("hard")"); }, &status),
-            "invalid think value: \"hard\"" + tail);
+  EXPECT_EQ(error_of([] { think(R"("hard")"); }, &status), "invalid think value: \"hard\"" + tail);
   EXPECT_EQ(status, 400);
   EXPECT_EQ(error_of([] { think("3"); }), "invalid think value: 3" + tail);
 }
@@ -142,14 +141,24 @@ TEST(ChatRequest, MessagesToolsAndArgumentOrder) {
 
 TEST(Options, TypesAreChecked) {
   int status = 0;
-  EXPECT_EQ(error_of([] { server::validate_options(json{{"num_predict", "many"}}); }, &status),
+  EXPECT_EQ(error_of(
+                [] {
+                  server::validate_options(json{{"num_predict", "many"}});
+                },
+                &status),
             "option \"num_predict\" must be of type integer");
   EXPECT_EQ(status, 400);
-  EXPECT_EQ(error_of([] { server::validate_options(json{{"temperature", "hot"}}); }),
+  EXPECT_EQ(error_of([] {
+              server::validate_options(json{{"temperature", "hot"}});
+            }),
             "option \"temperature\" must be of type float32");
-  EXPECT_EQ(error_of([] { server::validate_options(json{{"use_mmap", 1}}); }),
+  EXPECT_EQ(error_of([] {
+              server::validate_options(json{{"use_mmap", 1}});
+            }),
             "option \"use_mmap\" must be of type boolean");
-  EXPECT_EQ(error_of([] { server::validate_options(json{{"stop", "x"}}); }),
+  EXPECT_EQ(error_of([] {
+              server::validate_options(json{{"stop", "x"}});
+            }),
             "option \"stop\" must be of type array");
   // Ints given as floats are truncated; unknown and deprecated keys are dropped.
   json o = server::validate_options(
@@ -172,7 +181,9 @@ TEST(Options, ModelParamsThenRequestThenRunnerRequest) {
   EXPECT_FLOAT_EQ(d.sampling.repeat_penalty, 1.0f);
   EXPECT_EQ(d.num_keep, 4);
   EXPECT_EQ(d.num_predict, -1);
-  EXPECT_EQ(error_of([&] { server::merge_options(params, json{{"top_k", "x"}}); }),
+  EXPECT_EQ(error_of([&] {
+              server::merge_options(params, json{{"top_k", "x"}});
+            }),
             "option \"top_k\" must be of type integer");
 }
 
@@ -190,10 +201,9 @@ TEST(Format, OnlyEmptyIsAccepted) {
 TEST(Logprobs, WireShapeWithBytes) {
   runner::TokenLogprob t{" h\xc3\xa9", -0.5, {{" h\xc3\xa9", -0.5, {}}, {"x", -2.0, {}}}};
   auto j = server::logprobs_json({t});
-  EXPECT_EQ(j.dump(),
-            R"([{"token":" hé","logprob":-0.5,"bytes":[32,104,195,169],"top_logprobs":[)"
-            R"({"token":" hé","logprob":-0.5,"bytes":[32,104,195,169]},)"
-            R"({"token":"x","logprob":-2.0,"bytes":[120]}]}])");
+  EXPECT_EQ(j.dump(), R"([{"token":" hé","logprob":-0.5,"bytes":[32,104,195,169],"top_logprobs":[)"
+                      R"({"token":" hé","logprob":-0.5,"bytes":[32,104,195,169]},)"
+                      R"({"token":"x","logprob":-2.0,"bytes":[120]}]}])");
   runner::TokenLogprob plain{"a", -1.0, {}};
   EXPECT_FALSE(server::logprobs_json({plain})[0].contains("top_logprobs"));
 }
@@ -204,8 +214,9 @@ TEST(ToolCalls, WireShapeKeepsArgumentOrder) {
   c.index = 1;
   c.name = "f";
   c.arguments = prompt::Json::parse(R"({"z":1,"a":2})");
-  EXPECT_EQ(server::tool_calls_json({c}).dump(),
-            R"([{"id":"call_abc12345","function":{"index":1,"name":"f","arguments":{"z":1,"a":2}}}])");
+  EXPECT_EQ(
+      server::tool_calls_json({c}).dump(),
+      R"([{"id":"call_abc12345","function":{"index":1,"name":"f","arguments":{"z":1,"a":2}}}])");
 }
 
 }  // namespace
