@@ -305,6 +305,19 @@ class GenerateChatTest(unittest.TestCase):
         self.assertIn("stories:latest", names)
         self.assertIn("teller:latest", names)
 
+    def test_prompt_longer_than_context(self):
+        body = {"model": "chatml", "prompt": "word " * 300, "raw": True, "truncate": False,
+                "shift": False, "options": {"num_ctx": 64, "num_predict": 3}}
+        for stream in (False, True):
+            r = generate(self.server, dict(body, stream=stream))
+            self.assertEqual(r.status, 400, r)
+            self.assertTrue(r.json()["error"].startswith(
+                "the prompt is longer than the context length currently available"))
+        # Default truncate/shift: the runner keeps num_keep and the newest tokens.
+        j = generate(self.server, dict(body, truncate=True, shift=True, stream=False)).json()
+        self.assertEqual(j["eval_count"], 3)
+        self.assertLess(j["prompt_eval_count"], 64)
+
     # --- errors --------------------------------------------------------------------------
 
     def expect_error(self, path, body, status, message):
