@@ -22,6 +22,12 @@ THINKER = ("{{- range .Messages }}{{ if eq .Role \"user\" }}{{ .Content }}"
            "{{ else if eq .Role \"assistant\" }}<think>{{ .Thinking }}</think>{{ .Content }}"
            "{{ end }}{{ end }}{{ if .Think }}<think>{{ end }}")
 
+# Tool calls start with "," here (§7.5 tag inference): stories260K's answer begins with ","
+# but never holds a JSON call, so the withheld text must come back as content at the end.
+TOOLER = ("{{ if .Tools }}{{ end }}{{ range .Messages }}{{ .Content }}"
+          "{{ if .ToolCalls }}, {\"name\": \"{{ range .ToolCalls }}{{ .Function.Name }}"
+          "{{ end }}\"}{{ end }}{{ end }}")
+
 
 def golden():
     path = require_file(testdata("real", "stories260K.expected.json"))
@@ -47,6 +53,7 @@ class GenerateChatTest(unittest.TestCase):
                          parameters={"temperature": 0})
         s.create_stories("chatml:latest", template=CHATML, system="You tell stories.")
         s.create_stories("thinker:latest", template=THINKER)
+        s.create_stories("tooler:latest", template=TOOLER)
 
     @classmethod
     def tearDownClass(cls):
@@ -157,6 +164,29 @@ class GenerateChatTest(unittest.TestCase):
                                    "stream": False, "options": OPTS}).json()
         self.assertNotIn("thinking", j)
         self.assertGreater(len(j["response"]), 5)
+
+    def test_tool_parser_returns_unparsed_text_as_content(self):
+        tools = [{"type": "function", "function": {"name": "there", "parameters": {
+            "type": "object", "properties": {"x": {"type": "string"}}}}}]
+        body = {"model": "tooler", "messages": [{"role": "user", "content": self.prompt}],
+                "tools": tools, "options": OPTS}
+        j = self.server.post("/api/chat", dict(body, stream=False)).json()
+        self.assert_golden(j["message"]["content"])
+        self.assertNotIn("tool_calls", j["message"])
+        self.assertEqual(j["choices"][0]["finish_reason"], "length")
+        chunks = self.server.post("/api/chat", body).ndjson()
+        self.assertEqual("".join(c["message"]["content"] for c in chunks),
+                         j["message"]["content"])
+        # Withheld while it could be a call: it all arrives in one chunk at the end.
+        self.assertEqual(len([c for c in chunks if c["message"]["content"]]), 1)
+        # A history with a tool call renders through the template with its name.
+        hist = [{"role": "user", "content": "a"},
+                {"role": "assistant", "content": "b", "tool_calls": [
+                    {"function": {"name": "there", "arguments": {"x": "y"}}}]},
+                {"role": "user", "content": "c"}]
+        j = self.server.post("/api/chat", {"model": "tooler", "messages": hist, "tools": tools,
+                                           "_debug_render_only": True}).json()
+        self.assertEqual(j["_debug_info"]["rendered_template"], 'ab, {"name": "there"}c')
 
     # --- chat ----------------------------------------------------------------------------
 
