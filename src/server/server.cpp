@@ -55,6 +55,7 @@ HttpServer::HttpServer(Context& ctx) : ctx_(ctx) {
   add_chat_routes(router_, ctx);
   add_registry_routes(router_, ctx);
   add_embed_routes(router_, ctx);
+  add_openai_routes(router_, ctx);
   install();
 }
 

@@ -1,0 +1,344 @@
+// POST /v1/chat/completions (§5.1) and /v1/completions (§5.2) over the native /api/chat and
+// /api/generate routes: request translation in, chat.completion(.chunk) / text_completion out.
+#include "api/decode.h"
+#include "server/openai.h"
+#include "util/error.h"
+
+namespace server::openai {
+namespace {
+
+using nlohmann::json;
+
+std::string str(const json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// data:image/png;base64,XXXX (or a bare base64 string) -> XXXX.
+std::string image_data(const json& part) {
+  const json& iu = part.contains("image_url") ? part["image_url"] : json();
+  std::string url = iu.is_string() ? iu.get<std::string>() : str(iu, "url");
+  if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0)
+    throw util::bad_request(
+        "image URLs are not currently supported, please use base64 encoded data instead");
+  if (url.rfind("data:", 0) == 0) {
+    size_t comma = url.find(',');
+    if (comma == std::string::npos || url.find(";base64", 0) > comma)
+      throw util::bad_request("invalid image input");
+    return url.substr(comma + 1);
+  }
+  return url;
+}
+
+json native_messages(const json& msgs) {
+  json out = json::array();
+  std::map<std::string, std::string> tool_names;  // tool call id -> function name
+  for (const auto& m : msgs) {
+    if (!m.is_object()) throw util::bad_request("invalid message format");
+    const std::string role = str(m, "role");
+    json base = json::object();
+    base["role"] = role;
+    if (m.contains("reasoning") && m["reasoning"].is_string()) base["thinking"] = m["reasoning"];
+    if (auto tc = m.find("tool_calls"); tc != m.end() && tc->is_array()) {
+      json calls = json::array();
+      for (const auto& c : *tc) {
+        const json& fn = c.contains("function") ? c["function"] : json::object();
+        json args = json::object();
+        if (fn.contains("arguments") && fn["arguments"].is_string()) {
+          args = json::parse(fn["arguments"].get<std::string>(), nullptr, false);
+          if (!args.is_object()) throw util::bad_request("invalid tool call arguments");
+        }
+        json call = {{"function", {{"name", str(fn, "name")}, {"arguments", args}}}};
+        if (c.contains("id")) {
+          call["id"] = c["id"];
+          tool_names[str(c, "id")] = str(fn, "name");
+        }
+        calls.push_back(call);
+      }
+      base["tool_calls"] = calls;
+    }
+    if (role == "tool") {
+      base["tool_call_id"] = str(m, "tool_call_id");
+      std::string name = str(m, "name");
+      if (name.empty()) name = tool_names[str(m, "tool_call_id")];
+      if (!name.empty()) base["tool_name"] = name;
+    }
+    const json content = m.contains("content") ? m["content"] : json();
+    if (content.is_string()) {
+      base["content"] = content;
+      out.push_back(base);
+    } else if (content.is_array()) {
+      for (const auto& part : content) {
+        const std::string type = str(part, "type");
+        json msg = base;
+        if (type == "text") {
+          msg["content"] = str(part, "text");
+        } else if (type == "image_url") {
+          msg["content"] = "";
+          msg["images"] = json::array({image_data(part)});
+        } else {
+          throw util::bad_request("invalid message content type: " + type);
+        }
+        out.push_back(msg);
+      }
+    } else if (content.is_null()) {
+      if (!base.contains("tool_calls")) throw util::bad_request("invalid message content type");
+      base["content"] = "";
+      out.push_back(base);
+    } else {
+      throw util::bad_request("invalid message content type");
+    }
+  }
+  return out;
+}
+
+ojson usage_json(const json& native) {
+  const int64_t p = native.value("prompt_eval_count", 0), e = native.value("eval_count", 0);
+  ojson u = ojson::object();
+  u["prompt_tokens"] = p;
+  u["completion_tokens"] = e;
+  u["total_tokens"] = p + e;
+  return u;
+}
+
+ojson tool_calls_openai(const json& calls) {
+  ojson out = ojson::array();
+  int i = 0;
+  for (const auto& c : calls) {
+    const json& fn = c.contains("function") ? c["function"] : json::object();
+    ojson tc = ojson::object();
+    tc["id"] =
+        c.contains("id") && c["id"].is_string() ? c["id"].get<std::string>() : new_id("call_");
+    tc["index"] = fn.value("index", i);
+    tc["type"] = "function";
+    ojson f = ojson::object();
+    f["name"] = fn.value("name", "");
+    f["arguments"] = fn.contains("arguments") ? fn["arguments"].dump() : "{}";
+    tc["function"] = f;
+    out.push_back(tc);
+    i++;
+  }
+  return out;
+}
+
+std::string finish_reason(const json& native, bool had_tool_calls) {
+  std::string r = native.value("done_reason", "stop");
+  if (r != "length") r = "stop";
+  if (had_tool_calls && r == "stop") r = "tool_calls";
+  return r;
+}
+
+ojson envelope(const std::string& id, const char* object, int64_t created,
+               const std::string& model) {
+  ojson j = ojson::object();
+  j["id"] = id;
+  j["object"] = object;
+  j["created"] = created;
+  j["model"] = model;
+  j["system_fingerprint"] = "fp_ollama";
+  return j;
+}
+
+std::string dump(const ojson& j) { return j.dump(-1, ' ', false, ojson::error_handler_t::replace); }
+
+json parse_request(Call& c, const char* go_type) {
+  json r = api::parse_body(c.body.text());
+  if (!r.is_object())
+    throw util::bad_request(std::string("invalid request: expected a ") + go_type);
+  if (str(r, "model").empty()) throw util::bad_request("model is required");
+  return r;
+}
+
+bool include_usage(const json& r) {
+  auto it = r.find("stream_options");
+  return it != r.end() && it->is_object() && it->value("include_usage", false);
+}
+
+void chat_completions(Context& ctx, Call& c) {
+  const json r = parse_request(c, "chat completion request");
+  const std::string model = str(r, "model");
+  if (!r.contains("messages") || !r["messages"].is_array() || r["messages"].empty())
+    throw util::bad_request("[] is too short - 'messages'");
+  if (auto rf = r.find("response_format"); rf != r.end() && rf->is_object()) {
+    const std::string type = str(*rf, "type");
+    if (type == "json_object" || type == "json_schema")
+      throw util::bad_request("response_format '" + type +
+                              "' is not supported yet: this server cannot constrain output "
+                              "to JSON; ask for JSON in the prompt instead");
+    if (!type.empty() && type != "text")
+      throw util::bad_request("invalid response_format type: " + type);
+  }
+  json native = json::object();
+  native["model"] = model;
+  native["messages"] = native_messages(r["messages"]);
+  const bool stream = r.value("stream", false);
+  native["stream"] = stream;
+  native["options"] = sampling_options(r);
+  if (r.contains("tools") && r["tools"].is_array()) native["tools"] = r["tools"];
+  std::string effort = str(r, "reasoning_effort");
+  if (effort.empty() && r.contains("reasoning") && r["reasoning"].is_object())
+    effort = str(r["reasoning"], "effort");
+  if (!effort.empty()) native["think"] = think_from_effort(effort);
+  if (r.value("logprobs", false)) {
+    native["logprobs"] = true;
+    if (r.contains("top_logprobs")) native["top_logprobs"] = r["top_logprobs"];
+  }
+
+  const std::string id = new_id("chatcmpl-");
+  const int64_t created = unix_now();
+  auto sse = std::make_shared<SseTranslator>();
+  auto state = std::make_shared<std::pair<bool, json>>(false, json());  // tool calls seen, final
+  const bool usage = include_usage(r);
+  auto chunk = [id, created, model](ojson delta, const ojson& reason) {
+    ojson j = envelope(id, "chat.completion.chunk", created, model);
+    ojson choice = ojson::object();
+    choice["index"] = 0;
+    choice["delta"] = std::move(delta);
+    choice["finish_reason"] = reason;
+    j["choices"] = ojson::array({choice});
+    return j;
+  };
+  sse->on_object = [chunk, state, id, created, model](const json& n) {
+    std::vector<std::string> out;
+    if (n.contains("error")) {
+      ojson e = ojson::object();
+      e["error"] = {
+          {"message", n["error"]}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}};
+      out.push_back(dump(e));
+      return out;
+    }
+    const json msg = n.contains("message") ? n["message"] : json::object();
+    const std::string content = str(msg, "content"), thinking = str(msg, "thinking");
+    const bool tools = msg.contains("tool_calls") && !msg["tool_calls"].empty();
+    if (!thinking.empty()) {
+      ojson d = ojson::object();
+      d["role"] = "assistant";
+      d["content"] = "";
+      d["reasoning"] = thinking;
+      out.push_back(dump(chunk(d, nullptr)));
+    }
+    if (!content.empty() || tools || (!n.value("done", false) && thinking.empty())) {
+      ojson d = ojson::object();
+      d["role"] = "assistant";
+      d["content"] = content;
+      if (tools) {
+        d["tool_calls"] = tool_calls_openai(msg["tool_calls"]);
+        state->first = true;
+      }
+      out.push_back(dump(chunk(d, nullptr)));
+    }
+    if (n.value("done", false)) {
+      state->second = n;
+      out.push_back(dump(chunk(ojson::object(), finish_reason(n, state->first))));
+    }
+    return out;
+  };
+  sse->on_end = [state, usage, id, created, model]() {
+    std::vector<std::string> out;
+    if (usage && !state->second.is_null()) {
+      ojson j = envelope(id, "chat.completion.chunk", created, model);
+      j["choices"] = ojson::array();
+      j["usage"] = usage_json(state->second);
+      out.push_back(dump(j));
+    }
+    return out;
+  };
+  auto done = [id, created, model](const json& n) {
+    ojson j = envelope(id, "chat.completion", created, model);
+    const json msg = n.contains("message") ? n["message"] : json::object();
+    ojson m = ojson::object();
+    m["role"] = "assistant";
+    m["content"] = str(msg, "content");
+    if (!str(msg, "thinking").empty()) m["reasoning"] = str(msg, "thinking");
+    const bool tools = msg.contains("tool_calls") && !msg["tool_calls"].empty();
+    if (tools) m["tool_calls"] = tool_calls_openai(msg["tool_calls"]);
+    ojson choice = ojson::object();
+    choice["index"] = 0;
+    choice["message"] = m;
+    choice["finish_reason"] = finish_reason(n, tools);
+    j["choices"] = ojson::array({choice});
+    j["usage"] = usage_json(n);
+    return j;
+  };
+  run_native(ctx, c, "/api/chat", native, stream, sse, done);
+}
+
+void completions(Context& ctx, Call& c) {
+  const json r = parse_request(c, "completion request");
+  const std::string model = str(r, "model");
+  if (r.value("echo", false))
+    throw util::bad_request("echo is not supported: the prompt is not repeated in the output");
+  if (r.contains("prompt") && !r["prompt"].is_string() && !r["prompt"].is_null())
+    throw util::bad_request("invalid type for 'prompt' field: only a string is supported");
+  json native = json::object();
+  native["model"] = model;
+  native["prompt"] = str(r, "prompt");
+  if (!str(r, "suffix").empty()) native["suffix"] = str(r, "suffix");
+  const bool stream = r.value("stream", false);
+  native["stream"] = stream;
+  native["options"] = sampling_options(r);
+
+  const std::string id = new_id("cmpl-");
+  const int64_t created = unix_now();
+  const bool usage = include_usage(r);
+  auto final_native = std::make_shared<json>();
+  auto sse = std::make_shared<SseTranslator>();
+  auto chunk = [id, created, model](const std::string& text, const ojson& reason) {
+    ojson j = envelope(id, "text_completion", created, model);
+    ojson choice = ojson::object();
+    choice["text"] = text;
+    choice["index"] = 0;
+    choice["finish_reason"] = reason;
+    j["choices"] = ojson::array({choice});
+    return j;
+  };
+  sse->on_object = [chunk, final_native](const json& n) {
+    std::vector<std::string> out;
+    if (n.contains("error")) {
+      ojson e = ojson::object();
+      e["error"] = {
+          {"message", n["error"]}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}};
+      out.push_back(dump(e));
+      return out;
+    }
+    const bool is_done = n.value("done", false);
+    if (is_done) *final_native = n;
+    const std::string text = str(n, "response");
+    if (!text.empty() || !is_done) out.push_back(dump(chunk(text, nullptr)));
+    if (is_done) out.push_back(dump(chunk("", finish_reason(n, false))));
+    return out;
+  };
+  sse->on_end = [final_native, usage, id, created, model]() {
+    std::vector<std::string> out;
+    if (usage && !final_native->is_null()) {
+      ojson j = envelope(id, "text_completion", created, model);
+      j["choices"] = ojson::array();
+      j["usage"] = usage_json(*final_native);
+      out.push_back(dump(j));
+    }
+    return out;
+  };
+  auto done = [id, created, model](const json& n) {
+    ojson j = envelope(id, "text_completion", created, model);
+    ojson choice = ojson::object();
+    choice["text"] = str(n, "response");
+    choice["index"] = 0;
+    choice["finish_reason"] = finish_reason(n, false);
+    choice["logprobs"] = nullptr;
+    j["choices"] = ojson::array({choice});
+    j["usage"] = usage_json(n);
+    return j;
+  };
+  run_native(ctx, c, "/api/generate", native, stream, sse, done);
+}
+
+}  // namespace
+
+void add_chat_routes(Router& r, Context& ctx) {
+  r.add("POST", "/v1/chat/completions",
+        [&ctx](Call& c) { guarded(c.res, [&] { chat_completions(ctx, c); }); });
+  r.add("POST", "/v1/completions",
+        [&ctx](Call& c) { guarded(c.res, [&] { completions(ctx, c); }); });
+}
+
+}  // namespace server::openai
