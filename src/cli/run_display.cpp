@@ -72,6 +72,33 @@ std::string WordWrapper::feed(std::string_view content, bool wrap, int term_widt
   return out;
 }
 
+std::string ResponseRenderer::chunk(std::string_view thinking, std::string_view content,
+                                    const nlohmann::json& tool_calls, bool tool_calls_first,
+                                    bool wrap, int term_width) {
+  std::string out;
+  if (!thinking.empty() && !hide_thinking_) {
+    if (!opened_) {
+      out += thinking_opening_text(plain_);
+      opened_ = true;
+      closed_ = false;
+    }
+    thinking_ += thinking;
+    out += wrap_.feed(thinking, wrap, term_width);
+  }
+  bool has_tools = tool_calls.is_array() && !tool_calls.empty();
+  if (opened_ && !closed_ && (!content.empty() || has_tools)) {
+    if (thinking_.empty() || thinking_.back() != '\n') out += "\n";
+    out += thinking_closing_text(plain_);
+    opened_ = false;
+    closed_ = true;
+    wrap_ = WordWrapper();
+  }
+  if (has_tools && tool_calls_first) out += render_tool_calls(tool_calls, plain_);
+  out += wrap_.feed(content, wrap, term_width);
+  if (has_tools && !tool_calls_first) out += render_tool_calls(tool_calls, plain_);
+  return out;
+}
+
 std::string thinking_opening_text(bool plain) {
   std::string text = "Thinking...\n";
   if (plain) return text;

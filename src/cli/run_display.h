@@ -29,6 +29,27 @@ class WordWrapper {
   std::string word_;
 };
 
+// Renders a stream of response chunks like Ollama's run: "Thinking..." before the first
+// thinking text (unless hidden), "...done thinking." once content or tool calls begin, word wrap
+// per section, and tool calls (before the content for chat, after it for generate).
+class ResponseRenderer {
+ public:
+  ResponseRenderer(bool hide_thinking, bool plain) : hide_thinking_(hide_thinking), plain_(plain) {}
+
+  // Returns the bytes to write for one chunk; `wrap`/`term_width` as WordWrapper::feed.
+  std::string chunk(std::string_view thinking, std::string_view content,
+                    const nlohmann::json& tool_calls, bool tool_calls_first, bool wrap,
+                    int term_width);
+  // All thinking text shown so far (kept with the assistant message).
+  const std::string& thinking() const { return thinking_; }
+
+ private:
+  bool hide_thinking_, plain_;
+  WordWrapper wrap_;
+  std::string thinking_;
+  bool opened_ = false, closed_ = false;
+};
+
 // "Thinking...\n" (grey and bold unless plain) and "...done thinking.\n\n".
 std::string thinking_opening_text(bool plain);
 std::string thinking_closing_text(bool plain);

@@ -32,47 +32,27 @@ std::string str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-// Prints a stream of (thinking, content, tool calls) chunks the way Ollama's run does.
+// Writes each chunk to stdout, taking the wait spinner down first (as soon as anything
+// visible can arrive).
 class ResponsePrinter {
  public:
   ResponsePrinter(const RunOptions& opts, bool plain, WaitSpinner& spinner)
-      : opts_(opts), plain_(plain), spinner_(spinner) {}
+      : opts_(opts), spinner_(spinner), renderer_(opts.hide_thinking, plain) {}
 
   // tool_calls_first: chat prints tool calls before the content, generate after it.
   void chunk(const std::string& thinking, const std::string& content, const json& tool_calls,
              bool tool_calls_first) {
     if (!content.empty() || !opts_.hide_thinking) spinner_.stop_and_clear();
-    if (!thinking.empty() && !opts_.hide_thinking) {
-      if (!opened_) {
-        out(thinking_opening_text(plain_));
-        opened_ = true;
-        closed_ = false;
-      }
-      thinking_ += thinking;
-      out(wrap_.feed(thinking, opts_.word_wrap, stdout_columns()));
-    }
-    bool has_tools = tool_calls.is_array() && !tool_calls.empty();
-    if (opened_ && !closed_ && (!content.empty() || has_tools)) {
-      if (thinking_.empty() || thinking_.back() != '\n') out("\n");
-      out(thinking_closing_text(plain_));
-      opened_ = false;
-      closed_ = true;
-      wrap_ = WordWrapper();
-    }
-    if (has_tools && tool_calls_first) out(render_tool_calls(tool_calls, plain_));
-    out(wrap_.feed(content, opts_.word_wrap, stdout_columns()));
-    if (has_tools && !tool_calls_first) out(render_tool_calls(tool_calls, plain_));
+    out(renderer_.chunk(thinking, content, tool_calls, tool_calls_first, opts_.word_wrap,
+                        stdout_columns()));
   }
 
-  const std::string& thinking() const { return thinking_; }
+  const std::string& thinking() const { return renderer_.thinking(); }
 
  private:
   const RunOptions& opts_;
-  bool plain_;
   WaitSpinner& spinner_;
-  WordWrapper wrap_;
-  std::string thinking_;
-  bool opened_ = false, closed_ = false;
+  ResponseRenderer renderer_;
 };
 
 // The `format` field: "json" as a JSON string, a schema as JSON, nothing when unset.

@@ -59,6 +59,51 @@ TEST(Thinking, MarkersPlainAndColoured) {
   EXPECT_EQ(thinking_closing_text(false), "\033[38;5;245m\033[1m...done thinking.\n\n\033[0m");
 }
 
+TEST(ResponseRenderer, ThinkingThenContent) {
+  ResponseRenderer r(false, true);
+  std::string out = r.chunk("Let me", "", nullptr, false, false, 0);
+  out += r.chunk(" think.", "", nullptr, false, false, 0);
+  out += r.chunk("", "Answer", nullptr, false, false, 0);
+  out += r.chunk("", " here.", nullptr, false, false, 0);
+  EXPECT_EQ(out, "Thinking...\nLet me think.\n...done thinking.\n\nAnswer here.");
+  EXPECT_EQ(r.thinking(), "Let me think.");
+}
+
+TEST(ResponseRenderer, NoExtraNewlineAfterThinkingEndingInOne) {
+  ResponseRenderer r(false, true);
+  std::string out = r.chunk("Done.\n", "", nullptr, false, false, 0);
+  out += r.chunk("", "Yes", nullptr, false, false, 0);
+  EXPECT_EQ(out, "Thinking...\nDone.\n...done thinking.\n\nYes");
+}
+
+TEST(ResponseRenderer, HiddenThinkingShowsOnlyContent) {
+  ResponseRenderer r(true, true);
+  std::string out = r.chunk("secret", "", nullptr, false, false, 0);
+  out += r.chunk("", "Visible", nullptr, false, false, 0);
+  EXPECT_EQ(out, "Visible");
+  EXPECT_EQ(r.thinking(), "");
+}
+
+TEST(ResponseRenderer, ToolCallsCloseThinkingAndFollowOrPrecedeContent) {
+  json calls = json::parse(R"([{"function":{"name":"f","arguments":{"x":1}}}])");
+  std::string call = "  Model called a non-existent function 'f()' with arguments: {\"x\":1}";
+  ResponseRenderer gen(false, true);
+  std::string out = gen.chunk("hmm", "", nullptr, false, false, 0);
+  out += gen.chunk("", "text", calls, false, false, 0);
+  EXPECT_EQ(out, "Thinking...\nhmm\n...done thinking.\n\ntext" + call);
+  ResponseRenderer chat(false, true);
+  EXPECT_EQ(chat.chunk("", "text", calls, true, false, 0), call + "text");
+}
+
+TEST(ResponseRenderer, ColouredOnATerminalAndWrappedPerSection) {
+  ResponseRenderer r(false, false);
+  std::string out = r.chunk("aaaa bbbb cccc dd", "", nullptr, false, true, 20);
+  EXPECT_EQ(out, thinking_opening_text(false) + "aaaa bbbb cccc \033[K\ndd");
+  // Content starts a fresh wrap state after the closing marker.
+  out = r.chunk("", "xx", nullptr, false, true, 20);
+  EXPECT_EQ(out, "\n" + thinking_closing_text(false) + "xx");
+}
+
 TEST(ToolCalls, NamesTheNonExistentFunction) {
   json calls = json::parse(R"([{"function":{"name":"get_weather","arguments":{"city":"Paris"}}},
                                {"function":{"name":"f","arguments":{}}}])");
