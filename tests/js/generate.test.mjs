@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Ollama } from 'ollama';
-import { Server, collect, goldenContinuation } from './harness.mjs';
+import { Server, bertGguf, collect, goldenContinuation } from './harness.mjs';
 
 const server = await Server.start();
 const ollama = new Ollama({ host: server.host });
@@ -30,6 +30,7 @@ await server.createStories(ollama, 'teller', {
   system: 'This system prompt is not used by the template.',
   parameters: { temperature: 0 },
 });
+await server.createFrom(ollama, 'bert', bertGguf);
 
 after(() => server.stop());
 
@@ -228,8 +229,8 @@ describe('ollama client: chat', () => {
 
 describe('ollama client: embed', () => {
   test('embed() returns one L2-normalised vector per input', onEmbed, async () => {
-    const r = await ollama.embed({ model: 'stories', input: ['Once upon a time', 'Lily'] });
-    assert.equal(r.model, 'stories');
+    const r = await ollama.embed({ model: 'bert', input: ['Once upon a time', 'Lily'] });
+    assert.equal(r.model, 'bert');
     assert.equal(r.embeddings.length, 2);
     for (const e of r.embeddings) {
       assert.equal(e.length, 64);
@@ -240,13 +241,21 @@ describe('ollama client: embed', () => {
     assert.ok(r.prompt_eval_count >= 6, `prompt_eval_count ${r.prompt_eval_count}`);
   });
 
+  test('embed() on a generative-only model is rejected', onEmbed, async () => {
+    await assert.rejects(ollama.embed({ model: 'stories', input: 'x' }), (e) => {
+      assert.equal(e.name, 'ResponseError');
+      assert.match(e.error, /does not support embeddings/);
+      return true;
+    });
+  });
+
   test('embed() is deterministic and dimensions truncates', onEmbed, async () => {
-    const a = await ollama.embed({ model: 'stories', input: 'Once upon a time' });
-    const b = await ollama.embed({ model: 'stories', input: 'Once upon a time', dimensions: 16 });
+    const a = await ollama.embed({ model: 'bert', input: 'Once upon a time' });
+    const b = await ollama.embed({ model: 'bert', input: 'Once upon a time', dimensions: 16 });
     assert.equal(b.embeddings[0].length, 16);
     const norm = Math.sqrt(b.embeddings[0].reduce((s, x) => s + x * x, 0));
     assert.ok(Math.abs(norm - 1) < 1e-3, `norm ${norm}`);
-    const again = await ollama.embed({ model: 'stories', input: 'Once upon a time' });
+    const again = await ollama.embed({ model: 'bert', input: 'Once upon a time' });
     assert.deepEqual(again.embeddings, a.embeddings);
   });
 });

@@ -18,6 +18,8 @@ export const ollamaBin = resolve(here, process.env.OLLAMA_BIN || '../../build/ol
 export const sharedDir = resolve(here, process.env.OLLAMA_SHARED_DIR || '../../../shared');
 export const storiesGguf = join(sharedDir, 'testdata', 'real', 'stories260K.gguf');
 export const storiesExpected = join(sharedDir, 'testdata', 'real', 'stories260K.expected.json');
+// A tiny BERT embedding model (64 dims): stories260K is generative and cannot embed.
+export const bertGguf = join(sharedDir, 'testdata', 'models', 'tiny-bert-e64.gguf');
 
 // The golden greedy continuation of "Once upon a time" (text after the prompt).
 export function goldenContinuation() {
@@ -125,8 +127,13 @@ export class Server {
 
   // Uploads stories260K and creates `model` from it through the official client.
   async createStories(client, model, extra = {}) {
-    const digest = await this.uploadBlob(storiesGguf);
-    return client.create({ model, files: { 'stories.gguf': digest }, stream: false, ...extra });
+    return this.createFrom(client, model, storiesGguf, extra);
+  }
+
+  // Uploads a GGUF file and creates `model` from it through the official client.
+  async createFrom(client, model, gguf, extra = {}) {
+    const digest = await this.uploadBlob(gguf);
+    return client.create({ model, files: { 'model.gguf': digest }, stream: false, ...extra });
   }
 
   // True when `method path` is routed (anything but 404 for an unknown route / 405).

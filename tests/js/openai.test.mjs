@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Ollama } from 'ollama';
 import OpenAI from 'openai';
-import { Server, collect, goldenContinuation } from './harness.mjs';
+import { Server, bertGguf, collect, goldenContinuation } from './harness.mjs';
 
 const server = await Server.start();
 const ollama = new Ollama({ host: server.host });
@@ -32,6 +32,7 @@ const onEmbeddings = { skip: skipEmbeddings };
 // `teller` renders "Once upon a " + the user text, so user "time" continues the golden story.
 await server.createStories(ollama, 'stories', { template: '{{ .Prompt }}' });
 await server.createStories(ollama, 'teller', { template: 'Once upon a {{ .Prompt }}' });
+await server.createFrom(ollama, 'bert', bertGguf);
 
 after(() => server.stop());
 
@@ -48,7 +49,7 @@ describe('openai client: models', () => {
   test('models.list() lists local models', onModels, async () => {
     const page = await openai.models.list();
     const ids = page.data.map((m) => m.id).sort();
-    assert.deepEqual(ids, ['stories:latest', 'teller:latest']);
+    assert.deepEqual(ids, ['bert:latest', 'stories:latest', 'teller:latest']);
     for (const m of page.data) {
       assert.equal(m.object, 'model');
       assert.equal(m.owned_by, 'library');
@@ -183,7 +184,7 @@ describe('openai client: completions', () => {
 
 describe('openai client: embeddings', () => {
   test('default request (base64 on the wire) decodes to unit vectors', onEmbeddings, async () => {
-    const r = await openai.embeddings.create({ model: 'stories', input: ['Once upon a time',
+    const r = await openai.embeddings.create({ model: 'bert', input: ['Once upon a time',
       'Lily'] });
     assert.equal(r.object, 'list');
     assert.equal(r.data.length, 2);
@@ -198,8 +199,8 @@ describe('openai client: embeddings', () => {
   });
 
   test('float encoding equals the decoded base64 one', onEmbeddings, async () => {
-    const a = await openai.embeddings.create({ model: 'stories', input: 'Lily' });
-    const b = await openai.embeddings.create({ model: 'stories', input: 'Lily',
+    const a = await openai.embeddings.create({ model: 'bert', input: 'Lily' });
+    const b = await openai.embeddings.create({ model: 'bert', input: 'Lily',
       encoding_format: 'float' });
     assert.equal(b.data[0].embedding.length, 64);
     b.data[0].embedding.forEach((x, i) =>
