@@ -4,10 +4,12 @@
 #include <chrono>
 #include <deque>
 
+#include "engine/decoder_embed.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "runner/stop.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/thread_pool.h"
 
 namespace runner {
 
@@ -99,12 +101,18 @@ const engine::Embedder& Runner::embedder() const {
 }
 
 std::vector<std::vector<float>> Runner::embed(const std::vector<std::vector<int32_t>>& batch) {
-  const engine::Embedder& e = embedder();
   for (const auto& seq : batch) {
     if (static_cast<int>(seq.size()) > opts_.num_ctx)
       throw util::bad_request("the input length exceeds the context length");
   }
-  return e.embed(batch);
+  if (embedder_) return embedder_->embed(batch);
+  // A decoder: last token's output-normed hidden state, on a pool of its own so the
+  // generation loop may keep decoding meanwhile.
+  util::ThreadPool pool(model_->n_threads());
+  std::vector<std::vector<float>> out;
+  for (const auto& seq : batch)
+    out.push_back(engine::decoder_last_hidden(*model_, seq, pool, opts_.num_batch));
+  return out;
 }
 
 std::vector<int32_t> Runner::tokenize(const std::string& text) const {

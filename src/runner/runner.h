@@ -76,8 +76,9 @@ class Runner {
   std::vector<int32_t> tokenize(const std::string& text) const;  // as complete() does
   std::string detokenize(const std::vector<int32_t>& ids) const;
 
-  // Raw pooled vectors, one per token sequence, all in one encoder pass (embedding models;
-  // 400 for a model that cannot embed). Sequences longer than num_ctx are refused (400).
+  // Raw vectors, one per token sequence: pooled by the encoder in one pass (embedding models),
+  // or a decoder's last-token hidden state after the output norm. Sequences longer than
+  // num_ctx are refused (400).
   std::vector<std::vector<float>> embed(const std::vector<std::vector<int32_t>>& batch);
   bool embedding_only() const { return embedder_ != nullptr; }
   const engine::Embedder& embedder() const;  // throws util::Error unless embedding_only()

@@ -55,11 +55,19 @@ EmbedOutput run_embed(Context& ctx, const EmbedJob& job) {
   if (job.inputs.empty()) return out;
 
   runner::Runner& r = lease->runner();
-  const engine::Embedder& e = r.embedder();  // 400 for a model that cannot embed
+  const int num_ctx = r.options().num_ctx;
   std::vector<std::vector<int32_t>> batch;
   batch.reserve(job.inputs.size());
   for (const std::string& text : job.inputs) {
-    batch.push_back(e.tokenize(text, r.options().num_ctx, job.truncate));
+    if (r.embedding_only()) {
+      batch.push_back(r.embedder().tokenize(text, num_ctx, job.truncate));
+    } else {  // a decoder: keep the first num_ctx tokens
+      batch.push_back(r.tokenize(text));
+      if (static_cast<int>(batch.back().size()) > num_ctx) {
+        if (!job.truncate) throw util::bad_request("the input length exceeds the context length");
+        batch.back().resize(num_ctx);
+      }
+    }
     out.prompt_eval_count += static_cast<int>(batch.back().size());
   }
   out.embeddings = r.embed(batch);

@@ -84,12 +84,19 @@ TEST(EmbedSched, NumCtxLimitsInputLength) {
   }
 }
 
-TEST(EmbedSched, DecoderRunnerRefusesEmbed) {
+TEST(EmbedSched, DecoderRunnerEmbedsWithItsHiddenState) {
   sched::Scheduler sc(settings());
   auto lease = sc.acquire(request("llama", kLlama, 64));
-  EXPECT_FALSE(lease->runner().embedding_only());
-  EXPECT_THROW(lease->runner().embed({{1, 2, 3}}), util::Error);
-  EXPECT_THROW(lease->runner().embedder(), util::Error);
+  runner::Runner& r = lease->runner();
+  EXPECT_FALSE(r.embedding_only());
+  EXPECT_THROW(r.embedder(), util::Error);
+  const auto v = r.embed({{1, 2, 3}, {1, 2, 3}, {1, 2, 4}});
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[0].size(), 64u);
+  EXPECT_EQ(v[0], v[1]);
+  EXPECT_NE(v[0], v[2]);
+  std::vector<int32_t> too_long(65, 5);
+  EXPECT_THROW(r.embed({too_long}), util::Error);
 }
 
 }  // namespace
