@@ -241,14 +241,6 @@ describe('ollama client: embed', () => {
     assert.ok(r.prompt_eval_count >= 6, `prompt_eval_count ${r.prompt_eval_count}`);
   });
 
-  test('embed() on a generative-only model is rejected', onEmbed, async () => {
-    await assert.rejects(ollama.embed({ model: 'stories', input: 'x' }), (e) => {
-      assert.equal(e.name, 'ResponseError');
-      assert.match(e.error, /does not support embeddings/);
-      return true;
-    });
-  });
-
   test('embed() is deterministic and dimensions truncates', onEmbed, async () => {
     const a = await ollama.embed({ model: 'bert', input: 'Once upon a time' });
     const b = await ollama.embed({ model: 'bert', input: 'Once upon a time', dimensions: 16 });
