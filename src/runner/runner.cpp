@@ -5,6 +5,7 @@
 #include <deque>
 
 #include "engine/decoder_embed.h"
+#include "engine/gguf/gguf.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "runner/stop.h"
 #include "util/error.h"
@@ -95,6 +96,13 @@ const engine::Model& Runner::model() const {
   return *model_;
 }
 
+bool Runner::can_embed() const {
+  if (embedder_) return true;
+  const auto& f = model_->file();
+  return f.get_int(f.architecture() + ".pooling_type", 0) ==
+         static_cast<int64_t>(engine::Pooling::kLast);
+}
+
 const engine::Embedder& Runner::embedder() const {
   if (!embedder_) throw util::bad_request("this model does not support embeddings");
   return *embedder_;
@@ -106,8 +114,10 @@ std::vector<std::vector<float>> Runner::embed(const std::vector<std::vector<int3
       throw util::bad_request("the input length exceeds the context length");
   }
   if (embedder_) return embedder_->embed(batch);
-  // A decoder: last token's output-normed hidden state, on a pool of its own so the
-  // generation loop may keep decoding meanwhile.
+  // A decoder embeds only when its file declares last-token pooling (embedding decoders such
+  // as qwen3-embedding): the last token's output-normed hidden state, on a pool of its own so
+  // the generation loop may keep decoding meanwhile.
+  if (!can_embed()) throw util::bad_request("this model does not support embeddings");
   util::ThreadPool pool(model_->n_threads());
   std::vector<std::vector<float>> out;
   for (const auto& seq : batch)

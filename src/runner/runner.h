@@ -77,10 +77,12 @@ class Runner {
   std::string detokenize(const std::vector<int32_t>& ids) const;
 
   // Raw vectors, one per token sequence: pooled by the encoder in one pass (embedding models),
-  // or a decoder's last-token hidden state after the output norm. Sequences longer than
-  // num_ctx are refused (400).
+  // or, for a decoder declaring last-token pooling, its last token's hidden state after the
+  // output norm; 400 for other models. Sequences longer than num_ctx are refused (400).
   std::vector<std::vector<float>> embed(const std::vector<std::vector<int32_t>>& batch);
   bool embedding_only() const { return embedder_ != nullptr; }
+  // An encoder, or a decoder whose GGUF declares last-token pooling.
+  bool can_embed() const;
   const engine::Embedder& embedder() const;  // throws util::Error unless embedding_only()
 
   const engine::Model& model() const;  // throws util::Error (400) for an embedding model

@@ -55,6 +55,7 @@ EmbedOutput run_embed(Context& ctx, const EmbedJob& job) {
   if (job.inputs.empty()) return out;
 
   runner::Runner& r = lease->runner();
+  if (!r.can_embed()) throw util::bad_request("\"" + job.model + "\" does not support embeddings");
   const int num_ctx = r.options().num_ctx;
   std::vector<std::vector<int32_t>> batch;
   batch.reserve(job.inputs.size());

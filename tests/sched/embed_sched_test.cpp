@@ -1,10 +1,16 @@
 // Embedding models through the scheduler and runner: an encoder GGUF gets an embedding-only
 // runner (no KV cache, no generation), reused across requests and listed as loaded.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+
+#include "engine/decoder_embed.h"
 #include "engine/embed.h"
+#include "engine/gguf/writer.h"
 #include "sched/scheduler.h"
 #include "util/error.h"
+#include "util/thread_pool.h"
 
 namespace {
 
@@ -84,19 +90,46 @@ TEST(EmbedSched, NumCtxLimitsInputLength) {
   }
 }
 
-TEST(EmbedSched, DecoderRunnerEmbedsWithItsHiddenState) {
+TEST(EmbedSched, DecoderWithoutDeclaredPoolingRefusesEmbed) {
   sched::Scheduler sc(settings());
   auto lease = sc.acquire(request("llama", kLlama, 64));
   runner::Runner& r = lease->runner();
   EXPECT_FALSE(r.embedding_only());
+  EXPECT_FALSE(r.can_embed());
   EXPECT_THROW(r.embedder(), util::Error);
-  const auto v = r.embed({{1, 2, 3}, {1, 2, 3}, {1, 2, 4}});
-  ASSERT_EQ(v.size(), 3u);
-  EXPECT_EQ(v[0].size(), 64u);
-  EXPECT_EQ(v[0], v[1]);
-  EXPECT_NE(v[0], v[2]);
-  std::vector<int32_t> too_long(65, 5);
-  EXPECT_THROW(r.embed({too_long}), util::Error);
+  try {
+    r.embed({{1, 2, 3}});
+    FAIL() << "expected 400";
+  } catch (const util::Error& e) {
+    EXPECT_EQ(e.status(), 400);
+    EXPECT_STREQ(e.what(), "this model does not support embeddings");
+  }
+}
+
+TEST(EmbedSched, DecoderDeclaringLastPoolingEmbeds) {
+  // tiny-llama with llama.pooling_type = last (as embedding decoders declare it).
+  const auto src = gguf::File::open(kLlama);
+  gguf::Writer w = gguf::Writer::from_file(*src);
+  w.set_u32("llama.pooling_type", 3);
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("embed_sched_" + std::to_string(::getpid()) + ".gguf"))
+                               .string();
+  w.write(path);
+  {
+    sched::Scheduler sc(settings());
+    auto lease = sc.acquire(request("llama-embed", path, 64));
+    runner::Runner& r = lease->runner();
+    ASSERT_TRUE(r.can_embed());
+    const auto v = r.embed({{1, 450, 7483}, {1, 450, 7483}, {1, 450, 310}});
+    ASSERT_EQ(v.size(), 3u);
+    ASSERT_EQ(v[0].size(), 64u);
+    EXPECT_EQ(v[0], v[1]);
+    EXPECT_NE(v[0], v[2]);
+    util::ThreadPool pool(1);
+    const auto direct = engine::decoder_last_hidden(r.model(), {1, 450, 7483}, pool);
+    for (size_t d = 0; d < 64; d++) EXPECT_NEAR(v[0][d], direct[d], 1e-5);
+  }
+  std::filesystem::remove(path);
 }
 
 }  // namespace
