@@ -19,7 +19,7 @@ stamp() { echo "$(date -u +%H:%M:%S) $(cut -d' ' -f1-3 /proc/loadavg)"; }
 {
   echo "date: $(date -u)"
   echo "host: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
-  echo "revision: $(cat "$build/../.rev" 2>/dev/null || git -C "$here" rev-parse HEAD)"
+  echo "revision: ${BENCH_REV:-$(git -C "$here" rev-parse HEAD)} (BENCH_REV, else this checkout)"
 } > "$out/machine.txt"
 
 for t in ${BENCH_TYPES:-f16 q8_0 q4_0 q4_k_m}; do
