@@ -20,6 +20,9 @@ int64_t ns_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
 }
 constexpr int kRepeatLimit = 30;  // same token text this many times in a row aborts (Ollama)
+// Prompt tokens per engine step while other sequences decode (chunked prefill): one step then
+// costs a few decode steps' time instead of a whole prompt's.
+constexpr int kPrefillChunkWhileDecoding = 64;
 }  // namespace
 
 // Per-sequence state. Fields under "engine side" are touched only by the loop thread once the
@@ -297,8 +300,10 @@ void Runner::step(std::vector<Slot*>& active) {
     batch.add(s->next_token, static_cast<int32_t>(s->cached.size()), s->seq, true);
     added.push_back({s, 1});
   }
-  // Prompt chunks fill the rest of the batch, so running decodes keep streaming.
+  // Prompt chunks fill the rest of the batch. While other sequences are decoding, a step takes
+  // only a small prompt chunk, so a long prefill does not stall their streams for seconds.
   int budget = opts_.num_batch - static_cast<int>(batch.size());
+  if (batch.size() > 0) budget = std::min(budget, kPrefillChunkWhileDecoding);
   for (Slot* s : active) {
     if (s->state == Slot::State::kDone || s->n_prompt_done >= s->prompt.size() || budget <= 0) continue;
     size_t take = std::min<size_t>(budget, s->prompt.size() - s->n_prompt_done);
