@@ -7,6 +7,7 @@
 #include <string>
 
 #include "engine/engine.h"
+#include "engine/model/arch.h"
 #include "engine/model/weights.h"
 #include "engine/nn/blocks.h"
 #include "engine/nn/step.h"
@@ -53,5 +54,19 @@ CommonHParams read_common_hparams(const KeyReader& keys, double rope_base_defaul
 
 // Copies the shared hyper-parameters into the public ModelInfo.
 void describe_common(ModelInfo& info, const CommonHParams& h);
+
+// An architecture whose forward is the shared pre-norm decoder stack: the subclass constructor
+// reads hp_, binds w_ and fills p_; rope, forward and describe are the same for all of them.
+class PrenormDecoderArch : public Arch {
+ public:
+  const nn::Rope& rope(int il) const override { return p_.rope_of(il); }
+  void forward(nn::Step& s) const override { forward_prenorm_decoder(w_, p_, s); }
+  void describe(ModelInfo& info) const override { describe_common(info, hp_); }
+
+ protected:
+  CommonHParams hp_;
+  Weights w_;
+  DecoderParams p_;
+};
 
 }  // namespace engine::model

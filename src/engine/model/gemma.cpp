@@ -11,7 +11,7 @@ namespace {
 constexpr double kRopeBaseDefault = 10000.0;
 constexpr double kRmsEpsDefault = 1e-6;
 
-class Gemma : public Arch {
+class Gemma : public PrenormDecoderArch {
  public:
   explicit Gemma(const gguf::File& file) {
     const KeyReader keys{file, "gemma"};
@@ -49,15 +49,6 @@ class Gemma : public Arch {
     p_.embd_scale = std::sqrt(static_cast<float>(h.n_embd));
     p_.ffn_act = nn::Act::kGelu;
   }
-
-  const nn::Rope& rope(int) const override { return p_.rope; }
-  void forward(nn::Step& s) const override { forward_prenorm_decoder(w_, p_, s); }
-  void describe(ModelInfo& info) const override { describe_common(info, hp_); }
-
- private:
-  CommonHParams hp_;
-  Weights w_;
-  DecoderParams p_;
 };
 
 }  // namespace

@@ -15,7 +15,7 @@ constexpr double kAttnSoftcapDefault = 50.0;
 constexpr double kFinalSoftcapDefault = 30.0;
 constexpr int64_t kSlidingWindowDefault = 4096;
 
-class Gemma2 : public Arch {
+class Gemma2 : public PrenormDecoderArch {
  public:
   explicit Gemma2(const gguf::File& file) {
     const KeyReader keys{file, "gemma2"};
@@ -65,15 +65,6 @@ class Gemma2 : public Arch {
     p_.final_softcap =
         static_cast<float>(keys.get_float("final_logit_softcapping", kFinalSoftcapDefault));
   }
-
-  const nn::Rope& rope(int il) const override { return p_.rope_of(il); }
-  void forward(nn::Step& s) const override { forward_prenorm_decoder(w_, p_, s); }
-  void describe(ModelInfo& info) const override { describe_common(info, hp_); }
-
- private:
-  CommonHParams hp_;
-  Weights w_;
-  DecoderParams p_;
 };
 
 }  // namespace

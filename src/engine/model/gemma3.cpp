@@ -15,7 +15,7 @@ constexpr double kRmsEpsDefault = 1e-6;
 constexpr int64_t kSlidingWindowDefault = 4096;
 constexpr int64_t kSwaPeriodDefault = 6;
 
-class Gemma3 : public Arch {
+class Gemma3 : public PrenormDecoderArch {
  public:
   explicit Gemma3(const gguf::File& file) {
     const KeyReader keys{file, "gemma3"};
@@ -67,15 +67,6 @@ class Gemma3 : public Arch {
     p_.swa_sliding = p_.swa_period - 1;  // the last layer of each period is global
     p_.final_softcap = static_cast<float>(keys.get_float("final_logit_softcapping", 0.0));
   }
-
-  const nn::Rope& rope(int il) const override { return p_.rope_of(il); }
-  void forward(nn::Step& s) const override { forward_prenorm_decoder(w_, p_, s); }
-  void describe(ModelInfo& info) const override { describe_common(info, hp_); }
-
- private:
-  CommonHParams hp_;
-  Weights w_;
-  DecoderParams p_;
 };
 
 }  // namespace

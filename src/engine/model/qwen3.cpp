@@ -12,7 +12,7 @@ namespace {
 constexpr double kRopeBaseDefault = 10000.0;
 constexpr double kRmsEpsDefault = 1e-6;
 
-class Qwen3 : public Arch {
+class Qwen3 : public PrenormDecoderArch {
  public:
   explicit Qwen3(const gguf::File& file) {
     const KeyReader keys{file, "qwen3"};
@@ -51,15 +51,6 @@ class Qwen3 : public Arch {
     p_.rms_eps = static_cast<float>(h.rms_eps);
     p_.attn_scale = 1.0f / std::sqrt(static_cast<float>(h.head_dim_k));
   }
-
-  const nn::Rope& rope(int) const override { return p_.rope; }
-  void forward(nn::Step& s) const override { forward_prenorm_decoder(w_, p_, s); }
-  void describe(ModelInfo& info) const override { describe_common(info, hp_); }
-
- private:
-  CommonHParams hp_;
-  Weights w_;
-  DecoderParams p_;
 };
 
 }  // namespace
