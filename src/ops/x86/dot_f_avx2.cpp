@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "ops/x86/simd_avx2.h"
+#include "ops/x86/prefetch.h"
 #include "ops/x86/x86_kernels.h"
 
 namespace ops::avx2 {
@@ -12,12 +13,14 @@ namespace {
 
 // 4 independent accumulators of 8 lanes (32 elements per step) hide the FMA latency; the tail
 // below 32 goes 8 at a time, then scalar.
-template <class Load8, class Load1>
-float dot_f32_acts(int64_t n, const float* a, Load8 load8, Load1 load1) {
+// W is the weight element type (only its size matters: the prefetch stride).
+template <class W, class Load8, class Load1>
+float dot_f32_acts(int64_t n, const float* a, const W* w, Load8 load8, Load1 load1) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   __m256 acc2 = _mm256_setzero_ps(), acc3 = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
+    prefetch_weights<32 * sizeof(W)>(w + i);
     acc0 = _mm256_fmadd_ps(load8(i), _mm256_loadu_ps(a + i), acc0);
     acc1 = _mm256_fmadd_ps(load8(i + 8), _mm256_loadu_ps(a + i + 8), acc1);
     acc2 = _mm256_fmadd_ps(load8(i + 16), _mm256_loadu_ps(a + i + 16), acc2);
@@ -34,21 +37,21 @@ float dot_f32_acts(int64_t n, const float* a, Load8 load8, Load1 load1) {
 void vec_dot_f32(int64_t n, float* out, const void* vw, const void* va) {
   const auto* w = static_cast<const float*>(vw);
   *out = dot_f32_acts(
-      n, static_cast<const float*>(va), [w](int64_t i) { return _mm256_loadu_ps(w + i); },
+      n, static_cast<const float*>(va), w, [w](int64_t i) { return _mm256_loadu_ps(w + i); },
       [w](int64_t i) { return w[i]; });
 }
 
 void vec_dot_f16_f32(int64_t n, float* out, const void* vw, const void* va) {
   const auto* w = static_cast<const f16_t*>(vw);
   *out = dot_f32_acts(
-      n, static_cast<const float*>(va), [w](int64_t i) { return _mm256_cvtph_ps(load128(w + i)); },
+      n, static_cast<const float*>(va), w, [w](int64_t i) { return _mm256_cvtph_ps(load128(w + i)); },
       [w](int64_t i) { return h2f(w[i]); });
 }
 
 void vec_dot_bf16_f32(int64_t n, float* out, const void* vw, const void* va) {
   const auto* w = static_cast<const bf16_t*>(vw);
   *out = dot_f32_acts(
-      n, static_cast<const float*>(va),
+      n, static_cast<const float*>(va), w,
       [w](int64_t i) {
         return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(load128(w + i)), 16));
       },

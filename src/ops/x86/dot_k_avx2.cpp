@@ -3,6 +3,7 @@
 // int32 (exact), and each 256-block is converted to float once. Code offsets (-4 for Q3_K, -32
 // for Q6_K) and Q2_K/Q4_K/Q5_K mins are applied through the activation block sums (bsums).
 #include "ops/x86/simd_avx2.h"
+#include "ops/x86/prefetch.h"
 #include "ops/x86/x86_kernels.h"
 
 namespace ops::avx2 {
@@ -34,6 +35,7 @@ void vec_dot_q2_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   const __m256i m3 = _mm256_set1_epi8(3);
   __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQK_K; b++) {
+    prefetch_weights<sizeof(*w)>(w + b);
     const __m128i s8 = load128(w[b].scales);
     const __m256i sc = _mm256_cvtepu8_epi16(_mm_and_si128(s8, _mm_set1_epi8(0x0f)));
     const __m256i mn =
@@ -66,6 +68,7 @@ void vec_dot_q3_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQK_K; b++) {
+    prefetch_weights<sizeof(*w)>(w + b);
     const __m256i sc = _mm256_cvtepi8_epi16(q3k_scales16(w[b].scales));
     const __m256i hm = load256(w[b].hmask);
     __m256i sumi = _mm256_setzero_si256();
@@ -100,6 +103,7 @@ float dot_q45k(const Block* w, const BlockQ8_K* a, int64_t nb) {
   const __m128i dup = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
   __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
+    prefetch_weights<sizeof(*w)>(w + b);
     alignas(16) uint8_t sc[16], mn[16];
     unpack_kscales(w[b].scales, sc, mn);
     const __m256i mins =
@@ -150,6 +154,7 @@ void vec_dot_q6_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQK_K; b++) {
+    prefetch_weights<sizeof(*w)>(w + b);
     const __m256i sc = _mm256_cvtepi8_epi16(load128(w[b].scales));
     __m256i sumi = _mm256_setzero_si256();
 #pragma GCC unroll 8

@@ -3,6 +3,7 @@
 // vpdpbusd sums 4-byte groups, and the int32 lanes are scaled in float by a per-lane vector of
 // sub-block scales (d * dy * sc, one vpermps per step). Code offsets and mins go through bsums.
 #include "ops/x86/simd_avx2.h"
+#include "ops/x86/prefetch.h"
 #include "ops/x86/x86_kernels.h"
 
 namespace ops::avx512vnni {
@@ -42,6 +43,7 @@ void vec_dot_q6_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
                 i3 = scale_idx(3, 4);
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), accc = _mm512_setzero_ps();
   for (int64_t b = 0; b < n / kQK_K; b++) {
+    prefetch_weights<sizeof(*w)>(w + b);
     const __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(load128(w[b].scales))),
                                    _mm512_set1_ps(a[b].d * h2f(w[b].d)));
     accc = _mm512_fmadd_ps(s, bsums_ps(a[b]), accc);
@@ -76,6 +78,7 @@ void vec_dot_q4_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   __m256 accm = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQK_K; b++) {
+    prefetch_weights<sizeof(*w)>(w + b);
     const __m128i scm = kscales_vec(w[b].scales);  // sc[0..7], m[0..7]
     const float d = a[b].d * h2f(w[b].d);
     const __m256 s8 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(scm)),
@@ -112,6 +115,7 @@ void vec_dot_q5_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   __m256 accm = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQK_K; b++) {
+    prefetch_weights<sizeof(*w)>(w + b);
     const __m128i scm = kscales_vec(w[b].scales);  // sc[0..7], m[0..7]
     const __m256 s8 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(scm)),
                                     _mm256_set1_ps(a[b].d * h2f(w[b].d)));
@@ -146,6 +150,7 @@ void vec_dot_q2_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   for (int c = 0; c < 4; c++) idx[c] = scale_idx(c, 4);
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), accm = _mm512_setzero_ps();
   for (int64_t b = 0; b < n / kQK_K; b++) {
+    prefetch_weights<sizeof(*w)>(w + b);
     const __m128i s8 = load128(w[b].scales);
     const __m512 s = _mm512_mul_ps(
         _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_and_si128(s8, _mm_set1_epi8(0x0f)))),
@@ -182,6 +187,7 @@ void vec_dot_q3_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   }
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), accc = _mm512_setzero_ps();
   for (int64_t b = 0; b < n / kQK_K; b++) {
+    prefetch_weights<sizeof(*w)>(w + b);
     const __m512 s =
         _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q3k_scales16(w[b].scales))),
                       _mm512_set1_ps(a[b].d * h2f(w[b].d)));

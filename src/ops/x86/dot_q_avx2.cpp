@@ -2,6 +2,7 @@
 // Per block: unpack weights to unsigned bytes, maddubs against the int8 activations, fold the
 // weight offset (-8 / -16) in as offset * sum(a) (also a maddubs), then one FMA with d_w * d_a.
 #include "ops/x86/simd_avx2.h"
+#include "ops/x86/prefetch.h"
 #include "ops/x86/x86_kernels.h"
 
 namespace ops::avx2 {
@@ -56,6 +57,7 @@ void vec_dot_q4_1_q8_0(int64_t n, float* out, const void* vw, const void* va) {
   const int64_t nb = n / kQK4_1;
   __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
+    prefetch_weights<sizeof(*w)>(w + b);
     const __m256i av = load256(a[b].qs);
     const float da = h2f(a[b].d);
     acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[b].d) * da), dot_unsigned(nibbles32(w[b].qs), av),
@@ -91,6 +93,7 @@ void vec_dot_q5_1_q8_0(int64_t n, float* out, const void* vw, const void* va) {
   const int64_t nb = n / kQK5_1;
   __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
+    prefetch_weights<sizeof(*w)>(w + b);
     const __m256i av = load256(a[b].qs);
     const float da = h2f(a[b].d);
     acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[b].d) * da),

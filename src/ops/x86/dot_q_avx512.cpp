@@ -7,6 +7,7 @@
 // Q4_0/Q4_1 keep the high nibbles in place (16x their value, still < 256) and fold the 1/16
 // into the scale of those lanes, which saves the shift.
 #include "ops/x86/q_pairs_avx512.h"
+#include "ops/x86/prefetch.h"
 #include "ops/x86/x86_kernels.h"
 
 namespace ops::avx512vnni {
@@ -25,6 +26,7 @@ float dot_pairs(const typename P::Block* w, const BlockQ8_0* a, int64_t nb8) {
   const __m512i off = P::offset(), ones = _mm512_set1_epi8(1);
   __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps(), accm = _mm512_setzero_ps();
   for (int64_t g = 0; g < nb8; g++, w += 8, a += 8) {
+    prefetch_weights<8 * sizeof(*w)>(w);
     const auto* wb = reinterpret_cast<const uint8_t*>(w);
     const auto* ab = reinterpret_cast<const uint8_t*>(a);
     const __m256 fa = _mm256_cvtph_ps(fields8<34, 0>(ab));

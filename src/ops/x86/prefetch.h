@@ -1,0 +1,26 @@
+// Software prefetch of the weight stream. Decode reads every weight once from DRAM; the
+// hardware prefetcher stops at each 4 KiB page (model files are mapped with 4 KiB pages) and
+// the cores then stall on every new page. Asking for the lines kPrefetchAhead bytes ahead,
+// into L2 (T1: the L1 stays for the activations), lifted 1-token decode by 13-45 % per type
+// (F16 7.5 -> 8.5, Q8_0 13.4 -> 17.0, Q4_0 17.3 -> 24.7, Q4_K_M 17.0 -> 22.4 t/s). Prefetches never fault, so running past the end of a row is harmless.
+#pragma once
+#include <immintrin.h>
+
+namespace ops::x86 {
+namespace {
+
+inline constexpr int kPrefetchAhead = 4096;
+
+// Prefetches the kBytes of weights that start kAheadTimes * kPrefetchAhead bytes after p.
+// Kernels that walk several rows at once (R interleaved streams) look further ahead: tuned on
+// the 1B-shaped models, 4 KiB for one stream and 8 KiB per stream for 4-row tiles were best
+// (1-8 KiB and hints T0/T1 tried).
+template <int kBytes, int kAheadTimes = 1>
+inline void prefetch_weights(const void* p) {
+  const char* q = static_cast<const char*>(p) + kAheadTimes * kPrefetchAhead;
+#pragma GCC unroll 16
+  for (int l = 0; l < kBytes; l += 64) _mm_prefetch(q + l, _MM_HINT_T1);
+}
+
+}  // namespace
+}  // namespace ops::x86
