@@ -7,6 +7,11 @@
 #include <memory>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#include <xmmintrin.h>
+#endif
+
 #include "util/thread_pool.h"
 
 namespace engine {
@@ -17,18 +22,28 @@ double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// A sum the compiler cannot drop: every byte is read.
+// A sum the compiler cannot drop: every byte is read. The read is what a good kernel does:
+// full-width vector loads, two independent chains, and a software prefetch 2 KiB ahead
+// (a scalar 8-byte loop measured ~30 % below what the memory delivers, which inflated the
+// roofline fraction). SSE2 is x86-64 baseline, so this runs on every x86-64 CPU.
 uint64_t sum_words(const uint64_t* p, size_t n) {
-  uint64_t a = 0, b = 0, c = 0, d = 0;
   size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    a += p[i];
-    b += p[i + 1];
-    c += p[i + 2];
-    d += p[i + 3];
+  uint64_t tail = 0;
+#if defined(__SSE2__)
+  __m128i a = _mm_setzero_si128(), b = _mm_setzero_si128();
+  const char* bytes = reinterpret_cast<const char*>(p);
+  for (; i + 8 <= n; i += 8) {  // one 64-byte line per step
+    _mm_prefetch(bytes + 8 * i + 2048, _MM_HINT_T1);
+    const auto* q = reinterpret_cast<const __m128i*>(p + i);
+    a = _mm_add_epi64(a, _mm_add_epi64(_mm_loadu_si128(q), _mm_loadu_si128(q + 1)));
+    b = _mm_add_epi64(b, _mm_add_epi64(_mm_loadu_si128(q + 2), _mm_loadu_si128(q + 3)));
   }
-  for (; i < n; i++) a += p[i];
-  return a + b + c + d;
+  alignas(16) uint64_t lanes[2];
+  _mm_store_si128(reinterpret_cast<__m128i*>(lanes), _mm_add_epi64(a, b));
+  tail = lanes[0] + lanes[1];
+#endif
+  for (; i < n; i++) tail += p[i];
+  return tail;
 }
 
 std::string json_escape(const std::string& s) {
