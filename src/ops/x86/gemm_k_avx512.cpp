@@ -36,7 +36,7 @@ void q6k_rows(const BlockQ6_K* w, int64_t nb, const BlockQ8_K* const* a, float* 
 #pragma GCC unroll 8
   for (int t = 0; t < T; t++) acc[t] = accc[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
-    prefetch_weights<sizeof(*w)>(w + b);
+    if constexpr (T == 1) prefetch_weights<sizeof(*w)>(w + b);
     const __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(load128(w[b].scales))),
                                    _mm512_set1_ps(h2f(w[b].d)));
     __m512 sb[T][2];
@@ -90,7 +90,7 @@ void q4k_rows(const BlockQ4_K* w, int64_t nb, const BlockQ8_K* const* a, float* 
     accm[t] = _mm256_setzero_ps();
   }
   for (int64_t b = 0; b < nb; b++) {
-    prefetch_weights<sizeof(*w)>(w + b);
+    if constexpr (T == 1) prefetch_weights<sizeof(*w)>(w + b);
     const __m128i scm = kscales_vec(w[b].scales);  // sc[0..7], m[0..7]
     const __m512 s =
         _mm512_castps256_ps512(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(scm)),
@@ -144,7 +144,7 @@ void q5k_rows(const BlockQ5_K* w, int64_t nb, const BlockQ8_K* const* a, float* 
     accm[t] = _mm256_setzero_ps();
   }
   for (int64_t b = 0; b < nb; b++) {
-    prefetch_weights<sizeof(*w)>(w + b);
+    if constexpr (T == 1) prefetch_weights<sizeof(*w)>(w + b);
     const __m128i scm = kscales_vec(w[b].scales);  // sc[0..7], m[0..7]
     const __m512 s = _mm512_castps256_ps512(
         _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(scm)), _mm256_set1_ps(h2f(w[b].d))));
@@ -196,7 +196,7 @@ void q23k_rows(const Block* w, int64_t nb, const BlockQ8_K* const* a, float* out
 #pragma GCC unroll 8
   for (int t = 0; t < T; t++) acc[t] = accc[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
-    prefetch_weights<sizeof(*w)>(w + b);
+    if constexpr (T == 1) prefetch_weights<sizeof(*w)>(w + b);
     __m512 s, m;  // weight scales (and Q2_K mins, or Q3_K's -4 * scales) per 16 codes
     if constexpr (kQ3) {
       s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q3k_scales16(w[b].scales))),

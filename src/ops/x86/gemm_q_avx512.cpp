@@ -92,7 +92,7 @@ void rows_tokens(const uint8_t* w0, size_t w_stride, int64_t nb8, const Tok* tok
     for (int r = 0; r < R; r++) {
       w[r] = reinterpret_cast<const Block*>(w0 + r * w_stride) + 8 * g;
       const auto* wb = reinterpret_cast<const uint8_t*>(w[r]);
-      prefetch_weights<8 * sizeof(Block), 2>(wb);
+      if constexpr (T == 1) prefetch_weights<8 * sizeof(Block), 2>(wb);
       const __m256 dw = _mm256_cvtph_ps(fields8<P::kSb, 0>(wb));
       __m256 f = dw;
       if constexpr (P::kOffset == 0) f = _mm256_cvtph_ps(fields8<P::kSb, P::kMOff>(wb));
