@@ -1,5 +1,5 @@
 # ollama_part(NAME deps...): src/NAME/**/*.cpp -> static library oc_NAME.
-# Files ending in _avx2.cpp / _avx512.cpp get that ISA's flags; the rest of the
+# Files ending in _avx2.cpp / _avx512.cpp / _amx.cpp get that ISA's flags; the rest of the
 # binary stays baseline x86-64 so it runs on any CPU (dispatch is by CPUID).
 set(OLLAMA_PARTS "")
 function(ollama_part name)
@@ -16,6 +16,9 @@ function(ollama_part name)
       elseif(src MATCHES "_avx512\\.cpp$")
         set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS
           "-mavx2;-mfma;-mf16c;-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512vnni;-mavx512bf16")
+      elseif(src MATCHES "_amx\\.cpp$")
+        set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS
+          "-mavx2;-mfma;-mf16c;-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512vnni;-mavx512bf16;-mamx-tile;-mamx-int8;-mamx-bf16")
       endif()
     endforeach()
   else()

@@ -8,6 +8,10 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #define OPS_X86 1
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #endif
 
 namespace ops {
@@ -38,7 +42,7 @@ KernelTable build_scalar() {
 }
 
 struct Tables {
-  KernelTable by_isa[4];
+  KernelTable by_isa[5];
 };
 
 Tables build_tables() {
@@ -56,6 +60,10 @@ Tables build_tables() {
 #ifdef OPS_X86
   register_avx512_vnni(tb.by_isa[3]);
 #endif
+  tb.by_isa[4] = tb.by_isa[3];
+#ifdef OPS_X86
+  register_amx(tb.by_isa[4]);
+#endif
   return tb;
 }
 
@@ -65,6 +73,15 @@ const Tables& tables() {
 }
 
 #ifdef OPS_X86
+bool request_amx_permission() {
+#if defined(__linux__)
+  constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
+}
+
 uint64_t xgetbv0() {
   uint32_t lo, hi;
   __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
@@ -84,9 +101,15 @@ Isa cpuid_isa() {
   if (!(avx2 && fma && f16c)) return Isa::kScalar;
   const bool f = b & (1u << 16), dq = b & (1u << 17), bw = b & (1u << 30), vl = b & (1u << 31);
   const bool vnni = c & (1u << 11);
+  const bool amx_bf16 = d & (1u << 22), amx_tile = d & (1u << 24), amx_int8 = d & (1u << 25);
   // AVX-512 needs the OS to save opmask + ZMM state too.
   if (!(f && dq && bw && vl) || (xcr0 & 0xe6) != 0xe6) return Isa::kAvx2;
-  return vnni ? Isa::kAvx512Vnni : Isa::kAvx512;
+  if (!vnni) return Isa::kAvx512;
+  // AMX: the OS must enable XTILECFG/XTILEDATA (XCR0 bits 17-18) and, on Linux, grant this
+  // process the tile data state (arch_prctl ARCH_REQ_XCOMP_PERM); a VM may hide either.
+  if (amx_tile && amx_int8 && amx_bf16 && (xcr0 & 0x60000) == 0x60000 && request_amx_permission())
+    return Isa::kAmx;
+  return Isa::kAvx512Vnni;
 }
 #endif
 
@@ -96,7 +119,7 @@ Isa detect() {
 #else
   Isa isa = Isa::kScalar;
 #endif
-  // OLLAMA_CPU_ISA caps the ISA (scalar|avx2|avx512|avx512vnni) for benchmarks and debugging.
+  // OLLAMA_CPU_ISA caps the ISA (scalar|avx2|avx512|avx512vnni|amx) for benchmarks and debugging.
   if (const char* cap = std::getenv("OLLAMA_CPU_ISA")) {
     for (int i = 0; i <= static_cast<int>(isa); i++) {
       if (std::string_view(cap) == isa_name(static_cast<Isa>(i))) return static_cast<Isa>(i);
@@ -117,6 +140,8 @@ const char* isa_name(Isa isa) {
       return "avx512";
     case Isa::kAvx512Vnni:
       return "avx512vnni";
+    case Isa::kAmx:
+      return "amx";
   }
   return "unknown";
 }

@@ -18,16 +18,18 @@ struct KernelTable {
 };
 
 // ISA registration (implemented in src/ops/x86/ by the SIMD variants). The table for an ISA
-// starts as a copy of the next lower ISA's table (scalar -> avx2 -> avx512 -> avx512_vnni),
+// starts as a copy of the next lower ISA's table (scalar -> avx2 -> avx512 -> avx512_vnni ->
+// amx),
 // and each function overwrites only the entries/fields it implements, e.g.
 //   t[DType::Q4_0].vec_dot = vec_dot_q4_0_q8_0_avx2;
 // Activation quantizers live in the activation types' own slots (t[DType::Q8_0].quantize_row,
 // t[DType::Q8_K].quantize_row) and may be overwritten too; act_type must not change.
-// The dispatcher (kernels.cpp) calls all three on x86 builds; src/ops/x86/register.cpp
+// The dispatcher (kernels.cpp) calls all four on x86 builds; src/ops/x86/register.cpp
 // defines them.
 void register_avx2(KernelTable& t);
 void register_avx512(KernelTable& t);       // AVX-512 F/BW/VL(/DQ)
 void register_avx512_vnni(KernelTable& t);  // adds AVX512-VNNI (vpdpbusd)
+void register_amx(KernelTable& t);          // adds AMX tile gemms (TDPBSSD, TDPBF16PS)
 
 // The scalar table (the reference twins).
 const KernelTable& scalar_table();

@@ -80,7 +80,9 @@ struct Kernels {
                size_t act_stride, float* y, int64_t ldy) = nullptr;
 };
 
-enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3 };
+// kAmx = AVX-512 VNNI plus AMX tiles (TILE, INT8, BF16) with the OS permission granted; it
+// only adds tile kernels (Kernels::gemm) for prompt-sized batches.
+enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3, kAmx = 4 };
 const char* isa_name(Isa isa);
 // The best ISA this CPU supports (CPUID, checked once).
 Isa detected_isa();

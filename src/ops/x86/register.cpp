@@ -54,4 +54,20 @@ void register_avx512_vnni(KernelTable& t) {
   t[DType::Q5_K].gemm = avx512vnni::gemm_q5_k_q8_k;
 }
 
+void register_amx(KernelTable& t) {
+  t[DType::Q4_0].gemm = amx::gemm_q4_0_q8_0;
+  t[DType::Q4_1].gemm = amx::gemm_q4_1_q8_0;
+  t[DType::Q5_0].gemm = amx::gemm_q5_0_q8_0;
+  t[DType::Q5_1].gemm = amx::gemm_q5_1_q8_0;
+  t[DType::Q8_0].gemm = amx::gemm_q8_0_q8_0;
+  t[DType::Q4_K].gemm = amx::gemm_q4_k_q8_k;
+  t[DType::Q6_K].gemm = amx::gemm_q6_k_q8_k;
+  t[DType::Q2_K].gemm = amx::gemm_q2_k_q8_k;
+  t[DType::Q3_K].gemm = amx::gemm_q3_k_q8_k;
+  t[DType::Q5_K].gemm = amx::gemm_q5_k_q8_k;
+  t[DType::F32].gemm = amx::gemm_f32;
+  t[DType::F16].gemm = amx::gemm_f16_f32;
+  t[DType::BF16].gemm = amx::gemm_bf16_f32;
+}
+
 }  // namespace ops

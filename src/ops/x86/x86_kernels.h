@@ -71,6 +71,25 @@ OPS_X86_GEMM(gemm_q3_k_q8_k);
 OPS_X86_GEMM(gemm_q5_k_q8_k);
 }  // namespace avx512vnni
 
+// AMX tiles (TDPBSSD for the integer types, TDPBF16PS for the float ones): gemm only, for
+// prompt-sized batches; fewer tokens (or rows) than a tile go to the AVX-512 VNNI kernels.
+// Bodies in *_amx.cpp; they run only after detected_isa() granted the tile state.
+namespace amx {
+OPS_X86_GEMM(gemm_q4_0_q8_0);
+OPS_X86_GEMM(gemm_q4_1_q8_0);
+OPS_X86_GEMM(gemm_q5_0_q8_0);
+OPS_X86_GEMM(gemm_q5_1_q8_0);
+OPS_X86_GEMM(gemm_q8_0_q8_0);
+OPS_X86_GEMM(gemm_q4_k_q8_k);
+OPS_X86_GEMM(gemm_q6_k_q8_k);
+OPS_X86_GEMM(gemm_q2_k_q8_k);
+OPS_X86_GEMM(gemm_q3_k_q8_k);
+OPS_X86_GEMM(gemm_q5_k_q8_k);
+OPS_X86_GEMM(gemm_f32);
+OPS_X86_GEMM(gemm_f16_f32);
+OPS_X86_GEMM(gemm_bf16_f32);
+}  // namespace amx
+
 #undef OPS_X86_DOT
 #undef OPS_X86_GEMM
 
