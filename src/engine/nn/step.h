@@ -35,6 +35,7 @@ struct Rope {
 // Activations for up to n_batch tokens, row-major [n_tokens][width]. Allocated once.
 struct Scratch {
   void resize(const Shape& s, int64_t n_batch, int64_t n_ctx, int n_threads);
+  static constexpr int64_t kAttnMaxHeads = 8;  // query heads per attention work item
   std::vector<float> x;        // [n_batch, n_embd] residual stream
   std::vector<float> xn;       // [n_batch, n_embd] normed input of a block
   std::vector<float> q;        // [n_batch, n_q]
