@@ -1,5 +1,5 @@
 // Attention over the KV cache (nn::attention): per token and group of query heads, one dot per
-// key over the sequence's cells, softmax (causal/window mask by position, soft-cap), then the
+// visible key, softmax (causal/window mask by position, soft-cap), then the
 // weighted sum of the transposed value rows.
 #include <algorithm>
 #include <climits>
@@ -33,6 +33,13 @@ void parallel_for(util::ThreadPool& pool, int64_t n, F fn) {
 constexpr int64_t kParallelWork = 1 << 15;
 constexpr int64_t kMaxHeadsPerItem = Scratch::kAttnMaxHeads;
 
+bool sorted_positions(const int32_t* p, int n) {
+  for (int i = 1; i < n; i++) {
+    if (p[i] < p[i - 1]) return false;
+  }
+  return true;
+}
+
 util::ThreadPool& pool_for(Step& s, int64_t work) {
   return work < kParallelWork || !s.serial ? (s.serial ? *s.serial : *s.pool) : *s.pool;
 }
@@ -59,7 +66,7 @@ void attention(Step& s, int layer, const Shape& shape, float scale, AttnOptions 
   const int64_t scores_stride = s.buf->n_ctx;
   const float neg_inf = -std::numeric_limits<float>::infinity();
 
-  int64_t cells = 0;
+  int64_t cells = 0;  // an estimate: causal attention of a prompt sees about half
   for (int t = 0; t < s.n_tokens; t++) cells += kv.n_used(s.seq[t]);
   util::ThreadPool& pool = pool_for(s, cells * shape.n_head * (hd_k + hd_v));
   // Work item = one token and a run of `per_item` query heads that share a KV head, so each
@@ -78,14 +85,30 @@ void attention(Step& s, int layer, const Shape& shape, float scale, AttnOptions 
     const int32_t pt = s.pos[t];
     const int n = kv.n_used(seq);
     const int32_t* cell_pos = kv.positions(seq);
-    const auto* krows = static_cast<const uint8_t*>(kv.k_rows(layer, seq, h0 / group));
-    const auto* vrows = static_cast<const uint8_t*>(kv.v_rows(layer, seq, h0 / group));
-    const float* q0 = q + t * shape.n_q() + h0 * hd_k;
-    float* sc0 = scores_all + ith * scores_stride * kMaxHeadsPerItem;
     // Oldest visible position: everything for causal attention, the window for SWA.
     const int32_t p_min = opt.window > 0 ? pt - opt.window + 1 : INT32_MIN;
-    for (int j = 0; j < n; j++) {
-      const bool visible = cell_pos[j] <= pt && cell_pos[j] >= p_min;
+    // Cells in position order (the normal case): the visible cells are one range [lo, hi),
+    // found by binary search, and nothing outside it is touched (half the work of a prompt).
+    // Otherwise (shifted or reordered cells) every cell is checked by position.
+    int lo = 0, hi = n;
+    const bool sorted = sorted_positions(cell_pos, n);
+    if (sorted) {
+      hi = static_cast<int>(std::upper_bound(cell_pos, cell_pos + n, pt) - cell_pos);
+      lo = static_cast<int>(std::lower_bound(cell_pos, cell_pos + hi, p_min) - cell_pos);
+    }
+    const int len = hi - lo;
+    float* o0 = out + t * shape.n_head * hd_v + h0 * hd_v;
+    if (len <= 0) {
+      std::fill(o0, o0 + per_item * hd_v, 0.0f);
+      return;
+    }
+    const auto* krows = static_cast<const uint8_t*>(kv.k_rows(layer, seq, h0 / group)) +
+                        lo * hd_k * eb;
+    const auto* vrows = static_cast<const uint8_t*>(kv.v_rows(layer, seq, h0 / group)) + lo * eb;
+    const float* q0 = q + t * shape.n_q() + h0 * hd_k;
+    float* sc0 = scores_all + ith * scores_stride * kMaxHeadsPerItem;
+    for (int j = 0; j < len; j++) {
+      const bool visible = sorted || (cell_pos[j] <= pt && cell_pos[j] >= p_min);
       const uint8_t* krow = krows + j * hd_k * eb;
       for (int64_t i = 0; i < per_item; i++) {
         float* sc = sc0 + i * scores_stride;
@@ -99,19 +122,18 @@ void attention(Step& s, int layer, const Shape& shape, float scale, AttnOptions 
     for (int64_t i = 0; i < per_item; i++) {
       float* sc = sc0 + i * scores_stride;
       if (opt.softcap > 0) {
-        for (int j = 0; j < n; j++) {
+        for (int j = 0; j < len; j++) {
           if (sc[j] != neg_inf) sc[j] = opt.softcap * std::tanh(sc[j] * scale / opt.softcap);
         }
-        ops::softmax(sc, n);
+        ops::softmax(sc, len);
       } else {
-        ops::softmax_scaled(sc, n, scale);
+        ops::softmax_scaled(sc, len, scale);
       }
     }
-    float* o0 = out + t * shape.n_head * hd_v + h0 * hd_v;
     for (int64_t d = 0; d < hd_v; d++) {
       const uint8_t* vrow = vrows + d * n_ctx * eb;
       for (int64_t i = 0; i < per_item; i++)
-        dot(n, &o0[i * hd_v + d], vrow, sc0 + i * scores_stride);
+        dot(len, &o0[i * hd_v + d], vrow, sc0 + i * scores_stride);
     }
   });
 }
