@@ -8,11 +8,11 @@
 // Fewer tokens than kMinTokens go to the AVX-512 VNNI tiles (repacking would not pay off).
 #include <cstdlib>
 #include <cstring>
-#include <vector>
 
 #include "ops/x86/amx.h"
 #include "ops/x86/pack_k_amx.h"
 #include "ops/x86/x86_kernels.h"
+#include "util/error.h"
 
 namespace ops::amx {
 namespace {
@@ -27,11 +27,31 @@ TileConfig k_quant_config() {
   return cfg;
 }
 
+// 64-byte aligned, grow-only buffer of T.
+template <class T>
+class AlignedBuf {
+ public:
+  ~AlignedBuf() { std::free(p_); }
+  T* get(size_t n) {
+    if (n > cap_) {
+      std::free(p_);
+      cap_ = (n * sizeof(T) + 4095) / 4096 * 4096 / sizeof(T);
+      p_ = static_cast<T*>(std::aligned_alloc(64, cap_ * sizeof(T)));
+      if (p_ == nullptr) throw util::Error("out of memory for AMX gemm scratch");
+    }
+    return p_;
+  }
+
+ private:
+  T* p_ = nullptr;
+  size_t cap_ = 0;
+};
+
 // Per thread, grown to the largest call and then reused (no allocation in steady state).
 struct Scratch {
-  std::vector<float> acc;      // [row tile][token tile][16 tokens][16 rows]
-  std::vector<float> dact;     // [token tile][superblock][16 tokens]
-  std::vector<uint8_t> tail;   // last partial token tile, zero-padded to 16 Q8_K rows
+  AlignedBuf<float> acc;   // [row tile][token tile][16 tokens][16 rows]
+  AlignedBuf<float> dact;  // [token] d of the current superblock (0 for padding tokens)
+  AlignedBuf<int8_t> a;    // [token tile][chunk][16 tokens][64 codes] of that superblock
   PackStaging staging;
   PackedSuper packed;
   alignas(64) int32_t c[3][kTile * kTile];
@@ -59,6 +79,29 @@ inline void epilogue(const int32_t (*c)[kTile * kTile], const PackedSuper& ps, c
   }
 }
 
+// Copies superblock b of every activation row into whole A tiles (1 KiB each, contiguous and
+// aligned, zero rows past nt): loaded once per row tile from L2 instead of 16 split cache
+// lines per tile from rows act_stride apart.
+inline void pack_acts(const uint8_t* act, size_t act_stride, int nt, int ntt, int64_t b,
+                      int8_t* a, float* dact) {
+  const size_t off = b * sizeof(BlockQ8_K);
+  for (int t = 0; t < ntt * kTile; t++) {
+    int8_t* dst = a + (static_cast<size_t>(t / kTile) * kChunks * kTile + t % kTile) * 64;
+    if (t < nt) {
+      const auto* blk = reinterpret_cast<const BlockQ8_K*>(act + t * act_stride + off);
+      dact[t] = blk->d;
+#pragma GCC unroll 4
+      for (int c = 0; c < kChunks; c++)
+        _mm512_store_si512(dst + c * kTile * 64, _mm512_loadu_si512(blk->qs + 64 * c));
+    } else {
+      dact[t] = 0.0f;
+#pragma GCC unroll 4
+      for (int c = 0; c < kChunks; c++)
+        _mm512_store_si512(dst + c * kTile * 64, _mm512_setzero_si512());
+    }
+  }
+}
+
 template <class D>
 void gemm_amx(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void* vact,
               size_t act_stride, float* y, int64_t ldy) {
@@ -66,39 +109,28 @@ void gemm_amx(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const 
   const auto* act = static_cast<const uint8_t*>(vact);
   const int64_t nb = n / kQK_K;
   const int nrt = (nr + kTile - 1) / kTile, ntt = (nt + kTile - 1) / kTile;
-  const int full_tt = nt / kTile;
   Scratch& s = t_scratch;
-  s.acc.assign(static_cast<size_t>(nrt) * ntt * kTile * kTile, 0.0f);
-  s.dact.resize(static_cast<size_t>(ntt) * nb * kTile);
-  for (int t = 0; t < ntt * kTile; t++) {
-    for (int64_t b = 0; b < nb; b++) {
-      s.dact[(t / kTile * nb + b) * kTile + t % kTile] =
-          t < nt ? reinterpret_cast<const BlockQ8_K*>(act + t * act_stride)[b].d : 0.0f;
-    }
-  }
-  if (full_tt < ntt) {
-    s.tail.resize(kTile * act_stride);
-    const int rows = nt - full_tt * kTile;
-    std::memcpy(s.tail.data(), act + full_tt * kTile * act_stride, rows * act_stride);
-    std::memset(s.tail.data() + rows * act_stride, 0, (kTile - rows) * act_stride);
-  }
+  const size_t n_acc = static_cast<size_t>(nrt) * ntt * kTile * kTile;
+  float* acc = s.acc.get(n_acc);
+  std::memset(acc, 0, n_acc * sizeof(float));
+  float* dact = s.dact.get(static_cast<size_t>(ntt) * kTile);
+  int8_t* abuf = s.a.get(static_cast<size_t>(ntt) * kChunks * kTile * 64);
   static const TileConfig cfg = k_quant_config();
   use_tile_config(cfg);
   PackedSuper& ps = s.packed;
   for (int64_t b = 0; b < nb; b++) {
-    const size_t a_off = b * sizeof(BlockQ8_K) + kActQs;
+    pack_acts(act, act_stride, nt, ntt, b, abuf, dact);
     for (int rt = 0; rt < nrt; rt++) {
       pack_super<D>(w + rt * kTile * w_stride, w_stride, std::min(kTile, nr - rt * kTile), b,
                     s.staging, ps);
       for (int tt = 0; tt < ntt; tt++) {
-        const uint8_t* a =
-            (tt < full_tt ? act + tt * kTile * act_stride : s.tail.data()) + a_off;
+        const int8_t* a = abuf + static_cast<size_t>(tt) * kChunks * kTile * 64;
         _tile_zero(0);
         _tile_zero(1);
         if constexpr (D::kMins) _tile_zero(2);
 #pragma GCC unroll 4
         for (int c = 0; c < kChunks; c++) {
-          _tile_loadd(3, a + 64 * c, act_stride);
+          _tile_loadd(3, a + c * kTile * 64, 64);
           _tile_loadd(4, ps.lo[c], 64);
           _tile_dpbsud(0, 3, 4);
           _tile_loadd(5, ps.hi[c], 64);
@@ -111,8 +143,8 @@ void gemm_amx(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const 
         _tile_stored(0, s.c[0], 64);
         _tile_stored(1, s.c[1], 64);
         if constexpr (D::kMins) _tile_stored(2, s.c[2], 64);
-        epilogue<D::kMins>(s.c, ps, &s.dact[(tt * nb + b) * kTile],
-                           &s.acc[(static_cast<size_t>(rt) * ntt + tt) * kTile * kTile]);
+        epilogue<D::kMins>(s.c, ps, dact + tt * kTile,
+                           acc + (static_cast<size_t>(rt) * ntt + tt) * kTile * kTile);
       }
     }
   }
@@ -121,7 +153,7 @@ void gemm_amx(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const 
     const __mmask16 mask = static_cast<__mmask16>((1u << rows) - 1);
     for (int t = 0; t < nt; t++) {
       const float* src =
-          &s.acc[((static_cast<size_t>(rt) * ntt + t / kTile) * kTile + t % kTile) * kTile];
+          acc + ((static_cast<size_t>(rt) * ntt + t / kTile) * kTile + t % kTile) * kTile;
       _mm512_mask_storeu_ps(y + t * ldy + rt * kTile, mask, _mm512_loadu_ps(src));
     }
   }
