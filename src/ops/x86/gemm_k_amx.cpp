@@ -17,7 +17,7 @@
 namespace ops::amx {
 namespace {
 
-constexpr int kMinTokens = 16;
+constexpr int kMinTokens = 8;
 constexpr size_t kActQs = offsetof(BlockQ8_K, qs);
 
 // Tiles: 0-2 accumulators (lo, hi, mins), 3 activations, 4-6 weight planes; all 16 x 64 bytes.
@@ -54,21 +54,25 @@ struct Scratch {
   AlignedBuf<int8_t> a;    // [token tile][chunk][16 tokens][64 codes] of that superblock
   PackStaging staging;
   PackedSuper packed;
-  alignas(64) int32_t c[3][kTile * kTile];
+  alignas(64) int32_t c[2][3][kTile * kTile];  // two sets: store one, finish the other
 };
 thread_local Scratch t_scratch;
 
-// acc[t][r] += d_r * da_t * (clo + 256 chi)[t][r] - dmin_r * da_t * cmn[t][r] for 16 tokens.
-template <bool kMins>
+// acc[t][r] += d_r * da_t * (clo + 2^s chi)[t][r] - dmin_r * da_t * cmn[t][r] for 16 tokens
+// (s from the decoder's kSplit; no chi when it is -1).
+template <int kSplit, bool kMins>
 inline void epilogue(const int32_t (*c)[kTile * kTile], const PackedSuper& ps, const float* da,
                      float* acc) {
   const __m512 dw = _mm512_load_ps(ps.d);
   const __m512 dm = _mm512_load_ps(ps.dmin);
 #pragma GCC unroll 16
   for (int t = 0; t < kTile; t++) {
-    const __m512i lo = _mm512_load_si512(c[0] + 16 * t);
-    const __m512i hi = _mm512_load_si512(c[1] + 16 * t);
-    const __m512 s = _mm512_cvtepi32_ps(_mm512_add_epi32(lo, _mm512_slli_epi32(hi, 8)));
+    __m512i x = _mm512_load_si512(c[0] + 16 * t);
+    if constexpr (kSplit >= 0) {
+      const __m512i hi = _mm512_load_si512(c[1] + 16 * t);
+      x = _mm512_add_epi32(x, _mm512_slli_epi32(hi, kSplit == 0 ? 8 : kSplit));
+    }
+    const __m512 s = _mm512_cvtepi32_ps(x);
     const __m512 at = _mm512_set1_ps(da[t]);
     __m512 v = _mm512_fmadd_ps(s, _mm512_mul_ps(dw, at), _mm512_loadu_ps(acc + 16 * t));
     if constexpr (kMins) {
@@ -82,8 +86,8 @@ inline void epilogue(const int32_t (*c)[kTile * kTile], const PackedSuper& ps, c
 // Copies superblock b of every activation row into whole A tiles (1 KiB each, contiguous and
 // aligned, zero rows past nt): loaded once per row tile from L2 instead of 16 split cache
 // lines per tile from rows act_stride apart.
-inline void pack_acts(const uint8_t* act, size_t act_stride, int nt, int ntt, int64_t b,
-                      int8_t* a, float* dact) {
+inline void pack_acts(const uint8_t* act, size_t act_stride, int nt, int ntt, int64_t b, int8_t* a,
+                      float* dact) {
   const size_t off = b * sizeof(BlockQ8_K);
   for (int t = 0; t < ntt * kTile; t++) {
     int8_t* dst = a + (static_cast<size_t>(t / kTile) * kChunks * kTile + t % kTile) * 64;
@@ -123,6 +127,7 @@ void gemm_amx(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const 
     for (int rt = 0; rt < nrt; rt++) {
       pack_super<D>(w + rt * kTile * w_stride, w_stride, std::min(kTile, nr - rt * kTile), b,
                     s.staging, ps);
+      float* acc_rt = acc + static_cast<size_t>(rt) * ntt * kTile * kTile;
       for (int tt = 0; tt < ntt; tt++) {
         const int8_t* a = abuf + static_cast<size_t>(tt) * kChunks * kTile * 64;
         _tile_zero(0);
@@ -133,19 +138,25 @@ void gemm_amx(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const 
           _tile_loadd(3, a + c * kTile * 64, 64);
           _tile_loadd(4, ps.lo[c], 64);
           _tile_dpbsud(0, 3, 4);
-          _tile_loadd(5, ps.hi[c], 64);
-          _tile_dpbssd(1, 3, 5);
+          if constexpr (D::kSplit >= 0) _tile_loadd(5, ps.hi[c], 64);
+          if constexpr (D::kSplit == 0) _tile_dpbssd(1, 3, 5);
+          if constexpr (D::kSplit > 0) _tile_dpbsud(1, 3, 5);
           if constexpr (D::kMins) {
             _tile_loadd(6, ps.mn[c], 64);
             _tile_dpbsud(2, 3, 6);
           }
         }
-        _tile_stored(0, s.c[0], 64);
-        _tile_stored(1, s.c[1], 64);
-        if constexpr (D::kMins) _tile_stored(2, s.c[2], 64);
-        epilogue<D::kMins>(s.c, ps, dact + tt * kTile,
-                           acc + (static_cast<size_t>(rt) * ntt + tt) * kTile * kTile);
+        // The epilogue of the previous token tile runs while these TDPs finish.
+        auto* c = s.c[tt & 1];
+        _tile_stored(0, c[0], 64);
+        if constexpr (D::kSplit >= 0) _tile_stored(1, c[1], 64);
+        if constexpr (D::kMins) _tile_stored(2, c[2], 64);
+        if (tt > 0)
+          epilogue<D::kSplit, D::kMins>(s.c[(tt - 1) & 1], ps, dact + (tt - 1) * kTile,
+                                        acc_rt + (tt - 1) * kTile * kTile);
       }
+      epilogue<D::kSplit, D::kMins>(s.c[(ntt - 1) & 1], ps, dact + (ntt - 1) * kTile,
+                                    acc_rt + (ntt - 1) * kTile * kTile);
     }
   }
   for (int rt = 0; rt < nrt; rt++) {
@@ -161,7 +172,7 @@ void gemm_amx(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const 
 
 }  // namespace
 
-#define OPS_AMX_GEMM_K(name, Decoder)                                                       \
+#define OPS_AMX_GEMM_K(name, Decoder)                                                      \
   void name(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as, \
             float* y, int64_t ldy) {                                                       \
     if (nt < kMinTokens) return avx512vnni::name(n, nr, nt, w, ws, a, as, y, ldy);         \

@@ -17,15 +17,19 @@ using ops::x86::load128;
 using ops::x86::load256;
 using ops::x86::q3k_scales16;
 
-constexpr int kTile = 16;   // weight rows (B columns) and tokens (A rows) per tile
-constexpr int kChunks = 4;  // 64-code K steps per superblock (one TDP each)
+constexpr int kTile = 16;     // weight rows (B columns) and tokens (A rows) per tile
+constexpr int kChunks = 4;    // 64-code K steps per superblock (one TDP each)
 constexpr int kOrAnd = 0xea;  // vpternlog: (A & B) | C
 
 // One superblock of 16 weight rows. Plane bytes are in the VNNI B layout: for the codes
-// k = 64c + 4i + e of row r, byte [c][64i + 4r + e]. With P = sc * q (the sub-block's integer
-// scale times the code, |P| <= 4096): lo = P & 255 (unsigned), hi = P >> 8 (signed), so
-// dot(a, P) = dot(a, lo) + 256 * dot(a, hi) exactly. mn holds the sub-block's min m (types
-// with mins: w = d * sc * q - dmin * m), so dot(a, mn) = sum_j m_j * sum(a over sub-block j).
+// k = 64c + 4i + e of row r, byte [c][64i + 4r + e]. P = sc * q is the sub-block's integer
+// scale times the code (|P| <= 4096), split exactly so that dot(a, P) = dot(a, lo) +
+// 2^s * dot(a, hi), by the decoder's kSplit:
+//   0: byte digits, lo = P & 255 (unsigned), hi = P >> 8 (signed), s = 8 (signed q or sc);
+//   s > 0: scale digits, lo = q * (sc & (2^s - 1)), hi = q * (sc >> s), both unsigned;
+//   -1: P fits an unsigned byte, lo = P, no hi plane.
+// mn holds the sub-block's min m (types with mins: w = d * sc * q - dmin * m), so
+// dot(a, mn) = sum_j m_j * sum(a over sub-block j).
 struct alignas(64) PackedSuper {
   uint8_t lo[kChunks][1024];
   int8_t hi[kChunks][1024];
@@ -46,7 +50,8 @@ inline __m512i halves(int64_t lo, int64_t hi) {
   return _mm512_setr_epi64(lo, lo, lo, lo, hi, hi, hi, hi);
 }
 inline __m512i sm_dwords(__m128i sc, __m128i m, __mmask16 k, bool sc_signed) {
-  const __m512i s = sc_signed ? _mm512_maskz_cvtepi8_epi32(k, sc) : _mm512_maskz_cvtepu8_epi32(k, sc);
+  const __m512i s =
+      sc_signed ? _mm512_maskz_cvtepi8_epi32(k, sc) : _mm512_maskz_cvtepu8_epi32(k, sc);
   return _mm512_or_si512(_mm512_and_si512(s, _mm512_set1_epi32(0xffff)),
                          _mm512_slli_epi32(_mm512_maskz_cvtepu8_epi32(k, m), 16));
 }
@@ -58,6 +63,7 @@ struct DecodeQ4K {
   using Block = BlockQ4_K;
   static constexpr int kSub = 32;
   static constexpr bool kMins = true;
+  static constexpr int kSplit = 4;  // q <= 15: q * (sc & 15) and q * (sc >> 4) fit a byte
   static void row(const Block& b, int8_t* q, __m512i* sm, float* d, float* dmin) {
     const __m128i scm = kscales_vec(b.scales);  // sc[0..7], m[0..7]
     *sm = sm_dwords(scm, _mm_srli_si128(scm, 8), 0x00ff, false);
@@ -74,6 +80,7 @@ struct DecodeQ5K {
   using Block = BlockQ5_K;
   static constexpr int kSub = 32;
   static constexpr bool kMins = true;
+  static constexpr int kSplit = 3;  // q <= 31: q * (sc & 7) and q * (sc >> 3) fit a byte
   static void row(const Block& b, int8_t* q, __m512i* sm, float* d, float* dmin) {
     const __m128i scm = kscales_vec(b.scales);
     *sm = sm_dwords(scm, _mm_srli_si128(scm, 8), 0x00ff, false);
@@ -86,8 +93,8 @@ struct DecodeQ5K {
       // Chunk c = sub-blocks 2c, 2c+1: their qh bits rotated to bit 4 of each byte.
       const __m512i hb =
           _mm512_and_si512(_mm512_rolv_epi64(qh, halves((4 - 2 * c) & 63, (3 - 2 * c) & 63)), h10);
-      store512(q + 64 * c, _mm512_ternarylogic_epi64(
-                               _mm512_srlv_epi64(bcast256(b.qs + 32 * c), sh), m4, hb, kOrAnd));
+      store512(q + 64 * c, _mm512_ternarylogic_epi64(_mm512_srlv_epi64(bcast256(b.qs + 32 * c), sh),
+                                                     m4, hb, kOrAnd));
     }
   }
 };
@@ -96,6 +103,7 @@ struct DecodeQ6K {
   using Block = BlockQ6_K;
   static constexpr int kSub = 16;
   static constexpr bool kMins = false;
+  static constexpr int kSplit = 0;  // signed codes and scales: byte digits of the product
   static void row(const Block& b, int8_t* q, __m512i* sm, float* d, float* dmin) {
     *sm = sm_dwords(load128(b.scales), _mm_setzero_si128(), 0xffff, true);
     *d = h2f(b.d);
@@ -123,6 +131,7 @@ struct DecodeQ23K {
   using Block = std::conditional_t<kQ3, BlockQ3_K, BlockQ2_K>;
   static constexpr int kSub = 16;
   static constexpr bool kMins = !kQ3;
+  static constexpr int kSplit = kQ3 ? 0 : -1;  // Q2_K: q * sc <= 45, one plane
   static void row(const Block& b, int8_t* q, __m512i* sm, float* d, float* dmin) {
     const __m512i m3 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(4);
     const __m512i sh0 = halves(0, 2), sh1 = halves(4, 6);
@@ -214,11 +223,19 @@ void pack_super(const uint8_t* w, size_t w_stride, int n_rows, int64_t b, PackSt
   for (int r = 0; r < kTile; r++) sm[r] = st.sm[r];
   transpose16(sm);
   constexpr int kNumSub = 256 / D::kSub;
-  __m512i sw[kNumSub], mv[kNumSub];
+  __m512i sw[kNumSub], sh[kNumSub], mv[kNumSub];
   const __m512i lo16 = _mm512_set1_epi32(0xffff);
 #pragma GCC unroll 16
   for (int j = 0; j < kNumSub; j++) {
-    sw[j] = _mm512_ternarylogic_epi32(sm[j], lo16, _mm512_slli_epi32(sm[j], 16), kOrAnd);
+    const __m512i x = _mm512_and_si512(sm[j], lo16);
+    if constexpr (D::kSplit > 0) {
+      const __m512i l = _mm512_and_si512(x, _mm512_set1_epi32((1 << D::kSplit) - 1));
+      const __m512i h = _mm512_srli_epi32(x, D::kSplit);
+      sw[j] = _mm512_or_si512(l, _mm512_slli_epi32(l, 16));
+      sh[j] = _mm512_or_si512(h, _mm512_slli_epi32(h, 16));
+    } else {
+      sw[j] = _mm512_or_si512(x, _mm512_slli_epi32(x, 16));
+    }
     if constexpr (D::kMins) {
       const __m512i m = _mm512_srli_epi32(sm[j], 16);
       const __m512i m2 = _mm512_or_si512(m, _mm512_slli_epi32(m, 8));
@@ -235,15 +252,21 @@ void pack_super(const uint8_t* w, size_t w_stride, int n_rows, int64_t b, PackSt
 #pragma GCC unroll 16
     for (int i = 0; i < kTile; i++) {
       const int j = (64 * c + 4 * i) / D::kSub;
-      // Signed byte products in 16-bit lanes, even and odd bytes separately.
-      const __m512i even = _mm512_srai_epi16(_mm512_slli_epi16(t[i], 8), 8);
-      const __m512i odd = _mm512_srai_epi16(t[i], 8);
-      const __m512i pe = _mm512_mullo_epi16(even, sw[j]);
-      const __m512i po = _mm512_mullo_epi16(odd, sw[j]);
-      store512(ps.lo[c] + 64 * i,
-               _mm512_ternarylogic_epi64(pe, lo_mask, _mm512_slli_epi16(po, 8), kOrAnd));
-      store512(ps.hi[c] + 64 * i,
-               _mm512_ternarylogic_epi64(po, hi_mask, _mm512_srli_epi16(pe, 8), kOrAnd));
+      if constexpr (D::kSplit != 0) {
+        // Unsigned byte products below 256 never carry into the neighbouring byte.
+        store512(ps.lo[c] + 64 * i, _mm512_mullo_epi16(t[i], sw[j]));
+        if constexpr (D::kSplit > 0) store512(ps.hi[c] + 64 * i, _mm512_mullo_epi16(t[i], sh[j]));
+      } else {
+        // Signed byte products in 16-bit lanes, even and odd bytes separately.
+        const __m512i even = _mm512_srai_epi16(_mm512_slli_epi16(t[i], 8), 8);
+        const __m512i odd = _mm512_srai_epi16(t[i], 8);
+        const __m512i pe = _mm512_mullo_epi16(even, sw[j]);
+        const __m512i po = _mm512_mullo_epi16(odd, sw[j]);
+        store512(ps.lo[c] + 64 * i,
+                 _mm512_ternarylogic_epi64(pe, lo_mask, _mm512_slli_epi16(po, 8), kOrAnd));
+        store512(ps.hi[c] + 64 * i,
+                 _mm512_ternarylogic_epi64(po, hi_mask, _mm512_srli_epi16(pe, 8), kOrAnd));
+      }
       if constexpr (D::kMins) store512(ps.mn[c] + 64 * i, mv[j]);
     }
   }
