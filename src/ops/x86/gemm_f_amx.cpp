@@ -36,6 +36,7 @@ constexpr int kTile = 16;        // tile rows (tokens or K pairs) and FP32 colum
 constexpr int kStepK = 32;       // K per TDPBF16PS (16 rows of 64 bytes of bf16)
 constexpr int kBlockSteps = 4;   // K steps per block: 64 rows x 128 K x hi/lo = 32 KiB of B
 constexpr int kTileBytes = 1024;
+constexpr int kGroupTokens = 128;  // tokens whose activations/sums stay in cache over all K
 constexpr int kMinTokens = 16;   // fewer tokens: the AVX-512 tiles (weight repack dominates)
 
 // Per-thread 64-byte aligned scratch that only grows.
@@ -59,19 +60,19 @@ class Scratch {
 
 thread_local Scratch t_wbuf, t_abuf, t_cbuf;
 
-// x rounded to the nearest bf16 (ties to even), kept as FP32 bits. Finite inputs only.
-inline __m512 round_to_bf16(__m512 x) {
-  const __m512i b = _mm512_castps_si512(x);
-  const __m512i odd = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
-  const __m512i r = _mm512_add_epi32(b, _mm512_add_epi32(odd, _mm512_set1_epi32(0x7fff)));
-  return _mm512_castsi512_ps(_mm512_and_si512(r, _mm512_set1_epi32(static_cast<int>(0xffff0000))));
+// bf16 values (words of a packed vector, 16 from offset `half` * 16) widened to FP32 exactly.
+inline __m512 widen_bf16(__m512i packed, int half) {
+  const __m256i h = half ? _mm512_extracti64x4_epi64(packed, 1) : _mm512_castsi512_si256(packed);
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
-// 32 FP32 values (x0 = first 16) -> bf16 hi and lo parts in the same order.
+// 32 FP32 values (x0 = first 16) -> bf16 hi = round-to-nearest-even(x) and lo = bf16(x - hi)
+// (x - hi is exact in FP32), packed in the same order. Finite inputs only.
 inline void split32(__m512 x0, __m512 x1, __m512i* hi, __m512i* lo) {
-  const __m512 h0 = round_to_bf16(x0), h1 = round_to_bf16(x1);
-  *hi = (__m512i)_mm512_cvtne2ps_pbh(h1, h0);  // exact: h0, h1 are bf16 values
-  *lo = (__m512i)_mm512_cvtne2ps_pbh(_mm512_sub_ps(x1, h1), _mm512_sub_ps(x0, h0));
+  *hi = (__m512i)_mm512_cvtne2ps_pbh(x1, x0);
+  const __m512 r0 = _mm512_sub_ps(x0, widen_bf16(*hi, 0));
+  const __m512 r1 = _mm512_sub_ps(x1, widen_bf16(*hi, 1));
+  *lo = (__m512i)_mm512_cvtne2ps_pbh(r1, r0);
 }
 
 // In-register transpose of 16 rows of 16 dwords (r[i] dword j -> r[j] dword i).
@@ -142,35 +143,56 @@ void pack_weights(const uint8_t* w, size_t ws, int nr, int64_t n, int64_t s0, in
   }
 }
 
-// Splits activations of tokens [t0, t0 + 32) x K steps [s0, s0 + ks) into hi and lo A rows
-// (row stride kBlockSteps * 64 bytes). Tokens past nt and K past n are zeros.
-void pack_acts(const uint8_t* act, size_t as, int nt, int64_t n, int t0, int64_t s0, int ks,
-               uint8_t* hi, uint8_t* lo) {
-  constexpr int kRow = kBlockSteps * 64;
-  for (int i = 0; i < 2 * kTile; i++) {
-    const int t = t0 + i;
-    const float* a = reinterpret_cast<const float*>(act + t * as);
-    for (int s = 0; s < ks; s++) {
-      const int64_t k0 = (s0 + s) * kStepK;
-      __m512i h = _mm512_setzero_si512(), l = _mm512_setzero_si512();
-      if (t < nt) {
-        const int64_t left = n - k0;
-        __m512 x0, x1;
-        if (left >= 32) {
-          x0 = _mm512_loadu_ps(a + k0);
-          x1 = _mm512_loadu_ps(a + k0 + 16);
-        } else {
-          const auto m = static_cast<__mmask32>((uint64_t{1} << left) - 1);
-          x0 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m), a + k0);
-          x1 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m >> 16), a + k0 + 16);
-        }
-        split32(x0, x1, &h, &l);
+// Splits the activations of tokens [t0, t0 + 32) x K steps [s0, s0 + ks) into hi and lo A rows
+// (row stride kBlockSteps * 64 bytes; tokens past nt and K past n are zeros), a few token rows
+// per slice() so the vector work runs while the tile unit multiplies the previous block.
+struct ActPacker {
+  const uint8_t* act = nullptr;
+  size_t as = 0;
+  int nt = 0;
+  int64_t n = 0;
+  int t0 = 0;
+  int64_t s0 = 0;
+  int ks = 0;
+  uint8_t* hi = nullptr;
+  uint8_t* lo = nullptr;
+  int next = 2 * kTile;  // next token row to split (32 = done)
+  int per_slice = 0;
+  const uint8_t* prefetch = nullptr;  // same block of the item after this one (hides latency)
+
+  void rows(int i1) {
+    constexpr int kRow = kBlockSteps * 64;
+    for (; next < i1; next++) {
+      const int i = next, t = t0 + i;
+      const float* a = reinterpret_cast<const float*>(act + t * as);
+      if (prefetch != nullptr) {
+        for (int l = 0; l < kBlockSteps * 2; l++)
+          _mm_prefetch(reinterpret_cast<const char*>(prefetch + i * as + l * 64), _MM_HINT_T0);
       }
-      _mm512_store_si512(hi + i * kRow + s * 64, h);
-      _mm512_store_si512(lo + i * kRow + s * 64, l);
+      for (int s = 0; s < ks; s++) {
+        const int64_t k0 = (s0 + s) * kStepK;
+        __m512i h = _mm512_setzero_si512(), l = _mm512_setzero_si512();
+        if (t < nt) {
+          const int64_t left = n - k0;
+          __m512 x0, x1;
+          if (left >= 32) {
+            x0 = _mm512_loadu_ps(a + k0);
+            x1 = _mm512_loadu_ps(a + k0 + 16);
+          } else {
+            const auto m = static_cast<__mmask32>((uint64_t{1} << left) - 1);
+            x0 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m), a + k0);
+            x1 = _mm512_maskz_loadu_ps(static_cast<__mmask16>(m >> 16), a + k0 + 16);
+          }
+          split32(x0, x1, &h, &l);
+        }
+        _mm512_store_si512(hi + i * kRow + s * 64, h);
+        _mm512_store_si512(lo + i * kRow + s * 64, l);
+      }
     }
   }
-}
+  void slice() { rows(std::min(2 * kTile, next + per_slice)); }
+  void finish() { rows(2 * kTile); }
+};
 
 // Tile registers: C(tt, rt) = 2 * tt + rt (0..3), A = 4, 5, B = 6, 7.
 #define OPS_DP(c, a, b) _tile_dpbf16ps(c, a, b)
@@ -180,7 +202,7 @@ void pack_acts(const uint8_t* act, size_t as, int nt, int64_t n, int t0, int64_t
 // c: FP32 sums of (token 0, row 0) with row stride c_stride bytes.
 template <int kParts, int T, int R>
 void block(const uint8_t* a_hi, const uint8_t* a_lo, const uint8_t* wb, int nrb, int ks,
-           float* c, size_t c_stride, bool first) {
+           float* c, size_t c_stride, bool first, ActPacker& next) {
   constexpr int kARow = kBlockSteps * 64;
   constexpr size_t kATile = kTile * kARow;
   const size_t w_step = static_cast<size_t>(nrb) * kParts * kTileBytes;
@@ -227,6 +249,7 @@ void block(const uint8_t* a_hi, const uint8_t* a_lo, const uint8_t* wb, int nrb,
     if (R == 2) OPS_DP(1, 4, 7);
     if (T == 2) OPS_DP(2, 5, 6);
     if (T == 2 && R == 2) OPS_DP(3, 5, 7);
+    next.slice();
   }
   _tile_stored(0, c, c_stride);
   if (R == 2) _tile_stored(1, c + kTile, c_stride);
@@ -248,34 +271,67 @@ void gemm_tiles(int64_t n, int nr, int nt, const uint8_t* w, size_t ws, const ui
   const int64_t steps = (n + kStepK - 1) / kStepK;
   const int c_cols = nrb * kTile;                       // FP32 scratch row (one token)
   const size_t c_stride = static_cast<size_t>(c_cols) * sizeof(float);
-  uint8_t* wbuf = t_wbuf.get(static_cast<size_t>(kBlockSteps) * nrb * kParts * kTileBytes);
+  const size_t w_step = static_cast<size_t>(nrb) * kParts * kTileBytes;  // B bytes per K step
+  uint8_t* wbuf = t_wbuf.get(w_step * steps);
   constexpr size_t kAPart = 2 * kTile * kBlockSteps * 64;
-  uint8_t* abuf = t_abuf.get(2 * kAPart);
+  uint8_t* abuf = t_abuf.get(4 * kAPart);  // two items x (hi, lo)
   auto* cbuf = reinterpret_cast<float*>(t_cbuf.get(c_stride * ntp * 2 * kTile));
 
-  for (int64_t s0 = 0; s0 < steps; s0 += kBlockSteps) {
-    const int ks = static_cast<int>(std::min<int64_t>(kBlockSteps, steps - s0));
-    pack_weights<W>(w, ws, nr, n, s0, ks, nrb, wbuf);
-    for (int tp = 0; tp < ntp; tp++) {
-      const int t0 = tp * 2 * kTile;
-      pack_acts(act, as, nt, n, t0, s0, ks, abuf, abuf + kAPart);
+  // All of the chunk's weights once (re-read per token group from L2), then token groups of
+  // kGroupTokens so the group's activation rows and FP32 sums stay cache-resident over K.
+  // Work items (K block, 32 tokens) run in order; item i + 1's activations are split (into
+  // the other half of abuf) while item i's tiles multiply.
+  pack_weights<W>(w, ws, nr, n, 0, static_cast<int>(steps), nrb, wbuf);
+  const int n_rpairs = (nrb + 1) / 2;
+  for (int g0 = 0; g0 < nt; g0 += kGroupTokens) {
+    const int g_pairs = (std::min(nt, g0 + kGroupTokens) - g0 + 2 * kTile - 1) / (2 * kTile);
+    const int64_t n_kb = (steps + kBlockSteps - 1) / kBlockSteps;
+    const int64_t n_items = n_kb * g_pairs;
+    auto packer_for = [&](int64_t item, ActPacker& p) {
+      const int64_t s0 = item / g_pairs * kBlockSteps;
+      uint8_t* buf = abuf + (item & 1) * 2 * kAPart;
+      p = ActPacker{act, as, nt, n, g0 + static_cast<int>(item % g_pairs) * 2 * kTile, s0,
+                    static_cast<int>(std::min<int64_t>(kBlockSteps, steps - s0)), buf,
+                    buf + kAPart, 0, 0};
+      p.per_slice = (2 * kTile + n_rpairs * p.ks - 1) / (n_rpairs * p.ks);
+      if (item + 1 < n_items) {  // rows past nt or K past n are never read, only prefetched
+        const int64_t s1 = (item + 1) / g_pairs * kBlockSteps;
+        const int t1 = g0 + static_cast<int>((item + 1) % g_pairs) * 2 * kTile;
+        if (t1 + 2 * kTile <= nt && (s1 + kBlockSteps) * kStepK <= n)
+          p.prefetch = act + t1 * as + s1 * kStepK * sizeof(float);
+      }
+    };
+    ActPacker next;
+    packer_for(0, next);
+    next.finish();
+    for (int64_t item = 0; item < n_items; item++) {
+      const ActPacker cur = next;
+      if (item + 1 < n_items) {
+        packer_for(item + 1, next);
+      } else {
+        next = ActPacker{};
+      }
+      const int t0 = cur.t0;
+      const int ks = cur.ks;
+      const bool first = cur.s0 == 0;
+      const uint8_t* wblk = wbuf + cur.s0 * w_step;
       const bool two_t = nt - t0 > kTile;
       float* c = cbuf + static_cast<size_t>(t0) * c_cols;
       for (int rb = 0; rb < nrb; rb += 2) {
-        const uint8_t* wb = wbuf + static_cast<size_t>(rb) * kParts * kTileBytes;
+        const uint8_t* wb = wblk + static_cast<size_t>(rb) * kParts * kTileBytes;
         const bool two_r = rb + 1 < nrb;
         float* cc = c + rb * kTile;
-        const bool first = s0 == 0;
         if (two_t && two_r) {
-          block<kParts, 2, 2>(abuf, abuf + kAPart, wb, nrb, ks, cc, c_stride, first);
+          block<kParts, 2, 2>(cur.hi, cur.lo, wb, nrb, ks, cc, c_stride, first, next);
         } else if (two_t) {
-          block<kParts, 2, 1>(abuf, abuf + kAPart, wb, nrb, ks, cc, c_stride, first);
+          block<kParts, 2, 1>(cur.hi, cur.lo, wb, nrb, ks, cc, c_stride, first, next);
         } else if (two_r) {
-          block<kParts, 1, 2>(abuf, abuf + kAPart, wb, nrb, ks, cc, c_stride, first);
+          block<kParts, 1, 2>(cur.hi, cur.lo, wb, nrb, ks, cc, c_stride, first, next);
         } else {
-          block<kParts, 1, 1>(abuf, abuf + kAPart, wb, nrb, ks, cc, c_stride, first);
+          block<kParts, 1, 1>(cur.hi, cur.lo, wb, nrb, ks, cc, c_stride, first, next);
         }
       }
+      next.finish();
     }
   }
   for (int t = 0; t < nt; t++) {
