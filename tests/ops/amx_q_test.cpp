@@ -146,8 +146,7 @@ TEST(AmxQ, GemmMatchesScalarDots) {
           const float got = y[i * ldy + r];
           if (i == s.nt || r >= s.nr) {
             ASSERT_EQ(got, -777.0f) << "gemm wrote outside its tile: " << name(t) << " n=" << s.n
-                                    << " nr=" << s.nr << " nt=" << s.nt << " r=" << r
-                                    << " t=" << i;
+                                    << " nr=" << s.nr << " nt=" << s.nt << " r=" << r << " t=" << i;
             continue;
           }
           float want = 0;
@@ -218,8 +217,8 @@ TEST(AmxQ, MatmulMatchesVnni) {
       for (int64_t i = 0; i < nt; i++) {
         const double tol = 4e-6 * abs_dot(wf, af[i]) + 1e-30;
         if (std::fabs(double(y_amx[i * n + r]) - y_vnni[i * n + r]) > tol && bad++ < 5) {
-          ADD_FAILURE() << name(t) << " row " << r << " token " << i << ": amx "
-                        << y_amx[i * n + r] << " vnni " << y_vnni[i * n + r] << " tol " << tol;
+          ADD_FAILURE() << name(t) << " row " << r << " token " << i << ": amx " << y_amx[i * n + r]
+                        << " vnni " << y_vnni[i * n + r] << " tol " << tol;
         }
       }
     }

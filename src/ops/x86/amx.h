@@ -8,6 +8,18 @@
 #include <cstring>
 
 namespace ops::amx {
+
+// The configuration this thread last loaded, shared by every *_amx.cpp file (an inline variable:
+// one per thread for the whole program). A per-file cache would let one kernel skip its
+// LDTILECFG after another file's kernel loaded a different shape on the same thread.
+namespace detail {
+struct LoadedTileConfig {
+  alignas(64) unsigned char bytes[64];
+  bool valid;
+};
+inline thread_local LoadedTileConfig t_loaded_tile_config{};
+}  // namespace detail
+
 namespace {
 
 // LDTILECFG memory layout: palette 1 allows 8 tiles of up to 16 rows x 64 bytes.
@@ -28,12 +40,11 @@ static_assert(sizeof(TileConfig) == 64);
 // Loads cfg into the tile unit unless this thread already runs with it (LDTILECFG zeroes all
 // tiles and costs tens of cycles: once per gemm call is fine, once per tile step is not).
 inline void use_tile_config(const TileConfig& cfg) {
-  thread_local TileConfig current{};
-  thread_local bool loaded = false;
-  if (loaded && std::memcmp(&current, &cfg, sizeof cfg) == 0) return;
+  detail::LoadedTileConfig& cur = detail::t_loaded_tile_config;
+  if (cur.valid && std::memcmp(cur.bytes, &cfg, sizeof cfg) == 0) return;
   _tile_loadconfig(&cfg);
-  current = cfg;
-  loaded = true;
+  std::memcpy(cur.bytes, &cfg, sizeof cfg);
+  cur.valid = true;
 }
 
 }  // namespace

@@ -3,12 +3,13 @@
 // int8 B tiles (16 rows x one block, VNNI layout) plus float scales (and mins). Each block is one
 // TDPBSSD of an A tile read straight from 16 Q8_0 activation rows; the per-block scales make a
 // float epilogue per block necessary (C tile -> memory -> cvt, * weight scale * activation scale,
-// accumulate in 16 zmm). Two C tiles alternate so the TMUL runs while AVX-512 does the
-// epilogue of the previous block. Integer block dots are exact; only float summation order
+// accumulate in 16 zmm). Four C tiles rotate and each epilogue runs three blocks after its TMUL,
+// so the tile unit and AVX-512 overlap. Integer block dots are exact; only float summation order
 // differs from the scalar twins. Few tokens, and rows past the last whole 16, go to the AVX-512
 // VNNI tiles.
 #include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include "ops/blocks.h"
 #include "ops/x86/amx.h"
@@ -17,12 +18,14 @@
 namespace ops::amx {
 namespace {
 
-constexpr int kTile = 16;            // tokens per A tile, weight rows per B tile
-constexpr int kBTileBytes = 512;     // 8 rows x 64 bytes: 16 weight rows x 32 codes
-constexpr int kMinTokens = 16;       // fewer tokens in a call: VNNI tiles
-constexpr int kMinTailTokens = 4;    // fewer tokens in the last partial tile: VNNI tiles
-constexpr size_t kActScaleOff = 0;   // BlockQ8_0::d
-constexpr size_t kActCodeOff = 2;    // BlockQ8_0::qs
+constexpr int kTile = 16;           // tokens per A tile, weight rows per B tile
+constexpr int kBTileBytes = 512;    // 8 rows x 64 bytes: 16 weight rows x 32 codes
+constexpr int kMinTokens = 8;       // fewer tokens in a call: VNNI tiles (equal at 8 when the
+                                    // weights stream from memory, 1.6x when cached)
+constexpr int kMinTailTokens = 3;   // fewer in the last partial tile: VNNI (weights packed)
+constexpr int kLag = 3;             // blocks between a TMUL and its epilogue (<= 3: 4 C tiles)
+constexpr size_t kActScaleOff = 0;  // BlockQ8_0::d
+constexpr size_t kActCodeOff = 2;   // BlockQ8_0::qs
 constexpr size_t kActBlock = sizeof(BlockQ8_0);
 
 // Per-thread scratch for the packed weights; grows, never shrinks.
@@ -144,89 +147,107 @@ struct Q80 {
   }
 };
 
-// One block of one token tile x one weight tile: C = A . B, stored to c (16 x 16 int32). A
-// macro: GCC's tile intrinsics paste the tile number into the assembly.
+// Tile instructions as inline asm with exact memory operands. GCC's _tile_stored clobbers all
+// memory, which forces the float accumulators out of registers; its _tile_loadd declares no
+// memory input at all (nothing orders it after the stores that packed the weights).
+#define OPS_TILE_LOAD(tmm, base, stride) \
+  asm volatile("tileloadd (%0,%1,1), %%tmm" #tmm ::"r"(base), "r"(static_cast<int64_t>(stride)))
+#define OPS_TILE_LOAD_B(tmm, ptr)                                         \
+  asm volatile("tileloadd (%1,%2,1), %%tmm" #tmm ::"m"(                   \
+                   *reinterpret_cast<const int8_t(*)[kBTileBytes]>(ptr)), \
+               "r"(ptr), "r"(int64_t{64}))
+#define OPS_TILE_STORE_C(tmm, ptr)                                       \
+  asm volatile("tilestored %%tmm" #tmm ", (%1,%2,1)"                     \
+               : "=m"(*reinterpret_cast<int32_t(*)[kTile * kTile]>(ptr)) \
+               : "r"(ptr), "r"(int64_t{64}))
+#define OPS_TILE_ZERO(tmm) asm volatile("tilezero %%tmm" #tmm ::)
+#define OPS_TILE_DPBSSD(c, a, b) asm volatile("tdpbssd %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::)
+
+// One block of one token tile x one weight tile: C = A . B, stored to c (16 x 16 int32).
 #define OPS_TILE_BLOCK(kA, kB, kC, a, a_stride, b, c) \
-  do {                                              \
-    _tile_loadd(kA, a, a_stride);                   \
-    _tile_loadd(kB, b, 64);                         \
-    _tile_zero(kC);                                 \
-    _tile_dpbssd(kC, kA, kB);                       \
-    _tile_stored(kC, c, 64);                        \
+  do {                                                \
+    OPS_TILE_LOAD(kA, a, a_stride);                   \
+    OPS_TILE_LOAD_B(kB, b);                           \
+    OPS_TILE_ZERO(kC);                                \
+    OPS_TILE_DPBSSD(kC, kA, kB);                      \
+    OPS_TILE_STORE_C(kC, c);                          \
   } while (0)
 
 struct TileArgs {
   int64_t nb;
-  const uint8_t* a;   // codes of block 0 of the tile's first token
-  size_t a_stride;
-  const int8_t* b;    // [nb][512] packed weights of this 16-row tile
-  const float* d;     // [nb][16] weight scales
-  const float* m;     // [nb][16] weight mins (kMin)
-  const float* as;    // [nb][16] activation scales of the tile's tokens
-  const float* ca;    // [nb][16] activation scale * code sum (kMin)
-  int32_t* cbuf;      // 2 x [16][16]
+  const uint8_t* a;  // codes of block 0 of the tile's first token (Q8_0 rows)
+  int64_t a_stride;  // bytes between the tokens' rows
+  const int8_t* b;   // [nb][512] packed weights of this 16-row tile
+  const float* d;    // [nb][16] weight scales
+  const float* m;    // [nb][16] weight mins (kMin)
+  const float* as;   // [nb][16] activation scales of the tile's tokens
+  const float* ca;   // [nb][16] activation scale * code sum (kMin)
+  int32_t* cbuf;     // 4 x [16][16]
 };
 
-// acc[t] += C[t] * (d * as[t]) (+ m * ca[t]) for block blk, C stored at c.
-template <bool kMin>
-inline void epilogue(const TileArgs& g, int64_t blk, const int32_t* c, __m512 (&acc)[kTile]) {
+// acc[t] += C[t] * (d * as[t]) (+ m * ca[t]) for block blk, C stored at c. Index packs (not
+// loops) so every acc access has a constant index and the array lives in 16 zmm registers.
+template <bool kMin, size_t... I>
+[[gnu::always_inline]] inline void epilogue(const TileArgs& g, int64_t blk, const int32_t* c,
+                                            __m512 (&acc)[kTile], std::index_sequence<I...>) {
   const __m512 dw = _mm512_load_ps(g.d + 16 * blk);
   const float* as = g.as + 16 * blk;
-#pragma GCC unroll 16
-  for (int t = 0; t < kTile; t++) {
-    const __m512 ci = _mm512_cvtepi32_ps(_mm512_load_si512(c + 16 * t));
-    acc[t] = _mm512_fmadd_ps(ci, _mm512_mul_ps(dw, _mm512_set1_ps(as[t])), acc[t]);
-  }
+  ((acc[I] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + 16 * I)),
+                             _mm512_mul_ps(dw, _mm512_set1_ps(as[I])), acc[I])),
+   ...);
   if constexpr (kMin) {
     const __m512 mw = _mm512_load_ps(g.m + 16 * blk);
     const float* ca = g.ca + 16 * blk;
-#pragma GCC unroll 16
-    for (int t = 0; t < kTile; t++) acc[t] = _mm512_fmadd_ps(mw, _mm512_set1_ps(ca[t]), acc[t]);
+    ((acc[I] = _mm512_fmadd_ps(mw, _mm512_set1_ps(ca[I]), acc[I])), ...);
   }
 }
 
-// y[t * ldy + r] for the tile's mt tokens and 16 weight rows. Tiles 0/1 = A, 2/3 = B, 4/5 = C
-// alternate between even and odd blocks.
-template <bool kMin>
-void tile_pass(const TileArgs& g, int mt, float* y, int64_t ldy) {
+// y[t * ldy + r] for the tile's mt tokens and 16 weight rows. Block blk runs on A tile blk % 2,
+// B tile 2 + blk % 2 and C tile 4 + blk % 4 (stored to cbuf[blk % 4]); its epilogue runs kLag
+// blocks later, so the TMUL and the C store -> load round trip overlap the vector work.
+template <bool kMin, size_t... I>
+void tile_pass(const TileArgs& g, int mt, float* y, int64_t ldy, std::index_sequence<I...> seq) {
   __m512 acc[kTile];
-#pragma GCC unroll 16
-  for (int t = 0; t < kTile; t++) acc[t] = _mm512_setzero_ps();
-  int32_t* c0 = g.cbuf;
-  int32_t* c1 = g.cbuf + 256;
-  auto a_of = [&](int64_t blk) { return g.a + blk * kActBlock; };
-  auto b_of = [&](int64_t blk) { return g.b + blk * kBTileBytes; };
-  OPS_TILE_BLOCK(0, 2, 4, a_of(0), g.a_stride, b_of(0), c0);
-  int64_t blk = 1;
-  for (; blk + 1 < g.nb; blk += 2) {
-    OPS_TILE_BLOCK(1, 3, 5, a_of(blk), g.a_stride, b_of(blk), c1);
-    epilogue<kMin>(g, blk - 1, c0, acc);
-    OPS_TILE_BLOCK(0, 2, 4, a_of(blk + 1), g.a_stride, b_of(blk + 1), c0);
-    epilogue<kMin>(g, blk, c1, acc);
+  ((acc[I] = _mm512_setzero_ps()), ...);
+  const int64_t as = g.a_stride;
+  for (int64_t blk = 0; blk < g.nb + kLag; blk++) {
+    if (blk >= kLag) epilogue<kMin>(g, blk - kLag, g.cbuf + 256 * ((blk - kLag) & 3), acc, seq);
+    if (blk < g.nb) {
+      const uint8_t* a = g.a + blk * kActBlock;
+      const int8_t* b = g.b + blk * kBTileBytes;
+      int32_t* c = g.cbuf + 256 * (blk & 3);
+      switch (blk & 3) {
+        case 0:
+          OPS_TILE_BLOCK(0, 2, 4, a, as, b, c);
+          break;
+        case 1:
+          OPS_TILE_BLOCK(1, 3, 5, a, as, b, c);
+          break;
+        case 2:
+          OPS_TILE_BLOCK(0, 2, 6, a, as, b, c);
+          break;
+        default:
+          OPS_TILE_BLOCK(1, 3, 7, a, as, b, c);
+          break;
+      }
+    }
   }
-  if (blk == g.nb - 1) {
-    OPS_TILE_BLOCK(1, 3, 5, a_of(blk), g.a_stride, b_of(blk), c1);
-    epilogue<kMin>(g, blk - 1, c0, acc);
-    epilogue<kMin>(g, blk, c1, acc);
-  } else {
-    epilogue<kMin>(g, g.nb - 1, c0, acc);
-  }
-  for (int t = 0; t < mt; t++) _mm512_storeu_ps(y + t * ldy, acc[t]);
+  ((static_cast<int>(I) < mt ? _mm512_storeu_ps(y + I * ldy, acc[I]) : void()), ...);
 }
-#undef OPS_TILE_BLOCK
 
 // as[blk][t] = activation scale of token t (mt valid, rest 0); for kMin also ca = as * sum of
 // the block's codes (one TDPBSSD against a B tile of ones per block, tiles 0/2/4).
 template <bool kMin>
-void token_scales(const uint8_t* act, size_t act_stride, int mt, int64_t nb, float* as,
-                  float* ca, int32_t* cbuf, const int8_t* ones) {
-  const __m512i offs = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5,
-                                                           4, 3, 2, 1, 0),
-                                          _mm512_set1_epi32(static_cast<int>(act_stride)));
+void token_scales(const uint8_t* act, size_t act_stride, int mt, int64_t nb, float* as, float* ca,
+                  int32_t* cbuf, const int8_t* ones) {
+  const __m512i offs =
+      _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                         _mm512_set1_epi32(static_cast<int>(act_stride)));
   const __mmask16 valid = static_cast<__mmask16>((1u << mt) - 1);
-  const __m512i rows16 = _mm512_mullo_epi32(
-      _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0), _mm512_set1_epi32(16));
-  if constexpr (kMin) _tile_loadd(2, ones, 64);
+  const __m512i rows16 =
+      _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                         _mm512_set1_epi32(16));
+  if constexpr (kMin) OPS_TILE_LOAD_B(2, ones);
   for (int64_t blk = 0; blk < nb; blk++) {
     const uint8_t* p = act + blk * kActBlock;
     const __m512i dv =
@@ -234,10 +255,10 @@ void token_scales(const uint8_t* act, size_t act_stride, int mt, int64_t nb, flo
     const __m512 s = half_lo(dv);
     _mm512_store_ps(as + 16 * blk, s);
     if constexpr (kMin) {
-      _tile_loadd(0, p + kActCodeOff, act_stride);
-      _tile_zero(4);
-      _tile_dpbssd(4, 0, 2);
-      _tile_stored(4, cbuf, 64);
+      OPS_TILE_LOAD(0, p + kActCodeOff, act_stride);
+      OPS_TILE_ZERO(4);
+      OPS_TILE_DPBSSD(4, 0, 2);
+      OPS_TILE_STORE_C(4, cbuf);
       const __m512i sum = _mm512_i32gather_epi32(rows16, cbuf, 4);
       _mm512_store_ps(ca + 16 * blk, _mm512_mul_ps(s, _mm512_cvtepi32_ps(sum)));
     }
@@ -248,7 +269,7 @@ TileConfig tile_config(int mt) {
   TileConfig cfg;
   cfg.tile(0, mt, 32).tile(1, mt, 32);  // A: tokens x one block of codes
   cfg.tile(2, 8, 64).tile(3, 8, 64);    // B: 32 codes / 4 x 16 rows * 4 bytes
-  cfg.tile(4, mt, 64).tile(5, mt, 64);  // C: tokens x 16 int32
+  cfg.tile(4, mt, 64).tile(5, mt, 64).tile(6, mt, 64).tile(7, mt, 64);  // C: tokens x 16 int32
   return cfg;
 }
 
@@ -261,13 +282,13 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
   const int64_t nb = n / 32;
   const auto* w = static_cast<const uint8_t*>(vw);
   const auto* act = static_cast<const uint8_t*>(vact);
-  // Layout: packed B [n_wtiles][nb][512], d/m [n_wtiles][nb][16], as/ca [nb][16], C 2 x 1 KiB,
+  // Layout: packed B [n_wtiles][nb][512], d/m [n_wtiles][nb][16], as/ca [nb][16], C 4 x 1 KiB,
   // a B tile of ones.
   const size_t b_bytes = static_cast<size_t>(n_wtiles) * nb * kBTileBytes;
   const size_t dm_bytes = static_cast<size_t>(n_wtiles) * nb * 64;
   const size_t tok_bytes = static_cast<size_t>(nb) * 64;
   uint8_t* buf = nt >= kMinTokens && n_wtiles > 0
-                     ? t_scratch.get(b_bytes + 2 * dm_bytes + 2 * tok_bytes + 2048 + kBTileBytes)
+                     ? t_scratch.get(b_bytes + 2 * dm_bytes + 2 * tok_bytes + 4096 + kBTileBytes)
                      : nullptr;
   if (buf == nullptr) {
     fallback(n, nr, nt, vw, w_stride, vact, act_stride, y, ldy);
@@ -283,7 +304,7 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
   auto* as = reinterpret_cast<float*>(buf + b_bytes + 2 * dm_bytes);
   auto* ca = reinterpret_cast<float*>(buf + b_bytes + 2 * dm_bytes + tok_bytes);
   auto* cbuf = reinterpret_cast<int32_t*>(buf + b_bytes + 2 * dm_bytes + 2 * tok_bytes);
-  auto* ones = reinterpret_cast<int8_t*>(cbuf + 512);  // B tile of ones: code sums (kMin)
+  auto* ones = reinterpret_cast<int8_t*>(cbuf + 1024);  // B tile of ones: code sums (kMin)
   if constexpr (P::kMin) std::memset(ones, 1, kBTileBytes);
 
   const __m512i offs =
@@ -308,10 +329,16 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
     token_scales<P::kMin>(at, act_stride, mt, nb, as, ca, cbuf, ones);
     for (int j = 0; j < n_wtiles; j++) {
       const size_t i = static_cast<size_t>(j) * nb;
-      const TileArgs g{nb,         at + kActCodeOff, act_stride, pb + i * kBTileBytes,
-                       pd + i * 16, pm + i * 16,     as,         ca,
+      const TileArgs g{nb,
+                       at + kActCodeOff,
+                       static_cast<int64_t>(act_stride),
+                       pb + i * kBTileBytes,
+                       pd + i * 16,
+                       pm + i * 16,
+                       as,
+                       ca,
                        cbuf};
-      tile_pass<P::kMin>(g, mt, y + t0 * ldy + j * kTile, ldy);
+      tile_pass<P::kMin>(g, mt, y + t0 * ldy + j * kTile, ldy, std::make_index_sequence<kTile>());
     }
   }
 }
