@@ -227,3 +227,64 @@ TEST(AmxQ, MatmulMatchesVnni) {
 }
 
 }  // namespace
+
+namespace {
+
+// Gemm of type t at isa on gaussian data; returns y[nt][nr] and the bound 4e-6 * sum |w_i a_i|
+// per element (two kernels each within 2e-6 of the exact dot).
+struct GemmRun {
+  std::vector<float> y, tol;
+};
+GemmRun run_gemm(DType t, Isa isa, const std::vector<uint8_t>& w, const std::vector<uint8_t>& a,
+                 int64_t n, int nr, int nt) {
+  const ops::Kernels* k = ops::kernels(t, isa);
+  const DType act = k->act_type;
+  const size_t ws = ops::row_bytes(t, n), as = ops::row_bytes(act, n);
+  GemmRun r{std::vector<float>(nr * nt), std::vector<float>(nr * nt)};
+  k->gemm(n, nr, nt, w.data(), ws, a.data(), as, r.y.data(), nr);
+  for (int i = 0; i < nt; i++) {
+    const auto af = dequant(act, a.data() + i * as, n);
+    for (int j = 0; j < nr; j++) {
+      r.tol[i * nr + j] = static_cast<float>(4e-6 * abs_dot(dequant(t, w.data() + j * ws, n), af));
+    }
+  }
+  return r;
+}
+
+std::vector<uint8_t> quantized_rows(DType t, int64_t n, int rows, std::mt19937& rng) {
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::vector<float> x(n);
+  std::vector<uint8_t> out(ops::row_bytes(t, n) * rows);
+  for (int r = 0; r < rows; r++) {
+    for (auto& v : x) v = g(rng);
+    ops::scalar_table()[t].quantize_row(x.data(), out.data() + r * ops::row_bytes(t, n), n);
+  }
+  return out;
+}
+
+}  // namespace
+
+// Other AMX kernels (K-quants, other tile shapes) run on the same thread between these gemms:
+// each must load its own tile configuration again, whatever the previous kernel left loaded.
+TEST(AmxQ, InterleavedWithOtherAmxKernels) {
+  if (ops::detected_isa() < Isa::kAmx) GTEST_SKIP() << "no AMX on this CPU";
+  std::mt19937 rng(31);
+  const int64_t n = 512;
+  const int nr = 32;
+  const auto wq = quantized_rows(DType::Q4_0, n, nr, rng);
+  const auto wk = quantized_rows(DType::Q4_K, n, nr, rng);
+  const auto aq = quantized_rows(DType::Q8_0, n, 40, rng);
+  const auto ak = quantized_rows(DType::Q8_K, n, 40, rng);
+  for (int nt : {17, 40, 9}) {
+    const auto ref_q = run_gemm(DType::Q4_0, Isa::kAvx512Vnni, wq, aq, n, nr, nt);
+    const auto ref_k = run_gemm(DType::Q4_K, Isa::kAvx512Vnni, wk, ak, n, nr, nt);
+    for (int round = 0; round < 2; round++) {
+      const auto got_k = run_gemm(DType::Q4_K, Isa::kAmx, wk, ak, n, nr, nt);
+      const auto got_q = run_gemm(DType::Q4_0, Isa::kAmx, wq, aq, n, nr, nt);
+      for (int i = 0; i < nr * nt; i++) {
+        ASSERT_NEAR(got_q.y[i], ref_q.y[i], ref_q.tol[i]) << "Q4_0 nt=" << nt << " i=" << i;
+        ASSERT_NEAR(got_k.y[i], ref_k.y[i], ref_k.tol[i]) << "Q4_K nt=" << nt << " i=" << i;
+      }
+    }
+  }
+}
