@@ -44,8 +44,8 @@ class Harness {
     sh_.head_dim_k = sh_.head_dim_v = head_dim;
     sh_.n_embd = sh_.n_head * head_dim;
     sh_.n_ff = 1;
-    kv_ = std::make_unique<engine::kv::KvCache>(1, n_head_kv, head_dim, head_dim, n_ctx, n_seq,
-                                                type);
+    kv_ =
+        std::make_unique<engine::kv::KvCache>(1, n_head_kv, head_dim, head_dim, n_ctx, n_seq, type);
     buf_.resize(sh_, n_batch, n_ctx, pool_.size());
     shadow_.resize(n_seq);
   }
@@ -87,8 +87,7 @@ class Harness {
     std::vector<double> p, o(hd);
     for (int t = 0; t < n; t++) {
       for (int64_t h = 0; h < sh_.n_head; h++) {
-        reference(shadow_[seq[t]], &q[t * sh_.n_q() + h * hd], h / group, pos[t], scale, opt, p,
-                  o);
+        reference(shadow_[seq[t]], &q[t * sh_.n_q() + h * hd], h / group, pos[t], scale, opt, p, o);
         const float* got = &buf_.attn[(t * sh_.n_head + h) * hd];
         for (int64_t d = 0; d < hd; d++) {
           const double e = std::fabs(got[d] - o[d]);
@@ -106,11 +105,10 @@ class Harness {
   void remove(int seq, int32_t p0, int32_t p1) {
     kv_->seq_remove(seq, p0, p1);
     auto& cells = shadow_[seq];
-    cells.erase(std::remove_if(cells.begin(), cells.end(),
-                               [&](const ShadowCell& c) {
-                                 return c.pos >= p0 && (p1 < 0 || c.pos < p1);
-                               }),
-                cells.end());
+    cells.erase(
+        std::remove_if(cells.begin(), cells.end(),
+                       [&](const ShadowCell& c) { return c.pos >= p0 && (p1 < 0 || c.pos < p1); }),
+        cells.end());
   }
   int64_t head_dim() const { return sh_.head_dim_k; }
 
@@ -166,8 +164,7 @@ constexpr double kTol = 1e-4;
 
 float scale_for(int64_t head_dim) { return 1.0f / std::sqrt(static_cast<float>(head_dim)); }
 
-class AttentionPrompt
-    : public ::testing::TestWithParam<std::tuple<int, int, int, KvType>> {};
+class AttentionPrompt : public ::testing::TestWithParam<std::tuple<int, int, int, KvType>> {};
 
 TEST_P(AttentionPrompt, MatchesReference) {
   const auto [len, group, head_dim, type] = GetParam();
@@ -178,17 +175,16 @@ TEST_P(AttentionPrompt, MatchesReference) {
   EXPECT_LT(h.run(prompt(0, len + 1, 7), scale_for(head_dim)), kTol);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, AttentionPrompt,
-    ::testing::Combine(::testing::Values(1, 5, 64, 200), ::testing::Values(1, 4),
-                       ::testing::Values(64, 128),
-                       ::testing::Values(KvType::kF16, KvType::kF32)),
-    [](const auto& info) {
-      return "len" + std::to_string(std::get<0>(info.param)) + "_group" +
-             std::to_string(std::get<1>(info.param)) + "_hd" +
-             std::to_string(std::get<2>(info.param)) +
-             (std::get<3>(info.param) == KvType::kF16 ? "_f16" : "_f32");
-    });
+INSTANTIATE_TEST_SUITE_P(Shapes, AttentionPrompt,
+                         ::testing::Combine(::testing::Values(1, 5, 64, 200),
+                                            ::testing::Values(1, 4), ::testing::Values(64, 128),
+                                            ::testing::Values(KvType::kF16, KvType::kF32)),
+                         [](const auto& info) {
+                           return "len" + std::to_string(std::get<0>(info.param)) + "_group" +
+                                  std::to_string(std::get<1>(info.param)) + "_hd" +
+                                  std::to_string(std::get<2>(info.param)) +
+                                  (std::get<3>(info.param) == KvType::kF16 ? "_f16" : "_f32");
+                         });
 
 class AttentionKv : public ::testing::TestWithParam<KvType> {};
 

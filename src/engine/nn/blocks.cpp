@@ -154,7 +154,16 @@ void Scratch::resize(const Shape& s, int64_t n_batch, int64_t n_ctx_, int n_thre
   gate.assign(n_batch * s.n_ff, 0);
   up.assign(n_batch * s.n_ff, 0);
   wide.assign(n_batch * s.n_wide, 0);
-  scores.assign(static_cast<size_t>(n_threads) * Scratch::kAttnMaxHeads * n_ctx_, 0);
+  // A block of query tokens keeps one row of scores per token over its key range: room for
+  // kAttnBlockTokens rows of n_ctx up to kAttnScoreFloats; fewer tokens per block beyond.
+  scores_per_thread =
+      std::max(kAttnMaxHeads * n_ctx_, std::min(kAttnBlockTokens * n_ctx_, kAttnScoreFloats));
+  scores.assign(static_cast<size_t>(n_threads) * scores_per_thread, 0);
+  attn_q_per_thread = std::max(kAttnBlockTokens, kAttnMaxHeads) * s.head_dim_k;
+  attn_q.assign(static_cast<size_t>(n_threads) * attn_q_per_thread, 0);
+  attn_vtail.assign(static_cast<size_t>(n_threads) * kAttnTail * s.head_dim_v, 0);
+  attn_ranges.assign(n_batch, AttnRange{});
+  attn_blocks.assign(n_batch + 1, 0);
   rope_cs.assign(static_cast<size_t>(n_threads) * std::max<int64_t>(s.head_dim_k, 2), 0);
   n_ctx = n_ctx_;
 }

@@ -32,10 +32,17 @@ struct Rope {
   const float* freq_factors = nullptr;  // [n_rot / 2] llama3 divisors, or nullptr
 };
 
+// Cells of its sequence that a token attends to: [lo, hi). by_pos: the cells are not in
+// position order, so each one in the range is still checked against the causal/window mask.
+struct AttnRange {
+  int32_t lo = 0, hi = 0;
+  bool by_pos = false;
+};
+
 // Activations for up to n_batch tokens, row-major [n_tokens][width]. Allocated once.
 struct Scratch {
   void resize(const Shape& s, int64_t n_batch, int64_t n_ctx, int n_threads);
-  static constexpr int64_t kAttnMaxHeads = 8;  // query heads per attention work item
+
   std::vector<float> x;        // [n_batch, n_embd] residual stream
   std::vector<float> xn;       // [n_batch, n_embd] normed input of a block
   std::vector<float> q;        // [n_batch, n_q]
@@ -46,9 +53,22 @@ struct Scratch {
   std::vector<float> gate;     // [n_batch, n_ff]
   std::vector<float> up;       // [n_batch, n_ff]
   std::vector<float> wide;     // [n_batch, n_wide] fused projections (empty if none)
-  std::vector<float> scores;   // [n_threads, n_ctx] attention probabilities
   std::vector<float> rope_cs;  // [n_threads, head_dim] cos/sin pairs
   int64_t n_ctx = 0;
+
+  // Attention (nn/attention.cpp): a work item is a block of query tokens of one sequence (or
+  // one token) against one KV head for up to kAttnMaxHeads query heads.
+  static constexpr int64_t kAttnMaxHeads = 8;
+  static constexpr int64_t kAttnBlockTokens = 64;       // most query tokens per block
+  static constexpr int64_t kAttnScoreFloats = 1 << 18;  // 1 MiB of scores per thread for blocks
+  static constexpr int64_t kAttnTail = 16;  // the tile kernels take key ranges in steps of 16
+  std::vector<float> scores;           // [n_threads, scores_per_thread] scores, then probabilities
+  int64_t scores_per_thread = 0;       // >= kAttnMaxHeads * n_ctx (one token, a group of heads)
+  std::vector<float> attn_q;           // [n_threads, attn_q_per_thread] scaled query rows
+  int64_t attn_q_per_thread = 0;       // max(kAttnBlockTokens, kAttnMaxHeads) * head_dim_k
+  std::vector<float> attn_vtail;       // [n_threads, kAttnTail, head_dim_v] last values as F32
+  std::vector<AttnRange> attn_ranges;  // [n_batch] visible cells of each token
+  std::vector<int32_t> attn_blocks;    // [n_batch + 1] first token of each block
 };
 
 struct Step {
