@@ -58,11 +58,21 @@ struct Scratch {
 };
 thread_local Scratch t_scratch;
 
+// Where an epilogue puts its 16 x 16 results: the float accumulators, or (last superblock) y.
+struct TileOut {
+  float* acc;  // [16 tokens][16 rows]
+  float* y;    // nullptr before the last superblock; else y[t * ldy + r] of this tile
+  int64_t ldy;
+  int n_tokens;    // valid tokens of this tile (y only)
+  __mmask16 rows;  // valid rows of this tile (y only)
+};
+
 // acc[t][r] += d_r * da_t * (clo + 2^s chi)[t][r] - dmin_r * da_t * cmn[t][r] for 16 tokens
-// (s from the decoder's kSplit; no chi when it is -1).
+// (s from the decoder's kSplit; no chi when it is -1). The last superblock writes y instead,
+// so its stores (cache misses on a large y) overlap the tiles still computing.
 template <int kSplit, bool kMins>
 inline void epilogue(const int32_t (*c)[kTile * kTile], const PackedSuper& ps, const float* da,
-                     float* acc) {
+                     const TileOut& out) {
   const __m512 dw = _mm512_load_ps(ps.d);
   const __m512 dm = _mm512_load_ps(ps.dmin);
 #pragma GCC unroll 16
@@ -74,34 +84,32 @@ inline void epilogue(const int32_t (*c)[kTile * kTile], const PackedSuper& ps, c
     }
     const __m512 s = _mm512_cvtepi32_ps(x);
     const __m512 at = _mm512_set1_ps(da[t]);
-    __m512 v = _mm512_fmadd_ps(s, _mm512_mul_ps(dw, at), _mm512_loadu_ps(acc + 16 * t));
+    __m512 v = _mm512_fmadd_ps(s, _mm512_mul_ps(dw, at), _mm512_load_ps(out.acc + 16 * t));
     if constexpr (kMins) {
       const __m512 m = _mm512_cvtepi32_ps(_mm512_load_si512(c[2] + 16 * t));
       v = _mm512_fnmadd_ps(m, _mm512_mul_ps(dm, at), v);
     }
-    _mm512_storeu_ps(acc + 16 * t, v);
+    if (out.y == nullptr) {
+      _mm512_store_ps(out.acc + 16 * t, v);
+    } else if (t < out.n_tokens) {
+      _mm512_mask_storeu_ps(out.y + t * out.ldy, out.rows, v);
+    }
   }
 }
 
-// Copies superblock b of every activation row into whole A tiles (1 KiB each, contiguous and
-// aligned, zero rows past nt): loaded once per row tile from L2 instead of 16 split cache
-// lines per tile from rows act_stride apart.
+// Copies superblock b of every activation row into whole A tiles, [token tile][chunk][16][64]
+// (contiguous, aligned, zero rows past nt), and its scales into dact[token]: each tile load
+// then hits 16 consecutive lines instead of 16 split lines act_stride apart, for every row tile.
 inline void pack_acts(const uint8_t* act, size_t act_stride, int nt, int ntt, int64_t b, int8_t* a,
                       float* dact) {
-  const size_t off = b * sizeof(BlockQ8_K);
   for (int t = 0; t < ntt * kTile; t++) {
     int8_t* dst = a + (static_cast<size_t>(t / kTile) * kChunks * kTile + t % kTile) * 64;
-    if (t < nt) {
-      const auto* blk = reinterpret_cast<const BlockQ8_K*>(act + t * act_stride + off);
-      dact[t] = blk->d;
+    const auto* blk = reinterpret_cast<const BlockQ8_K*>(act + t * act_stride) + b;
+    dact[t] = t < nt ? blk->d : 0.0f;
 #pragma GCC unroll 4
-      for (int c = 0; c < kChunks; c++)
-        _mm512_store_si512(dst + c * kTile * 64, _mm512_loadu_si512(blk->qs + 64 * c));
-    } else {
-      dact[t] = 0.0f;
-#pragma GCC unroll 4
-      for (int c = 0; c < kChunks; c++)
-        _mm512_store_si512(dst + c * kTile * 64, _mm512_setzero_si512());
+    for (int c = 0; c < kChunks; c++) {
+      _mm512_store_si512(dst + c * kTile * 64,
+                         t < nt ? _mm512_loadu_si512(blk->qs + 64 * c) : _mm512_setzero_si512());
     }
   }
 }
@@ -117,19 +125,24 @@ void gemm_amx(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const 
   const size_t n_acc = static_cast<size_t>(nrt) * ntt * kTile * kTile;
   float* acc = s.acc.get(n_acc);
   std::memset(acc, 0, n_acc * sizeof(float));
-  float* dact = s.dact.get(static_cast<size_t>(ntt) * kTile);
-  int8_t* abuf = s.a.get(static_cast<size_t>(ntt) * kChunks * kTile * 64);
+  float* db = s.dact.get(static_cast<size_t>(ntt) * kTile);
+  int8_t* ab = s.a.get(static_cast<size_t>(ntt) * kChunks * kTile * 64);
   static const TileConfig cfg = k_quant_config();
   use_tile_config(cfg);
   PackedSuper& ps = s.packed;
   for (int64_t b = 0; b < nb; b++) {
-    pack_acts(act, act_stride, nt, ntt, b, abuf, dact);
+    const bool last = b == nb - 1;
+    pack_acts(act, act_stride, nt, ntt, b, ab, db);
     for (int rt = 0; rt < nrt; rt++) {
-      pack_super<D>(w + rt * kTile * w_stride, w_stride, std::min(kTile, nr - rt * kTile), b,
-                    s.staging, ps);
-      float* acc_rt = acc + static_cast<size_t>(rt) * ntt * kTile * kTile;
+      const int rows = std::min(kTile, nr - rt * kTile);
+      pack_super<D>(w + rt * kTile * w_stride, w_stride, rows, b, s.staging, ps);
+      auto out = [&](int tt) {
+        return TileOut{acc + (static_cast<size_t>(rt) * ntt + tt) * kTile * kTile,
+                       last ? y + tt * kTile * ldy + rt * kTile : nullptr, ldy,
+                       std::min(kTile, nt - tt * kTile), static_cast<__mmask16>((1u << rows) - 1)};
+      };
       for (int tt = 0; tt < ntt; tt++) {
-        const int8_t* a = abuf + static_cast<size_t>(tt) * kChunks * kTile * 64;
+        const int8_t* a = ab + static_cast<size_t>(tt) * kChunks * kTile * 64;
         _tile_zero(0);
         _tile_zero(1);
         if constexpr (D::kMins) _tile_zero(2);
@@ -151,21 +164,11 @@ void gemm_amx(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const 
         _tile_stored(0, c[0], 64);
         if constexpr (D::kSplit >= 0) _tile_stored(1, c[1], 64);
         if constexpr (D::kMins) _tile_stored(2, c[2], 64);
-        if (tt > 0)
-          epilogue<D::kSplit, D::kMins>(s.c[(tt - 1) & 1], ps, dact + (tt - 1) * kTile,
-                                        acc_rt + (tt - 1) * kTile * kTile);
+        if (tt > 0) {
+          epilogue<D::kSplit, D::kMins>(s.c[(tt - 1) & 1], ps, db + (tt - 1) * kTile, out(tt - 1));
+        }
       }
-      epilogue<D::kSplit, D::kMins>(s.c[(ntt - 1) & 1], ps, dact + (ntt - 1) * kTile,
-                                    acc_rt + (ntt - 1) * kTile * kTile);
-    }
-  }
-  for (int rt = 0; rt < nrt; rt++) {
-    const int rows = std::min(kTile, nr - rt * kTile);
-    const __mmask16 mask = static_cast<__mmask16>((1u << rows) - 1);
-    for (int t = 0; t < nt; t++) {
-      const float* src =
-          acc + ((static_cast<size_t>(rt) * ntt + t / kTile) * kTile + t % kTile) * kTile;
-      _mm512_mask_storeu_ps(y + t * ldy + rt * kTile, mask, _mm512_loadu_ps(src));
+      epilogue<D::kSplit, D::kMins>(s.c[(ntt - 1) & 1], ps, db + (ntt - 1) * kTile, out(ntt - 1));
     }
   }
 }
