@@ -64,11 +64,17 @@ struct DecodeQ4K {
   static constexpr int kSub = 32;
   static constexpr bool kMins = true;
   static constexpr int kSplit = 4;  // q <= 15: q * (sc & 15) and q * (sc >> 4) fit a byte
-  static void row(const Block& b, int8_t* q, __m512i* sm, float* d, float* dmin) {
+  // Codes are transposed straight from qs (pack_super): chunk c's tile row i < 8 holds the low
+  // nibbles of qs[32c + 4i .. + 3], row 8 + i their high nibbles.
+  static constexpr bool kNibbles = true;
+  static void scales(const Block& b, __m512i* sm, float* d, float* dmin) {
     const __m128i scm = kscales_vec(b.scales);  // sc[0..7], m[0..7]
     *sm = sm_dwords(scm, _mm_srli_si128(scm, 8), 0x00ff, false);
     *d = h2f(b.d);
     *dmin = h2f(b.dmin);
+  }
+  static void row(const Block& b, int8_t* q, __m512i* sm, float* d, float* dmin) {
+    scales(b, sm, d, dmin);
     const __m512i m4 = _mm512_set1_epi8(0x0f), sh = halves(0, 4);
 #pragma GCC unroll 4
     for (int c = 0; c < 4; c++)
@@ -171,6 +177,15 @@ struct DecodeQ23K {
   }
 };
 
+template <class D>
+constexpr bool nibble_codes() {
+  if constexpr (requires { D::kNibbles; }) {
+    return D::kNibbles;
+  } else {
+    return false;
+  }
+}
+
 // In-register transpose of a 16x16 matrix of dwords: r[i] lane j <- r[j] lane i.
 inline void transpose16(__m512i* r) {
   __m512i t[16], u[16];
@@ -205,13 +220,19 @@ template <class D>
 void pack_super(const uint8_t* w, size_t w_stride, int n_rows, int64_t b, PackStaging& st,
                 PackedSuper& ps) {
   using Block = typename D::Block;
+  auto block = [&](int r) { return reinterpret_cast<const Block*>(w + r * w_stride) + b; };
   for (int r = 0; r < kTile; r++) {
     if (r < n_rows) {
-      const auto* blk = reinterpret_cast<const Block*>(w + r * w_stride) + b;
-      D::row(*blk, st.codes[r], &st.sm[r], &ps.d[r], &ps.dmin[r]);
+      if constexpr (nibble_codes<D>()) {
+        D::scales(*block(r), &st.sm[r], &ps.d[r], &ps.dmin[r]);
+      } else {
+        D::row(*block(r), st.codes[r], &st.sm[r], &ps.d[r], &ps.dmin[r]);
+      }
     } else {
+      if constexpr (!nibble_codes<D>()) {
 #pragma GCC unroll 4
-      for (int c = 0; c < 4; c++) store512(st.codes[r] + 64 * c, _mm512_setzero_si512());
+        for (int c = 0; c < 4; c++) store512(st.codes[r] + 64 * c, _mm512_setzero_si512());
+      }
       st.sm[r] = _mm512_setzero_si512();
       ps.d[r] = ps.dmin[r] = 0.0f;
     }
@@ -243,31 +264,52 @@ void pack_super(const uint8_t* w, size_t w_stride, int n_rows, int64_t b, PackSt
     }
   }
   const __m512i lo_mask = _mm512_set1_epi16(0x00ff), hi_mask = _mm512_set1_epi16(-256);
+  // Tile row i of chunk c from the codes t (dword r = codes 64c + 4i .. + 3 of row r).
+  auto emit = [&](int c, int i, __m512i t) {
+    const int j = (64 * c + 4 * i) / D::kSub;
+    if constexpr (D::kSplit != 0) {
+      // Unsigned byte products below 256 never carry into the neighbouring byte.
+      store512(ps.lo[c] + 64 * i, _mm512_mullo_epi16(t, sw[j]));
+      if constexpr (D::kSplit > 0) store512(ps.hi[c] + 64 * i, _mm512_mullo_epi16(t, sh[j]));
+    } else {
+      // Signed byte products in 16-bit lanes, even and odd bytes separately.
+      const __m512i even = _mm512_srai_epi16(_mm512_slli_epi16(t, 8), 8);
+      const __m512i odd = _mm512_srai_epi16(t, 8);
+      const __m512i pe = _mm512_mullo_epi16(even, sw[j]);
+      const __m512i po = _mm512_mullo_epi16(odd, sw[j]);
+      store512(ps.lo[c] + 64 * i,
+               _mm512_ternarylogic_epi64(pe, lo_mask, _mm512_slli_epi16(po, 8), kOrAnd));
+      store512(ps.hi[c] + 64 * i,
+               _mm512_ternarylogic_epi64(po, hi_mask, _mm512_srli_epi16(pe, 8), kOrAnd));
+    }
+    if constexpr (D::kMins) store512(ps.mn[c] + 64 * i, mv[j]);
+  };
+  if constexpr (nibble_codes<D>()) {
+    const __m512i m4 = _mm512_set1_epi8(0x0f);
 #pragma GCC unroll 1
-  for (int c = 0; c < kChunks; c++) {
-    __m512i t[kTile];
+    for (int h = 0; h < 2; h++) {  // qs bytes 64h .. 64h + 63 = chunks 2h, 2h + 1
+      __m512i t[kTile];
 #pragma GCC unroll 16
-    for (int r = 0; r < kTile; r++) t[r] = _mm512_load_si512(st.codes[r] + 64 * c);
-    transpose16(t);  // t[i]: codes 64c + 4i .. + 3 of each row r in dword r
-#pragma GCC unroll 16
-    for (int i = 0; i < kTile; i++) {
-      const int j = (64 * c + 4 * i) / D::kSub;
-      if constexpr (D::kSplit != 0) {
-        // Unsigned byte products below 256 never carry into the neighbouring byte.
-        store512(ps.lo[c] + 64 * i, _mm512_mullo_epi16(t[i], sw[j]));
-        if constexpr (D::kSplit > 0) store512(ps.hi[c] + 64 * i, _mm512_mullo_epi16(t[i], sh[j]));
-      } else {
-        // Signed byte products in 16-bit lanes, even and odd bytes separately.
-        const __m512i even = _mm512_srai_epi16(_mm512_slli_epi16(t[i], 8), 8);
-        const __m512i odd = _mm512_srai_epi16(t[i], 8);
-        const __m512i pe = _mm512_mullo_epi16(even, sw[j]);
-        const __m512i po = _mm512_mullo_epi16(odd, sw[j]);
-        store512(ps.lo[c] + 64 * i,
-                 _mm512_ternarylogic_epi64(pe, lo_mask, _mm512_slli_epi16(po, 8), kOrAnd));
-        store512(ps.hi[c] + 64 * i,
-                 _mm512_ternarylogic_epi64(po, hi_mask, _mm512_srli_epi16(pe, 8), kOrAnd));
+      for (int r = 0; r < kTile; r++) {
+        t[r] = r < n_rows ? _mm512_loadu_si512(block(r)->qs + 64 * h) : _mm512_setzero_si512();
       }
-      if constexpr (D::kMins) store512(ps.mn[c] + 64 * i, mv[j]);
+      transpose16(t);  // t[k]: qs bytes 64h + 4k .. + 3 of each row r in dword r
+#pragma GCC unroll 16
+      for (int k = 0; k < kTile; k++) {
+        const int c = 2 * h + k / 8, i = k % 8;
+        emit(c, i, _mm512_and_si512(t[k], m4));
+        emit(c, i + 8, _mm512_and_si512(_mm512_srli_epi16(t[k], 4), m4));
+      }
+    }
+  } else {
+#pragma GCC unroll 1
+    for (int c = 0; c < kChunks; c++) {
+      __m512i t[kTile];
+#pragma GCC unroll 16
+      for (int r = 0; r < kTile; r++) t[r] = _mm512_load_si512(st.codes[r] + 64 * c);
+      transpose16(t);  // t[i]: codes 64c + 4i .. + 3 of each row r in dword r
+#pragma GCC unroll 16
+      for (int i = 0; i < kTile; i++) emit(c, i, t[i]);
     }
   }
 }
