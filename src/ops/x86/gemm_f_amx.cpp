@@ -37,7 +37,7 @@ constexpr int kStepK = 32;       // K per TDPBF16PS (16 rows of 64 bytes of bf16
 constexpr int kBlockSteps = 4;   // K steps per block: 64 rows x 128 K x hi/lo = 32 KiB of B
 constexpr int kTileBytes = 1024;
 constexpr int kGroupTokens = 128;  // tokens whose activations/sums stay in cache over all K
-constexpr int kMinTokens = 16;   // fewer tokens: the AVX-512 tiles (weight repack dominates)
+constexpr int kMinTokens = 20;  // fewer tokens: the AVX-512 tiles win (measured crossover ~20)
 
 // Per-thread 64-byte aligned scratch that only grows.
 class Scratch {
@@ -197,12 +197,19 @@ struct ActPacker {
 // Tile registers: C(tt, rt) = 2 * tt + rt (0..3), A = 4, 5, B = 6, 7.
 #define OPS_DP(c, a, b) _tile_dpbf16ps(c, a, b)
 
+// Where the last K block's sums go: whole tiles straight to y, the rest to the scratch.
+struct YOut {
+  float* y = nullptr;   // (token 0, row 0) of the block in y; nullptr before the last K block
+  int64_t ldy = 0;
+  bool whole_t[2] = {}, whole_r[2] = {};  // token / row tile lies entirely inside nt / nr
+};
+
 // ks K steps of a T x R block of C tiles (T token tiles, R row tiles, each 1 or 2).
 // a_hi/a_lo: A rows of the first token tile; wb: B tiles of the first row tile at step 0;
 // c: FP32 sums of (token 0, row 0) with row stride c_stride bytes.
 template <int kParts, int T, int R>
 void block(const uint8_t* a_hi, const uint8_t* a_lo, const uint8_t* wb, int nrb, int ks,
-           float* c, size_t c_stride, bool first, ActPacker& next) {
+           float* c, size_t c_stride, bool first, const YOut& out, ActPacker& next) {
   constexpr int kARow = kBlockSteps * 64;
   constexpr size_t kATile = kTile * kARow;
   const size_t w_step = static_cast<size_t>(nrb) * kParts * kTileBytes;
@@ -251,10 +258,19 @@ void block(const uint8_t* a_hi, const uint8_t* a_lo, const uint8_t* wb, int nrb,
     if (T == 2 && R == 2) OPS_DP(3, 5, 7);
     next.slice();
   }
-  _tile_stored(0, c, c_stride);
-  if (R == 2) _tile_stored(1, c + kTile, c_stride);
-  if (T == 2) _tile_stored(2, c1, c_stride);
-  if (T == 2 && R == 2) _tile_stored(3, c1 + kTile, c_stride);
+#define OPS_STORE(i, tt, rt)                                                                 \
+  do {                                                                                       \
+    if (out.y != nullptr && out.whole_t[tt] && out.whole_r[rt]) {                            \
+      _tile_stored(i, out.y + (tt) * kTile * out.ldy + (rt) * kTile, out.ldy * sizeof(float)); \
+    } else {                                                                                 \
+      _tile_stored(i, ((tt) ? c1 : c) + (rt) * kTile, c_stride);                             \
+    }                                                                                        \
+  } while (0)
+  OPS_STORE(0, 0, 0);
+  if (R == 2) OPS_STORE(1, 0, 1);
+  if (T == 2) OPS_STORE(2, 1, 0);
+  if (T == 2 && R == 2) OPS_STORE(3, 1, 1);
+#undef OPS_STORE
 }
 #undef OPS_DP
 
@@ -317,25 +333,42 @@ void gemm_tiles(int64_t n, int nr, int nt, const uint8_t* w, size_t ws, const ui
       const uint8_t* wblk = wbuf + cur.s0 * w_step;
       const bool two_t = nt - t0 > kTile;
       float* c = cbuf + static_cast<size_t>(t0) * c_cols;
+      YOut out;
+      if (cur.s0 + ks == steps) {
+        out.y = y + t0 * ldy;
+        out.ldy = ldy;
+        out.whole_t[0] = t0 + kTile <= nt;
+        out.whole_t[1] = t0 + 2 * kTile <= nt;
+      }
       for (int rb = 0; rb < nrb; rb += 2) {
         const uint8_t* wb = wblk + static_cast<size_t>(rb) * kParts * kTileBytes;
         const bool two_r = rb + 1 < nrb;
         float* cc = c + rb * kTile;
+        if (out.y != nullptr) {
+          out.whole_r[0] = (rb + 1) * kTile <= nr;
+          out.whole_r[1] = (rb + 2) * kTile <= nr;
+        }
+        YOut o = out;
+        if (o.y != nullptr) o.y += rb * kTile;
         if (two_t && two_r) {
-          block<kParts, 2, 2>(cur.hi, cur.lo, wb, nrb, ks, cc, c_stride, first, next);
+          block<kParts, 2, 2>(cur.hi, cur.lo, wb, nrb, ks, cc, c_stride, first, o, next);
         } else if (two_t) {
-          block<kParts, 2, 1>(cur.hi, cur.lo, wb, nrb, ks, cc, c_stride, first, next);
+          block<kParts, 2, 1>(cur.hi, cur.lo, wb, nrb, ks, cc, c_stride, first, o, next);
         } else if (two_r) {
-          block<kParts, 1, 2>(cur.hi, cur.lo, wb, nrb, ks, cc, c_stride, first, next);
+          block<kParts, 1, 2>(cur.hi, cur.lo, wb, nrb, ks, cc, c_stride, first, o, next);
         } else {
-          block<kParts, 1, 1>(cur.hi, cur.lo, wb, nrb, ks, cc, c_stride, first, next);
+          block<kParts, 1, 1>(cur.hi, cur.lo, wb, nrb, ks, cc, c_stride, first, o, next);
         }
       }
       next.finish();
     }
   }
+  // Sums of partial tiles (tokens past the last whole 16, rows past the last whole 16).
+  const int nt_whole = nt / kTile * kTile, nr_whole = nr / kTile * kTile;
   for (int t = 0; t < nt; t++) {
-    std::copy_n(cbuf + static_cast<size_t>(t) * c_cols, nr, y + t * ldy);
+    const int r0 = t < nt_whole ? nr_whole : 0;
+    std::copy(cbuf + static_cast<size_t>(t) * c_cols + r0, cbuf + static_cast<size_t>(t) * c_cols + nr,
+              y + t * ldy + r0);
   }
 }
 
