@@ -3,7 +3,7 @@
 // int8 B tiles (16 rows x one block, VNNI layout) plus float scales (and mins). Each block is one
 // TDPBSSD of an A tile read straight from 16 Q8_0 activation rows; the per-block scales make a
 // float epilogue per block necessary (C tile -> memory -> cvt, * weight scale * activation scale,
-// accumulate in 16 zmm). Four C tiles rotate and each epilogue runs three blocks after its TMUL,
+// accumulate in 16 zmm). Four C tiles rotate and each epilogue runs four blocks after its TMUL,
 // so the tile unit and AVX-512 overlap. Integer block dots are exact; only float summation order
 // differs from the scalar twins. Few tokens, and rows past the last whole 16, go to the AVX-512
 // VNNI tiles.
@@ -18,12 +18,14 @@
 namespace ops::amx {
 namespace {
 
-constexpr int kTile = 16;           // tokens per A tile, weight rows per B tile
-constexpr int kBTileBytes = 512;    // 8 rows x 64 bytes: 16 weight rows x 32 codes
-constexpr int kMinTokens = 8;       // fewer tokens in a call: VNNI tiles (equal at 8 when the
-                                    // weights stream from memory, 1.6x when cached)
-constexpr int kMinTailTokens = 3;   // fewer in the last partial tile: VNNI (weights packed)
-constexpr int kLag = 3;             // blocks between a TMUL and its epilogue (<= 3: 4 C tiles)
+constexpr int kTile = 16;          // tokens per A tile, weight rows per B tile
+constexpr int kBTileBytes = 512;   // 8 rows x 64 bytes: 16 weight rows x 32 codes
+constexpr int kMinTokens = 8;      // fewer tokens in a call: VNNI tiles (equal at 8 when the
+                                   // weights stream from memory, 1.6x when cached)
+constexpr int kMinTailTokens = 3;  // fewer in the last partial tile: VNNI (weights packed)
+constexpr int kLag = 4;  // blocks between a TMUL and its epilogue: 2..5 (C stored one block
+                         // late, 4 C tiles and buffers)
+static_assert(kLag >= 2 && kLag <= 5);
 constexpr size_t kActScaleOff = 0;  // BlockQ8_0::d
 constexpr size_t kActCodeOff = 2;   // BlockQ8_0::qs
 constexpr size_t kActBlock = sizeof(BlockQ8_0);
@@ -163,14 +165,13 @@ struct Q80 {
 #define OPS_TILE_ZERO(tmm) asm volatile("tilezero %%tmm" #tmm ::)
 #define OPS_TILE_DPBSSD(c, a, b) asm volatile("tdpbssd %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::)
 
-// One block of one token tile x one weight tile: C = A . B, stored to c (16 x 16 int32).
-#define OPS_TILE_BLOCK(kA, kB, kC, a, a_stride, b, c) \
-  do {                                                \
-    OPS_TILE_LOAD(kA, a, a_stride);                   \
-    OPS_TILE_LOAD_B(kB, b);                           \
-    OPS_TILE_ZERO(kC);                                \
-    OPS_TILE_DPBSSD(kC, kA, kB);                      \
-    OPS_TILE_STORE_C(kC, c);                          \
+// Block product C = A . B (tile numbers as literals: the asm pastes them).
+#define OPS_TILE_MUL(kA, kB, kC, a, a_stride, b) \
+  do {                                           \
+    OPS_TILE_LOAD(kA, a, a_stride);              \
+    OPS_TILE_LOAD_B(kB, b);                      \
+    OPS_TILE_ZERO(kC);                           \
+    OPS_TILE_DPBSSD(kC, kA, kB);                 \
   } while (0)
 
 struct TileArgs {
@@ -203,31 +204,52 @@ template <bool kMin, size_t... I>
 }
 
 // y[t * ldy + r] for the tile's mt tokens and 16 weight rows. Block blk runs on A tile blk % 2,
-// B tile 2 + blk % 2 and C tile 4 + blk % 4 (stored to cbuf[blk % 4]); its epilogue runs kLag
-// blocks later, so the TMUL and the C store -> load round trip overlap the vector work.
+// B tile 2 + blk % 2 and C tile 4 + blk % 4; its C is stored to cbuf[blk % 4] one block later and
+// its epilogue runs kLag blocks later, so the TMUL and the C store -> load round trip overlap
+// the vector work.
 template <bool kMin, size_t... I>
 void tile_pass(const TileArgs& g, int mt, float* y, int64_t ldy, std::index_sequence<I...> seq) {
   __m512 acc[kTile];
   ((acc[I] = _mm512_setzero_ps()), ...);
   const int64_t as = g.a_stride;
-  for (int64_t blk = 0; blk < g.nb + kLag; blk++) {
-    if (blk >= kLag) epilogue<kMin>(g, blk - kLag, g.cbuf + 256 * ((blk - kLag) & 3), acc, seq);
-    if (blk < g.nb) {
+  const int64_t nb = g.nb;
+  for (int64_t blk = 0; blk < nb + kLag; blk++) {
+    const int64_t e = blk - kLag;  // block whose epilogue runs now
+    if (e >= 0) epilogue<kMin>(g, e, g.cbuf + 256 * (e & 3), acc, seq);
+    if (blk < nb) {
       const uint8_t* a = g.a + blk * kActBlock;
       const int8_t* b = g.b + blk * kBTileBytes;
-      int32_t* c = g.cbuf + 256 * (blk & 3);
       switch (blk & 3) {
         case 0:
-          OPS_TILE_BLOCK(0, 2, 4, a, as, b, c);
+          OPS_TILE_MUL(0, 2, 4, a, as, b);
           break;
         case 1:
-          OPS_TILE_BLOCK(1, 3, 5, a, as, b, c);
+          OPS_TILE_MUL(1, 3, 5, a, as, b);
           break;
         case 2:
-          OPS_TILE_BLOCK(0, 2, 6, a, as, b, c);
+          OPS_TILE_MUL(0, 2, 6, a, as, b);
           break;
         default:
-          OPS_TILE_BLOCK(1, 3, 7, a, as, b, c);
+          OPS_TILE_MUL(1, 3, 7, a, as, b);
+          break;
+      }
+    }
+    // The previous block's C is stored only now, after this block's tile loads: a tile load
+    // queued behind a store that waits for its TMUL would chain every block to the last.
+    if (blk >= 1 && blk <= nb) {
+      int32_t* c = g.cbuf + 256 * ((blk - 1) & 3);
+      switch ((blk - 1) & 3) {
+        case 0:
+          OPS_TILE_STORE_C(4, c);
+          break;
+        case 1:
+          OPS_TILE_STORE_C(5, c);
+          break;
+        case 2:
+          OPS_TILE_STORE_C(6, c);
+          break;
+        default:
+          OPS_TILE_STORE_C(7, c);
           break;
       }
     }
@@ -236,23 +258,29 @@ void tile_pass(const TileArgs& g, int mt, float* y, int64_t ldy, std::index_sequ
 }
 
 // as[blk][t] = activation scale of token t (mt valid, rest 0); for kMin also ca = as * sum of
-// the block's codes (one TDPBSSD against a B tile of ones per block, tiles 0/2/4).
+// the block's codes (one TDPBSSD against a B tile of ones per block, tiles 0/2/4). The fp16
+// scales are collected row by row (sequential reads, which also pull the rows in for the A
+// tiles; a 16-row gather per block waited on 16 cache misses) into ash [nb][16].
 template <bool kMin>
 void token_scales(const uint8_t* act, size_t act_stride, int mt, int64_t nb, float* as, float* ca,
-                  int32_t* cbuf, const int8_t* ones) {
-  const __m512i offs =
-      _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                         _mm512_set1_epi32(static_cast<int>(act_stride)));
-  const __mmask16 valid = static_cast<__mmask16>((1u << mt) - 1);
+                  int32_t* cbuf, const int8_t* ones, uint16_t* ash) {
+  for (int t = 0; t < kTile; t++) {
+    const uint8_t* row = act + t * act_stride + kActScaleOff;
+    if (t < mt) {
+      for (int64_t blk = 0; blk < nb; blk++)
+        std::memcpy(&ash[16 * blk + t], row + blk * kActBlock, 2);
+    } else {
+      for (int64_t blk = 0; blk < nb; blk++) ash[16 * blk + t] = 0;
+    }
+  }
   const __m512i rows16 =
       _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                          _mm512_set1_epi32(16));
   if constexpr (kMin) OPS_TILE_LOAD_B(2, ones);
   for (int64_t blk = 0; blk < nb; blk++) {
     const uint8_t* p = act + blk * kActBlock;
-    const __m512i dv =
-        _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, offs, p + kActScaleOff, 1);
-    const __m512 s = half_lo(dv);
+    const __m512 s =
+        _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(ash + 16 * blk)));
     _mm512_store_ps(as + 16 * blk, s);
     if constexpr (kMin) {
       OPS_TILE_LOAD(0, p + kActCodeOff, act_stride);
@@ -288,7 +316,8 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
   const size_t dm_bytes = static_cast<size_t>(n_wtiles) * nb * 64;
   const size_t tok_bytes = static_cast<size_t>(nb) * 64;
   uint8_t* buf = nt >= kMinTokens && n_wtiles > 0
-                     ? t_scratch.get(b_bytes + 2 * dm_bytes + 2 * tok_bytes + 4096 + kBTileBytes)
+                     ? t_scratch.get(b_bytes + 2 * dm_bytes + 2 * tok_bytes + 4096 + kBTileBytes +
+                                     tok_bytes / 2)
                      : nullptr;
   if (buf == nullptr) {
     fallback(n, nr, nt, vw, w_stride, vact, act_stride, y, ldy);
@@ -306,6 +335,7 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
   auto* cbuf = reinterpret_cast<int32_t*>(buf + b_bytes + 2 * dm_bytes + 2 * tok_bytes);
   auto* ones = reinterpret_cast<int8_t*>(cbuf + 1024);  // B tile of ones: code sums (kMin)
   if constexpr (P::kMin) std::memset(ones, 1, kBTileBytes);
+  auto* ash = reinterpret_cast<uint16_t*>(ones + kBTileBytes);  // [nb][16] fp16 token scales
 
   const __m512i offs =
       _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
@@ -326,7 +356,7 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
       continue;
     }
     use_tile_config(tile_config(mt));
-    token_scales<P::kMin>(at, act_stride, mt, nb, as, ca, cbuf, ones);
+    token_scales<P::kMin>(at, act_stride, mt, nb, as, ca, cbuf, ones, ash);
     for (int j = 0; j < n_wtiles; j++) {
       const size_t i = static_cast<size_t>(j) * nb;
       const TileArgs g{nb,
