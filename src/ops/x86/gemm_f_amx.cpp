@@ -37,7 +37,9 @@ constexpr int kStepK = 32;       // K per TDPBF16PS (16 rows of 64 bytes of bf16
 constexpr int kBlockSteps = 4;   // K steps per block: 64 rows x 128 K x hi/lo = 32 KiB of B
 constexpr int kTileBytes = 1024;
 constexpr int kGroupTokens = 128;  // tokens whose activations/sums stay in cache over all K
-constexpr int kMinTokens = 20;  // fewer tokens: the AVX-512 tiles win (measured crossover ~20)
+// Fewer tokens: the AVX-512 tiles win (measured crossover per 64-row chunk: ~12 tokens for
+// rows of <= 256, e.g. attention heads, ~20 for longer rows where the weight repack dominates).
+int min_tokens(int64_t n) { return n <= 256 ? 12 : 20; }
 
 // Per-thread 64-byte aligned scratch that only grows.
 class Scratch {
@@ -381,14 +383,14 @@ void gemm_f32(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a
 
 void gemm_f16_f32(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as,
                   float* y, int64_t ldy) {
-  if (nt < kMinTokens) return avx512::gemm_f16_f32(n, nr, nt, w, ws, a, as, y, ldy);
+  if (nt < min_tokens(n)) return avx512::gemm_f16_f32(n, nr, nt, w, ws, a, as, y, ldy);
   gemm_tiles<F16Split>(n, nr, nt, static_cast<const uint8_t*>(w), ws,
                        static_cast<const uint8_t*>(a), as, y, ldy);
 }
 
 void gemm_bf16_f32(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as,
                    float* y, int64_t ldy) {
-  if (nt < kMinTokens) return avx512::gemm_bf16_f32(n, nr, nt, w, ws, a, as, y, ldy);
+  if (nt < min_tokens(n)) return avx512::gemm_bf16_f32(n, nr, nt, w, ws, a, as, y, ldy);
   gemm_tiles<BF16Plain>(n, nr, nt, static_cast<const uint8_t*>(w), ws,
                         static_cast<const uint8_t*>(a), as, y, ldy);
 }
