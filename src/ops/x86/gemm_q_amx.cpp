@@ -184,6 +184,9 @@ struct TileArgs {
   const float* as;   // [nb][16] activation scales of the tile's tokens
   const float* ca;   // [nb][16] activation scale * code sum (kMin)
   int32_t* cbuf;     // 4 x [16][16]
+  float* as_out;     // = as, written by the first weight tile's pass (kScales)
+  __m512i offs;      // token row offsets (t * a_stride)
+  __mmask16 valid;   // tokens of the tile
 };
 
 // acc[t] += C[t] * (d * as[t]) (+ m * ca[t]) for block blk, C stored at c. Index packs (not
@@ -203,11 +206,13 @@ template <bool kMin, size_t... I>
   }
 }
 
-// y[t * ldy + r] for the tile's mt tokens and 16 weight rows. Block blk runs on A tile blk % 2,
-// B tile 2 + blk % 2 and C tile 4 + blk % 4; its C is stored to cbuf[blk % 4] one block later and
-// its epilogue runs kLag blocks later, so the TMUL and the C store -> load round trip overlap
-// the vector work.
-template <bool kMin, size_t... I>
+// y[t * ldy + r] for the tile's mt tokens and 16 weight rows. kScales (first weight tile of a
+// token tile, offset types): also fills as[] with the tokens' scales, one 16-row gather per block
+// right after the A tile pulled those rows into L1 (a separate pass over the rows cost ~10 %).
+// Block blk runs on A tile blk % 2, B tile 2 + blk % 2 and C tile 4 + blk % 4; its C is stored
+// to cbuf[blk % 4] one block later and its epilogue runs kLag blocks later, so the TMUL and the
+// C store -> load round trip overlap the vector work.
+template <bool kMin, bool kScales, size_t... I>
 void tile_pass(const TileArgs& g, int mt, float* y, int64_t ldy, std::index_sequence<I...> seq) {
   __m512 acc[kTile];
   ((acc[I] = _mm512_setzero_ps()), ...);
@@ -233,6 +238,11 @@ void tile_pass(const TileArgs& g, int mt, float* y, int64_t ldy, std::index_sequ
           OPS_TILE_MUL(1, 3, 7, a, as, b);
           break;
       }
+      if constexpr (kScales) {  // first weight tile: this block's token scales, rows now in L1
+        const __m512i dv = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), g.valid, g.offs,
+                                                       a - kActCodeOff + kActScaleOff, 1);
+        _mm512_store_ps(g.as_out + 16 * blk, half_lo(dv));
+      }
     }
     // The previous block's C is stored only now, after this block's tile loads: a tile load
     // queued behind a store that waits for its TMUL would chain every block to the last.
@@ -257,13 +267,12 @@ void tile_pass(const TileArgs& g, int mt, float* y, int64_t ldy, std::index_sequ
   ((static_cast<int>(I) < mt ? _mm512_storeu_ps(y + I * ldy, acc[I]) : void()), ...);
 }
 
-// as[blk][t] = activation scale of token t (mt valid, rest 0); for kMin also ca = as * sum of
-// the block's codes (one TDPBSSD against a B tile of ones per block, tiles 0/2/4). The fp16
-// scales are collected row by row (sequential reads, which also pull the rows in for the A
-// tiles; a 16-row gather per block waited on 16 cache misses) into ash [nb][16].
-template <bool kMin>
-void token_scales(const uint8_t* act, size_t act_stride, int mt, int64_t nb, float* as, float* ca,
-                  int32_t* cbuf, const int8_t* ones, uint16_t* ash) {
+// Q4_1/Q5_1 (min term): as[blk][t] = activation scale of token t (mt valid, rest 0) and
+// ca = as * sum of the block's codes (one TDPBSSD against a B tile of ones per block, tiles
+// 0/2/4). The fp16 scales are collected row by row into ash [nb][16]. (The offset types take
+// their scales inside the first weight tile's pass instead.)
+void min_type_scales(const uint8_t* act, size_t act_stride, int mt, int64_t nb, float* as,
+                     float* ca, int32_t* cbuf, const int8_t* ones, uint16_t* ash) {
   for (int t = 0; t < kTile; t++) {
     const uint8_t* row = act + t * act_stride + kActScaleOff;
     if (t < mt) {
@@ -276,20 +285,18 @@ void token_scales(const uint8_t* act, size_t act_stride, int mt, int64_t nb, flo
   const __m512i rows16 =
       _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                          _mm512_set1_epi32(16));
-  if constexpr (kMin) OPS_TILE_LOAD_B(2, ones);
+  OPS_TILE_LOAD_B(2, ones);
   for (int64_t blk = 0; blk < nb; blk++) {
     const uint8_t* p = act + blk * kActBlock;
     const __m512 s =
         _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(ash + 16 * blk)));
     _mm512_store_ps(as + 16 * blk, s);
-    if constexpr (kMin) {
-      OPS_TILE_LOAD(0, p + kActCodeOff, act_stride);
-      OPS_TILE_ZERO(4);
-      OPS_TILE_DPBSSD(4, 0, 2);
-      OPS_TILE_STORE_C(4, cbuf);
-      const __m512i sum = _mm512_i32gather_epi32(rows16, cbuf, 4);
-      _mm512_store_ps(ca + 16 * blk, _mm512_mul_ps(s, _mm512_cvtepi32_ps(sum)));
-    }
+    OPS_TILE_LOAD(0, p + kActCodeOff, act_stride);
+    OPS_TILE_ZERO(4);
+    OPS_TILE_DPBSSD(4, 0, 2);
+    OPS_TILE_STORE_C(4, cbuf);
+    const __m512i sum = _mm512_i32gather_epi32(rows16, cbuf, 4);
+    _mm512_store_ps(ca + 16 * blk, _mm512_mul_ps(s, _mm512_cvtepi32_ps(sum)));
   }
 }
 
@@ -356,7 +363,11 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
       continue;
     }
     use_tile_config(tile_config(mt));
-    token_scales<P::kMin>(at, act_stride, mt, nb, as, ca, cbuf, ones, ash);
+    if constexpr (P::kMin) min_type_scales(at, act_stride, mt, nb, as, ca, cbuf, ones, ash);
+    const __m512i toffs =
+        _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                           _mm512_set1_epi32(static_cast<int>(act_stride)));
+    const __mmask16 valid = static_cast<__mmask16>((1u << mt) - 1);
     for (int j = 0; j < n_wtiles; j++) {
       const size_t i = static_cast<size_t>(j) * nb;
       const TileArgs g{nb,
@@ -367,8 +378,17 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
                        pm + i * 16,
                        as,
                        ca,
-                       cbuf};
-      tile_pass<P::kMin>(g, mt, y + t0 * ldy + j * kTile, ldy, std::make_index_sequence<kTile>());
+                       cbuf,
+                       as,
+                       toffs,
+                       valid};
+      if (!P::kMin && j == 0) {
+        tile_pass<P::kMin, true>(g, mt, y + t0 * ldy + j * kTile, ldy,
+                                 std::make_index_sequence<kTile>());
+      } else {
+        tile_pass<P::kMin, false>(g, mt, y + t0 * ldy + j * kTile, ldy,
+                                  std::make_index_sequence<kTile>());
+      }
     }
   }
 }
