@@ -318,7 +318,7 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
   const auto* w = static_cast<const uint8_t*>(vw);
   const auto* act = static_cast<const uint8_t*>(vact);
   // Layout: packed B [n_wtiles][nb][512], d/m [n_wtiles][nb][16], as/ca [nb][16], C 4 x 1 KiB,
-  // a B tile of ones.
+  // a B tile of ones, fp16 token scales [nb][16] (min types).
   const size_t b_bytes = static_cast<size_t>(n_wtiles) * nb * kBTileBytes;
   const size_t dm_bytes = static_cast<size_t>(n_wtiles) * nb * 64;
   const size_t tok_bytes = static_cast<size_t>(nb) * 64;
