@@ -1,11 +1,14 @@
 // AMX int8 tile kernels (Kernels::gemm) for the K-quants with Q8_K activations.
-// A tiles are 16 tokens x 64 activation codes read straight from the Q8_K rows; B tiles are 16
-// weight rows repacked per superblock (pack_k_amx.h) as the exact products sc * q in two byte
-// planes (and the mins in a third), so every sub-block scale is applied inside the int32
-// accumulators and one float epilogue per superblock applies d * d_act (and dmin * d_act).
+// A tiles are 16 tokens x 64 activation codes (each superblock's codes copied once per call
+// into contiguous tiles); B tiles are 16 weight rows repacked per superblock (pack_k_amx.h) as
+// the exact products sc * q in one or two byte planes (and the mins in another), so every
+// sub-block scale is applied inside the int32 accumulators and one float epilogue per
+// superblock applies d * d_act (and dmin * d_act). Results equal the scalar dots up to float
+// summation order; they do not depend on the other tokens of the batch.
 // Loop order: superblock -> 16-row tile (packed once, 12 KiB, stays in L1) -> 16-token tile,
 // with the float accumulators of every (row tile, token tile) in a thread_local buffer.
-// Fewer tokens than kMinTokens go to the AVX-512 VNNI tiles (repacking would not pay off).
+// Fewer tokens than kMinTokens go to the AVX-512 VNNI tiles (measured per thread, k=2048: at 4
+// tokens AMX and VNNI tie, at 8 AMX is ~1.5x, at 16 ~2.9x, at 512 ~5.7x).
 #include <cstdlib>
 #include <cstring>
 
@@ -18,7 +21,6 @@ namespace ops::amx {
 namespace {
 
 constexpr int kMinTokens = 8;
-constexpr size_t kActQs = offsetof(BlockQ8_K, qs);
 
 // Tiles: 0-2 accumulators (lo, hi, mins), 3 activations, 4-6 weight planes; all 16 x 64 bytes.
 TileConfig k_quant_config() {
