@@ -86,6 +86,7 @@ inline __m512i add_hbit(__m512i v, __m512i qh, int k4) {
 struct Q40 {
   static constexpr int kSb = sizeof(BlockQ4_0);
   static constexpr bool kMin = false;
+  static constexpr bool kFew = false;  // row-major unpack in the pass: no faster than packing
   static void pack(const uint8_t* p, __m512i offs, int8_t* b, float* d, float*) {
     _mm512_store_ps(d, half_lo(gather32(offs, p)));
     const __m512i eight = _mm512_set1_epi8(8);
@@ -97,6 +98,7 @@ struct Q40 {
   }
 };
 struct Q41 {
+  static constexpr bool kFew = false;
   static constexpr int kSb = sizeof(BlockQ4_1);
   static constexpr bool kMin = true;
   static void pack(const uint8_t* p, __m512i offs, int8_t* b, float* d, float* m) {
@@ -111,6 +113,7 @@ struct Q41 {
   }
 };
 struct Q50 {
+  static constexpr bool kFew = false;
   static constexpr int kSb = sizeof(BlockQ5_0);
   static constexpr bool kMin = false;
   static void pack(const uint8_t* p, __m512i offs, int8_t* b, float* d, float*) {
@@ -126,6 +129,7 @@ struct Q50 {
   }
 };
 struct Q51 {
+  static constexpr bool kFew = false;
   static constexpr int kSb = sizeof(BlockQ5_1);
   static constexpr bool kMin = true;
   static void pack(const uint8_t* p, __m512i offs, int8_t* b, float* d, float* m) {
@@ -143,6 +147,14 @@ struct Q51 {
 struct Q80 {
   static constexpr int kSb = sizeof(BlockQ8_0);
   static constexpr bool kMin = false;
+  static constexpr bool kFew = true;
+  // Few-token path: the A tile reads the codes in place.
+  static const uint8_t* a_rows(const uint8_t* p, size_t ws, __m512i offs, float* d,
+                               int64_t* stride) {
+    _mm512_store_ps(d, half_lo(gather32(offs, p)));
+    *stride = static_cast<int64_t>(ws);
+    return p + 2;
+  }
   static void pack(const uint8_t* p, __m512i offs, int8_t* b, float* d, float*) {
     _mm512_store_ps(d, half_lo(gather32(offs, p)));
     for (int j = 0; j < 8; j++) _mm512_store_si512(b + 64 * j, gather32(offs, p + 2 + 4 * j));
@@ -308,6 +320,129 @@ TileConfig tile_config(int mt) {
   return cfg;
 }
 
+// ---- Few tokens (kMinTokens <= nt <= 16: batched decode) ----
+// With a single token tile per call, repacking the chunk's weights into B tiles cost as much as
+// the products. Here the tokens are packed once into B tiles (VNNI layout, one column per token)
+// and the weight rows are the A operand, read in place (Q8_0: nt = 8 and 16 1.5x the packed path;
+// an unpacked row-major copy per block for Q4_0 was no faster, so the 4/5-bit types keep packing).
+// C[r][t]: the epilogue scales row r by (token scales * weight scale of row r).
+struct FewArgs {
+  int64_t nb;
+  const int8_t* bact;  // [nb][512] token codes, VNNI layout (columns >= nt zero)
+  const float* as;     // [nb][16] token scales
+  float* dw;           // [nb][16] weight scales of the current row tile (filled in the pass)
+  int32_t* cbuf;       // 4 x [16][16]
+};
+
+template <size_t... I>
+[[gnu::always_inline]] inline void few_epilogue(const FewArgs& g, int64_t blk, const int32_t* c,
+                                                __m512 (&acc)[kTile], std::index_sequence<I...>) {
+  const __m512 sa = _mm512_load_ps(g.as + 16 * blk);
+  const float* dw = g.dw + 16 * blk;
+  ((acc[I] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(c + 16 * I)),
+                             _mm512_mul_ps(sa, _mm512_set1_ps(dw[I])), acc[I])),
+   ...);
+}
+
+// y[t * ldy + r] for 16 weight rows (row r at w0 + r * ws) and the call's nt tokens; the same
+// block pipeline as tile_pass.
+template <class P, size_t... I>
+void few_pass(const FewArgs& g, const uint8_t* w0, size_t ws, __m512i woffs, int nt, float* y,
+              int64_t ldy, std::index_sequence<I...> seq) {
+  __m512 acc[kTile];
+  ((acc[I] = _mm512_setzero_ps()), ...);
+  for (int64_t blk = 0; blk < g.nb + kLag; blk++) {
+    const int64_t e = blk - kLag;
+    if (e >= 0) few_epilogue(g, e, g.cbuf + 256 * (e & 3), acc, seq);
+    if (blk < g.nb) {
+      int64_t as;
+      const uint8_t* a = P::a_rows(w0 + blk * P::kSb, ws, woffs, g.dw + 16 * blk, &as);
+      const int8_t* b = g.bact + blk * kBTileBytes;
+      switch (blk & 3) {
+        case 0:
+          OPS_TILE_LOAD(0, a, as);
+          OPS_TILE_LOAD_B(2, b);
+          OPS_TILE_ZERO(4);
+          OPS_TILE_DPBSSD(4, 0, 2);
+          break;
+        case 1:
+          OPS_TILE_LOAD(1, a, as);
+          OPS_TILE_LOAD_B(3, b);
+          OPS_TILE_ZERO(5);
+          OPS_TILE_DPBSSD(5, 1, 3);
+          break;
+        case 2:
+          OPS_TILE_LOAD(0, a, as);
+          OPS_TILE_LOAD_B(2, b);
+          OPS_TILE_ZERO(6);
+          OPS_TILE_DPBSSD(6, 0, 2);
+          break;
+        default:
+          OPS_TILE_LOAD(1, a, as);
+          OPS_TILE_LOAD_B(3, b);
+          OPS_TILE_ZERO(7);
+          OPS_TILE_DPBSSD(7, 1, 3);
+          break;
+      }
+    }
+    if (blk >= 1 && blk <= g.nb) {
+      int32_t* c = g.cbuf + 256 * ((blk - 1) & 3);
+      switch ((blk - 1) & 3) {
+        case 0:
+          OPS_TILE_STORE_C(4, c);
+          break;
+        case 1:
+          OPS_TILE_STORE_C(5, c);
+          break;
+        case 2:
+          OPS_TILE_STORE_C(6, c);
+          break;
+        default:
+          OPS_TILE_STORE_C(7, c);
+          break;
+      }
+    }
+  }
+  alignas(64) float tmp[kTile][kTile];  // [row][token]
+  ((_mm512_store_ps(tmp[I], acc[I])), ...);
+  for (int t = 0; t < nt; t++) {
+    for (int r = 0; r < kTile; r++) y[t * ldy + r] = tmp[r][t];
+  }
+}
+
+template <class P>
+void gemm_few(int64_t nb, int n_wtiles, int nt, const uint8_t* w, size_t w_stride,
+              const uint8_t* act, size_t act_stride, float* y, int64_t ldy, uint8_t* buf) {
+  FewArgs g;
+  g.nb = nb;
+  auto* bact = reinterpret_cast<int8_t*>(buf);
+  auto* as = reinterpret_cast<float*>(buf + nb * kBTileBytes);
+  g.bact = bact;
+  g.as = as;
+  g.dw = as + nb * 16;
+  g.cbuf = reinterpret_cast<int32_t*>(g.dw + nb * 16);
+  const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  const __m512i aoffs = _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int>(act_stride)));
+  const __mmask16 valid = static_cast<__mmask16>((1u << nt) - 1);
+  const __m512i zero = _mm512_setzero_si512();
+  for (int64_t blk = 0; blk < nb; blk++) {
+    const uint8_t* p = act + blk * kActBlock;
+    _mm512_store_ps(as + 16 * blk,
+                    half_lo(_mm512_mask_i32gather_epi32(zero, valid, aoffs, p + kActScaleOff, 1)));
+    for (int k4 = 0; k4 < 8; k4++) {
+      _mm512_store_si512(
+          bact + blk * kBTileBytes + 64 * k4,
+          _mm512_mask_i32gather_epi32(zero, valid, aoffs, p + kActCodeOff + 4 * k4, 1));
+    }
+  }
+  const __m512i woffs = _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int>(w_stride)));
+  use_tile_config(tile_config(kTile));
+  for (int j = 0; j < n_wtiles; j++) {
+    few_pass<P>(g, w + static_cast<size_t>(j) * kTile * w_stride, w_stride, woffs, nt,
+                y + j * kTile, ldy, std::make_index_sequence<kTile>());
+  }
+}
+
 template <class P>
 void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void* vact,
           size_t act_stride, float* y, int64_t ldy,
@@ -333,6 +468,13 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
   const int rows = n_wtiles * kTile;
   if (rows < nr) {
     fallback(n, nr - rows, nt, w + rows * w_stride, w_stride, vact, act_stride, y + rows, ldy);
+  }
+  if constexpr (P::kFew) {
+    if (nt <= kTile) {
+      // bact [nb][512], as/dw [nb][16], C 4 x 1 KiB: within the sizes above.
+      gemm_few<P>(nb, n_wtiles, nt, w, w_stride, act, act_stride, y, ldy, buf);
+      return;
+    }
   }
   auto* pb = reinterpret_cast<int8_t*>(buf);
   auto* pd = reinterpret_cast<float*>(buf + b_bytes);
