@@ -4,9 +4,10 @@
 // TDPBSSD of an A tile read straight from 16 Q8_0 activation rows; the per-block scales make a
 // float epilogue per block necessary (C tile -> memory -> cvt, * weight scale * activation scale,
 // accumulate in 16 zmm). Four C tiles rotate and each epilogue runs four blocks after its TMUL,
-// so the tile unit and AVX-512 overlap. Integer block dots are exact; only float summation order
-// differs from the scalar twins. Few tokens, and rows past the last whole 16, go to the AVX-512
-// VNNI tiles.
+// so the tile unit and AVX-512 overlap. Q8_0 with 8..16 tokens (batched decode) swaps the roles
+// instead (weights in place as A, tokens packed as B: see gemm_few). Integer block dots are
+// exact; only float summation order differs from the scalar twins. Fewer than 8 tokens, and rows
+// past the last whole 16, go to the AVX-512 VNNI tiles.
 #include <cstdlib>
 #include <cstring>
 #include <utility>
