@@ -247,6 +247,22 @@ TEST_P(AttentionKv, CellsNotInPositionOrder) {
   EXPECT_LT(g.run(prompt(0, 136, 17), 0.125f), kTol);
 }
 
+TEST_P(AttentionKv, OrderedAndShuffledSequencesInterleaved) {
+  // Sequence 1 is shuffled, 0 and 2 are in order: each keeps its own kind of range.
+  Harness h(2, 4, 64, GetParam(), 512, 3);
+  EXPECT_LT(h.run(prompt(0, 0, 40), 0.125f), kTol);
+  std::vector<Tok> b = prompt(1, 0, 40);
+  std::shuffle(b.begin(), b.end(), std::mt19937(11));
+  EXPECT_LT(h.run(b, 0.125f), kTol);
+  EXPECT_LT(h.run(prompt(2, 0, 40), 0.125f), kTol);
+  b.clear();
+  for (int i = 0; i < 12; i++) {
+    for (int seq = 0; seq < 3; seq++) b.push_back({seq, 40 + i});
+  }
+  EXPECT_LT(h.run(b, 0.125f), kTol);
+  EXPECT_LT(h.run({{2, 52}, {1, 52}, {0, 52}}, 0.125f, {9, 0.0f}), kTol);
+}
+
 TEST_P(AttentionKv, DecodeSplitsLargeGroups) {
   // One KV head with 8 query heads: a decode step has a single block, so the group is split
   // across work items; a shorter range than a tile (n_keys < 16) and a non-multiple of 16.

@@ -232,14 +232,22 @@ void attention(Step& s, int layer, const Shape& shape, float scale, AttnOptions 
   int64_t work = 0;
   int longest = 0;
   {
-    int last_seq = -1;
-    bool sorted = true;
+    // Whether each sequence's cells are in position order, remembered for the last few
+    // sequences seen (a continuous batch interleaves a handful; checking is O(cells)).
+    constexpr int kMemo = 16;
+    int memo_seq[kMemo], n_memo = 0;
+    bool memo_sorted[kMemo];
     for (int t = 0; t < s.n_tokens; t++) {
       const int seq = s.seq[t];
       const int n = kv.n_used(seq);
-      if (seq != last_seq) sorted = sorted_positions(kv.positions(seq), n);
-      last_seq = seq;
-      vis[t] = visible_cells(kv.positions(seq), n, sorted, s.pos[t], opt.window);
+      int m = 0;
+      while (m < n_memo && memo_seq[m] != seq) m++;
+      if (m == n_memo) {
+        m = n_memo < kMemo ? n_memo++ : t % kMemo;
+        memo_seq[m] = seq;
+        memo_sorted[m] = sorted_positions(kv.positions(seq), n);
+      }
+      vis[t] = visible_cells(kv.positions(seq), n, memo_sorted[m], s.pos[t], opt.window);
       work += vis[t].hi - vis[t].lo;
       longest = std::max(longest, n);
     }
