@@ -95,7 +95,14 @@ void dot_task(void* vctx, int ith, int nth) {
 
 // Rows per chunk: enough chunks for load balance (>= ~4 per thread), few enough that the
 // counter is not contended, a multiple of 4 for tile kernels.
-int64_t pick_chunk_rows(int64_t n, int nth) {
+// AMX tiles with a prompt-sized batch take bigger chunks (up to 256 rows, multiples of the
+// 16-row tile): each gemm call copies/splits the whole activation block once, so fewer calls
+// cost less (measured 12-15 % of Q4_K prefill, more for F16's bf16 activation split).
+int64_t pick_chunk_rows(int64_t n, int nth, int64_t n_tokens, Isa isa) {
+  if (isa >= Isa::kAmx && n_tokens >= 64) {
+    const int64_t rows = std::clamp<int64_t>(n / (2 * static_cast<int64_t>(nth)), 16, 256);
+    return rows / 16 * 16;
+  }
   if (nth == 1) return std::min<int64_t>(n, 64);
   int64_t rows = n / (4 * static_cast<int64_t>(nth));
   rows = std::clamp<int64_t>(rows, 4, 64);
@@ -152,7 +159,7 @@ void matmul(const void* w, DType wt, int64_t k, int64_t n, const float* x, int64
   j.act_stride = act_stride;
   j.n_tokens = n_tokens;
   j.y = y;
-  j.chunk_rows = pick_chunk_rows(n, pool.size());
+  j.chunk_rows = pick_chunk_rows(n, pool.size(), n_tokens, isa);
   j.n_chunks = (n + j.chunk_rows - 1) / j.chunk_rows;
   const bool serial = j.n_chunks == 1 || pool.size() == 1;
   j.next_chunk.store(serial ? 1 : pool.size(), std::memory_order_relaxed);

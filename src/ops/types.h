@@ -75,7 +75,8 @@ struct Kernels {
   // Optional tile kernel (nullptr -> matmul loops vec_dot). For r < nr, t < nt:
   //   y[t * ldy + r] = dot(row r of w (rows w_stride bytes apart),
   //                        activation row t of act (rows act_stride bytes apart)).
-  // matmul passes nr <= 64 rows of one chunk and all of its tokens (nt may be large).
+  // matmul passes nr <= 256 rows of one chunk (<= 64 except AMX prompt batches) and all of its
+  // tokens (nt may be large).
   void (*gemm)(int64_t n, int nr, int nt, const void* w, size_t w_stride, const void* act,
                size_t act_stride, float* y, int64_t ldy) = nullptr;
 };
