@@ -4,6 +4,7 @@
 // tile stay in L1 for k <= 2048 (measured: 4x4 beat 2x8, 1x16 and 8x2 by about 2x). The conversion
 // stops competing with the FMAs. Leftover rows/tokens and single-token calls use the vec_dot.
 #include "ops/x86/simd_avx2.h"
+#include "ops/x86/prefetch.h"
 #include "ops/x86/x86_kernels.h"
 
 namespace ops::avx512 {
@@ -12,16 +13,19 @@ using namespace ops::x86;
 namespace {
 
 struct F32W {
+  static constexpr int kBytes = 4;
   static __m512 load(const void* w, int64_t i) {
     return _mm512_loadu_ps(static_cast<const float*>(w) + i);
   }
 };
 struct F16W {
+  static constexpr int kBytes = 2;
   static __m512 load(const void* w, int64_t i) {
     return _mm512_cvtph_ps(load256(static_cast<const f16_t*>(w) + i));
   }
 };
 struct BF16W {
+  static constexpr int kBytes = 2;
   static __m512 load(const void* w, int64_t i) {
     const __m256i v = load256(static_cast<const bf16_t*>(w) + i);
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(v), 16));
@@ -29,9 +33,11 @@ struct BF16W {
 };
 
 constexpr int kR = 4, kT = 4;
+// Batched decode (a few tokens per row pass) streams the weights from DRAM: prefetch them.
+constexpr int kPrefetchMaxTokens = 16;
 
 // y[t * ldy + r] for kR rows x kT tokens; n is a multiple of 16.
-template <class W>
+template <class W, bool kPf>
 void tile(int64_t n, const uint8_t* w, size_t ws, const uint8_t* act, size_t as, float* y,
           int64_t ldy) {
   __m512 acc[kR][kT];
@@ -43,7 +49,12 @@ void tile(int64_t n, const uint8_t* w, size_t ws, const uint8_t* act, size_t as,
   for (int64_t i = 0; i < n; i += 16) {
     __m512 wv[kR];
 #pragma GCC unroll 8
-    for (int r = 0; r < kR; r++) wv[r] = W::load(w + r * ws, i);
+    for (int r = 0; r < kR; r++) {
+      if constexpr (kPf) {
+        if (i % 32 == 0) prefetch_weights<64>(w + r * ws + i * W::kBytes);
+      }
+      wv[r] = W::load(w + r * ws, i);
+    }
 #pragma GCC unroll 8
     for (int t = 0; t < kT; t++) {
       const __m512 a = _mm512_loadu_ps(reinterpret_cast<const float*>(act + t * as) + i);
@@ -67,7 +78,11 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact
   if (n % 16 == 0) {
     for (; t0 + kT <= nt; t0 += kT) {
       for (r0 = 0; r0 + kR <= nr; r0 += kR) {
-        tile<W>(n, w + r0 * ws, ws, act + t0 * as, as, y + t0 * ldy + r0, ldy);
+        if (nt <= kPrefetchMaxTokens) {
+          tile<W, true>(n, w + r0 * ws, ws, act + t0 * as, as, y + t0 * ldy + r0, ldy);
+        } else {
+          tile<W, false>(n, w + r0 * ws, ws, act + t0 * as, as, y + t0 * ldy + r0, ldy);
+        }
       }
       for (int r = r0; r < nr; r++) {
         for (int t = t0; t < t0 + kT; t++) dot(n, &y[t * ldy + r], w + r * ws, act + t * as);

@@ -7,8 +7,11 @@
 // summation order; they do not depend on the other tokens of the batch.
 // Loop order: superblock -> 16-row tile (packed once, 12 KiB, stays in L1) -> 16-token tile,
 // with the float accumulators of every (row tile, token tile) in a thread_local buffer.
-// Fewer tokens than kMinTokens go to the AVX-512 VNNI tiles (measured per thread, k=2048: at 4
-// tokens AMX and VNNI tie, at 8 AMX is ~1.5x, at 16 ~2.9x, at 512 ~5.7x).
+// Fewer tokens than kMinTokens go to the AVX-512 VNNI tiles. In cache (per thread, k=2048) AMX
+// ties at 4 tokens and wins 1.5x at 8, ~2.9x at 16, ~5.7x at 512; but with the weights streaming
+// from DRAM (batched decode of a whole model) the per-call repack is not paid back at 8 tokens:
+// 8 sequences decode at 79-80 t/s on the VNNI tiles (prefetching) vs 53 on AMX, while 16
+// sequences get 100 t/s on AMX vs 80 (Q4_K_M, 1B shapes). Hence 12.
 #include <cstdlib>
 #include <cstring>
 
@@ -20,7 +23,7 @@
 namespace ops::amx {
 namespace {
 
-constexpr int kMinTokens = 8;
+constexpr int kMinTokens = 12;
 
 // Tiles: 0-2 accumulators (lo, hi, mins), 3 activations, 4-6 weight planes; all 16 x 64 bytes.
 TileConfig k_quant_config() {

@@ -27,7 +27,7 @@ inline __m512i dot64(__m512i u, const int8_t* a) {
 }
 
 // Q6_K: out[t] = dot(w row, a[t] row) for T tokens.
-template <int T>
+template <int T, bool kPf = T == 1>
 void q6k_rows(const BlockQ6_K* w, int64_t nb, const BlockQ8_K* const* a, float* out) {
   const __m512i m4 = _mm512_set1_epi8(0x0f), m30 = _mm512_set1_epi8(0x30);
   const __m512i sh_a = halves(4, 2), sh_b = halves(0, 2);
@@ -36,7 +36,7 @@ void q6k_rows(const BlockQ6_K* w, int64_t nb, const BlockQ8_K* const* a, float* 
 #pragma GCC unroll 8
   for (int t = 0; t < T; t++) acc[t] = accc[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
-    if constexpr (T == 1) prefetch_weights<sizeof(*w)>(w + b);
+    if constexpr (kPf) prefetch_weights<sizeof(*w)>(w + b);
     const __m512 s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(load128(w[b].scales))),
                                    _mm512_set1_ps(h2f(w[b].d)));
     __m512 sb[T][2];
@@ -76,7 +76,7 @@ void q6k_rows(const BlockQ6_K* w, int64_t nb, const BlockQ8_K* const* a, float* 
 }
 
 // Q4_K: high nibbles stay in place (16x) and the 1/16 goes into their scale lanes.
-template <int T>
+template <int T, bool kPf = T == 1>
 void q4k_rows(const BlockQ4_K* w, int64_t nb, const BlockQ8_K* const* a, float* out) {
   const __m512i nib = halves(0x0f0f0f0f0f0f0f0f, static_cast<int64_t>(0xf0f0f0f0f0f0f0f0));
   const __m256 x16 = _mm256_setr_ps(1, 1.0f / 16, 1, 1.0f / 16, 1, 1.0f / 16, 1, 1.0f / 16);
@@ -90,7 +90,7 @@ void q4k_rows(const BlockQ4_K* w, int64_t nb, const BlockQ8_K* const* a, float* 
     accm[t] = _mm256_setzero_ps();
   }
   for (int64_t b = 0; b < nb; b++) {
-    if constexpr (T == 1) prefetch_weights<sizeof(*w)>(w + b);
+    if constexpr (kPf) prefetch_weights<sizeof(*w)>(w + b);
     const __m128i scm = kscales_vec(w[b].scales);  // sc[0..7], m[0..7]
     const __m512 s =
         _mm512_castps256_ps512(_mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(scm)),
@@ -125,7 +125,7 @@ void q4k_rows(const BlockQ4_K* w, int64_t nb, const BlockQ8_K* const* a, float* 
 }
 
 // Q5_K: as Q4_K with the 5th bit rotated in from qh (no 16x trick: bit 4 is taken).
-template <int T>
+template <int T, bool kPf = T == 1>
 void q5k_rows(const BlockQ5_K* w, int64_t nb, const BlockQ8_K* const* a, float* out) {
   const __m512i m4 = _mm512_set1_epi8(0x0f), h10 = _mm512_set1_epi8(0x10);
   const __m512i sh = halves(0, 4);
@@ -144,7 +144,7 @@ void q5k_rows(const BlockQ5_K* w, int64_t nb, const BlockQ8_K* const* a, float* 
     accm[t] = _mm256_setzero_ps();
   }
   for (int64_t b = 0; b < nb; b++) {
-    if constexpr (T == 1) prefetch_weights<sizeof(*w)>(w + b);
+    if constexpr (kPf) prefetch_weights<sizeof(*w)>(w + b);
     const __m128i scm = kscales_vec(w[b].scales);  // sc[0..7], m[0..7]
     const __m512 s = _mm512_castps256_ps512(
         _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(scm)), _mm256_set1_ps(h2f(w[b].d))));
@@ -182,7 +182,7 @@ void q5k_rows(const BlockQ5_K* w, int64_t nb, const BlockQ8_K* const* a, float* 
 
 // Q2_K / Q3_K: 16 sub-blocks of 16 with 2-bit codes (+ hmask bit for Q3_K, offset 4 through
 // bsums); Q2_K mins through bsums too.
-template <bool kQ3, class Block, int T>
+template <bool kQ3, class Block, int T, bool kPf>
 void q23k_rows(const Block* w, int64_t nb, const BlockQ8_K* const* a, float* out) {
   const __m512i m3 = _mm512_set1_epi8(3), m4 = _mm512_set1_epi8(4);
   const __m512i sh0 = halves(0, 2), sh1 = halves(4, 6);
@@ -196,7 +196,7 @@ void q23k_rows(const Block* w, int64_t nb, const BlockQ8_K* const* a, float* out
 #pragma GCC unroll 8
   for (int t = 0; t < T; t++) acc[t] = accc[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
-    if constexpr (T == 1) prefetch_weights<sizeof(*w)>(w + b);
+    if constexpr (kPf) prefetch_weights<sizeof(*w)>(w + b);
     __m512 s, m;  // weight scales (and Q2_K mins, or Q3_K's -4 * scales) per 16 codes
     if constexpr (kQ3) {
       s = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(q3k_scales16(w[b].scales))),
@@ -248,18 +248,23 @@ void q23k_rows(const Block* w, int64_t nb, const BlockQ8_K* const* a, float* out
   for (int t = 0; t < T; t++) out[t] = _mm512_reduce_add_ps(_mm512_sub_ps(acc[t], accc[t]));
 }
 
-template <int T>
+template <int T, bool kPf = T == 1>
 void q2k_rows(const BlockQ2_K* w, int64_t nb, const BlockQ8_K* const* a, float* out) {
-  q23k_rows<false, BlockQ2_K, T>(w, nb, a, out);
+  q23k_rows<false, BlockQ2_K, T, kPf>(w, nb, a, out);
 }
-template <int T>
+template <int T, bool kPf = T == 1>
 void q3k_rows(const BlockQ3_K* w, int64_t nb, const BlockQ8_K* const* a, float* out) {
-  q23k_rows<true, BlockQ3_K, T>(w, nb, a, out);
+  q23k_rows<true, BlockQ3_K, T, kPf>(w, nb, a, out);
 }
 
 constexpr int kTk = 8;  // tokens per pass over a weight row
 
+// Batched decode (a few tokens per row pass) still streams the weights from DRAM, so its
+// 8-token passes prefetch too; prompt-sized batches do not (it cost them ~10 %).
+constexpr int kPrefetchMaxTokens = 16;
+
 template <class Block, void (*Rows4)(const Block*, int64_t, const BlockQ8_K* const*, float*),
+          void (*Rows4Pf)(const Block*, int64_t, const BlockQ8_K* const*, float*),
           void (*Rows1)(const Block*, int64_t, const BlockQ8_K* const*, float*)>
 void gemm_k(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void* act,
             size_t act_stride, float* y, int64_t ldy) {
@@ -273,7 +278,12 @@ void gemm_k(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const vo
     for (int i = 0; i < kTk; i++) a[i] = arow(t0 + i);
     for (int r = 0; r < nr; r++) {
       float out[kTk];
-      Rows4(reinterpret_cast<const Block*>(wb + r * w_stride), nb, a, out);
+      const auto* wr = reinterpret_cast<const Block*>(wb + r * w_stride);
+      if (nt <= kPrefetchMaxTokens) {
+        Rows4Pf(wr, nb, a, out);
+      } else {
+        Rows4(wr, nb, a, out);
+      }
 #pragma GCC unroll 8
       for (int i = 0; i < kTk; i++) y[(t0 + i) * ldy + r] = out[i];
     }
@@ -290,18 +300,18 @@ void gemm_k(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const vo
 
 void gemm_q4_k_q8_k(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as,
                     float* y, int64_t ldy) {
-  gemm_k<BlockQ4_K, q4k_rows<kTk>, q4k_rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);
+  gemm_k<BlockQ4_K, q4k_rows<kTk>, q4k_rows<kTk, true>, q4k_rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);
 }
 
 void gemm_q6_k_q8_k(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as,
                     float* y, int64_t ldy) {
-  gemm_k<BlockQ6_K, q6k_rows<kTk>, q6k_rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);
+  gemm_k<BlockQ6_K, q6k_rows<kTk>, q6k_rows<kTk, true>, q6k_rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);
 }
 
 #define OPS_GEMM_K(name, Block, rows)                                                      \
   void name(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as, \
             float* y, int64_t ldy) {                                                       \
-    gemm_k<Block, rows<kTk>, rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);                    \
+    gemm_k<Block, rows<kTk>, rows<kTk, true>, rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);      \
   }
 OPS_GEMM_K(gemm_q2_k_q8_k, BlockQ2_K, q2k_rows)
 OPS_GEMM_K(gemm_q3_k_q8_k, BlockQ3_K, q3k_rows)

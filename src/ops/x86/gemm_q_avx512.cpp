@@ -66,7 +66,7 @@ Tok prep_token(const BlockQ8_0* a, int64_t nb, uint8_t* dst) {
 
 // out[r * T + t] = dot(weight row r, token t) for R rows (w_stride bytes apart) and T tokens,
 // nb8 groups of 8 blocks. Several rows share each activation load, several tokens each unpack.
-template <class P, int R, int T>
+template <class P, int R, int T, bool kPf = T == 1>
 void rows_tokens(const uint8_t* w0, size_t w_stride, int64_t nb8, const Tok* tok, float* out) {
   using Block = typename P::Block;
   const PairIdx idx = pair_idx(P::kX16);
@@ -92,7 +92,7 @@ void rows_tokens(const uint8_t* w0, size_t w_stride, int64_t nb8, const Tok* tok
     for (int r = 0; r < R; r++) {
       w[r] = reinterpret_cast<const Block*>(w0 + r * w_stride) + 8 * g;
       const auto* wb = reinterpret_cast<const uint8_t*>(w[r]);
-      if constexpr (T == 1) prefetch_weights<8 * sizeof(Block), 2>(wb);
+      if constexpr (kPf) prefetch_weights<8 * sizeof(Block), 2>(wb);
       const __m256 dw = _mm256_cvtph_ps(fields8<P::kSb, 0>(wb));
       __m256 f = dw;
       if constexpr (P::kOffset == 0) f = _mm256_cvtph_ps(fields8<P::kSb, P::kMOff>(wb));
@@ -131,6 +131,10 @@ void rows_tokens(const uint8_t* w0, size_t w_stride, int64_t nb8, const Tok* tok
   }
 }
 
+// Batched decode (a few tokens per row pass) still streams the weights from DRAM, so its
+// 8-token passes prefetch too; prompt-sized batches do not (it cost them ~10 %).
+constexpr int kPrefetchMaxTokens = 16;
+
 // Register tiles: kR4 rows x kTq tokens for prompts, kR1 rows for single tokens.
 constexpr int kR4 = 1, kTq = 8, kR1 = 4;
 
@@ -160,7 +164,11 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
     int r = 0;
     for (; r + kR4 <= nr; r += kR4) {
       float out[kR4 * kTq];
-      rows_tokens<P, kR4, kTq>(wbytes + r * w_stride, w_stride, nb / 8, tok, out);
+      if (nt <= kPrefetchMaxTokens) {
+        rows_tokens<P, kR4, kTq, true>(wbytes + r * w_stride, w_stride, nb / 8, tok, out);
+      } else {
+        rows_tokens<P, kR4, kTq>(wbytes + r * w_stride, w_stride, nb / 8, tok, out);
+      }
       for (int rr = 0; rr < kR4; rr++) {
         for (int i = 0; i < kTq; i++) y[(t0 + i) * ldy + r + rr] = out[rr * kTq + i];
       }
