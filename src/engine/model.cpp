@@ -15,7 +15,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   const auto t0 = std::chrono::steady_clock::now();
   auto impl = std::make_unique<Impl>();
   impl->file = gguf::File::open(path);
-  const gguf::File& file = *impl->file;
+  const gguf::File& file = *impl->file;  // read-only until the arrays are released below
   impl->arch = model::load_arch(file);
 
   ModelInfo& info = impl->info;
@@ -30,6 +30,9 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   if (opts.load_tokenizer && file.has("tokenizer.ggml.model")) {
     impl->tok = std::make_unique<tokenizer::Tokenizer>(file);
   }
+  // The model keeps its File for metadata lookups; the vocabulary arrays now live in the
+  // tokenizer (or are not wanted), and as decoded Values they would cost ~60 MiB resident.
+  impl->file->release_arrays("tokenizer.ggml.");
   const int n_threads = opts.n_threads > 0 ? opts.n_threads : util::physical_cores();
   impl->pool = std::make_unique<util::ThreadPool>(n_threads);
   impl->serial = std::make_unique<util::ThreadPool>(1);

@@ -96,6 +96,25 @@ TEST(GgufReader, Stories260K) {
   EXPECT_LT(params, 320000);
 }
 
+TEST(GgufReader, ReleaseArraysDropsOnlyMatchingArrays) {
+  auto f = gguf::File::open(kStories);
+  const size_t n_before = f->metadata().size();
+  ASSERT_TRUE(f->has("tokenizer.ggml.tokens"));
+  ASSERT_TRUE(f->has("tokenizer.ggml.model"));  // a string under the same prefix
+  const int64_t bos = f->get_int("tokenizer.ggml.bos_token_id", -1);
+  const size_t dropped = f->release_arrays("tokenizer.ggml.");
+  EXPECT_GE(dropped, 2u);  // tokens, scores, token_type
+  EXPECT_EQ(f->metadata().size(), n_before - dropped);
+  EXPECT_FALSE(f->has("tokenizer.ggml.tokens"));
+  EXPECT_FALSE(f->has("tokenizer.ggml.scores"));
+  EXPECT_EQ(f->get_string("tokenizer.ggml.model", ""), "llama");  // scalars stay, index rebuilt
+  EXPECT_EQ(f->get_int("tokenizer.ggml.bos_token_id", -1), bos);
+  EXPECT_EQ(f->architecture(), "llama");
+  for (const auto& [key, value] : f->metadata()) EXPECT_EQ(f->find(key), &value) << key;
+  EXPECT_EQ(f->release_arrays("tokenizer.ggml."), 0u);
+  EXPECT_NE(f->tensor("token_embd.weight"), nullptr);
+}
+
 TEST(GgufReader, TypedGetterErrorsNameKeyAndFile) {
   auto f = File::open(kStories);
   try {

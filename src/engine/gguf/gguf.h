@@ -110,6 +110,10 @@ class File {
 
   // Metadata in file order.
   const std::vector<std::pair<std::string, Value>>& metadata() const { return kv_; }
+  // Drops the array values whose key starts with `prefix` (e.g. "tokenizer.ggml." once the
+  // tokenizer is built: the decoded vocabulary and merges of a 128k-token model take ~60 MiB as
+  // Values); they are then absent as if the file lacked them. Returns how many were dropped.
+  size_t release_arrays(std::string_view prefix);
   const Value* find(std::string_view key) const;
   bool has(std::string_view key) const { return find(key) != nullptr; }
   // Typed getters: the key's value converted; nullopt/default when absent; throws FormatError

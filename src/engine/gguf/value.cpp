@@ -1,4 +1,5 @@
 // Metadata values and the File's typed lookups.
+#include <algorithm>
 #include <cmath>
 
 #include "engine/gguf/gguf.h"
@@ -180,6 +181,18 @@ int64_t TensorInfo::n_elements() const {
 const Value* File::find(std::string_view key) const {
   auto it = kv_index_.find(key);
   return it == kv_index_.end() ? nullptr : &kv_[it->second].second;
+}
+
+size_t File::release_arrays(std::string_view prefix) {
+  const size_t before = kv_.size();
+  std::erase_if(kv_, [&](const std::pair<std::string, Value>& e) {
+    return e.second.type == ValueType::kArray && std::string_view(e.first).starts_with(prefix);
+  });
+  if (kv_.size() == before) return 0;
+  kv_.shrink_to_fit();
+  kv_index_.clear();
+  for (size_t i = 0; i < kv_.size(); i++) kv_index_.emplace(kv_[i].first, i);
+  return before - kv_.size();
 }
 
 const TensorInfo* File::tensor(std::string_view name) const {
