@@ -23,7 +23,9 @@
 namespace ops::amx {
 namespace {
 
-constexpr int kMinTokens = 12;
+constexpr int kMinTokens = 8;
+// Calls with few tokens (batched decode) prefetch the weights kPrefetchBlocks superblocks ahead.
+constexpr int kPrefetchMaxTokens = 32, kPrefetchBlocks = 1;
 
 // Tiles: 0-2 accumulators (lo, hi, mins), 3 activations, 4-6 weight planes; all 16 x 64 bytes.
 TileConfig k_quant_config() {
@@ -135,11 +137,22 @@ void gemm_amx(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const 
   static const TileConfig cfg = k_quant_config();
   use_tile_config(cfg);
   PackedSuper& ps = s.packed;
+  const bool prefetch = nt <= kPrefetchMaxTokens;
   for (int64_t b = 0; b < nb; b++) {
     const bool last = b == nb - 1;
     pack_acts(act, act_stride, nt, ntt, b, ab, db);
     for (int rt = 0; rt < nrt; rt++) {
       const int rows = std::min(kTile, nr - rt * kTile);
+      if (prefetch && b + kPrefetchBlocks < nb) {
+        // Few tokens: the pass is bound by the weight reads, which walk 16 rows a superblock
+        // at a time (a new page per row): ask for this tile's superblock kPrefetchBlocks ahead.
+        const uint8_t* pf =
+            w + rt * kTile * w_stride + (b + kPrefetchBlocks) * sizeof(typename D::Block);
+        for (int r = 0; r < rows; r++) {
+          for (size_t l = 0; l < sizeof(typename D::Block); l += 64)
+            _mm_prefetch(reinterpret_cast<const char*>(pf + r * w_stride + l), _MM_HINT_T1);
+        }
+      }
       pack_super<D>(w + rt * kTile * w_stride, w_stride, rows, b, s.staging, ps);
       auto out = [&](int tt) {
         return TileOut{acc + (static_cast<size_t>(rt) * ntt + tt) * kTile * kTile,

@@ -21,6 +21,9 @@ namespace {
 
 constexpr int kTile = 16;          // tokens per A tile, weight rows per B tile
 constexpr int kBTileBytes = 512;   // 8 rows x 64 bytes: 16 weight rows x 32 codes
+// Batched decode: prefetch the weight rows kPrefetchBlocks blocks ahead, once per
+// kPrefetchEvery blocks (about one cache line of codes).
+constexpr int kPrefetchMaxTokens = 32, kPrefetchBlocks = 8, kPrefetchEvery = 4;
 constexpr int kMinTokens = 8;      // fewer tokens in a call: VNNI tiles (equal at 8 when the
                                    // weights stream from memory, 1.6x when cached)
 constexpr int kMinTailTokens = 3;  // fewer in the last partial tile: VNNI (weights packed)
@@ -490,9 +493,16 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
   const __m512i offs =
       _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                          _mm512_set1_epi32(static_cast<int>(w_stride)));
+  // Few tokens (batched decode): the pass is bound by these weight reads, which walk 16 rows a
+  // block at a time (a new page per row); prefetch each row a few blocks ahead.
+  const bool prefetch = nt <= kPrefetchMaxTokens;
   for (int j = 0; j < n_wtiles; j++) {
     const uint8_t* wt = w + static_cast<size_t>(j) * kTile * w_stride;
     for (int64_t blk = 0; blk < nb; blk++) {
+      if (prefetch && blk % kPrefetchEvery == 0) {
+        const auto* pf = reinterpret_cast<const char*>(wt + (blk + kPrefetchBlocks) * P::kSb);
+        for (int r = 0; r < kTile; r++) _mm_prefetch(pf + r * w_stride, _MM_HINT_T1);
+      }
       const size_t i = static_cast<size_t>(j) * nb + blk;
       P::pack(wt + blk * P::kSb, offs, pb + i * kBTileBytes, pd + i * 16, pm + i * 16);
     }
