@@ -2,6 +2,10 @@
 // and loading it only when this thread's current configuration differs. Internal linkage only;
 // include from *_amx.cpp files (compiled with -mamx-tile -mamx-int8 -mamx-bf16).
 #pragma once
+// GCC 12's AVX-512 headers trip -W(maybe-)uninitialized on their own _undefined() helpers
+// (as in simd_avx2.h, which these files do not all include).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <cstdint>
