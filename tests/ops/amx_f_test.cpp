@@ -59,10 +59,17 @@ Problem make_problem(DType t, int64_t n, int nr, int nt, Fill fill, std::mt19937
     v = g(rng);
     if (fill == Fill::kExtreme) {
       switch (pick(rng)) {
-        case 0: v *= 2.0e4f; break;   // large F16 (|v| up to ~6.5e4 after clamping)
-        case 1: v *= 3.0e-6f; break;  // F16 subnormal range (< 6.1e-5)
-        case 2: v *= 1.0e-7f; break;  // smallest F16 subnormals / zeros
-        default: break;
+        case 0:
+          v *= 2.0e4f;
+          break;  // large F16 (|v| up to ~6.5e4 after clamping)
+        case 1:
+          v *= 3.0e-6f;
+          break;  // F16 subnormal range (< 6.1e-5)
+        case 2:
+          v *= 1.0e-7f;
+          break;  // smallest F16 subnormals / zeros
+        default:
+          break;
       }
       v = std::clamp(v, -65000.0f, 65000.0f);
     }
@@ -174,7 +181,7 @@ TEST(AmxFloatGemm, ExtremeMagnitudesAndF16Subnormals) {
         // Few huge products dominate each sum: only the worst-case bound applies (measured
         // <= 1.7e-5); a one-pass kernel is off by ~2^-8 of the dominant products.
         EXPECT_LE(e.kernel, worst(n)) << ops::type_info(static_cast<uint32_t>(t))->name
-                                         << " n=" << n << " nr=" << nr << " nt=" << nt;
+                                      << " n=" << n << " nr=" << nr << " nt=" << nt;
         EXPECT_GT(e.one_pass, worst(n));
         std::printf("[ %s n=%lld nr=%d nt=%d ] max |err| / sum|w a|: %.3g (one-pass %.3g)\n",
                     ops::type_info(static_cast<uint32_t>(t))->name, static_cast<long long>(n), nr,

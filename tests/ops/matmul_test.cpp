@@ -1,8 +1,8 @@
 #include "ops/matmul.h"
 
-#include <cmath>
-
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "test_util.h"
 #include "util/error.h"

@@ -2,8 +2,8 @@
 // vectorized activation quantizers (F32 -> Q8_0, F32 -> Q8_K with bsums).
 #include <cmath>
 
-#include "ops/x86/simd_avx2.h"
 #include "ops/x86/prefetch.h"
+#include "ops/x86/simd_avx2.h"
 #include "ops/x86/x86_kernels.h"
 
 namespace ops::avx2 {
@@ -44,7 +44,8 @@ void vec_dot_f32(int64_t n, float* out, const void* vw, const void* va) {
 void vec_dot_f16_f32(int64_t n, float* out, const void* vw, const void* va) {
   const auto* w = static_cast<const f16_t*>(vw);
   *out = dot_f32_acts(
-      n, static_cast<const float*>(va), w, [w](int64_t i) { return _mm256_cvtph_ps(load128(w + i)); },
+      n, static_cast<const float*>(va), w,
+      [w](int64_t i) { return _mm256_cvtph_ps(load128(w + i)); },
       [w](int64_t i) { return h2f(w[i]); });
 }
 

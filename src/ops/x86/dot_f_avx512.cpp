@@ -1,7 +1,7 @@
 // AVX-512 float-weight dots (F32, F16 via vcvtph2ps, BF16 via shift) with F32 activations.
 // Bandwidth-bound: 4 independent zmm accumulators (64 elements per step) are enough.
-#include "ops/x86/simd_avx2.h"
 #include "ops/x86/prefetch.h"
+#include "ops/x86/simd_avx2.h"
 #include "ops/x86/x86_kernels.h"
 
 namespace ops::avx512 {

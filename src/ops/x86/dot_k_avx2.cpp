@@ -2,8 +2,8 @@
 // unsigned codes 32 at a time, multiplied with maddubs, scaled per sub-block with madd into
 // int32 (exact), and each 256-block is converted to float once. Code offsets (-4 for Q3_K, -32
 // for Q6_K) and Q2_K/Q4_K/Q5_K mins are applied through the activation block sums (bsums).
-#include "ops/x86/simd_avx2.h"
 #include "ops/x86/prefetch.h"
+#include "ops/x86/simd_avx2.h"
 #include "ops/x86/x86_kernels.h"
 
 namespace ops::avx2 {

@@ -2,8 +2,8 @@
 // codes to unsigned bytes in element order (so the 64 activation bytes load straight), one
 // vpdpbusd sums 4-byte groups, and the int32 lanes are scaled in float by a per-lane vector of
 // sub-block scales (d * dy * sc, one vpermps per step). Code offsets and mins go through bsums.
-#include "ops/x86/simd_avx2.h"
 #include "ops/x86/prefetch.h"
+#include "ops/x86/simd_avx2.h"
 #include "ops/x86/x86_kernels.h"
 
 namespace ops::avx512vnni {

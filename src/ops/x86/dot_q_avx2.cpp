@@ -1,8 +1,8 @@
 // AVX2 dots of the 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) with Q8_0 activations.
 // Per block: unpack weights to unsigned bytes, maddubs against the int8 activations, fold the
 // weight offset (-8 / -16) in as offset * sum(a) (also a maddubs), then one FMA with d_w * d_a.
-#include "ops/x86/simd_avx2.h"
 #include "ops/x86/prefetch.h"
+#include "ops/x86/simd_avx2.h"
 #include "ops/x86/x86_kernels.h"
 
 namespace ops::avx2 {

@@ -6,8 +6,8 @@
 // with vpermt2w, converted with one vcvtph2ps, and broadcast per pair with vpermps.
 // Q4_0/Q4_1 keep the high nibbles in place (16x their value, still < 256) and fold the 1/16
 // into the scale of those lanes, which saves the shift.
-#include "ops/x86/q_pairs_avx512.h"
 #include "ops/x86/prefetch.h"
+#include "ops/x86/q_pairs_avx512.h"
 #include "ops/x86/x86_kernels.h"
 
 namespace ops::avx512vnni {

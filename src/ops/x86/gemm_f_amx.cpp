@@ -38,9 +38,9 @@
 namespace ops::amx {
 namespace {
 
-constexpr int kTile = 16;        // tile rows (tokens or K pairs) and FP32 columns
-constexpr int kStepK = 32;       // K per TDPBF16PS (16 rows of 64 bytes of bf16)
-constexpr int kBlockSteps = 4;   // K steps per block: 64 rows x 128 K x hi/lo = 32 KiB of B
+constexpr int kTile = 16;       // tile rows (tokens or K pairs) and FP32 columns
+constexpr int kStepK = 32;      // K per TDPBF16PS (16 rows of 64 bytes of bf16)
+constexpr int kBlockSteps = 4;  // K steps per block: 64 rows x 128 K x hi/lo = 32 KiB of B
 constexpr int kTileBytes = 1024;
 constexpr int kGroupTokens = 128;  // tokens whose activations/sums stay in cache over all K
 // Fewer tokens: the AVX-512 tiles win (measured crossover per 64-row chunk: ~12 tokens for
@@ -136,8 +136,8 @@ void pack_weights(const uint8_t* w, size_t ws, int nr, int64_t n, int64_t s0, in
       __m512i r[16];
       for (int i = 0; i < kTile; i++) {
         const int row = rb * kTile + i;
-        r[i] = row < nr ? _mm512_maskz_loadu_epi16(km, w + row * ws + k0 * 2)
-                        : _mm512_setzero_si512();
+        r[i] =
+            row < nr ? _mm512_maskz_loadu_epi16(km, w + row * ws + k0 * 2) : _mm512_setzero_si512();
       }
       transpose16x16(r);  // r[p] = K pair p of the 16 rows
       uint8_t* out = dst + (static_cast<size_t>(s) * nrb + rb) * W::kParts * kTileBytes;
@@ -207,7 +207,7 @@ struct ActPacker {
 
 // Where the last K block's sums go: whole tiles straight to y, the rest to the scratch.
 struct YOut {
-  float* y = nullptr;   // (token 0, row 0) of the block in y; nullptr before the last K block
+  float* y = nullptr;  // (token 0, row 0) of the block in y; nullptr before the last K block
   int64_t ldy = 0;
   bool whole_t[2] = {}, whole_r[2] = {};  // token / row tile lies entirely inside nt / nr
 };
@@ -216,8 +216,8 @@ struct YOut {
 // a_hi/a_lo: A rows of the first token tile; wb: B tiles of the first row tile at step 0;
 // c: FP32 sums of (token 0, row 0) with row stride c_stride bytes.
 template <int kParts, int T, int R>
-void block(const uint8_t* a_hi, const uint8_t* a_lo, const uint8_t* wb, int nrb, int ks,
-           float* c, size_t c_stride, bool first, const YOut& out, ActPacker& next) {
+void block(const uint8_t* a_hi, const uint8_t* a_lo, const uint8_t* wb, int nrb, int ks, float* c,
+           size_t c_stride, bool first, const YOut& out, ActPacker& next) {
   constexpr int kARow = kBlockSteps * 64;
   constexpr size_t kATile = kTile * kARow;
   const size_t w_step = static_cast<size_t>(nrb) * kParts * kTileBytes;
@@ -266,13 +266,13 @@ void block(const uint8_t* a_hi, const uint8_t* a_lo, const uint8_t* wb, int nrb,
     if (T == 2 && R == 2) OPS_DP(3, 5, 7);
     next.slice();
   }
-#define OPS_STORE(i, tt, rt)                                                                 \
-  do {                                                                                       \
-    if (out.y != nullptr && out.whole_t[tt] && out.whole_r[rt]) {                            \
-      _tile_stored(i, out.y + (tt) * kTile * out.ldy + (rt) * kTile, out.ldy * sizeof(float)); \
-    } else {                                                                                 \
-      _tile_stored(i, ((tt) ? c1 : c) + (rt) * kTile, c_stride);                             \
-    }                                                                                        \
+#define OPS_STORE(i, tt, rt)                                                               \
+  do {                                                                                     \
+    if (out.y != nullptr && out.whole_t[tt] && out.whole_r[rt]) {                          \
+      _tile_stored(i, out.y + (tt)*kTile * out.ldy + (rt)*kTile, out.ldy * sizeof(float)); \
+    } else {                                                                               \
+      _tile_stored(i, ((tt) ? c1 : c) + (rt)*kTile, c_stride);                             \
+    }                                                                                      \
   } while (0)
   OPS_STORE(0, 0, 0);
   if (R == 2) OPS_STORE(1, 0, 1);
@@ -290,10 +290,10 @@ void gemm_tiles(int64_t n, int nr, int nt, const uint8_t* w, size_t ws, const ui
   for (int i = 0; i < 8; i++) cfg.tile(i, kTile, 64);
   use_tile_config(cfg);
 
-  const int nrb = (nr + kTile - 1) / kTile;             // row tiles
-  const int ntp = (nt + 2 * kTile - 1) / (2 * kTile);   // 32-token pairs of tiles
+  const int nrb = (nr + kTile - 1) / kTile;            // row tiles
+  const int ntp = (nt + 2 * kTile - 1) / (2 * kTile);  // 32-token pairs of tiles
   const int64_t steps = (n + kStepK - 1) / kStepK;
-  const int c_cols = nrb * kTile;                       // FP32 scratch row (one token)
+  const int c_cols = nrb * kTile;  // FP32 scratch row (one token)
   const size_t c_stride = static_cast<size_t>(c_cols) * sizeof(float);
   const size_t w_step = static_cast<size_t>(nrb) * kParts * kTileBytes;  // B bytes per K step
   uint8_t* wbuf = t_wbuf.get(w_step * steps);
@@ -314,9 +314,17 @@ void gemm_tiles(int64_t n, int nr, int nt, const uint8_t* w, size_t ws, const ui
     auto packer_for = [&](int64_t item, ActPacker& p) {
       const int64_t s0 = item / g_pairs * kBlockSteps;
       uint8_t* buf = abuf + (item & 1) * 2 * kAPart;
-      p = ActPacker{act, as, nt, n, g0 + static_cast<int>(item % g_pairs) * 2 * kTile, s0,
-                    static_cast<int>(std::min<int64_t>(kBlockSteps, steps - s0)), buf,
-                    buf + kAPart, 0, 0};
+      p = ActPacker{act,
+                    as,
+                    nt,
+                    n,
+                    g0 + static_cast<int>(item % g_pairs) * 2 * kTile,
+                    s0,
+                    static_cast<int>(std::min<int64_t>(kBlockSteps, steps - s0)),
+                    buf,
+                    buf + kAPart,
+                    0,
+                    0};
       p.per_slice = (2 * kTile + n_rpairs * p.ks - 1) / (n_rpairs * p.ks);
       if (item + 1 < n_items) {  // rows past nt or K past n are never read, only prefetched
         const int64_t s1 = (item + 1) / g_pairs * kBlockSteps;

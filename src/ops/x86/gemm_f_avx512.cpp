@@ -3,8 +3,8 @@
 // so each converted weight vector feeds 4 FMAs, each activation load 4, and the 8 rows of a
 // tile stay in L1 for k <= 2048 (measured: 4x4 beat 2x8, 1x16 and 8x2 by about 2x). The conversion
 // stops competing with the FMAs. Leftover rows/tokens and single-token calls use the vec_dot.
-#include "ops/x86/simd_avx2.h"
 #include "ops/x86/prefetch.h"
+#include "ops/x86/simd_avx2.h"
 #include "ops/x86/x86_kernels.h"
 
 namespace ops::avx512 {

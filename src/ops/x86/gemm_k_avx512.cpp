@@ -2,8 +2,8 @@
 // arithmetic as the vec_dots in dot_k_avx512.cpp, but each 64-code step is unpacked once and
 // multiplied with up to 4 tokens, and the weight-only scale vector is shared by those tokens
 // (the activation scale dy is applied once per 256-block and token).
-#include "ops/x86/simd_avx2.h"
 #include "ops/x86/prefetch.h"
+#include "ops/x86/simd_avx2.h"
 #include "ops/x86/x86_kernels.h"
 
 namespace ops::avx512vnni {
@@ -300,18 +300,20 @@ void gemm_k(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const vo
 
 void gemm_q4_k_q8_k(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as,
                     float* y, int64_t ldy) {
-  gemm_k<BlockQ4_K, q4k_rows<kTk>, q4k_rows<kTk, true>, q4k_rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);
+  gemm_k<BlockQ4_K, q4k_rows<kTk>, q4k_rows<kTk, true>, q4k_rows<1>>(n, nr, nt, w, ws, a, as, y,
+                                                                     ldy);
 }
 
 void gemm_q6_k_q8_k(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as,
                     float* y, int64_t ldy) {
-  gemm_k<BlockQ6_K, q6k_rows<kTk>, q6k_rows<kTk, true>, q6k_rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);
+  gemm_k<BlockQ6_K, q6k_rows<kTk>, q6k_rows<kTk, true>, q6k_rows<1>>(n, nr, nt, w, ws, a, as, y,
+                                                                     ldy);
 }
 
 #define OPS_GEMM_K(name, Block, rows)                                                      \
   void name(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as, \
             float* y, int64_t ldy) {                                                       \
-    gemm_k<Block, rows<kTk>, rows<kTk, true>, rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);      \
+    gemm_k<Block, rows<kTk>, rows<kTk, true>, rows<1>>(n, nr, nt, w, ws, a, as, y, ldy);   \
   }
 OPS_GEMM_K(gemm_q2_k_q8_k, BlockQ2_K, q2k_rows)
 OPS_GEMM_K(gemm_q3_k_q8_k, BlockQ3_K, q3k_rows)

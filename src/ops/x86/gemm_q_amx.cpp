@@ -19,8 +19,8 @@
 namespace ops::amx {
 namespace {
 
-constexpr int kTile = 16;          // tokens per A tile, weight rows per B tile
-constexpr int kBTileBytes = 512;   // 8 rows x 64 bytes: 16 weight rows x 32 codes
+constexpr int kTile = 16;         // tokens per A tile, weight rows per B tile
+constexpr int kBTileBytes = 512;  // 8 rows x 64 bytes: 16 weight rows x 32 codes
 // Batched decode: prefetch the weight rows kPrefetchBlocks blocks ahead, once per
 // kPrefetchEvery blocks (about one cache line of codes).
 constexpr int kPrefetchMaxTokens = 32, kPrefetchBlocks = 8, kPrefetchEvery = 4;
