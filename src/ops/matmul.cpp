@@ -4,35 +4,17 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 
+#include "ops/scratch.h"
 #include "util/error.h"
 
 namespace ops {
 namespace {
 
-// Per calling thread, reused across calls: grows to the largest activation set seen.
-class ScratchBuffer {
- public:
-  ~ScratchBuffer() { std::free(data_); }
-  uint8_t* get(size_t bytes) {
-    if (bytes > cap_) {
-      std::free(data_);
-      cap_ = (bytes + 4095) / 4096 * 4096;
-      data_ = static_cast<uint8_t*>(std::aligned_alloc(64, cap_));
-      if (data_ == nullptr) throw util::Error("out of memory for matmul scratch");
-    }
-    return data_;
-  }
-
- private:
-  uint8_t* data_ = nullptr;
-  size_t cap_ = 0;
-};
-
-thread_local ScratchBuffer t_act_scratch;
+// Per calling thread: the quantized activations.
+thread_local ScratchBuf<> t_act_scratch;
 
 constexpr int64_t kTokenBlock = 32;  // tokens per pass over a chunk's rows
 
@@ -139,7 +121,7 @@ void matmul(const void* w, DType wt, int64_t k, int64_t n, const float* x, int64
   } else {
     const Kernels& ka = require_kernels(kw.act_type, isa, false);
     act_stride = row_bytes(kw.act_type, k);
-    uint8_t* buf = t_act_scratch.get(act_stride * n_tokens);
+    uint8_t* buf = t_act_scratch.get(act_stride * n_tokens, "matmul scratch");
     QuantizeJob qj{ka.quantize_row, x, k, n_tokens, buf, act_stride};
     if (n_tokens == 1 || pool.size() == 1) {
       quantize_task(&qj, 0, 1);

@@ -29,9 +29,8 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <algorithm>
-#include <cstdlib>
-#include <new>
 
+#include "ops/scratch.h"
 #include "ops/x86/amx.h"
 #include "ops/x86/x86_kernels.h"
 
@@ -47,26 +46,8 @@ constexpr int kGroupTokens = 128;  // tokens whose activations/sums stay in cach
 // rows of <= 256, e.g. attention heads, ~20 for longer rows where the weight repack dominates).
 int min_tokens(int64_t n) { return n <= 256 ? 12 : 20; }
 
-// Per-thread 64-byte aligned scratch that only grows.
-class Scratch {
- public:
-  ~Scratch() { std::free(p_); }
-  uint8_t* get(size_t bytes) {
-    if (bytes > cap_) {
-      std::free(p_);
-      cap_ = (bytes + 4095) / 4096 * 4096;
-      p_ = static_cast<uint8_t*>(std::aligned_alloc(64, cap_));
-      if (p_ == nullptr) throw std::bad_alloc();
-    }
-    return p_;
-  }
-
- private:
-  uint8_t* p_ = nullptr;
-  size_t cap_ = 0;
-};
-
-thread_local Scratch t_wbuf, t_abuf, t_cbuf;
+// Per-thread scratch: packed weights, split activations, FP32 tile outputs.
+thread_local ScratchBuf<> t_wbuf, t_abuf, t_cbuf;
 
 // bf16 values (words of a packed vector, 16 from offset `half` * 16) widened to FP32 exactly.
 inline __m512 widen_bf16(__m512i packed, int half) {
@@ -296,10 +277,10 @@ void gemm_tiles(int64_t n, int nr, int nt, const uint8_t* w, size_t ws, const ui
   const int c_cols = nrb * kTile;  // FP32 scratch row (one token)
   const size_t c_stride = static_cast<size_t>(c_cols) * sizeof(float);
   const size_t w_step = static_cast<size_t>(nrb) * kParts * kTileBytes;  // B bytes per K step
-  uint8_t* wbuf = t_wbuf.get(w_step * steps);
+  uint8_t* wbuf = t_wbuf.get(w_step * steps, "AMX gemm scratch");
   constexpr size_t kAPart = 2 * kTile * kBlockSteps * 64;
-  uint8_t* abuf = t_abuf.get(4 * kAPart);  // two items x (hi, lo)
-  auto* cbuf = reinterpret_cast<float*>(t_cbuf.get(c_stride * ntp * 2 * kTile));
+  uint8_t* abuf = t_abuf.get(4 * kAPart, "AMX gemm scratch");  // two items x (hi, lo)
+  auto* cbuf = reinterpret_cast<float*>(t_cbuf.get(c_stride * ntp * 2 * kTile, "AMX gemm scratch"));
 
   // All of the chunk's weights once (re-read per token group from L2), then token groups of
   // kGroupTokens so the group's activation rows and FP32 sums stay cache-resident over K.

@@ -33,8 +33,6 @@ struct BF16W {
 };
 
 constexpr int kR = 4, kT = 4;
-// Batched decode (a few tokens per row pass) streams the weights from DRAM: prefetch them.
-constexpr int kPrefetchMaxTokens = 16;
 
 // y[t * ldy + r] for kR rows x kT tokens; n is a multiple of 16.
 template <class W, bool kPf>

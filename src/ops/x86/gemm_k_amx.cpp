@@ -12,13 +12,12 @@
 // from DRAM (batched decode of a whole model) the per-call repack is not paid back at 8 tokens:
 // 8 sequences decode at 79-80 t/s on the VNNI tiles (prefetching) vs 53 on AMX, while 16
 // sequences get 100 t/s on AMX vs 80 (Q4_K_M, 1B shapes). Hence 12.
-#include <cstdlib>
 #include <cstring>
 
+#include "ops/scratch.h"
 #include "ops/x86/amx.h"
 #include "ops/x86/pack_k_amx.h"
 #include "ops/x86/x86_kernels.h"
-#include "util/error.h"
 
 namespace ops::amx {
 namespace {
@@ -34,31 +33,11 @@ TileConfig k_quant_config() {
   return cfg;
 }
 
-// 64-byte aligned, grow-only buffer of T.
-template <class T>
-class AlignedBuf {
- public:
-  ~AlignedBuf() { std::free(p_); }
-  T* get(size_t n) {
-    if (n > cap_) {
-      std::free(p_);
-      cap_ = (n * sizeof(T) + 4095) / 4096 * 4096 / sizeof(T);
-      p_ = static_cast<T*>(std::aligned_alloc(64, cap_ * sizeof(T)));
-      if (p_ == nullptr) throw util::Error("out of memory for AMX gemm scratch");
-    }
-    return p_;
-  }
-
- private:
-  T* p_ = nullptr;
-  size_t cap_ = 0;
-};
-
 // Per thread, grown to the largest call and then reused (no allocation in steady state).
 struct Scratch {
-  AlignedBuf<float> acc;   // [row tile][token tile][16 tokens][16 rows]
-  AlignedBuf<float> dact;  // [token] d of the current superblock (0 for padding tokens)
-  AlignedBuf<int8_t> a;    // [token tile][chunk][16 tokens][64 codes] of that superblock
+  ScratchBuf<float> acc;   // [row tile][token tile][16 tokens][16 rows]
+  ScratchBuf<float> dact;  // [token] d of the current superblock (0 for padding tokens)
+  ScratchBuf<int8_t> a;    // [token tile][chunk][16 tokens][64 codes] of that superblock
   PackStaging staging;
   PackedSuper packed;
   alignas(64) int32_t c[2][3][kTile * kTile];  // two sets: store one, finish the other
@@ -130,10 +109,10 @@ void gemm_amx(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const 
   const int nrt = (nr + kTile - 1) / kTile, ntt = (nt + kTile - 1) / kTile;
   Scratch& s = t_scratch;
   const size_t n_acc = static_cast<size_t>(nrt) * ntt * kTile * kTile;
-  float* acc = s.acc.get(n_acc);
+  float* acc = s.acc.get(n_acc, "AMX gemm scratch");
   std::memset(acc, 0, n_acc * sizeof(float));
-  float* db = s.dact.get(static_cast<size_t>(ntt) * kTile);
-  int8_t* ab = s.a.get(static_cast<size_t>(ntt) * kChunks * kTile * 64);
+  float* db = s.dact.get(static_cast<size_t>(ntt) * kTile, "AMX gemm scratch");
+  int8_t* ab = s.a.get(static_cast<size_t>(ntt) * kChunks * kTile * 64, "AMX gemm scratch");
   static const TileConfig cfg = k_quant_config();
   use_tile_config(cfg);
   PackedSuper& ps = s.packed;

@@ -259,10 +259,6 @@ void q3k_rows(const BlockQ3_K* w, int64_t nb, const BlockQ8_K* const* a, float* 
 
 constexpr int kTk = 8;  // tokens per pass over a weight row
 
-// Batched decode (a few tokens per row pass) still streams the weights from DRAM, so its
-// 8-token passes prefetch too; prompt-sized batches do not (it cost them ~10 %).
-constexpr int kPrefetchMaxTokens = 16;
-
 template <class Block, void (*Rows4)(const Block*, int64_t, const BlockQ8_K* const*, float*),
           void (*Rows4Pf)(const Block*, int64_t, const BlockQ8_K* const*, float*),
           void (*Rows1)(const Block*, int64_t, const BlockQ8_K* const*, float*)>

@@ -8,11 +8,11 @@
 // instead (weights in place as A, tokens packed as B: see gemm_few). Integer block dots are
 // exact; only float summation order differs from the scalar twins. Fewer than 8 tokens, and rows
 // past the last whole 16, go to the AVX-512 VNNI tiles.
-#include <cstdlib>
 #include <cstring>
 #include <utility>
 
 #include "ops/blocks.h"
+#include "ops/scratch.h"
 #include "ops/x86/amx.h"
 #include "ops/x86/x86_kernels.h"
 
@@ -34,29 +34,9 @@ constexpr size_t kActScaleOff = 0;  // BlockQ8_0::d
 constexpr size_t kActCodeOff = 2;   // BlockQ8_0::qs
 constexpr size_t kActBlock = sizeof(BlockQ8_0);
 
-// Per-thread scratch for the packed weights; grows, never shrinks.
-class Scratch {
- public:
-  ~Scratch() { std::free(p_); }
-  uint8_t* get(size_t bytes) {
-    if (bytes > cap_) {
-      std::free(p_);
-      cap_ = (bytes + 4095) / 4096 * 4096;
-      p_ = static_cast<uint8_t*>(std::aligned_alloc(64, cap_));
-      if (p_ == nullptr) {
-        cap_ = 0;
-        return nullptr;  // caller falls back to the VNNI tiles
-      }
-      std::memset(p_, 0, cap_);  // tail tiles read (and discard) rows never stored
-    }
-    return p_;
-  }
-
- private:
-  uint8_t* p_ = nullptr;
-  size_t cap_ = 0;
-};
-thread_local Scratch t_scratch;
+// Per-thread scratch for the packed weights (nullptr: fall back to the VNNI tiles). Zeroed
+// when allocated: tail tiles read (and discard) rows never stored.
+thread_local ScratchBuf<> t_scratch;
 
 inline __m512i gather32(__m512i offs, const uint8_t* base) {
   return _mm512_i32gather_epi32(offs, base, 1);
@@ -181,6 +161,25 @@ struct Q80 {
 #define OPS_TILE_ZERO(tmm) asm volatile("tilezero %%tmm" #tmm ::)
 #define OPS_TILE_DPBSSD(c, a, b) asm volatile("tdpbssd %%tmm" #b ", %%tmm" #a ", %%tmm" #c ::)
 
+// Stores the C tile of block blk (tiles 4..7 in rotation) into its ring slot of cbuf.
+inline void store_c_ring(int32_t* cbuf, int64_t blk) {
+  int32_t* c = cbuf + 256 * (blk & 3);
+  switch (blk & 3) {
+    case 0:
+      OPS_TILE_STORE_C(4, c);
+      break;
+    case 1:
+      OPS_TILE_STORE_C(5, c);
+      break;
+    case 2:
+      OPS_TILE_STORE_C(6, c);
+      break;
+    default:
+      OPS_TILE_STORE_C(7, c);
+      break;
+  }
+}
+
 // Block product C = A . B (tile numbers as literals: the asm pastes them).
 #define OPS_TILE_MUL(kA, kB, kC, a, a_stride, b) \
   do {                                           \
@@ -263,21 +262,7 @@ void tile_pass(const TileArgs& g, int mt, float* y, int64_t ldy, std::index_sequ
     // The previous block's C is stored only now, after this block's tile loads: a tile load
     // queued behind a store that waits for its TMUL would chain every block to the last.
     if (blk >= 1 && blk <= nb) {
-      int32_t* c = g.cbuf + 256 * ((blk - 1) & 3);
-      switch ((blk - 1) & 3) {
-        case 0:
-          OPS_TILE_STORE_C(4, c);
-          break;
-        case 1:
-          OPS_TILE_STORE_C(5, c);
-          break;
-        case 2:
-          OPS_TILE_STORE_C(6, c);
-          break;
-        default:
-          OPS_TILE_STORE_C(7, c);
-          break;
-      }
+      store_c_ring(g.cbuf, blk - 1);
     }
   }
   ((static_cast<int>(I) < mt ? _mm512_storeu_ps(y + I * ldy, acc[I]) : void()), ...);
@@ -390,21 +375,7 @@ void few_pass(const FewArgs& g, const uint8_t* w0, size_t ws, __m512i woffs, int
       }
     }
     if (blk >= 1 && blk <= g.nb) {
-      int32_t* c = g.cbuf + 256 * ((blk - 1) & 3);
-      switch ((blk - 1) & 3) {
-        case 0:
-          OPS_TILE_STORE_C(4, c);
-          break;
-        case 1:
-          OPS_TILE_STORE_C(5, c);
-          break;
-        case 2:
-          OPS_TILE_STORE_C(6, c);
-          break;
-        default:
-          OPS_TILE_STORE_C(7, c);
-          break;
-      }
+      store_c_ring(g.cbuf, blk - 1);
     }
   }
   alignas(64) float tmp[kTile][kTile];  // [row][token]
@@ -462,8 +433,9 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
   const size_t dm_bytes = static_cast<size_t>(n_wtiles) * nb * 64;
   const size_t tok_bytes = static_cast<size_t>(nb) * 64;
   uint8_t* buf = nt >= kMinTokens && n_wtiles > 0
-                     ? t_scratch.get(b_bytes + 2 * dm_bytes + 2 * tok_bytes + 4096 + kBTileBytes +
-                                     tok_bytes / 2)
+                     ? t_scratch.try_get(b_bytes + 2 * dm_bytes + 2 * tok_bytes + 4096 +
+                                             kBTileBytes + tok_bytes / 2,
+                                         /*zero_new=*/true)
                      : nullptr;
   if (buf == nullptr) {
     fallback(n, nr, nt, vw, w_stride, vact, act_stride, y, ldy);

@@ -4,8 +4,7 @@
 // the per-block offset/min term. That term then costs one FMA per 8 blocks (dot of the weight
 // scales with it) instead of a second vpdpbusd per pair. Up to 8 tokens share each unpacked
 // weight pair, so prompt processing unpacks weights an eighth as often.
-#include <cstdlib>
-
+#include "ops/scratch.h"
 #include "ops/x86/prefetch.h"
 #include "ops/x86/q_pairs_avx512.h"
 #include "ops/x86/x86_kernels.h"
@@ -15,25 +14,8 @@ using namespace ops::x86;
 
 namespace {
 
-// Per-thread scratch for the prepared activations; grows, never shrinks.
-class Scratch {
- public:
-  ~Scratch() { std::free(p_); }
-  uint8_t* get(size_t bytes) {
-    if (bytes > cap_) {
-      std::free(p_);
-      cap_ = (bytes + 4095) / 4096 * 4096;
-      p_ = static_cast<uint8_t*>(std::aligned_alloc(64, cap_));
-      if (p_ == nullptr) cap_ = 0;  // caller falls back to plain dots
-    }
-    return p_;
-  }
-
- private:
-  uint8_t* p_ = nullptr;
-  size_t cap_ = 0;
-};
-thread_local Scratch t_scratch;
+// Per-thread scratch for the prepared activations (nullptr: fall back to plain dots).
+thread_local ScratchBuf<> t_scratch;
 
 struct Tok {
   const int8_t* qs;  // [nb * 32]
@@ -131,10 +113,6 @@ void rows_tokens(const uint8_t* w0, size_t w_stride, int64_t nb8, const Tok* tok
   }
 }
 
-// Batched decode (a few tokens per row pass) still streams the weights from DRAM, so its
-// 8-token passes prefetch too; prompt-sized batches do not (it cost them ~10 %).
-constexpr int kPrefetchMaxTokens = 16;
-
 // Register tiles: kR4 rows x kTq tokens for prompts, kR1 rows for single tokens.
 constexpr int kR4 = 1, kTq = 8, kR1 = 4;
 
@@ -146,7 +124,7 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t w_stride, const void
   const auto* wbytes = static_cast<const uint8_t*>(vw);
   const auto* abytes = static_cast<const uint8_t*>(act);
   const size_t tok_bytes = static_cast<size_t>(nb) * 40;  // 32 code bytes + 2 floats per block
-  uint8_t* buf = nb % 8 == 0 ? t_scratch.get(tok_bytes * kTq) : nullptr;
+  uint8_t* buf = nb % 8 == 0 ? t_scratch.try_get(tok_bytes * kTq) : nullptr;
   if (buf == nullptr) {  // rows not made of whole 8-block groups (or no scratch): plain dots
     for (int t = 0; t < nt; t++) {
       for (int r = 0; r < nr; r++)

@@ -12,6 +12,11 @@ namespace {
 
 inline constexpr int kPrefetchAhead = 4096;
 
+// Tile calls with at most this many tokens (batched decode) still stream the weights from
+// DRAM, so their multi-token passes prefetch too; prompt-sized batches do not (it cost them
+// ~10 % in the 8-token K-quant tiles).
+inline constexpr int kPrefetchMaxTokens = 16;
+
 // Prefetches the kBytes of weights that start kAheadTimes * kPrefetchAhead bytes after p.
 // Kernels that walk several rows at once (R interleaved streams) look further ahead: tuned on
 // the 1B-shaped models, 4 KiB for one stream and 8 KiB per stream for 4-row tiles were best
