@@ -13,34 +13,19 @@
 #include "ops/kernels_impl.h"
 #include "ops/matmul.h"
 #include "ops/types.h"
+#include "test_util.h"
 #include "util/thread_pool.h"
 
 namespace {
+
+using ops_test::block_bytes;
+using ops_test::f16_fields;
+using ops_test::type_name;
 
 using ops::DType;
 using ops::Isa;
 
 const DType kTypes[] = {DType::Q4_K, DType::Q6_K, DType::Q5_K, DType::Q3_K, DType::Q2_K};
-
-const char* name(DType t) { return ops::type_info(static_cast<uint32_t>(t))->name; }
-size_t bbytes(DType t) { return ops::type_info(static_cast<uint32_t>(t))->block_bytes; }
-
-// Offsets of the fp16 fields (d, dmin) in each block.
-std::vector<size_t> f16_fields(DType t) {
-  switch (t) {
-    case DType::Q2_K:
-      return {80, 82};
-    case DType::Q3_K:
-      return {108};
-    case DType::Q4_K:
-    case DType::Q5_K:
-      return {0, 2};
-    case DType::Q6_K:
-      return {208};
-    default:
-      return {};
-  }
-}
 
 enum class Fill { kGaussian, kRawBytes, kExtreme };
 
@@ -64,7 +49,7 @@ std::vector<uint8_t> make_weights(DType t, int64_t n, int n_rows, Fill fill, std
     b = fill == Fill::kExtreme ? (v < 128 ? 0x00 : 0xff) : static_cast<uint8_t>(v);
   }
   std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
-  for (size_t off = 0; off < w.size(); off += bbytes(t)) {
+  for (size_t off = 0; off < w.size(); off += block_bytes(t)) {
     for (size_t f : f16_fields(t)) {
       const ops::f16_t h = ops::fp32_to_fp16(scale(rng));
       std::memcpy(&w[off + f], &h, 2);
@@ -124,7 +109,7 @@ void check_shape(DType t, int64_t n, int nr, int nt, Fill fill, std::mt19937& rn
       ref.vec_dot(n, &want, w.data() + r * ws, a.data() + i * as);
       const double tol = 2e-6 * abs_dot(&wf[r * n], &af[i * n], n) + 1e-30;
       ASSERT_NEAR(y[i * ldy + r], want, tol)
-          << name(t) << " n=" << n << " nr=" << nr << " nt=" << nt << " r=" << r << " t=" << i
+          << type_name(t) << " n=" << n << " nr=" << nr << " nt=" << nt << " r=" << r << " t=" << i
           << " fill=" << static_cast<int>(fill);
     }
   }
@@ -176,20 +161,21 @@ TEST(AmxK, OneChangedCodeMovesOnlyItsRow) {
     for (int r = 0; r < nr; r++) {
       // A code byte well inside the second block (offset 40 is code data in every K type).
       auto w2 = w;
-      w2[r * ws + bbytes(t) + 40] ^= 0x11;
+      w2[r * ws + block_bytes(t) + 40] ^= 0x11;
       k->gemm(n, nr, nt, w2.data(), ws, a.data(), as, y1.data(), nr);
       float want = 0, base = 0;
       for (int i = 0; i < nt; i++) {
         for (int c = 0; c < nr; c++) {
           if (c != r) {
-            ASSERT_EQ(y1[i * nr + c], y0[i * nr + c]) << name(t) << " row " << r << " col " << c;
+            ASSERT_EQ(y1[i * nr + c], y0[i * nr + c])
+                << type_name(t) << " row " << r << " col " << c;
           }
         }
         ops::scalar_table()[t].vec_dot(n, &want, w2.data() + r * ws, a.data() + i * as);
         ops::scalar_table()[t].vec_dot(n, &base, w.data() + r * ws, a.data() + i * as);
         EXPECT_NEAR(y1[i * nr + r] - y0[i * nr + r], want - base,
                     1e-5 * (std::fabs(want) + std::fabs(base)) + 1e-6)
-            << name(t) << " row " << r << " token " << i;
+            << type_name(t) << " row " << r << " token " << i;
       }
     }
   }
@@ -215,12 +201,12 @@ TEST(AmxK, MatmulMatchesVnni) {
       for (int64_t r = 0; r < n; r++) {
         const double tol = 4e-6 * abs_dot(&wf[r * k], &x[i * k], k);
         if (std::fabs(ya[i * n + r] - yv[i * n + r]) > tol && bad++ < 5) {
-          ADD_FAILURE() << name(t) << " r=" << r << " t=" << i << " amx=" << ya[i * n + r]
+          ADD_FAILURE() << type_name(t) << " r=" << r << " t=" << i << " amx=" << ya[i * n + r]
                         << " vnni=" << yv[i * n + r];
         }
       }
     }
-    EXPECT_EQ(bad, 0) << name(t);
+    EXPECT_EQ(bad, 0) << type_name(t);
   }
 }
 

@@ -14,17 +14,19 @@
 #include "ops/kernels_impl.h"
 #include "ops/matmul.h"
 #include "ops/types.h"
+#include "test_util.h"
 #include "util/thread_pool.h"
 
 namespace {
+
+using ops_test::block_bytes;
+using ops_test::type_name;
 
 using ops::DType;
 using ops::Isa;
 
 const DType kTypes[] = {DType::Q4_0, DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q8_0};
 
-const char* name(DType t) { return ops::type_info(static_cast<uint32_t>(t))->name; }
-size_t bbytes(DType t) { return ops::type_info(static_cast<uint32_t>(t))->block_bytes; }
 bool has_min(DType t) { return t == DType::Q4_1 || t == DType::Q5_1; }
 
 enum class Fill { kGaussian, kRawBytes, kExtreme, kZeroScales };
@@ -51,7 +53,7 @@ std::vector<uint8_t> make_weights(DType t, int64_t n, int n_rows, Fill fill, std
   }
   // Sane fp16 scales (random bytes could be inf/NaN); zero for every third block in kZeroScales.
   std::uniform_real_distribution<float> scale(-0.05f, 0.05f);
-  const size_t bb = bbytes(t);
+  const size_t bb = block_bytes(t);
   for (size_t off = 0, i = 0; off < w.size(); off += bb, i++) {
     const bool zero = fill == Fill::kZeroScales && i % 3 == 0;
     const ops::f16_t d = ops::fp32_to_fp16(zero ? 0.0f : scale(rng));
@@ -145,14 +147,15 @@ TEST(AmxQ, GemmMatchesScalarDots) {
         for (int r = 0; r < ldy; r++) {
           const float got = y[i * ldy + r];
           if (i == s.nt || r >= s.nr) {
-            ASSERT_EQ(got, -777.0f) << "gemm wrote outside its tile: " << name(t) << " n=" << s.n
-                                    << " nr=" << s.nr << " nt=" << s.nt << " r=" << r << " t=" << i;
+            ASSERT_EQ(got, -777.0f)
+                << "gemm wrote outside its tile: " << type_name(t) << " n=" << s.n << " nr=" << s.nr
+                << " nt=" << s.nt << " r=" << r << " t=" << i;
             continue;
           }
           float want = 0;
           ref.vec_dot(s.n, &want, w.data() + r * ws, a.data() + i * as);
           ASSERT_NEAR(got, want, 2e-6 * abs_dot(wf[r], af[i]) + 1e-30)
-              << name(t) << " n=" << s.n << " nr=" << s.nr << " nt=" << s.nt << " r=" << r
+              << type_name(t) << " n=" << s.n << " nr=" << s.nr << " nt=" << s.nt << " r=" << r
               << " t=" << i << " fill=" << static_cast<int>(fill);
           checked++;
         }
@@ -176,7 +179,7 @@ TEST(AmxQ, ToleranceCatchesOneWrongCode) {
   std::vector<float> y0(nr * nt), y1(nr * nt);
   k->gemm(n, nr, nt, w.data(), ws, a.data(), as, y0.data(), nr);
   const int row = 37, blk = 10;
-  w[row * ws + blk * bbytes(DType::Q4_0) + 2 + 5] ^= 0x01;
+  w[row * ws + blk * block_bytes(DType::Q4_0) + 2 + 5] ^= 0x01;
   k->gemm(n, nr, nt, w.data(), ws, a.data(), as, y1.data(), nr);
   const auto wf = dequant(DType::Q4_0, w.data() + row * ws, n);
   for (int i = 0; i < nt; i++) {
@@ -217,12 +220,12 @@ TEST(AmxQ, MatmulMatchesVnni) {
       for (int64_t i = 0; i < nt; i++) {
         const double tol = 4e-6 * abs_dot(wf, af[i]) + 1e-30;
         if (std::fabs(double(y_amx[i * n + r]) - y_vnni[i * n + r]) > tol && bad++ < 5) {
-          ADD_FAILURE() << name(t) << " row " << r << " token " << i << ": amx " << y_amx[i * n + r]
-                        << " vnni " << y_vnni[i * n + r] << " tol " << tol;
+          ADD_FAILURE() << type_name(t) << " row " << r << " token " << i << ": amx "
+                        << y_amx[i * n + r] << " vnni " << y_vnni[i * n + r] << " tol " << tol;
         }
       }
     }
-    EXPECT_EQ(bad, 0) << name(t);
+    EXPECT_EQ(bad, 0) << type_name(t);
   }
 }
 

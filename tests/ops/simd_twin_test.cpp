@@ -10,8 +10,12 @@
 
 #include "ops/kernels_impl.h"
 #include "ops/types.h"
+#include "test_util.h"
 
 namespace {
+
+using ops_test::block_bytes;
+using ops_test::f16_fields;
 
 using ops::DType;
 using ops::Isa;
@@ -30,32 +34,6 @@ std::vector<Isa> simd_isas() {
 }
 
 int64_t bsize(DType t) { return ops::type_info(static_cast<uint32_t>(t))->block_size; }
-size_t bbytes(DType t) { return ops::type_info(static_cast<uint32_t>(t))->block_bytes; }
-
-// Offsets of the fp16 scale fields in each block (overwritten with sane values so random bytes
-// never make inf/NaN scales).
-std::vector<size_t> f16_fields(DType t) {
-  switch (t) {
-    case DType::Q4_0:
-    case DType::Q5_0:
-    case DType::Q8_0:
-      return {0};
-    case DType::Q4_1:
-    case DType::Q5_1:
-      return {0, 2};
-    case DType::Q2_K:
-      return {80, 82};
-    case DType::Q3_K:
-      return {108};
-    case DType::Q4_K:
-    case DType::Q5_K:
-      return {0, 2};
-    case DType::Q6_K:
-      return {208};
-    default:
-      return {};
-  }
-}
 
 enum class Fill { kGaussian, kRawBytes, kExtreme, kZeroScales };
 
@@ -77,7 +55,7 @@ std::vector<uint8_t> make_weights(DType t, int64_t n, Fill fill, std::mt19937& r
   for (auto& b : w)
     b = static_cast<uint8_t>(fill == Fill::kExtreme ? (byte(rng) < 128 ? 0x00 : 0xff) : byte(rng));
   if (t == DType::Q8_0) {  // weight quantizers never emit -128 either
-    for (size_t bl = 0; bl < w.size(); bl += bbytes(t)) {
+    for (size_t bl = 0; bl < w.size(); bl += block_bytes(t)) {
       for (size_t j = 2; j < 34; j++) {
         if (w[bl + j] == 0x80) w[bl + j] = 0x81;
         if (fill == Fill::kExtreme) w[bl + j] = (w[bl + j] & 0x80) ? 0x81 : 0x7f;
@@ -85,7 +63,7 @@ std::vector<uint8_t> make_weights(DType t, int64_t n, Fill fill, std::mt19937& r
     }
   }
   std::uniform_real_distribution<float> sc(-0.1f, 0.1f);
-  for (size_t bl = 0; bl < w.size(); bl += bbytes(t)) {
+  for (size_t bl = 0; bl < w.size(); bl += block_bytes(t)) {
     for (size_t off : f16_fields(t)) {
       const float v = fill == Fill::kZeroScales && off == f16_fields(t)[0] ? 0.0f : sc(rng);
       const ops::f16_t h = ops::fp32_to_fp16(v);

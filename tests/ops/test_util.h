@@ -22,6 +22,39 @@ inline int64_t block_size(ops::DType t) {
   return ops::type_info(static_cast<uint32_t>(t))->block_size;
 }
 
+inline size_t block_bytes(ops::DType t) {
+  return ops::type_info(static_cast<uint32_t>(t))->block_bytes;
+}
+
+inline const char* type_name(ops::DType t) {
+  return ops::type_info(static_cast<uint32_t>(t))->name;
+}
+
+// Offsets of the fp16 scale fields in each block (tests overwrite them with sane values so
+// random bytes never make inf/NaN scales).
+inline std::vector<size_t> f16_fields(ops::DType t) {
+  switch (t) {
+    case ops::DType::Q4_0:
+    case ops::DType::Q5_0:
+    case ops::DType::Q8_0:
+      return {0};
+    case ops::DType::Q4_1:
+    case ops::DType::Q5_1:
+      return {0, 2};
+    case ops::DType::Q2_K:
+      return {80, 82};
+    case ops::DType::Q3_K:
+      return {108};
+    case ops::DType::Q4_K:
+    case ops::DType::Q5_K:
+      return {0, 2};
+    case ops::DType::Q6_K:
+      return {208};
+    default:
+      return {};
+  }
+}
+
 // Quantizes with the scalar reference quantizer of t.
 inline std::vector<uint8_t> quantize(ops::DType t, const std::vector<float>& x) {
   std::vector<uint8_t> q(ops::row_bytes(t, static_cast<int64_t>(x.size())));
