@@ -1,5 +1,7 @@
 // Go text/template engine: parse once, execute many times over JSON data (Ollama semantics).
 #pragma once
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -16,12 +18,21 @@ class TemplateError : public util::Error {
   explicit TemplateError(std::string m) : util::Error(std::move(m), 400) {}
 };
 
+// Bounds on one parse and one execution (templates are user input). Go stops at a depth limit
+// too; these are far above what any real chat template needs.
+inline constexpr int kMaxTemplateNesting = 1000;        // nested blocks/parentheses at parse
+inline constexpr int kMaxTemplateDepth = 1000;          // nested {{template}} calls at execution
+inline constexpr uint64_t kMaxTemplateSteps = 20'000'000;  // nodes + range iterations
+inline constexpr size_t kMaxTemplateOutput = size_t{128} << 20;  // rendered bytes
+
 class Template {
  public:
-  // Parses `text`. Throws TemplateError on a syntax error.
+  // Parses `text`. Throws TemplateError on a syntax error or nesting beyond
+  // kMaxTemplateNesting.
   static Template parse(std::string_view text, std::string name = "template");
 
-  // Executes with `data` as dot (missingkey=zero: a missing key is the zero value).
+  // Executes with `data` as dot (missingkey=zero: a missing key is the zero value). Throws
+  // TemplateError when a bound above is passed.
   // Struct-like data uses capitalised keys (`.Messages`, `.Role`, ...).
   std::string execute(const Json& data) const;
 

@@ -4,6 +4,7 @@
 
 #include "prompt/template.h"
 #include "prompt/template_funcs.h"
+#include "util/stack.h"
 
 namespace prompt {
 namespace {
@@ -25,13 +26,27 @@ const Json& null_json() {
   return n;
 }
 
+// What one execution may cost: a template is user input (the `template` field, a Modelfile),
+// so recursion, output and work are bounded like Go's executor bounds its depth.
+struct Budget {
+  int depth = 0;         // nested {{template}} calls
+  uint64_t steps = 0;    // nodes executed and range iterations
+};
+
 class Exec {
  public:
-  Exec(const std::map<std::string, NodeList>& defines, std::string& out)
-      : defines_(defines), out_(out) {}
+  Exec(const std::map<std::string, NodeList>& defines, std::string& out, Budget& budget)
+      : defines_(defines), out_(out), budget_(budget) {}
 
   void run(const NodeList& list, const Val& dot) {
-    for (const auto& n : list) run_node(*n, dot);
+    util::check_stack("template");
+    for (const auto& n : list) {
+      if (++budget_.steps > kMaxTemplateSteps)
+        fail("execution exceeded " + std::to_string(kMaxTemplateSteps) + " steps");
+      run_node(*n, dot);
+      if (out_.size() > kMaxTemplateOutput)
+        fail("output exceeds " + std::to_string(kMaxTemplateOutput >> 20) + " MiB");
+    }
   }
 
   void push_var(const std::string& name, Val v) { vars_.emplace_back(name, std::move(v)); }
@@ -65,9 +80,13 @@ class Exec {
         auto it = defines_.find(n.text);
         if (it == defines_.end()) fail("no such template \"" + n.text + "\"");
         Val arg = n.has_pipe ? eval_pipeline(n.pipe, dot) : Val::borrow(null_json());
-        Exec sub(defines_, out_);
+        if (budget_.depth >= kMaxTemplateDepth)
+          fail("exceeded maximum template depth (" + std::to_string(kMaxTemplateDepth) + ")");
+        budget_.depth++;
+        Exec sub(defines_, out_, budget_);
         sub.push_var("$", arg);
         sub.run(it->second, arg);
+        budget_.depth--;
         break;
       }
       case Node::Kind::kBreak: throw BreakSignal{};
@@ -84,6 +103,8 @@ class Exec {
     Val coll = eval_pipeline(p, dot);
     const Json& c = coll.get();
     auto body = [&](Val key, Val elem) {
+      if (++budget_.steps > kMaxTemplateSteps)
+        fail("execution exceeded " + std::to_string(kMaxTemplateSteps) + " steps");
       vars_.resize(mark);
       if (decls.size() == 1) push_var(decls[0], elem);
       if (decls.size() == 2) {
@@ -171,7 +192,11 @@ class Exec {
       std::vector<Json> args;
       for (size_t i = 1; i < c.args.size(); i++) args.push_back(eval_arg(c.args[i], dot).get());
       if (piped) args.push_back(piped->get());
-      return Val::owned(call_function(fn, args));
+      try {
+        return Val::owned(call_function(fn, args));
+      } catch (const nlohmann::json::exception& e) {
+        fail(fn + ": " + e.what());
+      }
     }
     if (c.args.size() > 1 || piped) {
       // Method calls with arguments are not part of the data model we expose.
@@ -197,7 +222,12 @@ class Exec {
           if (it->first == a.name) return walk(it->second, a.fields);
         fail("undefined variable \"" + a.name + "\"");
       }
-      case Arg::Kind::kIdentifier: return Val::owned(call_function(a.name, {}));
+      case Arg::Kind::kIdentifier:
+        try {
+          return Val::owned(call_function(a.name, {}));
+        } catch (const nlohmann::json::exception& e) {
+          fail(a.name + ": " + e.what());
+        }
       case Arg::Kind::kPipe: return walk(eval_pipeline(*a.pipe, dot), a.fields);
     }
     return Val::borrow(null_json());
@@ -221,6 +251,7 @@ class Exec {
   std::vector<std::pair<std::string, Val>> vars_;
   const std::map<std::string, NodeList>& defines_;
   std::string& out_;
+  Budget& budget_;
 };
 
 bool node_references(const NodeList& list, const std::string& lower);
@@ -285,7 +316,8 @@ void cut_list(const NodeList& list, const std::string& ident, bool& cut, NodeLis
 
 std::string Template::execute(const Json& data) const {
   std::string out;
-  Exec ex(*defines_, out);
+  Budget budget;
+  Exec ex(*defines_, out, budget);
   Val root = Val::borrow(data);
   ex.push_var("$", root);
   try {

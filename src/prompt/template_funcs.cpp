@@ -1,7 +1,9 @@
 #include "prompt/template_funcs.h"
 
 #include <charconv>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 
@@ -58,6 +60,45 @@ size_t visible_size(const Json& v) {
   return n;
 }
 
+// Whether a printf spec asks for a width or precision above Go's 1e6 limit.
+bool spec_too_wide(const std::string& spec) {
+  long n = 0;
+  for (char c : spec) {
+    if (c >= '0' && c <= '9') {
+      n = n * 10 + (c - '0');
+      if (n > 1000000) return true;
+    } else {
+      n = 0;
+    }
+  }
+  return false;
+}
+
+// snprintf into a string of the needed size (widths are bounded by spec_too_wide).
+template <class T>
+std::string format_c(const std::string& fmt, T value) {
+  const int n = std::snprintf(nullptr, 0, fmt.c_str(), value);
+  if (n <= 0) return "";
+  std::string out(static_cast<size_t>(n) + 1, '\0');
+  std::snprintf(out.data(), out.size(), fmt.c_str(), value);
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+// A JSON number as long long: floats truncated, out-of-range values saturated.
+long long saturating_ll(const Json& a) {
+  if (a.is_number_unsigned()) {
+    const uint64_t u = a.get<uint64_t>();
+    return u > static_cast<uint64_t>(LLONG_MAX) ? LLONG_MAX : static_cast<long long>(u);
+  }
+  if (a.is_number_integer()) return a.get<int64_t>();
+  const double d = a.get<double>();
+  if (std::isnan(d)) return 0;
+  if (d >= 9.2e18) return LLONG_MAX;
+  if (d <= -9.2e18) return LLONG_MIN;
+  return static_cast<long long>(d);
+}
+
 std::string printf_impl(const std::vector<Json>& args) {
   if (args.empty() || !args[0].is_string()) fail("printf: format must be a string");
   const std::string& f = args[0].get_ref<const std::string&>();
@@ -71,6 +112,12 @@ std::string printf_impl(const std::vector<Json>& args) {
     size_t j = i + 1;
     std::string spec = "%";
     while (j < f.size() && std::strchr("+-# 0123456789.", f[j])) spec += f[j++];
+    if (spec_too_wide(spec)) {
+      // Go's fmt refuses widths and precisions above 1e6 the same way.
+      out += "%!(BADWIDTH)";
+      i = j < f.size() ? j : f.size();
+      continue;
+    }
     if (j >= f.size()) {
       out += "%!(NOVERB)";
       break;
@@ -86,37 +133,28 @@ std::string printf_impl(const std::vector<Json>& args) {
       continue;
     }
     const Json& a = args[ai++];
-    char buf[512];
     switch (verb) {
       case 'd':
         if (!a.is_number()) fail("printf: %d of non-number");
-        std::snprintf(buf, sizeof buf, (spec + "lld").c_str(),
-                      static_cast<long long>(a.is_number_integer() ? a.get<int64_t>() : static_cast<int64_t>(a.get<double>())));
-        out += buf;
+        out += format_c(spec + "lld", saturating_ll(a));
         break;
       case 'f': case 'e': case 'g':
-        std::snprintf(buf, sizeof buf, (spec + verb).c_str(), num(a, "printf"));
-        out += buf;
+        out += format_c(spec + verb, num(a, "printf"));
         break;
       case 'x': case 'X':
         if (a.is_string()) {
-          for (unsigned char c : a.get_ref<const std::string&>()) {
-            std::snprintf(buf, sizeof buf, verb == 'x' ? "%02x" : "%02X", c);
-            out += buf;
-          }
+          for (unsigned char c : a.get_ref<const std::string&>())
+            out += format_c(verb == 'x' ? "%02x" : "%02X", static_cast<unsigned>(c));
         } else {
-          std::snprintf(buf, sizeof buf, (spec + "ll" + verb).c_str(), static_cast<long long>(a.get<double>()));
-          out += buf;
+          if (!a.is_number()) fail(std::string("printf: %") + verb + " of non-number");
+          out += format_c(spec + "ll" + verb, saturating_ll(a));
         }
         break;
       case 'q': out += go_json(a.is_string() ? a : Json(print_value(a))); break;
       case 't': out += a.is_boolean() ? (a.get<bool>() ? "true" : "false") : print_value(a); break;
       default: {  // %s, %v and anything else print the value
         std::string s = print_value(a);
-        if (spec.size() > 1) {
-          std::snprintf(buf, sizeof buf, (spec + "s").c_str(), s.c_str());
-          s = buf;
-        }
+        if (spec.size() > 1) s = format_c(spec + "s", s.c_str());
         out += s;
       }
     }

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "prompt/template.h"
+#include "util/stack.h"
 #include "prompt/template_funcs.h"
 
 namespace prompt {
@@ -329,7 +330,19 @@ class Parser {
     }
   }
 
+  // Counts one level of nesting for the scope of a block, a define or a parenthesis.
+  struct Nest {
+    Parser& p;
+    explicit Nest(Parser& parser) : p(parser) {
+      if (++p.nesting_ > kMaxTemplateNesting)
+        p.fail("nesting deeper than " + std::to_string(kMaxTemplateNesting) + " levels");
+      util::check_stack("template");
+    }
+    ~Nest() { p.nesting_--; }
+  };
+
   std::shared_ptr<Node> parse_control(const std::string& kw) {
+    Nest nest(*this);
     auto n = std::make_shared<Node>();
     n->kind = kw == "if" ? Node::Kind::kIf : kw == "range" ? Node::Kind::kRange : Node::Kind::kWith;
     n->pipe = parse_pipeline(true);
@@ -354,6 +367,7 @@ class Parser {
   std::shared_ptr<Node> parse_control_chained(const std::string& kw) { return parse_control(kw); }
 
   void parse_define() {
+    Nest nest(*this);
     if (peek().type != T::kString) fail("define: expected template name");
     std::string nm = next().value;
     expect(T::kRight, "}}");
@@ -364,6 +378,7 @@ class Parser {
   }
 
   std::shared_ptr<Node> parse_template(bool is_block) {
+    Nest nest(*this);
     auto n = std::make_shared<Node>();
     n->kind = Node::Kind::kTemplate;
     if (peek().type != T::kString) fail("template: expected template name");
@@ -434,11 +449,13 @@ class Parser {
         a.kind = Arg::Kind::kIdentifier;
         a.name = tk.value;
         break;
-      case T::kLParen:
+      case T::kLParen: {
+        Nest nest(*this);
         a.kind = Arg::Kind::kPipe;
         a.pipe = std::make_shared<Pipeline>(parse_pipeline(true));
         expect(T::kRParen, ")");
         break;
+      }
       default:
         fail("unexpected \"" + tk.value + "\" in operand");
     }
@@ -468,6 +485,7 @@ class Parser {
 
   std::vector<Token> t_;
   size_t i_ = 0;
+  int nesting_ = 0;
   std::string name_;
   std::map<std::string, NodeList>& defines_;
 };

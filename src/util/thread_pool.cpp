@@ -3,8 +3,11 @@
 // variable so an idle server burns no CPU.
 #include "util/thread_pool.h"
 
+#include "util/error.h"
+
 #include <sched.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -63,6 +66,17 @@ int physical_cores() {
   return n ? static_cast<int>(n) : 1;
 }
 
+int available_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+  const unsigned n = std::thread::hardware_concurrency();
+  return n ? static_cast<int>(n) : 1;
+}
+
 struct ThreadPool::Impl {
   // Written by run() before the generation bump (release), read by workers after (acquire).
   Task fn = nullptr;
@@ -117,21 +131,37 @@ struct ThreadPool::Impl {
   }
 };
 
-ThreadPool::ThreadPool(int n_threads) : impl_(new Impl), n_threads_(n_threads < 1 ? 1 : n_threads) {
+ThreadPool::ThreadPool(int n_threads)
+    : impl_(new Impl), n_threads_(std::clamp(n_threads, 1, kMaxThreads)) {
   impl_->n_threads = n_threads_;
-  impl_->workers.reserve(n_threads_ - 1);
-  for (int i = 1; i < n_threads_; i++) {
-    impl_->workers.emplace_back([this, i] { impl_->worker_loop(i); });
+  try {
+    impl_->workers.reserve(n_threads_ - 1);
+    for (int i = 1; i < n_threads_; i++) {
+      impl_->workers.emplace_back([this, i] { impl_->worker_loop(i); });
+    }
+  } catch (const std::exception& e) {
+    // Out of threads (EAGAIN) or memory: the workers already started must not outlive the
+    // pool they read, so stop and join them before reporting.
+    const size_t started = impl_->workers.size();
+    stop_workers();
+    delete impl_;
+    throw Error("cannot start " + std::to_string(n_threads_) + " compute threads (" +
+                    std::to_string(started + 1) + " started): " + e.what(),
+                503);
   }
 }
 
-ThreadPool::~ThreadPool() {
+void ThreadPool::stop_workers() {
   {
     std::lock_guard<std::mutex> lock(impl_->mu);
     impl_->stop.store(true, std::memory_order_seq_cst);
   }
   impl_->cv.notify_all();
   for (auto& t : impl_->workers) t.join();
+}
+
+ThreadPool::~ThreadPool() {
+  stop_workers();
   delete impl_;
 }
 

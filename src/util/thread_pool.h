@@ -7,11 +7,17 @@ namespace util {
 
 // Number of physical cores (hyper-threads counted once); at least 1.
 int physical_cores();
+// Number of CPUs this process may run on (hyper-threads counted); at least 1. The most compute
+// threads worth starting: options asking for more are clamped to it.
+int available_cpus();
 
 class ThreadPool {
  public:
-  // n_threads includes the calling thread; n_threads - 1 workers are started.
+  // n_threads includes the calling thread; n_threads - 1 workers are started (n_threads is
+  // clamped to [1, kMaxThreads]). When a worker cannot be started, the ones already running
+  // are stopped and joined and util::Error (503) is thrown: nothing is left behind.
   explicit ThreadPool(int n_threads);
+  static constexpr int kMaxThreads = 1024;
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -29,6 +35,7 @@ class ThreadPool {
   }
 
  private:
+  void stop_workers();
   struct Impl;
   Impl* impl_;
   int n_threads_;

@@ -120,3 +120,90 @@ TEST(Template, Errors) {
     EXPECT_NE(std::string(e.what()).find(":2:"), std::string::npos) << e.what();
   }
 }
+
+// --- bounds: a template is user input (the `template` field, a Modelfile) -------------------
+
+namespace {
+
+std::string exec_error(const std::string& text, const prompt::Json& data = prompt::Json::object()) {
+  try {
+    prompt::Template::parse(text).execute(data);
+  } catch (const prompt::TemplateError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(TemplateBounds, RecursiveTemplateStopsAtTheDepthLimit) {
+  EXPECT_NE(exec_error(R"({{define "x"}}{{template "x" .}}{{end}}{{template "x" .}})")
+                .find("exceeded maximum template depth"),
+            std::string::npos);
+  // Mutual recursion, with output on the way down.
+  EXPECT_NE(exec_error(R"({{define "a"}}a{{template "b" .}}{{end}}{{define "b"}}b{{template "a" .}}{{end}}{{template "a" .}})")
+                .find("exceeded maximum template depth"),
+            std::string::npos);
+  // Bounded recursion below the limit still works.
+  auto t = prompt::Template::parse(
+      R"({{define "n"}}{{if .}}x{{template "n" (slice . 1)}}{{end}}{{end}}{{template "n" .L}})");
+  EXPECT_EQ(t.execute({{"L", "abcd"}}), "xxxx");
+}
+
+TEST(TemplateBounds, DeepNestingIsAParseError) {
+  std::string deep;
+  for (int i = 0; i < 20000; i++) deep += "{{if 1}}";
+  deep += "x";
+  for (int i = 0; i < 20000; i++) deep += "{{end}}";
+  try {
+    prompt::Template::parse(deep);
+    FAIL() << "parsed 20000 nested ifs";
+  } catch (const prompt::TemplateError& e) {
+    EXPECT_NE(std::string(e.what()).find("nesting deeper than"), std::string::npos) << e.what();
+    EXPECT_EQ(e.status(), 400);
+  }
+  std::string parens = "{{" + std::string(5000, '(') + "1" + std::string(5000, ')') + "}}";
+  EXPECT_THROW(prompt::Template::parse(parens), prompt::TemplateError);
+  std::string chain = "{{if 0}}";
+  for (int i = 0; i < 5000; i++) chain += "{{else if 0}}";
+  chain += "{{end}}";
+  EXPECT_THROW(prompt::Template::parse(chain), prompt::TemplateError);
+  // 100 levels are fine.
+  std::string ok;
+  for (int i = 0; i < 100; i++) ok += "{{if 1}}";
+  ok += "y";
+  for (int i = 0; i < 100; i++) ok += "{{end}}";
+  EXPECT_EQ(prompt::Template::parse(ok).execute(prompt::Json::object()), "y");
+}
+
+TEST(TemplateBounds, ExponentialOutputIsRefused) {
+  // Each level doubles the output: 2^40 bytes if unbounded.
+  std::string t = R"({{define "l0"}}xxxxxxxxxxxxxxxx{{end}})";
+  for (int i = 1; i <= 40; i++)
+    t += "{{define \"l" + std::to_string(i) + "\"}}{{template \"l" + std::to_string(i - 1) +
+         "\"}}{{template \"l" + std::to_string(i - 1) + "\"}}{{end}}";
+  t += "{{template \"l40\"}}";
+  EXPECT_NE(exec_error(t).find("output exceeds"), std::string::npos);
+}
+
+TEST(TemplateBounds, UnboundedWorkIsRefused) {
+  // No output at all, but 10^15 iterations.
+  EXPECT_NE(exec_error("{{range 100000}}{{range 100000}}{{range 100000}}{{end}}{{end}}{{end}}")
+                .find("steps"),
+            std::string::npos);
+}
+
+TEST(TemplateBounds, PrintfWidthIsBoundedLikeGo) {
+  auto t = prompt::Template::parse(R"({{printf "%5d|%-4s|%.2f" 42 "ab" 3.14159}})");
+  EXPECT_EQ(t.execute(prompt::Json::object()), "   42|ab  |3.14");
+  EXPECT_EQ(prompt::Template::parse(R"({{printf "%999999999d" 1}})").execute(prompt::Json::object()),
+            "%!(BADWIDTH)");
+  // Wide but allowed: the whole width, not a truncated buffer.
+  EXPECT_EQ(prompt::Template::parse(R"({{printf "%1000d" 1}})").execute(prompt::Json::object()).size(),
+            1000u);
+  // Wrong-typed arguments are template errors (400), not library exceptions.
+  EXPECT_THROW(prompt::Template::parse(R"({{printf "%x" .}})").execute({{"a", 1}}),
+               prompt::TemplateError);
+  EXPECT_EQ(prompt::Template::parse(R"({{printf "%d" 1e300}})").execute(prompt::Json::object()),
+            "9223372036854775807");
+}

@@ -1,0 +1,41 @@
+#include "util/json.h"
+
+namespace util {
+
+int json_nesting_depth(std::string_view text, int limit) {
+  int depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); i++) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        i++;  // the escaped character cannot end the string
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': in_string = true; break;
+      case '[':
+      case '{':
+        if (++depth > deepest) {
+          deepest = depth;
+          if (deepest > limit) return limit + 1;
+        }
+        break;
+      case ']':
+      case '}':
+        if (depth > 0) depth--;
+        break;
+      default: break;
+    }
+  }
+  return deepest;
+}
+
+void check_json_depth(std::string_view text) {
+  if (json_nesting_depth(text) > kMaxJsonDepth) throw Error("exceeded max depth", 400);
+}
+
+}  // namespace util
