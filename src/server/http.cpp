@@ -26,11 +26,15 @@ const std::string& RequestBody::text() {
   consumed_ = true;
   if (preread_) {
     text_ = *preread_;
+    finished_ = true;
     return text_;
   }
-  if (!reader_) return text_;
+  if (!reader_) {
+    finished_ = true;
+    return text_;
+  }
   bool too_big = false;
-  (*reader_)([&](const char* data, size_t n) {
+  bool ok = (*reader_)([&](const char* data, size_t n) {
     if (text_.size() + n > kMaxBufferedBody) {
       too_big = true;
       return false;
@@ -38,16 +42,32 @@ const std::string& RequestBody::text() {
     text_.append(data, n);
     return true;
   });
-  if (too_big) throw util::Error("request body too large", 413);
+  if (too_big) {
+    text_.clear();
+    text_.shrink_to_fit();
+    throw util::Error("request body too large", 413);
+  }
+  finished_ = ok;
   return text_;
 }
 
 bool RequestBody::stream(const Chunk& fn) {
   if (consumed_) throw util::Error("request body already read", 500);
   consumed_ = true;
-  if (preread_) return preread_->empty() || fn(preread_->data(), preread_->size());
-  if (!reader_) return true;
-  return (*reader_)([&](const char* data, size_t n) { return fn(data, n); });
+  bool ok = true;
+  if (preread_) ok = preread_->empty() || fn(preread_->data(), preread_->size());
+  else if (reader_) ok = (*reader_)([&](const char* data, size_t n) { return fn(data, n); });
+  finished_ = ok;
+  return ok;
+}
+
+bool RequestBody::discard(size_t limit) {
+  if (consumed_) return finished_;
+  size_t seen = 0;
+  return stream([&](const char*, size_t n) {
+    seen += n;
+    return seen <= limit;
+  });
 }
 
 json Call::json_body() { return api::parse_body(body.text()); }
@@ -70,14 +90,21 @@ void write_error(httplib::Response& res, int status, std::string_view message) {
   write_json(res, status, json{{"error", std::string(message)}});
 }
 
+ErrorReply error_reply(const std::exception& e) {
+  if (const auto* u = dynamic_cast<const util::Error*>(&e)) return {u->status(), u->what()};
+  if (const auto* j = dynamic_cast<const nlohmann::json::exception*>(&e))
+    return {400, api::json_error_text(*j)};
+  if (dynamic_cast<const std::bad_alloc*>(&e)) return {500, "out of memory"};
+  LOG_ERROR("request failed: {}", e.what());
+  return {500, e.what()};
+}
+
 void run_guarded(httplib::Response& res, const std::function<void()>& fn) {
   try {
     fn();
-  } catch (const util::Error& e) {
-    write_error(res, e.status(), e.what());
   } catch (const std::exception& e) {
-    LOG_ERROR("request failed: {}", e.what());
-    write_error(res, 500, e.what());
+    ErrorReply r = error_reply(e);
+    write_error(res, r.status, r.message);
   }
 }
 

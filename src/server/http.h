@@ -16,9 +16,12 @@ namespace server {
 
 using nlohmann::json;
 
-// Requests bodies above this are refused (413) when buffered; streamed bodies (blob uploads)
-// are not limited.
-inline constexpr size_t kMaxBufferedBody = size_t{1} << 30;
+// Request bodies above this are refused (413) when buffered (every JSON route); streamed
+// bodies (blob uploads) are not limited.
+inline constexpr size_t kMaxBufferedBody = size_t{64} << 20;
+// An unread body up to this size is drained after the response so the connection stays open
+// (clients that send their whole body before reading the answer see no broken pipe).
+inline constexpr size_t kMaxDrainedBody = size_t{64} << 20;
 
 // The body of one request: read it whole (text()) or stream it (stream()), not both.
 class RequestBody {
@@ -32,13 +35,20 @@ class RequestBody {
   // Hands the body to `fn` chunk by chunk as it arrives (fn returns false to stop).
   // Returns false when the transfer stopped early.
   bool stream(const Chunk& fn);
-  // Whether text() or stream() ran (an unread body forces the connection closed).
+  // Whether text() or stream() ran.
   bool consumed() const { return consumed_; }
+  // Whether the body was read to its end (false after an early stop or a refusal).
+  bool finished() const { return finished_; }
+  // Reads and discards an unread body of up to `limit` bytes so the connection can carry the
+  // next request. False when the body was partly read or is longer: then the connection must
+  // close.
+  bool discard(size_t limit);
 
  private:
   const httplib::ContentReader* reader_;
   const std::string* preread_;
   bool consumed_ = false;
+  bool finished_ = false;
   std::string text_;
 };
 
@@ -82,6 +92,14 @@ class Router {
                     std::map<std::string, std::string>& params);
   std::vector<Route> routes_;
 };
+
+// What an exception from a handler means to the client: util::Error keeps its status; a JSON
+// library error while reading request fields is the client's (400); anything else is 500.
+struct ErrorReply {
+  int status = 500;
+  std::string message;
+};
+ErrorReply error_reply(const std::exception& e);
 
 // Runs `fn`, turning exceptions into error responses (used by dispatch and streaming).
 void run_guarded(httplib::Response& res, const std::function<void()>& fn);

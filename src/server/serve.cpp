@@ -59,26 +59,7 @@ class SignalWatcher {
       LOG_INFO("received {}, shutting down", sig == SIGINT ? "interrupt" : "terminated");
       signalled_ = true;
       set_streams_shutting_down();
-      http_.stop();
-      // Bounded wait for in-flight requests. cpp-httplib keeps idle keep-alive connections
-      // until their timeout; once nothing is in flight there is nothing left to wait for.
-      std::thread([this] {
-        auto deadline = std::chrono::steady_clock::now() + kShutdownGrace;
-        while (std::chrono::steady_clock::now() < deadline) {
-          std::this_thread::sleep_for(std::chrono::milliseconds(100));
-          if (http_.busy() == 0) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-            if (http_.busy() == 0) {
-              LOG_INFO("server stopped");
-              std::fflush(nullptr);
-              std::_Exit(0);
-            }
-          }
-        }
-        LOG_WARN("requests still running after {}s; exiting", kShutdownGrace.count());
-        std::fflush(nullptr);
-        std::_Exit(0);
-      }).detach();
+      http_.stop();  // run() returns; serve_main waits for the requests in flight
       return;
     }
   }
@@ -130,6 +111,15 @@ int serve_main() {
     {
       SignalWatcher watcher(http);
       http.run();
+    }
+    // Requests in flight finish (streams end at their next token) within a bounded grace.
+    const auto deadline = std::chrono::steady_clock::now() + kShutdownGrace;
+    while (http.busy() > 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (http.busy() > 0) {
+      LOG_WARN("requests still running after {}s; exiting", kShutdownGrace.count());
+      std::fflush(nullptr);
+      std::_Exit(0);
     }
     LOG_INFO("server stopped");
     return 0;

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cerrno>
@@ -14,9 +15,23 @@
 namespace server {
 namespace {
 
-// Threads serving connections: an idle keep-alive connection holds one, and streaming
-// responses hold one each for their whole length.
-constexpr size_t kWorkerThreads = 64;
+// Runs each accepted socket's hand-over inline on the accept thread (it never blocks).
+class InlineQueue : public httplib::TaskQueue {
+ public:
+  void enqueue(std::function<void()> fn) override { fn(); }
+  void shutdown() override {}
+};
+
+ConnectionLimits connection_limits() {
+  ConnectionLimits lim;
+  // Descriptors beyond client sockets: model files, blobs being written, registry transfers.
+  const size_t files = raise_open_file_limit();
+  const size_t reserve = 512;
+  if (files > reserve + 64) lim.max_connections = std::min(lim.max_connections, files - reserve);
+  else lim.max_connections = 64;
+  lim.max_per_client = std::min(lim.max_per_client, lim.max_connections);
+  return lim;
+}
 
 // When the request on this worker thread entered routing (for the request log line).
 thread_local std::chrono::steady_clock::time_point t_request_start;
@@ -31,12 +46,6 @@ std::string errno_text(int err) {
   if (!s.empty()) s[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[0])));
   return s;
 }
-
-struct InFlight {
-  explicit InFlight(std::atomic<int>& n) : n_(n) { ++n_; }
-  ~InFlight() { --n_; }
-  std::atomic<int>& n_;
-};
 
 bool has_body(const httplib::Request& req) {
   auto len = header_or_empty(req, "Content-Length");
@@ -62,18 +71,23 @@ HttpServer::HttpServer(Context& ctx) : ctx_(ctx) {
 HttpServer::~HttpServer() = default;
 
 void HttpServer::install() {
-  http_.new_task_queue = [] { return new httplib::ThreadPool(kWorkerThreads); };
+  conns_ = std::make_unique<Connections>(
+      connection_limits(), [this](httplib::Stream& s, bool close, bool& closed) {
+        return http_.serve_one(s, close, closed);
+      });
+  http_.on_accept = [this](socket_t sock) { conns_->adopt(sock); };
+  http_.new_task_queue = [] { return new InlineQueue; };
   http_.set_tcp_nodelay(true);
-  http_.set_keep_alive_max_count(1000);
+  // Advertised in Keep-Alive headers; the reactor enforces them.
+  http_.set_keep_alive_max_count(conns_->limits().keep_alive_max);
+  http_.set_keep_alive_timeout(
+      std::chrono::duration_cast<std::chrono::seconds>(conns_->limits().idle_timeout).count());
   // cpp-httplib's default adds SO_REUSEPORT, which would let a second `ollama serve` share
   // the port silently; keep only SO_REUSEADDR so that case fails with "address in use".
   http_.set_socket_options([](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
-  // Long generations and slow uploads: be generous with socket timeouts.
-  http_.set_read_timeout(600);
-  http_.set_write_timeout(600);
 
   http_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_request_start = std::chrono::steady_clock::now();
@@ -89,19 +103,18 @@ void HttpServer::install() {
   });
 
   auto plain = [this](const httplib::Request& req, httplib::Response& res) {
-    InFlight guard(in_handler_);
     RequestBody body(nullptr, &req.body);
     Call call{req, res, body, {}};
     router_.dispatch(call);
   };
   auto with_reader = [this](const httplib::Request& req, httplib::Response& res,
                             const httplib::ContentReader& reader) {
-    InFlight guard(in_handler_);
     RequestBody body(&reader, nullptr);
     Call call{req, res, body, {}};
     router_.dispatch(call);
-    // A body left unread would be parsed as the next request on this connection.
-    if (!body.consumed() && has_body(req)) res.set_header("Connection", "close");
+    // A body left unread would be parsed as the next request on this connection: drain a
+    // bounded one, close the connection after anything else.
+    if (has_body(req) && !body.discard(kMaxDrainedBody)) res.set_header("Connection", "close");
   };
   http_.Get(".*", plain);  // GET and HEAD
   http_.Options(".*", plain);
@@ -110,14 +123,19 @@ void HttpServer::install() {
   http_.Patch(".*", with_reader);
   http_.Delete(".*", with_reader);
 
+  // A response that closes its connection (an unread body, a refused request) must not be
+  // followed by a next request read from the same socket.
+  http_.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.get_header_value("Connection") == "close") close_after_response();
+  });
+
   http_.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
         try {
           std::rethrow_exception(ep);
-        } catch (const util::Error& e) {
-          write_error(res, e.status(), e.what());
         } catch (const std::exception& e) {
-          write_error(res, 500, e.what());
+          ErrorReply r = error_reply(e);
+          write_error(res, r.status, r.message);
         } catch (...) {
           write_error(res, 500, "internal error");
         }
@@ -149,8 +167,11 @@ int HttpServer::bind(const std::string& host, int port) {
 
 void HttpServer::run() { http_.listen_after_bind(); }
 
-void HttpServer::stop() { http_.stop(); }
+void HttpServer::stop() {
+  http_.stop();
+  conns_->stop();
+}
 
-int HttpServer::busy() const { return in_handler_.load() + active_streams(); }
+int HttpServer::busy() const { return conns_->busy(); }
 
 }  // namespace server

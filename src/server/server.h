@@ -6,10 +6,27 @@
 #include <memory>
 #include <string>
 
+#include "server/connections.h"
 #include "server/context.h"
 #include "server/http.h"
 
 namespace server {
+
+// httplib's parser and router behind our own connection handling (server/connections.h):
+// accepted sockets are handed over instead of being served on a fixed thread pool.
+class HttplibCore : public httplib::Server {
+ public:
+  std::function<void(socket_t)> on_accept;
+  bool serve_one(httplib::Stream& s, bool close_connection, bool& connection_closed) {
+    return process_request(s, close_connection, connection_closed, nullptr);
+  }
+
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    on_accept(sock);
+    return true;
+  }
+};
 
 class HttpServer {
  public:
@@ -28,14 +45,15 @@ class HttpServer {
   void stop();
   // Requests being handled plus streaming responses being written.
   int busy() const;
+  const Connections& connections() const { return *conns_; }
 
  private:
   void install();
   Context& ctx_;
   Router router_;
-  httplib::Server http_;
+  HttplibCore http_;
+  std::unique_ptr<Connections> conns_;
   bool bound_loopback_ = true;
-  std::atomic<int> in_handler_{0};
 };
 
 }  // namespace server
