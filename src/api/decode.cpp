@@ -1,8 +1,11 @@
 #include "api/decode.h"
 
+#include "api/limits.h"
+
 #include <cmath>
 
 #include "util/error.h"
+#include "util/json.h"
 
 namespace api {
 namespace {
@@ -32,8 +35,21 @@ std::string quote_char(unsigned char c) {
 
 json parse_body(std::string_view body) {
   if (all_space(body)) throw util::bad_request("missing request body");
+  util::check_json_depth(body);
+  // A tree costs ~50-100 bytes per value whatever the text's size: bound it before building.
+  if (util::json_value_count(body) > kMaxBodyValues)
+    throw util::Error("request body has too many JSON values (at most " +
+                          std::to_string(kMaxBodyValues) + ")",
+                      413);
   try {
     return json::parse(body);
+  } catch (const json::out_of_range& e) {
+    // A number beyond float64 ("1e99999"): Go's decoder fails the same body.
+    std::string what = e.what();
+    size_t a = what.find('\''), b = what.rfind('\'');
+    std::string number = a != std::string::npos && b > a ? what.substr(a + 1, b - a - 1) : "";
+    throw util::bad_request("json: cannot unmarshal number " + number +
+                            " into Go value of type float64");
   } catch (const json::parse_error& e) {
     // byte is 1-based position of the offending character; past the end means truncation.
     size_t pos = e.byte == 0 ? 0 : e.byte - 1;
@@ -50,6 +66,15 @@ json parse_body(std::string_view body) {
       context = "in string literal";
     throw util::bad_request("invalid character " + quote_char(body[pos]) + " " + context);
   }
+}
+
+std::string json_error_text(const nlohmann::json::exception& e) {
+  std::string what = e.what();
+  if (!what.empty() && what[0] == '[') {
+    size_t close = what.find("] ");
+    if (close != std::string::npos) what.erase(0, close + 2);
+  }
+  return "invalid request: " + what;
 }
 
 const char* go_json_kind(const json& v) {

@@ -17,6 +17,10 @@ using nlohmann::json;
 // "invalid character 'x' looking for beginning of value", ...).
 json parse_body(std::string_view body);
 
+// A JSON library error as a client-facing message (without the library's "[json.exception...]"
+// prefix).
+std::string json_error_text(const nlohmann::json::exception& e);
+
 // Go's name for a JSON value's kind in unmarshal errors: "string", "number", "bool", "array",
 // "object", "null".
 const char* go_json_kind(const json& v);

@@ -4,8 +4,10 @@
 #include <cmath>
 
 #include "api/decode.h"
+#include "api/limits.h"
 #include "util/duration.h"
 #include "util/error.h"
+#include "util/json.h"
 
 namespace api {
 namespace {
@@ -32,6 +34,7 @@ const char* go_dynamic_type(const json& v) {
 
 void read_images(const Fields& f, const char* key, std::vector<std::string>& out) {
   f.get(key, out);  // base64 strings; wrong kinds -> Go's decoder error
+  check_count("images", out.size(), kMaxImages);
 }
 
 void read_common(const json& j, const Fields& f, GenerationFields& r) {
@@ -87,7 +90,7 @@ ChatMessage read_message(const json& m, const ojson& om) {
         if (args && args->is_string()) {
           // Some clients send arguments JSON-encoded; Ollama accepts that too.
           try {
-            fn["arguments"] = ojson::parse(args->get<std::string>());
+            fn["arguments"] = util::parse_json<ojson>(args->get<std::string>());
           } catch (const std::exception&) {
             ff.type_error("arguments", json(args->get<std::string>()),
                           "api.ToolCallFunctionArguments");
@@ -184,11 +187,13 @@ ChatRequest parse_chat_request(std::string_view body) {
   ojson oj = ojson::parse(body);  // same bytes, parsed keeping key order
   if (const json* m = f.raw("messages"); m && !m->is_null()) {
     if (!m->is_array()) f.type_error("messages", *m, "[]api.Message");
+    check_count("messages", m->size(), kMaxMessages);
     for (size_t i = 0; i < m->size(); ++i)
       r.messages.push_back(read_message((*m)[i], oj["messages"][i]));
   }
   if (const json* t = f.raw("tools"); t && !t->is_null()) {
     if (!t->is_array()) f.type_error("tools", *t, "api.Tools");
+    check_count("tools", t->size(), kMaxTools);
     for (const auto& e : *t)
       if (!e.is_object()) f.type_error("tools", e, "api.Tool");
     r.tools = oj["tools"];

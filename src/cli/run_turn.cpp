@@ -11,6 +11,7 @@
 #include "cli/wait_spinner.h"
 #include "client/client.h"
 #include "util/duration.h"
+#include "util/json.h"
 
 namespace cli {
 namespace {
@@ -62,7 +63,7 @@ void put_format(json& req, const std::string& format) {
     req["format"] = "json";
     return;
   }
-  json parsed = json::parse(format, nullptr, false);
+  json parsed = util::parse_json_or_discarded(format);
   req["format"] = parsed.is_discarded() ? json(format) : parsed;
 }
 

@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "util/env.h"
+#include "util/json.h"
 
 namespace client {
 namespace {
@@ -47,7 +48,7 @@ struct Transfer {
   // Handles one complete NDJSON line (Ollama's client.stream rules).
   void line(std::string_view text) {
     if (text.empty()) return;
-    json j = json::parse(text, nullptr, false);
+    json j = util::parse_json_or_discarded(text);
     if (j.is_discarded()) {
       if (status >= 400) {
         throw StatusError(static_cast<int>(status),
@@ -168,7 +169,7 @@ void perform(CURL* c, Transfer& t, std::string_view method, const std::string& u
 // checkError: a plain call's error is the body's {"error"} text, else the whole body.
 [[noreturn]] void throw_status(long status, const std::string& body) {
   std::string msg;
-  json j = json::parse(body, nullptr, false);
+  json j = util::parse_json_or_discarded(body);
   if (!j.is_discarded() && j.is_object()) {
     auto it = j.find("error");
     if (it != j.end() && it->is_string()) msg = it->get<std::string>();
@@ -232,7 +233,7 @@ json Client::call(std::string_view method, std::string_view path, const json& bo
   perform(c.get(), t, method, url);
   if (t.status >= 400) throw_status(t.status, t.body);
   if (t.body.empty()) return nullptr;
-  json j = json::parse(t.body, nullptr, false);
+  json j = util::parse_json_or_discarded(t.body);
   if (j.is_discarded()) throw util::Error("invalid JSON in response from " + url);
   return j;
 }

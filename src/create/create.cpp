@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 
+#include "create/parameters.h"
 #include "create/quantize.h"
 #include "engine/gguf/gguf.h"
 #include "engine/gguf/summary.h"
@@ -15,6 +16,7 @@
 #include "store/model.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/json.h"
 
 namespace create {
 namespace fs = std::filesystem;
@@ -214,6 +216,9 @@ void create_model(store::Store& st, const CreateRequest& req, const ProgressFn& 
   validate_files(st, req.adapters);
   if (!req.parameters.is_null() && !req.parameters.is_object())
     throw util::bad_request("parameters must be an object");
+  // Stored parameters apply to every later request: one that cannot be used (a num_ctx of
+  // "abc") is refused now, not on each chat.
+  if (req.parameters.is_object()) validate_params(req.parameters);
   if (!req.messages.is_null() && !req.messages.is_array())
     throw util::bad_request("messages must be an array");
   for (const auto& m : req.messages.is_array() ? req.messages : nlohmann::json::array())
@@ -311,7 +316,7 @@ void create_model(store::Store& st, const CreateRequest& req, const ProgressFn& 
     if (p.layer.media_type != store::kMediaTypeParams) continue;
     std::ifstream in(st.blob_path(p.layer.digest), std::ios::binary);
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    auto existing = nlohmann::json::parse(text, nullptr, false);
+    auto existing = util::parse_json_or_discarded(text);
     if (!existing.is_object()) throw util::Error("base model params layer is not a JSON object");
     for (auto it = existing.begin(); it != existing.end(); ++it)
       if (!params.contains(it.key())) params[it.key()] = it.value();

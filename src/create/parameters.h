@@ -25,6 +25,13 @@ std::optional<ParamType> param_type(std::string_view name);
 // vocab_only, use_mlock: accepted but dropped with "warning: parameter <x> is deprecated".
 bool is_deprecated_param(std::string_view name);
 
+// Checks runtime options against the table (§3.13): a wrong type -> 400 `option "x" must be of
+// type integer` (integer/float32/boolean/string/array); unknown and deprecated keys are dropped
+// with a warning. Integers given as floats are truncated and saturate at the engine's int
+// range; num_thread is clamped to the CPUs this process may use; stop has at most
+// api::kMaxStop entries.
+nlohmann::json validate_params(const nlohmann::json& options);
+
 // Converts one Modelfile PARAMETER value to JSON by the option's type (Go api.FormatParams):
 // int base-10 (int64), float (float32 precision, written shortest), bool (Go ParseBool),
 // string, and stop as a one-element list. Errors (util::bad_request):

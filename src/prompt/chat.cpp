@@ -159,20 +159,28 @@ std::string render_truncated(const Template& tmpl, const std::vector<Message>& m
                              const Json& tools, const Think& think, int num_ctx, bool truncate,
                              const std::function<int(const std::string&)>& count_tokens,
                              int image_tokens) {
+  // Drop the oldest messages (system messages stay) until the rest fits. Tokens only shrink
+  // as messages are dropped, so the first start that fits is found by bisection: log2(n)
+  // renders instead of n (a long history must not cost n^2).
+  auto fits = [&](size_t i) {
+    std::vector<Message> trial;
+    for (size_t j = 0; j < i; j++)
+      if (messages[j].role == "system") trial.push_back(messages[j]);
+    trial.insert(trial.end(), messages.begin() + static_cast<long>(i), messages.end());
+    int n = count_tokens(render(tmpl, trial, tools, think));
+    int images = 0;
+    count_images(trial, images);
+    return n + images * image_tokens <= num_ctx;
+  };
   size_t start = 0;
-  if (truncate && !messages.empty()) {
-    for (size_t i = 0; i < messages.size(); i++) {
-      std::vector<Message> trial;
-      for (size_t j = 0; j < i; j++)
-        if (messages[j].role == "system") trial.push_back(messages[j]);
-      trial.insert(trial.end(), messages.begin() + static_cast<long>(i), messages.end());
-      int n = count_tokens(render(tmpl, trial, tools, think));
-      int images = 0;
-      count_images(trial, images);
-      n += images * image_tokens;
-      start = i;
-      if (n <= num_ctx || i + 1 == messages.size()) break;
+  if (truncate && !messages.empty() && !fits(0)) {
+    size_t lo = 1, hi = messages.size() - 1;  // the last message is always kept
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      if (fits(mid)) hi = mid;
+      else lo = mid + 1;
     }
+    start = std::min(lo, messages.size() - 1);
   }
   std::vector<Message> final_msgs;
   for (size_t j = 0; j < start; j++)

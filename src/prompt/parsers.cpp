@@ -1,4 +1,5 @@
 #include "prompt/parsers.h"
+#include "util/json.h"
 
 #include <algorithm>
 #include <random>
@@ -104,7 +105,7 @@ bool find_arguments(const Json& v, const std::string& name, Json* args) {
           return true;
         }
         if (a.is_string()) {
-          Json parsed = Json::parse(a.get<std::string>(), nullptr, false);
+          Json parsed = util::parse_json_or_discarded<Json>(a.get<std::string>());
           if (parsed.is_object()) {
             *args = parsed;
             return true;
@@ -252,7 +253,7 @@ bool ToolCallParser::try_parse_call(std::vector<ToolCall>* calls) {
   while (start != std::string::npos) {
     size_t end = json_end(buf_, start);
     if (end == std::string::npos) return false;  // incomplete: wait for more
-    Json v = Json::parse(buf_.substr(start, end - start), nullptr, false);
+    Json v = util::parse_json_or_discarded<Json>(std::string_view(buf_).substr(start, end - start));
     if (!v.is_discarded()) {
       Json args = Json::object();
       if (!find_arguments(v, name, &args)) args = v.is_object() ? v : Json::object();

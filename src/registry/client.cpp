@@ -6,6 +6,7 @@
 #include "api/version.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/json.h"
 
 namespace registry {
 namespace {
@@ -97,7 +98,7 @@ void Client::authenticate(const std::string& header) {
     req.headers.push_back("Authorization: Basic " + base64(opts_.username + ":" + opts_.password));
   HttpResponse r = http_do(req);
   if (r.status != 200) throw util::Error("unauthorized: token request failed: " + std::to_string(r.status), 401);
-  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  auto j = util::parse_json_or_discarded(r.body);
   std::string token;
   if (j.is_object()) token = j.value("token", j.value("access_token", ""));
   if (token.empty()) throw util::Error("unauthorized: no token in realm response", 401);

@@ -139,14 +139,17 @@ std::string Runner::detokenize(const std::vector<int32_t>& ids) const {
   return model_->tokenizer().decode(ids);
 }
 
-Runner::Slot* Runner::acquire_slot(const std::vector<int32_t>& prompt) {
+Runner::Slot* Runner::acquire_slot(const std::vector<int32_t>& prompt, const Cancelled& cancelled) {
   std::unique_lock<std::mutex> l(mu_);
-  slot_cv_.wait(l, [&] {
+  auto free_or_stopping = [&] {
     if (stop_) return true;
     for (auto& s : slots_)
       if (s->state == Slot::State::kFree) return true;
     return false;
-  });
+  };
+  while (!slot_cv_.wait_for(l, kCancelPoll, free_or_stopping)) {
+    if (cancelled && cancelled()) throw util::Error("request canceled", 499);
+  }
   if (stop_) throw util::Error("model is unloading", 503);
   // The free slot sharing the longest prefix with this prompt keeps its cache (prompt cache).
   Slot* best = nullptr;
@@ -168,7 +171,8 @@ Runner::Slot* Runner::acquire_slot(const std::vector<int32_t>& prompt) {
 }
 
 CompletionResult Runner::complete(const CompletionRequest& req,
-                                  const std::function<bool(const CompletionChunk&)>& on_chunk) {
+                                  const std::function<bool(const CompletionChunk&)>& on_chunk,
+                                  const Cancelled& cancelled) {
   if (!model_) throw util::bad_request("this model only produces embeddings");
   std::vector<int32_t> prompt = req.tokens.empty() ? tokenize(req.prompt) : req.tokens;
   if (prompt.empty()) throw util::bad_request("empty prompt");
@@ -191,7 +195,7 @@ CompletionResult Runner::complete(const CompletionRequest& req,
     prompt = std::move(t);
   }
 
-  Slot* s = acquire_slot(prompt);
+  Slot* s = acquire_slot(prompt, cancelled);
   s->prompt = prompt;
   s->req = req;
   s->sampler = std::make_unique<engine::sample::Sampler>(req.sampling, model_->n_vocab(), n_ctx);
@@ -212,7 +216,15 @@ CompletionResult Runner::complete(const CompletionRequest& req,
 
   std::unique_lock<std::mutex> l(mu_);
   while (true) {
-    s->cv.wait(l, [&] { return !s->out.empty() || s->state == Slot::State::kDone; });
+    // A client that leaves during a long prefill (no chunks yet) or between tokens is noticed
+    // here; the loop finishes the slot at its next step.
+    while (!s->cv.wait_for(l, kCancelPoll,
+                           [&] { return !s->out.empty() || s->state == Slot::State::kDone; })) {
+      if (!s->cancel && cancelled && cancelled()) {
+        s->cancel = true;
+        work_cv_.notify_one();
+      }
+    }
     while (!s->out.empty()) {
       CompletionChunk c = std::move(s->out.front());
       s->out.pop_front();

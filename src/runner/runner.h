@@ -3,6 +3,7 @@
 // context shift, sampling, stop strings, logprobs and cancellation.
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -67,11 +68,18 @@ class Runner {
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
 
-  // Generates until done. `on_chunk` runs on the calling thread; returning false cancels (the
-  // slot is freed within one engine step). Throws util::Error for an unusable request (e.g.
-  // the prompt does not fit and truncation/shift is off: 400).
+  // Polled by a waiting request (about every kCancelPoll): true once its client has gone.
+  using Cancelled = std::function<bool()>;
+  static constexpr std::chrono::milliseconds kCancelPoll{50};
+
+  // Generates until done. `on_chunk` runs on the calling thread; returning false cancels, and
+  // so does `cancelled` turning true while the request waits for a slot, its prompt or its next
+  // token: the slot is freed within one engine step. Throws util::Error for an unusable
+  // request (e.g. the prompt does not fit and truncation/shift is off: 400), 499 when cancelled
+  // before a slot was free.
   CompletionResult complete(const CompletionRequest& req,
-                            const std::function<bool(const CompletionChunk&)>& on_chunk);
+                            const std::function<bool(const CompletionChunk&)>& on_chunk,
+                            const Cancelled& cancelled = nullptr);
 
   std::vector<int32_t> tokenize(const std::string& text) const;  // as complete() does
   std::string detokenize(const std::vector<int32_t>& ids) const;
@@ -95,7 +103,7 @@ class Runner {
  private:
   void loop();
   void step(std::vector<Slot*>& active);
-  Slot* acquire_slot(const std::vector<int32_t>& prompt);
+  Slot* acquire_slot(const std::vector<int32_t>& prompt, const Cancelled& cancelled);
 
   std::unique_ptr<engine::Model> model_;
   std::unique_ptr<engine::Embedder> embedder_;  // instead of model_ for embedding models

@@ -1,6 +1,9 @@
 // Stop sequences over streamed text: emits what can no longer start a stop string and
 // reports a match (the stop text itself is never emitted, even when split across tokens).
+// Each stop string runs a KMP automaton fed only the new text, so a token costs
+// O(its bytes x stop strings) whatever the stop strings' lengths.
 #pragma once
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -17,8 +20,13 @@ class StopMatcher {
   bool matched() const { return matched_; }
 
  private:
-  std::vector<std::string> stops_;
-  std::string pending_;
+  struct Stop {
+    std::string text;
+    std::vector<size_t> fail;  // KMP failure function
+    size_t state = 0;          // longest prefix of `text` ending the text fed so far
+  };
+  std::vector<Stop> stops_;
+  std::string pending_;  // held back: a suffix that may still start a stop string
   bool matched_ = false;
 };
 

@@ -12,6 +12,18 @@ namespace sched {
 
 using Clock = std::chrono::steady_clock;
 
+namespace {
+
+// Load errors name the blob file; clients see the model's name instead of a store path.
+std::string without_path(std::string msg, const ModelRequest& req) {
+  if (req.path.empty()) return msg;
+  for (size_t at = msg.find(req.path); at != std::string::npos; at = msg.find(req.path, at))
+    msg.replace(at, req.path.size(), "model '" + req.name + "'");
+  return msg;
+}
+
+}  // namespace
+
 struct Scheduler::Entry {
   std::string name;
   nlohmann::json details;
@@ -79,7 +91,7 @@ void Scheduler::evict_locked(std::unique_lock<std::mutex>& l, const std::string&
   l.lock();
 }
 
-std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const std::atomic<bool>* cancel) {
+std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const Cancelled& cancelled) {
   std::unique_lock<std::mutex> l(mu_);
   if (pending_ >= s_.max_queue)
     throw util::Error("server busy, please try again.  maximum pending requests exceeded", 503);
@@ -91,7 +103,7 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const std::at
 
   int want_ctx = req.num_ctx > 0 ? req.num_ctx : s_.default_num_ctx;
   while (true) {
-    if (cancel && cancel->load()) throw util::Error("request canceled", 499);
+    if (cancelled && cancelled()) throw util::Error("request canceled", 499);
     if (stop_) throw util::Error("server is shutting down", 503);
     auto it = loaded_.find(req.key);
     if (it != loaded_.end()) {
@@ -149,10 +161,14 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const std::at
         if (encoder) kv_width = 0;
       } catch (const std::exception& e) {
         l.lock();
-        throw util::Error(e.what());
+        throw util::Error(without_path(e.what(), req));
       }
       l.lock();
     }
+    // The lock was released for the header read: another request may have started loading
+    // this model meanwhile. One load per key: join it instead of replacing its entry (a
+    // replaced entry loses its references and never expires).
+    if (loaded_.count(req.key)) continue;
     int num_ctx = ctx_train > 0 ? std::min(want_ctx, ctx_train) : want_ctx;
     num_ctx = std::max(num_ctx, 4);
     uint64_t need = estimate_memory(file_size, n_layer, kv_width, num_ctx, s_.num_parallel, s_.kv_type);
@@ -212,7 +228,7 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const std::at
         r = std::make_shared<runner::Runner>(engine::Model::load(req.path, lo), ro);
       }
     } catch (const std::exception& ex) {
-      err = ex.what();
+      err = without_path(ex.what(), req);
     }
     l.lock();
     e->loading = false;

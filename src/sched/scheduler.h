@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -74,10 +75,12 @@ class Scheduler {
   explicit Scheduler(Settings s);
   ~Scheduler();
 
+  // Polled while a request waits (its client may have gone).
+  using Cancelled = std::function<bool()>;
   // Loads (or reuses) the model and returns a lease. Blocks while the model loads or while
   // max_loaded_models busy models occupy every place. Throws util::Error: 503 when the queue
-  // is full, 499 when `cancel` is set while waiting, 500 with the load error.
-  std::unique_ptr<Lease> acquire(const ModelRequest& req, const std::atomic<bool>* cancel = nullptr);
+  // is full, 499 when `cancelled` turns true while waiting, 500 with the load error.
+  std::unique_ptr<Lease> acquire(const ModelRequest& req, const Cancelled& cancelled = nullptr);
   // Unloads `key` now if idle, or as soon as its last lease ends (keep_alive 0).
   // Returns false if it is not loaded.
   bool unload(const std::string& key);

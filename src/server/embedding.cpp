@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "api/limits.h"
+#include "server/connections.h"
 #include "server/generation.h"
 #include "store/name.h"
 #include "util/error.h"
@@ -40,6 +42,7 @@ std::string floats_json(const std::vector<float>& v) {
 }
 
 EmbedOutput run_embed(Context& ctx, const EmbedJob& job) {
+  api::check_count("inputs", job.inputs.size(), api::kMaxEmbedInputs);
   const auto start = std::chrono::steady_clock::now();
   // Embedding routes report a missing model the way the scheduler does upstream.
   const auto name = store::ModelName::parse(job.model);
@@ -49,7 +52,7 @@ EmbedOutput run_embed(Context& ctx, const EmbedJob& job) {
   }
   GenModel m = resolve_model(ctx, job.model);
   nlohmann::json options = merge_options(m.model.options, job.options);
-  auto lease = ctx.scheduler->acquire(model_request(m, options, job.keep_alive_ns));
+  auto lease = ctx.scheduler->acquire(model_request(m, options, job.keep_alive_ns), client_gone);
   EmbedOutput out;
   out.load_ns = ns_since(start);
   if (job.inputs.empty()) return out;

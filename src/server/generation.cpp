@@ -15,22 +15,6 @@
 namespace server {
 namespace {
 
-const char* type_name(create::ParamType t) {
-  switch (t) {
-    case create::ParamType::kInt:
-      return "integer";
-    case create::ParamType::kFloat:
-      return "float32";
-    case create::ParamType::kBool:
-      return "boolean";
-    case create::ParamType::kString:
-      return "string";
-    case create::ParamType::kStringList:
-      return "array";
-  }
-  return "unknown";
-}
-
 template <class T>
 void opt(const nlohmann::json& o, const char* key, T& out) {
   auto it = o.find(key);
@@ -46,48 +30,7 @@ void add_unique(std::vector<std::string>& v, const std::string& s) {
 }  // namespace
 
 nlohmann::json validate_options(const nlohmann::json& options) {
-  nlohmann::json out = nlohmann::json::object();
-  if (!options.is_object()) return out;
-  for (auto it = options.begin(); it != options.end(); ++it) {
-    const std::string& k = it.key();
-    const auto& v = it.value();
-    auto t = create::param_type(k);
-    if (!t) {
-      LOG_WARN("invalid option provided option={}", k);
-      continue;
-    }
-    if (v.is_null()) continue;
-    auto fail = [&]() -> util::Error {
-      return util::bad_request("option \"" + k + "\" must be of type " + type_name(*t));
-    };
-    switch (*t) {
-      case create::ParamType::kInt:
-        if (!v.is_number()) throw fail();
-        out[k] = v.is_number_float() ? static_cast<int64_t>(std::trunc(v.get<double>()))
-                                     : v.get<int64_t>();
-        break;
-      case create::ParamType::kFloat:
-        if (!v.is_number()) throw fail();
-        out[k] = v.get<double>();
-        break;
-      case create::ParamType::kBool:
-        if (!v.is_boolean()) throw fail();
-        out[k] = v;
-        break;
-      case create::ParamType::kString:
-        if (!v.is_string()) throw fail();
-        out[k] = v;
-        break;
-      case create::ParamType::kStringList:
-        if (!v.is_array()) throw fail();
-        for (const auto& e : v)
-          if (!e.is_string())
-            throw util::bad_request("option \"" + k + "\" must be of type array of strings");
-        out[k] = v;
-        break;
-    }
-  }
-  return out;
+  return create::validate_params(options);
 }
 
 nlohmann::json merge_options(const nlohmann::ordered_json& model_params,
@@ -147,7 +90,11 @@ GenModel resolve_model(Context& ctx, const std::string& raw_name) {
     try {
       weights = gguf::File::open_metadata(g.model.model_path);
     } catch (const std::exception& e) {
-      throw util::Error("model '" + raw_name + "' is unusable: " + e.what());
+      // The reader's message starts with the blob's path: clients see the model's name.
+      std::string why = e.what();
+      const std::string& path = g.model.model_path;
+      if (why.rfind(path, 0) == 0) why.erase(0, path.size() + (why.size() > path.size() + 1 ? 2 : 0));
+      throw util::Error("model '" + raw_name + "' is unusable: " + why);
     }
   }
   g.capabilities = model_capabilities(g.model, weights.get());

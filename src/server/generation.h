@@ -23,9 +23,7 @@ namespace server {
 
 using ojson = nlohmann::ordered_json;
 
-// Checks `options` against the option table (§3.13): wrong types -> 400
-// `option "x" must be of type integer` (integer/float32/boolean/string/array); unknown and
-// deprecated keys are dropped with a warning. Integers given as floats are truncated.
+// Request options checked against the option table: create::validate_params.
 nlohmann::json validate_options(const nlohmann::json& options);
 
 // Effective options: the model's params layer <- the request's options, validated.

@@ -3,6 +3,7 @@
 #include <optional>
 
 #include "api/time.h"
+#include "server/connections.h"
 #include "server/generation.h"
 #include "server/http.h"
 #include "util/error.h"
@@ -52,6 +53,7 @@ struct Aggregator : StreamWriter {
   std::optional<ojson> acc;
   ojson text = ojson::object();  // concatenated content/response, thinking, tool_calls
   ojson logprobs = ojson::array();
+  ClientWatch client = current_client();
 
   bool send(const json& obj) override { return send(ojson::parse(obj.dump())); }
   bool send(const ojson& obj) override {
@@ -64,7 +66,8 @@ struct Aggregator : StreamWriter {
     acc = obj;
     return true;
   }
-  bool cancelled() const override { return false; }
+  // A client that closed its connection gets no answer: stop generating for it.
+  bool cancelled() const override { return client.gone(); }
 
   ojson result() {
     ojson out = acc ? *acc : ojson::object();
@@ -173,8 +176,9 @@ void run_generation(GenJob& job, StreamWriter& w) {
           return false;
         }
         return true;
-      });
-  if (gone) {
+      },
+      [&] { return w.cancelled(); });
+  if (gone || w.cancelled()) {
     LOG_DEBUG("generation stopped: client disconnected");
     return;
   }
@@ -194,11 +198,9 @@ void respond_generation(httplib::Response& res, bool stream, bool chat, const Pr
   agg.chat = chat;
   try {
     producer(agg);
-  } catch (const util::Error& e) {
-    write_error(res, e.status(), e.what());
-    return;
   } catch (const std::exception& e) {
-    write_error(res, 500, e.what());
+    ErrorReply r = error_reply(e);
+    write_error(res, r.status, r.message);
     return;
   }
   ojson out = agg.result();

@@ -39,6 +39,14 @@ void run_native(Context& ctx, Call& c, const std::string& path, const nlohmann::
                 bool stream, std::shared_ptr<SseTranslator> sse,
                 const std::function<ojson(const nlohmann::json&)>& done);
 
+// JSON kinds a request field may have (null or absent is always accepted).
+enum class Kind { kString, kBool, kNumber, kInteger, kArray, kObject };
+// 400 "json: cannot unmarshal <kind> into Go struct field <go_type>.<key> of type <t>" unless
+// obj[key] is absent, null or of `kind`.
+void expect_kind(const nlohmann::json& obj, const char* key, Kind kind, const char* go_type);
+[[noreturn]] void type_error(const char* key, const nlohmann::json& v, const char* go_kind,
+                             const char* go_type);
+
 // Reasoning effort (§5.1): none -> false; minimal -> low; low|medium|high|max; xhigh|ultra ->
 // max; else 400 `invalid reasoning value: ...`.
 nlohmann::json think_from_effort(const std::string& effort);

@@ -1,8 +1,10 @@
 // POST /v1/chat/completions (§5.1) and /v1/completions (§5.2) over the native /api/chat and
 // /api/generate routes: request translation in, chat.completion(.chunk) / text_completion out.
 #include "api/decode.h"
+#include "api/limits.h"
 #include "server/openai.h"
 #include "util/error.h"
+#include "util/json.h"
 
 namespace server::openai {
 namespace {
@@ -45,7 +47,7 @@ json native_messages(const json& msgs) {
         const json& fn = c.contains("function") ? c["function"] : json::object();
         json args = json::object();
         if (fn.contains("arguments") && fn["arguments"].is_string()) {
-          args = json::parse(fn["arguments"].get<std::string>(), nullptr, false);
+          args = util::parse_json_or_discarded(fn["arguments"].get<std::string>());
           if (!args.is_object()) throw util::bad_request("invalid tool call arguments");
         }
         json call = {{"function", {{"name", str(fn, "name")}, {"arguments", args}}}};
@@ -141,17 +143,53 @@ ojson envelope(const std::string& id, const char* object, int64_t created,
 
 std::string dump(const ojson& j) { return j.dump(-1, ' ', false, ojson::error_handler_t::replace); }
 
+// The fields this layer reads must have the types OpenAI's schema gives them: a wrong type is
+// the client's error (400), as Go's decoder reports it in Ollama.
+void check_types(const json& r, const char* go_type) {
+  expect_kind(r, "model", Kind::kString, go_type);
+  expect_kind(r, "stream", Kind::kBool, go_type);
+  expect_kind(r, "logprobs", Kind::kBool, go_type);
+  expect_kind(r, "echo", Kind::kBool, go_type);
+  expect_kind(r, "top_logprobs", Kind::kInteger, go_type);
+  expect_kind(r, "stream_options", Kind::kObject, go_type);
+  if (auto it = r.find("stream_options"); it != r.end() && it->is_object())
+    expect_kind(*it, "include_usage", Kind::kBool, "StreamOptions");
+  expect_kind(r, "reasoning_effort", Kind::kString, go_type);
+  expect_kind(r, "tools", Kind::kArray, go_type);
+  if (auto it = r.find("tools"); it != r.end() && it->is_array())
+    for (const auto& t : *it)
+      if (!t.is_object()) type_error("tools", t, "api.Tool", go_type);
+  expect_kind(r, "messages", Kind::kArray, go_type);
+  if (auto it = r.find("messages"); it != r.end() && it->is_array()) {
+    api::check_count("messages", it->size(), api::kMaxMessages);
+    for (const auto& m : *it) {
+      if (!m.is_object()) continue;  // "invalid message format" below
+      expect_kind(m, "role", Kind::kString, "Message");
+      expect_kind(m, "name", Kind::kString, "Message");
+      expect_kind(m, "tool_call_id", Kind::kString, "Message");
+      expect_kind(m, "reasoning", Kind::kString, "Message");
+      expect_kind(m, "tool_calls", Kind::kArray, "Message");
+    }
+  }
+}
+
 json parse_request(Call& c, const char* go_type) {
   json r = api::parse_body(c.body.text());
   if (!r.is_object())
     throw util::bad_request(std::string("invalid request: expected a ") + go_type);
+  check_types(r, go_type);
   if (str(r, "model").empty()) throw util::bad_request("model is required");
   return r;
 }
 
+bool flag(const json& r, const char* key) {
+  auto it = r.find(key);
+  return it != r.end() && it->is_boolean() && it->get<bool>();
+}
+
 bool include_usage(const json& r) {
   auto it = r.find("stream_options");
-  return it != r.end() && it->is_object() && it->value("include_usage", false);
+  return it != r.end() && it->is_object() && flag(*it, "include_usage");
 }
 
 void chat_completions(Context& ctx, Call& c) {
@@ -171,7 +209,7 @@ void chat_completions(Context& ctx, Call& c) {
   json native = json::object();
   native["model"] = model;
   native["messages"] = native_messages(r["messages"]);
-  const bool stream = r.value("stream", false);
+  const bool stream = flag(r, "stream");
   native["stream"] = stream;
   native["options"] = sampling_options(r);
   if (r.contains("tools") && r["tools"].is_array()) native["tools"] = r["tools"];
@@ -179,7 +217,7 @@ void chat_completions(Context& ctx, Call& c) {
   if (effort.empty() && r.contains("reasoning") && r["reasoning"].is_object())
     effort = str(r["reasoning"], "effort");
   if (!effort.empty()) native["think"] = think_from_effort(effort);
-  if (r.value("logprobs", false)) {
+  if (flag(r, "logprobs")) {
     native["logprobs"] = true;
     if (r.contains("top_logprobs")) native["top_logprobs"] = r["top_logprobs"];
   }
@@ -266,7 +304,7 @@ void chat_completions(Context& ctx, Call& c) {
 void completions(Context& ctx, Call& c) {
   const json r = parse_request(c, "completion request");
   const std::string model = str(r, "model");
-  if (r.value("echo", false))
+  if (flag(r, "echo"))
     throw util::bad_request("echo is not supported: the prompt is not repeated in the output");
   if (r.contains("prompt") && !r["prompt"].is_string() && !r["prompt"].is_null())
     throw util::bad_request("invalid type for 'prompt' field: only a string is supported");
@@ -274,7 +312,7 @@ void completions(Context& ctx, Call& c) {
   native["model"] = model;
   native["prompt"] = str(r, "prompt");
   if (!str(r, "suffix").empty()) native["suffix"] = str(r, "suffix");
-  const bool stream = r.value("stream", false);
+  const bool stream = flag(r, "stream");
   native["stream"] = stream;
   native["options"] = sampling_options(r);
 

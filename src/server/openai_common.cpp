@@ -4,6 +4,7 @@
 #include <mutex>
 #include <random>
 
+#include "api/decode.h"
 #include "server/openai.h"
 #include "util/error.h"
 
@@ -28,10 +29,41 @@ void write_error(httplib::Response& res, int status, const std::string& message)
 void guarded(httplib::Response& res, const std::function<void()>& fn) {
   try {
     fn();
-  } catch (const util::Error& e) {
-    write_error(res, e.status(), e.what());
   } catch (const std::exception& e) {
-    write_error(res, 500, e.what());
+    ErrorReply r = error_reply(e);
+    write_error(res, r.status, r.message);
+  }
+}
+
+[[noreturn]] void type_error(const char* key, const nlohmann::json& v, const char* go_kind,
+                             const char* go_type) {
+  throw util::bad_request(std::string("json: cannot unmarshal ") + api::go_json_kind(v) +
+                          " into Go struct field " + go_type + "." + key + " of type " + go_kind);
+}
+
+void expect_kind(const nlohmann::json& obj, const char* key, Kind kind, const char* go_type) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return;
+  const nlohmann::json& v = *it;
+  switch (kind) {
+    case Kind::kString:
+      if (!v.is_string()) type_error(key, v, "string", go_type);
+      break;
+    case Kind::kBool:
+      if (!v.is_boolean()) type_error(key, v, "bool", go_type);
+      break;
+    case Kind::kNumber:
+      if (!v.is_number()) type_error(key, v, "float64", go_type);
+      break;
+    case Kind::kInteger:
+      if (!v.is_number_integer()) type_error(key, v, "int", go_type);
+      break;
+    case Kind::kArray:
+      if (!v.is_array()) type_error(key, v, "[]interface {}", go_type);
+      break;
+    case Kind::kObject:
+      if (!v.is_object()) type_error(key, v, "map[string]interface {}", go_type);
+      break;
   }
 }
 

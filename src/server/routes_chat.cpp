@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "api/generate.h"
+#include "server/connections.h"
 #include "server/context.h"
 #include "server/generation.h"
 #include "server/http.h"
@@ -69,7 +70,7 @@ void chat(Context& ctx, Call& c) {
     if (req.keep_alive_ns && *req.keep_alive_ns == 0)
       ctx.scheduler->unload(mreq.key);
     else
-      ctx.scheduler->acquire(mreq);
+      ctx.scheduler->acquire(mreq, client_gone);
     ojson j = ojson::object();
     j["model"] = req.model;
     j["created_at"] = now_rfc3339();
@@ -107,7 +108,7 @@ void chat(Context& ctx, Call& c) {
 
   auto producer = [&ctx, job, m = std::move(m), msgs = std::move(msgs), mreq, think, truncate,
                    tools, model_name, debug](StreamWriter& w) {
-    job->lease = ctx.scheduler->acquire(mreq);
+    job->lease = ctx.scheduler->acquire(mreq, [&w] { return w.cancelled(); });
     LeaseGuard release{*job};  // the slot and the model's keep_alive timer, even on errors
     job->load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - job->start).count();

@@ -2,6 +2,7 @@
 #include <chrono>
 
 #include "api/generate.h"
+#include "server/connections.h"
 #include "server/context.h"
 #include "server/generation.h"
 #include "server/http.h"
@@ -76,7 +77,7 @@ void generate(Context& ctx, Call& c) {
       write_ojson(c.res, load_reply(req.model, "unload"));
       return;
     }
-    ctx.scheduler->acquire(mreq);
+    ctx.scheduler->acquire(mreq, client_gone);
     write_ojson(c.res, load_reply(req.model, "load"));
     return;
   }
@@ -98,7 +99,7 @@ void generate(Context& ctx, Call& c) {
 
   auto producer = [&ctx, job, m = std::move(m), req = std::move(req), mreq, think, raw,
                    model_name](StreamWriter& w) mutable {
-    job->lease = ctx.scheduler->acquire(mreq);
+    job->lease = ctx.scheduler->acquire(mreq, [&w] { return w.cancelled(); });
     LeaseGuard release{*job};  // the slot and the model's keep_alive timer, even on errors
     job->load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - job->start).count();

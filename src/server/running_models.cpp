@@ -1,9 +1,11 @@
 #include "server/running_models.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "util/duration.h"
 #include "util/log.h"
+#include "util/thread_pool.h"
 
 namespace server {
 
@@ -19,7 +21,10 @@ sched::Settings scheduler_settings(const util::Config& cfg) {
   } else if (!cfg.kv_cache_type.empty() && cfg.kv_cache_type != "f16") {
     LOG_WARN("OLLAMA_KV_CACHE_TYPE={} is not supported; using f16", cfg.kv_cache_type);
   }
-  s.num_threads = cfg.num_threads;
+  s.num_threads = std::clamp(cfg.num_threads, 0, util::available_cpus());
+  if (s.num_threads != cfg.num_threads)
+    LOG_WARN("OLLAMA_NUM_THREADS={} is outside 0..{}; using {}", cfg.num_threads,
+             util::available_cpus(), s.num_threads);
   return s;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <thread>
 
+#include "server/connections.h"
 #include "server/http.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -28,10 +29,9 @@ struct Failure {
 std::optional<Failure> run_producer(const Producer& producer, StreamWriter& w) {
   try {
     producer(w);
-  } catch (const util::Error& e) {
-    return Failure{e.status(), e.what()};
   } catch (const std::exception& e) {
-    return Failure{500, e.what()};
+    ErrorReply r = error_reply(e);
+    return Failure{r.status, r.message};
   }
   return std::nullopt;
 }
@@ -46,6 +46,7 @@ struct Channel : StreamWriter {
   std::atomic<bool> gone{false};
   std::optional<Failure> failure;
   std::thread worker;
+  ClientWatch client;  // the connection being written to
 
   bool send(const json& obj) override {
     if (cancelled()) return false;
@@ -67,7 +68,9 @@ struct Channel : StreamWriter {
     cv.notify_all();
     return true;
   }
-  bool cancelled() const override { return gone.load() || g_shutting_down.load(); }
+  bool cancelled() const override {
+    return gone.load() || g_shutting_down.load() || client.gone();
+  }
 
   void finish(std::optional<Failure> f) {
     {
@@ -86,6 +89,7 @@ struct Channel : StreamWriter {
 struct Collector : StreamWriter {
   Reducer reduce;
   std::optional<json> acc;
+  ClientWatch client = current_client();
   bool send(const json& obj) override {
     if (!acc)
       acc = obj;
@@ -95,7 +99,7 @@ struct Collector : StreamWriter {
       acc = obj;
     return !cancelled();
   }
-  bool cancelled() const override { return g_shutting_down.load(); }
+  bool cancelled() const override { return g_shutting_down.load() || client.gone(); }
 };
 
 }  // namespace
@@ -116,6 +120,7 @@ void respond_stream(httplib::Response& res, bool stream, Producer producer, Redu
   }
 
   auto ch = std::make_shared<Channel>();
+  ch->client = current_client();
   ++g_active_streams;
   ch->worker = std::thread([ch, producer = std::move(producer)] {
     ch->finish(run_producer(producer, *ch));

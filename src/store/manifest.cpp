@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/error.h"
+#include "util/json.h"
 
 namespace store {
 namespace {
@@ -57,7 +58,7 @@ bool is_valid_digest(std::string_view d) {
 }
 
 Manifest Manifest::parse(std::string_view bytes) {
-  nlohmann::json j = nlohmann::json::parse(bytes, nullptr, false);
+  nlohmann::json j = util::parse_json_or_discarded(bytes);
   if (j.is_discarded()) throw util::Error("invalid manifest: not valid JSON");
   if (!j.is_object()) throw util::Error("invalid manifest: not a JSON object");
   Manifest m;

@@ -7,6 +7,7 @@
 #include "store/store.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/json.h"
 
 namespace store {
 namespace {
@@ -52,7 +53,7 @@ std::string read_blob_text(const Store& st, const Layer& l) {
 }  // namespace
 
 ConfigV2 ConfigV2::parse(std::string_view bytes) {
-  auto j = nlohmann::ordered_json::parse(bytes, nullptr, false);
+  auto j = util::parse_json_or_discarded<nlohmann::ordered_json>(bytes);
   if (j.is_discarded() || !j.is_object()) throw util::Error("invalid model config: not JSON");
   ConfigV2 c;
   c.model_format = str_field(j, "model_format");
@@ -157,12 +158,12 @@ Model load_model(const Store& st, const ModelName& requested) {
     } else if (mt == kMediaTypeSystem) {
       m.system = read_blob_text(st, l);
     } else if (mt == kMediaTypeParams) {
-      auto j = nlohmann::ordered_json::parse(read_blob_text(st, l), nullptr, false);
+      auto j = util::parse_json_or_discarded<nlohmann::ordered_json>(read_blob_text(st, l));
       if (j.is_discarded() || !j.is_object())
         throw util::Error("model " + m.short_name + ": params layer is not a JSON object");
       m.options = std::move(j);
     } else if (mt == kMediaTypeMessages) {
-      auto j = nlohmann::json::parse(read_blob_text(st, l), nullptr, false);
+      auto j = util::parse_json_or_discarded(read_blob_text(st, l));
       if (j.is_discarded() || !j.is_array())
         throw util::Error("model " + m.short_name + ": messages layer is not a JSON array");
       for (const auto& e : j) {

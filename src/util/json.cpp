@@ -34,6 +34,22 @@ int json_nesting_depth(std::string_view text, int limit) {
   return deepest;
 }
 
+size_t json_value_count(std::string_view text) {
+  size_t values = 1;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); i++) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') i++;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == ',' || c == '[' || c == '{') values++;
+  }
+  return values;
+}
+
 void check_json_depth(std::string_view text) {
   if (json_nesting_depth(text) > kMaxJsonDepth) throw Error("exceeded max depth", 400);
 }

@@ -16,6 +16,10 @@ inline constexpr int kMaxJsonDepth = 10000;
 // passes `limit` (returns limit + 1). Linear, no allocation; malformed text is scanned as is.
 int json_nesting_depth(std::string_view text, int limit = kMaxJsonDepth);
 
+// About how many values `text` holds (elements and members, counted from separators and
+// openings outside strings): what a parsed tree will cost, before building it.
+size_t json_value_count(std::string_view text);
+
 // Throws util::Error(400, "exceeded max depth") when `text` nests deeper than kMaxJsonDepth.
 void check_json_depth(std::string_view text);
 
