@@ -2,7 +2,10 @@
 // manifest, so a rejected request leaves the store as it was.
 #include "create/create.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -168,8 +171,12 @@ void maybe_quantize(store::Store& st, std::vector<PendingLayer>& layers,
     check_quantize_source(ft);
     if (ft == want) continue;
     status({"quantizing " + ft + " model to " + want});
-    // Dot-named so a crash leaves a file the start-up prune removes.
-    fs::path tmp = st.blobs_dir() / (".tmp-quantize-" + want + "-" + p.layer.digest.substr(7));
+    // Dot-named so a crash leaves a file the start-up prune removes; unique so two creates
+    // quantizing the same blob at once do not write one file.
+    static std::atomic<uint64_t> seq{0};
+    fs::path tmp = st.blobs_dir() / (".tmp-quantize-" + want + "-" + p.layer.digest.substr(7) +
+                                     "-" + std::to_string(::getpid()) + "-" +
+                                     std::to_string(seq++));
     try {
       quantize_gguf(
           st.blob_path(p.layer.digest).string(), tmp.string(), want,

@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -8,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "registry/flight.h"
 #include "registry/transfer.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -61,6 +63,8 @@ std::vector<Part> load_parts(const fs::path& partial, int64_t total, const Optio
 }
 
 struct BlobDownload {
+  BlobDownload(Client& c, const Options& o, std::string d, fs::path p, Flight& f)
+      : client(c), opts(o), digest(std::move(d)), partial(std::move(p)), completed(f.completed) {}
   Client& client;
   const Options& opts;
   std::string digest;
@@ -68,9 +72,9 @@ struct BlobDownload {
   int64_t total = 0;
   std::vector<Part> parts;
   std::mutex mu;
-  std::atomic<int64_t> completed{0};
+  std::atomic<int64_t>& completed;  // the flight's, so waiting pulls show progress
   std::string error;
-  const std::atomic<bool>* cancel;
+  const std::atomic<bool>* cancel = nullptr;
 
   // The URL to GET ranges from: a cross-host redirect target (CDN) if the registry answers
   // with one, else the blob URL itself (a plain registry serves blobs inline).
@@ -149,6 +153,7 @@ struct BlobDownload {
 
   void run(const ProgressFn& progress) {
     parts = load_parts(partial, total, opts);
+    completed = 0;
     if (!fs::exists(partial) || fs::file_size(partial) != static_cast<uintmax_t>(total)) {
       int fd = ::open(partial.c_str(), O_CREAT | O_WRONLY, 0644);
       if (fd < 0 || ::ftruncate(fd, total) != 0) {
@@ -200,6 +205,119 @@ struct BlobDownload {
   }
 };
 
+// Holds an exclusive lock on a partial file for the life of a download: a second process
+// pulling into the same store cannot write the same file.
+class PartialLock {
+ public:
+  explicit PartialLock(const fs::path& partial) {
+    fd_ = ::open(partial.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw util::Error("create " + partial.filename().string() + ": cannot write");
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd_);
+      throw util::Error("blob " + partial.filename().string() +
+                            " is being downloaded by another process; try again when it finishes",
+                        409);
+    }
+  }
+  ~PartialLock() { ::close(fd_); }
+  PartialLock(const PartialLock&) = delete;
+  PartialLock& operator=(const PartialLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// Downloads one blob as the leader of its flight: parts into <blob>-partial, then the hash
+// check and the rename, so waiting pulls find a verified blob when the flight lands.
+void download_blob(store::Store& st, Client& client, const Options& opts, const store::Layer& layer,
+                   Flight& flight, const ProgressFn& progress, const std::atomic<bool>* cancel) {
+  const fs::path final_path = st.blob_path(layer.digest);
+  const fs::path partial(final_path.string() + "-partial");
+  HttpRequest head;
+  head.method = "HEAD";
+  head.url = client.url("/v2/" + client.repository() + "/blobs/" + layer.digest);
+  HttpResponse h = client.send(head);
+  if (h.status == 404)
+    throw util::Error("pull model manifest: blob " + layer.digest + " does not exist", 404);
+  auto cl = h.headers.find("Content-Length");
+  int64_t total = layer.size;
+  if (cl != h.headers.end()) {
+    try {
+      total = std::stoll(cl->second);
+    } catch (const std::exception&) {
+      throw util::Error("download " + short_digest(layer.digest) + ": bad Content-Length");
+    }
+  }
+  if (total < 0) throw util::Error("download " + short_digest(layer.digest) + ": bad size");
+  flight.total = total;
+  PartialLock lock(partial);
+  BlobDownload d(client, opts, layer.digest, partial, flight);
+  d.cancel = cancel;
+  d.total = total;
+  d.run(progress);
+
+  const std::string got = "sha256:" + util::sha256_file_hex(partial.string());
+  for (auto& p : plan_parts(total, opts.part_min, opts.part_max)) {
+    std::error_code ec;
+    fs::remove(part_state_path(partial, p.n), ec);
+  }
+  if (got != layer.digest) {
+    std::error_code ec;
+    fs::remove(partial, ec);
+    throw util::Error("digest mismatch, file must be downloaded again: want " + layer.digest +
+                      ", got " + got);
+  }
+  fs::rename(partial, final_path);
+  st.record_verified(layer.digest);
+}
+
+// Makes one layer present and verified: a blob already in the store is kept when it still
+// matches its digest (a corrupt one is downloaded again); a blob another pull is downloading
+// is waited for.
+void fetch_blob(store::Store& st, Client& client, const Options& opts, const store::Layer& layer,
+                const ProgressFn& progress, const std::atomic<bool>* cancel) {
+  const std::string status = "pulling " + short_digest(layer.digest);
+  for (;;) {
+    check_cancel(cancel);
+    if (st.has_blob(layer.digest)) {
+      if (st.verify_blob(layer.digest)) {
+        int64_t size = st.blob_size(layer.digest);
+        progress({status, layer.digest, size, size});
+        return;
+      }
+      LOG_WARN("blob {} does not match its digest; downloading it again", layer.digest);
+      std::error_code ec;
+      fs::remove(st.blob_path(layer.digest), ec);
+    }
+    const std::string key = st.blob_path(layer.digest).string();
+    bool leader = false;
+    std::shared_ptr<Flight> f = Flights::instance().join(key, &leader);
+    if (leader) {
+      try {
+        download_blob(st, client, opts, layer, *f, progress, cancel);
+      } catch (const util::Error& e) {
+        Flights::instance().land(key, f, e.what(), e.status());
+        throw;
+      } catch (const std::exception& e) {
+        Flights::instance().land(key, f, e.what(), 500);
+        throw;
+      }
+      Flights::instance().land(key, f, "", 0);
+      continue;  // shows it as present
+    }
+    std::unique_lock l(f->mu);
+    while (!f->done) {
+      l.unlock();
+      progress({status, layer.digest, f->total.load(), f->completed.load()});
+      check_cancel(cancel);
+      l.lock();
+      f->cv.wait_for(l, std::chrono::milliseconds(100), [&] { return f->done; });
+    }
+    // The leader's client went away: this pull takes the download over.
+    if (!f->error.empty() && f->status != 499) throw util::Error(f->error, f->status);
+  }
+}
+
 }  // namespace
 
 void pull(store::Store& st, const store::ModelName& name, const Options& opts,
@@ -222,46 +340,22 @@ void pull(store::Store& st, const store::ModelName& name, const Options& opts,
   std::vector<store::Layer> blobs = manifest.layers;
   blobs.push_back(manifest.config);
 
-  std::vector<std::string> downloaded;
-  for (const auto& layer : blobs) {
-    check_cancel(cancel);
-    if (st.has_blob(layer.digest)) {
-      int64_t size = st.blob_size(layer.digest);
-      progress({"pulling " + short_digest(layer.digest), layer.digest, size, size});
-      continue;
-    }
-    fs::path final_path = st.blob_path(layer.digest);
-    BlobDownload d{client, opts, layer.digest, fs::path(final_path.string() + "-partial")};
-    d.cancel = cancel;
-    HttpRequest head;
-    head.method = "HEAD";
-    head.url = client.url("/v2/" + client.repository() + "/blobs/" + layer.digest);
-    HttpResponse h = client.send(head);
-    if (h.status == 404) throw util::Error("pull model manifest: blob " + layer.digest + " does not exist", 404);
-    auto cl = h.headers.find("Content-Length");
-    d.total = cl != h.headers.end() ? std::stoll(cl->second) : layer.size;
-    d.run(progress);
-    downloaded.push_back(layer.digest);
-  }
-
+  for (const auto& layer : blobs) fetch_blob(st, client, opts, layer, progress, cancel);
+  // Each downloaded blob was hashed before its rename; the status keeps Ollama's sequence.
   progress({"verifying sha256 digest", "", 0, 0});
-  for (const auto& digest : downloaded) {
-    fs::path final_path = st.blob_path(digest);
-    fs::path partial(final_path.string() + "-partial");
-    std::string got = "sha256:" + util::sha256_file_hex(partial.string());
-    auto parts = plan_parts(fs::file_size(partial), opts.part_min, opts.part_max);
-    for (auto& p : parts) fs::remove(part_state_path(partial, p.n));
-    if (got != digest) {
-      fs::remove(partial);
-      throw util::Error("digest mismatch, file must be downloaded again: want " + digest + ", got " + got);
-    }
-    fs::rename(partial, final_path);
-  }
 
   progress({"writing manifest", "", 0, 0});
   std::vector<std::string> old_digests;
-  if (auto old = st.read_manifest(name)) old_digests = old->all_digests();
-  st.write_manifest_bytes(name, resp.body);
+  {
+    // Deletions of other models (which collect unreferenced blobs) wait until the manifest
+    // that references these blobs is in place.
+    auto gc = st.gc_lock();
+    for (const auto& layer : blobs)
+      if (!st.has_blob(layer.digest))
+        throw util::Error("blob " + layer.digest + " was removed during the pull; pull again");
+    if (auto old = st.read_manifest(name)) old_digests = old->all_digests();
+    st.write_manifest_bytes(name, resp.body);
+  }
   if (!noprune && !old_digests.empty()) {
     progress({"removing unused layers", "", 0, 0});
     st.remove_unreferenced(old_digests);

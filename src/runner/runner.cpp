@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
+#include <iterator>
+#include <set>
 
 #include "engine/decoder_embed.h"
 #include "engine/gguf/gguf.h"
@@ -28,7 +30,8 @@ constexpr int kPrefillChunkWhileDecoding = 64;
 // Per-sequence state. Fields under "engine side" are touched only by the loop thread once the
 // slot is queued; the output queue and state are guarded by Runner::mu_.
 struct Runner::Slot {
-  enum class State { kFree, kQueued, kRunning, kDone } state = State::kFree;
+  // kReserved: taken by a request that is still filling in its fields (the loop ignores it).
+  enum class State { kFree, kReserved, kQueued, kRunning, kDone } state = State::kFree;
   int seq = 0;
   std::condition_variable cv;
   std::deque<CompletionChunk> out;
@@ -141,13 +144,29 @@ std::string Runner::detokenize(const std::vector<int32_t>& ids) const {
 
 Runner::Slot* Runner::acquire_slot(const std::vector<int32_t>& prompt, const Cancelled& cancelled) {
   std::unique_lock<std::mutex> l(mu_);
-  auto free_or_stopping = [&] {
+  // First come, first served: a request takes a slot only when the requests queued before it
+  // have theirs, so none waits behind an unbounded stream of later arrivals.
+  const uint64_t ticket = next_ticket_++;
+  waiting_.insert(ticket);
+  struct Leave {
+    std::set<uint64_t>& w;
+    uint64_t t;
+    std::condition_variable& cv;
+    ~Leave() {
+      w.erase(t);
+      cv.notify_all();
+    }
+  } leave{waiting_, ticket, slot_cv_};
+  auto my_turn = [&] {
     if (stop_) return true;
+    size_t free = 0;
     for (auto& s : slots_)
-      if (s->state == Slot::State::kFree) return true;
-    return false;
+      if (s->state == Slot::State::kFree) free++;
+    // Tickets ahead of this one that are still waiting.
+    size_t ahead = static_cast<size_t>(std::distance(waiting_.begin(), waiting_.find(ticket)));
+    return ahead < free;
   };
-  while (!slot_cv_.wait_for(l, kCancelPoll, free_or_stopping)) {
+  while (!slot_cv_.wait_for(l, kCancelPoll, my_turn)) {
     if (cancelled && cancelled()) throw util::Error("request canceled", 499);
   }
   if (stop_) throw util::Error("model is unloading", 503);
@@ -165,7 +184,8 @@ Runner::Slot* Runner::acquire_slot(const std::vector<int32_t>& prompt, const Can
   }
   // At least one prompt token must be evaluated to get logits.
   best->keep = std::min(best_len, prompt.empty() ? 0 : prompt.size() - 1);
-  best->state = Slot::State::kQueued;
+  best->state = Slot::State::kReserved;
+  best->cancel = false;
   active_++;
   return best;
 }
@@ -196,6 +216,8 @@ CompletionResult Runner::complete(const CompletionRequest& req,
   }
 
   Slot* s = acquire_slot(prompt, cancelled);
+  // The slot is reserved: the loop does not look at it until it is queued below, so its
+  // fields are filled in without the lock.
   s->prompt = prompt;
   s->req = req;
   s->sampler = std::make_unique<engine::sample::Sampler>(req.sampling, model_->n_vocab(), n_ctx);
@@ -208,10 +230,13 @@ CompletionResult Runner::complete(const CompletionRequest& req,
   s->repeats = 0;
   s->next_token = -1;
   s->error.clear();
-  s->cancel = false;
   s->out.clear();
   s->result = CompletionResult{};
   s->start = Clock::now();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    s->state = Slot::State::kQueued;
+  }
   work_cv_.notify_one();
 
   std::unique_lock<std::mutex> l(mu_);
@@ -240,7 +265,7 @@ CompletionResult Runner::complete(const CompletionRequest& req,
   s->state = Slot::State::kFree;
   active_--;
   l.unlock();
-  slot_cv_.notify_one();
+  slot_cv_.notify_all();
   if (!error.empty()) throw util::Error(error);
   return result;
 }

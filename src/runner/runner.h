@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -112,7 +113,9 @@ class Runner {
   std::vector<std::unique_ptr<Slot>> slots_;
   std::mutex mu_;
   std::condition_variable work_cv_;   // loop waits for work
-  std::condition_variable slot_cv_;   // requests wait for a free slot
+  std::condition_variable slot_cv_;   // requests wait for a free slot, in arrival order
+  uint64_t next_ticket_ = 0;
+  std::set<uint64_t> waiting_;        // tickets of requests waiting for a slot
   std::atomic<int> active_{0};
   bool stop_ = false;
   std::thread thread_;

@@ -253,6 +253,17 @@ void Connections::on_readable(Conn* c) {
 }
 
 void Connections::sweep(Clock::time_point now) {
+  bool trim = false;
+  {
+    std::lock_guard l(mu_);
+    // Once a burst is over, hand the memory its requests freed back to the OS (glibc keeps
+    // it in per-thread arenas otherwise, and RSS stays at the burst's peak).
+    if (busy_ == 0 && served_since_trim_ > 0 && now - last_release_ > std::chrono::seconds(1)) {
+      served_since_trim_ = 0;
+      trim = true;
+    }
+  }
+  if (trim) malloc_trim(0);
   std::lock_guard l(mu_);
   std::vector<Conn*> expired;
   for (auto& [id, c] : conns_)
@@ -349,6 +360,8 @@ void Connections::serve(Conn* c) {
 void Connections::release(Conn* c, bool keep) {
   std::lock_guard l(mu_);
   busy_--;
+  served_since_trim_++;
+  last_release_ = Clock::now();
   if (!keep || stopping_) {
     close_locked(c);
     return;

@@ -84,6 +84,8 @@ class Connections {
   uint64_t next_id_ = 1;
   int busy_ = 0;
   bool stopping_ = false;
+  uint64_t served_since_trim_ = 0;  // connections released since the last malloc_trim
+  std::chrono::steady_clock::time_point last_release_;
 
   std::deque<Conn*> ready_;
   std::condition_variable work_cv_;

@@ -87,6 +87,11 @@ GenModel resolve_model(Context& ctx, const std::string& raw_name) {
   g.full_name = name.display_long();
   std::unique_ptr<gguf::File> weights;
   if (!g.model.model_path.empty()) {
+    // Weights changed on disk since they were verified (or never verified) are hashed again:
+    // a corrupt blob must not generate garbage.
+    if (!ctx.store->verify_blob(g.model.model_digest))
+      throw util::Error("model '" + raw_name + "' is corrupt: its weights (" +
+                        g.model.model_digest + ") do not match their digest; pull or create it again");
     try {
       weights = gguf::File::open_metadata(g.model.model_path);
     } catch (const std::exception& e) {

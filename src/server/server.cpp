@@ -154,6 +154,7 @@ int HttpServer::bind(const std::string& host, int port) {
   if (port == 0) {
     int p = http_.bind_to_any_port(host);
     if (p <= 0) throw util::Error("listen tcp " + host + ":0: bind: " + errno_text(errno));
+    http_.raise_backlog();
     return p;
   }
   if (!http_.bind_to_port(host, port)) {
@@ -162,6 +163,7 @@ int HttpServer::bind(const std::string& host, int port) {
     throw util::Error("listen tcp " + addr + ":" + std::to_string(port) + ": bind: " +
                       errno_text(err));
   }
+  http_.raise_backlog();
   return port;
 }
 

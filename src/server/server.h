@@ -20,6 +20,10 @@ class HttplibCore : public httplib::Server {
   bool serve_one(httplib::Stream& s, bool close_connection, bool& connection_closed) {
     return process_request(s, close_connection, connection_closed, nullptr);
   }
+  // httplib listens with a backlog of 5: a burst of connects overflows it and the kernel
+  // drops them (clients see resets and timeouts). Listening again on the bound socket sets
+  // the backlog; the kernel caps it at net.core.somaxconn, as Go's listener does.
+  void raise_backlog() { ::listen(svr_sock_, SOMAXCONN > 4096 ? SOMAXCONN : 4096); }
 
  private:
   bool process_and_close_socket(socket_t sock) override {

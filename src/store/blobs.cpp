@@ -131,8 +131,12 @@ int64_t Store::blob_size(std::string_view digest) const {
 }
 
 void Store::touch_blob(std::string_view digest) const {
+  const std::string path = blob_path(digest).string();
+  const std::string before = stat_record(path);
+  const bool had_record = !before.empty() && read_record(path) == before;
   std::error_code ec;
-  fs::last_write_time(blob_path(digest), fs::file_time_type::clock::now(), ec);
+  fs::last_write_time(path, fs::file_time_type::clock::now(), ec);
+  if (had_record && !ec) record_verified(digest);
 }
 
 int64_t Store::write_blob(std::string_view expected_digest, const ReadFn& read) {
@@ -152,6 +156,7 @@ int64_t Store::write_blob(std::string_view expected_digest, const ReadFn& read) 
     return n;
   }
   tmp.rename_to(blobs_dir() / ("sha256-" + hex));
+  record_verified(got);
   return n;
 }
 
@@ -172,6 +177,7 @@ std::string Store::write_blob_from_file(const fs::path& src) {
     touch_blob(digest);
   } else {
     tmp.rename_to(blob_path(digest));
+    record_verified(digest);
   }
   return digest;
 }
@@ -190,6 +196,7 @@ Layer Store::write_blob_string(std::string_view data, std::string_view media_typ
     tmp.write_all(data.data(), data.size());
     tmp.finish();
     tmp.rename_to(blob_path(l.digest));
+    record_verified(l.digest);
   }
   if (created) *created = !exists;
   return l;

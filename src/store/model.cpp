@@ -145,6 +145,7 @@ Model load_model(const Store& st, const ModelName& requested) {
     const std::string& mt = l.media_type;
     if (mt == kMediaTypeModel) {
       m.model_path = st.blob_path(l.digest).string();
+      m.model_digest = l.digest;
       m.parent_model = l.from;
     } else if (mt == kMediaTypeProjector) {
       m.projector_paths.push_back(st.blob_path(l.digest).string());

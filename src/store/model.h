@@ -48,6 +48,7 @@ struct Model {
   Manifest manifest;
   ConfigV2 config;
   std::string model_path;    // blob path of the last model layer ("" if none)
+  std::string model_digest;  // its digest
   std::string parent_model;  // `from` of that model layer
   std::vector<std::string> projector_paths;
   std::vector<std::string> adapter_paths;

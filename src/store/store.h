@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <istream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -46,8 +47,18 @@ class Store {
   bool has_blob(std::string_view digest) const;
   // Size of a present blob; throws util::Error 404 if absent.
   int64_t blob_size(std::string_view digest) const;
-  // Sets the blob's mtime to now (protects a reused blob from the 1-hour prune rule).
+  // Sets the blob's mtime to now (protects a reused blob from the 1-hour prune rule). A
+  // verification record that still matched is moved along with it.
   void touch_blob(std::string_view digest) const;
+
+  // Whether the blob still holds what its name says. Every blob this store writes is recorded
+  // as verified with its size and mtime (an extended attribute, or in memory where the file
+  // system has none); a blob whose size or mtime no longer match its record, or that has no
+  // record (written by another program), is hashed again and recorded when it matches. False
+  // for a corrupt or missing blob.
+  bool verify_blob(std::string_view digest) const;
+  // Records a blob as verified as it is now (after this store wrote or hashed it).
+  void record_verified(std::string_view digest) const;
 
   // Streams data into a temp file in blobs/, hashing as it goes, fsyncs, and renames to the
   // blob path only if the hash equals `expected_digest` ("sha256:<hex>"). Mismatch ->
@@ -120,6 +131,18 @@ class Store {
   void remove_empty_manifest_dirs() const;
   std::filesystem::path root_;
   std::shared_ptr<std::recursive_mutex> gc_mu_ = std::make_shared<std::recursive_mutex>();
+  // Verification records where the file system keeps no extended attributes (for this
+  // process's life), and one full hash at a time.
+  struct Verified {
+    std::mutex mu;
+    std::map<std::string, std::string> records;  // blob path -> record
+    std::mutex hash_mu;
+  };
+  // "<size> <mtime>" of a regular file, "" when it cannot be read.
+  static std::string stat_record(const std::string& path);
+  std::string read_record(const std::string& path) const;
+  void write_record(const std::string& path, const std::string& record) const;
+  std::shared_ptr<Verified> verified_ = std::make_shared<Verified>();
 };
 
 // Atomically writes a file (temp in the same directory, fsync, rename, 0644).

@@ -1,6 +1,10 @@
 // The runner on a real trained model (stories260K): golden greedy text through continuous
 // batching, concurrency, stop strings, limits, cancellation, context shift, prompt cache.
 #include "runner/runner.h"
+#include "runner/stop.h"
+
+#include <chrono>
+#include <random>
 
 #include <gtest/gtest.h>
 
@@ -180,4 +184,79 @@ TEST(Runner, LogprobsAndSeededSampling) {
   s.sampling.temperature = 1.0f;
   s.sampling.seed = 42;
   EXPECT_EQ(run(*r, s).text, run(*r, s).text);
+}
+
+// --- stop strings: the matcher against a plain reference, and its cost ----------------------
+
+namespace {
+
+// What the stop semantics say, the slow way: after each piece, the text so far is searched for
+// every stop string; the first piece that completes one cuts the output at the earliest start
+// among those found (as Ollama checks after every token).
+std::string reference_cut(const std::string& text, const std::vector<size_t>& cuts,
+                          const std::vector<std::string>& stops, bool* matched) {
+  *matched = false;
+  for (size_t end : cuts) {
+    std::string so_far = text.substr(0, end);
+    size_t first = std::string::npos;
+    for (const auto& s : stops)
+      if (!s.empty()) first = std::min(first, so_far.find(s));
+    if (first != std::string::npos) {
+      *matched = true;
+      return so_far.substr(0, first);
+    }
+  }
+  return text;
+}
+
+}  // namespace
+
+TEST(StopMatcherKmp, AgreesWithTheReferenceOnRandomStreams) {
+  std::mt19937 rng(7);
+  const std::string alphabet = "aab";
+  for (int trial = 0; trial < 3000; trial++) {
+    std::vector<std::string> stops;
+    int n_stops = 1 + static_cast<int>(rng() % 3);
+    for (int i = 0; i < n_stops; i++) {
+      std::string s;
+      int len = 1 + static_cast<int>(rng() % 5);
+      for (int k = 0; k < len; k++) s += alphabet[rng() % alphabet.size()];
+      stops.push_back(s);
+    }
+    std::string text;
+    int len = static_cast<int>(rng() % 24);
+    for (int k = 0; k < len; k++) text += alphabet[rng() % alphabet.size()];
+    std::vector<size_t> cuts;
+    for (size_t at = 0; at < text.size();) {
+      at = std::min(text.size(), at + 1 + rng() % 4);
+      cuts.push_back(at);
+    }
+    runner::StopMatcher m(stops);
+    std::string out;
+    size_t at = 0;
+    for (size_t end : cuts) {
+      if (m.matched()) break;
+      out += m.push(text.substr(at, end - at));
+      at = end;
+    }
+    if (!m.matched()) out += m.flush();
+    bool want_match = false;
+    std::string want = reference_cut(text, cuts, stops, &want_match);
+    ASSERT_EQ(m.matched(), want_match) << "text=" << text << " stop0=" << stops[0];
+    ASSERT_EQ(out, want) << "text=" << text << " stops=" << ::testing::PrintToString(stops);
+  }
+}
+
+TEST(StopMatcherKmp, LongAdversarialStopsCostLinearTime) {
+  // "aaa...ab" against a stream of 'a': the old suffix scan was quadratic per token.
+  std::vector<std::string> stops(64, std::string(100000, 'a') + "b");
+  runner::StopMatcher m(stops);
+  auto t0 = std::chrono::steady_clock::now();
+  std::string out;
+  for (int i = 0; i < 2000; i++) out += m.push("aaaa");
+  double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_FALSE(m.matched());
+  EXPECT_TRUE(out.empty());  // all 8000 bytes may still start a stop string
+  EXPECT_LT(s, 2.0);
+  EXPECT_EQ(m.flush().size(), 8000u);
 }
