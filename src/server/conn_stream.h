@@ -12,7 +12,9 @@
 namespace server {
 
 struct Connections::Conn {
-  enum class State { kIdle, kHeaders, kBusy } state = State::kIdle;
+  // kLinger: the server is done with it; what the client still sends is read and dropped
+  // until it closes (see Connections::linger_locked).
+  enum class State { kIdle, kHeaders, kBusy, kLinger } state = State::kIdle;
   uint64_t id = 0;
   int fd = -1;
   std::string ip, local_ip;
@@ -23,6 +25,7 @@ struct Connections::Conn {
   std::chrono::steady_clock::time_point since;     // entered its current state
   std::chrono::steady_clock::time_point deadline;  // idle / header deadline in the reactor
   size_t served = 0;         // requests answered on this connection
+  size_t discarded = 0;      // bytes dropped while lingering
   bool close_after = false;  // the response said "Connection: close"
 
   size_t pending() const { return buf.size() - rpos; }

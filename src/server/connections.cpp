@@ -148,6 +148,20 @@ void Connections::close_locked(Conn* c) {
   conns_.erase(c->id);
 }
 
+// Closing a socket with unread input makes the kernel send a reset, which can destroy the
+// response the client has not read yet (a client still sending a refused body sees only
+// "connection reset"). So the server half-closes, drops what the client still sends, and
+// closes once the client does, within linger_timeout and max_linger_bytes.
+void Connections::linger_locked(Conn* c) {
+  ::shutdown(c->fd, SHUT_WR);
+  c->state = Conn::State::kLinger;
+  c->buf.clear();
+  c->rpos = c->scan = 0;
+  c->since = Clock::now();
+  c->deadline = c->since + limits_.linger_timeout;
+  arm(c);
+}
+
 void Connections::arm(Conn* c) {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
@@ -218,6 +232,23 @@ void Connections::on_readable(Conn* c) {
   // Only the reactor touches a connection that is not busy, so reading needs no lock.
   bool eof = false;
   char buf[16 * 1024];
+  if (c->state == Conn::State::kLinger) {
+    for (;;) {
+      ssize_t n = ::recv(c->fd, buf, sizeof buf, 0);
+      if (n > 0) {
+        c->discarded += static_cast<size_t>(n);
+        if (c->discarded > limits_.max_linger_bytes) break;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      eof = !(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+      break;
+    }
+    std::lock_guard l(mu_);
+    if (eof || c->discarded > limits_.max_linger_bytes) close_locked(c);
+    else arm(c);
+    return;
+  }
   for (;;) {
     ssize_t n = ::recv(c->fd, buf, sizeof buf, 0);
     if (n > 0) {
@@ -241,7 +272,7 @@ void Connections::on_readable(Conn* c) {
   }
   if (c->pending() > limits_.max_header_bytes) {
     send_status(c->fd, "431 Request Header Fields Too Large");
-    close_locked(c);
+    linger_locked(c);
     return;
   }
   if (c->pending() > 0 && c->state == Conn::State::kIdle) {
@@ -363,7 +394,7 @@ void Connections::release(Conn* c, bool keep) {
   served_since_trim_++;
   last_release_ = Clock::now();
   if (!keep || stopping_) {
-    close_locked(c);
+    linger_locked(c);
     return;
   }
   c->compact();

@@ -28,6 +28,8 @@ struct ConnectionLimits {
   std::chrono::milliseconds idle_timeout{30000};    // keep-alive connection with no request
   std::chrono::milliseconds read_timeout{30000};    // body: longest wait for the next byte
   std::chrono::milliseconds write_timeout{60000};   // longest wait for the client to take bytes
+  std::chrono::milliseconds linger_timeout{2000};   // closing: wait for the client to close
+  size_t max_linger_bytes = 256u << 20;             // closing: most unread body dropped
   std::chrono::milliseconds body_grace{10000};      // body: time before the rate floor applies
   size_t min_body_rate = 1024;                      // body bytes per second after the grace
   size_t max_header_bytes = 64 * 1024;              // request line + headers
@@ -65,6 +67,7 @@ class Connections {
   void on_readable(Conn* c);
   void sweep(std::chrono::steady_clock::time_point now);
   void close_locked(Conn* c);
+  void linger_locked(Conn* c);
   void arm(Conn* c);
   void to_worker_locked(Conn* c);
   void spawn_worker_locked();

@@ -71,16 +71,17 @@ constexpr size_t kChunk = size_t{1} << 20;
 
 void head_blob(Context& ctx, Call& c) {
   std::string digest = c.param("digest");
-  if (!ctx.store->has_blob(digest))  // throws 400 "invalid digest format"
+  // A blob that no longer matches its digest is reported missing, so clients upload it again.
+  if (!ctx.store->has_blob(digest) ||  // throws 400 "invalid digest format"
+      !ctx.store->verify_blob(digest))
     throw util::not_found("blob \"" + digest + "\" not found");
   c.res.status = 200;
 }
 
 void post_blob(Context& ctx, Call& c) {
   std::string digest = c.param("digest");
-  if (ctx.store->has_blob(digest)) {
-    // The body is not wanted; close so an unread body cannot be taken for the next request.
-    c.res.set_header("Connection", "close");
+  if (ctx.store->has_blob(digest) && ctx.store->verify_blob(digest)) {
+    // The body is not wanted (the server drains a small one, closes after a large one).
     c.res.status = 200;
     return;
   }

@@ -150,9 +150,10 @@ int64_t Store::write_blob(std::string_view expected_digest, const ReadFn& read) 
     throw util::bad_request("digest mismatch, expected \"" + std::string(expected_digest) +
                             "\", got \"" + got + "\"");
   tmp.finish();
-  std::error_code ec;
-  if (fs::is_regular_file(dst, ec)) {
-    touch_blob(expected_digest);  // keep the existing file; the temp is removed
+  // An existing blob is kept (the temp is removed) unless it no longer matches its digest:
+  // then the verified upload replaces it.
+  if (has_blob(expected_digest) && verify_blob(expected_digest)) {
+    touch_blob(expected_digest);
     return n;
   }
   tmp.rename_to(blobs_dir() / ("sha256-" + hex));
@@ -173,7 +174,7 @@ std::string Store::write_blob_from_file(const fs::path& src) {
   std::string hex = copy_and_hash(istream_reader(in, src.string()), tmp, &n);
   std::string digest = "sha256:" + hex;
   tmp.finish();
-  if (has_blob(digest)) {
+  if (has_blob(digest) && verify_blob(digest)) {
     touch_blob(digest);
   } else {
     tmp.rename_to(blob_path(digest));
@@ -187,7 +188,7 @@ Layer Store::write_blob_string(std::string_view data, std::string_view media_typ
   l.media_type = std::string(media_type);
   l.digest = "sha256:" + util::sha256_hex(data);
   l.size = static_cast<int64_t>(data.size());
-  bool exists = has_blob(l.digest);
+  bool exists = has_blob(l.digest) && verify_blob(l.digest);
   if (exists) {
     touch_blob(l.digest);
   } else {
