@@ -125,6 +125,11 @@ int64_t saturating_int64(const nlohmann::json& v) {
 // host's threads.
 int64_t clamp_int_option(const std::string& key, int64_t v) {
   v = std::clamp<int64_t>(v, INT32_MIN, INT32_MAX);
+  if (key == "num_batch" && v > kMaxNumBatch) {
+    // Scratch buffers grow with the batch: a huge one would take the machine's memory.
+    LOG_WARN("num_batch {} is above {}; using {}", v, kMaxNumBatch, kMaxNumBatch);
+    v = kMaxNumBatch;
+  }
   if (key == "num_thread") {
     const int64_t cpus = util::available_cpus();
     if (v > cpus) {

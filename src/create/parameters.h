@@ -11,6 +11,9 @@ namespace create {
 
 enum class ParamType { kInt, kFloat, kBool, kString, kStringList };
 
+// Largest num_batch honoured (tokens per engine step); larger values are clamped.
+inline constexpr int kMaxNumBatch = 8192;
+
 struct ParamInfo {
   const char* name;
   ParamType type;
@@ -28,7 +31,8 @@ bool is_deprecated_param(std::string_view name);
 // Checks runtime options against the table (§3.13): a wrong type -> 400 `option "x" must be of
 // type integer` (integer/float32/boolean/string/array); unknown and deprecated keys are dropped
 // with a warning. Integers given as floats are truncated and saturate at the engine's int
-// range; num_thread is clamped to the CPUs this process may use; stop has at most
+// range; num_thread is clamped to the CPUs this process may use and num_batch to
+// kMaxNumBatch; stop has at most
 // api::kMaxStop entries.
 nlohmann::json validate_params(const nlohmann::json& options);
 

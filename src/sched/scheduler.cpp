@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <fstream>
 
+#include <fmt/format.h>
+
 #include "engine/gguf/gguf.h"
 #include "util/duration.h"
 #include "util/error.h"
@@ -199,7 +201,17 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const Cancell
         evict_locked(l, victim);
         continue;
       }
-      LOG_WARN("model {} may not fit in memory: need {} bytes, available {}", req.name, need, avail);
+      bool others_busy = false;
+      for (auto& [k, e] : loaded_) others_busy = others_busy || k != req.key;
+      if (others_busy) {  // wait for one of them to go idle, then evict it
+        cv_.wait_for(l, std::chrono::milliseconds(50));
+        continue;
+      }
+      // Nothing left to evict: loading anyway would page the machine to death or get the
+      // server killed (a huge num_ctx or num_parallel asks for tens of GB of KV cache).
+      auto gib = [](uint64_t b) { return fmt::format("{:.1f} GiB", b / double(1ull << 30)); };
+      throw util::Error("model requires more system memory (" + gib(need) +
+                        ") than is available (" + gib(avail) + ")");
     }
     auto e = std::make_shared<Entry>();
     e->name = req.name;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <set>
 
 #include "util/duration.h"
 #include "util/error.h"
@@ -138,5 +139,41 @@ TEST(Scheduler, QueueLimit) {
   } catch (const util::Error& e) {
     EXPECT_EQ(e.status(), 503);
     EXPECT_STREQ(e.what(), "server busy, please try again.  maximum pending requests exceeded");
+  }
+}
+
+TEST(Scheduler, RefusesAModelThatCannotFitInsteadOfLoadingIt) {
+  // Weights + KV cache above the memory available, nothing to evict: a clear error, no load.
+  sched::Settings st = settings();
+  st.memory_limit = 1u << 20;
+  Scheduler s(st);
+  try {
+    s.acquire(req("stories", kStories));
+    FAIL() << "loaded a model that does not fit";
+  } catch (const util::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("model requires more system memory"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(s.loaded_count(), 0);
+}
+
+TEST(Scheduler, ConcurrentColdAcquiresLoadOnce) {
+  // Many requests racing on a cold model join one load (a second load used to replace the
+  // first's entry, which then never expired).
+  sched::Settings st = settings();
+  st.default_keep_alive_ns = 0;
+  Scheduler s(st);
+  for (int round = 0; round < 5; round++) {
+    std::vector<std::future<runner::Runner*>> fs;
+    for (int i = 0; i < 6; i++)
+      fs.push_back(std::async(std::launch::async, [&] {
+        auto lease = s.acquire(req("stories", kStories));
+        return &lease->runner();
+      }));
+    std::set<runner::Runner*> runners;
+    for (auto& f : fs) runners.insert(f.get());
+    // keep_alive 0: the model unloads when its last lease ends, so a later round may load a
+    // new runner, but the requests that overlapped shared one and nothing stays loaded.
+    EXPECT_EQ(s.loaded_count(), 0) << "round " << round;
   }
 }
