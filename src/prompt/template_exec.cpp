@@ -1,6 +1,7 @@
 // Executes a parsed Go template over JSON data with Go's truthiness and printing rules.
 #include <algorithm>
 #include <cctype>
+#include <optional>
 
 #include "prompt/template.h"
 #include "prompt/template_funcs.h"
@@ -13,12 +14,38 @@ struct BreakSignal {};
 struct ContinueSignal {};
 
 // A value during execution: borrowed from the data (no copy) or owned (a function result).
+// `slice` of an array gives a window [lo, hi) over it instead of a copy, so the common
+// `len (slice $.Messages $i)` costs nothing per message (a copy made long chats quadratic).
 struct Val {
   const Json* ref = nullptr;
   Json own;
-  const Json& get() const { return ref ? *ref : own; }
+  bool window = false;
+  size_t lo = 0, hi = 0;
+  mutable std::optional<Json> cache;  // a window as an array, made when first needed
+
   static Val borrow(const Json& j) { return Val{&j, {}}; }
   static Val owned(Json j) { return Val{nullptr, std::move(j)}; }
+
+  // The underlying value (for a window: the whole array).
+  const Json& base() const { return ref ? *ref : own; }
+  // The value itself (a window copied out as an array).
+  const Json& json() const {
+    if (!window) return base();
+    if (!cache) cache = Json(std::vector<Json>(base().begin() + static_cast<long>(lo),
+                                               base().begin() + static_cast<long>(hi)));
+    return *cache;
+  }
+  bool is_array() const { return window || base().is_array(); }
+  size_t array_size() const { return window ? hi - lo : base().size(); }
+  const Json& element(size_t i) const { return base()[window ? lo + i : i]; }
+  // A window over elements [from, to) of this array (or window).
+  Val sub(size_t from, size_t to) const {
+    Val v = ref ? borrow(*ref) : owned(own);
+    v.window = true;
+    v.lo = (window ? lo : 0) + from;
+    v.hi = (window ? lo : 0) + to;
+    return v;
+  }
 };
 
 const Json& null_json() {
@@ -59,14 +86,14 @@ class Exec {
       case Node::Kind::kText: out_ += n.text; break;
       case Node::Kind::kAction: {
         Val v = eval_pipeline(n.pipe, dot);
-        if (n.pipe.decls.empty()) out_ += print_value(v.get());
+        if (n.pipe.decls.empty()) out_ += print_value(v.json());
         break;
       }
       case Node::Kind::kIf:
       case Node::Kind::kWith: {
         size_t mark = vars_.size();
         Val v = eval_pipeline(n.pipe, dot);
-        if (truthy(v.get())) {
+        if (is_true(v)) {
           if (n.kind == Node::Kind::kWith) run(n.list, v);
           else run(n.list, dot);
         } else {
@@ -101,7 +128,7 @@ class Exec {
     std::vector<std::string> decls = p.decls;
     p.decls.clear();
     Val coll = eval_pipeline(p, dot);
-    const Json& c = coll.get();
+    const Json& c = coll.base();
     auto body = [&](Val key, Val elem) {
       if (++budget_.steps > kMaxTemplateSteps)
         fail("execution exceeded " + std::to_string(kMaxTemplateSteps) + " steps");
@@ -118,10 +145,10 @@ class Exec {
     };
     bool any = false;
     try {
-      if (c.is_array()) {
-        for (size_t i = 0; i < c.size(); i++) {
+      if (coll.is_array()) {
+        for (size_t i = 0; i < coll.array_size(); i++) {
           any = true;
-          body(Val::owned(static_cast<int64_t>(i)), Val::borrow(c[i]));
+          body(Val::owned(static_cast<int64_t>(i)), Val::borrow(coll.element(i)));
         }
       } else if (c.is_object()) {
         std::vector<std::string> keys;
@@ -155,14 +182,16 @@ class Exec {
     }
     if (!p.decls.empty()) {
       if (p.is_assign) {
+        // The variable may outlive what `result` borrows from (a range's collection): copy.
         for (auto it = vars_.rbegin(); it != vars_.rend(); ++it)
           if (it->first == p.decls[0]) {
-            it->second = Val::owned(result.get());
+            it->second = Val::owned(result.json());
             return result;
           }
         fail("undefined variable: " + p.decls[0]);
       }
-      push_var(p.decls.back(), Val::owned(result.get()));
+      // A declaration ends with its scope, before anything `result` borrows from.
+      push_var(p.decls.back(), result);
     }
     return result;
   }
@@ -180,18 +209,21 @@ class Exec {
         for (size_t i = 0; i <= args.size(); i++) {
           if (i == args.size()) {
             if (!piped) break;
-            v = Val::owned(piped->get());
+            v = *piped;
           } else {
             v = eval_arg(*args[i], dot);
           }
-          bool t = truthy(v.get());
+          bool t = is_true(v);
           if ((fn == "and" && !t) || (fn == "or" && t)) return v;
         }
         return v;
       }
-      std::vector<Json> args;
-      for (size_t i = 1; i < c.args.size(); i++) args.push_back(eval_arg(c.args[i], dot).get());
-      if (piped) args.push_back(piped->get());
+      std::vector<Val> vals;
+      for (size_t i = 1; i < c.args.size(); i++) vals.push_back(eval_arg(c.args[i], dot));
+      if (piped) vals.push_back(*piped);
+      if (std::optional<Val> v = call_on_arrays(fn, vals)) return std::move(*v);
+      std::vector<const Json*> args;
+      for (const Val& v : vals) args.push_back(&v.json());
       try {
         return Val::owned(call_function(fn, args));
       } catch (const nlohmann::json::exception& e) {
@@ -233,10 +265,41 @@ class Exec {
     return Val::borrow(null_json());
   }
 
+  static bool is_true(const Val& v) { return v.window ? v.hi > v.lo : truthy(v.base()); }
+
+  // len, slice and index on arrays and windows without copying them; nullopt for anything
+  // else (call_function handles it).
+  std::optional<Val> call_on_arrays(const std::string& fn, const std::vector<Val>& a) {
+    if (a.empty() || !a[0].is_array()) return std::nullopt;
+    const Val& x = a[0];
+    auto int_arg = [&](size_t i) -> size_t {
+      if (!a[i].window && a[i].base().is_number_integer()) {
+        int64_t k = a[i].base().get<int64_t>();
+        if (k >= 0) return static_cast<size_t>(k);
+      }
+      fail(fn + ": index out of range");
+    };
+    if (fn == "len" && a.size() == 1) return Val::owned(static_cast<int64_t>(x.array_size()));
+    if (fn == "slice" && a.size() <= 3) {
+      size_t lo = a.size() > 1 ? int_arg(1) : 0;
+      size_t hi = a.size() > 2 ? int_arg(2) : x.array_size();
+      if (hi < lo || hi > x.array_size()) fail("slice: index out of range");
+      return x.sub(lo, hi);
+    }
+    if (fn == "index" && a.size() == 2 && !a[1].window && a[1].base().is_number_integer()) {
+      int64_t k = a[1].base().get<int64_t>();
+      if (k < 0 || static_cast<size_t>(k) >= x.array_size())
+        fail("index out of range: " + std::to_string(k));
+      const Json& e = x.element(static_cast<size_t>(k));
+      return x.ref ? Val::borrow(e) : Val::owned(e);
+    }
+    return std::nullopt;
+  }
+
   // Field access; a missing key is the zero value (missingkey=zero).
   static Val walk(Val v, const std::vector<std::string>& fields) {
     for (const auto& f : fields) {
-      const Json& cur = v.get();
+      const Json& cur = v.json();
       const Json* next = &null_json();
       if (cur.is_object()) {
         auto it = cur.find(f);

@@ -14,6 +14,19 @@ namespace {
 
 [[noreturn]] void fail(const std::string& m) { throw TemplateError("template: " + m); }
 
+// A call's arguments by reference: template data can be large (a whole conversation), and a
+// copy per call made long chats quadratic.
+class Args {
+ public:
+  explicit Args(const std::vector<const Json*>& v) : v_(v) {}
+  const Json& operator[](size_t i) const { return *v_[i]; }
+  size_t size() const { return v_.size(); }
+  bool empty() const { return v_.empty(); }
+
+ private:
+  const std::vector<const Json*>& v_;
+};
+
 std::string format_float(double d) {
   if (std::isinf(d)) return d > 0 ? "+Inf" : "-Inf";
   if (std::isnan(d)) return "NaN";
@@ -99,7 +112,7 @@ long long saturating_ll(const Json& a) {
   return static_cast<long long>(d);
 }
 
-std::string printf_impl(const std::vector<Json>& args) {
+std::string printf_impl(const Args& args) {
   if (args.empty() || !args[0].is_string()) fail("printf: format must be a string");
   const std::string& f = args[0].get_ref<const std::string&>();
   std::string out;
@@ -318,7 +331,8 @@ std::string print_value(const Json& v) {
   }
 }
 
-Json call_function(const std::string& fn, const std::vector<Json>& a) {
+Json call_function(const std::string& fn, const std::vector<const Json*>& args) {
+  const Args a(args);
   auto need = [&](size_t n) {
     if (a.size() != n) fail(fn + ": wrong number of args: want " + std::to_string(n) + " got " + std::to_string(a.size()));
   };
@@ -332,23 +346,24 @@ Json call_function(const std::string& fn, const std::vector<Json>& a) {
   }
   if (fn == "index") {
     if (a.empty()) fail("index: wrong number of args");
-    Json cur = a[0];
+    const Json* cur = &a[0];
     for (size_t i = 1; i < a.size(); i++) {
-      if (cur.is_array()) {
+      if (cur->is_array()) {
         if (!a[i].is_number_integer()) fail("index: cannot index slice with non-integer");
         int64_t k = a[i].get<int64_t>();
-        if (k < 0 || k >= static_cast<int64_t>(cur.size())) fail("index out of range: " + std::to_string(k));
-        cur = Json(cur[k]);
-      } else if (cur.is_object()) {
-        auto it = cur.find(a[i].is_string() ? a[i].get<std::string>() : a[i].dump());
-        cur = it == cur.end() ? Json(nullptr) : Json(*it);
-      } else if (cur.is_null()) {
+        if (k < 0 || k >= static_cast<int64_t>(cur->size())) fail("index out of range: " + std::to_string(k));
+        cur = &(*cur)[static_cast<size_t>(k)];
+      } else if (cur->is_object()) {
+        auto it = cur->find(a[i].is_string() ? a[i].get<std::string>() : a[i].dump());
+        if (it == cur->end()) return nullptr;
+        cur = &*it;
+      } else if (cur->is_null()) {
         fail("index of untyped nil");
       } else {
-        fail("can't index item of type " + std::string(cur.type_name()));
+        fail("can't index item of type " + std::string(cur->type_name()));
       }
     }
-    return cur;
+    return *cur;
   }
   if (fn == "slice") {
     if (a.empty() || a.size() > 3) fail("slice: wrong number of args");
@@ -386,7 +401,7 @@ Json call_function(const std::string& fn, const std::vector<Json>& a) {
   if (fn == "printf") return printf_impl(a);
   if (fn == "html" || fn == "js" || fn == "urlquery") {
     std::string s;
-    for (auto& x : a) s += print_value(x);
+    for (size_t i = 0; i < a.size(); i++) s += print_value(a[i]);
     return fn == "html" ? escape_html(s) : fn == "js" ? escape_js(s) : url_query(s);
   }
   if (fn == "json") { need(1); return go_json(a[0]); }

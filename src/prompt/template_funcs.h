@@ -20,7 +20,8 @@ std::string print_value(const Json& v);
 std::string go_json(const Json& v);
 // True for the names call_function knows (checked at parse time, as Go does).
 bool is_function(const std::string& name);
-// Calls a built-in; throws TemplateError for unknown names or bad arguments.
-Json call_function(const std::string& name, const std::vector<Json>& args);
+// Calls a built-in on arguments passed by reference; throws TemplateError for unknown names or
+// bad arguments.
+Json call_function(const std::string& name, const std::vector<const Json*>& args);
 
 }  // namespace prompt
