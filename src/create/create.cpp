@@ -162,7 +162,8 @@ std::vector<PendingLayer> base_model_layers(const store::Store& st, const std::s
 
 // Quantizes the model layers when asked (§6.3 step 5).
 void maybe_quantize(store::Store& st, std::vector<PendingLayer>& layers,
-                    const std::string& requested, const ProgressFn& status) {
+                    const std::string& requested, const ProgressFn& status,
+                    std::vector<std::string>& fresh) {
   if (requested.empty()) return;
   std::string want = normalize_quantize_type(requested);
   for (auto& p : layers) {
@@ -185,6 +186,7 @@ void maybe_quantize(store::Store& st, std::vector<PendingLayer>& layers,
           });
       status({"verifying conversion"});
       std::string digest = st.write_blob_from_file(tmp);
+      fresh.push_back(digest);
       fs::remove(tmp);
       p.gguf = open_gguf(st.blob_path(digest));
       p.layer = {store::kMediaTypeModel, digest, st.blob_size(digest), "", ""};
@@ -212,36 +214,11 @@ void apply_arch_defaults(const std::string& arch, store::ConfigV2& c, nlohmann::
   }
 }
 
-}  // namespace
-
-void create_model(store::Store& st, const CreateRequest& req, const ProgressFn& status,
-                  const CreateOptions& opts) {
-  auto name = store::ModelName::parse(req.model);
-  if (!name.is_valid()) throw util::bad_request("invalid model name");
-  name = st.resolve(name);
-  validate_files(st, req.files);
-  validate_files(st, req.adapters);
-  if (!req.parameters.is_null() && !req.parameters.is_object())
-    throw util::bad_request("parameters must be an object");
-  // Stored parameters apply to every later request: one that cannot be used (a num_ctx of
-  // "abc") is refused now, not on each chat.
-  if (req.parameters.is_object()) validate_params(req.parameters);
-  if (!req.messages.is_null() && !req.messages.is_array())
-    throw util::bad_request("messages must be an array");
-  for (const auto& m : req.messages.is_array() ? req.messages : nlohmann::json::array())
-    if (!m.is_object() || !m.value("role", nlohmann::json()).is_string() ||
-        !m.value("content", nlohmann::json()).is_string())
-      throw util::bad_request("each message must have a string role and content");
-
-  if (!req.template_text.empty() && opts.validate_template) {
-    try {
-      opts.validate_template(req.template_text);
-    } catch (const std::exception& e) {
-      throw util::bad_request(std::string("template error: ") + e.what());
-    }
-  }
-
-  auto gc = st.gc_lock();  // no blob we rely on may be collected before the manifest lands
+// Everything after validation, under the GC lock: layers, text and config blobs, manifest.
+// The digests of blobs it creates go to `fresh`.
+void write_model(store::Store& st, const store::ModelName& name, const CreateRequest& req,
+                 const ProgressFn& status, const CreateOptions& opts,
+                 std::vector<std::string>& fresh) {
   std::optional<store::Manifest> old;
   try {
     old = st.read_manifest(name);
@@ -263,7 +240,7 @@ void create_model(store::Store& st, const CreateRequest& req, const ProgressFn& 
     auto ad = gguf_layers(st, req.adapters, true, status);
     layers.insert(layers.end(), ad.begin(), ad.end());
   }
-  maybe_quantize(st, layers, req.quantize, status);
+  maybe_quantize(st, layers, req.quantize, status, fresh);
 
   // 2. Config from the weights, inheriting the base model's renderer/parser/requires.
   store::ConfigV2 config;
@@ -307,6 +284,7 @@ void create_model(store::Store& st, const CreateRequest& req, const ProgressFn& 
     bool created = false;
     PendingLayer p;
     p.layer = st.write_blob_string(text, media_type, &created);
+    if (created) fresh.push_back(p.layer.digest);
     p.status = (created ? "creating new layer " : "using existing layer ") + p.layer.digest;
     layers.push_back(std::move(p));
   };
@@ -346,7 +324,10 @@ void create_model(store::Store& st, const CreateRequest& req, const ProgressFn& 
 
   // 4. Config blob, statuses, manifest.
   store::Manifest manifest;
-  manifest.config = st.write_blob_string(config.to_json(), store::kMediaTypeConfig);
+  bool config_created = false;
+  manifest.config =
+      st.write_blob_string(config.to_json(), store::kMediaTypeConfig, &config_created);
+  if (config_created) fresh.push_back(manifest.config.digest);
   for (const auto& p : layers) {
     st.touch_blob(p.layer.digest);
     manifest.layers.push_back(p.layer);
@@ -365,6 +346,47 @@ void create_model(store::Store& st, const CreateRequest& req, const ProgressFn& 
   st.remove_unreferenced(orphans);
   if (!opts.noprune) st.remove_unreferenced(old_digests);
   status({"success"});
+}
+
+}  // namespace
+
+void create_model(store::Store& st, const CreateRequest& req, const ProgressFn& status,
+                  const CreateOptions& opts) {
+  auto name = store::ModelName::parse(req.model);
+  if (!name.is_valid()) throw util::bad_request("invalid model name");
+  name = st.resolve(name);
+  validate_files(st, req.files);
+  validate_files(st, req.adapters);
+  if (!req.parameters.is_null() && !req.parameters.is_object())
+    throw util::bad_request("parameters must be an object");
+  // Stored parameters apply to every later request: one that cannot be used (a num_ctx of
+  // "abc") is refused now, not on each chat.
+  if (req.parameters.is_object()) validate_params(req.parameters);
+  if (!req.messages.is_null() && !req.messages.is_array())
+    throw util::bad_request("messages must be an array");
+  for (const auto& m : req.messages.is_array() ? req.messages : nlohmann::json::array())
+    if (!m.is_object() || !m.value("role", nlohmann::json()).is_string() ||
+        !m.value("content", nlohmann::json()).is_string())
+      throw util::bad_request("each message must have a string role and content");
+
+  if (!req.template_text.empty() && opts.validate_template) {
+    try {
+      opts.validate_template(req.template_text);
+    } catch (const std::exception& e) {
+      throw util::bad_request(std::string("template error: ") + e.what());
+    }
+  }
+
+  auto gc = st.gc_lock();  // no blob we rely on may be collected before the manifest lands
+  std::vector<std::string> fresh;
+  try {
+    write_model(st, name, req, status, opts, fresh);
+  } catch (...) {
+    // A failed create leaves no blob it wrote behind (uploaded files stay: a client retries
+    // with them).
+    st.remove_unreferenced(fresh);
+    throw;
+  }
 }
 
 }  // namespace create

@@ -245,6 +245,26 @@ class CorruptBlobTest(ServerTestCase):
                                                "stream": False, "options": {"num_predict": 2}})
         self.assertEqual(r.status, 200, r.text)
 
+    def test_failed_create_leaves_no_blob_behind(self):
+        self.server.create_stories("base", parameters={"temperature": 0.5})
+        show = self.server.post("/api/show", {"model": "base"}).json()
+        self.assertIn("temperature", show.get("parameters", ""))
+        manifest_dir = os.path.join(self.server.models_dir, "manifests", "registry.ollama.ai",
+                                    "library", "base")
+        with open(os.path.join(manifest_dir, "latest")) as f:
+            layers = json.load(f)["layers"]
+        params = [l["digest"] for l in layers if l["mediaType"].endswith(".params")][0]
+        with open(os.path.join(self.server.models_dir, "blobs", params.replace(":", "-")),
+                  "w") as f:
+            f.write("[]")  # no longer an object: the derived create fails after its writes
+        before = set(os.listdir(os.path.join(self.server.models_dir, "blobs")))
+        r = self.server.create("derived", **{"from": "base",
+                                            "template": "UNIQUE {{ .Prompt }} 42",
+                                            "system": "a system prompt seen nowhere else"})
+        self.assertEqual(r.status, 500, r.text)
+        after = set(os.listdir(os.path.join(self.server.models_dir, "blobs")))
+        self.assertEqual(after - before, set(), "a failed create left blobs behind")
+
     def test_truncated_weights_error_names_the_model_not_the_path(self):
         digest = self.server.create_stories("short")
         blob = os.path.join(self.server.models_dir, "blobs", digest.replace(":", "-"))
