@@ -1,5 +1,9 @@
 #include "api/types.h"
 
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
 #include "api/decode.h"
 #include "util/error.h"
 
@@ -22,7 +26,27 @@ void get_list(const Fields& f, const char* key, std::vector<T>& out) {
   if (!v || v->is_null()) return;
   if (!v->is_array()) f.type_error(key, *v, "[]");
   out.clear();
-  for (const auto& e : *v) out.push_back(e.get<T>());
+  for (const auto& e : *v) {
+    if constexpr (std::is_arithmetic_v<T> && !std::is_same_v<T, bool>) {
+      // A number outside T (or a fraction for an integer) is a decode error, as in Go, not
+      // an out-of-range conversion.
+      if (!e.is_number()) f.type_error(key, e, "number");
+      if constexpr (std::is_integral_v<T>) {
+        const double d = e.get<double>();
+        const bool fits = e.is_number_unsigned()
+                              ? e.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                          : e.is_number_integer()
+                              ? e.get<int64_t>() >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+                                    (e.get<int64_t>() < 0 ||
+                                     static_cast<uint64_t>(e.get<int64_t>()) <=
+                                         static_cast<uint64_t>(std::numeric_limits<T>::max()))
+                              : std::floor(d) == d && d >= static_cast<double>(std::numeric_limits<T>::min()) &&
+                                    d < static_cast<double>(std::numeric_limits<T>::max());
+        if (!fits) f.type_error(key, e, std::is_signed_v<T> ? "int64" : "uint64");
+      }
+    }
+    out.push_back(e.get<T>());
+  }
 }
 template <class T>
 void get_obj(const Fields& f, const char* key, T& out) {

@@ -11,17 +11,23 @@ Json with_json(Json fields, const Json& api) {
   return fields;
 }
 
-Json property_data(const Json& p);
+Json property_data(const Json& p, int depth);
 
-Json properties_data(const Json& props) {
+// How deep tool parameter schemas get the Go-struct view (`.Type`, `.Properties`, ...).
+// Below that the API JSON is kept as is: it prints the same, and giving every level the view
+// serialized each level's whole subtree (cubic in the nesting of a hostile schema).
+constexpr int kMaxPropertyViewDepth = 32;
+
+Json properties_data(const Json& props, int depth) {
   if (!props.is_object()) return nullptr;
   Json out = Json::object();
-  for (auto it = props.begin(); it != props.end(); ++it) out[it.key()] = property_data(it.value());
-  return with_json(out, props);
+  for (auto it = props.begin(); it != props.end(); ++it)
+    out[it.key()] = property_data(it.value(), depth + 1);
+  return with_json(std::move(out), props);
 }
 
-Json property_data(const Json& p) {
-  if (!p.is_object()) return p;
+Json property_data(const Json& p, int depth) {
+  if (!p.is_object() || depth > kMaxPropertyViewDepth) return p;
   Json f = Json::object();
   auto get = [&](const char* k) { return p.contains(k) ? p[k] : Json(nullptr); };
   Json type = get("type");
@@ -32,11 +38,11 @@ Json property_data(const Json& p) {
   f["Enum"] = get("enum");
   Json any_of = Json::array();
   if (p.contains("anyOf") && p["anyOf"].is_array())
-    for (auto& a : p["anyOf"]) any_of.push_back(property_data(a));
+    for (auto& a : p["anyOf"]) any_of.push_back(property_data(a, depth + 1));
   f["AnyOf"] = any_of;
-  f["Properties"] = properties_data(get("properties"));
+  f["Properties"] = properties_data(get("properties"), depth);
   f["Required"] = get("required");
-  return with_json(f, p);
+  return with_json(std::move(f), p);
 }
 
 void count_images(const std::vector<Message>& msgs, int& n) {
@@ -103,7 +109,7 @@ Json tools_data(const Json& tools) {
               {"Defs", params.contains("$defs") ? params["$defs"] : Json(nullptr)},
               {"Items", params.contains("items") ? params["items"] : Json(nullptr)},
               {"Required", params.contains("required") ? params["required"] : Json::array()},
-              {"Properties", properties_data(params.value("properties", Json::object()))}};
+              {"Properties", properties_data(params.value("properties", Json::object()), 0)}};
     Json f = {{"Name", fn.value("name", "")},
               {"Description", fn.value("description", "")},
               {"Parameters", with_json(p, params)}};

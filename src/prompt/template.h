@@ -22,8 +22,8 @@ class TemplateError : public util::Error {
 // too; these are far above what any real chat template needs.
 inline constexpr int kMaxTemplateNesting = 1000;        // nested blocks/parentheses at parse
 inline constexpr int kMaxTemplateDepth = 1000;          // nested {{template}} calls at execution
-inline constexpr uint64_t kMaxTemplateSteps = 20'000'000;  // nodes + range iterations
-inline constexpr size_t kMaxTemplateOutput = size_t{128} << 20;  // rendered bytes
+inline constexpr uint64_t kMaxTemplateSteps = 5'000'000;   // nodes + range iterations
+inline constexpr size_t kMaxTemplateOutput = size_t{128} << 20;  // rendered bytes, and any value
 
 class Template {
  public:

@@ -1,6 +1,7 @@
 // Executes a parsed Go template over JSON data with Go's truthiness and printing rules.
 #include <algorithm>
 #include <cctype>
+#include <memory>
 #include <optional>
 
 #include "prompt/template.h"
@@ -13,34 +14,57 @@ namespace {
 struct BreakSignal {};
 struct ContinueSignal {};
 
-// A value during execution: borrowed from the data (no copy) or owned (a function result).
-// `slice` of an array gives a window [lo, hi) over it instead of a copy, so the common
-// `len (slice $.Messages $i)` costs nothing per message (a copy made long chats quadratic).
+const Json& null_json() {
+  static const Json n = nullptr;
+  return n;
+}
+
+// A value during execution: borrowed from the data (which outlives the execution) or shared
+// (a function result, immutable once made: copying a Val never copies the JSON, and a part
+// of a shared value keeps the whole alive). `slice` of an array gives a window [lo, hi) over
+// it instead of a copy, so `len (slice $.Messages $i)` costs nothing per message.
 struct Val {
-  const Json* ref = nullptr;
-  Json own;
+  const Json* ref = &null_json();     // borrowed, when `own` is empty
+  std::shared_ptr<const Json> own;  // shared (may point into a larger shared value)
   bool window = false;
   size_t lo = 0, hi = 0;
-  mutable std::optional<Json> cache;  // a window as an array, made when first needed
+  mutable std::shared_ptr<const Json> cache;  // a window as an array, made when first needed
 
-  static Val borrow(const Json& j) { return Val{&j, {}}; }
-  static Val owned(Json j) { return Val{nullptr, std::move(j)}; }
+  static Val borrow(const Json& j) {
+    Val v;
+    v.ref = &j;
+    return v;
+  }
+  static Val owned(Json j) {
+    Val v;
+    v.own = std::make_shared<const Json>(std::move(j));
+    return v;
+  }
 
   // The underlying value (for a window: the whole array).
-  const Json& base() const { return ref ? *ref : own; }
-  // The value itself (a window copied out as an array).
+  const Json& base() const { return own ? *own : *ref; }
+  // The value itself (a window copied out as an array, once).
   const Json& json() const {
     if (!window) return base();
-    if (!cache) cache = Json(std::vector<Json>(base().begin() + static_cast<long>(lo),
-                                               base().begin() + static_cast<long>(hi)));
+    if (!cache)
+      cache = std::make_shared<const Json>(std::vector<Json>(
+          base().begin() + static_cast<long>(lo), base().begin() + static_cast<long>(hi)));
     return *cache;
+  }
+  // A part of this value (an element or member) without a copy.
+  Val child(const Json& part) const {
+    Val v;
+    if (own) v.own = std::shared_ptr<const Json>(own, &part);
+    else v.ref = &part;
+    return v;
   }
   bool is_array() const { return window || base().is_array(); }
   size_t array_size() const { return window ? hi - lo : base().size(); }
   const Json& element(size_t i) const { return base()[window ? lo + i : i]; }
   // A window over elements [from, to) of this array (or window).
   Val sub(size_t from, size_t to) const {
-    Val v = ref ? borrow(*ref) : owned(own);
+    Val v = *this;
+    v.cache.reset();
     v.window = true;
     v.lo = (window ? lo : 0) + from;
     v.hi = (window ? lo : 0) + to;
@@ -48,13 +72,11 @@ struct Val {
   }
 };
 
-const Json& null_json() {
-  static const Json n = nullptr;
-  return n;
-}
-
 // What one execution may cost: a template is user input (the `template` field, a Modelfile),
 // so recursion, output and work are bounded like Go's executor bounds its depth.
+// A {{template}} call costs about this many node steps (a new scope, the lookup, `$`).
+constexpr uint64_t kTemplateCallSteps = 10;
+
 struct Budget {
   int depth = 0;         // nested {{template}} calls
   uint64_t steps = 0;    // nodes executed and range iterations
@@ -68,8 +90,7 @@ class Exec {
   void run(const NodeList& list, const Val& dot) {
     util::check_stack("template");
     for (const auto& n : list) {
-      if (++budget_.steps > kMaxTemplateSteps)
-        fail("execution exceeded " + std::to_string(kMaxTemplateSteps) + " steps");
+      charge(1);
       run_node(*n, dot);
       if (out_.size() > kMaxTemplateOutput)
         fail("output exceeds " + std::to_string(kMaxTemplateOutput >> 20) + " MiB");
@@ -80,6 +101,12 @@ class Exec {
 
  private:
   [[noreturn]] void fail(const std::string& m) { throw TemplateError("template: " + m); }
+
+  void charge(uint64_t steps) {
+    budget_.steps += steps;
+    if (budget_.steps > kMaxTemplateSteps)
+      fail("execution exceeded " + std::to_string(kMaxTemplateSteps) + " steps");
+  }
 
   void run_node(const Node& n, const Val& dot) {
     switch (n.kind) {
@@ -109,6 +136,7 @@ class Exec {
         Val arg = n.has_pipe ? eval_pipeline(n.pipe, dot) : Val::borrow(null_json());
         if (budget_.depth >= kMaxTemplateDepth)
           fail("exceeded maximum template depth (" + std::to_string(kMaxTemplateDepth) + ")");
+        charge(kTemplateCallSteps);
         budget_.depth++;
         Exec sub(defines_, out_, budget_);
         sub.push_var("$", arg);
@@ -130,8 +158,7 @@ class Exec {
     Val coll = eval_pipeline(p, dot);
     const Json& c = coll.base();
     auto body = [&](Val key, Val elem) {
-      if (++budget_.steps > kMaxTemplateSteps)
-        fail("execution exceeded " + std::to_string(kMaxTemplateSteps) + " steps");
+      charge(1);
       vars_.resize(mark);
       if (decls.size() == 1) push_var(decls[0], elem);
       if (decls.size() == 2) {
@@ -148,7 +175,7 @@ class Exec {
       if (coll.is_array()) {
         for (size_t i = 0; i < coll.array_size(); i++) {
           any = true;
-          body(Val::owned(static_cast<int64_t>(i)), Val::borrow(coll.element(i)));
+          body(Val::owned(static_cast<int64_t>(i)), coll.child(coll.element(i)));
         }
       } else if (c.is_object()) {
         std::vector<std::string> keys;
@@ -157,7 +184,7 @@ class Exec {
         std::sort(keys.begin(), keys.end());  // Go ranges maps in sorted key order
         for (auto& k : keys) {
           any = true;
-          body(Val::owned(k), Val::borrow(c[k]));
+          body(Val::owned(k), coll.child(c[k]));
         }
       } else if (c.is_number_integer()) {
         for (int64_t i = 0; i < c.get<int64_t>(); i++) {
@@ -182,15 +209,14 @@ class Exec {
     }
     if (!p.decls.empty()) {
       if (p.is_assign) {
-        // The variable may outlive what `result` borrows from (a range's collection): copy.
+        // Sharing is safe: values are immutable and a part keeps its whole alive.
         for (auto it = vars_.rbegin(); it != vars_.rend(); ++it)
           if (it->first == p.decls[0]) {
-            it->second = Val::owned(result.json());
+            it->second = result;
             return result;
           }
         fail("undefined variable: " + p.decls[0]);
       }
-      // A declaration ends with its scope, before anything `result` borrows from.
       push_var(p.decls.back(), result);
     }
     return result;
@@ -224,11 +250,23 @@ class Exec {
       if (std::optional<Val> v = call_on_arrays(fn, vals)) return std::move(*v);
       std::vector<const Json*> args;
       for (const Val& v : vals) args.push_back(&v.json());
+      Json result;
       try {
-        return Val::owned(call_function(fn, args));
+        result = call_function(fn, args);
       } catch (const nlohmann::json::exception& e) {
         fail(fn + ": " + e.what());
       }
+      // Values that never reach the output (a variable doubled by printf in a loop) are
+      // bounded like the output.
+      if (result.is_string() && result.get_ref<const std::string&>().size() > kMaxTemplateOutput)
+        fail(fn + ": result exceeds " + std::to_string(kMaxTemplateOutput >> 20) + " MiB");
+      // A call costs what it reads and writes, not one step: `json $` in a long range
+      // serializes the whole data each time.
+      uint64_t work = result.is_string() ? result.get_ref<const std::string&>().size() / 2 : 0;
+      for (const Val& v : vals)
+        if (v.is_array() || v.base().is_object()) work += v.is_array() ? v.array_size() : v.base().size();
+      charge(work);
+      return Val::owned(std::move(result));
     }
     if (c.args.size() > 1 || piped) {
       // Method calls with arguments are not part of the data model we expose.
@@ -290,8 +328,7 @@ class Exec {
       int64_t k = a[1].base().get<int64_t>();
       if (k < 0 || static_cast<size_t>(k) >= x.array_size())
         fail("index out of range: " + std::to_string(k));
-      const Json& e = x.element(static_cast<size_t>(k));
-      return x.ref ? Val::borrow(e) : Val::owned(e);
+      return x.child(x.element(static_cast<size_t>(k)));
     }
     return std::nullopt;
   }
@@ -305,8 +342,7 @@ class Exec {
         auto it = cur.find(f);
         if (it != cur.end()) next = &*it;
       }
-      if (v.ref) v = Val::borrow(*next);
-      else v = Val::owned(*next);
+      v = next == &null_json() ? Val::borrow(null_json()) : v.child(*next);
     }
     return v;
   }

@@ -112,12 +112,20 @@ long long saturating_ll(const Json& a) {
   return static_cast<long long>(d);
 }
 
+// Results are bounded like a template's output: many copies of a large value in one call
+// must fail before they are made.
+void check_size(const std::string& s, const char* fn) {
+  if (s.size() > kMaxTemplateOutput)
+    fail(std::string(fn) + ": result exceeds " + std::to_string(kMaxTemplateOutput >> 20) + " MiB");
+}
+
 std::string printf_impl(const Args& args) {
   if (args.empty() || !args[0].is_string()) fail("printf: format must be a string");
   const std::string& f = args[0].get_ref<const std::string&>();
   std::string out;
   size_t ai = 1;
   for (size_t i = 0; i < f.size(); i++) {
+    check_size(out, "printf");
     if (f[i] != '%') {
       out += f[i];
       continue;
@@ -394,6 +402,7 @@ Json call_function(const std::string& fn, const std::vector<const Json*>& args) 
       bool space = fn == "println" || (i > 0 && !a[i].is_string() && !a[i - 1].is_string());
       if (i > 0 && space) s += ' ';
       s += print_value(a[i]);
+      check_size(s, "print");
     }
     if (fn == "println") s += '\n';
     return s;
@@ -401,7 +410,10 @@ Json call_function(const std::string& fn, const std::vector<const Json*>& args) 
   if (fn == "printf") return printf_impl(a);
   if (fn == "html" || fn == "js" || fn == "urlquery") {
     std::string s;
-    for (size_t i = 0; i < a.size(); i++) s += print_value(a[i]);
+    for (size_t i = 0; i < a.size(); i++) {
+      s += print_value(a[i]);
+      check_size(s, fn.c_str());
+    }
     return fn == "html" ? escape_html(s) : fn == "js" ? escape_js(s) : url_query(s);
   }
   if (fn == "json") { need(1); return go_json(a[0]); }

@@ -16,6 +16,8 @@
 #include <thread>
 #include <unordered_map>
 
+#include "util/thread.h"
+
 namespace server {
 
 struct ConnectionLimits {
@@ -35,7 +37,7 @@ struct ConnectionLimits {
   size_t max_header_bytes = 64 * 1024;              // request line + headers
   size_t max_plain_body = 1 << 20;  // bodies of methods routed without a reader (GET, HEAD)
   size_t keep_alive_max = 1000;     // requests per connection
-  size_t worker_stack_bytes = 32u << 20;  // request handlers recurse over bounded JSON
+  size_t worker_stack_bytes = util::kRequestStackBytes;
 };
 
 // One request on a connection: httplib's Server::process_request over `stream`.

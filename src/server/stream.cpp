@@ -7,18 +7,17 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "server/connections.h"
 #include "server/http.h"
 #include "util/error.h"
+#include "util/thread.h"
 #include "util/log.h"
 
 namespace server {
 namespace {
 
 std::atomic<bool> g_shutting_down{false};
-std::atomic<int> g_active_streams{0};
 
 struct Failure {
   int status = 500;
@@ -45,7 +44,7 @@ struct Channel : StreamWriter {
   bool started = false;  // first line handed to the client
   std::atomic<bool> gone{false};
   std::optional<Failure> failure;
-  std::thread worker;
+  util::Thread worker;
   ClientWatch client;  // the connection being written to
 
   bool send(const json& obj) override {
@@ -105,7 +104,6 @@ struct Collector : StreamWriter {
 }  // namespace
 
 void set_streams_shutting_down() { g_shutting_down = true; }
-int active_streams() { return g_active_streams.load(); }
 
 void respond_stream(httplib::Response& res, bool stream, Producer producer, Reducer reduce) {
   if (!stream) {
@@ -121,8 +119,7 @@ void respond_stream(httplib::Response& res, bool stream, Producer producer, Redu
 
   auto ch = std::make_shared<Channel>();
   ch->client = current_client();
-  ++g_active_streams;
-  ch->worker = std::thread([ch, producer = std::move(producer)] {
+  ch->worker = util::Thread(util::kRequestStackBytes, [ch, producer = std::move(producer)] {
     ch->finish(run_producer(producer, *ch));
   });
 
@@ -134,7 +131,6 @@ void respond_stream(httplib::Response& res, bool stream, Producer producer, Redu
       Failure f = *ch->failure;
       lk.unlock();
       ch->join();
-      --g_active_streams;
       write_error(res, f.status, f.message);
       return;
     }
@@ -178,8 +174,7 @@ void respond_stream(httplib::Response& res, bool stream, Producer producer, Redu
           LOG_DEBUG("stream ended early: client disconnected");
         }
         ch->join();
-        --g_active_streams;
-      });
+        });
 }
 
 }  // namespace server

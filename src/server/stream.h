@@ -38,7 +38,5 @@ void respond_stream(httplib::Response& res, bool stream, Producer producer,
 
 // Set on SIGINT/SIGTERM: every StreamWriter reports cancelled() from then on.
 void set_streams_shutting_down();
-// Streaming responses still being written (for shutdown: wait for these).
-int active_streams();
 
 }  // namespace server

@@ -122,24 +122,67 @@ class HostileInputTest(ServerTestCase):
         self.assert_alive()
 
     def test_depth_at_the_limit_does_not_crash(self):
-        # Go's limit is inclusive: 10,000 levels parse; whatever a handler then answers, the
-        # deepest accepted value must not exhaust a stack.
-        d = deep(9999)
-        for path, body in [
-            ("/api/chat", '{"model":"stories","stream":false,"messages":[{"role":"assistant",'
+        # Go's limit is inclusive: a body nested exactly 10,000 deep parses; whatever a handler
+        # then answers, walking the deepest accepted value must not exhaust a stack, on a
+        # request worker (stream false) or a streaming producer thread (stream true).
+        tmpl = ("{{range .Tools}}{{json .}}{{.Function.Parameters.Properties}}{{end}}"
+                "{{range .Messages}}{{.Content}}{{range .ToolCalls}}{{json .}}"
+                "{{.Function.Arguments}}{{end}}{{end}}")
+        self.assertEqual(self.server.create("tooler", **{"from": "stories",
+                                                        "template": tmpl}).status, 200)
+
+        def at_limit(body):  # body with X where the deepest value goes
+            wrapper = max_depth(body.replace("X", "1"))
+            return body.replace("X", deep(10000 - wrapper))
+
+        def max_depth(text):
+            d = best = 0
+            in_str = esc = False
+            for ch in text:
+                if in_str:
+                    esc, in_str = (not esc and ch == "\\"), in_str and (esc or ch != '"')
+                    continue
+                if ch == '"':
+                    in_str = True
+                elif ch in "[{":
+                    d += 1
+                    best = max(best, d)
+                elif ch in "]}":
+                    d -= 1
+            return best
+
+        bodies = [
+            ("/api/chat", '{"model":"tooler","stream":false,"messages":[{"role":"assistant",'
                           '"content":"","tool_calls":[{"function":{"name":"f","arguments":'
-                          '{"a":%s}}}]},{"role":"user","content":"x"}],'
-                          '"options":{"num_predict":1}}' % d),
-            ("/api/chat", '{"model":"stories","stream":false,"options":{"num_predict":1},'
+                          '{"a":X}}}]},{"role":"user","content":"x"}],'
+                          '"options":{"num_predict":1}}'),
+            ("/api/chat", '{"model":"tooler","stream":false,"options":{"num_predict":1},'
                           '"messages":[{"role":"user","content":"x"}],"tools":[{"type":'
                           '"function","function":{"name":"f","parameters":{"type":"object",'
-                          '"properties":{"a":{"anyOf":%s}}}}}]}' % d),
-            ("/api/generate", '{"model":"stories","prompt":"x","options":{"stop":%s}}' % d),
-            ("/api/show", '{"model":"stories","options":{"x":%s}}' % d),
-        ]:
-            r = self.server.post(path, body, headers={"Content-Type": "application/json"})
-            self.assertLess(r.status, 500, "%s: %r" % (path, r))
-            self.assert_alive()
+                          '"properties":{"a":{"anyOf":X}}}}}]}'),
+            ("/api/generate", '{"model":"stories","prompt":"x","options":{"stop":X}}'),
+            ("/api/show", '{"model":"stories","options":{"x":X}}'),
+            ("/v1/chat/completions", '{"model":"tooler","stream":false,"max_tokens":1,'
+                                     '"messages":[{"role":"user","content":"x"}],"tools":'
+                                     '[{"type":"function","function":{"name":"f",'
+                                     '"parameters":{"type":"object","properties":'
+                                     '{"a":{"anyOf":X}}}}}]}'),
+        ]
+        for path, body in bodies:
+            body = at_limit(body)
+            self.assertEqual(max_depth(body), 10000)
+            variants = [body]
+            if '"stream":false' in body:
+                variants.append(body.replace('"stream":false', '"stream":true'))
+            for b in variants:
+                r = self.server.post(path, b, headers={"Content-Type": "application/json"})
+                self.assertLess(r.status, 500, "%s: %r" % (path, r))
+                self.assertNotIn("exceeded max depth", r.text, path)
+                self.assert_alive()
+            # One level deeper is refused.
+            r = self.server.post(path, body.replace("[1]", "[[1]]", 1),
+                                 headers={"Content-Type": "application/json"})
+            self.assertEqual(r.status, 400, path)
 
     # --- 6. sizes --------------------------------------------------------------------------
 
