@@ -6,7 +6,8 @@ PKGS=(cmake g++ make ninja-build pkg-config ccache git python3
   libcpp-httplib-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libpcre2-dev
   libutf8proc-dev libcli11-dev libedit-dev libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  docker-registry apache2-utils nodejs npm)
+  docker-registry apache2-utils nodejs npm
+  clang-14 libclang-rt-14-dev llvm-14)  # tests/fuzz: libFuzzer + sanitizers, llvm-symbolizer
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
