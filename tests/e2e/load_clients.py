@@ -7,16 +7,12 @@ import http.client
 import json
 import os
 import re
-import shutil
 import socket
-import subprocess
-import tempfile
 import threading
 import time
 
-from ollama_e2e import free_port, shared_dir
+from ollama_e2e import REGISTRY
 
-REGISTRY = "/usr/bin/docker-registry"
 HAVE_REGISTRY = os.path.exists(REGISTRY)
 # Diagnosis only: kinds to leave out (comma-separated, e.g. "vanish_plain,pull"); their
 # clients run the generate/chat mix instead.
@@ -79,16 +75,6 @@ def thread_waits(pid):
             pass
     return dict(out)
 
-
-def start_registry():
-    d = tempfile.mkdtemp(prefix="oc-e2e-load-reg-")
-    port = free_port()
-    out = subprocess.run([os.path.join(shared_dir(), "registry", "start.sh"), d, str(port)],
-                         capture_output=True, text=True, timeout=30)
-    if out.returncode != 0:
-        shutil.rmtree(d, ignore_errors=True)
-        raise AssertionError("registry did not start: " + out.stdout + out.stderr)
-    return int(out.stdout.strip()), port, d
 
 
 def check_ndjson(data, final_key="done"):

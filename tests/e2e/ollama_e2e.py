@@ -74,6 +74,27 @@ def file_digest(path):
     return "sha256:" + h.hexdigest()
 
 
+REGISTRY = "/usr/bin/docker-registry"
+
+
+def start_registry(env=None, d=None, prefix="oc-e2e-reg-"):
+    """Starts Debian's docker-registry on a free loopback port through ../shared/registry
+    (data in `d`, a new temporary directory by default); returns (pid, port, dir)."""
+    d = d or tempfile.mkdtemp(prefix=prefix)
+    port = free_port()
+    out = subprocess.run([os.path.join(shared_dir(), "registry", "start.sh"), d, str(port)],
+                         capture_output=True, text=True, timeout=30,
+                         env=dict(os.environ, **(env or {})))
+    if out.returncode != 0:
+        shutil.rmtree(d, ignore_errors=True)
+        raise AssertionError("registry did not start: " + out.stdout + out.stderr)
+    return int(out.stdout.strip()), port, d
+
+
+def stop_registry(pid):
+    subprocess.run([os.path.join(shared_dir(), "registry", "stop.sh"), str(pid)])
+
+
 def bytes_digest(data):
     return "sha256:" + hashlib.sha256(data).hexdigest()
 

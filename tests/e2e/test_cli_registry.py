@@ -2,28 +2,16 @@
 loopback: plain progress lines when stderr is not a terminal, redrawn bars on a terminal."""
 
 import os
-import re
 import shutil
 import subprocess
 import tempfile
 import unittest
 
 from cli_pty import PtyProcess, strip_ansi
-from ollama_e2e import ServerTestCase, free_port, ollama_bin, shared_dir, stories260k_path
+from ollama_e2e import (REGISTRY, ServerTestCase, ollama_bin, shared_dir, start_registry,
+                        stop_registry)
 
-REGISTRY = "/usr/bin/docker-registry"
 
-
-def start_registry(env=None, d=None):
-    d = d or tempfile.mkdtemp(prefix="oc-e2e-clireg-")
-    port = free_port()
-    out = subprocess.run([os.path.join(shared_dir(), "registry", "start.sh"), d, str(port)],
-                         capture_output=True, text=True, timeout=30,
-                         env=dict(os.environ, **(env or {})))
-    if out.returncode != 0:
-        shutil.rmtree(d, ignore_errors=True)
-        raise AssertionError("registry did not start: " + out.stdout + out.stderr)
-    return int(out.stdout.strip()), port, d
 
 
 @unittest.skipUnless(os.path.exists(REGISTRY), "docker-registry not installed")
@@ -40,7 +28,7 @@ class CliPushPull(ServerTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        subprocess.run([os.path.join(shared_dir(), "registry", "stop.sh"), str(cls.reg_pid)])
+        stop_registry(cls.reg_pid)
         shutil.rmtree(cls.reg_dir, ignore_errors=True)
         super().tearDownClass()
 

@@ -17,13 +17,12 @@ import os
 import random
 import re
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
-from ollama_e2e import (ServerProcess, file_digest, require_file, shared_dir,
+from ollama_e2e import (ServerProcess, file_digest, require_file, start_registry, stop_registry,
                         stories260k_path, testdata)
 
 from load_clients import *  # noqa: F401,F403 (the kinds, Stats, constants)
@@ -79,7 +78,7 @@ class LoadTest(unittest.TestCase):
     @classmethod
     def cleanup(cls):
         if cls.reg_pid:
-            subprocess.run([os.path.join(shared_dir(), "registry", "stop.sh"), str(cls.reg_pid)])
+            stop_registry(cls.reg_pid)
             shutil.rmtree(cls.reg_dir, ignore_errors=True)
             cls.reg_pid = None
         if cls.server:
@@ -105,7 +104,7 @@ class LoadTest(unittest.TestCase):
             cls.nomic_ref = json.load(f)["texts"][0]
         if not HAVE_REGISTRY:
             return
-        cls.reg_pid, cls.reg_port, cls.reg_dir = start_registry()
+        cls.reg_pid, cls.reg_port, cls.reg_dir = start_registry(prefix="oc-e2e-load-reg-")
         base = "127.0.0.1:%d/library/nomic" % cls.reg_port
         cls.reg_names = [base + ":latest", base + ":v2"]
         s.create_from_file(cls.reg_names[0], cls.nomic_gguf)

@@ -4,24 +4,12 @@ the registry is missing, statuses as Ollama's."""
 
 import os
 import shutil
-import subprocess
-import tempfile
 import time
 import unittest
 
-from ollama_e2e import ServerTestCase, free_port, shared_dir
-
-REGISTRY = "/usr/bin/docker-registry"
+from ollama_e2e import REGISTRY, ServerTestCase, free_port, start_registry, stop_registry
 
 
-def start_registry():
-    d = tempfile.mkdtemp(prefix="oc-e2e-reg-")
-    port = free_port()
-    out = subprocess.run([os.path.join(shared_dir(), "registry", "start.sh"), d, str(port)],
-                         capture_output=True, text=True, timeout=30)
-    if out.returncode != 0:
-        raise AssertionError("registry did not start: " + out.stdout + out.stderr)
-    return int(out.stdout.strip()), port, d
 
 
 @unittest.skipUnless(os.path.exists(REGISTRY), "docker-registry not installed")
@@ -33,7 +21,7 @@ class RegistryRoundTrip(ServerTestCase):
 
     @classmethod
     def tearDownClass(cls):
-        subprocess.run([os.path.join(shared_dir(), "registry", "stop.sh"), str(cls.reg_pid)])
+        stop_registry(cls.reg_pid)
         shutil.rmtree(cls.reg_dir, ignore_errors=True)
         super().tearDownClass()
 
