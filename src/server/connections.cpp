@@ -87,12 +87,13 @@ Connections::~Connections() {
     // Workers finish the request they serve; idle ones leave at once.
     workers_done_cv_.wait(l, [&] { return workers_ == 0; });
   }
-  uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+  wake();
   reactor_.join();
   std::lock_guard l(mu_);
   for (auto& [id, c] : conns_) ::close(c->fd);
+  for (auto& c : incoming_) ::close(c->fd);
   conns_.clear();
+  incoming_.clear();
   ::close(epoll_fd_);
   ::close(wake_fd_);
 }
@@ -103,22 +104,47 @@ void Connections::adopt(int fd) {
   c->fd = fd;
   peer_of(fd, false, c->ip, c->port);
   peer_of(fd, true, c->local_ip, c->local_port);
-  c->since = Clock::now();
-  c->deadline = c->since + limits_.idle_timeout;
-  std::lock_guard l(mu_);
-  if (stopping_ || !make_room_locked(c->ip)) {
-    send_status(fd, "503 Service Unavailable");
-    ::close(fd);
-    return;
+  {
+    std::lock_guard l(mu_);
+    incoming_.push_back(std::move(c));
   }
-  c->id = next_id_++;
-  Conn* raw = c.get();
-  conns_.emplace(raw->id, std::move(c));
-  per_client_[raw->ip]++;
-  epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
-  ev.data.u64 = raw->id;
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) close_locked(raw);
+  wake();
+}
+
+void Connections::wake() {
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wake_fd_, &one, sizeof one);
+}
+
+// Reactor thread: registers the connections accepted since the last turn. Only the reactor
+// creates, evicts or closes connections that no worker holds, so it can read them unlocked.
+void Connections::admit_incoming() {
+  std::lock_guard l(mu_);
+  if (stopping_ && !stop_handled_) {
+    stop_handled_ = true;
+    std::vector<Conn*> idle;
+    for (auto& [id, c] : conns_)
+      if (c->state != Conn::State::kBusy) idle.push_back(c.get());
+    for (Conn* c : idle) close_locked(c);
+  }
+  for (auto& c : incoming_) {
+    if (stopping_ || !make_room_locked(c->ip)) {
+      send_status(c->fd, "503 Service Unavailable");
+      ::close(c->fd);
+      continue;
+    }
+    c->id = next_id_++;
+    c->since = Clock::now();
+    c->deadline = c->since + limits_.idle_timeout;
+    Conn* raw = c.get();
+    conns_.emplace(raw->id, std::move(c));
+    per_client_[raw->ip]++;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+    ev.data.u64 = raw->id;
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, raw->fd, &ev) != 0) close_locked(raw);
+  }
+  incoming_.clear();
 }
 
 // Over a cap, the oldest connection waiting in the reactor (idle, or slowly sending headers)
@@ -170,14 +196,13 @@ void Connections::arm(Conn* c) {
 }
 
 void Connections::stop() {
-  std::lock_guard l(mu_);
-  if (stopping_) return;
-  stopping_ = true;
-  std::vector<Conn*> idle;
-  for (auto& [id, c] : conns_)
-    if (c->state != Conn::State::kBusy) idle.push_back(c.get());
-  for (Conn* c : idle) close_locked(c);
-  work_cv_.notify_all();
+  {
+    std::lock_guard l(mu_);
+    if (stopping_) return;
+    stopping_ = true;  // the reactor closes what no worker holds
+    work_cv_.notify_all();
+  }
+  wake();
 }
 
 int Connections::busy() const {
@@ -200,6 +225,7 @@ void Connections::reactor_loop() {
   auto next_sweep = Clock::now();
   for (;;) {
     int n = epoll_wait(epoll_fd_, events, 64, 200);
+    admit_incoming();
     {
       std::lock_guard l(mu_);
       if (stopping_ && workers_ == 0 && conns_.empty()) return;

@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "util/thread.h"
 
@@ -53,8 +54,8 @@ class Connections {
 
   // Takes ownership of an accepted socket (any thread; never blocks).
   void adopt(int fd);
-  // Closes idle connections and refuses new ones; busy connections close after their current
-  // request. Returns at once.
+  // Closes idle connections and refuses new ones (from the reactor thread); busy connections
+  // close after their current request. Returns at once.
   void stop();
   // Connections whose request is being served.
   int busy() const;
@@ -66,6 +67,8 @@ class Connections {
 
  private:
   void reactor_loop();
+  void admit_incoming();
+  void wake();
   void on_readable(Conn* c);
   void sweep(std::chrono::steady_clock::time_point now);
   void close_locked(Conn* c);
@@ -85,6 +88,8 @@ class Connections {
 
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
+  std::vector<std::unique_ptr<Conn>> incoming_;  // accepted, not yet admitted by the reactor
+  bool stop_handled_ = false;                    // the reactor closed the idle ones
   std::unordered_map<std::string, size_t> per_client_;
   uint64_t next_id_ = 1;
   int busy_ = 0;

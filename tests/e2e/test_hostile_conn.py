@@ -3,6 +3,7 @@ must not starve other clients, a client that leaves frees its slot at once, and 
 cold loads share one load."""
 
 import json
+import resource
 import socket
 import threading
 import time
@@ -75,6 +76,32 @@ class SlowClientsTest(ServerTestCase):
         finally:
             for s in socks:
                 s.close()
+
+    def test_connection_cap_evicts_the_oldest_idle_first(self):
+        # Past the per-client cap (1024) the oldest idle connection is closed to admit a new
+        # one: a flood of idle sockets from one address cannot lock a client out.
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard != resource.RLIM_INFINITY and hard < 1400:
+            self.skipTest("open-file limit %d too low" % hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1400) if hard ==
+                                                    resource.RLIM_INFINITY else hard, hard))
+        socks = []
+        try:
+            for i in range(1100):
+                s = socket.create_connection(("127.0.0.1", self.server.port), timeout=30)
+                if i % 3 == 0:
+                    s.sendall(b"GET /api/version HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # partial
+                socks.append(s)
+                if i % 100 == 0:
+                    self.assertLess(self.quick_version(), 2.0)
+            for _ in range(20):
+                self.assertLess(self.quick_version(), 2.0)
+            # The first sockets were the oldest idle ones: the server closed them.
+            self.assertTrue(closed_by_server(socks[0], 5), "oldest idle connection kept")
+        finally:
+            for s in socks:
+                s.close()
+        self.assertLess(self.quick_version(), 2.0)
 
     def test_slow_body_is_dropped_below_the_rate_floor(self):
         s = socket.create_connection(("127.0.0.1", self.server.port), timeout=30)
