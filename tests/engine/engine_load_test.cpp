@@ -63,7 +63,7 @@ TEST_F(EngineLoad, GoodModelLoads) {
   EXPECT_EQ(m->n_threads(), 1);
   EXPECT_EQ(
       engine::Model::supported_architectures(),
-      (std::vector<std::string>{"llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3"}));
+      (std::vector<std::string>{"llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3", "gpt-oss"}));
 }
 
 TEST_F(EngineLoad, UnknownArchitectureListsSupported) {

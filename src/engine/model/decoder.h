@@ -1,8 +1,9 @@
 // The pre-norm decoder layer stack shared by llama-style archs (llama, qwen2, qwen3, gemma):
 // x += Wo·attn(rope(Wq·n), rope(Wk·n), Wv·n) with n = attn_norm(x) (per-head q/k RMS norms
 // before RoPE when bound, as qwen3 has), then
-// x += down(silu(gate·m) * up·m) with m = ffn_norm(x); biases are applied where bound, and
-// gemma2/3's post-attention / post-FFN norms, sliding windows and soft-caps where set.
+// x += down(silu(gate·m) * up·m) with m = ffn_norm(x) (or the MoE block when the layer has a
+// router); biases are applied where bound, and gemma2/3's post-attention / post-FFN norms,
+// sliding windows, soft-caps and attention sinks (gpt-oss) where set.
 #pragma once
 #include <string>
 
@@ -10,6 +11,7 @@
 #include "engine/model/arch.h"
 #include "engine/model/weights.h"
 #include "engine/nn/blocks.h"
+#include "engine/nn/moe.h"
 #include "engine/nn/step.h"
 
 namespace engine::model {
@@ -32,6 +34,7 @@ struct DecoderParams {
   float attn_scale = 1.0f;
   float embd_scale = 1.0f;
   nn::Act ffn_act = nn::Act::kSilu;
+  nn::MoeParams moe;  // layers with a router (ffn_gate_inp) run the MoE block with these
 };
 
 void forward_prenorm_decoder(const Weights& w, const DecoderParams& p, nn::Step& s);
@@ -47,10 +50,15 @@ struct CommonHParams {
   int64_t head_dim_k = 0, head_dim_v = 0, n_rot = 0;
   double rope_base = 0, rms_eps = 0, rope_freq_scale = 1;
   std::string rope_scaling;  // rope.scaling.type as read ("none" when absent)
+  double yarn_orig_ctx = 0;  // yarn: rope.scaling.original_context_length
 };
 struct KeyReader;
+// yarn_ok: the arch applies rope.scaling.type = yarn (yarn_of); others refuse it.
 CommonHParams read_common_hparams(const KeyReader& keys, double rope_base_default,
-                                  double eps_default);
+                                  double eps_default, bool yarn_ok = false);
+// YaRN settings for RoPE from the hyper-parameters (off unless the scaling type is yarn):
+// llama.cpp's defaults beta_fast 32, beta_slow 1, mscale = 1 + 0.1 ln(factor).
+nn::Yarn yarn_of(const CommonHParams& h);
 
 // Copies the shared hyper-parameters into the public ModelInfo.
 void describe_common(ModelInfo& info, const CommonHParams& h);

@@ -29,6 +29,12 @@ int64_t Sizes::resolve(Dim d) const {
       return (n_head + 2 * n_head_kv) * head_dim;
     case Dim::kRopePairs:
       return n_rot / 2;
+    case Dim::kHead:
+      return n_head;
+    case Dim::kExpert:
+      return n_expert;
+    case Dim::kFfExp:
+      return n_ff_exp;
   }
   return 0;
 }
@@ -58,12 +64,14 @@ const gguf::TensorInfo* Binder::find(const std::vector<const char*>& names, int 
                           file_.architecture() + " model");
 }
 
-void Binder::check_shape(const gguf::TensorInfo& t, Dim d0, Dim d1) const {
-  const std::vector<int64_t> want = {sizes_.resolve(d0), sizes_.resolve(d1)};
+void Binder::check_shape(const gguf::TensorInfo& t, Dim d0, Dim d1, Dim d2) const {
+  std::vector<int64_t> want = {sizes_.resolve(d0), sizes_.resolve(d1)};
+  if (d2 != Dim::kOne) want.push_back(sizes_.resolve(d2));
   std::vector<int64_t> got = t.dims;
-  while (got.size() < 2) got.push_back(1);
-  bool ok = got[0] == want[0] && got[1] == want[1];
-  for (size_t i = 2; i < got.size(); i++) ok = ok && got[i] == 1;
+  while (got.size() < want.size()) got.push_back(1);
+  bool ok = true;
+  for (size_t i = 0; i < want.size(); i++) ok = ok && got[i] == want[i];
+  for (size_t i = want.size(); i < got.size(); i++) ok = ok && got[i] == 1;
   if (!ok) {
     throw util::bad_request(file_.path() + ": tensor '" + t.name + "' has shape " +
                             dims_text(t.dims) + ", expected " + dims_text(want) +
@@ -75,6 +83,23 @@ Matrix Binder::matrix(const std::vector<const char*>& names, int layer, Dim d0, 
   const gguf::TensorInfo* t = find(names, layer, need);
   if (!t) return {};
   check_shape(*t, d0, d1);
+  return checked_matrix(*t, t->dims.size() > 1 ? t->dims[1] : 1);
+}
+
+ExpertMatrix Binder::experts(const std::vector<const char*>& names, int layer, Dim d0, Dim d1,
+                             Need need) {
+  const gguf::TensorInfo* t = find(names, layer, need);
+  if (!t) return {};
+  check_shape(*t, d0, d1, Dim::kExpert);
+  ExpertMatrix e;
+  e.first = checked_matrix(*t, t->dims[1]);
+  e.n_expert = t->dims[2];
+  e.stride = ops::row_bytes(e.first.type, e.first.k) * static_cast<size_t>(e.first.n);
+  return e;
+}
+
+Matrix Binder::checked_matrix(const gguf::TensorInfo& tr, int64_t n) const {
+  const gguf::TensorInfo* t = &tr;
   const auto type = static_cast<ops::DType>(t->type);
   const ops::TypeInfo* ti = ops::type_info(t->type);
   const ops::Kernels* k = ops::kernels(type);
@@ -88,17 +113,17 @@ Matrix Binder::matrix(const std::vector<const char*>& names, int layer, Dim d0, 
                             std::to_string(t->dims[0]) + " is not a multiple of the " + ti->name +
                             " block size");
   }
-  return Matrix{t->data, type, t->dims[0], t->dims.size() > 1 ? t->dims[1] : 1, t->name.c_str()};
+  return Matrix{t->data, type, t->dims[0], n, t->name.c_str()};
 }
 
 void Binder::vector(Vector& out, const std::vector<const char*>& names, int layer, Dim d0,
-                    Need need) {
+                    Need need, Dim d2) {
   out = Vector{};
   const gguf::TensorInfo* t = find(names, layer, need);
   if (!t) return;
-  check_shape(*t, d0, Dim::kOne);
+  check_shape(*t, d0, d2);
   const auto type = static_cast<ops::DType>(t->type);
-  out.n = t->dims[0];
+  out.n = t->dims[0] * sizes_.resolve(d2);
   if (type == ops::DType::F32) {
     out.data = reinterpret_cast<const float*>(t->data);
     return;
@@ -116,8 +141,11 @@ template <class Owner>
 static void bind_row(Binder& b, Owner& owner, const TensorSpec<Owner>& spec, int layer) {
   if (auto* m = std::get_if<Matrix Owner::*>(&spec.field)) {
     owner.*(*m) = b.matrix(spec.names, layer, spec.d0, spec.d1, spec.need);
+  } else if (auto* e = std::get_if<ExpertMatrix Owner::*>(&spec.field)) {
+    owner.*(*e) = b.experts(spec.names, layer, spec.d0, spec.d1, spec.need);
   } else {
-    b.vector(owner.*std::get<Vector Owner::*>(spec.field), spec.names, layer, spec.d0, spec.need);
+    b.vector(owner.*std::get<Vector Owner::*>(spec.field), spec.names, layer, spec.d0, spec.need,
+             spec.d2);
   }
 }
 

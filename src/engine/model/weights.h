@@ -13,6 +13,7 @@
 
 namespace engine::model {
 
+using nn::ExpertMatrix;
 using nn::Matrix;
 using nn::Vector;
 
@@ -27,6 +28,13 @@ struct LayerWeights {
   Vector ffn_norm;                    // [n_embd]
   Matrix ffn_gate, ffn_up, ffn_down;  // [n_embd, n_ff] x2, [n_ff, n_embd]
   Vector post_ffw_norm;               // [n_embd] (gemma2/3)
+  Vector attn_sinks;                  // [n_head] per-head sink logits (gpt-oss)
+  // Mixture of experts (nn/moe.h): router [n_embd, n_expert] (+ bias), experts
+  // [n_embd, n_ff_exp, n_expert] x2 and [n_ff_exp, n_embd, n_expert], biases per expert.
+  Matrix ffn_gate_inp;
+  Vector ffn_gate_inp_b;
+  ExpertMatrix ffn_gate_exps, ffn_up_exps, ffn_down_exps;
+  Vector ffn_gate_exps_b, ffn_up_exps_b, ffn_down_exps_b;  // [n_ff_exp | n_embd, n_expert]
 };
 
 struct Weights {
@@ -38,10 +46,25 @@ struct Weights {
 };
 
 // Symbolic dimensions resolved against an arch's sizes when binding.
-enum class Dim { kOne, kEmbd, kVocab, kFf, kQ, kKv, kHeadDim, kQkv, kRopePairs, kFf2 };
+enum class Dim {
+  kOne,
+  kEmbd,
+  kVocab,
+  kFf,
+  kQ,
+  kKv,
+  kHeadDim,
+  kQkv,
+  kRopePairs,
+  kFf2,
+  kHead,
+  kExpert,
+  kFfExp
+};
 
 struct Sizes {
   int64_t n_embd = 0, n_vocab = 0, n_ff = 0, n_head = 0, n_head_kv = 0, head_dim = 0, n_rot = 0;
+  int64_t n_expert = 0, n_ff_exp = 0;
   int64_t resolve(Dim d) const;
 };
 
@@ -51,10 +74,11 @@ enum class Need { kRequired, kOptional };
 // first is the canonical name, the others alternates seen in published files.
 template <class Owner>
 struct TensorSpec {
-  std::variant<Matrix Owner::*, Vector Owner::*> field;
+  std::variant<Matrix Owner::*, Vector Owner::*, ExpertMatrix Owner::*> field;
   std::vector<const char*> names;
   Dim d0, d1;
   Need need = Need::kRequired;
+  Dim d2 = Dim::kOne;  // expert tensors: kExpert (vectors: [d0, d2])
 };
 
 // Looks tensors up and validates them; collects the bytes and tensors it bound.
@@ -67,12 +91,18 @@ class Binder {
                    std::initializer_list<TensorSpec<LayerWeights>> table);
 
   Matrix matrix(const std::vector<const char*>& names, int layer, Dim d0, Dim d1, Need need);
-  void vector(Vector& out, const std::vector<const char*>& names, int layer, Dim d0, Need need);
+  // A 1-D vector [d0], or with d2 = kExpert one [d0] slice per expert ([d0, n_expert]).
+  void vector(Vector& out, const std::vector<const char*>& names, int layer, Dim d0, Need need,
+              Dim d2 = Dim::kOne);
+  // A 3-D expert tensor [d0, d1, n_expert].
+  ExpertMatrix experts(const std::vector<const char*>& names, int layer, Dim d0, Dim d1,
+                       Need need);
 
  private:
   // nullptr when absent and optional; throws naming every tried name when required.
   const gguf::TensorInfo* find(const std::vector<const char*>& names, int layer, Need need);
-  void check_shape(const gguf::TensorInfo& t, Dim d0, Dim d1) const;
+  void check_shape(const gguf::TensorInfo& t, Dim d0, Dim d1, Dim d2 = Dim::kOne) const;
+  Matrix checked_matrix(const gguf::TensorInfo& t, int64_t n) const;
   const gguf::File& file_;
   Sizes sizes_;
 };

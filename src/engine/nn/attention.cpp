@@ -82,7 +82,7 @@ struct Job {
 // Scale (or soft-cap) and softmax one score row over its visible part [a, b); zeros elsewhere
 // so the P V product can run over the block's whole key range.
 void softmax_row(const Job& j, float* sc, int64_t nk, int64_t a, int64_t b, bool by_pos,
-                 const int32_t* pos, int32_t pt) {
+                 const int32_t* pos, int32_t pt, int64_t head) {
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   if (by_pos) {
     const int32_t p_min = j.opt.window > 0 ? pt - j.opt.window + 1 : INT32_MIN;
@@ -101,7 +101,23 @@ void softmax_row(const Job& j, float* sc, int64_t nk, int64_t a, int64_t b, bool
       if (x[c] != kNegInf) x[c] = cap * std::tanh(x[c] / cap);
     }
   }
+  if (j.opt.sinks == nullptr) {
+    ops::softmax(x, n);
+    return;
+  }
+  // With a sink: softmax gives exp(x - m) / S with m the largest score, so the largest
+  // probability is 1 / S; rescale by S / (S + exp(sink - m)) (m = the max over the scores only
+  // is fine: the factor is exact for any m).
+  int64_t imax = 0;
+  for (int64_t c = 1; c < n; c++) {
+    if (x[c] > x[imax]) imax = c;
+  }
+  const float m = x[imax];
+  const float sink = j.opt.sinks[head];
   ops::softmax(x, n);
+  if (m == -std::numeric_limits<float>::infinity()) return;
+  const float f = 1.0f / (1.0f + std::exp(sink - m) * x[imax]);
+  ops::scale(x, f, n);
 }
 
 // One work item: the tokens of block `blk` (one sequence), KV head kvh, query heads
@@ -185,7 +201,7 @@ void run_item(Job& j, int64_t blk, int64_t kvh, int64_t h0, int ith) {
       const AttnRange& v = j.vis[t];
       const int64_t a = std::clamp<int64_t>(v.lo - klo, 0, nk);
       softmax_row(j, scores + r * nk, nk, a, std::clamp<int64_t>(v.hi - klo, a, nk), v.by_pos,
-                  cell_pos + klo, s.pos[t]);
+                  cell_pos + klo, s.pos[t], h0 + (one_token ? r : set));
     }
     gemm_rows(*j.kw, n_main, hd_v, rows_per_set, vrows, v_stride, scores, nk * sizeof(float), os,
               o_stride);

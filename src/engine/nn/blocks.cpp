@@ -69,7 +69,29 @@ void linear(Step& s, const Matrix& w, const float* x, float* y, const Vector* bi
 }
 
 void rope_cache(const Rope& rope, float pos, float* cs) {
-  ops::rope_cache(cs, rope.n_rot, pos, rope.base, rope.freq_scale, rope.freq_factors);
+  if (rope.yarn.orig_ctx <= 0) {
+    ops::rope_cache(cs, rope.n_rot, pos, rope.base, rope.freq_scale, rope.freq_factors);
+    return;
+  }
+  // YaRN: the pairs [0, low] keep their angle, those from high on are interpolated, a linear
+  // ramp in between. c(b) = the pair whose wavelength fits b times into the original context.
+  const double n = static_cast<double>(rope.n_rot);
+  const double ln_base = std::log(static_cast<double>(rope.base));
+  auto corr = [&](double b) {
+    return n * std::log(rope.yarn.orig_ctx / (b * 2.0 * M_PI)) / (2.0 * ln_base);
+  };
+  const double low = std::max(0.0, std::floor(corr(rope.yarn.beta_fast)));
+  const double high = std::min(n - 1, std::ceil(corr(rope.yarn.beta_slow)));
+  for (int64_t i = 0; i < rope.n_rot / 2; i++) {
+    double t_ext = static_cast<double>(pos) * std::pow(static_cast<double>(rope.base), -2.0 * i / n);
+    if (rope.freq_factors != nullptr) t_ext /= rope.freq_factors[i];
+    const double t_int = t_ext * rope.freq_scale;
+    const double ramp =
+        1.0 - std::clamp((static_cast<double>(i) - low) / std::max(0.001, high - low), 0.0, 1.0);
+    const double theta = t_int * (1.0 - ramp) + t_ext * ramp;
+    cs[2 * i] = static_cast<float>(std::cos(theta));
+    cs[2 * i + 1] = static_cast<float>(std::sin(theta));
+  }
 }
 
 void rope_apply(float* x, int64_t n_heads, int64_t head_dim, const Rope& rope, const float* cs) {
@@ -87,6 +109,7 @@ void rope_rows(Step& s, float* x, int64_t n_heads, int64_t head_dim, const Rope&
   parallel_for(pool_for(s, s.n_tokens * width), s.n_tokens, [&](int64_t t, int ith) {
     float* cs = cs_all + ith * cs_stride;
     rope_cache(rope, static_cast<float>(s.pos[t]), cs);
+    if (rope.yarn.mscale != 1.0f) ops::scale(cs, rope.yarn.mscale, rope.n_rot);
     rope_apply(x + t * width, n_heads, head_dim, rope, cs);
   });
 }
@@ -165,6 +188,17 @@ void Scratch::resize(const Shape& s, int64_t n_batch, int64_t n_ctx_, int n_thre
   attn_ranges.assign(n_batch, AttnRange{});
   attn_blocks.assign(n_batch + 1, 0);
   rope_cs.assign(static_cast<size_t>(n_threads) * std::max<int64_t>(s.head_dim_k, 2), 0);
+  if (s.n_expert > 0) {
+    moe_logits.assign(n_batch * s.n_expert, 0);
+    moe_sel.assign(n_batch * s.n_expert_used, 0);
+    moe_w.assign(n_batch * s.n_expert_used, 0);
+    moe_tokens.assign(n_batch * s.n_expert_used, 0);
+    moe_tw.assign(n_batch * s.n_expert_used, 0);
+    moe_x.assign(n_batch * s.n_embd, 0);
+    moe_g.assign(n_batch * s.n_ff_exp, 0);
+    moe_u.assign(n_batch * s.n_ff_exp, 0);
+    moe_y.assign(n_batch * s.n_embd, 0);
+  }
   n_ctx = n_ctx_;
 }
 

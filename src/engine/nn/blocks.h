@@ -34,9 +34,12 @@ void rope_apply(float* x, int64_t n_heads, int64_t head_dim, const Rope& rope, c
 // s.buf->attn = softmax(q k^T * scale, causal by position, per sequence) v for every head.
 // window > 0: sliding window, a query at p sees keys at p - window + 1 .. p only.
 // softcap > 0: scores become softcap * tanh(score / softcap) before the softmax (gemma2).
+// sinks: [n_head] learned logits that join each head's softmax denominator without a value
+// (gpt-oss): p_j = exp(s_j - m) / (sum_k exp(s_k - m) + exp(sink - m)).
 struct AttnOptions {
   int32_t window = 0;
   float softcap = 0.0f;
+  const float* sinks = nullptr;
 };
 void attention(Step& s, int layer, const Shape& shape, float scale, AttnOptions opt = {});
 

@@ -17,6 +17,8 @@ struct Shape {
   int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0;
   int64_t head_dim_k = 0, head_dim_v = 0, n_ff = 0;
   int64_t n_wide = 0;  // width of fused projections (qkv, gate+up) if the arch has any
+  // Mixture of experts (0 when dense): experts, experts per token, an expert's FFN width.
+  int64_t n_expert = 0, n_expert_used = 0, n_ff_exp = 0;
   int64_t n_q() const { return n_head * head_dim_k; }
   int64_t n_k() const { return n_head_kv * head_dim_k; }
   int64_t n_v() const { return n_head_kv * head_dim_v; }
@@ -24,12 +26,22 @@ struct Shape {
 
 enum class RopeMode { kNormal, kNeox };  // pairs (2i, 2i+1) / pairs (i, i + n_rot/2)
 
+// YaRN (rope.scaling.type = yarn): pair i's angle blends the interpolated angle (times
+// freq_scale = 1/factor) and the original one by a ramp between the pairs whose wavelength
+// fits beta_fast and beta_slow times into orig_ctx; cos and sin are scaled by mscale.
+struct Yarn {
+  float orig_ctx = 0;  // 0 = off
+  float beta_fast = 32.0f, beta_slow = 1.0f;
+  float mscale = 1.0f;
+};
+
 struct Rope {
   RopeMode mode = RopeMode::kNormal;
   int64_t n_rot = 0;  // rotated dims per head (= head_dim usually)
   float base = 10000.0f;
   float freq_scale = 1.0f;              // 1 / linear scaling factor
   const float* freq_factors = nullptr;  // [n_rot / 2] llama3 divisors, or nullptr
+  Yarn yarn;
 };
 
 // Cells of its sequence that a token attends to: [lo, hi). by_pos: the cells are not in
@@ -69,6 +81,16 @@ struct Scratch {
   std::vector<float> attn_vtail;       // [n_threads, kAttnTail, head_dim_v] last values as F32
   std::vector<AttnRange> attn_ranges;  // [n_batch] visible cells of each token
   std::vector<int32_t> attn_blocks;    // [n_batch + 1] first token of each block
+
+  // Mixture of experts (nn/moe.cpp), sized when n_expert > 0.
+  std::vector<float> moe_logits;    // [n_batch, n_expert] router logits
+  std::vector<int32_t> moe_sel;     // [n_batch, n_expert_used] selected experts
+  std::vector<float> moe_w;         // [n_batch, n_expert_used] their weights
+  std::vector<int32_t> moe_tokens;  // [n_batch * n_expert_used] tokens grouped by expert
+  std::vector<float> moe_tw;        // [same] the weight of each grouped entry
+  std::vector<float> moe_x;         // [n_batch, n_embd] inputs of one expert's tokens
+  std::vector<float> moe_g, moe_u;  // [n_batch, n_ff_exp]
+  std::vector<float> moe_y;         // [n_batch, n_embd]
 };
 
 struct Step {

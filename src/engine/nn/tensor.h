@@ -18,6 +18,20 @@ struct Matrix {
   bool present() const { return data != nullptr; }
 };
 
+// A 3-D expert tensor (GGUF dims [k, n, n_expert]): n_expert [k, n] matrices `stride` bytes
+// apart; expert(e) is the e-th one (the slowest dimension).
+struct ExpertMatrix {
+  Matrix first;  // expert 0
+  int64_t n_expert = 0;
+  size_t stride = 0;
+  bool present() const { return first.present(); }
+  Matrix expert(int64_t e) const {
+    Matrix m = first;
+    m.data = static_cast<const uint8_t*>(first.data) + e * stride;
+    return m;
+  }
+};
+
 // A 1-D F32 vector (norm weights, biases, rope factors). Converted to F32 at load when stored
 // as F16/BF16 (they are tiny), otherwise a view into the mapping.
 struct Vector {
