@@ -61,9 +61,9 @@ TEST_F(EngineLoad, GoodModelLoads) {
   EXPECT_EQ(m->n_ctx_train(), 2048);
   EXPECT_EQ(m->weight_bytes(), 1185376u - 14176u);
   EXPECT_EQ(m->n_threads(), 1);
-  EXPECT_EQ(
-      engine::Model::supported_architectures(),
-      (std::vector<std::string>{"llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3", "gpt-oss"}));
+  EXPECT_EQ(engine::Model::supported_architectures(),
+            (std::vector<std::string>{"llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2",
+                                      "gemma3", "gpt-oss", "qwen3moe"}));
 }
 
 TEST_F(EngineLoad, UnknownArchitectureListsSupported) {

@@ -207,8 +207,7 @@ INSTANTIATE_TEST_SUITE_P(
                       // our batched teacher-forced path is 0.078 from its one-token decodes.
                       RefCase{"tiny-gptoss-e64-f32", nullptr, 1e-3, 2e-4, true},
                       RefCase{"tiny-gptoss-e64-mxfp4_moe", nullptr, 0.1, 1e-2, false},
-                      RefCase{"tiny-gptoss-e64-mxfp4_experts_only", nullptr, 5e-2, 1e-2,
-                              false}),
+                      RefCase{"tiny-gptoss-e64-mxfp4_experts_only", nullptr, 5e-2, 1e-2, false}),
     [](const auto& info) {
       std::string n = info.param.name;
       std::replace(n.begin(), n.end(), '-', '_');

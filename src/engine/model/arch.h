@@ -59,6 +59,7 @@ std::unique_ptr<Arch> make_gemma(const gguf::File& file);
 std::unique_ptr<Arch> make_gemma2(const gguf::File& file);
 std::unique_ptr<Arch> make_gemma3(const gguf::File& file);
 std::unique_ptr<Arch> make_gptoss(const gguf::File& file);
+std::unique_ptr<Arch> make_qwen3moe(const gguf::File& file);
 
 // Logits width: token_embd rows if present, else the tokenizer's token count.
 int64_t vocab_size(const gguf::File& file);
