@@ -273,22 +273,30 @@ void vec_dot_q5_1_q8_0(int64_t n, float* out, const void* vw, const void* va) {
 
 // ---- MXFP4 ---------------------------------------------------------------------------------
 
-// Picks the smallest shared exponent whose range covers the block, then the nearest code.
+// llama.cpp's reference rule, so `create -q mxfp4` writes the bytes llama-quantize writes:
+// e = floor(log2(amax)) - 2 + 127 (the OCP MX rule: amax's binade over E2M1's largest, 4), so
+// values in (1.5, 2) * 2^floor(log2 amax) clip to the top code; e = 0 for an all-zero block.
+// Each value takes the code whose T[c] * d is nearest, the lower code on ties (first wins);
+// the error is measured as |T[c] * d - x| in float, as llama.cpp does. log2f is the C
+// library's, as in llama.cpp (its rounding decides e just below a power of two).
 void quantize_row_mxfp4(const float* x, void* vy, int64_t n) {
   auto* y = static_cast<BlockMxfp4*>(vy);
   for (int64_t b = 0; b < n / kQKMxfp4; b++, x += kQKMxfp4) {
     float amax = 0;
     for (int j = 0; j < kQKMxfp4; j++) amax = std::max(amax, std::fabs(x[j]));
     int e = 0;
-    while (e < 254 && 12.0f * mxfp4_scale(static_cast<uint8_t>(e)) < amax) e++;
+    if (amax > 0) {
+      // Clamped where llama.cpp's float-to-uint8 cast would wrap (amax < 2^-125 or inf/NaN).
+      const float fe = std::floor(log2f(amax)) - 2 + 127;
+      e = fe >= 0 && fe <= 255 ? static_cast<int>(fe) : (fe > 0 ? 255 : 0);
+    }
     y[b].e = static_cast<uint8_t>(e);
-    const float id = 1.0f / mxfp4_scale(static_cast<uint8_t>(e));
+    const float d = mxfp4_scale(static_cast<uint8_t>(e));
     for (int j = 0; j < kQKMxfp4; j++) {
-      const float v = x[j] * id;
       int best = 0;
-      float best_err = INFINITY;
-      for (int c = 0; c < 16; c++) {
-        const float err = std::fabs(v - kMxfp4Values[c]);
+      float best_err = std::fabs(kMxfp4Values[0] * d - x[j]);
+      for (int c = 1; c < 16; c++) {
+        const float err = std::fabs(kMxfp4Values[c] * d - x[j]);
         if (err < best_err) {
           best_err = err;
           best = c;
