@@ -24,6 +24,7 @@ constexpr Named kNames[] = {
     {"Q3_K_S", FileType::kQ3_K_S}, {"Q3_K_M", FileType::kQ3_K_M}, {"Q3_K_L", FileType::kQ3_K_L},
     {"Q4_K_S", FileType::kQ4_K_S}, {"Q4_K_M", FileType::kQ4_K_M}, {"Q5_K_S", FileType::kQ5_K_S},
     {"Q5_K_M", FileType::kQ5_K_M}, {"Q6_K", FileType::kQ6_K},
+    {"MXFP4_MOE", FileType::kMXFP4_MOE},
 };
 
 DType base_type(FileType ft) {
@@ -41,6 +42,7 @@ DType base_type(FileType ft) {
     case FileType::kQ4_K_S: case FileType::kQ4_K_M: return DType::Q4_K;
     case FileType::kQ5_K_S: case FileType::kQ5_K_M: return DType::Q5_K;
     case FileType::kQ6_K: return DType::Q6_K;
+    case FileType::kMXFP4_MOE: return DType::MXFP4;
   }
   return DType::F16;
 }
@@ -49,6 +51,20 @@ bool has(const std::string& s, const char* part) { return s.find(part) != std::s
 
 // llama.cpp's "more bits" layers: the first and last eighth, and every third in between.
 bool use_more_bits(int64_t i, int64_t n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+// MoE tensors are not in layer order in every file (llama.cpp's note on Mixtral): the layer of
+// "blk.N.<...>" from its name, or -1.
+int64_t layer_of(const std::string& name) {
+  if (!name.starts_with("blk.")) return -1;
+  int64_t i = 0;
+  size_t p = 4;
+  if (p >= name.size() || !std::isdigit(static_cast<unsigned char>(name[p]))) return -1;
+  for (; p < name.size() && std::isdigit(static_cast<unsigned char>(name[p])); p++) {
+    i = i * 10 + (name[p] - '0');
+    if (i > (int64_t{1} << 40)) return -1;
+  }
+  return p < name.size() && name[p] == '.' ? i : -1;
+}
 
 // A row length the K-quants cannot block falls back to a 32-block type (llama.cpp's table).
 DType fallback(DType t, int64_t row) {
@@ -73,6 +89,7 @@ std::optional<FileType> parse_file_type(std::string_view name) {
   if (up == "Q4_K") up = "Q4_K_M";
   if (up == "Q5_K") up = "Q5_K_M";
   if (up == "Q3_K") up = "Q3_K_M";
+  if (up == "MXFP4") up = "MXFP4_MOE";
   for (const auto& n : kNames)
     if (up == n.name) return n.t;
   return std::nullopt;
@@ -101,9 +118,15 @@ std::optional<DType> TypeChooser::choose(const std::string& name, const std::vec
   if (ft == FileType::kF32 || ft == FileType::kF16 || ft == FileType::kBF16) return t;
   const int64_t row = dims[0];
   bool is_output = name == "output.weight" || (!shape_.has_output && name == "token_embd.weight");
+  // llama.cpp's rules for MoE models (expert_count): 8 experts bump attn_v/attn_k to Q8_0 and
+  // attn_output of the low mixes to Q5_K; ffn_down's layer comes from its name.
+  const bool moe = shape_.n_expert > 1, moe8 = shape_.n_expert == 8;
   if (is_output) {
-    if (row % 256 != 0) t = DType::Q8_0;
+    if (ft == FileType::kMXFP4_MOE || row % 256 != 0) t = DType::Q8_0;
     else if (t != DType::Q8_0) t = DType::Q6_K;
+  } else if (ft == FileType::kMXFP4_MOE) {
+    // Expert stacks (3-D, more than one expert) in MXFP4, every other matrix Q8_0.
+    t = dims.size() >= 3 && dims[2] > 1 ? DType::MXFP4 : DType::Q8_0;
   } else if (has(name, "attn_v.weight")) {
     int64_t i = i_attn_v_++, n = std::max<int64_t>(shape_.n_attn_v, 1);
     if (ft == FileType::kQ2_K) t = shape_.n_gqa >= 4 ? DType::Q4_K : DType::Q3_K;
@@ -111,15 +134,29 @@ std::optional<DType> TypeChooser::choose(const std::string& name, const std::vec
     else if (ft == FileType::kQ3_K_L) t = DType::Q5_K;
     else if ((ft == FileType::kQ4_K_M || ft == FileType::kQ5_K_M) && use_more_bits(i, n)) t = DType::Q6_K;
     else if (ft == FileType::kQ4_K_S && i < 4) t = DType::Q5_K;
+    if (moe8) t = DType::Q8_0;
+  } else if (has(name, "attn_k.weight")) {
+    if (moe8) t = DType::Q8_0;
   } else if (has(name, "ffn_down")) {
     int64_t i = i_ffn_down_++, n = std::max<int64_t>(shape_.n_ffn_down, 1);
+    if (moe) {
+      const int64_t layer = layer_of(name);
+      if (layer < 0 || layer >= shape_.n_layer)
+        throw util::Error("cannot tell the layer of MoE tensor '" + name + "'");
+      i = layer;
+      n = shape_.n_layer;
+    }
     if (ft == FileType::kQ2_K) t = DType::Q3_K;
     else if (ft == FileType::kQ3_K_M) t = i < n / 16 ? DType::Q5_K : DType::Q4_K;
     else if (ft == FileType::kQ3_K_L) t = DType::Q5_K;
     else if ((ft == FileType::kQ4_K_M || ft == FileType::kQ5_K_M) && use_more_bits(i, n)) t = DType::Q6_K;
     else if (ft == FileType::kQ4_K_S && i < n / 8) t = DType::Q5_K;
   } else if (has(name, "attn_output.weight")) {
-    if (ft == FileType::kQ2_K) t = DType::Q3_K;
+    if (moe8) {
+      if (ft == FileType::kQ2_K || ft == FileType::kQ3_K_S || ft == FileType::kQ3_K_M ||
+          ft == FileType::kQ4_K_S || ft == FileType::kQ4_K_M)
+        t = DType::Q5_K;
+    } else if (ft == FileType::kQ2_K) t = DType::Q3_K;
     else if (ft == FileType::kQ3_K_M) t = DType::Q4_K;
     else if (ft == FileType::kQ3_K_L) t = DType::Q5_K;
   } else if (has(name, "attn_qkv.weight")) {
@@ -140,6 +177,7 @@ void quantize_file(const std::string& src, const std::string& dst, FileType ft,
   int64_t kv = f->get_int(shape.arch + ".attention.head_count_kv", heads);
   shape.n_gqa = kv > 0 ? heads / kv : 1;
   shape.has_output = f->tensor("output.weight") != nullptr;
+  shape.n_expert = f->get_int(shape.arch + ".expert_count", 0);
   for (const auto& t : f->tensors()) {
     shape.n_attn_v += has(t.name, "attn_v.weight");
     shape.n_ffn_down += has(t.name, "ffn_down");

@@ -16,10 +16,11 @@ namespace engine::quant {
 enum class FileType : uint32_t {
   kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ4_1 = 3, kQ8_0 = 7, kQ5_0 = 8, kQ5_1 = 9, kQ2_K = 10,
   kQ3_K_S = 11, kQ3_K_M = 12, kQ3_K_L = 13, kQ4_K_S = 14, kQ4_K_M = 15, kQ5_K_S = 16,
-  kQ5_K_M = 17, kQ6_K = 18, kBF16 = 32,
+  kQ5_K_M = 17, kQ6_K = 18, kBF16 = 32, kMXFP4_MOE = 38,
 };
 
-// Case-insensitive: "q4_K_M", "Q4_K" (alias of Q4_K_M), "Q5_K" (Q5_K_M), "Q3_K" (Q3_K_M), "f16"...
+// Case-insensitive: "q4_K_M", "Q4_K" (alias of Q4_K_M), "Q5_K" (Q5_K_M), "Q3_K" (Q3_K_M), "f16",
+// "mxfp4" (alias of MXFP4_MOE)...
 std::optional<FileType> parse_file_type(std::string_view name);
 std::string file_type_name(FileType t);
 std::vector<std::string> supported_file_types();
@@ -32,6 +33,7 @@ struct ModelShape {
   bool has_output = true;   // output.weight present (else token_embd is the output)
   int64_t n_attn_v = 0;     // attn_v tensors in the file
   int64_t n_ffn_down = 0;
+  int64_t n_expert = 0;     // <arch>.expert_count (MoE models)
 };
 
 // Stateful: attn_v / ffn_down layers are counted in file order, as llama.cpp does.
