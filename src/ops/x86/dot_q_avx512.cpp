@@ -1,9 +1,10 @@
-// AVX-512 VNNI dots of the 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) with Q8_0
+// AVX-512 VNNI dots of the 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, MXFP4) with Q8_0
 // activations. Two blocks per zmm: weights become unsigned bytes u, one vpdpbusd gives
-// sum(u * a) per 4-byte group, and the weight offset (8, 16, or the xor-128 of Q8_0) is taken
-// back out with a second vpdpbusd of the constant offset against a. Block scales are not
+// sum(u * a) per 4-byte group, and the weight offset (8, 16, 12 for MXFP4, or the xor-128 of Q8_0)
+// is taken back out with a second vpdpbusd of the constant offset against a. Block scales are not
 // converted one by one: the fp16 d (and m) fields of 8 blocks are pulled out of the raw bytes
-// with vpermt2w, converted with one vcvtph2ps, and broadcast per pair with vpermps.
+// with vpermt2w, converted with one vcvtph2ps, and broadcast per pair with vpermps (MXFP4's
+// e8m0 bytes are pulled out the same way and turned into float bits with shifts).
 // Q4_0/Q4_1 keep the high nibbles in place (16x their value, still < 256) and fold the 1/16
 // into the scale of those lanes, which saves the shift.
 #include "ops/x86/prefetch.h"
@@ -30,7 +31,7 @@ float dot_pairs(const typename P::Block* w, const BlockQ8_0* a, int64_t nb8) {
     const auto* wb = reinterpret_cast<const uint8_t*>(w);
     const auto* ab = reinterpret_cast<const uint8_t*>(a);
     const __m256 fa = _mm256_cvtph_ps(fields8<34, 0>(ab));
-    const __m256 s8 = _mm256_mul_ps(_mm256_cvtph_ps(fields8<P::kSb, 0>(wb)), fa);
+    const __m256 s8 = _mm256_mul_ps(scales8<P>(wb), fa);
     __m512 s = _mm512_castps256_ps512(s8);
     if constexpr (P::kX16) s = _mm512_mul_ps(_mm512_permutexvar_ps(dup, s), x16);
     __m512 m = _mm512_setzero_ps();
@@ -91,6 +92,10 @@ void vec_dot_q5_1_q8_0(int64_t n, float* out, const void* w, const void* a) {
 }
 void vec_dot_q8_0_q8_0(int64_t n, float* out, const void* w, const void* a) {
   vec_dot<Q80>(n, out, w, a, avx2::vec_dot_q8_0_q8_0);
+}
+
+void vec_dot_mxfp4_q8_0(int64_t n, float* out, const void* w, const void* a) {
+  vec_dot<Mxfp4>(n, out, w, a, avx2::vec_dot_mxfp4_q8_0);
 }
 
 }  // namespace ops::avx512vnni

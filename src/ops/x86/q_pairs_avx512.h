@@ -1,7 +1,10 @@
 // Building blocks of the AVX-512 VNNI kernels for the 32-element block types (shared by the
-// vec_dot and gemm files): fp16 field extraction for 8 blocks, pair unpacking, type policies.
+// vec_dot and gemm files): scale extraction for 8 blocks (fp16 fields, MXFP4's e8m0 bytes),
+// pair unpacking, type policies.
 // Internal linkage only; include from *_avx512.cpp files.
 #pragma once
+#include <type_traits>
+
 #include "ops/x86/simd_avx2.h"
 
 namespace ops::avx512vnni {
@@ -125,6 +128,73 @@ struct Q80 {
   }
   static __m512i offset() { return _mm512_set1_epi8(static_cast<char>(0x80)); }
 };
+
+// MXFP4: T[c] + 12 (0..24) as the unsigned code; the offset 12 * sum(a) is removed below. The
+// nibbles are shifted down first (pshufb needs the index in the low 4 bits).
+struct Mxfp4 {
+  using Block = BlockMxfp4;
+  static constexpr int kSb = 17, kMOff = -1;
+  static constexpr int kOffset = 12;  // code offset (0: min field instead)
+  static constexpr bool kX16 = false;
+  static __m512i unpack(const Block* w) {
+    const __m512i table = _mm512_broadcast_i32x4(
+        _mm_setr_epi8(12, 13, 14, 15, 16, 18, 20, 24, 12, 11, 10, 9, 8, 6, 4, 0));
+    const __m512i sh = _mm512_setr_epi64(0, 0, 4, 4, 0, 0, 4, 4);
+    const __m512i c =
+        _mm512_and_si512(_mm512_srlv_epi64(dup_pair(w[0].qs, w[1].qs), sh), _mm512_set1_epi8(0x0f));
+    return _mm512_shuffle_epi8(table, c);
+  }
+  static __m512i offset() { return _mm512_set1_epi8(12); }
+};
+
+// The 8 e8m0 bytes of blocks 0..7 (17 bytes apart) as 2^(e-128) floats, exactly as
+// mxfp4_scale: byte 17i sits in 16-bit word 17i/2, high half for odd i. Reads 128 bytes of the
+// 136 of the 8 blocks.
+inline __m256 mxfp4_scales8(const uint8_t* p) {
+  alignas(64) static constexpr int16_t kIdx[32] = {0, 8, 17, 25, 34, 42, 51, 59};
+  const __m512i words = _mm512_permutex2var_epi16(_mm512_loadu_si512(p), _mm512_load_si512(kIdx),
+                                                  _mm512_loadu_si512(p + 64));
+  const __m128i sh = _mm_setr_epi16(0, 8, 0, 8, 0, 8, 0, 8);
+  const __m128i e16 =
+      _mm_and_si128(_mm_srlv_epi16(_mm512_castsi512_si128(words), sh), _mm_set1_epi16(0xff));
+  const __m256i e = _mm256_cvtepu16_epi32(e16);
+  // e >= 2: (e - 1) << 23; e < 2 is a float subnormal, 0x00200000 << e.
+  const __m256i normal = _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(1)), 23);
+  const __m256i sub = _mm256_sllv_epi32(_mm256_set1_epi32(0x00200000), e);
+  const __m256i big = _mm256_cmpgt_epi32(e, _mm256_set1_epi32(1));
+  return _mm256_castsi256_ps(_mm256_blendv_epi8(sub, normal, big));
+}
+
+template <class P>
+inline constexpr bool kIsMxfp4 = std::is_same_v<typename P::Block, BlockMxfp4>;
+
+// Weight scales of 8 consecutive blocks at p.
+template <class P>
+inline __m256 scales8(const uint8_t* p) {
+  if constexpr (kIsMxfp4<P>) {
+    return mxfp4_scales8(p);
+  } else {
+    return _mm256_cvtph_ps(fields8<P::kSb, 0>(p));
+  }
+}
+
+// One block's weight scale, and the factor of its offset/min term (d, or m for the min types).
+template <class P>
+inline float scale1(const typename P::Block& w) {
+  if constexpr (kIsMxfp4<P>) {
+    return mxfp4_scale(w.e);
+  } else {
+    return h2f(w.d);
+  }
+}
+template <class P>
+inline float min_scale1(const typename P::Block& w) {
+  if constexpr (P::kOffset == 0) {
+    return h2f(w.m);
+  } else {
+    return scale1<P>(w);
+  }
+}
 
 }  // namespace
 }  // namespace ops::avx512vnni

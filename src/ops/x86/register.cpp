@@ -13,6 +13,7 @@ void register_avx2(KernelTable& t) {
   t[DType::Q5_0].vec_dot = avx2::vec_dot_q5_0_q8_0;
   t[DType::Q5_1].vec_dot = avx2::vec_dot_q5_1_q8_0;
   t[DType::Q8_0].vec_dot = avx2::vec_dot_q8_0_q8_0;
+  t[DType::MXFP4].vec_dot = avx2::vec_dot_mxfp4_q8_0;
   t[DType::Q2_K].vec_dot = avx2::vec_dot_q2_k_q8_k;
   t[DType::Q3_K].vec_dot = avx2::vec_dot_q3_k_q8_k;
   t[DType::Q4_K].vec_dot = avx2::vec_dot_q4_k_q8_k;
@@ -37,6 +38,7 @@ void register_avx512_vnni(KernelTable& t) {
   t[DType::Q5_0].vec_dot = avx512vnni::vec_dot_q5_0_q8_0;
   t[DType::Q5_1].vec_dot = avx512vnni::vec_dot_q5_1_q8_0;
   t[DType::Q8_0].vec_dot = avx512vnni::vec_dot_q8_0_q8_0;
+  t[DType::MXFP4].vec_dot = avx512vnni::vec_dot_mxfp4_q8_0;
   t[DType::Q2_K].vec_dot = avx512vnni::vec_dot_q2_k_q8_k;
   t[DType::Q3_K].vec_dot = avx512vnni::vec_dot_q3_k_q8_k;
   t[DType::Q4_K].vec_dot = avx512vnni::vec_dot_q4_k_q8_k;
@@ -47,6 +49,7 @@ void register_avx512_vnni(KernelTable& t) {
   t[DType::Q5_0].gemm = avx512vnni::gemm_q5_0_q8_0;
   t[DType::Q5_1].gemm = avx512vnni::gemm_q5_1_q8_0;
   t[DType::Q8_0].gemm = avx512vnni::gemm_q8_0_q8_0;
+  t[DType::MXFP4].gemm = avx512vnni::gemm_mxfp4_q8_0;
   t[DType::Q4_K].gemm = avx512vnni::gemm_q4_k_q8_k;
   t[DType::Q6_K].gemm = avx512vnni::gemm_q6_k_q8_k;
   t[DType::Q2_K].gemm = avx512vnni::gemm_q2_k_q8_k;

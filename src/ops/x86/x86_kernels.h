@@ -1,9 +1,9 @@
 // Entry points of the x86 SIMD kernel variants (AVX2, AVX-512, AVX-512 VNNI) for the kernel table.
 // Only src/ops/x86/register.cpp (baseline-compiled) wires these into KernelTable; the bodies live
 // in *_avx2.cpp / *_avx512.cpp and must only run after CPUID says the ISA is present.
-// Tiers: AVX2 = every dot type + the Q8_0/Q8_K activation quantizers; AVX-512 = float dots and
-// float gemm tiles (4 rows x 4 tokens); AVX-512 VNNI = integer dots and gemm tiles for the
-// legacy and K-quant types (the matmul driver prefers gemm; decode = gemm with one token).
+// Tiers: AVX2 = every dot type (MXFP4 included) + the Q8_0/Q8_K activation quantizers; AVX-512 =
+// float dots and float gemm tiles (4 rows x 4 tokens); AVX-512 VNNI = integer dots and gemm tiles
+// for the legacy and K-quant types (the matmul driver prefers gemm; decode = gemm with one token).
 // Integer parts are exact; float results differ from the scalar twins only by summation order.
 #pragma once
 #include <cstddef>
@@ -27,6 +27,7 @@ OPS_X86_DOT(vec_dot_q4_1_q8_0);
 OPS_X86_DOT(vec_dot_q5_0_q8_0);
 OPS_X86_DOT(vec_dot_q5_1_q8_0);
 OPS_X86_DOT(vec_dot_q8_0_q8_0);
+OPS_X86_DOT(vec_dot_mxfp4_q8_0);
 OPS_X86_DOT(vec_dot_q2_k_q8_k);
 OPS_X86_DOT(vec_dot_q3_k_q8_k);
 OPS_X86_DOT(vec_dot_q4_k_q8_k);
@@ -54,6 +55,7 @@ OPS_X86_DOT(vec_dot_q4_1_q8_0);
 OPS_X86_DOT(vec_dot_q5_0_q8_0);
 OPS_X86_DOT(vec_dot_q5_1_q8_0);
 OPS_X86_DOT(vec_dot_q8_0_q8_0);
+OPS_X86_DOT(vec_dot_mxfp4_q8_0);
 OPS_X86_DOT(vec_dot_q2_k_q8_k);
 OPS_X86_DOT(vec_dot_q3_k_q8_k);
 OPS_X86_DOT(vec_dot_q4_k_q8_k);
@@ -64,6 +66,7 @@ OPS_X86_GEMM(gemm_q4_1_q8_0);
 OPS_X86_GEMM(gemm_q5_0_q8_0);
 OPS_X86_GEMM(gemm_q5_1_q8_0);
 OPS_X86_GEMM(gemm_q8_0_q8_0);
+OPS_X86_GEMM(gemm_mxfp4_q8_0);
 OPS_X86_GEMM(gemm_q4_k_q8_k);
 OPS_X86_GEMM(gemm_q6_k_q8_k);
 OPS_X86_GEMM(gemm_q2_k_q8_k);
