@@ -73,6 +73,7 @@ std::vector<uint8_t> make_matrix(ops::DType t, int64_t rows, int64_t k, std::mt1
   const ops::f16_t h = ops::fp32_to_fp16(0.01f);
   for (size_t b = 0; b < m.size(); b += bb) {
     for (size_t off : f16_fields(t)) std::memcpy(&m[b + off], &h, 2);
+    if (t == ops::DType::MXFP4) m[b] = 120;  // e8m0 exponent: scale 2^-8
   }
   return m;
 }
@@ -199,7 +200,7 @@ int main(int argc, char** argv) {
   int n_tokens = 1;
   std::vector<DType> types = {DType::F32,  DType::F16,  DType::BF16, DType::Q8_0, DType::Q4_0,
                               DType::Q4_1, DType::Q5_0, DType::Q5_1, DType::Q2_K, DType::Q3_K,
-                              DType::Q4_K, DType::Q5_K, DType::Q6_K};
+                              DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::MXFP4};
   for (int i = 1; i < argc; i++) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
