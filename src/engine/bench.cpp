@@ -100,6 +100,7 @@ BenchResult run_bench(const BenchOptions& o) {
   r.arch = model->arch();
   r.weight_bytes = model->weight_bytes();
   r.n_params = model->info().n_params;
+  r.active_bytes = model->info().active_weight_bytes;
   r.n_threads = model->n_threads();
   r.n_prompt = o.n_prompt;
   r.n_gen = o.n_gen;
@@ -119,8 +120,10 @@ BenchResult run_bench(const BenchOptions& o) {
     state = state * 1664525u + 1013904223u;
     return static_cast<int32_t>((state >> 8) % static_cast<uint32_t>(n_vocab));
   };
-  // Warm-up: one token touches every weight page once.
-  b.add(next_id(), 0, 0, true);
+  // Warm-up: one token touches every weight page once (a MoE model: enough tokens that every
+  // expert is picked by some).
+  const int n_warm = model->info().n_expert > 0 ? std::min(n_ctx, 256) : 1;
+  for (int i = 0; i < n_warm; i++) b.add(next_id(), i, 0, i == n_warm - 1);
   ctx->decode(b);
   ctx->kv_clear();
 
@@ -170,8 +173,8 @@ BenchResult run_bench(const BenchOptions& o) {
     r.n_parallel = n_seq;
     r.parallel_decode_tps = static_cast<double>(n_seq) * o.n_gen / (now_s() - t0);
   }
-  if (r.bandwidth_gbs > 0 && r.weight_bytes > 0) {
-    r.roofline_tps = r.bandwidth_gbs * 1e9 / static_cast<double>(r.weight_bytes);
+  if (r.bandwidth_gbs > 0 && r.active_bytes > 0) {
+    r.roofline_tps = r.bandwidth_gbs * 1e9 / static_cast<double>(r.active_bytes);
     r.decode_roofline = r.decode_tps / r.roofline_tps;
   }
   return r;
@@ -179,31 +182,32 @@ BenchResult run_bench(const BenchOptions& o) {
 
 std::string BenchResult::to_json() const {
   char buf[1024];
-  std::snprintf(buf, sizeof buf,
-                "{\"model_path\":\"%s\",\"arch\":\"%s\",\"weight_bytes\":%llu,\"n_params\":%llu,"
-                "\"n_threads\":%d,\"n_prompt\":%d,\"n_gen\":%d,\"load_s\":%.4f,"
-                "\"bandwidth_gbs\":%.3f,\"prefill_tps\":%.3f,\"decode_tps\":%.3f,"
-                "\"roofline_tps\":%.3f,\"decode_roofline\":%.4f,\"n_parallel\":%d,"
-                "\"parallel_decode_tps\":%.3f}",
-                json_escape(model_path).c_str(), json_escape(arch).c_str(),
-                static_cast<unsigned long long>(weight_bytes),
-                static_cast<unsigned long long>(n_params), n_threads, n_prompt, n_gen, load_s,
-                bandwidth_gbs, prefill_tps, decode_tps, roofline_tps, decode_roofline, n_parallel,
-                parallel_decode_tps);
+  std::snprintf(
+      buf, sizeof buf,
+      "{\"model_path\":\"%s\",\"arch\":\"%s\",\"weight_bytes\":%llu,\"active_bytes\":%llu,"
+      "\"n_params\":%llu,"
+      "\"n_threads\":%d,\"n_prompt\":%d,\"n_gen\":%d,\"load_s\":%.4f,"
+      "\"bandwidth_gbs\":%.3f,\"prefill_tps\":%.3f,\"decode_tps\":%.3f,"
+      "\"roofline_tps\":%.3f,\"decode_roofline\":%.4f,\"n_parallel\":%d,"
+      "\"parallel_decode_tps\":%.3f}",
+      json_escape(model_path).c_str(), json_escape(arch).c_str(),
+      static_cast<unsigned long long>(weight_bytes), static_cast<unsigned long long>(active_bytes),
+      static_cast<unsigned long long>(n_params), n_threads, n_prompt, n_gen, load_s, bandwidth_gbs,
+      prefill_tps, decode_tps, roofline_tps, decode_roofline, n_parallel, parallel_decode_tps);
   return buf;
 }
 
 std::string BenchResult::to_text() const {
   char buf[1024];
   std::snprintf(buf, sizeof buf,
-                "model     %s (%s, %.3f GB weights, %.1f M params)\n"
+                "model     %s (%s, %.3f GB weights, %.3f GB read per token, %.1f M params)\n"
                 "threads   %d, load %.3f s\n"
                 "bandwidth %.2f GB/s (read) -> decode roofline %.2f t/s\n"
                 "prefill   %d tokens: %.2f t/s\n"
                 "decode    %d tokens: %.2f t/s (%.0f %% of roofline)\n",
-                model_path.c_str(), arch.c_str(), weight_bytes / 1e9, n_params / 1e6, n_threads,
-                load_s, bandwidth_gbs, roofline_tps, n_prompt, prefill_tps, n_gen, decode_tps,
-                decode_roofline * 100);
+                model_path.c_str(), arch.c_str(), weight_bytes / 1e9, active_bytes / 1e9,
+                n_params / 1e6, n_threads, load_s, bandwidth_gbs, roofline_tps, n_prompt,
+                prefill_tps, n_gen, decode_tps, decode_roofline * 100);
   std::string text = buf;
   if (n_parallel > 1) {
     std::snprintf(buf, sizeof buf, "parallel  %d sequences x %d tokens: %.2f t/s aggregate\n",

@@ -31,12 +31,13 @@ struct BenchOptions {
 struct BenchResult {
   std::string model_path, arch;
   uint64_t weight_bytes = 0, n_params = 0;
+  uint64_t active_bytes = 0;  // bytes a decode step reads (ModelInfo::active_weight_bytes)
   int n_threads = 0, n_prompt = 0, n_gen = 0;
   double load_s = 0;
   double bandwidth_gbs = 0;    // measured read bandwidth, GB/s (1e9 bytes)
   double prefill_tps = 0;      // prompt tokens / s
   double decode_tps = 0;       // generated tokens / s
-  double roofline_tps = 0;     // bandwidth / weight bytes: decode ceiling for one sequence
+  double roofline_tps = 0;     // bandwidth / active bytes: decode ceiling, one sequence
   double decode_roofline = 0;  // decode_tps / roofline_tps (0..1)
   int n_parallel = 0;
   double parallel_decode_tps = 0;  // aggregate over n_parallel sequences decoding together

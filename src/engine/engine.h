@@ -38,7 +38,12 @@ struct ModelInfo {
   double rope_base = 0;
   double rms_eps = 0;
   uint64_t n_params = 0;      // elements of every tensor in the file
-  uint64_t weight_bytes = 0;  // bytes of every tensor in the file (what a decode step reads)
+  uint64_t weight_bytes = 0;  // bytes of every tensor in the file
+  // Bytes one decode step of one sequence reads: every tensor, but only n_expert_used of
+  // n_expert slices of the expert tensors, and one row of token_embd when the output has its
+  // own matrix (the decode roofline's denominator).
+  uint64_t active_weight_bytes = 0;
+  int64_t n_expert = 0, n_expert_used = 0;  // 0 for dense models
 };
 
 enum class KvType { kF16, kF32 };

@@ -23,9 +23,21 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   info.name = file.get_string("general.name", "");
   info.n_vocab = impl->arch->shape().n_vocab;
   impl->arch->describe(info);
+  info.n_expert = impl->arch->shape().n_expert;
+  info.n_expert_used = impl->arch->shape().n_expert_used;
+  const bool untied = file.tensor("output.weight") != nullptr;
   for (const gguf::TensorInfo& t : file.tensors()) {
     info.n_params += static_cast<uint64_t>(t.n_elements());
     info.weight_bytes += t.n_bytes;
+    if (untied && t.name == "token_embd.weight" && t.dims.size() >= 2 && t.dims[1] > 0) {
+      info.active_weight_bytes += t.n_bytes / static_cast<uint64_t>(t.dims[1]);
+    } else if (info.n_expert > 0 && t.dims.size() >= 2 && t.dims.back() == info.n_expert &&
+               t.name.find("_exps.") != std::string::npos) {
+      info.active_weight_bytes += t.n_bytes / static_cast<uint64_t>(info.n_expert) *
+                                  static_cast<uint64_t>(info.n_expert_used);
+    } else {
+      info.active_weight_bytes += t.n_bytes;
+    }
   }
   if (opts.load_tokenizer && file.has("tokenizer.ggml.model")) {
     impl->tok = std::make_unique<tokenizer::Tokenizer>(file);
