@@ -49,7 +49,9 @@ void count_images(const std::vector<Message>& msgs, int& n) {
   for (auto& m : msgs) n += static_cast<int>(m.images.size());
 }
 
-std::vector<Message> collate(const std::vector<Message>& msgs, std::string* system) {
+}  // namespace
+
+std::vector<Message> collate_messages(const std::vector<Message>& msgs, std::string* system) {
   std::vector<Message> out;
   std::vector<std::string> systems;
   for (const auto& m : msgs) {
@@ -65,6 +67,8 @@ std::vector<Message> collate(const std::vector<Message>& msgs, std::string* syst
   for (size_t i = 0; i < systems.size(); i++) *system += (i ? "\n\n" : "") + systems[i];
   return out;
 }
+
+namespace {
 
 void add_think(Json& d, const Think& think) {
   d["Think"] = think.enabled;
@@ -125,7 +129,7 @@ std::string render(const Template& tmpl, const std::vector<Message>& messages, c
                    const Think& think) {
   if (tmpl.references("Messages")) {
     std::string system;
-    std::vector<Message> collated = collate(messages, &system);
+    std::vector<Message> collated = collate_messages(messages, &system);
     Json msgs = Json::array();
     for (const auto& m : collated) msgs.push_back(message_data(m));
     Json d = {{"System", system}, {"Messages", msgs}, {"Tools", tools_data(tools)},
@@ -165,6 +169,14 @@ std::string render_truncated(const Template& tmpl, const std::vector<Message>& m
                              const Json& tools, const Think& think, int num_ctx, bool truncate,
                              const std::function<int(const std::string&)>& count_tokens,
                              int image_tokens) {
+  RenderFn fn = [&](const std::vector<Message>& msgs) { return render(tmpl, msgs, tools, think); };
+  return render_truncated(fn, messages, num_ctx, truncate, count_tokens, image_tokens);
+}
+
+std::string render_truncated(const RenderFn& render_fn, const std::vector<Message>& messages,
+                             int num_ctx, bool truncate,
+                             const std::function<int(const std::string&)>& count_tokens,
+                             int image_tokens) {
   // Drop the oldest messages (system messages stay) until the rest fits. Tokens only shrink
   // as messages are dropped, so the first start that fits is found by bisection: log2(n)
   // renders instead of n (a long history must not cost n^2).
@@ -173,7 +185,7 @@ std::string render_truncated(const Template& tmpl, const std::vector<Message>& m
     for (size_t j = 0; j < i; j++)
       if (messages[j].role == "system") trial.push_back(messages[j]);
     trial.insert(trial.end(), messages.begin() + static_cast<long>(i), messages.end());
-    int n = count_tokens(render(tmpl, trial, tools, think));
+    int n = count_tokens(render_fn(trial));
     int images = 0;
     count_images(trial, images);
     return n + images * image_tokens <= num_ctx;
@@ -192,7 +204,7 @@ std::string render_truncated(const Template& tmpl, const std::vector<Message>& m
   for (size_t j = 0; j < start; j++)
     if (messages[j].role == "system") final_msgs.push_back(messages[j]);
   final_msgs.insert(final_msgs.end(), messages.begin() + static_cast<long>(start), messages.end());
-  return render(tmpl, final_msgs, tools, think);
+  return render_fn(final_msgs);
 }
 
 }  // namespace prompt

@@ -42,13 +42,25 @@ Template load_template(std::string_view text);
 std::string render(const Template& tmpl, const std::vector<Message>& messages, const Json& tools,
                    const Think& think);
 
+// A prompt builder for a list of messages (a template with tools and think bound, or a
+// built-in renderer such as harmony's).
+using RenderFn = std::function<std::string(const std::vector<Message>&)>;
+
 // Renders after dropping the oldest non-system messages until the prompt fits `num_ctx`
 // tokens (the last message is always kept; system messages never dropped). `count_tokens`
 // tokenizes a rendered prompt. `image_tokens` is added per image when the model has vision.
+std::string render_truncated(const RenderFn& render, const std::vector<Message>& messages,
+                             int num_ctx, bool truncate,
+                             const std::function<int(const std::string&)>& count_tokens,
+                             int image_tokens = 0);
 std::string render_truncated(const Template& tmpl, const std::vector<Message>& messages,
                              const Json& tools, const Think& think, int num_ctx, bool truncate,
                              const std::function<int(const std::string&)>& count_tokens,
                              int image_tokens = 0);
+
+// Ollama's collation (§7.3): consecutive messages of one role merged with "\n\n" (tool
+// messages stay apart); `system` gets every system message's content joined with "\n\n".
+std::vector<Message> collate_messages(const std::vector<Message>& msgs, std::string* system);
 
 // Template data pieces, exposed for generate's direct template execution and tests.
 Json message_data(const Message& m);

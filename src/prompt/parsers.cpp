@@ -2,6 +2,7 @@
 #include "util/json.h"
 
 #include <algorithm>
+#include <optional>
 #include <random>
 
 namespace prompt {
@@ -326,6 +327,51 @@ void ToolCallParser::finish(std::string* content, std::vector<ToolCall>* calls) 
   if (in_call_ && !bracket_tag_ && calls->empty()) *content += tag_;
   *content += buf_;
   buf_.clear();
+}
+
+namespace {
+
+class TemplateParser : public OutputParser {
+ public:
+  TemplateParser(const ThinkingTags& tags, bool in_thinking, const std::string& tool_tag,
+                 const std::vector<std::string>& tool_names) {
+    if (!tags.open.empty()) thinking_.emplace(tags.open, tags.close, in_thinking);
+    if (!tool_tag.empty()) tools_.emplace(tool_tag, tool_names);
+  }
+  void add(std::string_view text, ParsedOutput* out) override { step(&text, out); }
+  void finish(ParsedOutput* out) override { step(nullptr, out); }
+
+ private:
+  // `text` null: end of generation.
+  void step(const std::string_view* text, ParsedOutput* out) {
+    std::string content;
+    if (thinking_) {
+      if (text)
+        thinking_->add(*text, &out->thinking, &content);
+      else
+        thinking_->finish(&out->thinking, &content);
+    } else if (text) {
+      content = *text;
+    }
+    if (!tools_) {
+      out->content += content;
+      return;
+    }
+    if (!content.empty()) tools_->add(content, &out->content, &out->tool_calls);
+    if (!text) tools_->finish(&out->content, &out->tool_calls);
+  }
+
+  std::optional<ThinkingParser> thinking_;
+  std::optional<ToolCallParser> tools_;
+};
+
+}  // namespace
+
+std::unique_ptr<OutputParser> make_template_parser(const ThinkingTags& tags, bool in_thinking,
+                                                   const std::string& tool_tag,
+                                                   const std::vector<std::string>& tool_names) {
+  if (tags.open.empty() && tool_tag.empty()) return nullptr;
+  return std::make_unique<TemplateParser>(tags, in_thinking, tool_tag, tool_names);
 }
 
 std::string new_tool_call_id() {

@@ -1,6 +1,8 @@
 // Streaming output parsers for Go-template models: thinking tags (§11.1), generic tool calls
-// (§11.2), and inference of their tags from the template (§7.5).
+// (§11.2), and inference of their tags from the template (§7.5); the interface every output
+// parser (these, harmony) offers the server.
 #pragma once
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +54,28 @@ class ToolCallParser {
   bool done_ = false;      // bracket mode: calls finished, the rest is content
   int index_ = 0;
 };
+
+// What an output parser has resolved from generated text.
+struct ParsedOutput {
+  std::string content, thinking;
+  std::vector<ToolCall> tool_calls;
+};
+
+// One request's parser: generated text in (any chunking), content / thinking / tool calls out.
+class OutputParser {
+ public:
+  virtual ~OutputParser() = default;
+  virtual void add(std::string_view text, ParsedOutput* out) = 0;
+  // End of generation: whatever is still buffered.
+  virtual void finish(ParsedOutput* out) = 0;
+};
+
+// The generic parsers chained: thinking tags first (when `tags.open` is set; `in_thinking`
+// when the prompt ends with the opening tag), then tool calls on the content (when `tool_tag`
+// is set). Null when neither is set.
+std::unique_ptr<OutputParser> make_template_parser(const ThinkingTags& tags, bool in_thinking,
+                                                   const std::string& tool_tag,
+                                                   const std::vector<std::string>& tool_names);
 
 // `call_` + 8 random [a-z0-9] characters, as Ollama assigns.
 std::string new_tool_call_id();

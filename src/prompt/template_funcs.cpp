@@ -255,6 +255,15 @@ std::string ts_type_one(const std::string& t) {
 std::string to_typescript_type(const Json& prop) {
   const Json* type = nullptr;
   if (prop.is_object()) {
+    // anyOf alternatives first, joined like a type list (Ollama's ToTypeScriptType). Only the
+    // Go-struct view has AnyOf, and it is built to a bounded depth (chat.cpp).
+    auto any_of = prop.find("AnyOf");
+    if (any_of != prop.end() && any_of->is_array() && !any_of->empty()) {
+      std::string out;
+      for (const auto& alt : *any_of)
+        out += (out.empty() ? "" : " | ") + to_typescript_type(alt);
+      return out;
+    }
     for (const char* k : {"Type", "type"})
       if (prop.contains(k)) type = &prop[k];
   } else {

@@ -109,3 +109,25 @@ TEST(Parsers, ToolCallIncompleteAtEndIsContent) {
   EXPECT_TRUE(calls.empty());
   EXPECT_EQ(co, "x<tool_call>{\"name\": \"f\", \"arguments\": {");
 }
+
+TEST(Parsers, TemplateParserChainsThinkingAndTools) {
+  EXPECT_EQ(make_template_parser({}, false, "", {}), nullptr);
+  auto p = make_template_parser({"<think>", "</think>"}, false, "<tool_call>", {"f"});
+  ASSERT_NE(p, nullptr);
+  const std::string text =
+      "<think>plan</think>Sure.<tool_call>{\"name\": \"f\", \"arguments\": {\"a\": 1}}";
+  ParsedOutput all;
+  for (char c : text) {
+    ParsedOutput o;
+    p->add(std::string(1, c), &o);
+    all.content += o.content;
+    all.thinking += o.thinking;
+    for (auto& t : o.tool_calls) all.tool_calls.push_back(t);
+  }
+  p->finish(&all);
+  EXPECT_EQ(all.thinking, "plan");
+  EXPECT_EQ(all.content, "Sure.");
+  ASSERT_EQ(all.tool_calls.size(), 1u);
+  EXPECT_EQ(all.tool_calls[0].name, "f");
+  EXPECT_EQ(all.tool_calls[0].arguments["a"], 1);
+}

@@ -85,6 +85,11 @@ TEST(Template, Functions) {
   EXPECT_EQ(run("{{ .L }}", {{"L", {"string", "null"}}}), "[string null]");
   EXPECT_EQ(run("{{ html \"<a&b>\" }}"), "&lt;a&amp;b&gt;");
   EXPECT_EQ(run("{{ toTypeScriptType .P }}", {{"P", {{"Type", {"string", "integer"}}}}}), "string | number");
+  // anyOf alternatives win over the type, joined the same way.
+  EXPECT_EQ(run("{{ toTypeScriptType .P }}",
+                {{"P", {{"Type", "object"},
+                        {"AnyOf", {{{"Type", "string"}}, {{"Type", {"array", "null"}}}}}}}}),
+            "string | any[] | null");
   EXPECT_EQ(run("{{ currentDate }}").size(), 10u);
 }
 
