@@ -47,6 +47,7 @@ struct Runner::Slot {
   CompletionRequest req;
   std::unique_ptr<engine::sample::Sampler> sampler;
   std::unique_ptr<tokenizer::StreamDecoder> decoder;
+  std::vector<int32_t> preserved;  // req.preserved_tokens' ids
   std::unique_ptr<StopMatcher> stop;
   int32_t next_token = -1;
   int limit = 0;
@@ -223,6 +224,9 @@ CompletionResult Runner::complete(const CompletionRequest& req,
   s->sampler = std::make_unique<engine::sample::Sampler>(req.sampling, model_->n_vocab(), n_ctx);
   for (int32_t t : prompt) s->sampler->accept(t);
   s->decoder = std::make_unique<tokenizer::StreamDecoder>(model_->tokenizer());
+  s->preserved.clear();
+  for (const auto& text : req.preserved_tokens)
+    if (int32_t id = model_->tokenizer().find_token(text); id >= 0) s->preserved.push_back(id);
   s->stop = std::make_unique<StopMatcher>(req.stop);
   s->limit = req.num_predict < 0 ? 10 * n_ctx : std::min(req.num_predict, 10 * n_ctx);
   s->generated.clear();
@@ -398,7 +402,10 @@ void Runner::step(std::vector<Slot*>& active) {
           lp.top.push_back({tok.piece(alt.id), alt.logprob, {}});
       chunk.logprobs.push_back(std::move(lp));
     }
-    std::string piece = s->decoder->push(t);
+    const bool preserved =
+        std::find(s->preserved.begin(), s->preserved.end(), t) != s->preserved.end();
+    std::string piece =
+        preserved ? s->decoder->flush() + std::string(tok.token_text(t)) : s->decoder->push(t);
     chunk.text = s->stop->push(piece);
     std::string trimmed = piece;
     trimmed.erase(0, trimmed.find_first_not_of(" \t\n"));

@@ -36,6 +36,9 @@ struct CompletionRequest {
   bool shift = true;     // context shift when the window fills (else done_reason "length")
   bool truncate = true;  // drop old prompt tokens when the prompt does not fit
   std::vector<std::string> stop;
+  // Special tokens generated as their text instead of nothing (harmony's <|channel|> ...), so
+  // the server's output parser sees them.
+  std::vector<std::string> preserved_tokens;
   bool logprobs = false;
   int top_logprobs = 0;
 };
