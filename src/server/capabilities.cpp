@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "engine/gguf/gguf.h"
+#include "prompt/harmony.h"
 #include "prompt/template.h"
 #include "server/show.h"
 #include "util/log.h"
@@ -86,6 +87,17 @@ std::pair<std::string, std::string> infer_thinking_tags(std::string_view templat
   }
 }
 
+HarmonyUse harmony_use(const store::Model& m, const gguf::File* weights) {
+  HarmonyUse h;
+  std::string family = m.config.model_family;
+  if (family.empty() && weights) family = weights->architecture();
+  if (prompt::is_harmony_family(family))
+    h.render = m.has_template_layer ? prompt::is_harmony_template(m.template_text) : true;
+  if (m.config.renderer == "harmony") h.render = true;
+  h.parse = h.render || m.config.parser == "harmony";
+  return h;
+}
+
 std::vector<std::string> model_capabilities(const store::Model& m, const gguf::File* weights) {
   std::vector<std::string> caps;
   auto add = [&](const std::string& c) {
@@ -108,13 +120,13 @@ std::vector<std::string> model_capabilities(const store::Model& m, const gguf::F
   } catch (const std::exception& e) {
     LOG_DEBUG("template of {} does not parse: {}", m.short_name, e.what());
   }
-  if (tools) add("tools");
+  const bool harmony = harmony_use(m, weights).parse;  // the parser takes tools and thinking
+  if (tools || harmony) add("tools");
   if (insert) add("insert");
   if (!m.projector_paths.empty()) add("vision");
   auto [open, close] = infer_thinking_tags(m.template_text);
   bool thinking = !open.empty() && !close.empty();
-  if (thinking || m.config.model_family == "gptoss" || m.config.model_family == "gpt-oss")
-    add("thinking");
+  if (thinking || harmony || prompt::is_harmony_family(m.config.model_family)) add("thinking");
   return caps;
 }
 

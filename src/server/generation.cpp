@@ -103,10 +103,17 @@ GenModel resolve_model(Context& ctx, const std::string& raw_name) {
     }
   }
   g.capabilities = model_capabilities(g.model, weights.get());
+  HarmonyUse harmony = harmony_use(g.model, weights.get());
+  g.harmony_render = harmony.render;
+  g.harmony_parse = harmony.parse;
 
   // §7.1: the TEMPLATE layer; else a built-in matching the GGUF chat template; else default.
+  // A harmony model without a TEMPLATE layer keeps the default: chats use the renderer.
   g.template_text = g.model.template_text;
-  if (!g.model.has_template_layer) {
+  if (!g.model.has_template_layer && g.harmony_render) {
+    g.template_text = prompt::kDefaultTemplate;
+    LOG_DEBUG("{}: using the harmony renderer", g.model.short_name);
+  } else if (!g.model.has_template_layer) {
     g.template_text = prompt::kDefaultTemplate;
     std::string jinja = weights ? weights->get_string("tokenizer.chat_template", "") : "";
     if (const auto* b = jinja.empty() ? nullptr : prompt::detect_builtin(jinja)) {
@@ -120,6 +127,18 @@ GenModel resolve_model(Context& ctx, const std::string& raw_name) {
   g.tmpl = prompt::load_template(g.template_text);
   for (const auto& c : prompt::template_capabilities(g.tmpl)) add_unique(g.capabilities, c);
   return g;
+}
+
+prompt::RenderFn chat_renderer(const GenModel& m, const prompt::Template* custom,
+                               const prompt::Json& tools, const prompt::Think& think) {
+  if (!custom && m.harmony_render)
+    return [tools, think](const std::vector<prompt::Message>& msgs) {
+      return prompt::render_harmony(msgs, tools, think);
+    };
+  const prompt::Template* tmpl = custom ? custom : &m.tmpl;
+  return [tmpl, tools, think](const std::vector<prompt::Message>& msgs) {
+    return prompt::render(*tmpl, msgs, tools, think);
+  };
 }
 
 sched::ModelRequest model_request(const GenModel& m, const nlohmann::json& options,
@@ -159,6 +178,7 @@ prompt::Think resolve_think(const api::ThinkValue& t, const GenModel& m) {
   out.set = true;
   out.enabled = t.enabled;
   out.level = t.enabled ? (t.level.empty() ? "medium" : t.level) : "";
+  if (m.harmony_parse && out.level == "max") out.level = "high";
   return out;
 }
 
@@ -169,24 +189,40 @@ void reject_format(const nlohmann::json& format) {
       "implemented");
 }
 
-void setup_parsers(GenJob& job, const prompt::Template& tmpl, const prompt::Think& think,
-                   const ojson& tools) {
+prompt::Json tools_for_prompt(GenJob& job, const GenModel& m, const ojson& tools) {
+  if (!tools.is_array() || tools.empty()) return nullptr;
+  return m.harmony_parse ? prompt::harmony_tools(tools, job.harmony_names) : prompt::Json(tools);
+}
+
+void setup_parsers(GenJob& job, const GenModel& m, const prompt::Template& tmpl,
+                   const prompt::Think& think, const ojson& tools, const prompt::Message* last) {
+  if (m.harmony_parse) {
+    // gpt-oss parses with or without `think`: it cannot be told not to reason (§11.3).
+    job.parser = std::make_unique<prompt::HarmonyParser>(job.harmony_names, last);
+    job.req.preserved_tokens = {"<|start|>", "<|end|>", "<|message|>", "<|channel|>",
+                                "<|constrain|>"};
+    return;
+  }
+  prompt::ThinkingTags tags;
+  bool prefilled = false;
   if (think.enabled) {
-    job.think_tags = prompt::infer_thinking_tags(tmpl);
-    const std::string& open = job.think_tags.open;
+    tags = prompt::infer_thinking_tags(tmpl);
     std::string_view p = job.req.prompt;
     while (!p.empty() && std::isspace(static_cast<unsigned char>(p.back()))) p.remove_suffix(1);
-    job.think_prefilled =
-        !open.empty() && p.size() >= open.size() && p.substr(p.size() - open.size()) == open;
+    prefilled = !tags.open.empty() && p.size() >= tags.open.size() &&
+                p.substr(p.size() - tags.open.size()) == tags.open;
   }
+  std::string tool_tag;
+  std::vector<std::string> tool_names;
   if (tools.is_array() && !tools.empty()) {
-    job.tool_tag = prompt::infer_tool_tag(tmpl);
-    if (job.tool_tag.empty()) job.tool_tag = "{";
+    tool_tag = prompt::infer_tool_tag(tmpl);
+    if (tool_tag.empty()) tool_tag = "{";
     for (const auto& t : tools)
       if (t.contains("function") && t["function"].contains("name") &&
           t["function"]["name"].is_string())
-        job.tool_names.push_back(t["function"]["name"].get<std::string>());
+        tool_names.push_back(t["function"]["name"].get<std::string>());
   }
+  job.parser = prompt::make_template_parser(tags, prefilled, tool_tag, tool_names);
 }
 
 }  // namespace server

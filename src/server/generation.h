@@ -12,6 +12,7 @@
 
 #include "api/generate.h"
 #include "prompt/chat.h"
+#include "prompt/harmony.h"
 #include "prompt/parsers.h"
 #include "runner/runner.h"
 #include "sched/scheduler.h"
@@ -42,6 +43,10 @@ struct GenModel {
   prompt::Template tmpl;
   std::string template_text;
   std::vector<std::string> template_stop;  // stop list of a built-in template
+  // gpt-oss's harmony format (§11.3, harmony_use in show.h): chat prompts from the harmony
+  // renderer instead of the template; output through the harmony parser.
+  bool harmony_render = false;
+  bool harmony_parse = false;
 
   bool has(const std::string& cap) const;
   // 400 `<full name> does not support <cap>`.
@@ -52,12 +57,19 @@ struct GenModel {
 // `invalid model name`), its capabilities and its prompt template (§7.1).
 GenModel resolve_model(Context& ctx, const std::string& name);
 
+// The chat prompt builder (§7.1): `custom` (a request's own template) when given, else the
+// harmony renderer for a harmony model, else the model's template; `tools` as the prompt shows
+// them (tools_for_prompt).
+prompt::RenderFn chat_renderer(const GenModel& m, const prompt::Template* custom,
+                               const prompt::Json& tools, const prompt::Think& think);
+
 // The model request for the scheduler (num_ctx/num_batch/num_thread from the options).
 sched::ModelRequest model_request(const GenModel& m, const nlohmann::json& options,
                                   std::optional<int64_t> keep_alive_ns);
 
 // Resolves `think` against the model (§11.5): default on for thinking models, 400 when asked
-// of a model without the capability. Returns the template's view of it.
+// of a model without the capability; harmony knows no "max": it becomes "high". Returns the
+// template's view of it.
 prompt::Think resolve_think(const api::ThinkValue& t, const GenModel& m);
 
 // 400 unless `format` is absent/null/"" (constrained decoding is not implemented).
@@ -79,19 +91,24 @@ struct GenJob {
   std::unique_ptr<sched::Lease> lease;
   double load_seconds = 0;  // arrival -> runner ready
   runner::CompletionRequest req;
-  prompt::ThinkingTags think_tags;  // set when thinking is parsed
-  bool think_prefilled = false;     // the prompt ends with the opening tag
-  std::string tool_tag;             // set when tools are parsed
-  std::vector<std::string> tool_names;
+  prompt::HarmonyToolNames harmony_names;        // client tool names <-> the prompt's
+  std::unique_ptr<prompt::OutputParser> parser;  // null: the output is all content
   // Builds one wire chunk from output (done=false) or the final one (result set).
   std::function<ojson(const GenOutput&, const runner::CompletionResult*)> make_chunk;
 };
 
-// After job.req.prompt is set: thinking parser when `think` is on and the template has tags
-// (§11.1, pre-opened when the prompt ends with the opening tag); tool-call parser when the
-// request has tools (§11.2).
-void setup_parsers(GenJob& job, const prompt::Template& tmpl, const prompt::Think& think,
-                   const ojson& tools);
+// The request's tools (null when none) as the prompt shows them: harmony models get
+// identifier-safe names, recorded in job.harmony_names for the parser to map back.
+prompt::Json tools_for_prompt(GenJob& job, const GenModel& m, const ojson& tools);
+
+// After job.req.prompt is set, job.parser: for a harmony model the harmony parser (continuing
+// an assistant prefill in `last`, the request's last message; the runner keeps harmony's
+// markers in the text); otherwise the thinking parser when `think` is on and the template has
+// tags (§11.1, pre-opened when the prompt ends with the opening tag) and the tool-call parser
+// when the request has tools (§11.2).
+void setup_parsers(GenJob& job, const GenModel& m, const prompt::Template& tmpl,
+                   const prompt::Think& think, const ojson& tools,
+                   const prompt::Message* last = nullptr);
 
 // Ends the job's lease when the producer leaves (normally or by an exception).
 struct LeaseGuard {
@@ -99,8 +116,9 @@ struct LeaseGuard {
   ~LeaseGuard() { job.lease.reset(); }
 };
 
-// Runs the job, sending chunks to `w` and the final chunk with metrics; stops early (freeing
-// the runner slot) when the client has gone.
+// Runs the job, sending chunks to `w` and the final chunk with metrics (and what the parser
+// held until the end, e.g. harmony's tool call); stops early (freeing the runner slot) when
+// the client has gone.
 void run_generation(GenJob& job, StreamWriter& w);
 
 // Metric fields of a final chunk (omitempty).

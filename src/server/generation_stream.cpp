@@ -130,33 +130,22 @@ void put_metrics(ojson& j, const GenJob& job, const runner::CompletionResult& r)
 }
 
 void run_generation(GenJob& job, StreamWriter& w) {
-  std::optional<prompt::ThinkingParser> thinking;
-  if (!job.think_tags.open.empty())
-    thinking.emplace(job.think_tags.open, job.think_tags.close, job.think_prefilled);
-  std::optional<prompt::ToolCallParser> tools;
-  if (!job.tool_tag.empty()) tools.emplace(job.tool_tag, job.tool_names);
-
-  // Raw text -> content / thinking / tool calls.
+  // Raw text -> content / thinking / tool calls; `text` null at the end of generation.
   auto parse = [&](const std::string* text, GenOutput& out) {
-    std::string content;
-    if (thinking) {
-      if (text)
-        thinking->add(*text, &out.thinking, &content);
-      else
-        thinking->finish(&out.thinking, &content);
-    } else if (text) {
-      content = *text;
+    if (!job.parser) {
+      if (text) out.content = *text;
+      return;
     }
-    if (tools) {
-      std::vector<prompt::ToolCall> calls;
-      if (!content.empty()) tools->add(content, &out.content, &calls);
-      if (!text) tools->finish(&out.content, &calls);
-      for (auto& c : calls) {
-        if (c.id.empty()) c.id = prompt::new_tool_call_id();
-        out.tool_calls.push_back(std::move(c));
-      }
-    } else {
-      out.content += content;
+    prompt::ParsedOutput p;
+    if (text)
+      job.parser->add(*text, &p);
+    else
+      job.parser->finish(&p);
+    out.content = std::move(p.content);
+    out.thinking = std::move(p.thinking);
+    for (auto& c : p.tool_calls) {
+      if (c.id.empty()) c.id = prompt::new_tool_call_id();
+      out.tool_calls.push_back(std::move(c));
     }
   };
 
@@ -182,10 +171,11 @@ void run_generation(GenJob& job, StreamWriter& w) {
     LOG_DEBUG("generation stopped: client disconnected");
     return;
   }
+  // What the parser held until the end (a tool call, leftover content) rides on the final
+  // chunk, as Ollama sends it.
   GenOutput rest;
   parse(nullptr, rest);
-  if (!rest.empty()) w.send(job.make_chunk(rest, nullptr));
-  w.send(job.make_chunk(GenOutput{}, &result));
+  w.send(job.make_chunk(rest, &result));
 }
 
 void respond_generation(httplib::Response& res, bool stream, bool chat, const Producer& producer,

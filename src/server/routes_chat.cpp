@@ -114,8 +114,8 @@ void chat(Context& ctx, Call& c) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - job->start).count();
     runner::Runner& runner = job->lease->runner();
     auto count = [&](const std::string& s) { return static_cast<int>(runner.tokenize(s).size()); };
-    prompt::Json tools_arg = tools.empty() ? prompt::Json(nullptr) : prompt::Json(tools);
-    job->req.prompt = prompt::render_truncated(m.tmpl, msgs, tools_arg, think,
+    prompt::Json tools_arg = tools_for_prompt(*job, m, tools);
+    job->req.prompt = prompt::render_truncated(chat_renderer(m, nullptr, tools_arg, think), msgs,
                                                runner.options().num_ctx, truncate, count);
     if (debug) {
       size_t images = 0;
@@ -123,7 +123,7 @@ void chat(Context& ctx, Call& c) {
       w.send(debug_reply(model_name, job->req.prompt, images));
       return;
     }
-    setup_parsers(*job, m.tmpl, think, tools);
+    setup_parsers(*job, m, m.tmpl, think, tools, &msgs.back());
     job->make_chunk = [job = job.get(), model_name](const GenOutput& out,
                                                     const runner::CompletionResult* r) {
       ojson j = ojson::object();

@@ -27,9 +27,10 @@ void write_ojson(httplib::Response& res, const ojson& j) {
                   "application/json; charset=utf-8");
 }
 
-// The prompt for a templated (non-raw) request.
+// The prompt for a templated (non-raw) request; `custom` is the request's own template.
 std::string build_prompt(const api::GenerateRequest& req, const prompt::Template& tmpl,
-                         const GenModel& m, const prompt::Think& think, runner::Runner& runner) {
+                         const prompt::Template* custom, const GenModel& m,
+                         const prompt::Think& think, runner::Runner& runner) {
   if (!req.suffix.empty()) {
     // Fill-in-middle: the template gets Prompt, Suffix and an empty Response only.
     prompt::Json data = prompt::Json::object();
@@ -52,8 +53,8 @@ std::string build_prompt(const api::GenerateRequest& req, const prompt::Template
   msgs.push_back(std::move(user));
   int num_ctx = runner.options().num_ctx;
   auto count = [&](const std::string& s) { return static_cast<int>(runner.tokenize(s).size()); };
-  std::string p =
-      prompt::render_truncated(tmpl, msgs, nullptr, think, num_ctx, req.truncate, count);
+  std::string p = prompt::render_truncated(chat_renderer(m, custom, nullptr, think), msgs, num_ctx,
+                                           req.truncate, count);
   if (!req.context.empty()) p = runner.detokenize(req.context) + p;
   return p;
 }
@@ -104,14 +105,15 @@ void generate(Context& ctx, Call& c) {
     job->load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - job->start).count();
     runner::Runner& runner = job->lease->runner();
-    prompt::Template tmpl =
-        req.template_text.empty() ? m.tmpl : prompt::load_template(req.template_text);
-    job->req.prompt = raw ? req.prompt : build_prompt(req, tmpl, m, think, runner);
+    const bool custom = !req.template_text.empty();
+    prompt::Template tmpl = custom ? prompt::load_template(req.template_text) : m.tmpl;
+    job->req.prompt =
+        raw ? req.prompt : build_prompt(req, tmpl, custom ? &tmpl : nullptr, m, think, runner);
     if (req.debug_render_only) {
       w.send(debug_reply(model_name, job->req.prompt, req.images.size()));
       return;
     }
-    if (!raw) setup_parsers(*job, tmpl, think, nullptr);
+    if (!raw) setup_parsers(*job, m, tmpl, think, nullptr);
     job->make_chunk = [job = job.get(), model_name, raw](const GenOutput& out,
                                                          const runner::CompletionResult* r) {
       ojson j = ojson::object();

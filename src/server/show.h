@@ -39,9 +39,21 @@ std::string render_show_modelfile(const store::Model& m);
 nlohmann::json gguf_model_info(const gguf::File& f, bool verbose);
 std::vector<api::TensorSummary> gguf_tensor_summaries(const gguf::File& f);
 
+// How a model uses gpt-oss's harmony format (§7.1, §11.3). Ollama's rule: family
+// gptoss/gpt-oss and a TEMPLATE holding `<|start|>` and `<|end|>` -> the harmony parser (the
+// prompt from that template), or config parser `harmony`. Here such a model's chat prompts
+// come from the harmony renderer (the same text as Ollama's gpt-oss template), and so do those
+// of a model with config renderer `harmony` and of a gpt-oss GGUF created without a TEMPLATE
+// layer (its GGUF chat template, if any, is harmony's Jinja one). In capabilities.cpp.
+struct HarmonyUse {
+  bool render = false;  // chat prompts from the harmony renderer
+  bool parse = false;   // output through the harmony parser
+};
+HarmonyUse harmony_use(const store::Model& m, const gguf::File* weights);
+
 // Capabilities of a model (§7.5): config list, then completion or embedding (pooling_type),
-// vision, tools (.Tools), insert (.Suffix), vision (projector), thinking (inferred tags or
-// gpt-oss). In capabilities.cpp.
+// vision, tools (.Tools or harmony), insert (.Suffix), vision (projector), thinking (inferred
+// tags, gpt-oss or harmony). In capabilities.cpp.
 std::vector<std::string> model_capabilities(const store::Model& m, const gguf::File* weights);
 // Thinking tags inferred from a Go template (§7.5): the text around a `.Thinking` reference
 // inside a range over .Messages, e.g. {"<think>", "</think>"}; empty when not found or

@@ -181,3 +181,45 @@ TEST(ShowCapabilities, InferThinkingTags) {
 
 }  // namespace
 }  // namespace server
+
+namespace server {
+namespace {
+
+std::string gptoss_path() {
+  return std::string(OLLAMA_SHARED_DIR) + "/testdata/models/tiny-gptoss-e64-f32.gguf";
+}
+
+TEST(ShowCapabilities, Harmony) {
+  store::Model m;
+  m.config.model_family = "gptoss";
+  m.has_template_layer = true;
+  m.template_text = "{{ range .Messages }}<|start|>{{ .Content }}<|end|>{{ end }}";
+  HarmonyUse h = harmony_use(m, nullptr);
+  EXPECT_TRUE(h.render);
+  EXPECT_TRUE(h.parse);
+  EXPECT_EQ(model_capabilities(m, nullptr), (std::vector<std::string>{"tools", "thinking"}));
+  // Not a harmony template: the template decides; thinking comes with the family.
+  m.template_text = "<|im_start|>{{ .Prompt }}<|im_end|>";
+  h = harmony_use(m, nullptr);
+  EXPECT_FALSE(h.render || h.parse);
+  EXPECT_EQ(model_capabilities(m, nullptr), (std::vector<std::string>{"thinking"}));
+  // Config parser alone: harmony output, the template's prompt (Ollama's rule).
+  m.config.model_family = "llama";
+  m.config.parser = "harmony";
+  h = harmony_use(m, nullptr);
+  EXPECT_FALSE(h.render);
+  EXPECT_TRUE(h.parse);
+  m.config.renderer = "harmony";
+  EXPECT_TRUE(harmony_use(m, nullptr).render);
+  // A gpt-oss GGUF without a TEMPLATE layer: the family comes from its architecture.
+  if (!std::filesystem::exists(gptoss_path())) GTEST_SKIP() << "no tiny gpt-oss";
+  auto f = gguf::File::open_metadata(gptoss_path());
+  store::Model bare;
+  h = harmony_use(bare, f.get());
+  EXPECT_TRUE(h.render && h.parse);
+  EXPECT_EQ(model_capabilities(bare, f.get()),
+            (std::vector<std::string>{"completion", "tools", "thinking"}));
+}
+
+}  // namespace
+}  // namespace server
