@@ -3,11 +3,16 @@
 The tiny gpt-oss model (random weights, a vocab without harmony's special tokens) cannot
 write harmony, so the prompt side is checked exactly (`_debug_render_only`, and the token
 count the runner saw), and its answers must be well formed with no marker leaking. The parser
-is driven with known text by stories260K created with `parser: harmony` and an assistant
-prefill: the parser then starts inside a final (analysis) message, so the model's greedy
-golden continuation must come back whole as content (thinking)."""
+is driven with known text by stories260K created with `parser: harmony`: with an assistant
+prefill the parser starts inside a final (analysis) message, so the greedy golden continuation
+comes back whole as content (thinking); and copies of stories260K whose vocab respells the
+tokens of that greedy answer as harmony's control tokens (`<|channel|>`, `<|message|>`, ...)
+and words make the model write a real harmony answer (analysis then final, or a tool call
+ended by `<|call|>`), token for token, through runner, parser and every chat API."""
 
 import json
+import os
+import struct
 import time
 import unittest
 
@@ -29,6 +34,71 @@ TOOLS = [{"type": "function", "function": {
     "parameters": {"type": "object", "required": ["city"], "properties": {
         "city": {"type": "string", "description": "City"},
         "days": {"type": "integer"}}}}}]
+
+
+# GGUF value sizes by type id; 8 is a string, 9 an array.
+GGUF_SIZES = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+CONTROL, NORMAL = 3, 1
+
+
+def _skip_value(b, o, t):
+    if t in GGUF_SIZES:
+        return o + GGUF_SIZES[t]
+    if t == 8:
+        return o + 8 + struct.unpack_from("<Q", b, o)[0]
+    et, n = struct.unpack_from("<IQ", b, o)
+    o += 12
+    if et in GGUF_SIZES:
+        return o + GGUF_SIZES[et] * n
+    for _ in range(n):
+        o = _skip_value(b, o, et)
+    return o
+
+
+def respell_vocab(src, dst, tokens):
+    """Copies GGUF `src` to `dst` with the tokens {id: (text, type)} respelled. Token ids, and
+    so the model's greedy choices, stay the same: only the text they decode to changes."""
+    with open(src, "rb") as f:
+        b = f.read()
+    _, _, n_tensors, n_kv = struct.unpack_from("<4sIQQ", b, 0)
+    out, o = [b[:24]], 24
+    for _ in range(n_kv):
+        klen = struct.unpack_from("<Q", b, o)[0]
+        key = b[o + 8:o + 8 + klen].decode()
+        t = struct.unpack_from("<I", b, o + 8 + klen)[0]
+        vo = o + 12 + klen
+        end = _skip_value(b, vo, t)
+        if key == "tokenizer.ggml.tokens":
+            n = struct.unpack_from("<IQ", b, vo)[1]
+            texts, p = [], vo + 12
+            for _ in range(n):
+                ln = struct.unpack_from("<Q", b, p)[0]
+                texts.append(b[p + 8:p + 8 + ln])
+                p += 8 + ln
+            for i, (text, _) in tokens.items():
+                texts[i] = text.encode()
+            body = struct.pack("<IQ", 8, n) + b"".join(struct.pack("<Q", len(x)) + x for x in texts)
+            out.append(b[o:vo] + body)
+        elif key == "tokenizer.ggml.token_type":
+            n = struct.unpack_from("<IQ", b, vo)[1]
+            types = list(struct.unpack_from("<%di" % n, b, vo + 12))
+            for i, (_, typ) in tokens.items():
+                types[i] = typ
+            out.append(b[o:vo] + struct.pack("<IQ", 5, n) + struct.pack("<%di" % n, *types))
+        else:
+            out.append(b[o:end])
+        o = end
+    info_start = o
+    for _ in range(n_tensors):
+        o += 8 + struct.unpack_from("<Q", b, o)[0]
+        n_dims = struct.unpack_from("<I", b, o)[0]
+        o += 4 + 8 * n_dims + 4 + 8
+    out.append(b[info_start:o])
+    align = 32
+    data = (o + align - 1) // align * align
+    head = b"".join(out)
+    with open(dst, "wb") as f:
+        f.write(head + b"\0" * (-len(head) % align) + b[data:])
 
 
 def system_msg(reasoning, tools=False):
@@ -60,8 +130,21 @@ class HarmonyTest(unittest.TestCase):
         s.create_from_file("oss-bare:latest", GPTOSS, parameters=params)
         s.create_from_file("oss-chatml:latest", GPTOSS, template=CHATML, parameters=params)
         stories = require_file(stories260k_path())
-        s.create_from_file("parsed:latest", stories, parser="harmony",
-                           template="{{ range .Messages }}{{ .Content }}{{ .Thinking }}{{ end }}")
+        content_tmpl = "{{ range .Messages }}{{ .Content }}{{ .Thinking }}{{ end }}"
+        s.create_from_file("parsed:latest", stories, parser="harmony", template=content_tmpl)
+        # stories260K greedy after "Once upon a time" picks ids 432 383 286 261 376 298 315 421
+        # 395 317 426 338 ... (261 is in the prompt, kept). Respelled, the same ids say harmony:
+        # control tokens that decode to nothing unless the runner preserves them.
+        ids = [432, 383, 286, 261, 376, 298, 315, 421, 395, 317, 426, 338]
+        answer = ["\u2581Let", "\u2581me", "<|end|>", None, "<|start|>", "assistant",
+                  "<|channel|>", "final", "<|message|>", "\u2581Hi", "!", "<|return|>"]
+        call = ["<|channel|>", "commentary", "\u2581to=functions.get_weather", None,
+                "<|constrain|>", "json", "<|message|>", '{"city":', '"Paris"}', "<|call|>"]
+        for name, texts in (("answer", answer), ("call", call)):
+            path = os.path.join(s.tmpdir, name + ".gguf")
+            respell_vocab(stories, path, {i: (t, CONTROL if t.startswith("<|") else NORMAL)
+                                          for i, t in zip(ids, texts) if t})
+            s.create_from_file(name + ":latest", path, parser="harmony", template=content_tmpl)
 
     @classmethod
     def tearDownClass(cls):
@@ -235,6 +318,72 @@ class HarmonyTest(unittest.TestCase):
                   if l.startswith("data: {")]
         got = "".join(c[0]["delta"].get("reasoning", "") for c in deltas if c)
         self.assertEqual(got, thinking)
+
+    # --- harmony markers generated as special tokens ---------------------------------------
+
+    def test_generated_markers_thinking_then_content(self):
+        # The prompt ends inside the analysis message (a thinking prefill); the model closes it
+        # and writes a final message, then <|return|> ends generation.
+        msgs = [{"role": "user", "content": ""},
+                {"role": "assistant", "content": "", "thinking": self.prompt}]
+        body = {"model": "answer", "messages": msgs, "options": {"temperature": 0}}
+        j = self.post("/api/chat", dict(body, stream=False)).json()
+        self.assertEqual(j["message"]["thinking"], " Let me")
+        self.assertEqual(j["message"]["content"], " Hi!")
+        self.assertEqual(j["done_reason"], "stop")
+        self.assertEqual(j["eval_count"], 11)  # <|return|> ends it, uncounted
+        chunks = self.post("/api/chat", body).ndjson()
+        self.assertEqual("".join(c["message"].get("thinking", "") for c in chunks), " Let me")
+        self.assertEqual("".join(c["message"]["content"] for c in chunks), " Hi!")
+        # Thinking streams before content.
+        first_content = next(i for i, c in enumerate(chunks) if c["message"]["content"])
+        self.assertTrue(all("thinking" not in c["message"] for c in chunks[first_content:]))
+        o = self.post("/v1/chat/completions", {
+            "model": "answer", "temperature": 0,
+            "messages": [{"role": "user", "content": ""},
+                         {"role": "assistant", "content": "", "reasoning": self.prompt}]}).json()
+        self.assertEqual(o["choices"][0]["message"]["reasoning"], " Let me")
+        self.assertEqual(o["choices"][0]["message"]["content"], " Hi!")
+        # Raw generate is not parsed: the markers are not preserved either.
+        g = self.post("/api/generate", {"model": "answer", "prompt": self.prompt, "raw": True,
+                                        "stream": False, "options": {"temperature": 0}}).json()
+        self.assertEqual(g["response"], " Let me aassistantfinal Hi!")
+
+    def test_generated_markers_tool_call(self):
+        tools = [dict(TOOLS[0])]
+        body = {"model": "call", "messages": [{"role": "user", "content": self.prompt}],
+                "tools": tools, "options": {"temperature": 0}}
+        j = self.post("/api/chat", dict(body, stream=False)).json()
+        self.assertEqual(j["message"]["content"], "")
+        self.assertNotIn("thinking", j["message"])
+        calls = j["message"]["tool_calls"]
+        self.assertEqual(len(calls), 1)
+        # The prompt's name get_weather maps back to the client's get-weather.
+        self.assertEqual(calls[0]["function"]["name"], "get-weather")
+        self.assertEqual(calls[0]["function"]["arguments"], {"city": "Paris"})
+        self.assertRegex(calls[0]["id"], r"^call_[a-z0-9]{8}$")
+        self.assertEqual(j["choices"][0]["finish_reason"], "tool_calls")
+        chunks = self.post("/api/chat", body).ndjson()
+        self.assertTrue(chunks[-1]["done"])
+        self.assertEqual(chunks[-1]["message"]["tool_calls"][0]["function"]["name"], "get-weather")
+        self.assertFalse(any(c["message"].get("tool_calls") for c in chunks[:-1]))
+        self.assertEqual("".join(c["message"]["content"] for c in chunks), "")
+        o = self.post("/v1/chat/completions", {
+            "model": "call", "temperature": 0, "tools": tools,
+            "messages": [{"role": "user", "content": self.prompt}]}).json()
+        choice = o["choices"][0]
+        self.assertEqual(choice["finish_reason"], "tool_calls")
+        fn = choice["message"]["tool_calls"][0]["function"]
+        self.assertEqual((fn["name"], json.loads(fn["arguments"])), ("get-weather", {"city": "Paris"}))
+        r = self.post("/v1/chat/completions", {
+            "model": "call", "temperature": 0, "tools": tools, "stream": True,
+            "messages": [{"role": "user", "content": self.prompt}]})
+        deltas = [json.loads(l[6:])["choices"][0] for l in r.text.split("\n")
+                  if l.startswith("data: {")]
+        streamed = [d["delta"]["tool_calls"] for d in deltas if d["delta"].get("tool_calls")]
+        self.assertEqual(len(streamed), 1)
+        self.assertEqual(streamed[0][0]["function"]["name"], "get-weather")
+        self.assertEqual(deltas[-1]["finish_reason"], "tool_calls")
 
 
 if __name__ == "__main__":
