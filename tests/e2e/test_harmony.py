@@ -8,7 +8,8 @@ prefill the parser starts inside a final (analysis) message, so the greedy golde
 comes back whole as content (thinking); and copies of stories260K whose vocab respells the
 tokens of that greedy answer as harmony's control tokens (`<|channel|>`, `<|message|>`, ...)
 and words make the model write a real harmony answer (analysis then final, or a tool call
-ended by `<|call|>`), token for token, through runner, parser and every chat API."""
+ended by `<|call|>`), token for token, through runner, parser, every chat API and
+`ollama run --think=low` (thinking shown, then the answer)."""
 
 import json
 import os
@@ -140,11 +141,21 @@ class HarmonyTest(unittest.TestCase):
                   "<|channel|>", "final", "<|message|>", "\u2581Hi", "!", "<|return|>"]
         call = ["<|channel|>", "commentary", "\u2581to=functions.get_weather", None,
                 "<|constrain|>", "json", "<|message|>", '{"city":', '"Paris"}', "<|call|>"]
-        for name, texts in (("answer", answer), ("call", call)):
+        respelled = [(name, dict((i, t) for i, t in zip(ids, texts) if t))
+                     for name, texts in (("answer", answer), ("call", call))]
+        # Without a prefill: analysis, then a final message whose header has no channel (the
+        # greedy answer holds one id twice: 426 at 10 and 26, both <|message|>); the words in
+        # between sit in headers and are dropped.
+        respelled.append(("reason", {432: "<|channel|>", 383: "analysis", 286: "\u2581x",
+                                     426: "<|message|>", 338: "\u2581Thinking", 401: "\u2581it",
+                                     396: "\u2581over.", 267: "<|end|>", 337: "<|start|>",
+                                     410: "assistant", 385: "\u2581Hi!", 328: "<|return|>"}))
+        for name, texts in respelled:
             path = os.path.join(s.tmpdir, name + ".gguf")
             respell_vocab(stories, path, {i: (t, CONTROL if t.startswith("<|") else NORMAL)
-                                          for i, t in zip(ids, texts) if t})
-            s.create_from_file(name + ":latest", path, parser="harmony", template=content_tmpl)
+                                          for i, t in texts.items()})
+            s.create_from_file(name + ":latest", path, parser="harmony", template=content_tmpl,
+                               parameters={"temperature": 0})
 
     @classmethod
     def tearDownClass(cls):
@@ -348,6 +359,28 @@ class HarmonyTest(unittest.TestCase):
         g = self.post("/api/generate", {"model": "answer", "prompt": self.prompt, "raw": True,
                                         "stream": False, "options": {"temperature": 0}}).json()
         self.assertEqual(g["response"], " Let me aassistantfinal Hi!")
+
+    def test_generated_markers_chat_generate_and_cli(self):
+        body = {"model": "reason", "messages": [{"role": "user", "content": self.prompt}],
+                "think": "low", "stream": False, "options": {"temperature": 0}}
+        j = self.post("/api/chat", body).json()
+        self.assertEqual((j["message"]["thinking"], j["message"]["content"]),
+                         (" Thinking it over.", " Hi!"))
+        g = self.post("/api/generate", {"model": "reason", "prompt": self.prompt, "think": "low",
+                                        "stream": False, "options": {"temperature": 0}}).json()
+        self.assertEqual((g["thinking"], g["response"]), (" Thinking it over.", " Hi!"))
+        r = self.server.run_cli("run", "reason", "--think=low", self.prompt, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = r.stdout
+        self.assertIn("Thinking...", out)
+        self.assertIn("Thinking it over.", out)
+        self.assertIn("...done thinking.", out)
+        self.assertTrue(out.rstrip().endswith("Hi!"), out)
+        self.assertLess(out.index("...done thinking."), out.index("Hi!"))
+        self.assert_no_markers(out)
+        r = self.server.run_cli("run", "reason", "--hidethinking", self.prompt, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip(), "Hi!")
 
     def test_generated_markers_tool_call(self):
         tools = [dict(TOOLS[0])]
