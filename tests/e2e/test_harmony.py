@@ -141,8 +141,10 @@ class HarmonyTest(unittest.TestCase):
                   "<|channel|>", "final", "<|message|>", "\u2581Hi", "!", "<|return|>"]
         call = ["<|channel|>", "commentary", "\u2581to=functions.get_weather", None,
                 "<|constrain|>", "json", "<|message|>", '{"city":', '"Paris"}', "<|call|>"]
+        bad_call = call[:8] + ["<|call|>"]  # the arguments end after '{"city":'
         respelled = [(name, dict((i, t) for i, t in zip(ids, texts) if t))
-                     for name, texts in (("answer", answer), ("call", call))]
+                     for name, texts in (("answer", answer), ("call", call),
+                                         ("badcall", bad_call))]
         # Without a prefill: analysis, then a final message whose header has no channel (the
         # greedy answer holds one id twice: 426 at 10 and 26, both <|message|>); the words in
         # between sit in headers and are dropped.
@@ -417,6 +419,19 @@ class HarmonyTest(unittest.TestCase):
         self.assertEqual(len(streamed), 1)
         self.assertEqual(streamed[0][0]["function"]["name"], "get-weather")
         self.assertEqual(deltas[-1]["finish_reason"], "tool_calls")
+
+    def test_generated_tool_call_with_bad_json_is_an_error(self):
+        body = {"model": "badcall", "messages": [{"role": "user", "content": self.prompt}],
+                "tools": TOOLS, "stream": False}
+        r = self.server.post("/api/chat", body)
+        self.assertEqual(r.status, 500, r)
+        self.assertTrue(r.json()["error"].startswith("error parsing tool call: raw='{\"city\":'"),
+                        r.json())
+        # Streamed: nothing was sent before the error, so it is a 500 too (as Ollama answers
+        # a stream whose first message is an error).
+        r = self.server.post("/api/chat", dict(body, stream=True))
+        self.assertEqual(r.status, 500, r)
+        self.assertTrue(r.ndjson()[-1]["error"].startswith("error parsing tool call: raw="), r)
 
 
 if __name__ == "__main__":
