@@ -14,6 +14,9 @@ void register_avx2(KernelTable& t) {
   t[DType::Q5_1].vec_dot = avx2::vec_dot_q5_1_q8_0;
   t[DType::Q8_0].vec_dot = avx2::vec_dot_q8_0_q8_0;
   t[DType::MXFP4].vec_dot = avx2::vec_dot_mxfp4_q8_0;
+  t[DType::Q4_0].gemm = avx2::gemm_q4_0_q8_0;
+  t[DType::Q8_0].gemm = avx2::gemm_q8_0_q8_0;
+  t[DType::MXFP4].gemm = avx2::gemm_mxfp4_q8_0;
   t[DType::Q2_K].vec_dot = avx2::vec_dot_q2_k_q8_k;
   t[DType::Q3_K].vec_dot = avx2::vec_dot_q3_k_q8_k;
   t[DType::Q4_K].vec_dot = avx2::vec_dot_q4_k_q8_k;

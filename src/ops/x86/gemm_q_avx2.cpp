@@ -1,0 +1,184 @@
+// AVX2 tile kernels (Kernels::gemm) for the 32-element block types with Q8_0 activations
+// (Q4_0, Q8_0, MXFP4), for prompt processing: 2 weight rows x 4 tokens per register tile, so a
+// weight block is unpacked once for 4 tokens and an activation block loaded once for 2 rows.
+// Per (row, token, block): |w| * (a with w's sign) by maddubs, pairs to int32, one FMA with
+// d_w * d_a (as the dots do). Tokens go in blocks of 32 over all rows of the chunk so the
+// activations stay in L2. Fewer than 4 tokens (decode) and a leftover row use the dots.
+#include <algorithm>
+#include <vector>
+
+#include "ops/x86/prefetch.h"
+#include "ops/x86/simd_avx2.h"
+#include "ops/x86/x86_kernels.h"
+
+namespace ops::avx2 {
+using namespace ops::x86;
+
+namespace {
+
+struct Q4_0W {
+  using Block = BlockQ4_0;
+  static __m256i values(const Block& b) {
+    return _mm256_sub_epi8(nibbles32(b.qs), _mm256_set1_epi8(8));
+  }
+  static float scale(const Block& b) { return h2f(b.d); }
+};
+struct Q8_0W {
+  using Block = BlockQ8_0;
+  static __m256i values(const Block& b) { return load256(b.qs); }
+  static float scale(const Block& b) { return h2f(b.d); }
+};
+// mxfp4_scale of every e8m0 byte, 2^(e-128) (a load instead of the bit assembly per block).
+// Built at compile time: no code of this AVX2 file may run before the CPU check.
+struct E8m0Table {
+  float v[256];
+};
+constexpr E8m0Table make_e8m0_table() {
+  E8m0Table t{};
+  for (int e = 0; e < 256; e++) {
+    double x = 1.0;
+    for (int i = e; i < 128; i++) x /= 2;  // powers of two: exact in double and in float
+    for (int i = 128; i < e; i++) x *= 2;
+    t.v[e] = static_cast<float>(x);
+  }
+  return t;
+}
+constexpr E8m0Table kE8m0 = make_e8m0_table();
+
+struct Mxfp4W {
+  using Block = BlockMxfp4;
+  static __m256i values(const Block& b) {
+    const __m256i table = _mm256_broadcastsi128_si256(load128(kMxfp4Values));
+    return _mm256_shuffle_epi8(table, nibbles32(b.qs));
+  }
+  static float scale(const Block& b) { return kE8m0.v[b.e]; }
+};
+
+constexpr int kTokenBlock = 32;
+// 2 x 4 measured best of 1x6, 1x8, 2x3 and 2x4 (a 2x4 tile of 8 accumulators).
+constexpr int kR = 2, kT = 4;
+
+// y[t * ldy + r] for kR rows x kT tokens over nb blocks; da[t * nb + b] = the activations'
+// block scales as floats.
+template <class W>
+void tile(int64_t nb, const uint8_t* w, size_t ws, const uint8_t* act, size_t as, const float* da,
+          float* y, int64_t ldy) {
+  using B = typename W::Block;
+  const B* wr[kR];
+  const BlockQ8_0* ar[kT];
+  for (int r = 0; r < kR; r++) wr[r] = reinterpret_cast<const B*>(w + r * ws);
+  for (int t = 0; t < kT; t++) ar[t] = reinterpret_cast<const BlockQ8_0*>(act + t * as);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[kR][kT];
+#pragma GCC unroll 8
+  for (int r = 0; r < kR; r++) {
+#pragma GCC unroll 8
+    for (int t = 0; t < kT; t++) acc[r][t] = _mm256_setzero_ps();
+  }
+  for (int64_t b = 0; b < nb; b++) {
+    __m256i sgn[kR], mag[kR];
+    __m256 dw[kR];
+#pragma GCC unroll 8
+    for (int r = 0; r < kR; r++) {
+      sgn[r] = W::values(wr[r][b]);
+      mag[r] = _mm256_sign_epi8(sgn[r], sgn[r]);
+      dw[r] = _mm256_set1_ps(W::scale(wr[r][b]));
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < kT; t++) {
+      const __m256i a = load256(ar[t][b].qs);
+      const __m256 dat = _mm256_broadcast_ss(da + t * nb + b);
+#pragma GCC unroll 8
+      for (int r = 0; r < kR; r++) {
+        const __m256i p = _mm256_maddubs_epi16(mag[r], _mm256_sign_epi8(a, sgn[r]));
+        const __m256 x = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)), dat);
+        acc[r][t] = _mm256_fmadd_ps(x, dw[r], acc[r][t]);
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < kR; r++) {
+#pragma GCC unroll 8
+    for (int t = 0; t < kT; t++) y[t * ldy + r] = hsum(acc[r][t]);
+  }
+}
+
+// One weight row against one activation row whose block scales are already floats.
+template <class W>
+float row_dot(int64_t nb, const uint8_t* w, const BlockQ8_0* a, const float* da) {
+  const auto* wb = reinterpret_cast<const typename W::Block*>(w);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  auto block = [&](int64_t b, __m256 acc) {
+    const __m256i v = W::values(wb[b]);
+    const __m256i p =
+        _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(load256(a[b].qs), v));
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)),
+                           _mm256_set1_ps(W::scale(wb[b]) * da[b]), acc);
+  };
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    prefetch_weights<2 * sizeof(wb[0])>(wb + b);
+    acc0 = block(b, acc0);
+    acc1 = block(b + 1, acc1);
+  }
+  if (b < nb) acc0 = block(b, acc0);
+  return hsum(_mm256_add_ps(acc0, acc1));
+}
+
+thread_local std::vector<float> t_scales;
+
+template <class W>
+void gemm(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact, size_t as,
+          float* y, int64_t ldy, void (*dot)(int64_t, float*, const void*, const void*)) {
+  const auto* w = static_cast<const uint8_t*>(vw);
+  const auto* act = static_cast<const uint8_t*>(vact);
+  const int64_t nb = n / 32;
+  if (t_scales.size() < static_cast<size_t>(kTokenBlock * nb)) t_scales.resize(kTokenBlock * nb);
+  float* da = t_scales.data();
+  if (nt < kT) {  // decode: each row against each token, the token's scales converted once
+    for (int t = 0; t < nt; t++) {
+      const auto* ab = reinterpret_cast<const BlockQ8_0*>(act + t * as);
+      for (int64_t b = 0; b < nb; b++) da[b] = h2f(ab[b].d);
+      for (int r = 0; r < nr; r++) y[t * ldy + r] = row_dot<W>(nb, w + r * ws, ab, da);
+    }
+    return;
+  }
+  for (int t0 = 0; t0 < nt; t0 += kTokenBlock) {
+    const int t1 = std::min(nt, t0 + kTokenBlock);
+    for (int t = t0; t < t1; t++) {
+      const auto* ab = reinterpret_cast<const BlockQ8_0*>(act + t * as);
+      for (int64_t b = 0; b < nb; b++) da[(t - t0) * nb + b] = h2f(ab[b].d);
+    }
+    const int t_tiles = t0 + (t1 - t0) / kT * kT;
+    int r = 0;
+    for (; r + kR <= nr; r += kR) {
+      for (int t = t0; t < t_tiles; t += kT) {
+        tile<W>(nb, w + r * ws, ws, act + t * as, as, da + (t - t0) * nb, y + t * ldy + r, ldy);
+      }
+      for (int t = t_tiles; t < t1; t++) {
+        for (int rr = r; rr < r + kR; rr++) dot(n, &y[t * ldy + rr], w + rr * ws, act + t * as);
+      }
+    }
+    for (; r < nr; r++) {
+      for (int t = t0; t < t1; t++) dot(n, &y[t * ldy + r], w + r * ws, act + t * as);
+    }
+  }
+}
+
+}  // namespace
+
+void gemm_q4_0_q8_0(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act, size_t as,
+                    float* y, int64_t ldy) {
+  gemm<Q4_0W>(n, nr, nt, w, ws, act, as, y, ldy, vec_dot_q4_0_q8_0);
+}
+void gemm_q8_0_q8_0(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act, size_t as,
+                    float* y, int64_t ldy) {
+  gemm<Q8_0W>(n, nr, nt, w, ws, act, as, y, ldy, vec_dot_q8_0_q8_0);
+}
+void gemm_mxfp4_q8_0(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act,
+                     size_t as, float* y, int64_t ldy) {
+  gemm<Mxfp4W>(n, nr, nt, w, ws, act, as, y, ldy, vec_dot_mxfp4_q8_0);
+}
+
+}  // namespace ops::avx2
