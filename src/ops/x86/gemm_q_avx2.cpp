@@ -16,8 +16,13 @@ using namespace ops::x86;
 
 namespace {
 
+// values(): signed weights (for the sign trick). Types with kOffset > 0 also give codes():
+// values + kOffset as unsigned bytes small enough that maddubs cannot saturate, so the tiles
+// multiply codes by activations directly and subtract kOffset * sum(a) per block afterwards.
 struct Q4_0W {
   using Block = BlockQ4_0;
+  static constexpr int kOffset = 8;
+  static __m256i codes(const Block& b) { return nibbles32(b.qs); }
   static __m256i values(const Block& b) {
     return _mm256_sub_epi8(nibbles32(b.qs), _mm256_set1_epi8(8));
   }
@@ -25,6 +30,8 @@ struct Q4_0W {
 };
 struct Q8_0W {
   using Block = BlockQ8_0;
+  static constexpr int kOffset = 0;
+  static __m256i codes(const Block& b) { return load256(b.qs); }
   static __m256i values(const Block& b) { return load256(b.qs); }
   static float scale(const Block& b) { return h2f(b.d); }
 };
@@ -45,8 +52,17 @@ constexpr E8m0Table make_e8m0_table() {
 }
 constexpr E8m0Table kE8m0 = make_e8m0_table();
 
+// The doubled E2M1 values plus 12: 0..24.
+alignas(16) constexpr int8_t kMxfp4Codes[16] = {12, 13, 14, 15, 16, 18, 20, 24,
+                                                12, 11, 10, 9,  8,  6,  4,  0};
+
 struct Mxfp4W {
   using Block = BlockMxfp4;
+  static constexpr int kOffset = 12;
+  static __m256i codes(const Block& b) {
+    const __m256i table = _mm256_broadcastsi128_si256(load128(kMxfp4Codes));
+    return _mm256_shuffle_epi8(table, nibbles32(b.qs));
+  }
   static __m256i values(const Block& b) {
     const __m256i table = _mm256_broadcastsi128_si256(load128(kMxfp4Values));
     return _mm256_shuffle_epi8(table, nibbles32(b.qs));
@@ -58,11 +74,23 @@ constexpr int kTokenBlock = 32;
 // 2 x 4 measured best of 1x6, 1x8, 2x3 and 2x4 (a 2x4 tile of 8 accumulators).
 constexpr int kR = 2, kT = 4;
 
-// y[t * ldy + r] for kR rows x kT tokens over nb blocks; da[t * nb + b] = the activations'
-// block scales as floats.
+// sum_b x[b] * y[b].
+inline float dot_f32(const float* x, const float* y, int64_t n) {
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    acc = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i), acc);
+  float s = hsum(acc);
+  for (; i < n; i++) s += x[i] * y[i];
+  return s;
+}
+
+// y[t * ldy + r] for kR rows x kT tokens over nb blocks. dw[r * nb + b]: the weight rows'
+// block scales; da[t * nb + b]: the activations' block scales; sa[t * nb + b]: da times the
+// block's sum of activation codes (for the offset types' correction).
 template <class W>
-void tile(int64_t nb, const uint8_t* w, size_t ws, const uint8_t* act, size_t as, const float* da,
-          float* y, int64_t ldy) {
+void tile(int64_t nb, const uint8_t* w, size_t ws, const uint8_t* act, size_t as, const float* dw,
+          const float* da, const float* sa, float* y, int64_t ldy) {
   using B = typename W::Block;
   const B* wr[kR];
   const BlockQ8_0* ar[kT];
@@ -76,13 +104,15 @@ void tile(int64_t nb, const uint8_t* w, size_t ws, const uint8_t* act, size_t as
     for (int t = 0; t < kT; t++) acc[r][t] = _mm256_setzero_ps();
   }
   for (int64_t b = 0; b < nb; b++) {
-    __m256i sgn[kR], mag[kR];
-    __m256 dw[kR];
+    __m256i q[kR], sgn[kR];
 #pragma GCC unroll 8
     for (int r = 0; r < kR; r++) {
-      sgn[r] = W::values(wr[r][b]);
-      mag[r] = _mm256_sign_epi8(sgn[r], sgn[r]);
-      dw[r] = _mm256_set1_ps(W::scale(wr[r][b]));
+      if constexpr (W::kOffset > 0) {
+        q[r] = W::codes(wr[r][b]);
+      } else {
+        sgn[r] = W::values(wr[r][b]);
+        q[r] = _mm256_sign_epi8(sgn[r], sgn[r]);
+      }
     }
 #pragma GCC unroll 8
     for (int t = 0; t < kT; t++) {
@@ -90,16 +120,25 @@ void tile(int64_t nb, const uint8_t* w, size_t ws, const uint8_t* act, size_t as
       const __m256 dat = _mm256_broadcast_ss(da + t * nb + b);
 #pragma GCC unroll 8
       for (int r = 0; r < kR; r++) {
-        const __m256i p = _mm256_maddubs_epi16(mag[r], _mm256_sign_epi8(a, sgn[r]));
+        __m256i p;
+        if constexpr (W::kOffset > 0) {
+          p = _mm256_maddubs_epi16(q[r], a);
+        } else {
+          p = _mm256_maddubs_epi16(q[r], _mm256_sign_epi8(a, sgn[r]));
+        }
         const __m256 x = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)), dat);
-        acc[r][t] = _mm256_fmadd_ps(x, dw[r], acc[r][t]);
+        acc[r][t] = _mm256_fmadd_ps(x, _mm256_broadcast_ss(dw + r * nb + b), acc[r][t]);
       }
     }
   }
 #pragma GCC unroll 8
   for (int r = 0; r < kR; r++) {
 #pragma GCC unroll 8
-    for (int t = 0; t < kT; t++) y[t * ldy + r] = hsum(acc[r][t]);
+    for (int t = 0; t < kT; t++) {
+      float v = hsum(acc[r][t]);
+      if constexpr (W::kOffset > 0) v -= W::kOffset * dot_f32(dw + r * nb, sa + t * nb, nb);
+      y[t * ldy + r] = v;
+    }
   }
 }
 
@@ -126,7 +165,7 @@ float row_dot(int64_t nb, const uint8_t* w, const BlockQ8_0* a, const float* da)
   return hsum(_mm256_add_ps(acc0, acc1));
 }
 
-thread_local std::vector<float> t_scales;
+thread_local std::vector<float> t_scales, t_sums, t_wscales;
 
 template <class W>
 void gemm(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact, size_t as,
@@ -134,8 +173,14 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact
   const auto* w = static_cast<const uint8_t*>(vw);
   const auto* act = static_cast<const uint8_t*>(vact);
   const int64_t nb = n / 32;
-  if (t_scales.size() < static_cast<size_t>(kTokenBlock * nb)) t_scales.resize(kTokenBlock * nb);
+  if (t_scales.size() < static_cast<size_t>(kTokenBlock * nb)) {
+    t_scales.resize(kTokenBlock * nb);
+    t_sums.resize(kTokenBlock * nb);
+    t_wscales.resize(kR * nb);
+  }
   float* da = t_scales.data();
+  float* sa = t_sums.data();
+  float* dws = t_wscales.data();
   if (nt < kT) {  // decode: each row against each token, the token's scales converted once
     for (int t = 0; t < nt; t++) {
       const auto* ab = reinterpret_cast<const BlockQ8_0*>(act + t * as);
@@ -148,13 +193,26 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact
     const int t1 = std::min(nt, t0 + kTokenBlock);
     for (int t = t0; t < t1; t++) {
       const auto* ab = reinterpret_cast<const BlockQ8_0*>(act + t * as);
-      for (int64_t b = 0; b < nb; b++) da[(t - t0) * nb + b] = h2f(ab[b].d);
+      for (int64_t b = 0; b < nb; b++) {
+        const float d = h2f(ab[b].d);
+        da[(t - t0) * nb + b] = d;
+        if constexpr (W::kOffset > 0) {
+          const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), load256(ab[b].qs));
+          sa[(t - t0) * nb + b] =
+              d * static_cast<float>(hsum_i32(_mm256_madd_epi16(s16, _mm256_set1_epi16(1))));
+        }
+      }
     }
     const int t_tiles = t0 + (t1 - t0) / kT * kT;
     int r = 0;
     for (; r + kR <= nr; r += kR) {
+      for (int rr = 0; rr < kR; rr++) {
+        const auto* wb = reinterpret_cast<const typename W::Block*>(w + (r + rr) * ws);
+        for (int64_t b = 0; b < nb; b++) dws[rr * nb + b] = W::scale(wb[b]);
+      }
       for (int t = t0; t < t_tiles; t += kT) {
-        tile<W>(nb, w + r * ws, ws, act + t * as, as, da + (t - t0) * nb, y + t * ldy + r, ldy);
+        tile<W>(nb, w + r * ws, ws, act + t * as, as, dws, da + (t - t0) * nb, sa + (t - t0) * nb,
+                y + t * ldy + r, ldy);
       }
       for (int t = t_tiles; t < t1; t++) {
         for (int rr = r; rr < r + kR; rr++) dot(n, &y[t * ldy + rr], w + rr * ws, act + t * as);
