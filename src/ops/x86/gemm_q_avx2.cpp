@@ -144,25 +144,46 @@ void tile(int64_t nb, const uint8_t* w, size_t ws, const uint8_t* act, size_t as
 
 // One weight row against one activation row whose block scales are already floats.
 template <class W>
-float row_dot(int64_t nb, const uint8_t* w, const BlockQ8_0* a, const float* da) {
+float row_dot(int64_t nb, const uint8_t* w, const BlockQ8_0* a, const float* da, const float* sa) {
   const auto* wb = reinterpret_cast<const typename W::Block*>(w);
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  auto block = [&](int64_t b, __m256 acc) {
-    const __m256i v = W::values(wb[b]);
-    const __m256i p =
-        _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(load256(a[b].qs), v));
+  float corr0 = 0, corr1 = 0;  // offset types: sum_b d_w * d_a * sum(a)
+  auto block = [&](int64_t b, __m256 acc, float& corr) {
+    __m256i p;
+    const float dw = W::scale(wb[b]);
+    if constexpr (W::kOffset > 0) {
+      p = _mm256_maddubs_epi16(W::codes(wb[b]), load256(a[b].qs));
+      corr += dw * sa[b];
+    } else {
+      const __m256i v = W::values(wb[b]);
+      p = _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(load256(a[b].qs), v));
+    }
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones)),
-                           _mm256_set1_ps(W::scale(wb[b]) * da[b]), acc);
+                           _mm256_set1_ps(dw * da[b]), acc);
   };
   int64_t b = 0;
   for (; b + 2 <= nb; b += 2) {
     prefetch_weights<2 * sizeof(wb[0])>(wb + b);
-    acc0 = block(b, acc0);
-    acc1 = block(b + 1, acc1);
+    acc0 = block(b, acc0, corr0);
+    acc1 = block(b + 1, acc1, corr1);
   }
-  if (b < nb) acc0 = block(b, acc0);
-  return hsum(_mm256_add_ps(acc0, acc1));
+  if (b < nb) acc0 = block(b, acc0, corr0);
+  return hsum(_mm256_add_ps(acc0, acc1)) - W::kOffset * (corr0 + corr1);
+}
+
+// da[b] = the block scales of an activation row as floats; offset types also get
+// sa[b] = da[b] * sum of the block's codes.
+template <class W>
+void token_scales(const BlockQ8_0* ab, int64_t nb, float* da, float* sa) {
+  for (int64_t b = 0; b < nb; b++) {
+    const float d = h2f(ab[b].d);
+    da[b] = d;
+    if constexpr (W::kOffset > 0) {
+      const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), load256(ab[b].qs));
+      sa[b] = d * static_cast<float>(hsum_i32(_mm256_madd_epi16(s16, _mm256_set1_epi16(1))));
+    }
+  }
 }
 
 thread_local std::vector<float> t_scales, t_sums, t_wscales;
@@ -184,8 +205,8 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact
   if (nt < kT) {  // decode: each row against each token, the token's scales converted once
     for (int t = 0; t < nt; t++) {
       const auto* ab = reinterpret_cast<const BlockQ8_0*>(act + t * as);
-      for (int64_t b = 0; b < nb; b++) da[b] = h2f(ab[b].d);
-      for (int r = 0; r < nr; r++) y[t * ldy + r] = row_dot<W>(nb, w + r * ws, ab, da);
+      token_scales<W>(ab, nb, da, sa);
+      for (int r = 0; r < nr; r++) y[t * ldy + r] = row_dot<W>(nb, w + r * ws, ab, da, sa);
     }
     return;
   }
@@ -193,15 +214,7 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact
     const int t1 = std::min(nt, t0 + kTokenBlock);
     for (int t = t0; t < t1; t++) {
       const auto* ab = reinterpret_cast<const BlockQ8_0*>(act + t * as);
-      for (int64_t b = 0; b < nb; b++) {
-        const float d = h2f(ab[b].d);
-        da[(t - t0) * nb + b] = d;
-        if constexpr (W::kOffset > 0) {
-          const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), load256(ab[b].qs));
-          sa[(t - t0) * nb + b] =
-              d * static_cast<float>(hsum_i32(_mm256_madd_epi16(s16, _mm256_set1_epi16(1))));
-        }
-      }
+      token_scales<W>(ab, nb, da + (t - t0) * nb, sa + (t - t0) * nb);
     }
     const int t_tiles = t0 + (t1 - t0) / kT * kT;
     int r = 0;
