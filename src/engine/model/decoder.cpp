@@ -37,9 +37,9 @@ void forward_prenorm_decoder(const Weights& w, const DecoderParams& p, nn::Step&
 
     nn::rmsnorm_rows(s, b.x.data(), L.ffn_norm, p.rms_eps, b.xn.data(), sh.n_embd);
     if (L.ffn_gate_inp.present()) {
-      const nn::MoeWeights mw{&L.ffn_gate_inp,    &L.ffn_gate_inp_b,  &L.ffn_gate_exps,
-                              &L.ffn_up_exps,     &L.ffn_down_exps,   &L.ffn_gate_exps_b,
-                              &L.ffn_up_exps_b,   &L.ffn_down_exps_b};
+      const nn::MoeWeights mw{&L.ffn_gate_inp,  &L.ffn_gate_inp_b, &L.ffn_gate_exps,
+                              &L.ffn_up_exps,   &L.ffn_down_exps,  &L.ffn_gate_exps_b,
+                              &L.ffn_up_exps_b, &L.ffn_down_exps_b};
       nn::moe_ffn(s, mw, p.moe);
     } else {
       nn::ffn_gated(s, L.ffn_gate, L.ffn_up, L.ffn_down, p.ffn_act);
@@ -110,8 +110,7 @@ MoeHParams read_moe_hparams(const KeyReader& keys) {
   MoeHParams m;
   m.n_expert = keys.get_int("expert_count", 0, true);
   m.n_used = keys.get_int("expert_used_count", 0, true);
-  m.n_ff_exp = keys.get_int("expert_feed_forward_length",
-                            keys.get_int("feed_forward_length", 0),
+  m.n_ff_exp = keys.get_int("expert_feed_forward_length", keys.get_int("feed_forward_length", 0),
                             !keys.has("feed_forward_length"));
   constexpr int64_t kMaxExperts = 4096;
   if (m.n_expert <= 0 || m.n_expert > kMaxExperts || m.n_used <= 0 || m.n_used > m.n_expert ||
@@ -122,6 +121,18 @@ MoeHParams read_moe_hparams(const KeyReader& keys) {
                             ", expert_feed_forward_length " + std::to_string(m.n_ff_exp) + ")");
   }
   return m;
+}
+
+MoeDims moe_dims(const gguf::File& file, const CommonHParams& h, const MoeHParams& moe) {
+  MoeDims d;
+  d.shape = {vocab_size(file), h.n_embd,     h.n_layer,    h.n_head,
+             h.n_head_kv,      h.head_dim_k, h.head_dim_v, moe.n_ff_exp};
+  d.shape.n_expert = moe.n_expert;
+  d.shape.n_expert_used = moe.n_used;
+  d.shape.n_ff_exp = moe.n_ff_exp;
+  d.sizes = {h.n_embd,     d.shape.n_vocab, moe.n_ff_exp, h.n_head,    h.n_head_kv,
+             h.head_dim_k, h.n_rot,         moe.n_expert, moe.n_ff_exp};
+  return d;
 }
 
 nn::Yarn yarn_of(const CommonHParams& h) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "engine/model/arch.h"
+#include "engine/model/decoder.h"
 
 namespace engine::model {
 
@@ -14,5 +15,12 @@ struct MoeHParams {
 // Throws a 400 naming the key for a missing or inconsistent value (no experts, top-k larger
 // than the expert count, ...).
 MoeHParams read_moe_hparams(const KeyReader& keys);
+
+// The decoder shape (FFN width = the experts') and the binder's sizes of a MoE arch.
+struct MoeDims {
+  nn::Shape shape;
+  Sizes sizes;
+};
+MoeDims moe_dims(const gguf::File& file, const CommonHParams& h, const MoeHParams& moe);
 
 }  // namespace engine::model

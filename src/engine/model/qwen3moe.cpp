@@ -21,14 +21,9 @@ class Qwen3Moe : public PrenormDecoderArch {
     const CommonHParams h = read_common_hparams(keys, kRopeBaseDefault, kRmsEpsDefault);
     const MoeHParams moe = read_moe_hparams(keys);
     hp_ = h;
-    shape_ = {vocab_size(file), h.n_embd,     h.n_layer,    h.n_head,
-              h.n_head_kv,      h.head_dim_k, h.head_dim_v, moe.n_ff_exp};
-    shape_.n_expert = moe.n_expert;
-    shape_.n_expert_used = moe.n_used;
-    shape_.n_ff_exp = moe.n_ff_exp;
-    Sizes sizes{h.n_embd,     shape_.n_vocab, moe.n_ff_exp, h.n_head,    h.n_head_kv,
-                h.head_dim_k, h.n_rot,        moe.n_expert, moe.n_ff_exp};
-    Binder b(file, sizes);
+    const MoeDims dims = moe_dims(file, h, moe);
+    shape_ = dims.shape;
+    Binder b(file, dims.sizes);
     using W = Weights;
     using L = LayerWeights;
     b.bind(w_, {
