@@ -194,6 +194,8 @@ void Scratch::resize(const Shape& s, int64_t n_batch, int64_t n_ctx_, int n_thre
     moe_w.assign(n_batch * s.n_expert_used, 0);
     moe_tokens.assign(n_batch * s.n_expert_used, 0);
     moe_tw.assign(n_batch * s.n_expert_used, 0);
+    moe_start.assign(s.n_expert + 1, 0);
+    moe_fill.assign(s.n_expert, 0);
     moe_x.assign(n_batch * s.n_embd, 0);
     moe_g.assign(n_batch * s.n_ff_exp, 0);
     moe_u.assign(n_batch * s.n_ff_exp, 0);

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <vector>
 
 #include "engine/nn/blocks.h"
 #include "ops/vec.h"
@@ -34,11 +33,10 @@ void add_slice(float* rows, int64_t n_rows, const Vector* bias, int64_t e, int64
 
 }  // namespace
 
-void moe_route(const float* logits, int n_tokens, const MoeParams& p, int32_t* sel, float* w) {
+void moe_route(float* logits, int n_tokens, const MoeParams& p, int32_t* sel, float* w) {
   const int64_t ne = p.n_expert, k = p.n_used;
-  std::vector<float> probs(ne);
   for (int t = 0; t < n_tokens; t++) {
-    const float* l = logits + t * ne;
+    float* l = logits + t * ne;
     int32_t* s = sel + t * k;
     float* wt = w + t * k;
     if (p.gating == Gating::kTopKSoftmax) {
@@ -47,11 +45,10 @@ void moe_route(const float* logits, int n_tokens, const MoeParams& p, int32_t* s
       ops::softmax(wt, k);
       continue;
     }
-    std::copy(l, l + ne, probs.begin());
-    ops::softmax(probs.data(), ne);
-    top_k(probs.data(), ne, k, s);
+    ops::softmax(l, ne);
+    top_k(l, ne, k, s);
     float sum = 0;
-    for (int64_t j = 0; j < k; j++) sum += wt[j] = probs[s[j]];
+    for (int64_t j = 0; j < k; j++) sum += wt[j] = l[s[j]];
     if (p.norm_topk && sum > 0) {
       for (int64_t j = 0; j < k; j++) wt[j] /= sum;
     }
@@ -79,10 +76,12 @@ void moe_ffn(Step& s, const MoeWeights& w, const MoeParams& p) {
   moe_route(b.moe_logits.data(), n, p, b.moe_sel.data(), b.moe_w.data());
 
   // Group the (token, weight) pairs by expert: counting sort over the selections.
-  std::vector<int32_t> start(ne + 1, 0);
+  int32_t* start = b.moe_start.data();
+  int32_t* fill = b.moe_fill.data();
+  std::fill(start, start + ne + 1, 0);
   for (int64_t i = 0; i < n * k; i++) start[b.moe_sel[i] + 1]++;
   for (int64_t e = 0; e < ne; e++) start[e + 1] += start[e];
-  std::vector<int32_t> fill(start.begin(), start.end() - 1);
+  std::copy(start, start + ne, fill);
   for (int t = 0; t < n; t++) {
     for (int64_t j = 0; j < k; j++) {
       const int32_t e = b.moe_sel[t * k + j];

@@ -44,8 +44,9 @@ struct MoeParams {
 };
 
 // Routing of n_tokens rows of router logits ([n_tokens, n_expert]): the selected experts in
-// descending logit order (ties: lower id first) and their weights.
-void moe_route(const float* logits, int n_tokens, const MoeParams& p, int32_t* sel, float* w);
+// descending logit order (ties: lower id first) and their weights. kSoftmaxTopK turns the
+// logits into probabilities in place.
+void moe_route(float* logits, int n_tokens, const MoeParams& p, int32_t* sel, float* w);
 
 // s.buf->proj = moe(s.buf->xn) for every token of the step.
 void moe_ffn(Step& s, const MoeWeights& w, const MoeParams& p);

@@ -88,6 +88,8 @@ struct Scratch {
   std::vector<float> moe_w;         // [n_batch, n_expert_used] their weights
   std::vector<int32_t> moe_tokens;  // [n_batch * n_expert_used] tokens grouped by expert
   std::vector<float> moe_tw;        // [same] the weight of each grouped entry
+  std::vector<int32_t> moe_start;   // [n_expert + 1] first grouped entry of each expert
+  std::vector<int32_t> moe_fill;    // [n_expert] next free grouped entry of each expert
   std::vector<float> moe_x;         // [n_batch, n_embd] inputs of one expert's tokens
   std::vector<float> moe_g, moe_u;  // [n_batch, n_ff_exp]
   std::vector<float> moe_y;         // [n_batch, n_embd]
