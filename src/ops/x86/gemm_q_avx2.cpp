@@ -30,8 +30,7 @@ struct Q4_0W {
 };
 struct Q8_0W {
   using Block = BlockQ8_0;
-  static constexpr int kOffset = 0;
-  static __m256i codes(const Block& b) { return load256(b.qs); }
+  static constexpr int kOffset = 0;  // signed codes: the sign trick
   static __m256i values(const Block& b) { return load256(b.qs); }
   static float scale(const Block& b) { return h2f(b.d); }
 };
