@@ -12,6 +12,7 @@
 #include "engine/gguf/writer.h"
 #include "gguf_test_util.h"
 #include "ops/types.h"
+#include "random_weights.h"
 
 namespace {
 
@@ -19,22 +20,10 @@ constexpr int kVocab = 40, kEmbd = 16, kHeads = 2, kFf = 24, kLayers = 2, kCtx =
 using Vec = std::vector<double>;
 
 // Random weights kept in double for the reference and written as F32 to the file.
-struct RandomModel {
-  std::map<std::string, Vec> t;
-  std::map<std::string, std::vector<int64_t>> dims;
+struct RandomModel : engine_test::RandomWeights {
   bool nomic;
-  std::mt19937 rng;
 
-  RandomModel(bool is_nomic, unsigned seed) : nomic(is_nomic), rng(seed) {}
-  void add(const std::string& name, std::vector<int64_t> d, double scale, double mean = 0) {
-    std::normal_distribution<double> n(0.0, 1.0);
-    int64_t count = 1;
-    for (int64_t x : d) count *= x;
-    Vec v(count);
-    for (auto& x : v) x = static_cast<float>(mean + scale * n(rng));  // exactly representable
-    t[name] = v;
-    dims[name] = d;
-  }
+  RandomModel(bool is_nomic, unsigned seed) : RandomWeights(seed), nomic(is_nomic) {}
   void build() {
     add("token_embd.weight", {kEmbd, kVocab}, 0.5);
     add("token_types.weight", {kEmbd, 2}, 0.5);
@@ -78,14 +67,7 @@ struct RandomModel {
     w.set_bool(a + ".attention.causal", false);
     w.set_u32(a + ".pooling_type", pooling);
     if (nomic) w.set_f32(a + ".rope.freq_base", 1000.0f);
-    for (const auto& [name, v] : t) {
-      std::vector<uint8_t> bytes(v.size() * 4);
-      for (size_t i = 0; i < v.size(); i++) {
-        const float f = static_cast<float>(v[i]);
-        std::memcpy(bytes.data() + 4 * i, &f, 4);
-      }
-      w.add_tensor(name, dims.at(name), static_cast<uint32_t>(ops::DType::F32), std::move(bytes));
-    }
+    add_tensors(w);
     w.write(path);
   }
 

@@ -17,6 +17,7 @@
 #include "engine/gguf/writer.h"
 #include "gguf_test_util.h"
 #include "ops/types.h"
+#include "random_weights.h"
 #include "util/error.h"
 
 namespace {
@@ -33,24 +34,11 @@ struct Cfg {
   unsigned seed = 1;
 };
 
-struct RandomMoe {
+struct RandomMoe : engine_test::RandomWeights {
   Cfg c;
-  std::map<std::string, Vec> t;
-  std::map<std::string, std::vector<int64_t>> dims;
-  std::mt19937 rng;
   double min_margin = 1e300;  // smallest gap between the k-th and (k+1)-th routing score
 
-  explicit RandomMoe(const Cfg& cfg) : c(cfg), rng(cfg.seed) { build(); }
-
-  void add(const std::string& name, std::vector<int64_t> d, double scale, double mean = 0) {
-    std::normal_distribution<double> n(0.0, 1.0);
-    int64_t count = 1;
-    for (int64_t x : d) count *= x;
-    Vec v(count);
-    for (auto& x : v) x = static_cast<float>(mean + scale * n(rng));  // exactly representable
-    t[name] = v;
-    dims[name] = d;
-  }
+  explicit RandomMoe(const Cfg& cfg) : RandomWeights(cfg.seed), c(cfg) { build(); }
 
   void build() {
     const int q = c.heads * c.head_dim, kv = c.heads_kv * c.head_dim;
@@ -115,14 +103,7 @@ struct RandomMoe {
       w.set_f32(a + ".rope.scaling.factor", static_cast<float>(c.yarn_factor));
       w.set_u32(a + ".rope.scaling.original_context_length", c.yarn_orig);
     }
-    for (const auto& [name, v] : t) {
-      std::vector<uint8_t> bytes(v.size() * 4);
-      for (size_t i = 0; i < v.size(); i++) {
-        const float f = static_cast<float>(v[i]);
-        std::memcpy(bytes.data() + 4 * i, &f, 4);
-      }
-      w.add_tensor(name, dims.at(name), static_cast<uint32_t>(ops::DType::F32), std::move(bytes));
-    }
+    add_tensors(w);
     edit(w);
     w.write(path);
   }
