@@ -182,7 +182,13 @@ TEST(SimdTwin, GemmMatchesScalarDots) {
                               {2, 13},
                               {4, 16},
                               {5, 17},
-                              {6, 71}}) {
+                              {6, 71},
+                              // 8-row interleaved tiles (>= 8 tokens): whole groups, groups
+                              // plus leftover rows, token tails of 1-3 and 32-token blocks.
+                              {8, 8},
+                              {16, 37},
+                              {27, 11},
+                              {8, 70}}) {
           const Fill fill = (nr + nt) % 2 ? Fill::kGaussian : Fill::kRawBytes;
           const size_t ws = ops::row_bytes(t, n), as = ops::row_bytes(ref.act_type, n);
           std::vector<uint8_t> w, a;
@@ -218,7 +224,7 @@ TEST(SimdTwin, GemmMatchesScalarDots) {
       }
     }
   }
-  // AVX2 has tiles for Q4_0, Q8_0 and MXFP4 (32-token blocks: nt 71 crosses two).
+  // AVX2 has tiles for Q4_0, Q8_0, MXFP4 (32-token blocks: nt 71 crosses two) and the float types.
   if (ops::detected_isa() >= Isa::kAvx2) {
     EXPECT_GT(checked, 0);
   }

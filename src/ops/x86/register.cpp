@@ -17,6 +17,9 @@ void register_avx2(KernelTable& t) {
   t[DType::Q4_0].gemm = avx2::gemm_q4_0_q8_0;
   t[DType::Q8_0].gemm = avx2::gemm_q8_0_q8_0;
   t[DType::MXFP4].gemm = avx2::gemm_mxfp4_q8_0;
+  t[DType::F32].gemm = avx2::gemm_f32;
+  t[DType::F16].gemm = avx2::gemm_f16_f32;
+  t[DType::BF16].gemm = avx2::gemm_bf16_f32;
   t[DType::Q2_K].vec_dot = avx2::vec_dot_q2_k_q8_k;
   t[DType::Q3_K].vec_dot = avx2::vec_dot_q3_k_q8_k;
   t[DType::Q4_K].vec_dot = avx2::vec_dot_q4_k_q8_k;
