@@ -36,6 +36,7 @@ void quantize_task(void* vctx, int ith, int nth) {
 
 struct DotJob {
   const Kernels* kw;
+  void (*gemm)(int64_t, int, int, const void*, size_t, const void*, size_t, float*, int64_t);
   const uint8_t* w;
   size_t w_stride;
   int64_t k, n;
@@ -51,9 +52,9 @@ struct DotJob {
 void run_chunk(const DotJob& j, int64_t chunk) {
   const int64_t r0 = chunk * j.chunk_rows;
   const int64_t r1 = std::min(j.n, r0 + j.chunk_rows);
-  if (j.kw->gemm != nullptr) {
-    j.kw->gemm(j.k, static_cast<int>(r1 - r0), static_cast<int>(j.n_tokens), j.w + r0 * j.w_stride,
-               j.w_stride, j.act, j.act_stride, j.y + r0, j.n);
+  if (j.gemm != nullptr) {
+    j.gemm(j.k, static_cast<int>(r1 - r0), static_cast<int>(j.n_tokens), j.w + r0 * j.w_stride,
+           j.w_stride, j.act, j.act_stride, j.y + r0, j.n);
     return;
   }
   const auto vec_dot = j.kw->vec_dot;
@@ -80,7 +81,12 @@ void dot_task(void* vctx, int ith, int nth) {
 // AMX tiles with a prompt-sized batch take bigger chunks (up to 256 rows, multiples of the
 // 16-row tile): each gemm call copies/splits the whole activation block once, so fewer calls
 // cost less (measured 12-15 % of Q4_K prefill, more for F16's bf16 activation split).
-int64_t pick_chunk_rows(int64_t n, int nth, int64_t n_tokens, Isa isa) {
+int64_t pick_chunk_rows(int64_t n, int nth, int64_t n_tokens, Isa isa, Layout layout) {
+  if (layout == Layout::kRows8) {  // whole groups of 8 rows
+    const int64_t rows =
+        nth == 1 ? 64 : std::clamp<int64_t>(n / (4 * static_cast<int64_t>(nth)), 8, 64);
+    return (rows + 7) / 8 * 8;
+  }
   if (isa >= Isa::kAmx && n_tokens >= 64) {
     const int64_t rows = std::clamp<int64_t>(n / (2 * static_cast<int64_t>(nth)), 16, 256);
     return rows / 16 * 16;
@@ -103,10 +109,19 @@ const Kernels& require_kernels(DType t, Isa isa, bool need_dot) {
 
 }  // namespace
 
+bool packs_rows8(DType t, int64_t k, int64_t n, Isa isa) {
+  const Kernels* kw = kernels(t, isa);
+  if (kw == nullptr || kw->pack8 == nullptr || kw->gemm8 == nullptr || n % 8 != 0) return false;
+  return k % type_info(static_cast<uint32_t>(t))->block_size == 0;
+}
+
 void matmul(const void* w, DType wt, int64_t k, int64_t n, const float* x, int64_t n_tokens,
-            float* y, util::ThreadPool& pool, Isa isa) {
+            float* y, util::ThreadPool& pool, Isa isa, Layout layout) {
   if (n <= 0 || n_tokens <= 0) return;
   const Kernels& kw = require_kernels(wt, isa, true);
+  if (layout == Layout::kRows8 && (kw.gemm8 == nullptr || n % 8 != 0)) {
+    throw util::Error("matmul: rows packed by 8 without a kernel for them on this CPU");
+  }
   const int64_t bs = std::max(type_info(static_cast<uint32_t>(wt))->block_size,
                               type_info(static_cast<uint32_t>(kw.act_type))->block_size);
   if (k % bs != 0) {
@@ -133,6 +148,7 @@ void matmul(const void* w, DType wt, int64_t k, int64_t n, const float* x, int64
 
   DotJob j;
   j.kw = &kw;
+  j.gemm = layout == Layout::kRows8 ? kw.gemm8 : kw.gemm;
   j.w = static_cast<const uint8_t*>(w);
   j.w_stride = row_bytes(wt, k);
   j.k = k;
@@ -141,7 +157,7 @@ void matmul(const void* w, DType wt, int64_t k, int64_t n, const float* x, int64
   j.act_stride = act_stride;
   j.n_tokens = n_tokens;
   j.y = y;
-  j.chunk_rows = pick_chunk_rows(n, pool.size(), n_tokens, isa);
+  j.chunk_rows = pick_chunk_rows(n, pool.size(), n_tokens, isa, layout);
   j.n_chunks = (n + j.chunk_rows - 1) / j.chunk_rows;
   const bool serial = j.n_chunks == 1 || pool.size() == 1;
   j.next_chunk.store(serial ? 1 : pool.size(), std::memory_order_relaxed);

@@ -13,8 +13,13 @@ namespace ops {
 // across the pool in chunks (each weight row is used for all tokens while it is in cache).
 // k must be a multiple of the block size of wt (and of its activation type).
 // Scratch memory is thread_local and reused: no allocation in steady state.
+// Layout::kRows8 weights (packed by kernels(wt, isa)->pack8; n a multiple of 8) run on gemm8.
 void matmul(const void* w, DType wt, int64_t k, int64_t n, const float* x, int64_t n_tokens,
-            float* y, util::ThreadPool& pool, Isa isa = detected_isa());
+            float* y, util::ThreadPool& pool, Isa isa = detected_isa(),
+            Layout layout = Layout::kRows);
+
+// Whether kernels(t, isa) packs rows (Kernels::pack8) for a [k, n] matrix.
+bool packs_rows8(DType t, int64_t k, int64_t n, Isa isa = detected_isa());
 
 // Dequantizes rows [row0, row0 + n_rows) of a [k, *] matrix of type t into dst
 // (n_rows * k floats), e.g. an embedding lookup. Throws util::Error for types without kernels.

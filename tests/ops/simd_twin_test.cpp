@@ -230,6 +230,108 @@ TEST(SimdTwin, GemmMatchesScalarDots) {
   }
 }
 
+// Rows packed by 8 at load (Kernels::pack8, run by gemm8) against the scalar dot of every
+// plain (row, token) pair: one token (decode) to prompt batches, every fill.
+TEST(SimdTwin, PackedRowsMatchScalarDots) {
+  std::mt19937 rng(97);
+  int checked = 0;
+  for (DType t : simd_dot_types()) {
+    const auto& ref = ops::scalar_table()[t];
+    for (Isa isa : simd_isas()) {
+      const ops::Kernels* k = ops::kernels(t, isa);
+      if (k->pack8 == nullptr) continue;
+      ASSERT_NE(k->gemm8, nullptr);
+      for (int64_t n : {32, 96, 256, 2880}) {
+        for (auto [nr, nt] : {std::pair{8, 1},
+                              {16, 1},
+                              {8, 2},
+                              {16, 3},
+                              {8, 4},
+                              {24, 5},
+                              {8, 7},
+                              {16, 8},
+                              {8, 9},
+                              {16, 37},
+                              {8, 70}}) {
+          const Fill fill = static_cast<Fill>((nr + nt + n) % 4);
+          const size_t ws = ops::row_bytes(t, n), as = ops::row_bytes(ref.act_type, n);
+          std::vector<uint8_t> w, a;
+          for (int r = 0; r < nr; r++) {
+            const auto row = make_weights(t, n, fill, rng);
+            w.insert(w.end(), row.begin(), row.end());
+          }
+          for (int i = 0; i < nt; i++) {
+            const auto row = make_acts(ref.act_type, n, fill, rng);
+            a.insert(a.end(), row.begin(), row.end());
+          }
+          std::vector<uint8_t> packed(w.size(), 0);
+          k->pack8(w.data(), packed.data(), n, nr);
+          const int64_t ldy = nr + 3;
+          std::vector<float> y(ldy * nt, -777.0f);
+          k->gemm8(n, nr, nt, packed.data(), ws, a.data(), as, y.data(), ldy);
+          for (int i = 0; i < nt; i++) {
+            for (int r = 0; r < ldy; r++) {
+              if (r >= nr) {
+                ASSERT_EQ(y[i * ldy + r], -777.0f) << "gemm8 wrote outside its tile";
+                continue;
+              }
+              const std::vector<uint8_t> wr(w.begin() + r * ws, w.begin() + (r + 1) * ws);
+              const std::vector<uint8_t> ar(a.begin() + i * as, a.begin() + (i + 1) * as);
+              float want = 0;
+              ref.vec_dot(n, &want, wr.data(), ar.data());
+              EXPECT_NEAR(y[i * ldy + r], want,
+                          2e-6 * abs_terms(t, ref.act_type, wr, ar, n) + 1e-30)
+                  << ops::type_info(static_cast<uint32_t>(t))->name << " isa=" << ops::isa_name(isa)
+                  << " n=" << n << " nr=" << nr << " nt=" << nt << " r=" << r << " t=" << i;
+              checked++;
+            }
+          }
+        }
+      }
+    }
+  }
+  if (ops::detected_isa() == Isa::kAvx2) {
+    EXPECT_GT(checked, 0);  // MXFP4 packs on AVX2
+  }
+}
+
+// Every e8m0 scale byte through the packed MXFP4 kernels, exactly: one product of 1.0 (code
+// 2) with an activation of 1 * 2^0 per row, so the result is the scale itself.
+TEST(SimdTwin, PackedMxfp4ScalesAreExactForEveryExponent) {
+  const int64_t n = 32;
+  const size_t ws = ops::row_bytes(DType::MXFP4, n);
+  std::vector<uint8_t> w(256 * ws, 0), a(ops::row_bytes(DType::Q8_0, n), 0);
+  for (int e = 0; e < 256; e++) {
+    w[e * ws] = static_cast<uint8_t>(e);
+    w[e * ws + 1] = 0x02;  // element 0: code 2 (1.0)
+  }
+  const ops::f16_t one = ops::fp32_to_fp16(1.0f);
+  std::memcpy(a.data(), &one, 2);
+  a[2] = 1;
+  int checked = 0;
+  for (Isa isa : simd_isas()) {
+    const ops::Kernels* k = ops::kernels(DType::MXFP4, isa);
+    if (k->pack8 == nullptr) continue;
+    std::vector<uint8_t> packed(w.size());
+    k->pack8(w.data(), packed.data(), n, 256);
+    for (int nt : {1, 8}) {  // the decode tile and the prompt path's unpack
+      std::vector<uint8_t> acts;
+      for (int t = 0; t < nt; t++) acts.insert(acts.end(), a.begin(), a.end());
+      std::vector<float> y(256 * nt);
+      k->gemm8(n, 256, nt, packed.data(), ws, acts.data(), a.size(), y.data(), 256);
+      for (int e = 0; e < 256; e++) {
+        float want = 0;
+        ops::scalar_table()[DType::MXFP4].vec_dot(n, &want, w.data() + e * ws, a.data());
+        ASSERT_EQ(y[(nt - 1) * 256 + e], want) << "e=" << e << " nt=" << nt;
+        checked++;
+      }
+    }
+  }
+  if (ops::detected_isa() == Isa::kAvx2) {
+    EXPECT_EQ(checked, 512);
+  }
+}
+
 TEST(SimdTwin, ActivationQuantizersAreBitExact) {
   if (ops::detected_isa() == Isa::kScalar) GTEST_SKIP() << "no SIMD ISA on this CPU";
   std::mt19937 rng(99);

@@ -20,6 +20,8 @@ void register_avx2(KernelTable& t) {
   t[DType::F32].gemm = avx2::gemm_f32;
   t[DType::F16].gemm = avx2::gemm_f16_f32;
   t[DType::BF16].gemm = avx2::gemm_bf16_f32;
+  t[DType::MXFP4].pack8 = avx2::pack8_mxfp4;
+  t[DType::MXFP4].gemm8 = avx2::gemm8_mxfp4_q8_0;
   t[DType::Q2_K].vec_dot = avx2::vec_dot_q2_k_q8_k;
   t[DType::Q3_K].vec_dot = avx2::vec_dot_q3_k_q8_k;
   t[DType::Q4_K].vec_dot = avx2::vec_dot_q4_k_q8_k;
@@ -56,6 +58,9 @@ void register_avx512_vnni(KernelTable& t) {
   t[DType::Q5_1].gemm = avx512vnni::gemm_q5_1_q8_0;
   t[DType::Q8_0].gemm = avx512vnni::gemm_q8_0_q8_0;
   t[DType::MXFP4].gemm = avx512vnni::gemm_mxfp4_q8_0;
+  // The VNNI dots and tiles take MXFP4 rows as stored (packing was measured on AVX2 only).
+  t[DType::MXFP4].pack8 = nullptr;
+  t[DType::MXFP4].gemm8 = nullptr;
   t[DType::Q4_K].gemm = avx512vnni::gemm_q4_k_q8_k;
   t[DType::Q6_K].gemm = avx512vnni::gemm_q6_k_q8_k;
   t[DType::Q2_K].gemm = avx512vnni::gemm_q2_k_q8_k;

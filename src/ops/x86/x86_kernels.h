@@ -41,6 +41,9 @@ OPS_X86_GEMM(gemm_mxfp4_q8_0);
 OPS_X86_GEMM(gemm_f32);
 OPS_X86_GEMM(gemm_f16_f32);
 OPS_X86_GEMM(gemm_bf16_f32);
+// MXFP4 rows packed by 8 (gemm_x8_avx2.cpp).
+void pack8_mxfp4(const void* src, void* dst, int64_t k, int64_t n_rows);
+OPS_X86_GEMM(gemm8_mxfp4_q8_0);
 void quantize_row_q8_0(const float* x, void* y, int64_t n);
 void quantize_row_q8_k(const float* x, void* y, int64_t n);
 }  // namespace avx2
