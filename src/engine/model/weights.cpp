@@ -4,6 +4,8 @@
 
 #include "ops/matmul.h"
 #include "util/error.h"
+#include "util/mmap.h"
+#include "util/thread_pool.h"
 
 namespace engine::model {
 
@@ -158,6 +160,39 @@ void Binder::bind_layers(Weights& w, int64_t n_layer,
   w.layers.resize(n_layer);
   for (int il = 0; il < n_layer; il++) {
     for (const auto& spec : table) bind_row(*this, w.layers[il], spec, il);
+  }
+  pack_experts(w);
+}
+
+void Binder::pack_experts(Weights& w) {
+  std::unique_ptr<util::ThreadPool> pool_ptr;
+  for (LayerWeights& l : w.layers) {
+    for (ExpertMatrix* e : {&l.ffn_gate_exps, &l.ffn_up_exps, &l.ffn_down_exps}) {
+      Matrix& m = e->first;
+      if (!e->present() || !ops::packs_rows8(m.type, m.k, m.n)) continue;
+      const size_t bytes = e->stride * e->n_expert;
+      util::PageBuffer dst(bytes);
+      if (dst.data() == nullptr) continue;  // keep the file's rows: slower, not wrong
+      if (!pool_ptr) pool_ptr = std::make_unique<util::ThreadPool>(util::available_cpus());
+      util::ThreadPool& pool = *pool_ptr;
+      // Experts split over the CPUs (this is memory-bound work on gigabytes at load).
+      const auto pack8 = ops::kernels(m.type)->pack8;
+      auto job = [&](int ith, int nth) {
+        for (int64_t x = ith; x < e->n_expert; x += nth) {
+          pack8(static_cast<const uint8_t*>(m.data) + x * e->stride, dst.data() + x * e->stride,
+                m.k, m.n);
+        }
+      };
+      pool.run(job);
+      const auto* src = static_cast<const uint8_t*>(m.data);
+      const uint8_t* mapped = file_.data_section();
+      if (mapped != nullptr && src >= mapped && src + bytes <= mapped + file_.file_size()) {
+        util::release_pages(src, bytes);  // only pages of the file mapping, never heap
+      }
+      m.data = dst.data();
+      m.layout = ops::Layout::kRows8;
+      w.packed.push_back(std::move(dst));
+    }
   }
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "engine/gguf/gguf.h"
 #include "engine/nn/tensor.h"
 #include "ops/types.h"
+#include "util/mmap.h"
 
 namespace engine::model {
 
@@ -43,6 +45,8 @@ struct Weights {
   Matrix output;       // [n_embd, n_vocab]; = token_embd when tied
   Vector rope_freqs;   // [n_rot / 2] llama3-style frequency divisors (optional)
   std::vector<LayerWeights> layers;
+  // Expert tensors packed at load (Binder::pack_experts); their Matrix views point here.
+  std::vector<util::PageBuffer> packed;
 };
 
 // Symbolic dimensions resolved against an arch's sizes when binding.
@@ -97,6 +101,10 @@ class Binder {
   // A 3-D expert tensor [d0, d1, n_expert].
   ExpertMatrix experts(const std::vector<const char*>& names, int layer, Dim d0, Dim d1,
                        Need need);
+  // Repacks the layers' expert tensors for this CPU where its kernels want that
+  // (ops::packs_rows8: MXFP4 on AVX2, 8-row groups) into w.packed, and lets go of the file
+  // pages they came from. bind_layers calls it.
+  void pack_experts(Weights& w);
 
  private:
   // nullptr when absent and optional; throws naming every tried name when required.

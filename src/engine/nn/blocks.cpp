@@ -62,7 +62,8 @@ void head_rmsnorm(Step& s, float* x, int64_t n_heads, int64_t head_dim, const Ve
 
 void linear(Step& s, const Matrix& w, const float* x, float* y, const Vector* bias, int n_rows) {
   const int64_t rows = n_rows < 0 ? s.n_tokens : n_rows;
-  ops::matmul(w.data, w.type, w.k, w.n, x, rows, y, pool_for(s, w.k * w.n * rows));
+  ops::matmul(w.data, w.type, w.k, w.n, x, rows, y, pool_for(s, w.k * w.n * rows),
+              ops::detected_isa(), w.layout);
   if (bias && bias->present()) {
     for (int64_t t = 0; t < rows; t++) ops::add(y + t * w.n, bias->data, y + t * w.n, w.n);
   }
@@ -83,7 +84,8 @@ void rope_cache(const Rope& rope, float pos, float* cs) {
   const double low = std::max(0.0, std::floor(corr(rope.yarn.beta_fast)));
   const double high = std::min(n - 1, std::ceil(corr(rope.yarn.beta_slow)));
   for (int64_t i = 0; i < rope.n_rot / 2; i++) {
-    double t_ext = static_cast<double>(pos) * std::pow(static_cast<double>(rope.base), -2.0 * i / n);
+    double t_ext =
+        static_cast<double>(pos) * std::pow(static_cast<double>(rope.base), -2.0 * i / n);
     if (rope.freq_factors != nullptr) t_ext /= rope.freq_factors[i];
     const double t_int = t_ext * rope.freq_scale;
     const double ramp =

@@ -15,6 +15,9 @@ struct Matrix {
   int64_t k = 0;  // row length (GGUF dims[0])
   int64_t n = 0;  // rows (GGUF dims[1])
   const char* name = "";
+  // kRows8: rows packed by 8 at load for this CPU's kernels (ops::Kernels::pack8), in memory
+  // the model owns; only matmul reads them.
+  ops::Layout layout = ops::Layout::kRows;
   bool present() const { return data != nullptr; }
 };
 
