@@ -127,16 +127,22 @@ void Sampler::apply_penalties(std::vector<Candidate>& c) const {
   }
 }
 
-int32_t Sampler::sample(const float* logits) {
+int32_t Sampler::sample(const float* logits, const uint64_t* allowed) {
   cand_.resize(n_vocab_);
   for (int64_t i = 0; i < n_vocab_; i++) cand_[i] = {static_cast<int32_t>(i), logits[i], 0.0f};
-  apply_penalties(cand_);
+  apply_penalties(cand_);  // indexes cand_ by id: before any filtering
+  if (allowed != nullptr) {
+    std::erase_if(cand_, [allowed](const Candidate& c) {
+      return ((allowed[c.id >> 6] >> (c.id & 63)) & 1) == 0;
+    });
+    if (cand_.empty()) return -1;
+  }
   if (params_.temperature <= 0.0f) {
-    int32_t best = 0;
-    for (int64_t i = 1; i < n_vocab_; i++) {
-      if (cand_[i].logit > cand_[best].logit) best = static_cast<int32_t>(i);
+    size_t best = 0;  // candidates are in id order: the first maximum is the lowest id
+    for (size_t i = 1; i < cand_.size(); i++) {
+      if (cand_[i].logit > cand_[best].logit) best = i;
     }
-    return best;
+    return cand_[best].id;
   }
   top_k(cand_, params_.top_k);
   typical_p(cand_, params_.typical_p);

@@ -33,7 +33,9 @@ class Sampler {
   Sampler(const SamplerParams& params, int64_t n_vocab, int n_ctx = 4096);
 
   // Picks the next token from raw logits ([n_vocab]); does not record it (call accept).
-  int32_t sample(const float* logits);
+  // `allowed` (a bitset over the vocabulary, bit id % 64 of word id / 64) limits the choice to
+  // its tokens, the distribution renormalized over them; -1 when it allows none.
+  int32_t sample(const float* logits, const uint64_t* allowed = nullptr);
   // Records a token (prompt tokens too) in the penalty window.
   void accept(int32_t token);
   void reset();  // clears the penalty window (the RNG keeps its state)
