@@ -8,6 +8,7 @@
 
 #include "engine/decoder_embed.h"
 #include "engine/gguf/gguf.h"
+#include "engine/sample/json_schema.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "runner/stop.h"
 #include "util/error.h"
@@ -40,10 +41,10 @@ struct Runner::Slot {
   std::atomic<bool> cancel{false};
 
   // engine side
-  std::vector<int32_t> cached;   // tokens whose K/V sit in this sequence's cells, in order
-  size_t keep = 0;               // prompt-cache hit: cells to keep when the request starts
-  std::vector<int32_t> prompt;   // the request's full prompt
-  size_t n_prompt_done = 0;      // prompt tokens in `cached`
+  std::vector<int32_t> cached;  // tokens whose K/V sit in this sequence's cells, in order
+  size_t keep = 0;              // prompt-cache hit: cells to keep when the request starts
+  std::vector<int32_t> prompt;  // the request's full prompt
+  size_t n_prompt_done = 0;     // prompt tokens in `cached`
   CompletionRequest req;
   std::unique_ptr<engine::sample::Sampler> sampler;
   std::unique_ptr<tokenizer::StreamDecoder> decoder;
@@ -54,6 +55,9 @@ struct Runner::Slot {
   std::vector<int32_t> generated;
   std::string last_piece;
   int repeats = 0;
+  std::unique_ptr<engine::sample::Constraint> constraint;  // req.format, once it applies
+  bool constraint_on = false;
+  std::string recent_text;  // the newest output, to spot req.format_after
   Clock::time_point start, first_token;
 };
 
@@ -77,9 +81,8 @@ Runner::Runner(std::unique_ptr<engine::Model> model, const RunnerOptions& opts)
 Runner::Runner(std::unique_ptr<engine::Embedder> embedder, const RunnerOptions& opts)
     : embedder_(std::move(embedder)), opts_(opts) {
   opts_.num_parallel = 1;
-  opts_.num_ctx = static_cast<int>(
-      std::min<int64_t>(opts_.num_ctx > 0 ? opts_.num_ctx : embedder_->n_ctx_train(),
-                        embedder_->n_ctx_train()));
+  opts_.num_ctx = static_cast<int>(std::min<int64_t>(
+      opts_.num_ctx > 0 ? opts_.num_ctx : embedder_->n_ctx_train(), embedder_->n_ctx_train()));
 }
 
 Runner::~Runner() {
@@ -191,6 +194,32 @@ Runner::Slot* Runner::acquire_slot(const std::vector<int32_t>& prompt, const Can
   return best;
 }
 
+std::shared_ptr<engine::sample::CompiledFormat> Runner::format_for(const std::string& format) {
+  {
+    std::lock_guard<std::mutex> l(format_mu_);
+    if (auto it = formats_.find(format); it != formats_.end()) return it->second;
+  }
+  // Compiled outside the lock (a big schema takes a while); throws 400 for a bad one.
+  auto compiled =
+      std::make_shared<engine::sample::CompiledFormat>(engine::sample::compile_format(format));
+  std::shared_ptr<const engine::sample::TokenTrie> trie;
+  {
+    std::lock_guard<std::mutex> l(format_mu_);
+    trie = vocab_trie_;
+  }
+  if (!trie) {
+    const auto& tok = model_->tokenizer();
+    std::vector<std::string> bytes(model_->n_vocab());
+    for (int32_t i = 0; i < tok.n_tokens() && i < model_->n_vocab(); i++) bytes[i] = tok.piece(i);
+    trie = std::make_shared<engine::sample::TokenTrie>(bytes, tok.eog_ids());
+  }
+  std::lock_guard<std::mutex> l(format_mu_);
+  if (!vocab_trie_) vocab_trie_ = trie;
+  constexpr size_t kMaxFormats = 32;
+  if (formats_.size() >= kMaxFormats) formats_.clear();  // in-flight requests hold theirs
+  return formats_.emplace(format, compiled).first->second;
+}
+
 CompletionResult Runner::complete(const CompletionRequest& req,
                                   const std::function<bool(const CompletionChunk&)>& on_chunk,
                                   const Cancelled& cancelled) {
@@ -212,8 +241,18 @@ CompletionResult Runner::complete(const CompletionRequest& req,
     int target = n_ctx - std::max((n_ctx - keep) / 2, 1);
     std::vector<int32_t> t(prompt.begin(), prompt.begin() + keep);
     t.insert(t.end(), prompt.end() - (target - keep), prompt.end());
-    LOG_WARN("truncating input prompt: limit={} prompt={} keep={} new={}", n_ctx, prompt.size(), keep, t.size());
+    LOG_WARN("truncating input prompt: limit={} prompt={} keep={} new={}", n_ctx, prompt.size(),
+             keep, t.size());
     prompt = std::move(t);
+  }
+
+  // A format is compiled (a bad schema is a 400) before a slot is taken.
+  std::shared_ptr<engine::sample::CompiledFormat> format;
+  std::shared_ptr<const engine::sample::TokenTrie> trie;
+  if (!req.format.empty()) {
+    format = format_for(req.format);
+    std::lock_guard<std::mutex> l(format_mu_);
+    trie = vocab_trie_;
   }
 
   Slot* s = acquire_slot(prompt, cancelled);
@@ -232,6 +271,10 @@ CompletionResult Runner::complete(const CompletionRequest& req,
   s->generated.clear();
   s->last_piece.clear();
   s->repeats = 0;
+  s->constraint.reset();
+  if (format) s->constraint = std::make_unique<engine::sample::Constraint>(format, trie);
+  s->constraint_on = format && req.format_after.empty();
+  s->recent_text.clear();
   s->next_token = -1;
   s->error.clear();
   s->out.clear();
@@ -308,7 +351,8 @@ void Runner::step(std::vector<Slot*>& active) {
     if (!tail.empty()) s->out.push_back({tail, {}});
     s->result.done_reason = reason;
     s->result.eval_count = static_cast<int>(s->generated.size());
-    if (s->result.prompt_eval_count == 0) s->result.prompt_eval_count = static_cast<int>(s->prompt.size());
+    if (s->result.prompt_eval_count == 0)
+      s->result.prompt_eval_count = static_cast<int>(s->prompt.size());
     s->result.eval_ns = s->generated.empty() ? 0 : ns_since(s->first_token);
     s->result.context = s->prompt;
     s->result.context.insert(s->result.context.end(), s->generated.begin(), s->generated.end());
@@ -346,7 +390,8 @@ void Runner::step(std::vector<Slot*>& active) {
   int budget = opts_.num_batch - static_cast<int>(batch.size());
   if (batch.size() > 0) budget = std::min(budget, kPrefillChunkWhileDecoding);
   for (Slot* s : active) {
-    if (s->state == Slot::State::kDone || s->n_prompt_done >= s->prompt.size() || budget <= 0) continue;
+    if (s->state == Slot::State::kDone || s->n_prompt_done >= s->prompt.size() || budget <= 0)
+      continue;
     size_t take = std::min<size_t>(budget, s->prompt.size() - s->n_prompt_done);
     for (size_t i = 0; i < take; i++) {
       size_t p = s->n_prompt_done + i;
@@ -381,6 +426,19 @@ void Runner::step(std::vector<Slot*>& active) {
   for (auto& [s, idx] : sample_at) {
     const float* logits = ctx_->logits_at_batch(idx);
     int32_t t = s->sampler->sample(logits);
+    if (s->constraint_on) {
+      // The unconstrained draw stands when it fits; otherwise draw again among the tokens
+      // that do (constraint.h: the same distribution as masking every step).
+      try {
+        if (!s->constraint->allows(t)) t = s->sampler->sample(logits, s->constraint->mask().data());
+        if (t < 0) throw util::Error("format: no token of this model can continue the output");
+        s->constraint->accept(t);
+      } catch (const std::exception& e) {
+        s->error = e.what();
+        finish(s, "stop", "");
+        continue;
+      }
+    }
     s->sampler->accept(t);
     if (s->generated.empty()) {
       s->first_token = Clock::now();
@@ -398,7 +456,8 @@ void Runner::step(std::vector<Slot*>& active) {
     if (s->req.logprobs) {
       TokenLogprob lp{tok.piece(t), engine::sample::logprob_of(logits, model_->n_vocab(), t), {}};
       if (s->req.top_logprobs > 0)
-        for (auto& alt : engine::sample::top_logprobs(logits, model_->n_vocab(), s->req.top_logprobs))
+        for (auto& alt :
+             engine::sample::top_logprobs(logits, model_->n_vocab(), s->req.top_logprobs))
           lp.top.push_back({tok.piece(alt.id), alt.logprob, {}});
       chunk.logprobs.push_back(std::move(lp));
     }
@@ -407,9 +466,24 @@ void Runner::step(std::vector<Slot*>& active) {
     std::string piece =
         preserved ? s->decoder->flush() + std::string(tok.token_text(t)) : s->decoder->push(t);
     chunk.text = s->stop->push(piece);
+    if (s->constraint && !s->constraint_on) {  // waiting for the end of the thinking
+      s->recent_text += piece;
+      if (s->recent_text.find(s->req.format_after) != std::string::npos) {
+        s->constraint_on = true;
+      } else if (s->recent_text.size() > 2 * s->req.format_after.size() + 64) {
+        s->recent_text.erase(0, s->recent_text.size() - s->req.format_after.size());
+      }
+    }
+    if (s->constraint_on && s->constraint->finished()) {  // the value is complete: stop here
+      std::string tail = s->stop->push(s->decoder->flush()) + s->stop->flush();
+      finish(s, "stop", chunk.text + tail);
+      continue;
+    }
     std::string trimmed = piece;
     trimmed.erase(0, trimmed.find_first_not_of(" \t\n"));
-    if (!trimmed.empty() && trimmed == s->last_piece) {
+    if (s->constraint_on) {
+      // A format bounds the output itself (and repeats digits or list items on purpose).
+    } else if (!trimmed.empty() && trimmed == s->last_piece) {
       if (++s->repeats >= kRepeatLimit) {
         finish(s, "stop", chunk.text);
         continue;

@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -16,14 +17,15 @@
 
 #include "engine/embed.h"
 #include "engine/engine.h"
+#include "engine/sample/constraint.h"
 #include "engine/sample/sampler.h"
 
 namespace runner {
 
 struct RunnerOptions {
-  int num_ctx = 4096;     // KV cells per sequence
-  int num_parallel = 1;   // sequence slots
-  int num_batch = 512;    // tokens per engine step
+  int num_ctx = 4096;    // KV cells per sequence
+  int num_parallel = 1;  // sequence slots
+  int num_batch = 512;   // tokens per engine step
   engine::KvType kv_type = engine::KvType::kF16;
 };
 
@@ -41,6 +43,11 @@ struct CompletionRequest {
   std::vector<std::string> preserved_tokens;
   bool logprobs = false;
   int top_logprobs = 0;
+  // Constrained decoding: "json" or a JSON schema (text); "" for none. When format_after is
+  // set, the constraint starts once the generated text contains it (the end of a thinking
+  // part), so the thinking is free and the answer follows the format.
+  std::string format;
+  std::string format_after;
 };
 
 struct TokenLogprob {
@@ -109,16 +116,23 @@ class Runner {
   void step(std::vector<Slot*>& active);
   Slot* acquire_slot(const std::vector<int32_t>& prompt, const Cancelled& cancelled);
 
+  // Compiled formats by their text (a few, reused by the requests that repeat them) and the
+  // vocabulary trie the constraints walk (built on the first constrained request).
+  std::shared_ptr<engine::sample::CompiledFormat> format_for(const std::string& format);
+  std::mutex format_mu_;
+  std::map<std::string, std::shared_ptr<engine::sample::CompiledFormat>> formats_;
+  std::shared_ptr<const engine::sample::TokenTrie> vocab_trie_;
+
   std::unique_ptr<engine::Model> model_;
   std::unique_ptr<engine::Embedder> embedder_;  // instead of model_ for embedding models
   std::unique_ptr<engine::Context> ctx_;
   RunnerOptions opts_;
   std::vector<std::unique_ptr<Slot>> slots_;
   std::mutex mu_;
-  std::condition_variable work_cv_;   // loop waits for work
-  std::condition_variable slot_cv_;   // requests wait for a free slot, in arrival order
+  std::condition_variable work_cv_;  // loop waits for work
+  std::condition_variable slot_cv_;  // requests wait for a free slot, in arrival order
   uint64_t next_ticket_ = 0;
-  std::set<uint64_t> waiting_;        // tickets of requests waiting for a slot
+  std::set<uint64_t> waiting_;  // tickets of requests waiting for a slot
   std::atomic<int> active_{0};
   bool stop_ = false;
   std::thread thread_;

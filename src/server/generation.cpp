@@ -6,10 +6,12 @@
 
 #include "create/parameters.h"
 #include "engine/gguf/gguf.h"
+#include "engine/sample/json_schema.h"
 #include "prompt/builtin.h"
 #include "server/show.h"
 #include "store/name.h"
 #include "util/error.h"
+#include "util/json.h"
 #include "util/log.h"
 
 namespace server {
@@ -91,14 +93,16 @@ GenModel resolve_model(Context& ctx, const std::string& raw_name) {
     // a corrupt blob must not generate garbage.
     if (!ctx.store->verify_blob(g.model.model_digest))
       throw util::Error("model '" + raw_name + "' is corrupt: its weights (" +
-                        g.model.model_digest + ") do not match their digest; pull or create it again");
+                        g.model.model_digest +
+                        ") do not match their digest; pull or create it again");
     try {
       weights = gguf::File::open_metadata(g.model.model_path);
     } catch (const std::exception& e) {
       // The reader's message starts with the blob's path: clients see the model's name.
       std::string why = e.what();
       const std::string& path = g.model.model_path;
-      if (why.rfind(path, 0) == 0) why.erase(0, path.size() + (why.size() > path.size() + 1 ? 2 : 0));
+      if (why.rfind(path, 0) == 0)
+        why.erase(0, path.size() + (why.size() > path.size() + 1 ? 2 : 0));
       throw util::Error("model '" + raw_name + "' is unusable: " + why);
     }
   }
@@ -182,11 +186,24 @@ prompt::Think resolve_think(const api::ThinkValue& t, const GenModel& m) {
   return out;
 }
 
-void reject_format(const nlohmann::json& format) {
-  if (format.is_null() || (format.is_string() && format.get<std::string>().empty())) return;
-  throw util::bad_request(
-      "format is not supported yet: constrained decoding (json / JSON schema) is not "
-      "implemented");
+std::string format_spec(const nlohmann::json& format, std::string_view body) {
+  std::string spec;
+  if (format.is_null()) return spec;
+  if (format.is_string()) {
+    spec = format.get<std::string>();
+    if (spec.empty()) return spec;
+    if (spec != "json") spec.clear();
+  } else if (format.is_object()) {
+    // The schema as the client wrote it: its property order is the output's order.
+    const ojson o = util::parse_json<ojson>(body);
+    spec = o.at("format").dump();
+  }
+  if (spec.empty()) {
+    throw util::bad_request("invalid format: " + format.dump() +
+                            "; expected \"json\" or a valid JSON Schema object");
+  }
+  engine::sample::compile_format(spec);  // a schema it cannot follow is a 400 now
+  return spec;
 }
 
 prompt::Json tools_for_prompt(GenJob& job, const GenModel& m, const ojson& tools) {
@@ -197,7 +214,9 @@ prompt::Json tools_for_prompt(GenJob& job, const GenModel& m, const ojson& tools
 void setup_parsers(GenJob& job, const GenModel& m, const prompt::Template& tmpl,
                    const prompt::Think& think, const ojson& tools, const prompt::Message* last) {
   if (m.harmony_parse) {
-    // gpt-oss parses with or without `think`: it cannot be told not to reason (§11.3).
+    // gpt-oss parses with or without `think`: it cannot be told not to reason (§11.3). A
+    // format constrains the final channel only.
+    if (!job.req.format.empty()) job.req.format_after = "<|channel|>final<|message|>";
     job.parser = std::make_unique<prompt::HarmonyParser>(job.harmony_names, last);
     job.req.preserved_tokens = {"<|start|>", "<|end|>", "<|message|>", "<|channel|>",
                                 "<|constrain|>"};
@@ -222,6 +241,8 @@ void setup_parsers(GenJob& job, const GenModel& m, const prompt::Template& tmpl,
           t["function"]["name"].is_string())
         tool_names.push_back(t["function"]["name"].get<std::string>());
   }
+  // A format constrains the answer, not the thinking before it.
+  if (!job.req.format.empty() && think.enabled) job.req.format_after = tags.close;
   job.parser = prompt::make_template_parser(tags, prefilled, tool_tag, tool_names);
 }
 

@@ -72,8 +72,10 @@ sched::ModelRequest model_request(const GenModel& m, const nlohmann::json& optio
 // template's view of it.
 prompt::Think resolve_think(const api::ThinkValue& t, const GenModel& m);
 
-// 400 unless `format` is absent/null/"" (constrained decoding is not implemented).
-void reject_format(const nlohmann::json& format);
+// The request's `format` for the runner: "" (none: absent, null, ""), "json", or the schema
+// as JSON text in the order the body has it (read again from `body`). 400 for anything else
+// and for a schema the engine cannot compile.
+std::string format_spec(const nlohmann::json& format, std::string_view body);
 
 // Output of one generation, streamed as chunks.
 struct GenOutput {

@@ -34,10 +34,17 @@ struct SseTranslator {
 // Dispatches `native_body` to `path` ("/api/chat", "/api/generate") on the native routes.
 // stream: the native NDJSON is translated on the fly into `text/event-stream` on res.
 // Not streamed: `done(native_final_object)` builds the OpenAI body. A native error becomes
-// an OpenAI-shaped error with the same status.
+// an OpenAI-shaped error with the same status. `format` (JSON text, kept in its own key
+// order) becomes the native body's "format" when not empty.
 void run_native(Context& ctx, Call& c, const std::string& path, const nlohmann::json& native_body,
                 bool stream, std::shared_ptr<SseTranslator> sse,
-                const std::function<ojson(const nlohmann::json&)>& done);
+                const std::function<ojson(const nlohmann::json&)>& done,
+                const std::string& format = "");
+
+// response_format ({"type":"text"|"json_object"|"json_schema", "json_schema":{"schema":..}})
+// as a native `format` in JSON text (the schema in the body's own key order): "" for none
+// or text; 400 for an unknown type or a json_schema without a schema object.
+std::string response_format(const nlohmann::json& r, std::string_view body);
 
 // JSON kinds a request field may have (null or absent is always accepted).
 enum class Kind { kString, kBool, kNumber, kInteger, kArray, kObject };

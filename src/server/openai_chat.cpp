@@ -197,15 +197,7 @@ void chat_completions(Context& ctx, Call& c) {
   const std::string model = str(r, "model");
   if (!r.contains("messages") || !r["messages"].is_array() || r["messages"].empty())
     throw util::bad_request("[] is too short - 'messages'");
-  if (auto rf = r.find("response_format"); rf != r.end() && rf->is_object()) {
-    const std::string type = str(*rf, "type");
-    if (type == "json_object" || type == "json_schema")
-      throw util::bad_request("response_format '" + type +
-                              "' is not supported yet: this server cannot constrain output "
-                              "to JSON; ask for JSON in the prompt instead");
-    if (!type.empty() && type != "text")
-      throw util::bad_request("invalid response_format type: " + type);
-  }
+  const std::string format = response_format(r, c.body.text());
   json native = json::object();
   native["model"] = model;
   native["messages"] = native_messages(r["messages"]);
@@ -298,7 +290,7 @@ void chat_completions(Context& ctx, Call& c) {
     j["usage"] = usage_json(n);
     return j;
   };
-  run_native(ctx, c, "/api/chat", native, stream, sse, done);
+  run_native(ctx, c, "/api/chat", native, stream, sse, done, format);
 }
 
 void completions(Context& ctx, Call& c) {
@@ -308,6 +300,7 @@ void completions(Context& ctx, Call& c) {
     throw util::bad_request("echo is not supported: the prompt is not repeated in the output");
   if (r.contains("prompt") && !r["prompt"].is_string() && !r["prompt"].is_null())
     throw util::bad_request("invalid type for 'prompt' field: only a string is supported");
+  const std::string format = response_format(r, c.body.text());
   json native = json::object();
   native["model"] = model;
   native["prompt"] = str(r, "prompt");
@@ -367,7 +360,7 @@ void completions(Context& ctx, Call& c) {
     j["usage"] = usage_json(n);
     return j;
   };
-  run_native(ctx, c, "/api/generate", native, stream, sse, done);
+  run_native(ctx, c, "/api/generate", native, stream, sse, done, format);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "api/decode.h"
 #include "server/openai.h"
 #include "util/error.h"
+#include "util/json.h"
 
 namespace server::openai {
 
@@ -156,11 +157,16 @@ std::string native_error_message(const httplib::Response& res) {
 
 void run_native(Context& ctx, Call& c, const std::string& path, const nlohmann::json& native_body,
                 bool stream, std::shared_ptr<SseTranslator> sse,
-                const std::function<ojson(const nlohmann::json&)>& done) {
+                const std::function<ojson(const nlohmann::json&)>& done,
+                const std::string& format) {
   httplib::Request inner_req = c.req;
   inner_req.method = "POST";
   inner_req.path = path;
-  const std::string body = native_body.dump();
+  std::string body = native_body.dump();
+  if (!format.empty() && body.size() > 2 && body.back() == '}') {
+    body.pop_back();  // spliced in as text: a json object would sort the schema's keys
+    body += ",\"format\":" + format + "}";
+  }
   RequestBody rb(nullptr, &body);
   auto inner = std::make_shared<httplib::Response>();
   Call ic{inner_req, *inner, rb, {}};
@@ -227,6 +233,22 @@ void run_native(Context& ctx, Call& c, const std::string& path, const nlohmann::
       [releaser](bool success) {
         if (releaser) releaser(success);
       });
+}
+
+std::string response_format(const nlohmann::json& r, std::string_view body) {
+  auto rf = r.find("response_format");
+  if (rf == r.end() || !rf->is_object()) return "";
+  const auto t = rf->find("type");
+  const std::string type = t != rf->end() && t->is_string() ? t->get<std::string>() : "";
+  if (type.empty() || type == "text") return "";
+  if (type == "json_object") return "\"json\"";
+  if (type != "json_schema") throw util::bad_request("invalid response_format type: " + type);
+  const ojson o = util::parse_json<ojson>(body);
+  const ojson& f = o.at("response_format");
+  auto js = f.find("json_schema");
+  if (js == f.end() || !js->is_object() || !js->contains("schema") || !(*js)["schema"].is_object())
+    throw util::bad_request("response_format json_schema needs a json_schema.schema object");
+  return (*js)["schema"].dump();
 }
 
 }  // namespace server::openai

@@ -60,7 +60,7 @@ void chat(Context& ctx, Call& c) {
   auto start = std::chrono::steady_clock::now();
   auto req = api::parse_chat_request(c.body.text());
   if (req.model.empty()) throw util::bad_request("model is required");
-  reject_format(req.format);
+  const std::string format = format_spec(req.format, c.body.text());
   GenModel m = resolve_model(ctx, req.model);
   if (!m.has("completion")) throw util::bad_request("\"" + req.model + "\" does not support chat");
   nlohmann::json options = merge_options(m.model.options, req.options);
@@ -95,6 +95,7 @@ void chat(Context& ctx, Call& c) {
   auto job = std::make_shared<GenJob>();
   job->start = start;
   job->req = completion_request(options);
+  job->req.format = format;
   if (job->req.stop.empty()) job->req.stop = m.template_stop;
   job->req.shift = req.shift;
   job->req.truncate = req.truncate;

@@ -63,7 +63,7 @@ void generate(Context& ctx, Call& c) {
   auto start = std::chrono::steady_clock::now();
   auto req = api::parse_generate_request(c.body.text());
   if (req.model.empty()) throw util::not_found("model '' not found");
-  reject_format(req.format);
+  const std::string format = format_spec(req.format, c.body.text());
   GenModel m = resolve_model(ctx, req.model);
   if (req.raw && (!req.template_text.empty() || !req.system.empty() || !req.context.empty()))
     throw util::bad_request("raw mode does not support template, system, or context");
@@ -89,6 +89,7 @@ void generate(Context& ctx, Call& c) {
   auto job = std::make_shared<GenJob>();
   job->start = start;
   job->req = completion_request(options);
+  job->req.format = format;
   if (job->req.stop.empty()) job->req.stop = m.template_stop;
   job->req.shift = req.shift;
   job->req.truncate = req.truncate;

@@ -187,15 +187,26 @@ TEST(Options, ModelParamsThenRequestThenRunnerRequest) {
             "option \"top_k\" must be of type integer");
 }
 
-TEST(Format, OnlyEmptyIsAccepted) {
-  EXPECT_NO_THROW(server::reject_format(nullptr));
-  EXPECT_NO_THROW(server::reject_format(""));
+TEST(Format, SpecKeepsTheSchemaInTheBodysKeyOrder) {
+  EXPECT_EQ(server::format_spec(nullptr, "{}"), "");
+  EXPECT_EQ(server::format_spec("", "{}"), "");
+  EXPECT_EQ(server::format_spec("json", "{}"), "json");
+  const std::string body =
+      R"({"model":"m","format":{"type":"object","properties":{"zeta":{"type":"string"},"alpha":{"type":"integer"}}}})";
+  const json parsed = json::parse(body);  // sorted keys: alpha before zeta
+  EXPECT_EQ(
+      server::format_spec(parsed["format"], body),
+      R"({"type":"object","properties":{"zeta":{"type":"string"},"alpha":{"type":"integer"}}})");
   int status = 0;
-  EXPECT_EQ(error_of([] { server::reject_format("json"); }, &status),
-            "format is not supported yet: constrained decoding (json / JSON schema) is not "
-            "implemented");
+  EXPECT_EQ(error_of([] { server::format_spec("yaml", "{}"); }, &status),
+            "invalid format: \"yaml\"; expected \"json\" or a valid JSON Schema object");
   EXPECT_EQ(status, 400);
-  EXPECT_NE(error_of([] { server::reject_format(json{{"type", "object"}}); }), "<no error>");
+  EXPECT_NE(error_of([] { server::format_spec(json::array({1}), "{}"); }), "<no error>");
+  const std::string bad = R"({"format":{"type":"integer","minimum":3,"maximum":1}})";
+  EXPECT_NE(error_of([&] { server::format_spec(json::parse(bad)["format"], bad); }, &status)
+                .find("format:"),
+            std::string::npos);
+  EXPECT_EQ(status, 400);
 }
 
 TEST(Logprobs, WireShapeWithBytes) {
