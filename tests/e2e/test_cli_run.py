@@ -41,6 +41,18 @@ class RunOneShot(ServerTestCase):
         self.assert_golden(r.stdout)
         self.assertEqual(r.stderr, "")  # no spinner, no stats when not asked and not a terminal
 
+    def test_format_flag_constrains_the_answer(self):
+        schema = '{"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"]}'
+        r = self.server.run_cli("run", MODEL, "--format", schema, "Once upon a time", input="")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIsInstance(json.loads(r.stdout)["ok"], bool)
+        r = self.server.run_cli("run", MODEL, "--format", "json", "Once upon a time", input="")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.lstrip().startswith("{"), r.stdout)
+        r = self.server.run_cli("run", MODEL, "--format", '{"type":"strin"}', "hi", input="")
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn("format", r.stderr)
+
     def test_prompt_words_are_joined_and_stdin_is_prepended(self):
         r = self.server.run_cli("run", MODEL, input="Once upon a time")
         self.assertEqual(r.returncode, 0, r.stderr)
@@ -137,6 +149,10 @@ class RunInteractive(ServerTestCase):
         p.read_until(r"\.\.\. ", timeout=10, start=m)
         out = self.command(p, 'a time"""', r"\S")
         self.assertNotIn("Unknown command", out)
+
+        out = self.command(p, "/set format json", r"Set format to 'json' mode\.")
+        out = self.command(p, "Once upon a time", r"\{")
+        out = self.command(p, "/set noformat", r"Disabled format\.")
 
         out = self.command(p, "/set system Be brief.", r"Set system message\.")
         out = self.command(p, "/show system", r"Be brief\.")
