@@ -148,7 +148,9 @@ std::string dump(const ojson& j) { return j.dump(-1, ' ', false, ojson::error_ha
 void check_types(const json& r, const char* go_type) {
   expect_kind(r, "model", Kind::kString, go_type);
   expect_kind(r, "stream", Kind::kBool, go_type);
-  expect_kind(r, "logprobs", Kind::kBool, go_type);
+  // Chat takes a boolean; the legacy completions API the number of alternatives (0-5).
+  const bool legacy = std::string(go_type) == "completion request";
+  expect_kind(r, "logprobs", legacy ? Kind::kInteger : Kind::kBool, go_type);
   expect_kind(r, "echo", Kind::kBool, go_type);
   expect_kind(r, "top_logprobs", Kind::kInteger, go_type);
   expect_kind(r, "stream_options", Kind::kObject, go_type);
@@ -219,16 +221,27 @@ void chat_completions(Context& ctx, Call& c) {
   auto sse = std::make_shared<SseTranslator>();
   auto state = std::make_shared<std::pair<bool, json>>(false, json());  // tool calls seen, final
   const bool usage = include_usage(r);
-  auto chunk = [id, created, model](ojson delta, const ojson& reason) {
+  const bool want_lp = flag(r, "logprobs");
+  auto chunk = [id, created, model](ojson delta, const ojson& reason,
+                                    const ojson& logprobs = nullptr) {
     ojson j = envelope(id, "chat.completion.chunk", created, model);
     ojson choice = ojson::object();
     choice["index"] = 0;
     choice["delta"] = std::move(delta);
+    choice["logprobs"] = logprobs;
     choice["finish_reason"] = reason;
     j["choices"] = ojson::array({choice});
     return j;
   };
-  sse->on_object = [chunk, state, id, created, model](const json& n) {
+  // Native logprobs entries already have OpenAI's fields (token, logprob, bytes,
+  // top_logprobs): they become choice.logprobs.content.
+  auto lp_of = [want_lp](const json& n) -> ojson {
+    if (!want_lp || !n.contains("logprobs") || !n["logprobs"].is_array()) return nullptr;
+    ojson o = ojson::object();
+    o["content"] = ojson::parse(n["logprobs"].dump());
+    return o;
+  };
+  sse->on_object = [chunk, state, id, created, model, lp_of](const json& n) {
     std::vector<std::string> out;
     if (n.contains("error")) {
       ojson e = ojson::object();
@@ -255,7 +268,7 @@ void chat_completions(Context& ctx, Call& c) {
         d["tool_calls"] = tool_calls_openai(msg["tool_calls"]);
         state->first = true;
       }
-      out.push_back(dump(chunk(d, nullptr)));
+      out.push_back(dump(chunk(d, nullptr, lp_of(n))));
     }
     if (n.value("done", false)) {
       state->second = n;
@@ -273,7 +286,7 @@ void chat_completions(Context& ctx, Call& c) {
     }
     return out;
   };
-  auto done = [id, created, model](const json& n) {
+  auto done = [id, created, model, lp_of](const json& n) {
     ojson j = envelope(id, "chat.completion", created, model);
     const json msg = n.contains("message") ? n["message"] : json::object();
     ojson m = ojson::object();
@@ -285,6 +298,7 @@ void chat_completions(Context& ctx, Call& c) {
     ojson choice = ojson::object();
     choice["index"] = 0;
     choice["message"] = m;
+    choice["logprobs"] = lp_of(n);
     choice["finish_reason"] = finish_reason(n, tools);
     j["choices"] = ojson::array({choice});
     j["usage"] = usage_json(n);
@@ -309,21 +323,50 @@ void completions(Context& ctx, Call& c) {
   native["stream"] = stream;
   native["options"] = sampling_options(r);
 
+  int n_lp = -1;  // legacy logprobs: the number of alternatives per token, -1 when off
+  if (auto it = r.find("logprobs"); it != r.end() && it->is_number_integer()) {
+    n_lp = std::clamp(it->get<int>(), 0, 5);
+    native["logprobs"] = true;
+    native["top_logprobs"] = n_lp;
+  }
   const std::string id = new_id("cmpl-");
   const int64_t created = unix_now();
   const bool usage = include_usage(r);
   auto final_native = std::make_shared<json>();
+  // Native entries -> {tokens, token_logprobs, top_logprobs: [{token: logprob}], text_offset}.
+  auto offset = std::make_shared<size_t>(0);
+  auto legacy_lp = [n_lp, offset](const json& n) -> ojson {
+    if (n_lp < 0 || !n.contains("logprobs") || !n["logprobs"].is_array()) return nullptr;
+    ojson o = {{"tokens", ojson::array()},
+               {"token_logprobs", ojson::array()},
+               {"top_logprobs", ojson::array()},
+               {"text_offset", ojson::array()}};
+    for (const auto& e : n["logprobs"]) {
+      const std::string tok = str(e, "token");
+      o["tokens"].push_back(tok);
+      o["token_logprobs"].push_back(e.value("logprob", 0.0));
+      ojson top = ojson::object();
+      if (e.contains("top_logprobs") && e["top_logprobs"].is_array())
+        for (const auto& a : e["top_logprobs"]) top[str(a, "token")] = a.value("logprob", 0.0);
+      o["top_logprobs"].push_back(top);
+      o["text_offset"].push_back(*offset);
+      *offset += tok.size();
+    }
+    return o;
+  };
   auto sse = std::make_shared<SseTranslator>();
-  auto chunk = [id, created, model](const std::string& text, const ojson& reason) {
+  auto chunk = [id, created, model](const std::string& text, const ojson& reason,
+                                    const ojson& logprobs = nullptr) {
     ojson j = envelope(id, "text_completion", created, model);
     ojson choice = ojson::object();
     choice["text"] = text;
     choice["index"] = 0;
+    choice["logprobs"] = logprobs;
     choice["finish_reason"] = reason;
     j["choices"] = ojson::array({choice});
     return j;
   };
-  sse->on_object = [chunk, final_native](const json& n) {
+  sse->on_object = [chunk, final_native, legacy_lp](const json& n) {
     std::vector<std::string> out;
     if (n.contains("error")) {
       ojson e = ojson::object();
@@ -335,7 +378,7 @@ void completions(Context& ctx, Call& c) {
     const bool is_done = n.value("done", false);
     if (is_done) *final_native = n;
     const std::string text = str(n, "response");
-    if (!text.empty() || !is_done) out.push_back(dump(chunk(text, nullptr)));
+    if (!text.empty() || !is_done) out.push_back(dump(chunk(text, nullptr, legacy_lp(n))));
     if (is_done) out.push_back(dump(chunk("", finish_reason(n, false))));
     return out;
   };
@@ -349,13 +392,13 @@ void completions(Context& ctx, Call& c) {
     }
     return out;
   };
-  auto done = [id, created, model](const json& n) {
+  auto done = [id, created, model, legacy_lp](const json& n) {
     ojson j = envelope(id, "text_completion", created, model);
     ojson choice = ojson::object();
     choice["text"] = str(n, "response");
     choice["index"] = 0;
     choice["finish_reason"] = finish_reason(n, false);
-    choice["logprobs"] = nullptr;
+    choice["logprobs"] = legacy_lp(n);
     j["choices"] = ojson::array({choice});
     j["usage"] = usage_json(n);
     return j;

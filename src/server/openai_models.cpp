@@ -105,7 +105,9 @@ void get_model(Context& ctx, Call& c) {
     const auto resolved = ctx.store->resolve(want);
     for (const auto& lm : ctx.store->list()) {
       if (lm.name.display_long() == resolved.display_long()) {
-        write(c.res, model_object(lm));
+        ojson m = model_object(lm);
+        m["id"] = id;  // as the client asked for it ("llama3" stays "llama3")
+        write(c.res, m);
         return;
       }
     }

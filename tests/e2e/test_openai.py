@@ -149,7 +149,7 @@ class OpenAITest(ServerTestCase):
         self.assert_openai_error(r, 404, "not found")
         r = self.server.post("/v1/chat/completions", {
             "model": "stories", "messages": [{"role": "user", "content": "x"}],
-            "response_format": {"type": "json_object"}})
+            "response_format": {"type": "yaml"}})
         self.assert_openai_error(r, 400, "response_format")
         r = self.server.post("/v1/chat/completions", {
             "model": "stories", "messages": [{"role": "user", "content": "x"}],
@@ -240,7 +240,9 @@ class OpenAITest(ServerTestCase):
             self.assertEqual(m["owned_by"], "library")
             self.assertIsInstance(m["created"], int)
         one = self.server.get("/v1/models/stories").json()
-        self.assertEqual(one["id"], "stories:latest")
+        self.assertEqual(one["id"], "stories")  # as asked for
+        self.assertEqual(self.server.get("/v1/models/stories:latest").json()["id"],
+                         "stories:latest")
         self.assert_openai_error(self.server.get("/v1/models/missing"), 404)
 
 

@@ -60,7 +60,8 @@ describe('openai client: models', () => {
   test('models.retrieve() returns one model and 404s for a missing one', onModels, async () => {
     const m = await openai.models.retrieve('stories');
     assert.equal(m.object, 'model');
-    assert.match(m.id, /^stories(:latest)?$/);
+    assert.equal(m.id, 'stories');  // the id as asked for
+    assert.equal((await openai.models.retrieve('stories:latest')).id, 'stories:latest');
     await assert.rejects(openai.models.retrieve('nope'), (e) => {
       assert.ok(e instanceof OpenAI.NotFoundError, String(e));
       assert.equal(e.status, 404);
@@ -205,5 +206,48 @@ describe('openai client: embeddings', () => {
     assert.equal(b.data[0].embedding.length, 64);
     b.data[0].embedding.forEach((x, i) =>
       assert.ok(Math.abs(x - a.data[0].embedding[i]) < 1e-6, `dim ${i}`));
+  });
+});
+
+describe('logprobs', () => {
+  test('chat: logprobs.content per token with top_logprobs, streamed and not', onChat, async () => {
+    const body = {
+      model: 'teller', messages: [{ role: 'user', content: 'time' }], temperature: 0,
+      max_tokens: 8, logprobs: true, top_logprobs: 2,
+    };
+    const r = await openai.chat.completions.create(body);
+    const content = r.choices[0].logprobs.content;
+    assert.equal(content.length, r.usage.completion_tokens);
+    assert.equal(content.map((e) => e.token).join(''), r.choices[0].message.content);
+    for (const e of content) {
+      assert.ok(e.logprob <= 0);
+      assert.ok(Array.isArray(e.bytes));
+      assert.equal(e.top_logprobs.length, 2);
+      assert.ok(e.top_logprobs[0].logprob >= e.top_logprobs[1].logprob);
+      // Greedy: the chosen token is the most likely one.
+      assert.equal(e.token, e.top_logprobs[0].token);
+      assert.ok(Math.abs(e.logprob - e.top_logprobs[0].logprob) < 1e-6);
+    }
+    const stream = await openai.chat.completions.create({ ...body, stream: true });
+    const streamed = [];
+    for await (const c of stream) streamed.push(...(c.choices[0]?.logprobs?.content ?? []));
+    assert.deepEqual(streamed.map((e) => e.token), content.map((e) => e.token));
+    const plain = await openai.chat.completions.create({ ...body, logprobs: false });
+    assert.equal(plain.choices[0].logprobs, null);
+  });
+  test('completions: the legacy tokens / token_logprobs / top_logprobs shape', onCompletions, async () => {
+    const r = await openai.completions.create({
+      model: 'stories', prompt: 'Once upon a time', temperature: 0, max_tokens: 6, logprobs: 3,
+    });
+    const lp = r.choices[0].logprobs;
+    assert.equal(lp.tokens.length, 6);
+    assert.equal(lp.tokens.join(''), r.choices[0].text);
+    assert.equal(lp.token_logprobs.length, 6);
+    assert.equal(lp.text_offset[0], 0);
+    for (let i = 0; i < 6; i++) {
+      assert.ok(lp.token_logprobs[i] <= 0);
+      assert.equal(Object.keys(lp.top_logprobs[i]).length <= 3, true);
+      assert.ok(Object.keys(lp.top_logprobs[i]).length >= 1);
+    }
   });
 });
