@@ -59,6 +59,12 @@ class FormatTest(unittest.TestCase):
     def setUpClass(cls):
         cls.server = ServerProcess.start(extra_env={"OLLAMA_NUM_PARALLEL": "2"})
         cls.server.create_stories("stories:latest", template="{{ .Prompt }}")
+        # Thinking tags "time" ... "was": the prompt "Once upon a" + " time" pre-opens the
+        # thinking, and stories260K's greedy ", there was" closes it.
+        cls.server.create_stories("thinker:latest", template=(
+            '{{ range .Messages }}{{ if eq .Role "user" }}{{ .Content }}'
+            '{{ else if eq .Role "assistant" }} time{{ .Thinking }}was{{ .Content }}{{ end }}'
+            '{{ end }}{{ if .Think }} time{{ end }}'))
         cls.server.create_stories(
             "chatty:latest",
             template="{{ range .Messages }}{{ .Role }}: {{ .Content }}\n{{ end }}assistant:")
@@ -113,6 +119,21 @@ class FormatTest(unittest.TestCase):
             chunks = [o for _, o in self.server.stream_lines("POST", "/api/chat",
                                                              dict(body, stream=True))]
             self.check("".join(c["message"]["content"] for c in chunks))
+
+    def test_thinking_is_free_and_the_answer_follows_the_format(self):
+        small = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
+        body = {"model": "thinker", "messages": [{"role": "user", "content": "Once upon a"}],
+                "think": True, "format": small, "stream": False,
+                "options": {"temperature": 0, "num_predict": 100}}
+        j = self.post("/api/chat", body).json()
+        # Unconstrained, the thinking is the golden text up to "was": not JSON at all.
+        self.assertEqual(j["message"]["thinking"], ", there ")
+        self.check(j["message"]["content"], small)
+        self.assertEqual(j["done_reason"], "stop")
+        chunks = [o for _, o in self.server.stream_lines("POST", "/api/chat",
+                                                         dict(body, stream=True))]
+        self.assertEqual("".join(c["message"].get("thinking", "") for c in chunks), ", there ")
+        self.check("".join(c["message"]["content"] for c in chunks), small)
 
     def test_format_json_is_an_object(self):
         small = {"type": "object", "properties": {"a": {"type": "boolean"}}, "required": ["a"]}
