@@ -198,6 +198,7 @@ ChatRequest parse_chat_request(std::string_view body) {
       if (!e.is_object()) f.type_error("tools", e, "api.Tool");
     r.tools = oj["tools"];
   }
+  if (auto it = oj.find("tool_choice"); it != oj.end()) r.tool_choice = *it;
   return r;
 }
 

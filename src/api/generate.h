@@ -55,6 +55,9 @@ struct GenerateRequest : GenerationFields {
 struct ChatRequest : GenerationFields {
   std::vector<ChatMessage> messages;
   ojson tools = ojson::array();
+  // Beyond Ollama (which ignores it): null/"auto", "none", "required", or one function as
+  // {"type":"function","function":{"name":N}} or {"name":N}.
+  ojson tool_choice;
 };
 
 // keep_alive: number = seconds (fractional allowed), string = Go duration; negative -> forever

@@ -194,14 +194,16 @@ Runner::Slot* Runner::acquire_slot(const std::vector<int32_t>& prompt, const Can
   return best;
 }
 
-std::shared_ptr<engine::sample::CompiledFormat> Runner::format_for(const std::string& format) {
+std::shared_ptr<engine::sample::CompiledFormat> Runner::format_for(const std::string& format,
+                                                                   const std::string& prefix) {
+  const std::string key = prefix + '\0' + format;
   {
     std::lock_guard<std::mutex> l(format_mu_);
-    if (auto it = formats_.find(format); it != formats_.end()) return it->second;
+    if (auto it = formats_.find(key); it != formats_.end()) return it->second;
   }
   // Compiled outside the lock (a big schema takes a while); throws 400 for a bad one.
-  auto compiled =
-      std::make_shared<engine::sample::CompiledFormat>(engine::sample::compile_format(format));
+  auto compiled = std::make_shared<engine::sample::CompiledFormat>(
+      engine::sample::compile_format(format, prefix));
   std::shared_ptr<const engine::sample::TokenTrie> trie;
   {
     std::lock_guard<std::mutex> l(format_mu_);
@@ -217,7 +219,7 @@ std::shared_ptr<engine::sample::CompiledFormat> Runner::format_for(const std::st
   if (!vocab_trie_) vocab_trie_ = trie;
   constexpr size_t kMaxFormats = 32;
   if (formats_.size() >= kMaxFormats) formats_.clear();  // in-flight requests hold theirs
-  return formats_.emplace(format, compiled).first->second;
+  return formats_.emplace(key, compiled).first->second;
 }
 
 CompletionResult Runner::complete(const CompletionRequest& req,
@@ -250,7 +252,7 @@ CompletionResult Runner::complete(const CompletionRequest& req,
   std::shared_ptr<engine::sample::CompiledFormat> format;
   std::shared_ptr<const engine::sample::TokenTrie> trie;
   if (!req.format.empty()) {
-    format = format_for(req.format);
+    format = format_for(req.format, req.format_prefix);
     std::lock_guard<std::mutex> l(format_mu_);
     trie = vocab_trie_;
   }

@@ -48,6 +48,7 @@ struct CompletionRequest {
   // part), so the thinking is free and the answer follows the format.
   std::string format;
   std::string format_after;
+  std::string format_prefix;  // literal text before the format's value (a tool-call tag)
 };
 
 struct TokenLogprob {
@@ -118,7 +119,8 @@ class Runner {
 
   // Compiled formats by their text (a few, reused by the requests that repeat them) and the
   // vocabulary trie the constraints walk (built on the first constrained request).
-  std::shared_ptr<engine::sample::CompiledFormat> format_for(const std::string& format);
+  std::shared_ptr<engine::sample::CompiledFormat> format_for(const std::string& format,
+                                                             const std::string& prefix);
   std::mutex format_mu_;
   std::map<std::string, std::shared_ptr<engine::sample::CompiledFormat>> formats_;
   std::shared_ptr<const engine::sample::TokenTrie> vocab_trie_;

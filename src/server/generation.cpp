@@ -1,5 +1,6 @@
 #include "server/generation.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <string_view>
@@ -211,6 +212,68 @@ prompt::Json tools_for_prompt(GenJob& job, const GenModel& m, const ojson& tools
   return m.harmony_parse ? prompt::harmony_tools(tools, job.harmony_names) : prompt::Json(tools);
 }
 
+void resolve_tool_choice(GenJob& job, const GenModel& m, const ojson& choice, ojson& tools) {
+  if (choice.is_null() || (choice.is_string() && choice.get<std::string>() == "auto")) return;
+  if (choice.is_string() && choice.get<std::string>() == "none") {
+    tools = ojson::array();
+    return;
+  }
+  auto names = [&]() {
+    std::vector<std::string> out;
+    if (tools.is_array())
+      for (const auto& t : tools)
+        if (t.contains("function") && t["function"].is_object() && t["function"].contains("name") &&
+            t["function"]["name"].is_string())
+          out.push_back(t["function"]["name"].get<std::string>());
+    return out;
+  };
+  std::vector<std::string> all = names();
+  if (choice.is_string() && choice.get<std::string>() == "required") {
+    if (all.empty()) throw util::bad_request("tool_choice \"required\" needs tools");
+    job.forced_tools = all;
+  } else if (choice.is_object()) {
+    const ojson* f = choice.contains("function") ? &choice["function"] : &choice;
+    const std::string name = f->is_object() && f->contains("name") && (*f)["name"].is_string()
+                                 ? (*f)["name"].get<std::string>()
+                                 : "";
+    if (name.empty()) throw util::bad_request("tool_choice must name a function");
+    if (std::find(all.begin(), all.end(), name) == all.end())
+      throw util::bad_request("tool_choice names a function not in tools: \"" + name + "\"");
+    job.forced_tools = {name};
+  } else {
+    throw util::bad_request("invalid tool_choice: " + choice.dump() +
+                            " (must be \"auto\", \"none\", \"required\" or a function)");
+  }
+  if (!job.req.format.empty())
+    throw util::bad_request("tool_choice cannot be combined with format");
+  if (m.harmony_parse)
+    throw util::bad_request("tool_choice is not supported for this model's tool-call format yet");
+}
+
+namespace {
+
+// The format of one forced call: {"name": N, "arguments": N's parameters}, any of `names`.
+std::string forced_call_format(const ojson& tools, const std::vector<std::string>& names) {
+  ojson any = ojson::array();
+  for (const auto& t : tools) {
+    if (!t.contains("function") || !t["function"].is_object()) continue;
+    const ojson& f = t["function"];
+    const std::string name = f.value("name", "");
+    if (std::find(names.begin(), names.end(), name) == names.end()) continue;
+    ojson params = f.contains("parameters") && f["parameters"].is_object()
+                       ? f["parameters"]
+                       : ojson{{"type", "object"}};
+    ojson call = {{"type", "object"},
+                  {"properties", {{"name", {{"const", name}}}, {"arguments", params}}},
+                  {"required", {"name", "arguments"}}};
+    any.push_back(call);
+  }
+  if (any.size() == 1) return any[0].dump();
+  return ojson{{"anyOf", any}}.dump();
+}
+
+}  // namespace
+
 void setup_parsers(GenJob& job, const GenModel& m, const prompt::Template& tmpl,
                    const prompt::Think& think, const ojson& tools, const prompt::Message* last) {
   if (m.harmony_parse) {
@@ -243,6 +306,11 @@ void setup_parsers(GenJob& job, const GenModel& m, const prompt::Template& tmpl,
   }
   // A format constrains the answer, not the thinking before it.
   if (!job.req.format.empty() && think.enabled) job.req.format_after = tags.close;
+  if (!job.forced_tools.empty()) {  // the answer is a call, in the template's own syntax
+    job.req.format = forced_call_format(tools, job.forced_tools);
+    job.req.format_prefix = tool_tag == "{" ? "" : tool_tag;
+    if (think.enabled) job.req.format_after = tags.close;
+  }
   job.parser = prompt::make_template_parser(tags, prefilled, tool_tag, tool_names);
 }
 

@@ -95,6 +95,9 @@ struct GenJob {
   runner::CompletionRequest req;
   prompt::HarmonyToolNames harmony_names;        // client tool names <-> the prompt's
   std::unique_ptr<prompt::OutputParser> parser;  // null: the output is all content
+  // tool_choice "required" or one function: the names the output must call (one of), set by
+  // resolve_tool_choice; setup_parsers turns them into a format in the template's syntax.
+  std::vector<std::string> forced_tools;
   // Builds one wire chunk from output (done=false) or the final one (result set).
   std::function<ojson(const GenOutput&, const runner::CompletionResult*)> make_chunk;
 };
@@ -102,6 +105,11 @@ struct GenJob {
 // The request's tools (null when none) as the prompt shows them: harmony models get
 // identifier-safe names, recorded in job.harmony_names for the parser to map back.
 prompt::Json tools_for_prompt(GenJob& job, const GenModel& m, const ojson& tools);
+
+// Applies a chat request's tool_choice: "auto"/null nothing; "none" empties `tools` (no call
+// can be made); "required" or a named function fills job.forced_tools. 400 for an unknown
+// value or function, for tool_choice with a format, or for a harmony model (not supported yet).
+void resolve_tool_choice(GenJob& job, const GenModel& m, const ojson& tool_choice, ojson& tools);
 
 // After job.req.prompt is set, job.parser: for a harmony model the harmony parser (continuing
 // an assistant prefill in `last`, the request's last message; the runner keeps harmony's

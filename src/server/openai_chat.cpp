@@ -207,6 +207,9 @@ void chat_completions(Context& ctx, Call& c) {
   native["stream"] = stream;
   native["options"] = sampling_options(r);
   if (r.contains("tools") && r["tools"].is_array()) native["tools"] = r["tools"];
+  // Enforced (Ollama ignores it): "none" forbids calls, "required" / a named function forces one.
+  if (r.contains("tool_choice") && !r["tool_choice"].is_null())
+    native["tool_choice"] = r["tool_choice"];
   std::string effort = str(r, "reasoning_effort");
   if (effort.empty() && r.contains("reasoning") && r["reasoning"].is_object())
     effort = str(r["reasoning"], "effort");

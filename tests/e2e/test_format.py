@@ -226,5 +226,88 @@ class FormatTest(unittest.TestCase):
         self.assertEqual(self.server.get("/api/version").status, 200)
 
 
+class ToolChoiceTest(unittest.TestCase):
+    """tool_choice (which Ollama ignores) enforced through the same grammar, in the template's
+    own tool-call syntax (here a <tool_call> tag): "required" and a named function force a
+    valid call, "none" forbids one."""
+
+    TEMPLATE = ('{{ if .Tools }}{{ end }}{{ range .Messages }}{{ .Content }}{{ if .ToolCalls }}'
+                '<tool_call>{{ range .ToolCalls }}{"name": "{{ .Function.Name }}"}{{ end }}'
+                '</tool_call>{{ end }}{{ end }}')
+    TOOLS = [
+        {"type": "function", "function": {"name": "get_weather", "parameters": {
+            "type": "object", "required": ["city", "days"], "properties": {
+                "city": {"type": "string", "minLength": 1, "maxLength": 12},
+                "days": {"type": "integer", "minimum": 1, "maximum": 7}}}}},
+        {"type": "function", "function": {"name": "add", "parameters": {
+            "type": "object", "required": ["a", "b"], "properties": {
+                "a": {"type": "integer", "minimum": 0, "maximum": 9},
+                "b": {"type": "integer", "minimum": 0, "maximum": 9}}}}},
+    ]
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = ServerProcess.start()
+        cls.server.create_stories("tooler:latest", template=cls.TEMPLATE)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def chat(self, tool_choice, temperature=0, status=200):
+        r = self.server.post("/api/chat", {
+            "model": "tooler", "messages": [{"role": "user", "content": "Once upon a time"}],
+            "tools": self.TOOLS, "tool_choice": tool_choice, "stream": False,
+            "options": {"temperature": temperature, "seed": 11, "num_predict": 400}})
+        self.assertEqual(r.status, status, r.text)
+        return r.json()
+
+    def check_call(self, call, name=None):
+        fn = call["function"]
+        if name:
+            self.assertEqual(fn["name"], name)
+        params = {t["function"]["name"]: t["function"]["parameters"] for t in self.TOOLS}
+        self.assertIn(fn["name"], params)
+        validate(fn["arguments"], params[fn["name"]])
+
+    def test_required_and_named_force_a_valid_call(self):
+        for temperature in (0, 0.8):
+            j = self.chat("required", temperature)
+            calls = j["message"].get("tool_calls")
+            self.assertTrue(calls, j)
+            self.check_call(calls[0])
+            self.assertEqual(j["message"]["content"], "")
+            j = self.chat({"type": "function", "function": {"name": "add"}}, temperature)
+            self.check_call(j["message"]["tool_calls"][0], "add")
+        # Unconstrained, the same request tells a story instead.
+        j = self.chat("auto")
+        self.assertFalse(j["message"].get("tool_calls"))
+        self.assertIn("Lily", j["message"]["content"])
+
+    def test_none_forbids_calls(self):
+        j = self.chat("none")
+        self.assertFalse(j["message"].get("tool_calls"))
+
+    def test_openai_tool_choice(self):
+        r = self.server.post("/v1/chat/completions", {
+            "model": "tooler", "messages": [{"role": "user", "content": "Once upon a time"}],
+            "tools": self.TOOLS, "temperature": 0.8, "seed": 3,
+            "tool_choice": {"type": "function", "function": {"name": "get_weather"}}})
+        self.assertEqual(r.status, 200, r.text)
+        choice = r.json()["choices"][0]
+        self.assertEqual(choice["finish_reason"], "tool_calls")
+        call = choice["message"]["tool_calls"][0]
+        self.assertEqual(call["function"]["name"], "get_weather")
+        validate(json.loads(call["function"]["arguments"]), self.TOOLS[0]["function"]["parameters"])
+
+    def test_bad_tool_choice_is_400(self):
+        for tc in ({"type": "function", "function": {"name": "nope"}}, "sometimes", 3):
+            self.chat(tc, status=400)
+        r = self.server.post("/api/chat", {
+            "model": "tooler", "messages": [{"role": "user", "content": "x"}],
+            "tool_choice": "required", "stream": False})
+        self.assertEqual(r.status, 400, r.text)
+
+
 if __name__ == "__main__":
     unittest.main()

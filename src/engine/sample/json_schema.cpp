@@ -474,7 +474,7 @@ class Compiler {
 
 }  // namespace
 
-std::shared_ptr<const Grammar> compile_format(std::string_view format) {
+std::shared_ptr<const Grammar> compile_format(std::string_view format, std::string_view prefix) {
   auto g = std::make_shared<Grammar>();
   ojson doc;
   const bool json_mode = format == "json" || format == "\"json\"";
@@ -497,7 +497,15 @@ std::shared_ptr<const Grammar> compile_format(std::string_view format) {
   }
   // A little leading whitespace (SentencePiece models start words with a space), nothing after.
   const uint32_t root = g->new_rule();
-  g->add_alt(root, {Grammar::ref(c.ws()), Grammar::ref(value)});
+  std::vector<Grammar::Elem> seq;
+  if (prefix.empty()) {
+    seq.push_back(Grammar::ref(c.ws()));
+  } else {  // the tag first: nothing before it would be left over as content
+    seq = g->literal(prefix);
+    seq.push_back(Grammar::ref(c.ws()));
+  }
+  seq.push_back(Grammar::ref(value));
+  g->add_alt(root, seq);
   g->set_root(root);
   return g;
 }

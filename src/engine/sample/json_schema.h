@@ -21,6 +21,8 @@ namespace engine::sample {
 
 // `format` as the API gives it: the string "json", or a schema as JSON text. Throws
 // util::Error (400) naming the problem for a schema it cannot compile.
-std::shared_ptr<const Grammar> compile_format(std::string_view format);
+// `prefix`, when given, is literal text the output starts with (then optional whitespace),
+// e.g. a template's tool-call tag before the call's JSON.
+std::shared_ptr<const Grammar> compile_format(std::string_view format, std::string_view prefix = {});
 
 }  // namespace engine::sample
