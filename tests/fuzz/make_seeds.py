@@ -142,6 +142,29 @@ def builtin_templates():
     return {"seed-builtin-%s.tmpl" % name.lower(): text for name, text in found}
 
 
+# fuzz_format: FORMAT [\0 OUTPUT]: schemas covering every keyword the compiler reads.
+FORMATS = {
+    "json": ("json", ' {"a": [1, "x", {"b": null}], "c": true}'),
+    "object": ({"type": "object", "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 8},
+        "age": {"type": "integer", "minimum": -5, "maximum": 120},
+        "score": {"type": "number", "exclusiveMinimum": 0, "maximum": 1.5},
+        "tags": {"type": "array", "items": {"enum": ["a", "b", 3]}, "maxItems": 3},
+        "when": {"type": "string", "format": "date-time"},
+        "id": {"type": "string", "format": "uuid"},
+        "code": {"type": "string", "pattern": "^[A-Z]{2}-\\d{3}(x|yz)?$"},
+        "opt": {"type": ["string", "null"]}},
+        "required": ["name", "age"], "additionalProperties": {"type": "boolean"}},
+        '{"name": "Ann", "age": 42, "score": 0.5, "tags": ["a", 3], "x": true}'),
+    "refs": ({"$defs": {"node": {"type": "object", "properties": {
+        "v": {"const": 1}, "kids": {"type": "array", "items": {"$ref": "#/$defs/node"}}}}},
+        "anyOf": [{"$ref": "#/$defs/node"}, {"type": "array", "prefixItems": [{"type": "integer"}],
+                                              "items": False}],
+        "allOf": [{"properties": {"a": {"type": "integer"}}}]},
+        '{"v": 1, "kids": [{"v": 1}]}'),
+}
+
+
 def write(target, files):
     d = os.path.join(CORPUS, target)
     os.makedirs(d, exist_ok=True)
@@ -163,6 +186,8 @@ def main():
     write("template", templates)
     write("json_request", {"seed-%s.json" % k: json.dumps(v, ensure_ascii=False)
                            if not isinstance(v, str) else v for k, v in JSON_BODIES.items()})
+    write("format", {"seed-%s.txt" % k: (f if isinstance(f, str) else json.dumps(f)) + "\0" + out
+                     for k, (f, out) in FORMATS.items()})
 
 
 if __name__ == "__main__":

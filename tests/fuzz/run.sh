@@ -2,7 +2,7 @@
 # Builds one libFuzzer target into build-fuzz/ (clang, ASan + UBSan; incremental, ccache),
 # replays its committed regressions, then fuzzes a scratch copy of its seed corpus.
 #
-#   tests/fuzz/run.sh TARGET [SECONDS]     TARGET: gguf | template | json_request
+#   tests/fuzz/run.sh TARGET [SECONDS]     TARGET: gguf | template | json_request | format
 #
 # SECONDS defaults to $OLLAMA_FUZZ_SECONDS, else 60; 0 only builds and replays. Exit status:
 # 0 clean, 1 a finding (the reproducer's path is printed), 2 usage or build error, 77 clang++
@@ -17,7 +17,8 @@ case "$target" in
   gguf) max_len=16384 dict=gguf.dict ;;
   template) max_len=8192 dict=template.dict ;;
   json_request) max_len=16384 dict=json.dict ;;
-  *) echo "usage: $0 gguf|template|json_request [seconds]" >&2; exit 2 ;;
+  format) max_len=4096 dict=format.dict ;;
+  *) echo "usage: $0 gguf|template|json_request|format [seconds]" >&2; exit 2 ;;
 esac
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "seconds must be a whole number: $seconds" >&2; exit 2; }
 

@@ -9,7 +9,7 @@ endif()
 # libFuzzer shutdown. Raise it (or reconfigure) when fuzzing longer than configured for.
 math(EXPR fuzz_timeout "${fuzz_seconds} + 900")
 set(OLLAMA_FUZZ_TIMEOUT ${fuzz_timeout} CACHE STRING "CTest timeout of one fuzz test, seconds")
-foreach(target gguf template json_request)
+foreach(target gguf template json_request format)
   add_test(NAME fuzz.${target} COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/run.sh ${target})
   set_tests_properties(fuzz.${target} PROPERTIES
     TIMEOUT ${OLLAMA_FUZZ_TIMEOUT} SKIP_RETURN_CODE 77 LABELS fuzz RESOURCE_LOCK build-fuzz)

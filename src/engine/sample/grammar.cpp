@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "util/error.h"
 
@@ -20,6 +21,10 @@ uint32_t Grammar::new_rule() {
 }
 
 void Grammar::add_alt(uint32_t r, const std::vector<Elem>& seq) {
+  if (elems_.size() + seq.size() > kMaxElems) {
+    throw util::bad_request("format: the schema is too large to follow (over " +
+                            std::to_string(kMaxElems) + " grammar elements)");
+  }
   alts_[r].push_back(static_cast<uint32_t>(elems_.size()));
   elems_.insert(elems_.end(), seq.begin(), seq.end());
   elems_.push_back({Elem::kEnd, 0});

@@ -20,6 +20,8 @@ class Grammar {
     uint32_t index;  // byte set (kChars) or rule (kRule)
   };
   using ByteSet = std::bitset<256>;
+  // Bound on a grammar's size (elements; ~8 bytes each): add_alt throws a 400 past it.
+  static constexpr size_t kMaxElems = size_t{4} << 20;
 
   uint32_t new_rule();
   // Adds an alternative to rule r; an empty sequence matches the empty string.

@@ -106,11 +106,13 @@ class RegexParser {
   }
 
   uint32_t alternation() {
+    if (++depth_ > kMaxNesting) fail("groups nest too deeply");
     std::vector<Seq> alts{sequence()};
     while (at('|')) {
       i_++;
       alts.push_back(sequence());
     }
+    depth_--;
     return j_.alts(alts);
   }
 
@@ -297,9 +299,11 @@ class RegexParser {
     return {Grammar::ref(j_.alts(alts))};
   }
 
+  static constexpr int kMaxNesting = 256;
   JsonRules& j_;
   std::string_view p_;
   size_t i_ = 0;
+  int depth_ = 0;
 };
 
 }  // namespace
