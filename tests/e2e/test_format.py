@@ -5,6 +5,7 @@ and it stops by itself. Bad formats are 400s. Property order follows the request
 
 import http.client
 import json
+import threading
 import unittest
 
 from ollama_e2e import ServerProcess
@@ -134,6 +135,36 @@ class FormatTest(unittest.TestCase):
                                                          dict(body, stream=True))]
         self.assertEqual("".join(c["message"].get("thinking", "") for c in chunks), ", there ")
         self.check("".join(c["message"]["content"] for c in chunks), small)
+
+    def test_every_sampler_setting_and_concurrent_sequences(self):
+        # Each concurrent request holds its own matcher state: different schemas side by side
+        # in one batch (OLLAMA_NUM_PARALLEL=2, four clients), with every sampler knob set.
+        small = {"type": "object", "properties": {
+            "n": {"type": "integer", "minimum": 0, "maximum": 9},
+            "w": {"type": "string", "maxLength": 4}}, "required": ["n", "w"]}
+        knobs = [{"temperature": 0.9, "top_k": 5, "seed": 1},
+                 {"temperature": 1.2, "top_p": 0.5, "min_p": 0.05, "seed": 2},
+                 {"temperature": 0.7, "repeat_penalty": 1.5, "presence_penalty": 1.0,
+                  "frequency_penalty": 0.5, "repeat_last_n": 16, "seed": 3},
+                 {"temperature": 0.8, "typical_p": 0.7, "seed": 4}]
+        results = [None] * 8
+
+        def one(i):
+            schema = SCHEMA if i % 2 == 0 else small
+            r = self.server.post("/api/generate", {
+                "model": "stories", "prompt": "Once upon a time", "format": schema,
+                "stream": False, "options": dict(knobs[i % 4], num_predict=600)})
+            results[i] = (schema, r)
+
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for schema, r in results:
+            self.assertEqual(r.status, 200, r.text)
+            self.check(r.json()["response"], schema)
+            self.assertEqual(r.json()["done_reason"], "stop")
 
     def test_format_json_is_an_object(self):
         small = {"type": "object", "properties": {"a": {"type": "boolean"}}, "required": ["a"]}
