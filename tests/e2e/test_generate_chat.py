@@ -376,11 +376,10 @@ class GenerateChatTest(unittest.TestCase):
           'option "temperature" must be of type float32')
         e("/api/generate", {"model": "stories", "prompt": "x", "options": {"stop": "x"}}, 400,
           'option "stop" must be of type array')
-        fmt = ("format is not supported yet: constrained decoding (json / JSON schema) is not "
-               "implemented")
-        e("/api/generate", {"model": "stories", "prompt": "x", "format": "json"}, 400, fmt)
-        e("/api/chat", {"model": "stories", "messages": [], "format": {"type": "object"}},
-          400, fmt)
+        fmt = 'invalid format: "yaml"; expected "json" or a valid JSON Schema object'
+        e("/api/generate", {"model": "stories", "prompt": "x", "format": "yaml"}, 400, fmt)
+        e("/api/chat", {"model": "stories", "messages": [], "format": {"type": "strin"}},
+          400, 'format: unknown type "strin"')
         e("/api/generate", {"model": "stories", "prompt": "x", "keep_alive": "3600"}, 400,
           'time: missing unit in duration "3600"')
         e("/api/generate", {"model": "stories", "prompt": "x", "keep_alive": True}, 400,

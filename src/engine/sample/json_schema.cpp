@@ -76,6 +76,19 @@ std::string int_range(int64_t lo, int64_t hi) {
   return "(" + out + ")";
 }
 
+// A count keyword (minItems, maxLength, ...): `def` when absent or not a number; values
+// beyond any usable bound come back as INT64_MAX / -1 for the caller's range check.
+int64_t count(const ojson& s, const char* key, int64_t def) {
+  auto it = s.find(key);
+  if (it == s.end() || !it->is_number()) return def;
+  if (it->is_number_unsigned())
+    return it->get<uint64_t>() > INT64_MAX ? INT64_MAX : static_cast<int64_t>(it->get<uint64_t>());
+  if (it->is_number_integer()) return std::max<int64_t>(it->get<int64_t>(), -1);
+  const double d = it->get<double>();
+  if (!(d >= 0)) return -1;
+  return d >= 9.2e18 ? INT64_MAX : static_cast<int64_t>(d);
+}
+
 std::optional<double> num(const ojson& s, const char* key) {
   auto it = s.find(key);
   if (it == s.end() || !it->is_number()) return std::nullopt;
@@ -344,9 +357,8 @@ class Compiler {
   }
 
   uint32_t array(const ojson& s, int depth) {
-    const int64_t min = s.value("minItems", int64_t{0});
-    int64_t max = -1;
-    if (auto it = s.find("maxItems"); it != s.end() && it->is_number_integer()) max = *it;
+    const int64_t min = count(s, "minItems", 0);
+    const int64_t max = count(s, "maxItems", -1);
     if (min < 0 || (max >= 0 && max < min)) fail("bad minItems/maxItems");
     auto prefix = s.find("prefixItems");
     const auto items = s.find("items");
@@ -411,9 +423,8 @@ class Compiler {
       q.push_back(g_.literal("\"")[0]);
       return j_.alts({q});
     }
-    const int64_t min = s.value("minLength", int64_t{0});
-    int64_t max = -1;
-    if (auto it = s.find("maxLength"); it != s.end() && it->is_number_integer()) max = *it;
+    const int64_t min = count(s, "minLength", 0);
+    const int64_t max = count(s, "maxLength", -1);
     return string_rule(min, max);
   }
 
