@@ -29,6 +29,8 @@ class HarmonyToolNames {
   std::string add(const std::string& client_name);
   // The client's name for a prompt name; the name itself when it was never added.
   std::string original(const std::string& prompt_name) const;
+  // The prompt's name for a client name added before; the name itself otherwise.
+  std::string prompt_name(const std::string& client_name) const;
 
  private:
   std::map<std::string, std::string> to_prompt_, to_client_;

@@ -157,6 +157,11 @@ std::string HarmonyToolNames::add(const std::string& client_name) {
   return name;
 }
 
+std::string HarmonyToolNames::prompt_name(const std::string& client_name) const {
+  auto it = to_prompt_.find(client_name);
+  return it == to_prompt_.end() ? client_name : it->second;
+}
+
 std::string HarmonyToolNames::original(const std::string& prompt_name) const {
   auto it = to_client_.find(prompt_name);
   return it == to_client_.end() ? prompt_name : it->second;

@@ -8,7 +8,6 @@
 
 #include "engine/decoder_embed.h"
 #include "engine/gguf/gguf.h"
-#include "engine/sample/json_schema.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "runner/stop.h"
 #include "util/error.h"
@@ -194,29 +193,40 @@ Runner::Slot* Runner::acquire_slot(const std::vector<int32_t>& prompt, const Can
   return best;
 }
 
-std::shared_ptr<engine::sample::CompiledFormat> Runner::format_for(const std::string& format,
-                                                                   const std::string& prefix) {
-  const std::string key = prefix + '\0' + format;
+std::shared_ptr<engine::sample::CompiledFormat> Runner::format_for(const CompletionRequest& req) {
+  // Preserved tokens count as their text only for a format that spells markers itself (a
+  // harmony call header): elsewhere, e.g. inside a JSON string, they stay out of reach.
+  bool markers = req.format.lead_open.find("<|") != std::string::npos;
+  for (const auto& b : req.format.branches) markers |= b.prefix.find("<|") != std::string::npos;
+  std::vector<std::string> as_text;
+  if (markers) as_text = req.preserved_tokens;
+  std::string preserved;
+  for (const auto& p : as_text) preserved += p + '\0';
+  const std::string key = preserved + '\1' + req.format.key();
   {
     std::lock_guard<std::mutex> l(format_mu_);
     if (auto it = formats_.find(key); it != formats_.end()) return it->second;
   }
   // Compiled outside the lock (a big schema takes a while); throws 400 for a bad one.
-  auto compiled = std::make_shared<engine::sample::CompiledFormat>(
-      engine::sample::compile_format(format, prefix));
-  std::shared_ptr<const engine::sample::TokenTrie> trie;
+  auto compiled =
+      std::make_shared<engine::sample::CompiledFormat>(engine::sample::compile_format(req.format));
   {
     std::lock_guard<std::mutex> l(format_mu_);
-    trie = vocab_trie_;
+    if (auto it = vocab_tries_.find(preserved); it != vocab_tries_.end())
+      compiled->vocab = it->second;
   }
-  if (!trie) {
+  if (!compiled->vocab) {
     const auto& tok = model_->tokenizer();
     std::vector<std::string> bytes(model_->n_vocab());
     for (int32_t i = 0; i < tok.n_tokens() && i < model_->n_vocab(); i++) bytes[i] = tok.piece(i);
-    trie = std::make_shared<engine::sample::TokenTrie>(bytes, tok.eog_ids());
+    for (const auto& text : as_text) {  // emitted as their text: matched as it
+      const int32_t id = tok.find_token(text);
+      if (id >= 0 && id < model_->n_vocab() && !tok.is_eog(id)) bytes[id] = text;
+    }
+    compiled->vocab = std::make_shared<engine::sample::TokenTrie>(bytes, tok.eog_ids());
   }
   std::lock_guard<std::mutex> l(format_mu_);
-  if (!vocab_trie_) vocab_trie_ = trie;
+  vocab_tries_.emplace(preserved, compiled->vocab);
   constexpr size_t kMaxFormats = 32;
   if (formats_.size() >= kMaxFormats) formats_.clear();  // in-flight requests hold theirs
   return formats_.emplace(key, compiled).first->second;
@@ -250,12 +260,7 @@ CompletionResult Runner::complete(const CompletionRequest& req,
 
   // A format is compiled (a bad schema is a 400) before a slot is taken.
   std::shared_ptr<engine::sample::CompiledFormat> format;
-  std::shared_ptr<const engine::sample::TokenTrie> trie;
-  if (!req.format.empty()) {
-    format = format_for(req.format, req.format_prefix);
-    std::lock_guard<std::mutex> l(format_mu_);
-    trie = vocab_trie_;
-  }
+  if (!req.format.empty()) format = format_for(req);
 
   Slot* s = acquire_slot(prompt, cancelled);
   // The slot is reserved: the loop does not look at it until it is queued below, so its
@@ -274,7 +279,7 @@ CompletionResult Runner::complete(const CompletionRequest& req,
   s->last_piece.clear();
   s->repeats = 0;
   s->constraint.reset();
-  if (format) s->constraint = std::make_unique<engine::sample::Constraint>(format, trie);
+  if (format) s->constraint = std::make_unique<engine::sample::Constraint>(format, format->vocab);
   s->constraint_on = format && req.format_after.empty();
   s->recent_text.clear();
   s->next_token = -1;

@@ -18,6 +18,7 @@
 #include "engine/embed.h"
 #include "engine/engine.h"
 #include "engine/sample/constraint.h"
+#include "engine/sample/json_schema.h"
 #include "engine/sample/sampler.h"
 
 namespace runner {
@@ -43,12 +44,11 @@ struct CompletionRequest {
   std::vector<std::string> preserved_tokens;
   bool logprobs = false;
   int top_logprobs = 0;
-  // Constrained decoding: "json" or a JSON schema (text); "" for none. When format_after is
-  // set, the constraint starts once the generated text contains it (the end of a thinking
-  // part), so the thinking is free and the answer follows the format.
-  std::string format;
+  // Constrained decoding (empty: none). When format_after is set, the constraint starts once
+  // the generated text contains it (the end of a thinking part), so the thinking is free.
+  // Preserved tokens count as their text for the constraint too.
+  engine::sample::FormatSpec format;
   std::string format_after;
-  std::string format_prefix;  // literal text before the format's value (a tool-call tag)
 };
 
 struct TokenLogprob {
@@ -118,12 +118,12 @@ class Runner {
   Slot* acquire_slot(const std::vector<int32_t>& prompt, const Cancelled& cancelled);
 
   // Compiled formats by their text (a few, reused by the requests that repeat them) and the
-  // vocabulary trie the constraints walk (built on the first constrained request).
-  std::shared_ptr<engine::sample::CompiledFormat> format_for(const std::string& format,
-                                                             const std::string& prefix);
+  // vocabulary tries the constraints walk (built on the first constrained request).
+  std::shared_ptr<engine::sample::CompiledFormat> format_for(const CompletionRequest& req);
   std::mutex format_mu_;
   std::map<std::string, std::shared_ptr<engine::sample::CompiledFormat>> formats_;
-  std::shared_ptr<const engine::sample::TokenTrie> vocab_trie_;
+  // Vocabulary tries by the preserved tokens that count as text in them.
+  std::map<std::string, std::shared_ptr<const engine::sample::TokenTrie>> vocab_tries_;
 
   std::unique_ptr<engine::Model> model_;
   std::unique_ptr<engine::Embedder> embedder_;  // instead of model_ for embedding models

@@ -246,23 +246,30 @@ void resolve_tool_choice(GenJob& job, const GenModel& m, const ojson& choice, oj
   }
   if (!job.req.format.empty())
     throw util::bad_request("tool_choice cannot be combined with format");
-  if (m.harmony_parse)
-    throw util::bad_request("tool_choice is not supported for this model's tool-call format yet");
 }
 
 namespace {
 
-// The format of one forced call: {"name": N, "arguments": N's parameters}, any of `names`.
-std::string forced_call_format(const ojson& tools, const std::vector<std::string>& names) {
-  ojson any = ojson::array();
+// The parameters schema of each tool named in `names`, by name.
+std::vector<std::pair<std::string, ojson>> forced_params(const ojson& tools,
+                                                         const std::vector<std::string>& names) {
+  std::vector<std::pair<std::string, ojson>> out;
   for (const auto& t : tools) {
     if (!t.contains("function") || !t["function"].is_object()) continue;
     const ojson& f = t["function"];
     const std::string name = f.value("name", "");
     if (std::find(names.begin(), names.end(), name) == names.end()) continue;
-    ojson params = f.contains("parameters") && f["parameters"].is_object()
-                       ? f["parameters"]
-                       : ojson{{"type", "object"}};
+    out.emplace_back(name, f.contains("parameters") && f["parameters"].is_object()
+                               ? f["parameters"]
+                               : ojson{{"type", "object"}});
+  }
+  return out;
+}
+
+// The format of one forced call: {"name": N, "arguments": N's parameters}, any of `names`.
+std::string forced_call_format(const ojson& tools, const std::vector<std::string>& names) {
+  ojson any = ojson::array();
+  for (const auto& [name, params] : forced_params(tools, names)) {
     ojson call = {{"type", "object"},
                   {"properties", {{"name", {{"const", name}}}, {"arguments", params}}},
                   {"required", {"name", "arguments"}}};
@@ -280,6 +287,20 @@ void setup_parsers(GenJob& job, const GenModel& m, const prompt::Template& tmpl,
     // gpt-oss parses with or without `think`: it cannot be told not to reason (§11.3). A
     // format constrains the final channel only.
     if (!job.req.format.empty()) job.req.format_after = "<|channel|>final<|message|>";
+    if (!job.forced_tools.empty()) {
+      // A forced call: an optional analysis message, then a commentary message to one of
+      // the functions with JSON arguments fitting its parameters (harmony's own syntax).
+      engine::sample::FormatSpec spec;
+      spec.lead_open = "<|channel|>analysis<|message|>";
+      spec.lead_close = "<|end|><|start|>assistant";
+      for (const auto& [name, params] : forced_params(tools, job.forced_tools)) {
+        const std::string prompt_name = job.harmony_names.prompt_name(name);
+        spec.branches.push_back(
+            {"<|channel|>commentary to=functions." + prompt_name + " <|constrain|>json<|message|>",
+             params.dump()});
+      }
+      job.req.format = spec;
+    }
     job.parser = std::make_unique<prompt::HarmonyParser>(job.harmony_names, last);
     job.req.preserved_tokens = {"<|start|>", "<|end|>", "<|message|>", "<|channel|>",
                                 "<|constrain|>"};
@@ -307,8 +328,8 @@ void setup_parsers(GenJob& job, const GenModel& m, const prompt::Template& tmpl,
   // A format constrains the answer, not the thinking before it.
   if (!job.req.format.empty() && think.enabled) job.req.format_after = tags.close;
   if (!job.forced_tools.empty()) {  // the answer is a call, in the template's own syntax
-    job.req.format = forced_call_format(tools, job.forced_tools);
-    job.req.format_prefix = tool_tag == "{" ? "" : tool_tag;
+    job.req.format.branches = {
+        {tool_tag == "{" ? "" : tool_tag, forced_call_format(tools, job.forced_tools)}};
     if (think.enabled) job.req.format_after = tags.close;
   }
   job.parser = prompt::make_template_parser(tags, prefilled, tool_tag, tool_names);

@@ -89,7 +89,7 @@ void generate(Context& ctx, Call& c) {
   auto job = std::make_shared<GenJob>();
   job->start = start;
   job->req = completion_request(options);
-  job->req.format = format;
+  if (!format.empty()) job->req.format = engine::sample::FormatSpec::of(format);
   if (job->req.stop.empty()) job->req.stop = m.template_stop;
   job->req.shift = req.shift;
   job->req.truncate = req.truncate;

@@ -420,6 +420,35 @@ class HarmonyTest(unittest.TestCase):
         self.assertEqual(streamed[0][0]["function"]["name"], "get-weather")
         self.assertEqual(deltas[-1]["finish_reason"], "tool_calls")
 
+    def test_tool_choice_forces_a_harmony_call(self):
+        # Whatever these models would write (an analysis then a final answer, or a story), a
+        # forced call comes out in harmony's syntax: an optional analysis (kept as thinking),
+        # then a commentary message to the function with arguments fitting its parameters.
+        tools = [{"type": "function", "function": {"name": "get-weather", "parameters": {
+            "type": "object", "required": ["city", "days"], "properties": {
+                "city": {"type": "string", "maxLength": 8},
+                "days": {"type": "integer", "minimum": 1, "maximum": 7}}}}}]
+        for model in ("reason", "answer", "call"):
+            for choice in ("required", {"type": "function", "function": {"name": "get-weather"}}):
+                j = self.post("/api/chat", {
+                    "model": model, "messages": [{"role": "user", "content": self.prompt}],
+                    "tools": tools, "tool_choice": choice, "stream": False,
+                    "options": {"temperature": 0, "num_predict": 400}}).json()
+                self.assertEqual(j["done_reason"], "stop", j)
+                self.assertEqual(j["message"]["content"], "")
+                calls = j["message"]["tool_calls"]
+                self.assertEqual(len(calls), 1)
+                self.assertEqual(calls[0]["function"]["name"], "get-weather")
+                args = calls[0]["function"]["arguments"]
+                self.assertLessEqual(len(args["city"]), 8)
+                self.assertIn(args["days"], range(1, 8))
+                self.assert_no_markers(j["message"].get("thinking", ""))
+        j = self.post("/api/chat", {
+            "model": "reason", "messages": [{"role": "user", "content": self.prompt}],
+            "tools": tools, "tool_choice": "none", "stream": False,
+            "options": {"temperature": 0}}).json()
+        self.assertFalse(j["message"].get("tool_calls"))
+
     def test_generated_tool_call_with_bad_json_is_an_error(self):
         body = {"model": "badcall", "messages": [{"role": "user", "content": self.prompt}],
                 "tools": TOOLS, "stream": False}

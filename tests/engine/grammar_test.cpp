@@ -161,6 +161,28 @@ TEST(JsonGrammar, PatternsFormatsRefsAndAlternatives) {
   EXPECT_TRUE(matches(unknown, R"("hi")"));
 }
 
+TEST(JsonGrammar, SpecsWithBranchesAndAFreeLead) {
+  engine::sample::FormatSpec spec;
+  spec.lead_open = "<|channel|>analysis<|message|>";
+  spec.lead_close = "<|end|><|start|>assistant";
+  spec.branches = {{"<|channel|>commentary to=functions.a <|constrain|>json<|message|>",
+                    R"({"type":"object","properties":{"x":{"type":"integer"}},"required":["x"]})"},
+                   {"<|channel|>commentary to=functions.b <|constrain|>json<|message|>",
+                    R"({"type":"object","properties":{"y":{"type":"boolean"}},"required":["y"]})"}};
+  auto g = engine::sample::compile_format(spec);
+  const std::string a = "<|channel|>commentary to=functions.a <|constrain|>json<|message|>";
+  const std::string b = "<|channel|>commentary to=functions.b <|constrain|>json<|message|>";
+  EXPECT_TRUE(matches(g, a + R"({"x":1})"));
+  EXPECT_TRUE(matches(g, b + R"({"y":true})"));
+  EXPECT_FALSE(matches(g, a + R"({"y":true})"));     // a's arguments are a's
+  EXPECT_FALSE(matches(g, " " + a + R"({"x":1})"));  // the header comes first
+  const std::string lead = "<|channel|>analysis<|message|>Let me think: a < b, so...";
+  EXPECT_TRUE(matches(g, lead + "<|end|><|start|>assistant" + b + R"({"y":false})"));
+  EXPECT_FALSE(viable(g, lead + "<|start|>"));  // markers end the free text
+  EXPECT_FALSE(matches(g, lead + "<|end|><|start|>assistant<|channel|>final<|message|>Hi"));
+  EXPECT_NE(spec.key(), engine::sample::FormatSpec::of("json").key());
+}
+
 TEST(JsonGrammar, SchemasItCannotCompileAreClearErrors) {
   for (const char* bad :
        {R"({"type":"strin"})", R"({"$ref":"#/$defs/missing"})", "[1,2]", "{",

@@ -51,6 +51,7 @@ class TokenTrie {
 struct CompiledFormat {
   explicit CompiledFormat(std::shared_ptr<const Grammar> g) : grammar(std::move(g)) {}
   std::shared_ptr<const Grammar> grammar;
+  std::shared_ptr<const TokenTrie> vocab;  // what its masks are over (set by the owner)
 
   int32_t intern(const GrammarState& s);
   // The state after byte c from state id, or -1 when c is rejected.

@@ -485,38 +485,82 @@ class Compiler {
 
 }  // namespace
 
+std::string FormatSpec::key() const {
+  std::string k = lead_open + '\0' + lead_close;
+  for (const Branch& b : branches) k += '\0' + b.prefix + '\0' + b.format;
+  return k;
+}
+
 std::shared_ptr<const Grammar> compile_format(std::string_view format, std::string_view prefix) {
+  return compile_format(FormatSpec{{{std::string(prefix), std::string(format)}}, "", ""});
+}
+
+std::shared_ptr<const Grammar> compile_format(const FormatSpec& spec) {
+  if (spec.branches.empty()) fail("nothing to follow");
   auto g = std::make_shared<Grammar>();
-  ojson doc;
-  const bool json_mode = format == "json" || format == "\"json\"";
-  if (!json_mode) {
-    try {
-      doc = util::parse_json<ojson>(format);
-    } catch (const util::Error&) {
-      throw;
-    } catch (const std::exception&) {
-      fail("invalid JSON schema");
+  std::vector<std::vector<Grammar::Elem>> alts;
+  uint32_t ws = 0;
+  // Each branch compiles against its own document ($ref resolves inside it); the building
+  // blocks are repeated per branch, which costs a few rules.
+  std::vector<ojson> docs(spec.branches.size());
+  for (size_t i = 0; i < spec.branches.size(); i++) {
+    const FormatSpec::Branch& b = spec.branches[i];
+    const bool json_mode = b.format == "json" || b.format == "\"json\"";
+    if (!json_mode) {
+      try {
+        docs[i] = util::parse_json<ojson>(b.format);
+      } catch (const util::Error&) {
+        throw;
+      } catch (const std::exception&) {
+        fail("invalid JSON schema");
+      }
+      if (!docs[i].is_object()) fail("must be \"json\" or a JSON schema object");
     }
-    if (!doc.is_object()) fail("must be \"json\" or a JSON schema object");
+    Compiler c(*g, docs[i]);
+    ws = c.ws();
+    uint32_t value = 0;
+    try {
+      value = json_mode ? c.free_object() : c.value(docs[i], 0);
+    } catch (const nlohmann::json::exception& e) {  // a keyword of the wrong JSON type
+      fail(std::string("invalid schema: ") + e.what());
+    }
+    std::vector<Grammar::Elem> seq;
+    if (b.prefix.empty()) {  // a little leading whitespace (SentencePiece words start with one)
+      seq.push_back(Grammar::ref(c.ws()));
+    } else {  // the tag first: nothing before it would be left over as content
+      seq = g->literal(b.prefix);
+      seq.push_back(Grammar::ref(c.ws()));
+    }
+    seq.push_back(Grammar::ref(value));
+    alts.push_back(seq);
   }
-  Compiler c(*g, doc);
-  uint32_t value = 0;
-  try {
-    value = json_mode ? c.free_object() : c.value(doc, 0);
-  } catch (const nlohmann::json::exception& e) {  // a keyword of the wrong JSON type
-    fail(std::string("invalid schema: ") + e.what());
-  }
-  // A little leading whitespace (SentencePiece models start words with a space), nothing after.
+  (void)ws;
+  const uint32_t body = g->new_rule();
+  for (const auto& a : alts) g->add_alt(body, a);
   const uint32_t root = g->new_rule();
-  std::vector<Grammar::Elem> seq;
-  if (prefix.empty()) {
-    seq.push_back(Grammar::ref(c.ws()));
-  } else {  // the tag first: nothing before it would be left over as content
-    seq = g->literal(prefix);
-    seq.push_back(Grammar::ref(c.ws()));
+  if (!spec.lead_open.empty()) {
+    // Free text: any byte but '<', or '<' not followed by '|' (special markers end it).
+    Grammar::ByteSet not_lt, not_bar;
+    not_lt.set();
+    not_lt.reset('<');
+    not_bar.set();
+    not_bar.reset('|');
+    const uint32_t text = g->new_rule();
+    std::vector<Grammar::Elem> one{g->chars(not_lt), Grammar::ref(text)};
+    g->add_alt(text, one);
+    std::vector<Grammar::Elem> lt = g->literal("<");
+    lt.push_back(g->chars(not_bar));
+    lt.push_back(Grammar::ref(text));
+    g->add_alt(text, lt);
+    g->add_alt(text, {});
+    std::vector<Grammar::Elem> lead = g->literal(spec.lead_open);
+    lead.push_back(Grammar::ref(text));
+    const auto close = g->literal(spec.lead_close);
+    lead.insert(lead.end(), close.begin(), close.end());
+    lead.push_back(Grammar::ref(body));
+    g->add_alt(root, lead);
   }
-  seq.push_back(Grammar::ref(value));
-  g->add_alt(root, seq);
+  g->add_alt(root, {Grammar::ref(body)});
   g->set_root(root);
   return g;
 }

@@ -13,16 +13,35 @@
 // little leading whitespace, and nothing after the value.
 #pragma once
 #include <memory>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/sample/grammar.h"
 
 namespace engine::sample {
 
-// `format` as the API gives it: the string "json", or a schema as JSON text. Throws
-// util::Error (400) naming the problem for a schema it cannot compile.
-// `prefix`, when given, is literal text the output starts with (then optional whitespace),
-// e.g. a template's tool-call tag before the call's JSON.
-std::shared_ptr<const Grammar> compile_format(std::string_view format, std::string_view prefix = {});
+// What the output must be: one of `branches` (literal text, e.g. a tool-call tag or a harmony
+// call header, then optional whitespace unless the prefix is empty, then a value of the
+// branch's format), optionally after a free-text section: lead_open, text without "<|", then
+// lead_close (a harmony analysis message before the call).
+struct FormatSpec {
+  struct Branch {
+    std::string prefix;
+    std::string format;  // "json" or a JSON schema as text
+  };
+  std::vector<Branch> branches;
+  std::string lead_open, lead_close;
+
+  bool empty() const { return branches.empty(); }
+  std::string key() const;  // equal for equal specs (the runner's cache key)
+  static FormatSpec of(std::string format) { return FormatSpec{{{"", std::move(format)}}, "", ""}; }
+};
+
+// Throws util::Error (400) naming the problem for a format it cannot compile.
+std::shared_ptr<const Grammar> compile_format(const FormatSpec& spec);
+// One format ("json" or a schema as JSON text) as the API gives it, with an optional prefix.
+std::shared_ptr<const Grammar> compile_format(std::string_view format,
+                                              std::string_view prefix = {});
 
 }  // namespace engine::sample
