@@ -11,7 +11,11 @@ if [ "$major" -lt 20 ]; then
   echo "SKIP: node $(node --version) is older than 20"
   exit 77
 fi
-if [ ! -f node_modules/ollama/package.json ] || [ ! -f node_modules/openai/package.json ]; then
+missing_pkg=""
+for p in ollama openai ai @ai-sdk/openai-compatible @langchain/ollama @langchain/core zod; do
+  [ -f "node_modules/$p/package.json" ] || missing_pkg="$missing_pkg $p"
+done
+if [ -n "$missing_pkg" ]; then
   echo "SKIP: npm packages missing; run scripts/install-deps.sh (npm ci in tests/js)"
   exit 77
 fi
