@@ -7,7 +7,7 @@
 #
 # LLAMA_ISA=native (default): -DGGML_NATIVE=ON with AMX compiled out (its AMX path crashes on
 # these machines, performance.md). LLAMA_ISA=avx2: AVX2/FMA/F16C only, no AVX-512, to compare
-# with our OLLAMA_CPU_ISA=avx2 tier on any machine. About 10-25 minutes on 2 cores; a second
+# with our OLLAMA_CPU_ISA=avx2 tier on any machine. About 5 minutes on 2 cores (AVX2 EPYC); a second
 # call finds the binaries and returns at once. Not part of CI.
 set -euo pipefail
 cache=${1:-${XDG_CACHE_HOME:-$HOME/.cache}/ollama-cpp-bench}
