@@ -4,7 +4,7 @@
 // Input: TEMPLATE [ '\0' FLAGS EXTRA ]. Without a NUL byte the whole input is the template and
 // every data feature is on. FLAGS picks the data (bits below). EXTRA is the request's tools when
 // it is a JSON array (as /api/chat passes them on), else the last message's content; either way
-// it is then the "model output" fed to the thinking and tool-call parsers.
+// it is then the "model output" fed to the thinking, tool-call and harmony parsers.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -13,6 +13,7 @@
 
 #include "fuzz_util.h"
 #include "prompt/chat.h"
+#include "prompt/harmony.h"
 #include "prompt/parsers.h"
 #include "prompt/template.h"
 #include "util/json.h"
@@ -111,6 +112,16 @@ void parse_output(const prompt::Template& tmpl, std::string_view output) {
       p.add(output.substr(i, step), &content, &calls);
     p.finish(&content, &calls);
   }
+  // gpt-oss's harmony parser on the same text (its markers are in the dictionary), starting
+  // after `<|start|>assistant` or, for odd lengths, inside a final message of a prefill.
+  prompt::HarmonyToolNames names;
+  names.add("get_weather");
+  const prompt::Message prefill{.role = "assistant", .content = "Hi"};
+  prompt::HarmonyParser h(names, output.size() % 2 ? &prefill : nullptr);
+  prompt::ParsedOutput parsed;
+  for (size_t i = 0, step = 2; i < output.size(); i += step, step = step % 6 + 1)
+    h.add(output.substr(i, step), &parsed);
+  fuzz::expect_ok_or_error([&] { h.finish(&parsed); });  // bad call JSON: a clean error
 }
 
 }  // namespace

@@ -183,6 +183,11 @@ def main():
         write("gguf", gguf_seeds(tmp))
     templates = builtin_templates()
     templates.update({"seed-%s.tmpl" % k: v for k, v in TEMPLATES.items()})
+    # Harmony model output as EXTRA (flags: everything but tools, so EXTRA is the output text).
+    templates["seed-harmony-output.bin"] = (
+        "{{ .Prompt }}\0\x39<|channel|>analysis<|message|>Think.<|end|><|start|>assistant"
+        "<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>"
+        '{"city":"x"}<|call|>')
     write("template", templates)
     write("json_request", {"seed-%s.json" % k: json.dumps(v, ensure_ascii=False)
                            if not isinstance(v, str) else v for k, v in JSON_BODIES.items()})
