@@ -5,6 +5,7 @@
 // query spent more on the call and the reduction than on the FMAs). The 4 sums of a token
 // reduce together (two hadds and a lane add). Leftover rows/tokens and one-token calls use
 // the vec_dot.
+#include "ops/x86/gemm_f_driver.h"
 #include "ops/x86/prefetch.h"
 #include "ops/x86/simd_avx2.h"
 #include "ops/x86/x86_kernels.h"
@@ -74,30 +75,9 @@ void tile(int64_t n, const uint8_t* w, size_t ws, const uint8_t* act, size_t as,
 }
 
 template <class W>
-void gemm(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact, size_t as,
-          float* y, int64_t ldy, void (*dot)(int64_t, float*, const void*, const void*)) {
-  const auto* w = static_cast<const uint8_t*>(vw);
-  const auto* act = static_cast<const uint8_t*>(vact);
-  int t0 = 0;
-  if (n % 8 == 0 && nt >= kT) {
-    for (; t0 + kT <= nt; t0 += kT) {
-      int r0 = 0;
-      for (; r0 + kR <= nr; r0 += kR) {
-        float* yt = y + t0 * ldy + r0;
-        if (nt <= kPrefetchMaxTokens) {
-          tile<W, true>(n, w + r0 * ws, ws, act + t0 * as, as, yt, ldy);
-        } else {
-          tile<W, false>(n, w + r0 * ws, ws, act + t0 * as, as, yt, ldy);
-        }
-      }
-      for (int r = r0; r < nr; r++) {
-        for (int t = t0; t < t0 + kT; t++) dot(n, &y[t * ldy + r], w + r * ws, act + t * as);
-      }
-    }
-  }
-  for (int t = t0; t < nt; t++) {
-    for (int r = 0; r < nr; r++) dot(n, &y[t * ldy + r], w + r * ws, act + t * as);
-  }
+void gemm(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act, size_t as, float* y,
+          int64_t ldy, DotFn dot) {
+  float_gemm<kR, kT, 8>(n, nr, nt, w, ws, act, as, y, ldy, tile<W, true>, tile<W, false>, dot);
 }
 
 }  // namespace

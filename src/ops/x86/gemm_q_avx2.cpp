@@ -126,10 +126,7 @@ void token_scales(const BlockQ8_0* ab, int64_t nb, float* da, float* sa) {
   for (int64_t b = 0; b < nb; b++) {
     const float d = h2f(ab[b].d);
     da[b] = d;
-    if constexpr (W::kOffset > 0) {
-      const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), load256(ab[b].qs));
-      sa[b] = d * static_cast<float>(hsum_i32(_mm256_madd_epi16(s16, _mm256_set1_epi16(1))));
-    }
+    if constexpr (W::kOffset > 0) sa[b] = d * static_cast<float>(code_sum(ab[b]));
   }
 }
 

@@ -63,24 +63,11 @@ void unpack_x8(int64_t nb, const uint8_t* w, size_t ws, uint8_t* dst) {
 template <int T>
 void tile_x8(int64_t nb, const uint8_t* g, const uint8_t* act, size_t as, const float* da,
              const int32_t* asum, float* y, int64_t ldy) {
-  const BlockQ8_0* ar[T];
-  for (int t = 0; t < T; t++) ar[t] = reinterpret_cast<const BlockQ8_0*>(act + t * as);
-  __m256 acc[T];
-#pragma GCC unroll 4
-  for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; b++, g += kX8Block) {
-    prefetch_weights<kX8Block>(g);
-    __m256i codes[kG];
-    const __m256 dw = x8_block(g, codes);
-#pragma GCC unroll 4
-    for (int t = 0; t < T; t++) {
-      const __m256i isum = block_isum8<Mxfp4W>(codes, nullptr, ar[t][b].qs, asum[t * nb + b]);
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum),
-                               _mm256_mul_ps(dw, _mm256_broadcast_ss(da + t * nb + b)), acc[t]);
-    }
-  }
-#pragma GCC unroll 4
-  for (int t = 0; t < T; t++) _mm256_storeu_ps(y + t * ldy, acc[t]);
+  tile8_over<Mxfp4W, T>(nb, act, as, da, asum, y, ldy, [g](int64_t b, __m256i* codes) {
+    const uint8_t* pb = g + b * kX8Block;
+    prefetch_weights<kX8Block>(pb);
+    return Block8{x8_block(pb, codes), codes};
+  });
 }
 
 constexpr Tile8Fn<Mxfp4W> kTileX8[kT8 + 1] = {nullptr, tile_x8<1>, tile_x8<2>, tile_x8<3>,

@@ -140,29 +140,48 @@ inline __m256i block_isum8(const __m256i* c, const __m256i* v, const int8_t* aq,
   }
 }
 
-// y[t * ldy + r] for the 8 rows of an unpacked group and T tokens. da[t * nb + b]: token
-// block scales; asum[t * nb + b]: kOffset * the block's sum of codes (offset types).
-template <class W, int T>
-void tile8(int64_t nb, const uint8_t* g, const uint8_t* act, size_t as, const float* da,
-           const int32_t* asum, float* y, int64_t ldy) {
-  constexpr size_t kBytes = group_block_bytes<W>();
+// One block of a group as the tiles read it: the 8 rows' scales and the code registers
+// (for Q8_0 followed by the signed values, c + kG).
+struct Block8 {
+  __m256 dw;
+  const __m256i* c;
+};
+
+// y[t * ldy + r] for the 8 rows of a group and T tokens. block(b, scratch) gives block b,
+// decoding into scratch[kG] when the codes are not already laid out in memory.
+// da[t * nb + b]: token block scales; asum[t * nb + b]: kOffset * the block's sum of codes.
+template <class W, int T, class BlockFn>
+inline void tile8_over(int64_t nb, const uint8_t* act, size_t as, const float* da,
+                       const int32_t* asum, float* y, int64_t ldy, BlockFn block) {
   const BlockQ8_0* ar[T];
   for (int t = 0; t < T; t++) ar[t] = reinterpret_cast<const BlockQ8_0*>(act + t * as);
   __m256 acc[T];
 #pragma GCC unroll 8
   for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
-  for (int64_t b = 0; b < nb; b++, g += kBytes) {
-    const __m256 dw = _mm256_loadu_ps(reinterpret_cast<const float*>(g + kBytes - 32));
-    const auto* c = reinterpret_cast<const __m256i*>(g);
+  for (int64_t b = 0; b < nb; b++) {
+    __m256i scratch[kG];
+    const Block8 k = block(b, scratch);
 #pragma GCC unroll 8
     for (int t = 0; t < T; t++) {
-      const __m256i isum = block_isum8<W>(c, c + kG, ar[t][b].qs, asum[t * nb + b]);
+      const __m256i isum = block_isum8<W>(k.c, k.c + kG, ar[t][b].qs, asum[t * nb + b]);
       acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum),
-                               _mm256_mul_ps(dw, _mm256_broadcast_ss(da + t * nb + b)), acc[t]);
+                               _mm256_mul_ps(k.dw, _mm256_broadcast_ss(da + t * nb + b)), acc[t]);
     }
   }
 #pragma GCC unroll 8
   for (int t = 0; t < T; t++) _mm256_storeu_ps(y + t * ldy, acc[t]);
+}
+
+// tile8_over an unpacked group buffer g (group_block_bytes<W>() per block).
+template <class W, int T>
+void tile8(int64_t nb, const uint8_t* g, const uint8_t* act, size_t as, const float* da,
+           const int32_t* asum, float* y, int64_t ldy) {
+  constexpr size_t kBytes = group_block_bytes<W>();
+  tile8_over<W, T>(nb, act, as, da, asum, y, ldy, [g](int64_t b, __m256i*) {
+    const uint8_t* p = g + b * kBytes;
+    return Block8{_mm256_loadu_ps(reinterpret_cast<const float*>(p + kBytes - 32)),
+                  reinterpret_cast<const __m256i*>(p)};
+  });
 }
 
 template <class W>
@@ -173,16 +192,19 @@ template <class W>
 constexpr Tile8Fn<W> kTile8[kT8 + 1] = {nullptr, tile8<W, 1>, tile8<W, 2>, tile8<W, 3>,
                                         tile8<W, 4>};
 
+// The sum of an activation block's 32 codes (for the offset types' correction).
+inline int32_t code_sum(const BlockQ8_0& a) {
+  const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), load256(a.qs));
+  return hsum_i32(_mm256_madd_epi16(s16, _mm256_set1_epi16(1)));
+}
+
 // The 8-row tiles' view of an activation row: da[b] = block scale, asum[b] = kOffset * the
 // sum of the block's codes (offset types).
 template <class W>
 void token_sums(const BlockQ8_0* ab, int64_t nb, float* da, int32_t* asum) {
   for (int64_t b = 0; b < nb; b++) {
     da[b] = h2f(ab[b].d);
-    if constexpr (W::kOffset > 0) {
-      const __m256i s16 = _mm256_maddubs_epi16(_mm256_set1_epi8(1), load256(ab[b].qs));
-      asum[b] = W::kOffset * hsum_i32(_mm256_madd_epi16(s16, _mm256_set1_epi16(1)));
-    }
+    if constexpr (W::kOffset > 0) asum[b] = W::kOffset * code_sum(ab[b]);
   }
 }
 
