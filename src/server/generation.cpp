@@ -212,22 +212,33 @@ prompt::Json tools_for_prompt(GenJob& job, const GenModel& m, const ojson& tools
   return m.harmony_parse ? prompt::harmony_tools(tools, job.harmony_names) : prompt::Json(tools);
 }
 
-void resolve_tool_choice(GenJob& job, const GenModel& m, const ojson& choice, ojson& tools) {
+namespace {
+
+// A tool's function name; "" when the tool has none.
+std::string function_name(const ojson& tool) {
+  if (!tool.contains("function") || !tool["function"].contains("name")) return "";
+  const ojson& name = tool["function"]["name"];
+  return name.is_string() ? name.get<std::string>() : "";
+}
+
+std::vector<std::string> function_names(const ojson& tools) {
+  std::vector<std::string> out;
+  if (!tools.is_array()) return out;
+  for (const auto& t : tools) {
+    if (std::string name = function_name(t); !name.empty()) out.push_back(std::move(name));
+  }
+  return out;
+}
+
+}  // namespace
+
+void resolve_tool_choice(GenJob& job, const ojson& choice, ojson& tools) {
   if (choice.is_null() || (choice.is_string() && choice.get<std::string>() == "auto")) return;
   if (choice.is_string() && choice.get<std::string>() == "none") {
     tools = ojson::array();
     return;
   }
-  auto names = [&]() {
-    std::vector<std::string> out;
-    if (tools.is_array())
-      for (const auto& t : tools)
-        if (t.contains("function") && t["function"].is_object() && t["function"].contains("name") &&
-            t["function"]["name"].is_string())
-          out.push_back(t["function"]["name"].get<std::string>());
-    return out;
-  };
-  std::vector<std::string> all = names();
+  const std::vector<std::string> all = function_names(tools);
   if (choice.is_string() && choice.get<std::string>() == "required") {
     if (all.empty()) throw util::bad_request("tool_choice \"required\" needs tools");
     job.forced_tools = all;
@@ -255,10 +266,9 @@ std::vector<std::pair<std::string, ojson>> forced_params(const ojson& tools,
                                                          const std::vector<std::string>& names) {
   std::vector<std::pair<std::string, ojson>> out;
   for (const auto& t : tools) {
-    if (!t.contains("function") || !t["function"].is_object()) continue;
+    const std::string name = function_name(t);
+    if (name.empty() || std::find(names.begin(), names.end(), name) == names.end()) continue;
     const ojson& f = t["function"];
-    const std::string name = f.value("name", "");
-    if (std::find(names.begin(), names.end(), name) == names.end()) continue;
     out.emplace_back(name, f.contains("parameters") && f["parameters"].is_object()
                                ? f["parameters"]
                                : ojson{{"type", "object"}});
@@ -320,18 +330,14 @@ void setup_parsers(GenJob& job, const GenModel& m, const prompt::Template& tmpl,
   if (tools.is_array() && !tools.empty()) {
     tool_tag = prompt::infer_tool_tag(tmpl);
     if (tool_tag.empty()) tool_tag = "{";
-    for (const auto& t : tools)
-      if (t.contains("function") && t["function"].contains("name") &&
-          t["function"]["name"].is_string())
-        tool_names.push_back(t["function"]["name"].get<std::string>());
+    tool_names = function_names(tools);
   }
-  // A format constrains the answer, not the thinking before it.
-  if (!job.req.format.empty() && think.enabled) job.req.format_after = tags.close;
   if (!job.forced_tools.empty()) {  // the answer is a call, in the template's own syntax
     job.req.format.branches = {
         {tool_tag == "{" ? "" : tool_tag, forced_call_format(tools, job.forced_tools)}};
-    if (think.enabled) job.req.format_after = tags.close;
   }
+  // A format constrains the answer, not the thinking before it.
+  if (!job.req.format.empty() && think.enabled) job.req.format_after = tags.close;
   job.parser = prompt::make_template_parser(tags, prefilled, tool_tag, tool_names);
 }
 

@@ -108,8 +108,8 @@ prompt::Json tools_for_prompt(GenJob& job, const GenModel& m, const ojson& tools
 
 // Applies a chat request's tool_choice: "auto"/null nothing; "none" empties `tools` (no call
 // can be made); "required" or a named function fills job.forced_tools. 400 for an unknown
-// value or function, for tool_choice with a format, or for a harmony model (not supported yet).
-void resolve_tool_choice(GenJob& job, const GenModel& m, const ojson& tool_choice, ojson& tools);
+// value or function, or for tool_choice with a format.
+void resolve_tool_choice(GenJob& job, const ojson& tool_choice, ojson& tools);
 
 // After job.req.prompt is set, job.parser: for a harmony model the harmony parser (continuing
 // an assistant prefill in `last`, the request's last message; the runner keeps harmony's

@@ -106,7 +106,7 @@ void chat(Context& ctx, Call& c) {
   bool truncate = req.truncate;
   std::string model_name = req.model;
   ojson tools = req.tools;
-  resolve_tool_choice(*job, m, req.tool_choice, tools);
+  resolve_tool_choice(*job, req.tool_choice, tools);
 
   auto producer = [&ctx, job, m = std::move(m), msgs = std::move(msgs), mreq, think, truncate,
                    tools, model_name, debug](StreamWriter& w) {
