@@ -161,13 +161,58 @@ TEST(SimdTwin, ToleranceCatchesOneWrongCode) {
   EXPECT_GT(std::fabs(x - y), 2e-6 * abs_terms(DType::Q4_0, DType::Q8_0, w, a, n));
 }
 
-// Tile kernels (Kernels::gemm) against the scalar dot of every (row, token) pair, with ldy > nr
-// so a transposed or mis-strided store shows.
+// nr weight rows of type t and nt activation rows of its activation type, n values each.
+struct TileProblem {
+  DType t;
+  int64_t n;
+  int nr, nt;
+  size_t ws, as;  // row bytes
+  std::vector<uint8_t> w, a;
+};
+
+TileProblem make_problem(DType t, int64_t n, int nr, int nt, Fill fill, std::mt19937& rng) {
+  const DType act = ops::scalar_table()[t].act_type;
+  TileProblem p{t, n, nr, nt, ops::row_bytes(t, n), ops::row_bytes(act, n), {}, {}};
+  for (int r = 0; r < nr; r++) {
+    const auto row = make_weights(t, n, fill, rng);
+    p.w.insert(p.w.end(), row.begin(), row.end());
+  }
+  for (int i = 0; i < nt; i++) {
+    const auto row = make_acts(act, n, fill, rng);
+    p.a.insert(p.a.end(), row.begin(), row.end());
+  }
+  return p;
+}
+
+// A tile kernel's output y (ldy = nr + 3, filled with -777 before the call) against the scalar
+// dot of every (row, token) pair: ldy > nr so a transposed or mis-strided store shows.
+void check_tile(const TileProblem& p, const std::vector<float>& y, Isa isa, const char* kernel,
+                int* checked) {
+  const auto& ref = ops::scalar_table()[p.t];
+  const int64_t ldy = p.nr + 3;
+  for (int i = 0; i < p.nt; i++) {
+    for (int r = 0; r < ldy; r++) {
+      if (r >= p.nr) {
+        ASSERT_EQ(y[i * ldy + r], -777.0f) << kernel << " wrote outside its tile";
+        continue;
+      }
+      const std::vector<uint8_t> wr(p.w.begin() + r * p.ws, p.w.begin() + (r + 1) * p.ws);
+      const std::vector<uint8_t> ar(p.a.begin() + i * p.as, p.a.begin() + (i + 1) * p.as);
+      float want = 0;
+      ref.vec_dot(p.n, &want, wr.data(), ar.data());
+      EXPECT_NEAR(y[i * ldy + r], want, 2e-6 * abs_terms(p.t, ref.act_type, wr, ar, p.n) + 1e-30)
+          << ops::type_info(static_cast<uint32_t>(p.t))->name << " isa=" << ops::isa_name(isa)
+          << " n=" << p.n << " nr=" << p.nr << " nt=" << p.nt << " r=" << r << " t=" << i;
+      (*checked)++;
+    }
+  }
+}
+
+// Tile kernels (Kernels::gemm) against the scalar dot of every (row, token) pair.
 TEST(SimdTwin, GemmMatchesScalarDots) {
   std::mt19937 rng(4321);
   int checked = 0;
   for (DType t : simd_dot_types()) {
-    const auto& ref = ops::scalar_table()[t];
     for (Isa isa : simd_isas()) {
       const ops::Kernels* k = ops::kernels(t, isa);
       if (k->gemm == nullptr) continue;
@@ -190,36 +235,10 @@ TEST(SimdTwin, GemmMatchesScalarDots) {
                               {27, 11},
                               {8, 70}}) {
           const Fill fill = (nr + nt) % 2 ? Fill::kGaussian : Fill::kRawBytes;
-          const size_t ws = ops::row_bytes(t, n), as = ops::row_bytes(ref.act_type, n);
-          std::vector<uint8_t> w, a;
-          for (int r = 0; r < nr; r++) {
-            const auto row = make_weights(t, n, fill, rng);
-            w.insert(w.end(), row.begin(), row.end());
-          }
-          for (int i = 0; i < nt; i++) {
-            const auto row = make_acts(ref.act_type, n, fill, rng);
-            a.insert(a.end(), row.begin(), row.end());
-          }
-          const int64_t ldy = nr + 3;
-          std::vector<float> y(ldy * nt, -777.0f);
-          k->gemm(n, nr, nt, w.data(), ws, a.data(), as, y.data(), ldy);
-          for (int i = 0; i < nt; i++) {
-            for (int r = 0; r < ldy; r++) {
-              if (r >= nr) {
-                ASSERT_EQ(y[i * ldy + r], -777.0f) << "gemm wrote outside its tile";
-                continue;
-              }
-              const std::vector<uint8_t> wr(w.begin() + r * ws, w.begin() + (r + 1) * ws);
-              const std::vector<uint8_t> ar(a.begin() + i * as, a.begin() + (i + 1) * as);
-              float want = 0;
-              ref.vec_dot(n, &want, wr.data(), ar.data());
-              EXPECT_NEAR(y[i * ldy + r], want,
-                          2e-6 * abs_terms(t, ref.act_type, wr, ar, n) + 1e-30)
-                  << ops::type_info(static_cast<uint32_t>(t))->name << " isa=" << ops::isa_name(isa)
-                  << " n=" << n << " nr=" << nr << " nt=" << nt << " r=" << r << " t=" << i;
-              checked++;
-            }
-          }
+          const TileProblem p = make_problem(t, n, nr, nt, fill, rng);
+          std::vector<float> y((nr + 3) * nt, -777.0f);
+          k->gemm(n, nr, nt, p.w.data(), p.ws, p.a.data(), p.as, y.data(), nr + 3);
+          check_tile(p, y, isa, "gemm", &checked);
         }
       }
     }
@@ -236,7 +255,6 @@ TEST(SimdTwin, PackedRowsMatchScalarDots) {
   std::mt19937 rng(97);
   int checked = 0;
   for (DType t : simd_dot_types()) {
-    const auto& ref = ops::scalar_table()[t];
     for (Isa isa : simd_isas()) {
       const ops::Kernels* k = ops::kernels(t, isa);
       if (k->pack8 == nullptr) continue;
@@ -254,38 +272,12 @@ TEST(SimdTwin, PackedRowsMatchScalarDots) {
                               {16, 37},
                               {8, 70}}) {
           const Fill fill = static_cast<Fill>((nr + nt + n) % 4);
-          const size_t ws = ops::row_bytes(t, n), as = ops::row_bytes(ref.act_type, n);
-          std::vector<uint8_t> w, a;
-          for (int r = 0; r < nr; r++) {
-            const auto row = make_weights(t, n, fill, rng);
-            w.insert(w.end(), row.begin(), row.end());
-          }
-          for (int i = 0; i < nt; i++) {
-            const auto row = make_acts(ref.act_type, n, fill, rng);
-            a.insert(a.end(), row.begin(), row.end());
-          }
-          std::vector<uint8_t> packed(w.size(), 0);
-          k->pack8(w.data(), packed.data(), n, nr);
-          const int64_t ldy = nr + 3;
-          std::vector<float> y(ldy * nt, -777.0f);
-          k->gemm8(n, nr, nt, packed.data(), ws, a.data(), as, y.data(), ldy);
-          for (int i = 0; i < nt; i++) {
-            for (int r = 0; r < ldy; r++) {
-              if (r >= nr) {
-                ASSERT_EQ(y[i * ldy + r], -777.0f) << "gemm8 wrote outside its tile";
-                continue;
-              }
-              const std::vector<uint8_t> wr(w.begin() + r * ws, w.begin() + (r + 1) * ws);
-              const std::vector<uint8_t> ar(a.begin() + i * as, a.begin() + (i + 1) * as);
-              float want = 0;
-              ref.vec_dot(n, &want, wr.data(), ar.data());
-              EXPECT_NEAR(y[i * ldy + r], want,
-                          2e-6 * abs_terms(t, ref.act_type, wr, ar, n) + 1e-30)
-                  << ops::type_info(static_cast<uint32_t>(t))->name << " isa=" << ops::isa_name(isa)
-                  << " n=" << n << " nr=" << nr << " nt=" << nt << " r=" << r << " t=" << i;
-              checked++;
-            }
-          }
+          const TileProblem p = make_problem(t, n, nr, nt, fill, rng);
+          std::vector<uint8_t> packed(p.w.size(), 0);
+          k->pack8(p.w.data(), packed.data(), n, nr);
+          std::vector<float> y((nr + 3) * nt, -777.0f);
+          k->gemm8(n, nr, nt, packed.data(), p.ws, p.a.data(), p.as, y.data(), nr + 3);
+          check_tile(p, y, isa, "gemm8", &checked);
         }
       }
     }
