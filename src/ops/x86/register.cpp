@@ -27,6 +27,11 @@ void register_avx2(KernelTable& t) {
   t[DType::Q4_K].vec_dot = avx2::vec_dot_q4_k_q8_k;
   t[DType::Q5_K].vec_dot = avx2::vec_dot_q5_k_q8_k;
   t[DType::Q6_K].vec_dot = avx2::vec_dot_q6_k_q8_k;
+  t[DType::Q2_K].gemm = avx2::gemm_q2_k_q8_k;
+  t[DType::Q3_K].gemm = avx2::gemm_q3_k_q8_k;
+  t[DType::Q4_K].gemm = avx2::gemm_q4_k_q8_k;
+  t[DType::Q5_K].gemm = avx2::gemm_q5_k_q8_k;
+  t[DType::Q6_K].gemm = avx2::gemm_q6_k_q8_k;
   t[DType::Q8_0].quantize_row = avx2::quantize_row_q8_0;
   t[DType::Q8_K].quantize_row = avx2::quantize_row_q8_k;
 }

@@ -1,8 +1,8 @@
 // Entry points of the x86 SIMD kernel variants (AVX2, AVX-512, AVX-512 VNNI) for the kernel table.
 // Only src/ops/x86/register.cpp (baseline-compiled) wires these into KernelTable; the bodies live
 // in *_avx2.cpp / *_avx512.cpp and must only run after CPUID says the ISA is present.
-// Tiers: AVX2 = every dot type (MXFP4 included), gemm tiles for Q4_0/Q8_0/MXFP4 and the float
-// types (4 rows x 3 tokens), and the Q8_0/Q8_K
+// Tiers: AVX2 = every dot type (MXFP4 included), gemm tiles for Q4_0/Q8_0/MXFP4, the K-quants
+// and the float types, and the Q8_0/Q8_K
 // activation quantizers; AVX-512 =
 // float dots and float gemm tiles (4 rows x 4 tokens); AVX-512 VNNI = integer dots and gemm tiles
 // for the legacy and K-quant types (the matmul driver prefers gemm; decode = gemm with one token).
@@ -41,6 +41,11 @@ OPS_X86_GEMM(gemm_mxfp4_q8_0);
 OPS_X86_GEMM(gemm_f32);
 OPS_X86_GEMM(gemm_f16_f32);
 OPS_X86_GEMM(gemm_bf16_f32);
+OPS_X86_GEMM(gemm_q2_k_q8_k);  // gemm_k_avx2.cpp: 8-row tiles from 8 tokens on
+OPS_X86_GEMM(gemm_q3_k_q8_k);
+OPS_X86_GEMM(gemm_q4_k_q8_k);
+OPS_X86_GEMM(gemm_q5_k_q8_k);
+OPS_X86_GEMM(gemm_q6_k_q8_k);
 // MXFP4 rows packed by 8 (gemm_x8_avx2.cpp).
 void pack8_mxfp4(const void* src, void* dst, int64_t k, int64_t n_rows);
 OPS_X86_GEMM(gemm8_mxfp4_q8_0);

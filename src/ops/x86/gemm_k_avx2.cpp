@@ -1,0 +1,308 @@
+// AVX2 tile kernels (Kernels::gemm) for the K-quants (Q2_K..Q6_K) with Q8_K activations, for
+// batches of >= 8 tokens (prompts, 8 sequences decoding together). As the 8-row tiles of
+// tiles_avx2.h: a group of 8 weight rows is unpacked once per call into a buffer with the rows
+// in the lanes (per 256-block: register j holds unsigned codes 4j..4j+3 of row r in int32 lane
+// r), a token's 4 activation bytes are broadcast, and one maddubs multiplies 8 rows. The
+// sub-block scales are applied in integer by madd with per-row int16 scales (one register per
+// scale unit), and every type's second term (Q2_K/Q4_K/Q5_K mins, the Q3_K/Q6_K code offsets)
+// is sum over 16-element sub-blocks of coef * bsums, also one madd per pair of sub-blocks.
+// Per (8 rows, token, 256-block): 64 maddubs, 8-16 + 8 madds, 2 FMAs. Integer parts are exact;
+// results differ from the scalar dots only by float summation order. Fewer than 8 tokens and
+// rows past the last whole group use the dots.
+#include <algorithm>
+#include <vector>
+
+#include "ops/x86/simd_avx2.h"
+#include "ops/x86/tiles_avx2.h"
+#include "ops/x86/x86_kernels.h"
+
+namespace ops::avx2 {
+using namespace ops::x86;
+
+namespace {
+
+// A K type as the tiles read it:
+//   codes(b, c): the 256 unsigned codes in element order, 32 per register (c[0..8));
+//   scales(b, unit, coef, d, dc): the kUnits scales (unit u covers 256 / kUnits elements) as
+//     int32 lanes of kUnits / 8 registers, the 16 int16 coefficients of the 16-element
+//     sub-blocks' activation sums in one register, and the float factors of the two terms:
+//     dot = d * sum(unit * code * a) - dc * sum(coef * bsum).
+// kGroup: maddubs results (code max * 128 * 2 each) that add up in int16 before widening.
+// Bytes 8..15 (the mins of kscales_vec) each twice: the mins of the 16-element sub-blocks.
+const __m128i kDupMins = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+
+struct Q4KW {
+  using Block = BlockQ4_K;
+  static constexpr int kUnits = 8, kGroup = 8;  // 8 * 2 * 15 * 128 < 2^15
+  static void codes(const Block& b, __m256i* c) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    for (int j = 0; j < 4; j++) {
+      const __m256i q = load256(b.qs + 32 * j);
+      c[2 * j] = _mm256_and_si256(q, m4);
+      c[2 * j + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+    }
+  }
+  static void scales(const Block& b, __m256i* unit, __m256i* coef, float* d, float* dc) {
+    const __m128i scm = kscales_vec(b.scales);  // sc[0..7], m[0..7]
+    unit[0] = _mm256_cvtepu8_epi32(scm);
+    *coef = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scm, kDupMins));
+    *d = h2f(b.d);
+    *dc = h2f(b.dmin);
+  }
+};
+
+struct Q5KW {
+  using Block = BlockQ5_K;
+  static constexpr int kUnits = 8, kGroup = 4;  // 4 * 2 * 31 * 128 < 2^15
+  static void codes(const Block& b, __m256i* c) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), h16 = _mm256_set1_epi8(0x10);
+    const __m256i qh = load256(b.qh);
+    for (int j = 0; j < 4; j++) {
+      const __m256i q = load256(b.qs + 32 * j);
+      const __m256i b0 = _mm256_set1_epi8(static_cast<char>(1 << (2 * j)));
+      const __m256i b1 = _mm256_set1_epi8(static_cast<char>(1 << (2 * j + 1)));
+      c[2 * j] = _mm256_or_si256(
+          _mm256_and_si256(q, m4),
+          _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b0), b0), h16));
+      c[2 * j + 1] = _mm256_or_si256(
+          _mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
+          _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b1), b1), h16));
+    }
+  }
+  static void scales(const Block& b, __m256i* unit, __m256i* coef, float* d, float* dc) {
+    const __m128i scm = kscales_vec(b.scales);  // sc[0..7], m[0..7]
+    unit[0] = _mm256_cvtepu8_epi32(scm);
+    *coef = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scm, kDupMins));
+    *d = h2f(b.d);
+    *dc = h2f(b.dmin);
+  }
+};
+
+// Q6_K: codes = value + 32 in 0..63; the offset goes through coef = 32 * scale.
+struct Q6KW {
+  using Block = BlockQ6_K;
+  static constexpr int kUnits = 16, kGroup = 2;  // 2 * 2 * 63 * 128 < 2^15
+  static void codes(const Block& b, __m256i* c) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30);
+    for (int h = 0; h < 2; h++) {
+      const __m256i ql0 = load256(b.ql + 64 * h), ql1 = load256(b.ql + 64 * h + 32);
+      const __m256i qh = load256(b.qh + 32 * h);
+      c[4 * h] = _mm256_or_si256(_mm256_and_si256(ql0, m4),
+                                 _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
+      c[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(ql1, m4),
+                                     _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
+      c[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
+                                     _mm256_and_si256(qh, m30));
+      c[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
+                                     _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
+    }
+  }
+  static void scales(const Block& b, __m256i* unit, __m256i* coef, float* d, float* dc) {
+    const __m128i sc = load128(b.scales);
+    unit[0] = _mm256_cvtepi8_epi32(sc);
+    unit[1] = _mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8));
+    *coef = _mm256_slli_epi16(_mm256_cvtepi8_epi16(sc), 5);
+    *d = *dc = h2f(b.d);
+  }
+};
+
+// Q3_K: codes = value + 4 in 0..7 (the hmask bit is the third bit); coef = 4 * scale.
+struct Q3KW {
+  using Block = BlockQ3_K;
+  static constexpr int kUnits = 16, kGroup = 4;
+  static void codes(const Block& b, __m256i* c) {
+    const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4);
+    const __m256i hm = load256(b.hmask);
+    for (int h = 0; h < 2; h++) {
+      const __m256i qs = load256(b.qs + 32 * h);
+      for (int j = 0; j < 4; j++) {
+        const __m256i lo = _mm256_and_si256(_mm256_srl_epi16(qs, _mm_cvtsi32_si128(2 * j)), m3);
+        const __m256i hi = _mm256_and_si256(
+            _mm256_slli_epi16(_mm256_srl_epi16(hm, _mm_cvtsi32_si128(4 * h + j)), 2), m4);
+        c[4 * h + j] = _mm256_or_si256(lo, hi);
+      }
+    }
+  }
+  static void scales(const Block& b, __m256i* unit, __m256i* coef, float* d, float* dc) {
+    const __m128i sc = q3k_scales16(b.scales);
+    unit[0] = _mm256_cvtepi8_epi32(sc);
+    unit[1] = _mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8));
+    *coef = _mm256_slli_epi16(_mm256_cvtepi8_epi16(sc), 2);
+    *d = *dc = h2f(b.d);
+  }
+};
+
+struct Q2KW {
+  using Block = BlockQ2_K;
+  static constexpr int kUnits = 16, kGroup = 4;
+  static void codes(const Block& b, __m256i* c) {
+    const __m256i m3 = _mm256_set1_epi8(3);
+    for (int h = 0; h < 2; h++) {
+      const __m256i qs = load256(b.qs + 32 * h);
+      for (int j = 0; j < 4; j++) {
+        c[4 * h + j] = _mm256_and_si256(_mm256_srl_epi16(qs, _mm_cvtsi32_si128(2 * j)), m3);
+      }
+    }
+  }
+  static void scales(const Block& b, __m256i* unit, __m256i* coef, float* d, float* dc) {
+    const __m128i s8 = load128(b.scales), m4 = _mm_set1_epi8(0x0f);
+    const __m128i sc = _mm_and_si128(s8, m4);
+    unit[0] = _mm256_cvtepu8_epi32(sc);
+    unit[1] = _mm256_cvtepu8_epi32(_mm_srli_si128(sc, 8));
+    *coef = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s8, 4), m4));
+    *d = h2f(b.d);
+    *dc = h2f(b.dmin);
+  }
+};
+
+// One 256-block of a group of 8 rows, unpacked: 64 code registers, kUnits scale registers
+// (lane r: row r's scale twice, as the int16 pair madd multiplies), 8 coefficient registers
+// (lane r: row r's coefficients of sub-blocks 2p and 2p+1), then the rows' d and dc.
+template <class W>
+constexpr size_t kGroupBlock = (64 + W::kUnits + 8 + 2) * 32;
+
+template <class W>
+void unpack_group(int64_t nb, const uint8_t* w, size_t ws, uint8_t* dst) {
+  using B = typename W::Block;
+  for (int64_t b = 0; b < nb; b++) {
+    auto* out = reinterpret_cast<__m256i*>(dst + b * kGroupBlock<W>);
+    constexpr int kU8 = W::kUnits / 8;
+    // int32 lane x -> its low int16 twice (madd's pair).
+    const __m256i twice = _mm256_setr_epi8(0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13,  //
+                                           0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13);
+    __m256i c[kG][8], unit[kU8][kG], coef[kG];
+    alignas(32) float d[kG], dc[kG];
+    for (int r = 0; r < kG; r++) {
+      const B& blk = reinterpret_cast<const B*>(w + r * ws)[b];
+      // The rows come from DRAM once per call: fetch the next group's (every cache line of
+      // a block: K blocks are 84-210 bytes).
+      const char* next = reinterpret_cast<const char*>(&blk) + kG * ws;
+      for (size_t off = 0; off < sizeof(B); off += 64) _mm_prefetch(next + off, _MM_HINT_T1);
+      W::codes(blk, c[r]);
+      __m256i u[kU8];
+      W::scales(blk, u, &coef[r], &d[r], &dc[r]);
+      for (int i = 0; i < kU8; i++) unit[i][r] = _mm256_shuffle_epi8(u[i], twice);
+    }
+    for (int k = 0; k < 8; k++) {
+      __m256i rows[kG];
+      for (int r = 0; r < kG; r++) rows[r] = c[r][k];
+      transpose8x8_i32(rows, out + 8 * k);
+    }
+    for (int i = 0; i < kU8; i++) transpose8x8_i32(unit[i], out + 64 + 8 * i);
+    transpose8x8_i32(coef, out + 64 + W::kUnits);
+    _mm256_store_ps(reinterpret_cast<float*>(out + 72 + W::kUnits), _mm256_load_ps(d));
+    _mm256_store_ps(reinterpret_cast<float*>(out + 73 + W::kUnits), _mm256_load_ps(dc));
+  }
+}
+
+// y[t * ldy + r] for the 8 rows of an unpacked group g and T tokens (a[t]: their Q8_K rows).
+template <class W, int T>
+void ktile(int64_t nb, const uint8_t* g, const BlockQ8_K* const* a, float* y, int64_t ldy) {
+  constexpr int kRegsPerUnit = 64 / W::kUnits;
+  static_assert(kRegsPerUnit % W::kGroup == 0);
+  __m256 acc[T];
+#pragma GCC unroll 8
+  for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; b++) {
+    const auto* c = reinterpret_cast<const __m256i*>(g + b * kGroupBlock<W>);
+    const __m256i* unit = c + 64;
+    const __m256i* coef = unit + W::kUnits;
+    const __m256 dw = _mm256_loadu_ps(reinterpret_cast<const float*>(coef + 8));
+    const __m256 dc = _mm256_loadu_ps(reinterpret_cast<const float*>(coef + 9));
+    __m256i isum[T];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; t++) isum[t] = _mm256_setzero_si256();
+    for (int k = 0; k < 8; k++) {  // 32 elements: 8 code registers
+#pragma GCC unroll 8
+      for (int t = 0; t < T; t++) {
+        const int8_t* aq = a[t][b].qs + 32 * k;
+#pragma GCC unroll 8
+        for (int j0 = 0; j0 < 8; j0 += W::kGroup) {
+          __m256i s16 = _mm256_maddubs_epi16(_mm256_loadu_si256(c + 8 * k + j0), bcast4(aq + 4 * j0));
+#pragma GCC unroll 8
+          for (int j = j0 + 1; j < j0 + W::kGroup; j++) {
+            s16 = _mm256_add_epi16(
+                s16, _mm256_maddubs_epi16(_mm256_loadu_si256(c + 8 * k + j), bcast4(aq + 4 * j)));
+          }
+          const __m256i sc = _mm256_loadu_si256(unit + (8 * k + j0) / kRegsPerUnit);
+          isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(s16, sc));
+        }
+      }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < T; t++) {
+      const int8_t* bs = reinterpret_cast<const int8_t*>(a[t][b].bsums);
+      __m256i corr = _mm256_madd_epi16(_mm256_loadu_si256(coef), bcast4(bs));
+#pragma GCC unroll 8
+      for (int p = 1; p < 8; p++) {
+        corr = _mm256_add_epi32(corr,
+                                _mm256_madd_epi16(_mm256_loadu_si256(coef + p), bcast4(bs + 4 * p)));
+      }
+      const __m256 da = _mm256_set1_ps(a[t][b].d);
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(dw, da), acc[t]);
+      acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(corr), _mm256_mul_ps(dc, da), acc[t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < T; t++) _mm256_storeu_ps(y + t * ldy, acc[t]);
+}
+
+template <class W>
+using KTileFn = void (*)(int64_t, const uint8_t*, const BlockQ8_K* const*, float*, int64_t);
+template <class W>
+constexpr KTileFn<W> kKTile[kT8 + 1] = {nullptr, ktile<W, 1>, ktile<W, 2>, ktile<W, 3>,
+                                        ktile<W, 4>};
+
+// From 8 tokens on (the unpack of a group costs about 2 tokens' tiles), whole groups of 8 rows
+// through the tiles: all groups of the call unpacked once, then tokens in blocks of
+// kTokenBlock over all groups so the unpacked rows and the block's activations stay in L2.
+template <class W>
+void gemm(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact, size_t as,
+          float* y, int64_t ldy, void (*dot)(int64_t, float*, const void*, const void*)) {
+  const auto* w = static_cast<const uint8_t*>(vw);
+  const auto* act = static_cast<const uint8_t*>(vact);
+  const int64_t nb = n / kQK_K;
+  const int r8 = nt >= 2 * kT8 ? nr / kG * kG : 0;
+  if (r8 > 0) {
+    thread_local std::vector<uint8_t> t_groups;
+    const size_t group = nb * kGroupBlock<W>;
+    const int ng = r8 / kG;
+    if (t_groups.size() < ng * group + 32) t_groups.resize(ng * group + 32);
+    // unpack_group stores whole registers: 32-byte aligned.
+    auto* groups = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(t_groups.data()) + 31) &
+                                              ~uintptr_t{31});
+    for (int gi = 0; gi < ng; gi++) unpack_group<W>(nb, w + gi * kG * ws, ws, groups + gi * group);
+    for (int t0 = 0; t0 < nt; t0 += kTokenBlock) {
+      const int t1 = std::min(nt, t0 + kTokenBlock);
+      for (int gi = 0; gi < ng; gi++) {
+        for (int t = t0; t < t1; t += kT8) {
+          const int m = std::min(kT8, t1 - t);
+          const BlockQ8_K* a[kT8];
+          for (int i = 0; i < m; i++) a[i] = reinterpret_cast<const BlockQ8_K*>(act + (t + i) * as);
+          kKTile<W>[m](nb, groups + gi * group, a, y + t * ldy + gi * kG, ldy);
+        }
+      }
+    }
+  }
+  if (r8 == nr) return;
+  // Each row against the tokens while it is hot.
+  for (int r = r8; r < nr; r++) {
+    for (int t = 0; t < nt; t++) dot(n, &y[t * ldy + r], w + r * ws, act + t * as);
+  }
+}
+
+}  // namespace
+
+#define OPS_GEMM_K(name, W, dot)                                                           \
+  void name(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as, \
+            float* y, int64_t ldy) {                                                       \
+    gemm<W>(n, nr, nt, w, ws, a, as, y, ldy, dot);                                         \
+  }
+OPS_GEMM_K(gemm_q2_k_q8_k, Q2KW, vec_dot_q2_k_q8_k)
+OPS_GEMM_K(gemm_q3_k_q8_k, Q3KW, vec_dot_q3_k_q8_k)
+OPS_GEMM_K(gemm_q4_k_q8_k, Q4KW, vec_dot_q4_k_q8_k)
+OPS_GEMM_K(gemm_q5_k_q8_k, Q5KW, vec_dot_q5_k_q8_k)
+OPS_GEMM_K(gemm_q6_k_q8_k, Q6KW, vec_dot_q6_k_q8_k)
+#undef OPS_GEMM_K
+
+}  // namespace ops::avx2
