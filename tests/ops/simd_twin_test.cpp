@@ -233,7 +233,10 @@ TEST(SimdTwin, GemmMatchesScalarDots) {
                               {8, 8},
                               {16, 37},
                               {27, 11},
-                              {8, 70}}) {
+                              {8, 70},
+                              // Float weights' packed panels (>= 12 tokens): a full panel
+                              // and a partial one, k slices with a short last one (2880).
+                              {21, 12}}) {
           const Fill fill = (nr + nt) % 2 ? Fill::kGaussian : Fill::kRawBytes;
           const TileProblem p = make_problem(t, n, nr, nt, fill, rng);
           std::vector<float> y((nr + 3) * nt, -777.0f);
@@ -270,7 +273,10 @@ TEST(SimdTwin, PackedRowsMatchScalarDots) {
                               {16, 8},
                               {8, 9},
                               {16, 37},
-                              {8, 70}}) {
+                              {8, 70},
+                              // Float weights' packed panels (>= 12 tokens): a full panel
+                              // and a partial one, k slices with a short last one (2880).
+                              {21, 12}}) {
           const Fill fill = static_cast<Fill>((nr + nt + n) % 4);
           const TileProblem p = make_problem(t, n, nr, nt, fill, rng);
           std::vector<uint8_t> packed(p.w.size(), 0);
