@@ -20,6 +20,7 @@ struct Q4_0W {
   using Block = BlockQ4_0;
   static constexpr int kOffset = 8;
   static constexpr int kGroup = 8;  // maddubs results summable in int16: 8 * 2 * 15 * 128 < 2^15
+  static constexpr bool kF16Scale = true;  // d: an f16 field
   static __m256i codes(const Block& b) { return nibbles32(b.qs); }
   static __m256i values(const Block& b) {
     return _mm256_sub_epi8(nibbles32(b.qs), _mm256_set1_epi8(8));
@@ -30,6 +31,7 @@ struct Q8_0W {
   using Block = BlockQ8_0;
   static constexpr int kOffset = 0;  // signed codes: the sign trick
   static constexpr int kGroup = 1;   // a pair of 127 * 127 products fills int16 already
+  static constexpr bool kF16Scale = true;
   static __m256i values(const Block& b) { return load256(b.qs); }
   static float scale(const Block& b) { return h2f(b.d); }
 };
@@ -58,6 +60,7 @@ struct Mxfp4W {
   using Block = BlockMxfp4;
   static constexpr int kOffset = 12;
   static constexpr int kGroup = 4;  // 4 * 2 * 24 * 128 < 2^15
+  static constexpr bool kF16Scale = false;  // an e8m0 exponent
   static __m256i codes(const Block& b) {
     const __m256i table = _mm256_broadcastsi128_si256(load128(kMxfp4Codes));
     return _mm256_shuffle_epi8(table, nibbles32(b.qs));
