@@ -1,14 +1,16 @@
 // AVX2 tile kernels (Kernels::gemm) for the K-quants (Q2_K..Q6_K) with Q8_K activations, for
 // batches of >= 8 tokens (prompts, 8 sequences decoding together). As the 8-row tiles of
 // tiles_avx2.h: a group of 8 weight rows is unpacked once per call into a buffer with the rows
-// in the lanes (per 256-block: register j holds unsigned codes 4j..4j+3 of row r in int32 lane
-// r), a token's 4 activation bytes are broadcast, and one maddubs multiplies 8 rows. The
-// sub-block scales are applied in integer by madd with per-row int16 scales (one register per
-// scale unit), and every type's second term (Q2_K/Q4_K/Q5_K mins, the Q3_K/Q6_K code offsets)
-// is sum over 16-element sub-blocks of coef * bsums, also one madd per pair of sub-blocks.
-// Per (8 rows, token, 256-block): 64 maddubs, 8-16 + 8 madds, 2 FMAs. Integer parts are exact;
-// results differ from the scalar dots only by float summation order. Fewer than 8 tokens and
-// rows past the last whole group use the dots.
+// in the lanes (per 256-block: register j holds the signed values 4j..4j+3 of row r in int32
+// lane r), a token's 4 activation bytes are broadcast, and one maddubs multiplies 8 rows. The
+// activations are the unsigned operand, offset by 128 (a + 128, made once per token block),
+// so the weight registers are maddubs's memory operand; the offset's share, 128 * sum(scale *
+// value) per row, is weight-only and computed at unpack. The sub-block scales are applied in
+// integer by madd with per-row int16 scales (one register per scale unit); Q2_K/Q4_K/Q5_K mins
+// are sum over 16-element sub-blocks of min * bsums, one madd per pair of sub-blocks.
+// Per (8 rows, token, 256-block): 64 maddubs, 16-32 madds (+ 8 for mins), 2 FMAs. Integer
+// parts are exact; results differ from the scalar dots only by float summation order. Fewer
+// than 8 tokens and rows past the last whole group use the dots.
 #include <algorithm>
 #include <vector>
 
@@ -22,18 +24,22 @@ using namespace ops::x86;
 namespace {
 
 // A K type as the tiles read it:
-//   codes(b, c): the 256 unsigned codes in element order, 32 per register (c[0..8));
+//   codes(b, c): the 256 codes in element order, 32 per register (c[0..8)); the value is
+//     code - kCodeOffset (Q3_K and Q6_K store values + 4 / + 32);
+//   kMins: the type has mins (then coef below is used, else the second term is zero);
 //   scales(b, unit, coef, d, dc): the kUnits scales (unit u covers 256 / kUnits elements) as
 //     int32 lanes of kUnits / 8 registers, the 16 int16 coefficients of the 16-element
 //     sub-blocks' activation sums in one register, and the float factors of the two terms:
 //     dot = d * sum(unit * code * a) - dc * sum(coef * bsum).
-// kGroup: maddubs results (code max * 128 * 2 each) that add up in int16 before widening.
+// kGroup: maddubs results (|value| max * 255 * 2 each) that add up in int16 before widening.
 // Bytes 8..15 (the mins of kscales_vec) each twice: the mins of the 16-element sub-blocks.
 const __m128i kDupMins = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
 
 struct Q4KW {
   using Block = BlockQ4_K;
-  static constexpr int kUnits = 8, kGroup = 8;  // 8 * 2 * 15 * 128 < 2^15
+  static constexpr int kUnits = 8, kGroup = 4;  // 4 * 2 * 15 * 255 < 2^15
+  static constexpr int kCodeOffset = 0;
+  static constexpr bool kMins = true;
   static void codes(const Block& b, __m256i* c) {
     const __m256i m4 = _mm256_set1_epi8(0x0f);
     for (int j = 0; j < 4; j++) {
@@ -53,7 +59,9 @@ struct Q4KW {
 
 struct Q5KW {
   using Block = BlockQ5_K;
-  static constexpr int kUnits = 8, kGroup = 4;  // 4 * 2 * 31 * 128 < 2^15
+  static constexpr int kUnits = 8, kGroup = 2;  // 2 * 2 * 31 * 255 < 2^15
+  static constexpr int kCodeOffset = 0;
+  static constexpr bool kMins = true;
   static void codes(const Block& b, __m256i* c) {
     const __m256i m4 = _mm256_set1_epi8(0x0f), h16 = _mm256_set1_epi8(0x10);
     const __m256i qh = load256(b.qh);
@@ -78,10 +86,12 @@ struct Q5KW {
   }
 };
 
-// Q6_K: codes = value + 32 in 0..63; the offset goes through coef = 32 * scale.
+// Q6_K: codes = value + 32 in 0..63.
 struct Q6KW {
   using Block = BlockQ6_K;
-  static constexpr int kUnits = 16, kGroup = 2;  // 2 * 2 * 63 * 128 < 2^15
+  static constexpr int kUnits = 16, kGroup = 2;  // 2 * 2 * 32 * 255 < 2^15
+  static constexpr int kCodeOffset = 32;
+  static constexpr bool kMins = false;
   static void codes(const Block& b, __m256i* c) {
     const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30);
     for (int h = 0; h < 2; h++) {
@@ -101,15 +111,17 @@ struct Q6KW {
     const __m128i sc = load128(b.scales);
     unit[0] = _mm256_cvtepi8_epi32(sc);
     unit[1] = _mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8));
-    *coef = _mm256_slli_epi16(_mm256_cvtepi8_epi16(sc), 5);
+    *coef = _mm256_setzero_si256();  // no mins
     *d = *dc = h2f(b.d);
   }
 };
 
-// Q3_K: codes = value + 4 in 0..7 (the hmask bit is the third bit); coef = 4 * scale.
+// Q3_K: codes = value + 4 in 0..7 (the hmask bit is the third bit).
 struct Q3KW {
   using Block = BlockQ3_K;
   static constexpr int kUnits = 16, kGroup = 4;
+  static constexpr int kCodeOffset = 4;
+  static constexpr bool kMins = false;
   static void codes(const Block& b, __m256i* c) {
     const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4);
     const __m256i hm = load256(b.hmask);
@@ -127,7 +139,7 @@ struct Q3KW {
     const __m128i sc = q3k_scales16(b.scales);
     unit[0] = _mm256_cvtepi8_epi32(sc);
     unit[1] = _mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8));
-    *coef = _mm256_slli_epi16(_mm256_cvtepi8_epi16(sc), 2);
+    *coef = _mm256_setzero_si256();  // no mins
     *d = *dc = h2f(b.d);
   }
 };
@@ -135,6 +147,8 @@ struct Q3KW {
 struct Q2KW {
   using Block = BlockQ2_K;
   static constexpr int kUnits = 16, kGroup = 4;
+  static constexpr int kCodeOffset = 0;
+  static constexpr bool kMins = true;
   static void codes(const Block& b, __m256i* c) {
     const __m256i m3 = _mm256_set1_epi8(3);
     for (int h = 0; h < 2; h++) {
@@ -155,11 +169,38 @@ struct Q2KW {
   }
 };
 
-// One 256-block of a group of 8 rows, unpacked: 64 code registers, kUnits scale registers
-// (lane r: row r's scale twice, as the int16 pair madd multiplies), 8 coefficient registers
-// (lane r: row r's coefficients of sub-blocks 2p and 2p+1), then the rows' d and dc.
+// One 256-block of a group of 8 rows, unpacked: 64 value registers, kUnits scale registers
+// (lane r: row r's scale twice, as the int16 pair madd multiplies), 8 min registers (lane r:
+// row r's mins of sub-blocks 2p and 2p+1), the rows' d and dc, and the rows' 128 * sum(scale
+// * value) (the activation offset's share, as int32).
 template <class W>
-constexpr size_t kGroupBlock = (64 + W::kUnits + 8 + 2) * 32;
+constexpr size_t kGroupBlock = (64 + W::kUnits + 8 + 3) * 32;
+
+// The integer part of one 256-block for T tokens: sum over units of scale * sum(x * value),
+// x[t] the tokens' unsigned activation bytes, added to isum[t].
+template <class W, int T>
+inline void block_isum(const __m256i* c, const __m256i* unit, const uint8_t* const* x,
+                       __m256i* isum) {
+  constexpr int kRegsPerUnit = 64 / W::kUnits;
+  static_assert(kRegsPerUnit % W::kGroup == 0);
+  for (int k = 0; k < 8; k++) {  // 32 elements: 8 value registers
+#pragma GCC unroll 8
+    for (int t = 0; t < T; t++) {
+      const auto* xk = reinterpret_cast<const int8_t*>(x[t] + 32 * k);
+#pragma GCC unroll 8
+      for (int j0 = 0; j0 < 8; j0 += W::kGroup) {
+        __m256i s16 = _mm256_maddubs_epi16(bcast4(xk + 4 * j0), _mm256_load_si256(c + 8 * k + j0));
+#pragma GCC unroll 8
+        for (int j = j0 + 1; j < j0 + W::kGroup; j++) {
+          s16 = _mm256_add_epi16(
+              s16, _mm256_maddubs_epi16(bcast4(xk + 4 * j), _mm256_load_si256(c + 8 * k + j)));
+        }
+        const __m256i sc = _mm256_load_si256(unit + (8 * k + j0) / kRegsPerUnit);
+        isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(s16, sc));
+      }
+    }
+  }
+}
 
 template <class W>
 void unpack_group(int64_t nb, const uint8_t* w, size_t ws, uint8_t* dst) {
@@ -179,6 +220,10 @@ void unpack_group(int64_t nb, const uint8_t* w, size_t ws, uint8_t* dst) {
       const char* next = reinterpret_cast<const char*>(&blk) + kG * ws;
       for (size_t off = 0; off < sizeof(B); off += 64) _mm_prefetch(next + off, _MM_HINT_T1);
       W::codes(blk, c[r]);
+      if constexpr (W::kCodeOffset > 0) {
+        for (int k = 0; k < 8; k++)
+          c[r][k] = _mm256_sub_epi8(c[r][k], _mm256_set1_epi8(W::kCodeOffset));
+      }
       __m256i u[kU8];
       W::scales(blk, u, &coef[r], &d[r], &dc[r]);
       for (int i = 0; i < kU8; i++) unit[i][r] = _mm256_shuffle_epi8(u[i], twice);
@@ -192,14 +237,21 @@ void unpack_group(int64_t nb, const uint8_t* w, size_t ws, uint8_t* dst) {
     transpose8x8_i32(coef, out + 64 + W::kUnits);
     _mm256_store_ps(reinterpret_cast<float*>(out + 72 + W::kUnits), _mm256_load_ps(d));
     _mm256_store_ps(reinterpret_cast<float*>(out + 73 + W::kUnits), _mm256_load_ps(dc));
+    // 128 * sum(scale * value): the block's integer part for activations of all zeros.
+    alignas(32) uint8_t x128[kQK_K];
+    std::memset(x128, 128, sizeof(x128));
+    const uint8_t* x[1] = {x128};
+    __m256i k128 = _mm256_setzero_si256();
+    block_isum<W, 1>(out, out + 64, x, &k128);
+    _mm256_store_si256(out + 74 + W::kUnits, k128);
   }
 }
 
-// y[t * ldy + r] for the 8 rows of an unpacked group g and T tokens (a[t]: their Q8_K rows).
+// y[t * ldy + r] for the 8 rows of an unpacked group g and T tokens: x[t] their activation
+// bytes + 128 (nb * 256), a[t] their Q8_K rows (scales, bsums).
 template <class W, int T>
-void ktile(int64_t nb, const uint8_t* g, const BlockQ8_K* const* a, float* y, int64_t ldy) {
-  constexpr int kRegsPerUnit = 64 / W::kUnits;
-  static_assert(kRegsPerUnit % W::kGroup == 0);
+void ktile(int64_t nb, const uint8_t* g, const uint8_t* const* x, const BlockQ8_K* const* a,
+           float* y, int64_t ldy) {
   __m256 acc[T];
 #pragma GCC unroll 8
   for (int t = 0; t < T; t++) acc[t] = _mm256_setzero_ps();
@@ -207,40 +259,31 @@ void ktile(int64_t nb, const uint8_t* g, const BlockQ8_K* const* a, float* y, in
     const auto* c = reinterpret_cast<const __m256i*>(g + b * kGroupBlock<W>);
     const __m256i* unit = c + 64;
     const __m256i* coef = unit + W::kUnits;
-    const __m256 dw = _mm256_loadu_ps(reinterpret_cast<const float*>(coef + 8));
-    const __m256 dc = _mm256_loadu_ps(reinterpret_cast<const float*>(coef + 9));
+    const __m256 dw = _mm256_load_ps(reinterpret_cast<const float*>(coef + 8));
+    const __m256 dc = _mm256_load_ps(reinterpret_cast<const float*>(coef + 9));
+    const __m256i k128 = _mm256_load_si256(coef + 10);
     __m256i isum[T];
-#pragma GCC unroll 8
-    for (int t = 0; t < T; t++) isum[t] = _mm256_setzero_si256();
-    for (int k = 0; k < 8; k++) {  // 32 elements: 8 code registers
-#pragma GCC unroll 8
-      for (int t = 0; t < T; t++) {
-        const int8_t* aq = a[t][b].qs + 32 * k;
-#pragma GCC unroll 8
-        for (int j0 = 0; j0 < 8; j0 += W::kGroup) {
-          __m256i s16 = _mm256_maddubs_epi16(_mm256_loadu_si256(c + 8 * k + j0), bcast4(aq + 4 * j0));
-#pragma GCC unroll 8
-          for (int j = j0 + 1; j < j0 + W::kGroup; j++) {
-            s16 = _mm256_add_epi16(
-                s16, _mm256_maddubs_epi16(_mm256_loadu_si256(c + 8 * k + j), bcast4(aq + 4 * j)));
-          }
-          const __m256i sc = _mm256_loadu_si256(unit + (8 * k + j0) / kRegsPerUnit);
-          isum[t] = _mm256_add_epi32(isum[t], _mm256_madd_epi16(s16, sc));
-        }
-      }
-    }
+    const uint8_t* xb[T];
 #pragma GCC unroll 8
     for (int t = 0; t < T; t++) {
-      const int8_t* bs = reinterpret_cast<const int8_t*>(a[t][b].bsums);
-      __m256i corr = _mm256_madd_epi16(_mm256_loadu_si256(coef), bcast4(bs));
+      isum[t] = _mm256_sub_epi32(_mm256_setzero_si256(), k128);
+      xb[t] = x[t] + b * kQK_K;
+    }
+    block_isum<W, T>(c, unit, xb, isum);
 #pragma GCC unroll 8
-      for (int p = 1; p < 8; p++) {
-        corr = _mm256_add_epi32(corr,
-                                _mm256_madd_epi16(_mm256_loadu_si256(coef + p), bcast4(bs + 4 * p)));
-      }
+    for (int t = 0; t < T; t++) {
       const __m256 da = _mm256_set1_ps(a[t][b].d);
       acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[t]), _mm256_mul_ps(dw, da), acc[t]);
-      acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(corr), _mm256_mul_ps(dc, da), acc[t]);
+      if constexpr (W::kMins) {
+        const int8_t* bs = reinterpret_cast<const int8_t*>(a[t][b].bsums);
+        __m256i corr = _mm256_madd_epi16(_mm256_load_si256(coef), bcast4(bs));
+#pragma GCC unroll 8
+        for (int p = 1; p < 8; p++) {
+          corr = _mm256_add_epi32(corr,
+                                  _mm256_madd_epi16(_mm256_load_si256(coef + p), bcast4(bs + 4 * p)));
+        }
+        acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(corr), _mm256_mul_ps(dc, da), acc[t]);
+      }
     }
   }
 #pragma GCC unroll 8
@@ -248,7 +291,8 @@ void ktile(int64_t nb, const uint8_t* g, const BlockQ8_K* const* a, float* y, in
 }
 
 template <class W>
-using KTileFn = void (*)(int64_t, const uint8_t*, const BlockQ8_K* const*, float*, int64_t);
+using KTileFn = void (*)(int64_t, const uint8_t*, const uint8_t* const*, const BlockQ8_K* const*,
+                         float*, int64_t);
 template <class W>
 constexpr KTileFn<W> kKTile[kT8 + 1] = {nullptr, ktile<W, 1>, ktile<W, 2>, ktile<W, 3>,
                                         ktile<W, 4>};
@@ -272,14 +316,34 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact
     auto* groups = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(t_groups.data()) + 31) &
                                               ~uintptr_t{31});
     for (int gi = 0; gi < ng; gi++) unpack_group<W>(nb, w + gi * kG * ws, ws, groups + gi * group);
+    thread_local std::vector<uint8_t> t_x;
+    const size_t xrow = nb * kQK_K;
+    if (t_x.size() < kTokenBlock * xrow + 32) t_x.resize(kTokenBlock * xrow + 32);
+    auto* xs = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(t_x.data()) + 31) &
+                                          ~uintptr_t{31});
+    const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
     for (int t0 = 0; t0 < nt; t0 += kTokenBlock) {
       const int t1 = std::min(nt, t0 + kTokenBlock);
+      for (int t = t0; t < t1; t++) {  // the activations + 128, as unsigned bytes
+        const auto* ab = reinterpret_cast<const BlockQ8_K*>(act + t * as);
+        uint8_t* xt = xs + (t - t0) * xrow;
+        for (int64_t b = 0; b < nb; b++) {
+          for (int i = 0; i < kQK_K; i += 32) {
+            _mm256_store_si256(reinterpret_cast<__m256i*>(xt + b * kQK_K + i),
+                               _mm256_xor_si256(load256(ab[b].qs + i), bias));
+          }
+        }
+      }
       for (int gi = 0; gi < ng; gi++) {
         for (int t = t0; t < t1; t += kT8) {
           const int m = std::min(kT8, t1 - t);
           const BlockQ8_K* a[kT8];
-          for (int i = 0; i < m; i++) a[i] = reinterpret_cast<const BlockQ8_K*>(act + (t + i) * as);
-          kKTile<W>[m](nb, groups + gi * group, a, y + t * ldy + gi * kG, ldy);
+          const uint8_t* x[kT8];
+          for (int i = 0; i < m; i++) {
+            a[i] = reinterpret_cast<const BlockQ8_K*>(act + (t + i) * as);
+            x[i] = xs + (t + i - t0) * xrow;
+          }
+          kKTile<W>[m](nb, groups + gi * group, x, a, y + t * ldy + gi * kG, ldy);
         }
       }
     }
