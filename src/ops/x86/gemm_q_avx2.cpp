@@ -6,6 +6,7 @@
 // activations stay in L2. Fewer than 4 tokens (decode) and a leftover row use the dots.
 // From 8 tokens on, whole groups of 8 rows go through the 8-row tiles of tiles_avx2.h.
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "ops/x86/prefetch.h"
@@ -99,6 +100,73 @@ inline __m256i lane_sums8(const __m256i* m) {
 }
 
 // One weight row against one activation row whose block scales are already floats.
+// Q4_0 against a token's codes laid out by pair_codes: two blocks per register (their code
+// bytes loaded as the two halves), so each step unpacks and multiplies 64 weights, and 8
+// blocks' integer dots reduce into one register by three hadds.
+float row_dot_q4_0(int64_t nb, const uint8_t* w, const int8_t* ax, const float* da,
+                   const float* sa) {
+  const auto* wb = reinterpret_cast<const BlockQ4_0*>(w);
+  const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  __m256 acc = _mm256_setzero_ps(), corr8 = _mm256_setzero_ps();
+  int64_t b = 0;
+  for (; b + 8 <= nb; b += 8) {
+    prefetch_weights<8 * sizeof(BlockQ4_0)>(wb + b);
+    __m256i v[4];
+    __m128i d16 = _mm_setzero_si128();
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+      const BlockQ4_0& b0 = wb[b + 2 * i];
+      const BlockQ4_0& b1 = wb[b + 2 * i + 1];
+      const __m256i q = _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(b1.qs),
+                                            reinterpret_cast<const __m128i*>(b0.qs));
+      const int8_t* x = ax + (b + 2 * i) * 32;
+      // [b0 low nibbles | b1 low nibbles] with [a_b0[0..16) | a_b1[0..16)], then the highs
+      // with elements 16..31: each int16 sum of two maddubs <= 2 * 2 * 15 * 127.
+      const __m256i p = _mm256_add_epi16(
+          _mm256_maddubs_epi16(_mm256_and_si256(q, m4), load256(x)),
+          _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4), load256(x + 32)));
+      v[i] = _mm256_madd_epi16(p, ones);  // lanes 0-3: block 2i, 4-7: block 2i + 1
+      d16 = _mm_insert_epi16(d16, b0.d, 2 * i);
+      d16 = _mm_insert_epi16(d16, b1.d, 2 * i + 1);
+    }
+    // -> [b0 b2 b4 b6 | b1 b3 b5 b7], then block order.
+    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+    const __m256i isum = _mm256_permutevar8x32_epi32(h, order);
+    const __m256 dw = _mm256_cvtph_ps(d16);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, _mm256_loadu_ps(da + b)),
+                          acc);
+    corr8 = _mm256_fmadd_ps(dw, _mm256_loadu_ps(sa + b), corr8);
+  }
+  float s = hsum(acc), corr = hsum(corr8);
+  for (; b < nb; b++) {  // the tail, one block at a time (codes in pair_codes' layout)
+    const int8_t* x = ax + b / 2 * 64 + (b % 2) * 16;
+    const __m128i q = load128(wb[b].qs), m = _mm_set1_epi8(0x0f);
+    const __m128i lo = _mm_maddubs_epi16(_mm_and_si128(q, m), load128(x));
+    const __m128i hi = _mm_maddubs_epi16(_mm_and_si128(_mm_srli_epi16(q, 4), m), load128(x + 32));
+    __m128i t = _mm_madd_epi16(_mm_add_epi16(lo, hi), _mm_set1_epi16(1));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0x4e));
+    t = _mm_add_epi32(t, _mm_shuffle_epi32(t, 0xb1));
+    const float dw = h2f(wb[b].d);
+    s += static_cast<float>(_mm_cvtsi128_si32(t)) * dw * da[b];
+    corr += dw * sa[b];
+  }
+  return s - 8.0f * corr;
+}
+
+// A token's Q8_0 codes for row_dot_q4_0: per pair of blocks (b, b + 1), 64 bytes: elements
+// 0..15 of b, 0..15 of b + 1, 16..31 of b, 16..31 of b + 1 (an odd last block alone, padded).
+void pair_codes(const BlockQ8_0* a, int64_t nb, int8_t* ax) {
+  for (int64_t b = 0; b < nb; b += 2) {
+    int8_t* x = ax + b * 32;
+    const BlockQ8_0& b1 = a[b + 1 < nb ? b + 1 : b];
+    std::memcpy(x, a[b].qs, 16);
+    std::memcpy(x + 16, b1.qs, 16);
+    std::memcpy(x + 32, a[b].qs + 16, 16);
+    std::memcpy(x + 48, b1.qs + 16, 16);
+  }
+}
+
 template <class W>
 float row_dot(int64_t nb, const uint8_t* w, const BlockQ8_0* a, const float* da, const float* sa) {
   const auto* wb = reinterpret_cast<const typename W::Block*>(w);
@@ -221,10 +289,18 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact
   float* sa = t_sums.data();
   float* dws = t_wscales.data();
   if (nt < kT) {  // decode: each row against each token, the token's scales converted once
+    thread_local std::vector<int8_t> t_pairs;
     for (int t = 0; t < nt; t++) {
       const auto* ab = reinterpret_cast<const BlockQ8_0*>(act + t * as);
       token_scales<W>(ab, nb, da, sa);
-      for (int r = 0; r < nr; r++) y[t * ldy + r] = row_dot<W>(nb, w + r * ws, ab, da, sa);
+      if constexpr (std::is_same_v<W, Q4_0W>) {
+        if (t_pairs.size() < static_cast<size_t>((nb + 1) * 32)) t_pairs.resize((nb + 1) * 32);
+        pair_codes(ab, nb, t_pairs.data());
+        for (int r = 0; r < nr; r++)
+          y[t * ldy + r] = row_dot_q4_0(nb, w + r * ws, t_pairs.data(), da, sa);
+      } else {
+        for (int r = 0; r < nr; r++) y[t * ldy + r] = row_dot<W>(nb, w + r * ws, ab, da, sa);
+      }
     }
     return;
   }
