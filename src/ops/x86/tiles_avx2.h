@@ -22,6 +22,7 @@ struct Q4_0W {
   static constexpr int kGroup = 8;  // maddubs results summable in int16: 8 * 2 * 15 * 128 < 2^15
   static constexpr bool kF16Scale = true;  // d: an f16 field
   static __m256i codes(const Block& b) { return nibbles32(b.qs); }
+  static __m256i map_nibbles(__m256i x) { return x; }  // nibbles -> codes
   static __m256i values(const Block& b) {
     return _mm256_sub_epi8(nibbles32(b.qs), _mm256_set1_epi8(8));
   }
@@ -61,9 +62,9 @@ struct Mxfp4W {
   static constexpr int kOffset = 12;
   static constexpr int kGroup = 4;  // 4 * 2 * 24 * 128 < 2^15
   static constexpr bool kF16Scale = false;  // an e8m0 exponent
-  static __m256i codes(const Block& b) {
-    const __m256i table = _mm256_broadcastsi128_si256(load128(kMxfp4Codes));
-    return _mm256_shuffle_epi8(table, nibbles32(b.qs));
+  static __m256i codes(const Block& b) { return map_nibbles(nibbles32(b.qs)); }
+  static __m256i map_nibbles(__m256i x) {
+    return _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(load128(kMxfp4Codes)), x);
   }
   static __m256i values(const Block& b) {
     const __m256i table = _mm256_broadcastsi128_si256(load128(kMxfp4Values));
