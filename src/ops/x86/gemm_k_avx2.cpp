@@ -26,6 +26,7 @@ namespace {
 // A K type as the tiles read it:
 //   codes(b, c): the 256 codes in element order, 32 per register (c[0..8)); the value is
 //     code - kCodeOffset (Q3_K and Q6_K store values + 4 / + 32);
+//   kMaxAbs: the largest |value|;
 //   kMins: the type has mins (then coef below is used, else the second term is zero);
 //   scales(b, unit, coef, d, dc): the kUnits scales (unit u covers 256 / kUnits elements) as
 //     int32 lanes of kUnits / 8 registers, the 16 int16 coefficients of the 16-element
@@ -38,10 +39,11 @@ const __m128i kDupMins = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 1
 struct Q4KW {
   using Block = BlockQ4_K;
   static constexpr int kUnits = 8, kGroup = 4;  // 4 * 2 * 15 * 255 < 2^15
-  static constexpr int kCodeOffset = 0;
+  static constexpr int kCodeOffset = 0, kMaxAbs = 15;
   static constexpr bool kMins = true;
   static void codes(const Block& b, __m256i* c) {
     const __m256i m4 = _mm256_set1_epi8(0x0f);
+    #pragma GCC unroll 8
     for (int j = 0; j < 4; j++) {
       const __m256i q = load256(b.qs + 32 * j);
       c[2 * j] = _mm256_and_si256(q, m4);
@@ -60,11 +62,12 @@ struct Q4KW {
 struct Q5KW {
   using Block = BlockQ5_K;
   static constexpr int kUnits = 8, kGroup = 2;  // 2 * 2 * 31 * 255 < 2^15
-  static constexpr int kCodeOffset = 0;
+  static constexpr int kCodeOffset = 0, kMaxAbs = 31;
   static constexpr bool kMins = true;
   static void codes(const Block& b, __m256i* c) {
     const __m256i m4 = _mm256_set1_epi8(0x0f), h16 = _mm256_set1_epi8(0x10);
     const __m256i qh = load256(b.qh);
+    #pragma GCC unroll 8
     for (int j = 0; j < 4; j++) {
       const __m256i q = load256(b.qs + 32 * j);
       const __m256i b0 = _mm256_set1_epi8(static_cast<char>(1 << (2 * j)));
@@ -90,10 +93,11 @@ struct Q5KW {
 struct Q6KW {
   using Block = BlockQ6_K;
   static constexpr int kUnits = 16, kGroup = 2;  // 2 * 2 * 32 * 255 < 2^15
-  static constexpr int kCodeOffset = 32;
+  static constexpr int kCodeOffset = 32, kMaxAbs = 32;
   static constexpr bool kMins = false;
   static void codes(const Block& b, __m256i* c) {
     const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30);
+    #pragma GCC unroll 8
     for (int h = 0; h < 2; h++) {
       const __m256i ql0 = load256(b.ql + 64 * h), ql1 = load256(b.ql + 64 * h + 32);
       const __m256i qh = load256(b.qh + 32 * h);
@@ -120,13 +124,15 @@ struct Q6KW {
 struct Q3KW {
   using Block = BlockQ3_K;
   static constexpr int kUnits = 16, kGroup = 4;
-  static constexpr int kCodeOffset = 4;
+  static constexpr int kCodeOffset = 4, kMaxAbs = 4;
   static constexpr bool kMins = false;
   static void codes(const Block& b, __m256i* c) {
     const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4);
     const __m256i hm = load256(b.hmask);
+    #pragma GCC unroll 8
     for (int h = 0; h < 2; h++) {
       const __m256i qs = load256(b.qs + 32 * h);
+      #pragma GCC unroll 8
       for (int j = 0; j < 4; j++) {
         const __m256i lo = _mm256_and_si256(_mm256_srl_epi16(qs, _mm_cvtsi32_si128(2 * j)), m3);
         const __m256i hi = _mm256_and_si256(
@@ -147,12 +153,14 @@ struct Q3KW {
 struct Q2KW {
   using Block = BlockQ2_K;
   static constexpr int kUnits = 16, kGroup = 4;
-  static constexpr int kCodeOffset = 0;
+  static constexpr int kCodeOffset = 0, kMaxAbs = 3;
   static constexpr bool kMins = true;
   static void codes(const Block& b, __m256i* c) {
     const __m256i m3 = _mm256_set1_epi8(3);
+    #pragma GCC unroll 8
     for (int h = 0; h < 2; h++) {
       const __m256i qs = load256(b.qs + 32 * h);
+      #pragma GCC unroll 8
       for (int j = 0; j < 4; j++) {
         c[4 * h + j] = _mm256_and_si256(_mm256_srl_epi16(qs, _mm_cvtsi32_si128(2 * j)), m3);
       }
@@ -221,29 +229,46 @@ void unpack_group(int64_t nb, const uint8_t* w, size_t ws, uint8_t* dst) {
       for (size_t off = 0; off < sizeof(B); off += 64) _mm_prefetch(next + off, _MM_HINT_T1);
       W::codes(blk, c[r]);
       if constexpr (W::kCodeOffset > 0) {
+        #pragma GCC unroll 8
         for (int k = 0; k < 8; k++)
           c[r][k] = _mm256_sub_epi8(c[r][k], _mm256_set1_epi8(W::kCodeOffset));
       }
       __m256i u[kU8];
       W::scales(blk, u, &coef[r], &d[r], &dc[r]);
+      #pragma GCC unroll 8
       for (int i = 0; i < kU8; i++) unit[i][r] = _mm256_shuffle_epi8(u[i], twice);
     }
+    #pragma GCC unroll 8
     for (int k = 0; k < 8; k++) {
       __m256i rows[kG];
+      #pragma GCC unroll 8
       for (int r = 0; r < kG; r++) rows[r] = c[r][k];
       transpose8x8_i32(rows, out + 8 * k);
     }
+    #pragma GCC unroll 8
     for (int i = 0; i < kU8; i++) transpose8x8_i32(unit[i], out + 64 + 8 * i);
     transpose8x8_i32(coef, out + 64 + W::kUnits);
     _mm256_store_ps(reinterpret_cast<float*>(out + 72 + W::kUnits), _mm256_load_ps(d));
     _mm256_store_ps(reinterpret_cast<float*>(out + 73 + W::kUnits), _mm256_load_ps(dc));
-    // 128 * sum(scale * value): the block's integer part for activations of all zeros.
-    alignas(32) uint8_t x128[kQK_K];
-    std::memset(x128, 128, sizeof(x128));
-    const uint8_t* x[1] = {x128};
-    __m256i k128 = _mm256_setzero_si256();
-    block_isum<W, 1>(out, out + 64, x, &k128);
-    _mm256_store_si256(out + 74 + W::kUnits, k128);
+    // 128 * sum(scale * value) per row: the block's integer part for activations of all
+    // zeros. A unit's values add up in int8 first (|sum| <= 8 * 15 or 4 * 32), then one
+    // maddubs by 1 and one madd by the scales.
+    constexpr int kRegsPerUnit = 64 / W::kUnits;
+    const __m256i one8 = _mm256_set1_epi8(1);
+    __m256i ksum = _mm256_setzero_si256();
+    // Registers per int8 sum: kSum * kMaxAbs <= 128 (the positive values stop at 127 below it).
+    constexpr int kSum = std::min(kRegsPerUnit, 128 / W::kMaxAbs);
+    static_assert(kRegsPerUnit % kSum == 0);
+    for (int u = 0; u < W::kUnits; u++) {
+      __m256i s16 = _mm256_setzero_si256();
+      for (int j0 = 0; j0 < kRegsPerUnit; j0 += kSum) {
+        __m256i v = out[u * kRegsPerUnit + j0];
+        for (int j = j0 + 1; j < j0 + kSum; j++) v = _mm256_add_epi8(v, out[u * kRegsPerUnit + j]);
+        s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(one8, v));
+      }
+      ksum = _mm256_add_epi32(ksum, _mm256_madd_epi16(s16, out[64 + u]));
+    }
+    _mm256_store_si256(out + 74 + W::kUnits, _mm256_slli_epi32(ksum, 7));
   }
 }
 

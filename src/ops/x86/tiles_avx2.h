@@ -92,16 +92,19 @@ constexpr size_t group_block_bytes() {
 // Rows[i] of 4-byte groups -> out[j] = group j of every row (lane i = row i).
 inline void transpose8x8_i32(const __m256i* rows, __m256i* out) {
   __m256i t[8], u[8];
+#pragma GCC unroll 8
   for (int i = 0; i < 8; i += 2) {
     t[i] = _mm256_unpacklo_epi32(rows[i], rows[i + 1]);
     t[i + 1] = _mm256_unpackhi_epi32(rows[i], rows[i + 1]);
   }
+#pragma GCC unroll 8
   for (int i = 0; i < 8; i += 4) {
     u[i] = _mm256_unpacklo_epi64(t[i], t[i + 2]);
     u[i + 1] = _mm256_unpackhi_epi64(t[i], t[i + 2]);
     u[i + 2] = _mm256_unpacklo_epi64(t[i + 1], t[i + 3]);
     u[i + 3] = _mm256_unpackhi_epi64(t[i + 1], t[i + 3]);
   }
+#pragma GCC unroll 8
   for (int j = 0; j < 4; j++) {
     out[j] = _mm256_permute2x128_si256(u[j], u[j + 4], 0x20);
     out[j + 4] = _mm256_permute2x128_si256(u[j], u[j + 4], 0x31);
