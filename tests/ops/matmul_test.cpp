@@ -61,8 +61,11 @@ TEST(Matmul, ScalarMatchesVecDotExactlyForAllShapesTypesAndThreads) {
 // The best ISA's matmul agrees with double-precision dots of the dequantized operands.
 TEST(Matmul, DetectedIsaMatchesDequantizedReference) {
   util::ThreadPool pool(2);
-  // Shapes hit gemm tiles with ragged row chunks and token counts (incl. a single token).
-  for (const Shape s : {Shape{512, 70, 5}, Shape{1024, 203, 37}, Shape{256, 9, 1}}) {
+  // Shapes hit gemm tiles with ragged row chunks and token counts (incl. a single token);
+  // from 64 tokens on AVX2 and AMX take bigger row chunks (530 rows: 128-row chunks and an
+  // 18-row tail, 66 tokens: two 32-token blocks and a tail).
+  for (const Shape s :
+       {Shape{512, 70, 5}, Shape{1024, 203, 37}, Shape{256, 9, 1}, Shape{256, 530, 66}}) {
     for (DType t : dot_types()) {
       const ops::Kernels& k = ops::scalar_table()[t];
       const auto w = make_weight(t, s.k, s.n, 21);
