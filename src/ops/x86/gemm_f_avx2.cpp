@@ -80,10 +80,10 @@ void tile(int64_t n, const uint8_t* w, size_t ws, const uint8_t* act, size_t as,
 }
 
 // ---- Packed panels for prompt-sized batches ----
-constexpr int kPR = 16;         // rows per panel (two ymm of one k)
-constexpr int kPT = 6;          // tokens per outer-product tile
-constexpr int64_t kKc = 512;    // k per slice: a 64-row chunk's panels take 128 KiB
-constexpr int kPackTokens = 12; // from here on the conversion once per slice pays
+constexpr int kPR = 16;          // rows per panel (two ymm of one k)
+constexpr int kPT = 6;           // tokens per outer-product tile
+constexpr int64_t kKc = 512;     // k per slice: a 64-row chunk's panels take 128 KiB
+constexpr int kPackTokens = 12;  // from here on the conversion once per slice pays
 
 // 8 rows x 8 k of floats (rows[r] = row r's 8 values) -> out[k * kPR + r].
 inline void transpose8_store(const __m256* rows, float* out) {
@@ -173,8 +173,7 @@ void gemm_packed(int64_t n, int nr, int nt, const uint8_t* w, size_t ws, const u
   for (int64_t k0 = 0; k0 < n; k0 += kKc) {
     const int64_t kc = std::min(kKc, n - k0);
     for (int p = 0; p < np; p++) {
-      pack_panel<W>(w + p * kPR * ws, ws, std::min(kPR, nr - p * kPR), k0, kc,
-                    panels + p * panel);
+      pack_panel<W>(w + p * kPR * ws, ws, std::min(kPR, nr - p * kPR), k0, kc, panels + p * panel);
     }
     for (int t = 0; t < nt; t += kPT) {
       const int m = std::min(kPT, nt - t);
@@ -192,8 +191,8 @@ template <class W>
 void gemm(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act, size_t as, float* y,
           int64_t ldy, DotFn dot) {
   if (nt >= kPackTokens && n % 8 == 0) {
-    gemm_packed<W>(n, nr, nt, static_cast<const uint8_t*>(w), ws,
-                   static_cast<const uint8_t*>(act), as, y, ldy);
+    gemm_packed<W>(n, nr, nt, static_cast<const uint8_t*>(w), ws, static_cast<const uint8_t*>(act),
+                   as, y, ldy);
     return;
   }
   float_gemm<kR, kT, 8>(n, nr, nt, w, ws, act, as, y, ldy, tile<W, true>, tile<W, false>, dot);

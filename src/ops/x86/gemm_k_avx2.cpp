@@ -43,7 +43,7 @@ struct Q4KW {
   static constexpr bool kMins = true;
   static void codes(const Block& b, __m256i* c) {
     const __m256i m4 = _mm256_set1_epi8(0x0f);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int j = 0; j < 4; j++) {
       const __m256i q = load256(b.qs + 32 * j);
       c[2 * j] = _mm256_and_si256(q, m4);
@@ -67,17 +67,17 @@ struct Q5KW {
   static void codes(const Block& b, __m256i* c) {
     const __m256i m4 = _mm256_set1_epi8(0x0f), h16 = _mm256_set1_epi8(0x10);
     const __m256i qh = load256(b.qh);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int j = 0; j < 4; j++) {
       const __m256i q = load256(b.qs + 32 * j);
       const __m256i b0 = _mm256_set1_epi8(static_cast<char>(1 << (2 * j)));
       const __m256i b1 = _mm256_set1_epi8(static_cast<char>(1 << (2 * j + 1)));
-      c[2 * j] = _mm256_or_si256(
-          _mm256_and_si256(q, m4),
-          _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b0), b0), h16));
-      c[2 * j + 1] = _mm256_or_si256(
-          _mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
-          _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b1), b1), h16));
+      c[2 * j] =
+          _mm256_or_si256(_mm256_and_si256(q, m4),
+                          _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b0), b0), h16));
+      c[2 * j + 1] =
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
+                          _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b1), b1), h16));
     }
   }
   static void scales(const Block& b, __m256i* unit, __m256i* coef, float* d, float* dc) {
@@ -97,7 +97,7 @@ struct Q6KW {
   static constexpr bool kMins = false;
   static void codes(const Block& b, __m256i* c) {
     const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int h = 0; h < 2; h++) {
       const __m256i ql0 = load256(b.ql + 64 * h), ql1 = load256(b.ql + 64 * h + 32);
       const __m256i qh = load256(b.qh + 32 * h);
@@ -129,10 +129,10 @@ struct Q3KW {
   static void codes(const Block& b, __m256i* c) {
     const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4);
     const __m256i hm = load256(b.hmask);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int h = 0; h < 2; h++) {
       const __m256i qs = load256(b.qs + 32 * h);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int j = 0; j < 4; j++) {
         const __m256i lo = _mm256_and_si256(_mm256_srl_epi16(qs, _mm_cvtsi32_si128(2 * j)), m3);
         const __m256i hi = _mm256_and_si256(
@@ -157,10 +157,10 @@ struct Q2KW {
   static constexpr bool kMins = true;
   static void codes(const Block& b, __m256i* c) {
     const __m256i m3 = _mm256_set1_epi8(3);
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int h = 0; h < 2; h++) {
       const __m256i qs = load256(b.qs + 32 * h);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int j = 0; j < 4; j++) {
         c[4 * h + j] = _mm256_and_si256(_mm256_srl_epi16(qs, _mm_cvtsi32_si128(2 * j)), m3);
       }
@@ -229,25 +229,25 @@ void unpack_group(int64_t nb, const uint8_t* w, size_t ws, uint8_t* dst) {
       for (size_t off = 0; off < sizeof(B); off += 64) _mm_prefetch(next + off, _MM_HINT_T1);
       W::codes(blk, c[r]);
       if constexpr (W::kCodeOffset > 0) {
-        #pragma GCC unroll 8
+#pragma GCC unroll 8
         for (int k = 0; k < 8; k++)
           c[r][k] = _mm256_sub_epi8(c[r][k], _mm256_set1_epi8(W::kCodeOffset));
       }
       __m256i u[kU8];
       W::scales(blk, u, &coef[r], &d[r], &dc[r]);
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int i = 0; i < kU8; i++) unit[i][r] = _mm256_shuffle_epi8(u[i], twice);
     }
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int k = 0; k < 8; k++) {
       __m256i rows[kG];
-      #pragma GCC unroll 8
+#pragma GCC unroll 8
       for (int r = 0; r < kG; r++) rows[r] = c[r][k];
       transpose8x8_i32(rows, out + 8 * k);
     }
-    #pragma GCC unroll 8
+#pragma GCC unroll 8
     for (int i = 0; i < kU8; i++) transpose8x8_i32(unit[i], out + 64 + 8 * i);
-    transpose8x8_i32(coef, out + 64 + W::kUnits);
+    if constexpr (W::kMins) transpose8x8_i32(coef, out + 64 + W::kUnits);
     _mm256_store_ps(reinterpret_cast<float*>(out + 72 + W::kUnits), _mm256_load_ps(d));
     _mm256_store_ps(reinterpret_cast<float*>(out + 73 + W::kUnits), _mm256_load_ps(dc));
     // 128 * sum(scale * value) per row: the block's integer part for activations of all
@@ -304,8 +304,8 @@ void ktile(int64_t nb, const uint8_t* g, const uint8_t* const* x, const BlockQ8_
         __m256i corr = _mm256_madd_epi16(_mm256_load_si256(coef), bcast4(bs));
 #pragma GCC unroll 8
         for (int p = 1; p < 8; p++) {
-          corr = _mm256_add_epi32(corr,
-                                  _mm256_madd_epi16(_mm256_load_si256(coef + p), bcast4(bs + 4 * p)));
+          corr = _mm256_add_epi32(
+              corr, _mm256_madd_epi16(_mm256_load_si256(coef + p), bcast4(bs + 4 * p)));
         }
         acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(corr), _mm256_mul_ps(dc, da), acc[t]);
       }
@@ -344,8 +344,8 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact
     thread_local std::vector<uint8_t> t_x;
     const size_t xrow = nb * kQK_K;
     if (t_x.size() < kTokenBlock * xrow + 32) t_x.resize(kTokenBlock * xrow + 32);
-    auto* xs = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(t_x.data()) + 31) &
-                                          ~uintptr_t{31});
+    auto* xs =
+        reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(t_x.data()) + 31) & ~uintptr_t{31});
     const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
     for (int t0 = 0; t0 < nt; t0 += kTokenBlock) {
       const int t1 = std::min(nt, t0 + kTokenBlock);

@@ -92,8 +92,10 @@ void tile(int64_t nb, const uint8_t* w, size_t ws, const uint8_t* act, size_t as
 
 // Lane i = the sum of the 8 int32 lanes of m[i].
 inline __m256i lane_sums8(const __m256i* m) {
-  const __m256i h0 = _mm256_hadd_epi32(_mm256_hadd_epi32(m[0], m[1]), _mm256_hadd_epi32(m[2], m[3]));
-  const __m256i h1 = _mm256_hadd_epi32(_mm256_hadd_epi32(m[4], m[5]), _mm256_hadd_epi32(m[6], m[7]));
+  const __m256i h0 =
+      _mm256_hadd_epi32(_mm256_hadd_epi32(m[0], m[1]), _mm256_hadd_epi32(m[2], m[3]));
+  const __m256i h1 =
+      _mm256_hadd_epi32(_mm256_hadd_epi32(m[4], m[5]), _mm256_hadd_epi32(m[6], m[7]));
   // h0: [m0..m3 low-half sums | m0..m3 high-half sums], h1 likewise for m4..m7.
   return _mm256_add_epi32(_mm256_permute2x128_si256(h0, h1, 0x20),
                           _mm256_permute2x128_si256(h0, h1, 0x31));
@@ -131,11 +133,12 @@ float row_dot_q4_0(int64_t nb, const uint8_t* w, const int8_t* ax, const float* 
       d16 = _mm_insert_epi16(d16, b1.d, 2 * i + 1);
     }
     // -> [b0 b2 b4 b6 | b1 b3 b5 b7], then block order.
-    const __m256i h = _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
+    const __m256i h =
+        _mm256_hadd_epi32(_mm256_hadd_epi32(v[0], v[1]), _mm256_hadd_epi32(v[2], v[3]));
     const __m256i isum = _mm256_permutevar8x32_epi32(h, order);
     const __m256 dw = _mm256_cvtph_ps(d16);
-    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, _mm256_loadu_ps(da + b)),
-                          acc);
+    acc =
+        _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(dw, _mm256_loadu_ps(da + b)), acc);
     corr8 = _mm256_fmadd_ps(dw, _mm256_loadu_ps(sa + b), corr8);
   }
   float s = hsum(acc), corr = hsum(corr8);
@@ -205,7 +208,8 @@ float row_dot(int64_t nb, const uint8_t* w, const BlockQ8_0* a, const float* da,
           p = _mm256_maddubs_epi16(W::codes(blk), load256(a[b + i].qs));
         } else {
           const __m256i v = W::values(blk);
-          p = _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(load256(a[b + i].qs), v));
+          p = _mm256_maddubs_epi16(_mm256_sign_epi8(v, v),
+                                   _mm256_sign_epi8(load256(a[b + i].qs), v));
         }
         m[i] = _mm256_madd_epi16(p, ones);
         d16 = _mm_insert_epi16(d16, blk.d, i);

@@ -60,7 +60,7 @@ alignas(16) constexpr int8_t kMxfp4Codes[16] = {12, 13, 14, 15, 16, 18, 20, 24,
 struct Mxfp4W {
   using Block = BlockMxfp4;
   static constexpr int kOffset = 12;
-  static constexpr int kGroup = 4;  // 4 * 2 * 24 * 128 < 2^15
+  static constexpr int kGroup = 4;          // 4 * 2 * 24 * 128 < 2^15
   static constexpr bool kF16Scale = false;  // an e8m0 exponent
   static __m256i codes(const Block& b) { return map_nibbles(nibbles32(b.qs)); }
   static __m256i map_nibbles(__m256i x) {
