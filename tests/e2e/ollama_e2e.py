@@ -79,16 +79,19 @@ REGISTRY = "/usr/bin/docker-registry"
 
 def start_registry(env=None, d=None, prefix="oc-e2e-reg-"):
     """Starts Debian's docker-registry on a free loopback port through ../shared/registry
-    (data in `d`, a new temporary directory by default); returns (pid, port, dir)."""
+    (data in `d`, a new temporary directory by default); returns (pid, port, dir). A port
+    found free can be taken by a test running beside this one before the registry binds it:
+    up to 3 ports are tried."""
     d = d or tempfile.mkdtemp(prefix=prefix)
-    port = free_port()
-    out = subprocess.run([os.path.join(shared_dir(), "registry", "start.sh"), d, str(port)],
-                         capture_output=True, text=True, timeout=30,
-                         env=dict(os.environ, **(env or {})))
-    if out.returncode != 0:
-        shutil.rmtree(d, ignore_errors=True)
-        raise AssertionError("registry did not start: " + out.stdout + out.stderr)
-    return int(out.stdout.strip()), port, d
+    for attempt in range(3):
+        port = free_port()
+        out = subprocess.run([os.path.join(shared_dir(), "registry", "start.sh"), d, str(port)],
+                             capture_output=True, text=True, timeout=30,
+                             env=dict(os.environ, **(env or {})))
+        if out.returncode == 0:
+            return int(out.stdout.strip()), port, d
+    shutil.rmtree(d, ignore_errors=True)
+    raise AssertionError("registry did not start: " + out.stdout + out.stderr)
 
 
 def stop_registry(pid):
