@@ -11,14 +11,24 @@ using namespace ops::x86;
 
 namespace {
 
-// int16 [s(2k) x8 | s(2k+1) x8] from 16 int16 scales: the scales of elements 32k..32k+31 for
-// per-16 scaled types (maddubs lane 0 covers elements 0..15, lane 1 covers 16..31).
-inline __m256i scale_pair(__m256i s16, int k) {
-  const __m256i t = _mm256_permutevar8x32_epi32(s16, _mm256_set1_epi32(k));
-  const __m256i ctrl = _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1,  //
-                                        2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
-  return _mm256_shuffle_epi8(t, ctrl);
-}
+// The scales of elements 32k..32k+31 for the per-16 scaled types, as int16 [s(2k) x8 |
+// s(2k+1) x8] (maddubs lane 0 covers elements 0..15, lane 1 covers 16..31), from 16 int16
+// scales: each half of the scales in both 128-bit lanes once per block, then one in-lane
+// pshufb per 32 elements (a cross-lane permute per 32 elements cost Q6_K's dot ~16 %).
+struct ScalePairs {
+  __m256i half[2];
+  explicit ScalePairs(__m256i s16)
+      : half{_mm256_permute2x128_si256(s16, s16, 0x00), _mm256_permute2x128_si256(s16, s16, 0x11)} {
+  }
+  __m256i operator()(int k) const {
+    const char i = static_cast<char>(4 * (k % 4));  // byte offset of s(2k) within its half
+    const char j = static_cast<char>(i + 2);
+    return _mm256_shuffle_epi8(
+        half[k / 4], _mm256_setr_epi8(i, i + 1, i, i + 1, i, i + 1, i, i + 1, i, i + 1, i, i + 1, i,
+                                      i + 1, i, i + 1, j, j + 1, j, j + 1, j, j + 1, j, j + 1, j,
+                                      j + 1, j, j + 1, j, j + 1, j, j + 1));
+  }
+};
 
 // sum over 32 elements of sc(elem) * q * a, as int32x8.
 inline __m256i scaled_dot(__m256i q, const int8_t* a, __m256i sc) {
@@ -38,6 +48,7 @@ void vec_dot_q2_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
     prefetch_weights<sizeof(*w)>(w + b);
     const __m128i s8 = load128(w[b].scales);
     const __m256i sc = _mm256_cvtepu8_epi16(_mm_and_si128(s8, _mm_set1_epi8(0x0f)));
+    const ScalePairs pair(sc);
     const __m256i mn =
         _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s8, 4), _mm_set1_epi8(0x0f)));
     __m256i sumi = _mm256_setzero_si256();
@@ -45,14 +56,13 @@ void vec_dot_q2_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
     for (int h = 0; h < 2; h++) {
       const __m256i qs = load256(w[b].qs + 32 * h);
       const int8_t* ah = a[b].qs + 128 * h;
-      sumi =
-          _mm256_add_epi32(sumi, scaled_dot(_mm256_and_si256(qs, m3), ah, scale_pair(sc, 4 * h)));
+      sumi = _mm256_add_epi32(sumi, scaled_dot(_mm256_and_si256(qs, m3), ah, pair(4 * h)));
       sumi = _mm256_add_epi32(sumi, scaled_dot(_mm256_and_si256(_mm256_srli_epi16(qs, 2), m3),
-                                               ah + 32, scale_pair(sc, 4 * h + 1)));
+                                               ah + 32, pair(4 * h + 1)));
       sumi = _mm256_add_epi32(sumi, scaled_dot(_mm256_and_si256(_mm256_srli_epi16(qs, 4), m3),
-                                               ah + 64, scale_pair(sc, 4 * h + 2)));
+                                               ah + 64, pair(4 * h + 2)));
       sumi = _mm256_add_epi32(sumi, scaled_dot(_mm256_and_si256(_mm256_srli_epi16(qs, 6), m3),
-                                               ah + 96, scale_pair(sc, 4 * h + 3)));
+                                               ah + 96, pair(4 * h + 3)));
     }
     const __m256i msum = _mm256_madd_epi16(bsums16(a[b]), mn);
     const float d = a[b].d * h2f(w[b].d), dmin = a[b].d * h2f(w[b].dmin);
@@ -70,6 +80,7 @@ void vec_dot_q3_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   for (int64_t b = 0; b < n / kQK_K; b++) {
     prefetch_weights<sizeof(*w)>(w + b);
     const __m256i sc = _mm256_cvtepi8_epi16(q3k_scales16(w[b].scales));
+    const ScalePairs pair(sc);
     const __m256i hm = load256(w[b].hmask);
     __m256i sumi = _mm256_setzero_si256();
 #pragma GCC unroll 8
@@ -83,8 +94,8 @@ void vec_dot_q3_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
         // Code + 4 in 0..7: the hmask bit is the third bit.
         const __m256i lo = _mm256_and_si256(_mm256_srl_epi16(qs, cnt), m3);
         const __m256i hi = _mm256_and_si256(_mm256_slli_epi16(_mm256_srl_epi16(hm, hcnt), 2), m4);
-        sumi = _mm256_add_epi32(
-            sumi, scaled_dot(_mm256_or_si256(lo, hi), ah + 32 * j, scale_pair(sc, 4 * h + j)));
+        sumi = _mm256_add_epi32(sumi,
+                                scaled_dot(_mm256_or_si256(lo, hi), ah + 32 * j, pair(4 * h + j)));
       }
     }
     const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(bsums16(a[b]), sc), 2);
@@ -156,6 +167,7 @@ void vec_dot_q6_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   for (int64_t b = 0; b < n / kQK_K; b++) {
     prefetch_weights<sizeof(*w)>(w + b);
     const __m256i sc = _mm256_cvtepi8_epi16(load128(w[b].scales));
+    const ScalePairs pair(sc);
     __m256i sumi = _mm256_setzero_si256();
 #pragma GCC unroll 8
     for (int h = 0; h < 2; h++) {
@@ -171,10 +183,10 @@ void vec_dot_q6_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
                                          _mm256_and_si256(qh, m30));
       const __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
                                          _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
-      sumi = _mm256_add_epi32(sumi, scaled_dot(q1, ah, scale_pair(sc, 4 * h)));
-      sumi = _mm256_add_epi32(sumi, scaled_dot(q2, ah + 32, scale_pair(sc, 4 * h + 1)));
-      sumi = _mm256_add_epi32(sumi, scaled_dot(q3, ah + 64, scale_pair(sc, 4 * h + 2)));
-      sumi = _mm256_add_epi32(sumi, scaled_dot(q4, ah + 96, scale_pair(sc, 4 * h + 3)));
+      sumi = _mm256_add_epi32(sumi, scaled_dot(q1, ah, pair(4 * h)));
+      sumi = _mm256_add_epi32(sumi, scaled_dot(q2, ah + 32, pair(4 * h + 1)));
+      sumi = _mm256_add_epi32(sumi, scaled_dot(q3, ah + 64, pair(4 * h + 2)));
+      sumi = _mm256_add_epi32(sumi, scaled_dot(q4, ah + 96, pair(4 * h + 3)));
     }
     const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(bsums16(a[b]), sc), 5);
     acc = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * h2f(w[b].d)),
