@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "ops/x86/k_codes_avx2.h"
 #include "ops/x86/simd_avx2.h"
 #include "ops/x86/tiles_avx2.h"
 #include "ops/x86/x86_kernels.h"
@@ -23,9 +24,8 @@ using namespace ops::x86;
 
 namespace {
 
-// A K type as the tiles read it:
-//   codes(b, c): the 256 codes in element order, 32 per register (c[0..8)); the value is
-//     code - kCodeOffset (Q3_K and Q6_K store values + 4 / + 32);
+// A K type as the tiles read it (its codes from k_codes_avx2.h; the value is code -
+// kCodeOffset: Q3_K and Q6_K store values + 4 / + 32):
 //   kMaxAbs: the largest |value|;
 //   kMins: the type has mins (then coef below is used, else the second term is zero);
 //   scales(b, unit, coef, d, dc): the kUnits scales (unit u covers 256 / kUnits elements) as
@@ -36,21 +36,10 @@ namespace {
 // Bytes 8..15 (the mins of kscales_vec) each twice: the mins of the 16-element sub-blocks.
 const __m128i kDupMins = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
 
-struct Q4KW {
-  using Block = BlockQ4_K;
-  static constexpr int kUnits = 8, kGroup = 4;  // 4 * 2 * 15 * 255 < 2^15
-  static constexpr int kCodeOffset = 0, kMaxAbs = 15;
-  static constexpr bool kMins = true;
-  static void codes(const Block& b, __m256i* c) {
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
-#pragma GCC unroll 8
-    for (int j = 0; j < 4; j++) {
-      const __m256i q = load256(b.qs + 32 * j);
-      c[2 * j] = _mm256_and_si256(q, m4);
-      c[2 * j + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-    }
-  }
-  static void scales(const Block& b, __m256i* unit, __m256i* coef, float* d, float* dc) {
+// Q4_K and Q5_K: 8 sub-blocks of 32 with 6-bit scales and mins (the same fields).
+template <class B>
+struct Q45KScales {
+  static void scales(const B& b, __m256i* unit, __m256i* coef, float* d, float* dc) {
     const __m128i scm = kscales_vec(b.scales);  // sc[0..7], m[0..7]
     unit[0] = _mm256_cvtepu8_epi32(scm);
     *coef = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scm, kDupMins));
@@ -59,34 +48,18 @@ struct Q4KW {
   }
 };
 
-struct Q5KW {
+struct Q4KW : Q45KScales<BlockQ4_K> {
+  using Block = BlockQ4_K;
+  static constexpr int kUnits = 8, kGroup = 4;  // 4 * 2 * 15 * 255 < 2^15
+  static constexpr int kCodeOffset = 0, kMaxAbs = 15;
+  static constexpr bool kMins = true;
+};
+
+struct Q5KW : Q45KScales<BlockQ5_K> {
   using Block = BlockQ5_K;
   static constexpr int kUnits = 8, kGroup = 2;  // 2 * 2 * 31 * 255 < 2^15
   static constexpr int kCodeOffset = 0, kMaxAbs = 31;
   static constexpr bool kMins = true;
-  static void codes(const Block& b, __m256i* c) {
-    const __m256i m4 = _mm256_set1_epi8(0x0f), h16 = _mm256_set1_epi8(0x10);
-    const __m256i qh = load256(b.qh);
-#pragma GCC unroll 8
-    for (int j = 0; j < 4; j++) {
-      const __m256i q = load256(b.qs + 32 * j);
-      const __m256i b0 = _mm256_set1_epi8(static_cast<char>(1 << (2 * j)));
-      const __m256i b1 = _mm256_set1_epi8(static_cast<char>(1 << (2 * j + 1)));
-      c[2 * j] =
-          _mm256_or_si256(_mm256_and_si256(q, m4),
-                          _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b0), b0), h16));
-      c[2 * j + 1] =
-          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), m4),
-                          _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b1), b1), h16));
-    }
-  }
-  static void scales(const Block& b, __m256i* unit, __m256i* coef, float* d, float* dc) {
-    const __m128i scm = kscales_vec(b.scales);  // sc[0..7], m[0..7]
-    unit[0] = _mm256_cvtepu8_epi32(scm);
-    *coef = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scm, kDupMins));
-    *d = h2f(b.d);
-    *dc = h2f(b.dmin);
-  }
 };
 
 // Q6_K: codes = value + 32 in 0..63.
@@ -95,22 +68,6 @@ struct Q6KW {
   static constexpr int kUnits = 16, kGroup = 2;  // 2 * 2 * 32 * 255 < 2^15
   static constexpr int kCodeOffset = 32, kMaxAbs = 32;
   static constexpr bool kMins = false;
-  static void codes(const Block& b, __m256i* c) {
-    const __m256i m4 = _mm256_set1_epi8(0x0f), m30 = _mm256_set1_epi8(0x30);
-#pragma GCC unroll 8
-    for (int h = 0; h < 2; h++) {
-      const __m256i ql0 = load256(b.ql + 64 * h), ql1 = load256(b.ql + 64 * h + 32);
-      const __m256i qh = load256(b.qh + 32 * h);
-      c[4 * h] = _mm256_or_si256(_mm256_and_si256(ql0, m4),
-                                 _mm256_and_si256(_mm256_slli_epi16(qh, 4), m30));
-      c[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(ql1, m4),
-                                     _mm256_and_si256(_mm256_slli_epi16(qh, 2), m30));
-      c[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), m4),
-                                     _mm256_and_si256(qh, m30));
-      c[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), m4),
-                                     _mm256_and_si256(_mm256_srli_epi16(qh, 2), m30));
-    }
-  }
   static void scales(const Block& b, __m256i* unit, __m256i* coef, float* d, float* dc) {
     const __m128i sc = load128(b.scales);
     unit[0] = _mm256_cvtepi8_epi32(sc);
@@ -126,21 +83,6 @@ struct Q3KW {
   static constexpr int kUnits = 16, kGroup = 4;
   static constexpr int kCodeOffset = 4, kMaxAbs = 4;
   static constexpr bool kMins = false;
-  static void codes(const Block& b, __m256i* c) {
-    const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4);
-    const __m256i hm = load256(b.hmask);
-#pragma GCC unroll 8
-    for (int h = 0; h < 2; h++) {
-      const __m256i qs = load256(b.qs + 32 * h);
-#pragma GCC unroll 8
-      for (int j = 0; j < 4; j++) {
-        const __m256i lo = _mm256_and_si256(_mm256_srl_epi16(qs, _mm_cvtsi32_si128(2 * j)), m3);
-        const __m256i hi = _mm256_and_si256(
-            _mm256_slli_epi16(_mm256_srl_epi16(hm, _mm_cvtsi32_si128(4 * h + j)), 2), m4);
-        c[4 * h + j] = _mm256_or_si256(lo, hi);
-      }
-    }
-  }
   static void scales(const Block& b, __m256i* unit, __m256i* coef, float* d, float* dc) {
     const __m128i sc = q3k_scales16(b.scales);
     unit[0] = _mm256_cvtepi8_epi32(sc);
@@ -155,17 +97,6 @@ struct Q2KW {
   static constexpr int kUnits = 16, kGroup = 4;
   static constexpr int kCodeOffset = 0, kMaxAbs = 3;
   static constexpr bool kMins = true;
-  static void codes(const Block& b, __m256i* c) {
-    const __m256i m3 = _mm256_set1_epi8(3);
-#pragma GCC unroll 8
-    for (int h = 0; h < 2; h++) {
-      const __m256i qs = load256(b.qs + 32 * h);
-#pragma GCC unroll 8
-      for (int j = 0; j < 4; j++) {
-        c[4 * h + j] = _mm256_and_si256(_mm256_srl_epi16(qs, _mm_cvtsi32_si128(2 * j)), m3);
-      }
-    }
-  }
   static void scales(const Block& b, __m256i* unit, __m256i* coef, float* d, float* dc) {
     const __m128i s8 = load128(b.scales), m4 = _mm_set1_epi8(0x0f);
     const __m128i sc = _mm_and_si128(s8, m4);
@@ -227,7 +158,7 @@ void unpack_group(int64_t nb, const uint8_t* w, size_t ws, uint8_t* dst) {
       // a block: K blocks are 84-210 bytes).
       const char* next = reinterpret_cast<const char*>(&blk) + kG * ws;
       for (size_t off = 0; off < sizeof(B); off += 64) _mm_prefetch(next + off, _MM_HINT_T1);
-      W::codes(blk, c[r]);
+      k_codes(blk, c[r]);
       if constexpr (W::kCodeOffset > 0) {
 #pragma GCC unroll 8
         for (int k = 0; k < 8; k++)
