@@ -98,9 +98,9 @@ struct GenJob {
   // tool_choice "required" or one function: the names the output must call (one of), set by
   // resolve_tool_choice; setup_parsers turns them into a format in the template's syntax.
   std::vector<std::string> forced_tools;
-  // Builds one wire chunk from output (done=false) or the final one (result set).
-  std::function<ojson(const GenOutput&, const runner::CompletionResult*)> make_chunk;
 };
+
+class GenSink;  // gen_run.h
 
 // The request's tools (null when none) as the prompt shows them: harmony models get
 // identifier-safe names, recorded in job.harmony_names for the parser to map back.
@@ -126,10 +126,10 @@ struct LeaseGuard {
   ~LeaseGuard() { job.lease.reset(); }
 };
 
-// Runs the job, sending chunks to `w` and the final chunk with metrics (and what the parser
-// held until the end, e.g. harmony's tool call); stops early (freeing the runner slot) when
-// the client has gone.
-void run_generation(GenJob& job, StreamWriter& w);
+// Runs the job into `sink`: its output as parsed, then the end with what the parser held
+// until then (e.g. harmony's tool call); stops early (freeing the runner slot) when the
+// client has gone.
+void run_generation(GenJob& job, GenSink& sink);
 
 // Metric fields of a final chunk (omitempty).
 void put_metrics(ojson& j, const GenJob& job, const runner::CompletionResult& r);

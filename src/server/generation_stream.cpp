@@ -4,6 +4,7 @@
 
 #include "api/time.h"
 #include "server/connections.h"
+#include "server/gen_run.h"
 #include "server/generation.h"
 #include "server/http.h"
 #include "util/error.h"
@@ -129,7 +130,7 @@ void put_metrics(ojson& j, const GenJob& job, const runner::CompletionResult& r)
   put_if(j, "eval_duration", r.eval_ns);
 }
 
-void run_generation(GenJob& job, StreamWriter& w) {
+void run_generation(GenJob& job, GenSink& sink) {
   // Raw text -> content / thinking / tool calls; `text` null at the end of generation.
   auto parse = [&](const std::string* text, GenOutput& out) {
     if (!job.parser) {
@@ -155,19 +156,19 @@ void run_generation(GenJob& job, StreamWriter& w) {
         GenOutput out;
         parse(&ch.text, out);
         if (!ch.logprobs.empty()) out.logprobs = logprobs_json(ch.logprobs);
-        if (w.cancelled()) {
+        if (sink.cancelled()) {
           gone = true;
           return false;
         }
         if (out.empty()) return true;
-        if (!w.send(job.make_chunk(out, nullptr))) {
+        if (!sink.output(out)) {
           gone = true;
           return false;
         }
         return true;
       },
-      [&] { return w.cancelled(); });
-  if (gone || w.cancelled()) {
+      [&] { return sink.cancelled(); });
+  if (gone || sink.cancelled()) {
     LOG_DEBUG("generation stopped: client disconnected");
     return;
   }
@@ -175,7 +176,21 @@ void run_generation(GenJob& job, StreamWriter& w) {
   // chunk, as Ollama sends it.
   GenOutput rest;
   parse(nullptr, rest);
-  w.send(job.make_chunk(rest, &result));
+  sink.finish(rest, result, job);
+}
+
+NativeSink::NativeSink(StreamWriter& w, std::string model, bool render_only, ChunkFn chunk)
+    : w_(w), model_(std::move(model)), render_only_(render_only), chunk_(std::move(chunk)) {}
+
+void NativeSink::begin(const Rendered& r) {
+  if (render_only_) w_.send(debug_reply(model_, r.prompt, r.images));
+}
+
+bool NativeSink::output(const GenOutput& out) { return w_.send(chunk_(out, nullptr, nullptr)); }
+
+void NativeSink::finish(const GenOutput& rest, const runner::CompletionResult& r,
+                        const GenJob& job) {
+  w_.send(chunk_(rest, &r, &job));
 }
 
 void respond_generation(httplib::Response& res, bool stream, bool chat, const Producer& producer,

@@ -1,12 +1,18 @@
-// OpenAI-compatible API (§5.1-5.3): error shape, response ids, and running a native route
-// (/api/chat, /api/generate) internally with its NDJSON output translated to OpenAI's shapes.
+// OpenAI-compatible API (§5.1-5.4): error shape, ids, the request fields the routes share.
+// Each route translates its request into the typed native request and its sink turns the
+// typed output into OpenAI's shapes (gen_run.h, api_sink.h).
 #pragma once
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
+#include "api/generate.h"
+#include "prompt/parsers.h"
+#include "runner/runner.h"
 #include "server/context.h"
+#include "server/stream.h"
 #include "server/http.h"
 
 namespace server::openai {
@@ -23,28 +29,36 @@ void guarded(httplib::Response& res, const std::function<void()>& fn);
 std::string new_id(const std::string& prefix);
 int64_t unix_now();
 
-// Turns native stream objects into SSE events. on_object gets each native object (an
-// {"error":..} object included) and returns the `data:` payloads to send; on_end the final
-// ones (before `data: [DONE]`).
-struct SseTranslator {
-  std::function<std::vector<std::string>(const nlohmann::json& native)> on_object;
-  std::function<std::vector<std::string>()> on_end;
-};
-
-// Dispatches `native_body` to `path` ("/api/chat", "/api/generate") on the native routes.
-// stream: the native NDJSON is translated on the fly into `text/event-stream` on res.
-// Not streamed: `done(native_final_object)` builds the OpenAI body. A native error becomes
-// an OpenAI-shaped error with the same status. `format` (JSON text, kept in its own key
-// order) becomes the native body's "format" when not empty.
-void run_native(Context& ctx, Call& c, const std::string& path, const nlohmann::json& native_body,
-                bool stream, std::shared_ptr<SseTranslator> sse,
-                const std::function<ojson(const nlohmann::json&)>& done,
-                const std::string& format = "");
+// The SSE framing of the OpenAI routes: `data: {"error":{..}}` then `data: [DONE]` for an
+// error after the first frame, write_error before it.
+Framing sse_framing();
 
 // response_format ({"type":"text"|"json_object"|"json_schema", "json_schema":{"schema":..}})
 // as a native `format` in JSON text (the schema in the body's own key order): "" for none
 // or text; 400 for an unknown type or a json_schema without a schema object.
 std::string response_format(const nlohmann::json& r, std::string_view body);
+
+// data:image/png;base64,XXXX (or bare base64) -> XXXX; 400 for http(s) URLs, which are not
+// fetched, and for a data URL that is not base64.
+std::string image_from_url(const std::string& url);
+
+// true/false of a boolean field; false when absent or of another type.
+bool flag(const nlohmann::json& r, const char* key);
+// The string of a field; "" when absent or of another type.
+std::string str(const nlohmann::json& j, const char* key);
+
+// Tool calls in OpenAI's shape: [{id, index, type: "function", function: {name, arguments:
+// "<json text>"}}].
+ojson openai_tool_calls(const std::vector<prompt::ToolCall>& calls);
+
+// The body of a chat or legacy completion request (go_type "chat completion request" or
+// "completion request"): an object whose fields have OpenAI's types, with a model.
+nlohmann::json parse_request(Call& c, const char* go_type);
+// {"id","object","created","model","system_fingerprint":"fp_ollama"}.
+ojson envelope(const std::string& id, const char* object, int64_t created,
+               const std::string& model);
+// {"prompt_tokens","completion_tokens","total_tokens"}.
+ojson usage_json(const runner::CompletionResult& r);
 
 // JSON kinds a request field may have (null or absent is always accepted).
 enum class Kind { kString, kBool, kNumber, kInteger, kArray, kObject };
@@ -56,13 +70,16 @@ void expect_kind(const nlohmann::json& obj, const char* key, Kind kind, const ch
 
 // Reasoning effort (§5.1): none -> false; minimal -> low; low|medium|high|max; xhigh|ultra ->
 // max; else 400 `invalid reasoning value: ...`.
-nlohmann::json think_from_effort(const std::string& effort);
+api::ThinkValue think_from_effort(const std::string& effort);
 
 // The sampling options shared by chat and completions (temperature/top_p default 1.0).
 nlohmann::json sampling_options(const nlohmann::json& req);
 
-// Route groups (openai_chat.cpp, openai_models.cpp).
-void add_chat_routes(Router& r, Context& ctx);   // /v1/chat/completions, /v1/completions
-void add_model_routes(Router& r, Context& ctx);  // /v1/embeddings, /v1/models[/:model]
+// Route groups (openai_chat.cpp, openai_completions.cpp, openai_responses.cpp,
+// openai_models.cpp).
+void add_chat_routes(Router& r, Context& ctx);         // /v1/chat/completions
+void add_completions_routes(Router& r, Context& ctx);  // /v1/completions
+void add_responses_routes(Router& r, Context& ctx);    // /v1/responses
+void add_model_routes(Router& r, Context& ctx);        // /v1/embeddings, /v1/models[/:model]
 
 }  // namespace server::openai

@@ -5,6 +5,8 @@
 #include <random>
 
 #include "api/decode.h"
+#include "api/limits.h"
+#include "server/api_sink.h"
 #include "server/openai.h"
 #include "util/error.h"
 #include "util/json.h"
@@ -81,11 +83,23 @@ int64_t unix_now() {
       .count();
 }
 
-nlohmann::json think_from_effort(const std::string& effort) {
-  if (effort == "none") return false;
-  if (effort == "minimal") return "low";
-  if (effort == "low" || effort == "medium" || effort == "high" || effort == "max") return effort;
-  if (effort == "xhigh" || effort == "ultra") return "max";
+api::ThinkValue think_from_effort(const std::string& effort) {
+  api::ThinkValue t;
+  t.set = true;
+  t.enabled = effort != "none";
+  if (effort == "none") return t;
+  if (effort == "minimal") {
+    t.level = "low";
+    return t;
+  }
+  if (effort == "low" || effort == "medium" || effort == "high" || effort == "max") {
+    t.level = effort;
+    return t;
+  }
+  if (effort == "xhigh" || effort == "ultra") {
+    t.level = "max";
+    return t;
+  }
   throw util::bad_request("invalid reasoning value: '" + effort +
                           "' (must be \"none\", \"minimal\", \"low\", \"medium\", \"high\", "
                           "\"xhigh\" or \"max\")");
@@ -131,110 +145,6 @@ nlohmann::json sampling_options(const nlohmann::json& r) {
   return o;
 }
 
-namespace {
-
-// The native routes, dispatched in-process (one router per server context).
-Router& native_router(Context& ctx) {
-  static std::mutex mu;
-  static std::map<Context*, std::unique_ptr<Router>> routers;
-  std::lock_guard<std::mutex> l(mu);
-  auto& r = routers[&ctx];
-  if (!r) {
-    r = std::make_unique<Router>();
-    add_generate_routes(*r, ctx);
-    ::server::add_chat_routes(*r, ctx);
-  }
-  return *r;
-}
-
-std::string native_error_message(const httplib::Response& res) {
-  auto j = nlohmann::json::parse(res.body, nullptr, false);
-  if (j.is_object() && j.contains("error") && j["error"].is_string()) return j["error"];
-  return res.body.empty() ? "request failed" : res.body;
-}
-
-}  // namespace
-
-void run_native(Context& ctx, Call& c, const std::string& path, const nlohmann::json& native_body,
-                bool stream, std::shared_ptr<SseTranslator> sse,
-                const std::function<ojson(const nlohmann::json&)>& done,
-                const std::string& format) {
-  httplib::Request inner_req = c.req;
-  inner_req.method = "POST";
-  inner_req.path = path;
-  std::string body = native_body.dump();
-  if (!format.empty() && body.size() > 2 && body.back() == '}') {
-    body.pop_back();  // spliced in as text: a json object would sort the schema's keys
-    body += ",\"format\":" + format + "}";
-  }
-  RequestBody rb(nullptr, &body);
-  auto inner = std::make_shared<httplib::Response>();
-  Call ic{inner_req, *inner, rb, {}};
-  native_router(ctx).dispatch(ic);
-  if (inner->status != 200) {
-    write_error(c.res, inner->status > 0 ? inner->status : 500, native_error_message(*inner));
-    return;
-  }
-  if (!inner->content_provider_) {
-    auto j = nlohmann::json::parse(inner->body, nullptr, false);
-    if (!stream) {
-      ojson out = done(j);
-      c.res.status = 200;
-      c.res.set_content(out.dump(-1, ' ', false, ojson::error_handler_t::replace),
-                        "application/json; charset=utf-8");
-      return;
-    }
-    // A native answer that is not a stream (e.g. a load-only reply): one event.
-    std::string s;
-    for (const auto& p : sse->on_object(j)) s += "data: " + p + "\n\n";
-    for (const auto& p : sse->on_end()) s += "data: " + p + "\n\n";
-    s += "data: [DONE]\n\n";
-    c.res.status = 200;
-    c.res.set_content(s, "text/event-stream");
-    return;
-  }
-  // Streaming: take over the native provider and translate its NDJSON lines as they come.
-  auto provider = std::move(inner->content_provider_);
-  auto releaser = std::move(inner->content_provider_resource_releaser_);
-  inner->content_provider_ = nullptr;
-  inner->content_provider_resource_releaser_ = nullptr;
-  auto buf = std::make_shared<std::string>();
-  c.res.status = 200;
-  c.res.set_header("Cache-Control", "no-cache");
-  c.res.set_chunked_content_provider(
-      "text/event-stream",
-      [provider, buf, sse, inner](size_t offset, httplib::DataSink& sink) {
-        bool ok = true;
-        auto send = [&](const std::string& payload) {
-          const std::string ev = "data: " + payload + "\n\n";
-          if (ok && !sink.write(ev.data(), ev.size())) ok = false;
-          return ok;
-        };
-        httplib::DataSink proxy;
-        proxy.is_writable = sink.is_writable;
-        proxy.write = [&](const char* d, size_t n) {
-          buf->append(d, n);
-          size_t pos;
-          while (ok && (pos = buf->find('\n')) != std::string::npos) {
-            std::string line = buf->substr(0, pos);
-            buf->erase(0, pos + 1);
-            auto j = nlohmann::json::parse(line, nullptr, false);
-            if (j.is_discarded()) continue;
-            for (const auto& p : sse->on_object(j)) send(p);
-          }
-          return ok;
-        };
-        proxy.done = [&] {
-          for (const auto& p : sse->on_end()) send(p);
-          if (ok && send("[DONE]")) sink.done();
-        };
-        return provider(offset, 0, proxy) && ok;
-      },
-      [releaser](bool success) {
-        if (releaser) releaser(success);
-      });
-}
-
 std::string response_format(const nlohmann::json& r, std::string_view body) {
   auto rf = r.find("response_format");
   if (rf == r.end() || !rf->is_object()) return "";
@@ -249,6 +159,123 @@ std::string response_format(const nlohmann::json& r, std::string_view body) {
   if (js == f.end() || !js->is_object() || !js->contains("schema") || !(*js)["schema"].is_object())
     throw util::bad_request("response_format json_schema needs a json_schema.schema object");
   return (*js)["schema"].dump();
+}
+
+Framing sse_framing() {
+  Framing f;
+  f.content_type = "text/event-stream";
+  f.late_error = [](int, const std::string& message) {
+    ojson e = ojson::object();
+    e["error"] = {{"message", message}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}};
+    return sse_data(e) + "data: [DONE]\n\n";
+  };
+  f.early_error = [](httplib::Response& res, int status, const std::string& message) {
+    write_error(res, status, message);
+  };
+  return f;
+}
+
+std::string image_from_url(const std::string& url) {
+  if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0)
+    throw util::bad_request(
+        "image URLs are not currently supported, please use base64 encoded data instead");
+  if (url.rfind("data:", 0) == 0) {
+    size_t comma = url.find(',');
+    if (comma == std::string::npos || url.find(";base64", 0) > comma)
+      throw util::bad_request("invalid image input");
+    return url.substr(comma + 1);
+  }
+  return url;
+}
+
+bool flag(const nlohmann::json& r, const char* key) {
+  auto it = r.find(key);
+  return it != r.end() && it->is_boolean() && it->get<bool>();
+}
+
+std::string str(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+ojson openai_tool_calls(const std::vector<prompt::ToolCall>& calls) {
+  ojson out = ojson::array();
+  for (const auto& c : calls) {
+    ojson tc = ojson::object();
+    tc["id"] = c.id.empty() ? new_id("call_") : c.id;
+    tc["index"] = c.index;
+    tc["type"] = "function";
+    ojson f = ojson::object();
+    f["name"] = c.name;
+    f["arguments"] = c.arguments.is_null() ? std::string("{}") : c.arguments.dump();
+    tc["function"] = f;
+    out.push_back(tc);
+  }
+  return out;
+}
+
+ojson envelope(const std::string& id, const char* object, int64_t created,
+               const std::string& model) {
+  ojson j = ojson::object();
+  j["id"] = id;
+  j["object"] = object;
+  j["created"] = created;
+  j["model"] = model;
+  j["system_fingerprint"] = "fp_ollama";
+  return j;
+}
+
+ojson usage_json(const runner::CompletionResult& r) {
+  ojson u = ojson::object();
+  u["prompt_tokens"] = r.prompt_eval_count;
+  u["completion_tokens"] = r.eval_count;
+  u["total_tokens"] = r.prompt_eval_count + r.eval_count;
+  return u;
+}
+
+namespace {
+
+// The fields this layer reads must have the types OpenAI's schema gives them: a wrong type is
+// the client's error (400), as Go's decoder reports it in Ollama.
+void check_types(const nlohmann::json& r, const char* go_type) {
+  expect_kind(r, "model", Kind::kString, go_type);
+  expect_kind(r, "stream", Kind::kBool, go_type);
+  // Chat takes a boolean; the legacy completions API the number of alternatives (0-5).
+  const bool legacy = std::string(go_type) == "completion request";
+  expect_kind(r, "logprobs", legacy ? Kind::kInteger : Kind::kBool, go_type);
+  expect_kind(r, "echo", Kind::kBool, go_type);
+  expect_kind(r, "top_logprobs", Kind::kInteger, go_type);
+  expect_kind(r, "stream_options", Kind::kObject, go_type);
+  if (auto it = r.find("stream_options"); it != r.end() && it->is_object())
+    expect_kind(*it, "include_usage", Kind::kBool, "StreamOptions");
+  expect_kind(r, "reasoning_effort", Kind::kString, go_type);
+  expect_kind(r, "tools", Kind::kArray, go_type);
+  if (auto it = r.find("tools"); it != r.end() && it->is_array())
+    for (const auto& t : *it)
+      if (!t.is_object()) type_error("tools", t, "api.Tool", go_type);
+  expect_kind(r, "messages", Kind::kArray, go_type);
+  if (auto it = r.find("messages"); it != r.end() && it->is_array()) {
+    api::check_count("messages", it->size(), api::kMaxMessages);
+    for (const auto& m : *it) {
+      if (!m.is_object()) continue;  // "invalid message format" later
+      expect_kind(m, "role", Kind::kString, "Message");
+      expect_kind(m, "name", Kind::kString, "Message");
+      expect_kind(m, "tool_call_id", Kind::kString, "Message");
+      expect_kind(m, "reasoning", Kind::kString, "Message");
+      expect_kind(m, "tool_calls", Kind::kArray, "Message");
+    }
+  }
+}
+
+}  // namespace
+
+nlohmann::json parse_request(Call& c, const char* go_type) {
+  nlohmann::json r = api::parse_body(c.body.text());
+  if (!r.is_object())
+    throw util::bad_request(std::string("invalid request: expected a ") + go_type);
+  check_types(r, go_type);
+  if (str(r, "model").empty()) throw util::bad_request("model is required");
+  return r;
 }
 
 }  // namespace server::openai

@@ -7,6 +7,8 @@
 #include "api/generate.h"
 #include "server/connections.h"
 #include "server/context.h"
+#include "engine/sample/json_schema.h"
+#include "server/gen_run.h"
 #include "server/generation.h"
 #include "server/http.h"
 #include "util/error.h"
@@ -56,30 +58,88 @@ void strip_old_thinking(std::vector<prompt::Message>& msgs, const GenModel& m) {
       msgs[i].content = std::regex_replace(msgs[i].content, kThink, "");
 }
 
+ojson native_chunk(const std::string& model, const GenOutput& out,
+                   const runner::CompletionResult* r, const GenJob* job) {
+  ojson j = ojson::object();
+  j["model"] = model;
+  j["created_at"] = now_rfc3339();
+  ojson msg = assistant_message(out.content);
+  if (!out.thinking.empty()) msg["thinking"] = out.thinking;
+  if (!out.tool_calls.empty()) msg["tool_calls"] = tool_calls_json(out.tool_calls);
+  j["message"] = msg;
+  j["done"] = r != nullptr;
+  if (r) {
+    j["done_reason"] = r->done_reason;
+    put_metrics(j, *job, *r);
+  }
+  if (!out.logprobs.empty()) j["logprobs"] = out.logprobs;
+  return j;
+}
+
+// An empty message list loads the model (or unloads it with keep_alive 0).
+void load_only(Context& ctx, Call& c, const api::ChatRequest& req) {
+  GenModel m = resolve_model(ctx, req.model);
+  if (!m.has("completion")) throw util::bad_request("\"" + req.model + "\" does not support chat");
+  auto mreq = model_request(m, merge_options(m.model.options, req.options), req.keep_alive_ns);
+  const bool unload = req.keep_alive_ns && *req.keep_alive_ns == 0;
+  if (unload)
+    ctx.scheduler->unload(mreq.key);
+  else
+    ctx.scheduler->acquire(mreq, client_gone);
+  ojson j = ojson::object();
+  j["model"] = req.model;
+  j["created_at"] = now_rfc3339();
+  j["message"] = assistant_message("");
+  j["done"] = true;
+  j["done_reason"] = unload ? "unload" : "load";
+  write_json(c.res, 200, nlohmann::json::parse(j.dump()));
+}
+
 void chat(Context& ctx, Call& c) {
-  auto start = std::chrono::steady_clock::now();
   auto req = api::parse_chat_request(c.body.text());
   if (req.model.empty()) throw util::bad_request("model is required");
-  const std::string format = format_spec(req.format, c.body.text());
+  std::string format = format_spec(req.format, c.body.text());
+  if (req.messages.empty()) {
+    if (!format.empty()) engine::sample::compile_format(format);
+    load_only(ctx, c, req);
+    return;
+  }
+  const bool stream = req.stream.value_or(true) && !req.debug_render_only;
+  const bool debug = req.debug_render_only;
+  const std::string model = req.model;
+  GenRun run = prepare_chat(ctx, std::move(req), std::move(format));
+  auto producer = [run = std::move(run), model, debug](StreamWriter& w) {
+    NativeSink sink(w, model, debug, [model](const GenOutput& out,
+                                             const runner::CompletionResult* r,
+                                             const GenJob* job) {
+      return native_chunk(model, out, r, job);
+    });
+    run(sink);
+  };
+  // Not streamed: also an OpenAI-style choices list beside `message` (issue 4).
+  auto add_choices = [](ojson& out) {
+    if (!out.contains("message")) return;
+    std::string reason = out.value("done_reason", "stop");
+    if (out["message"].contains("tool_calls") && reason == "stop") reason = "tool_calls";
+    ojson choice = ojson::object();
+    choice["index"] = 0;
+    choice["message"] = out["message"];
+    choice["finish_reason"] = reason;
+    out["choices"] = ojson::array({choice});
+  };
+  respond_generation(c.res, stream, /*chat=*/true, producer, add_choices);
+}
+
+}  // namespace
+
+GenRun prepare_chat(Context& ctx, api::ChatRequest req, std::string format) {
+  auto start = std::chrono::steady_clock::now();
+  if (!format.empty()) engine::sample::compile_format(format);  // a 400 before the model's 404
   GenModel m = resolve_model(ctx, req.model);
   if (!m.has("completion")) throw util::bad_request("\"" + req.model + "\" does not support chat");
   nlohmann::json options = merge_options(m.model.options, req.options);
   auto mreq = model_request(m, options, req.keep_alive_ns);
-
-  if (req.messages.empty()) {
-    if (req.keep_alive_ns && *req.keep_alive_ns == 0)
-      ctx.scheduler->unload(mreq.key);
-    else
-      ctx.scheduler->acquire(mreq, client_gone);
-    ojson j = ojson::object();
-    j["model"] = req.model;
-    j["created_at"] = now_rfc3339();
-    j["message"] = assistant_message("");
-    j["done"] = true;
-    j["done_reason"] = req.keep_alive_ns && *req.keep_alive_ns == 0 ? "unload" : "load";
-    write_json(c.res, 200, nlohmann::json::parse(j.dump()));
-    return;
-  }
+  if (req.messages.empty()) throw util::bad_request("messages are required");
   prompt::Think think = resolve_think(req.think, m);
   if (!req.tools.empty()) m.require("tools");
   std::vector<prompt::Message> msgs;
@@ -101,65 +161,29 @@ void chat(Context& ctx, Call& c) {
   job->req.truncate = req.truncate;
   job->req.logprobs = req.logprobs || req.top_logprobs > 0;
   job->req.top_logprobs = req.top_logprobs;
-  bool stream = req.stream.value_or(true) && !req.debug_render_only;
-  bool debug = req.debug_render_only;
-  bool truncate = req.truncate;
-  std::string model_name = req.model;
   ojson tools = req.tools;
   resolve_tool_choice(*job, req.tool_choice, tools);
-
-  auto producer = [&ctx, job, m = std::move(m), msgs = std::move(msgs), mreq, think, truncate,
-                   tools, model_name, debug](StreamWriter& w) {
-    job->lease = ctx.scheduler->acquire(mreq, [&w] { return w.cancelled(); });
+  return [&ctx, job, m = std::move(m), msgs = std::move(msgs), mreq, think, tools,
+          truncate = req.truncate, render_only = req.debug_render_only](GenSink& sink) {
+    job->lease = ctx.scheduler->acquire(mreq, [&sink] { return sink.cancelled(); });
     LeaseGuard release{*job};  // the slot and the model's keep_alive timer, even on errors
     job->load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - job->start).count();
     runner::Runner& runner = job->lease->runner();
-    auto count = [&](const std::string& s) { return static_cast<int>(runner.tokenize(s).size()); };
+    auto count = [&runner](const std::string& s) {
+      return static_cast<int>(runner.tokenize(s).size());
+    };
     prompt::Json tools_arg = tools_for_prompt(*job, m, tools);
     job->req.prompt = prompt::render_truncated(chat_renderer(m, nullptr, tools_arg, think), msgs,
                                                runner.options().num_ctx, truncate, count);
-    if (debug) {
-      size_t images = 0;
-      for (const auto& mm : msgs) images += mm.images.size();
-      w.send(debug_reply(model_name, job->req.prompt, images));
-      return;
-    }
+    size_t images = 0;
+    for (const auto& mm : msgs) images += mm.images.size();
+    sink.begin(Rendered{job->req.prompt, images, count});
+    if (render_only) return;
     setup_parsers(*job, m, m.tmpl, think, tools, &msgs.back());
-    job->make_chunk = [job = job.get(), model_name](const GenOutput& out,
-                                                    const runner::CompletionResult* r) {
-      ojson j = ojson::object();
-      j["model"] = model_name;
-      j["created_at"] = now_rfc3339();
-      ojson msg = assistant_message(out.content);
-      if (!out.thinking.empty()) msg["thinking"] = out.thinking;
-      if (!out.tool_calls.empty()) msg["tool_calls"] = tool_calls_json(out.tool_calls);
-      j["message"] = msg;
-      j["done"] = r != nullptr;
-      if (r) {
-        j["done_reason"] = r->done_reason;
-        put_metrics(j, *job, *r);
-      }
-      if (!out.logprobs.empty()) j["logprobs"] = out.logprobs;
-      return j;
-    };
-    run_generation(*job, w);
+    run_generation(*job, sink);
   };
-  // Not streamed: also an OpenAI-style choices list beside `message` (issue 4).
-  auto add_choices = [](ojson& out) {
-    if (!out.contains("message")) return;
-    std::string reason = out.value("done_reason", "stop");
-    if (out["message"].contains("tool_calls") && reason == "stop") reason = "tool_calls";
-    ojson choice = ojson::object();
-    choice["index"] = 0;
-    choice["message"] = out["message"];
-    choice["finish_reason"] = reason;
-    out["choices"] = ojson::array({choice});
-  };
-  respond_generation(c.res, stream, /*chat=*/true, producer, add_choices);
 }
-
-}  // namespace
 
 void add_chat_routes(Router& r, Context& ctx) {
   r.add("POST", "/api/chat", [&ctx](Call& c) { chat(ctx, c); });

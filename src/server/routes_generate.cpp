@@ -4,6 +4,8 @@
 #include "api/generate.h"
 #include "server/connections.h"
 #include "server/context.h"
+#include "engine/sample/json_schema.h"
+#include "server/gen_run.h"
 #include "server/generation.h"
 #include "server/http.h"
 #include "util/error.h"
@@ -59,20 +61,36 @@ std::string build_prompt(const api::GenerateRequest& req, const prompt::Template
   return p;
 }
 
+ojson native_chunk(const std::string& model, bool raw, const GenOutput& out,
+                   const runner::CompletionResult* r, const GenJob* job) {
+  ojson j = ojson::object();
+  j["model"] = model;
+  j["created_at"] = now_rfc3339();
+  j["response"] = out.content;
+  if (!out.thinking.empty()) j["thinking"] = out.thinking;
+  j["done"] = r != nullptr;
+  if (r) {
+    j["done_reason"] = r->done_reason;
+    if (!raw && !r->context.empty()) j["context"] = r->context;
+    put_metrics(j, *job, *r);
+  }
+  if (!out.tool_calls.empty()) j["tool_calls"] = tool_calls_json(out.tool_calls);
+  if (!out.logprobs.empty()) j["logprobs"] = out.logprobs;
+  return j;
+}
+
 void generate(Context& ctx, Call& c) {
-  auto start = std::chrono::steady_clock::now();
   auto req = api::parse_generate_request(c.body.text());
   if (req.model.empty()) throw util::not_found("model '' not found");
-  const std::string format = format_spec(req.format, c.body.text());
-  GenModel m = resolve_model(ctx, req.model);
-  if (req.raw && (!req.template_text.empty() || !req.system.empty() || !req.context.empty()))
-    throw util::bad_request("raw mode does not support template, system, or context");
-  if (!m.has("completion"))
-    throw util::bad_request("\"" + req.model + "\" does not support generate");
-  nlohmann::json options = merge_options(m.model.options, req.options);
-  auto mreq = model_request(m, options, req.keep_alive_ns);
-
+  std::string format = format_spec(req.format, c.body.text());
   if (req.prompt.empty() && req.images.empty()) {
+    if (!format.empty()) engine::sample::compile_format(format);
+    GenModel m = resolve_model(ctx, req.model);
+    if (req.raw && (!req.template_text.empty() || !req.system.empty() || !req.context.empty()))
+      throw util::bad_request("raw mode does not support template, system, or context");
+    if (!m.has("completion"))
+      throw util::bad_request("\"" + req.model + "\" does not support generate");
+    auto mreq = model_request(m, merge_options(m.model.options, req.options), req.keep_alive_ns);
     if (req.keep_alive_ns && *req.keep_alive_ns == 0) {
       ctx.scheduler->unload(mreq.key);
       write_ojson(c.res, load_reply(req.model, "unload"));
@@ -82,6 +100,33 @@ void generate(Context& ctx, Call& c) {
     write_ojson(c.res, load_reply(req.model, "load"));
     return;
   }
+  const bool stream = req.stream.value_or(true) && !req.debug_render_only;
+  const bool debug = req.debug_render_only, raw = req.raw;
+  const std::string model = req.model;
+  GenRun run = prepare_generate(ctx, std::move(req), std::move(format));
+  auto producer = [run = std::move(run), model, debug, raw](StreamWriter& w) {
+    NativeSink sink(w, model, debug, [model, raw](const GenOutput& out,
+                                                  const runner::CompletionResult* r,
+                                                  const GenJob* job) {
+      return native_chunk(model, raw, out, r, job);
+    });
+    run(sink);
+  };
+  respond_generation(c.res, stream, /*chat=*/false, producer);
+}
+
+}  // namespace
+
+GenRun prepare_generate(Context& ctx, api::GenerateRequest req, std::string format) {
+  auto start = std::chrono::steady_clock::now();
+  if (!format.empty()) engine::sample::compile_format(format);  // a 400 before the model's 404
+  GenModel m = resolve_model(ctx, req.model);
+  if (req.raw && (!req.template_text.empty() || !req.system.empty() || !req.context.empty()))
+    throw util::bad_request("raw mode does not support template, system, or context");
+  if (!m.has("completion"))
+    throw util::bad_request("\"" + req.model + "\" does not support generate");
+  nlohmann::json options = merge_options(m.model.options, req.options);
+  auto mreq = model_request(m, options, req.keep_alive_ns);
   prompt::Think think = resolve_think(req.think, m);
   if (!req.suffix.empty()) m.require("insert");
   if (!req.images.empty()) m.require("vision");
@@ -95,49 +140,42 @@ void generate(Context& ctx, Call& c) {
   job->req.truncate = req.truncate;
   job->req.logprobs = req.logprobs || req.top_logprobs > 0;
   job->req.top_logprobs = req.top_logprobs;
-  bool raw = req.raw;
-  bool stream = req.stream.value_or(true) && !req.debug_render_only;
-  std::string model_name = req.model;
-
-  auto producer = [&ctx, job, m = std::move(m), req = std::move(req), mreq, think, raw,
-                   model_name](StreamWriter& w) mutable {
-    job->lease = ctx.scheduler->acquire(mreq, [&w] { return w.cancelled(); });
+  return [&ctx, job, m = std::move(m), req = std::move(req), mreq, think](GenSink& sink) {
+    job->lease = ctx.scheduler->acquire(mreq, [&sink] { return sink.cancelled(); });
     LeaseGuard release{*job};  // the slot and the model's keep_alive timer, even on errors
     job->load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - job->start).count();
     runner::Runner& runner = job->lease->runner();
     const bool custom = !req.template_text.empty();
     prompt::Template tmpl = custom ? prompt::load_template(req.template_text) : m.tmpl;
-    job->req.prompt =
-        raw ? req.prompt : build_prompt(req, tmpl, custom ? &tmpl : nullptr, m, think, runner);
-    if (req.debug_render_only) {
-      w.send(debug_reply(model_name, job->req.prompt, req.images.size()));
-      return;
-    }
-    if (!raw) setup_parsers(*job, m, tmpl, think, nullptr);
-    job->make_chunk = [job = job.get(), model_name, raw](const GenOutput& out,
-                                                         const runner::CompletionResult* r) {
-      ojson j = ojson::object();
-      j["model"] = model_name;
-      j["created_at"] = now_rfc3339();
-      j["response"] = out.content;
-      if (!out.thinking.empty()) j["thinking"] = out.thinking;
-      j["done"] = r != nullptr;
-      if (r) {
-        j["done_reason"] = r->done_reason;
-        if (!raw && !r->context.empty()) j["context"] = r->context;
-        put_metrics(j, *job, *r);
-      }
-      if (!out.tool_calls.empty()) j["tool_calls"] = tool_calls_json(out.tool_calls);
-      if (!out.logprobs.empty()) j["logprobs"] = out.logprobs;
-      return j;
+    job->req.prompt = req.raw ? req.prompt
+                              : build_prompt(req, tmpl, custom ? &tmpl : nullptr, m, think, runner);
+    auto count = [&runner](const std::string& s) {
+      return static_cast<int>(runner.tokenize(s).size());
     };
-    run_generation(*job, w);
+    sink.begin(Rendered{job->req.prompt, req.images.size(), count});
+    if (req.debug_render_only) return;
+    if (!req.raw) setup_parsers(*job, m, tmpl, think, nullptr);
+    run_generation(*job, sink);
   };
-  respond_generation(c.res, stream, /*chat=*/false, producer);
 }
 
-}  // namespace
+GenRun prepare_load(Context& ctx, const std::string& model, const nlohmann::json& options) {
+  auto start = std::chrono::steady_clock::now();
+  GenModel m = resolve_model(ctx, model);
+  if (!m.has("completion"))
+    throw util::bad_request("\"" + model + "\" does not support generate");
+  auto mreq = model_request(m, merge_options(m.model.options, options), std::nullopt);
+  return [&ctx, mreq, start](GenSink& sink) {
+    GenJob job;
+    job.start = start;
+    job.lease = ctx.scheduler->acquire(mreq, [&sink] { return sink.cancelled(); });
+    LeaseGuard release{job};
+    runner::CompletionResult r;
+    r.done_reason = "load";
+    sink.finish(GenOutput{}, r, job);
+  };
+}
 
 void add_generate_routes(Router& r, Context& ctx) {
   r.add("POST", "/api/generate", [&ctx](Call& c) { generate(ctx, c); });

@@ -47,22 +47,16 @@ struct Channel : StreamWriter {
   util::Thread worker;
   ClientWatch client;  // the connection being written to
 
-  bool send(const json& obj) override {
-    if (cancelled()) return false;
-    std::string line = dump_json(obj) + "\n";
-    {
-      std::lock_guard lk(mu);
-      lines.push_back(std::move(line));
-    }
-    cv.notify_all();
-    return true;
-  }
+  bool send(const json& obj) override { return send_frame(dump_json(obj) + "\n"); }
   bool send(const nlohmann::ordered_json& obj) override {
+    return send_frame(
+        obj.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+  }
+  bool send_frame(std::string frame) override {
     if (cancelled()) return false;
-    std::string line = obj.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
     {
       std::lock_guard lk(mu);
-      lines.push_back(line + "\n");
+      lines.push_back(std::move(frame));
     }
     cv.notify_all();
     return true;
@@ -116,6 +110,14 @@ void respond_stream(httplib::Response& res, bool stream, Producer producer, Redu
     write_json(res, 200, c.acc ? *c.acc : json::object());
     return;
   }
+  respond_frames(res, Framing{}, std::move(producer));
+}
+
+void respond_frames(httplib::Response& res, const Framing& framing, Producer producer) {
+  auto late_error = framing.late_error ? framing.late_error
+                                       : [](int, const std::string& message) {
+                                           return dump_json(json{{"error", message}}) + "\n";
+                                         };
 
   auto ch = std::make_shared<Channel>();
   ch->client = current_client();
@@ -131,15 +133,19 @@ void respond_stream(httplib::Response& res, bool stream, Producer producer, Redu
       Failure f = *ch->failure;
       lk.unlock();
       ch->join();
-      write_error(res, f.status, f.message);
+      if (framing.early_error)
+        framing.early_error(res, f.status, f.message);
+      else
+        write_error(res, f.status, f.message);
       return;
     }
   }
 
   res.status = 200;
+  if (framing.content_type == "text/event-stream") res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
-      "application/x-ndjson",
-      [ch](size_t, httplib::DataSink& sink) {
+      framing.content_type,
+      [ch, late_error](size_t, httplib::DataSink& sink) {
         std::unique_lock lk(ch->mu);
         ch->cv.wait(lk, [&] { return ch->done || !ch->lines.empty(); });
         while (!ch->lines.empty()) {
@@ -154,7 +160,7 @@ void respond_stream(httplib::Response& res, bool stream, Producer producer, Redu
         }
         if (ch->done) {
           if (ch->failure) {
-            std::string line = dump_json(json{{"error", ch->failure->message}}) + "\n";
+            std::string line = late_error(ch->failure->status, ch->failure->message);
             ch->failure.reset();
             lk.unlock();
             if (!sink.write(line.data(), line.size())) {

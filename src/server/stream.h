@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <string>
 
 namespace server {
 
@@ -23,6 +24,9 @@ class StreamWriter {
   virtual bool send(const nlohmann::ordered_json& obj) { return send(json(obj)); }
   // True once the client disconnected or the server is stopping.
   virtual bool cancelled() const = 0;
+  // Queues bytes already framed for the wire (an SSE event). Only a streaming writer made by
+  // respond_frames takes frames; the others refuse them (false).
+  virtual bool send_frame(std::string frame) { return false; }
 };
 
 using Producer = std::function<void(StreamWriter&)>;
@@ -35,6 +39,21 @@ using Reducer = std::function<void(json& acc, const json& next)>;
 // Exceptions: util::Error's status (else 500) when nothing was sent yet; an error line after.
 void respond_stream(httplib::Response& res, bool stream, Producer producer,
                     Reducer reduce = nullptr);
+
+// How a streamed answer is framed: NDJSON (send(json) objects) by default; the compatible
+// APIs stream SSE frames (send_frame) in their own error shapes.
+struct Framing {
+  std::string content_type = "application/x-ndjson";
+  // The frame that ends a stream cut by an error after its first frame; null: NDJSON's
+  // {"error": message} line.
+  std::function<std::string(int status, const std::string& message)> late_error;
+  // The answer to an error before the first frame; null: {"error": message} with its status.
+  std::function<void(httplib::Response&, int status, const std::string& message)> early_error;
+};
+
+// respond_stream(stream=true) with another framing: `producer` runs on its own thread while
+// this connection's thread writes what it queues.
+void respond_frames(httplib::Response& res, const Framing& framing, Producer producer);
 
 // Set on SIGINT/SIGTERM: every StreamWriter reports cancelled() from then on.
 void set_streams_shutting_down();
