@@ -18,6 +18,8 @@ struct ThinkValue {
   bool set = false;      // present in the request (true/false/level)
   bool enabled = false;  // true or a level
   std::string level;     // "low" | "medium" | "high" | "max"; "" for bool values
+  // Anthropic's `thinking`: asked of a model that cannot think, it is dropped, not a 400.
+  bool if_supported = false;
 };
 
 struct ChatMessage {

@@ -1,9 +1,9 @@
 #include "prompt/parsers.h"
 #include "util/json.h"
+#include "util/random_id.h"
 
 #include <algorithm>
 #include <optional>
-#include <random>
 
 namespace prompt {
 namespace {
@@ -375,11 +375,7 @@ std::unique_ptr<OutputParser> make_template_parser(const ThinkingTags& tags, boo
 }
 
 std::string new_tool_call_id() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static const char* kChars = "abcdefghijklmnopqrstuvwxyz0123456789";
-  std::string id = "call_";
-  for (int i = 0; i < 8; i++) id += kChars[rng() % 36];
-  return id;
+  return util::random_id("call_", 8, "abcdefghijklmnopqrstuvwxyz0123456789");
 }
 
 }  // namespace prompt

@@ -500,6 +500,7 @@ void Runner::step(std::vector<Slot*>& active) {
       s->last_piece = trimmed;
     }
     if (s->stop->matched()) {
+      s->result.stop_sequence = s->stop->matched_text();
       finish(s, "stop", chunk.text);
       continue;
     }

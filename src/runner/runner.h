@@ -63,7 +63,8 @@ struct CompletionChunk {
 };
 
 struct CompletionResult {
-  std::string done_reason;  // "stop" or "length"
+  std::string done_reason;    // "stop" or "length"
+  std::string stop_sequence;  // the stop string that ended it, "" for any other end
   int prompt_eval_count = 0;
   int64_t prompt_eval_ns = 0;
   int eval_count = 0;

@@ -33,6 +33,7 @@ std::string StopMatcher::push(const std::string& text) {
       while (k > 0 && text[i] != st.text[k]) k = st.fail[k - 1];
       if (text[i] == st.text[k]) k++;
       if (k == st.text.size()) {
+        if (base + i + 1 - k < first) matched_text_ = st.text;
         first = std::min(first, base + i + 1 - k);
         k = st.fail[k - 1];
         break;

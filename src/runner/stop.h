@@ -18,6 +18,8 @@ class StopMatcher {
   // End of generation: the held-back remainder.
   std::string flush();
   bool matched() const { return matched_; }
+  // The stop string that matched ("" before a match).
+  const std::string& matched_text() const { return matched_text_; }
 
  private:
   struct Stop {
@@ -28,6 +30,7 @@ class StopMatcher {
   std::vector<Stop> stops_;
   std::string pending_;  // held back: a suffix that may still start a stop string
   bool matched_ = false;
+  std::string matched_text_;
 };
 
 }  // namespace runner

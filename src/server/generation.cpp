@@ -170,7 +170,7 @@ sched::ModelRequest model_request(const GenModel& m, const nlohmann::json& optio
 
 prompt::Think resolve_think(const api::ThinkValue& t, const GenModel& m) {
   prompt::Think out;
-  if (!t.set) {
+  if (!t.set || (t.if_supported && !m.has("thinking"))) {
     if (m.has("thinking")) {
       out.set = true;
       out.enabled = true;

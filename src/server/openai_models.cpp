@@ -130,6 +130,7 @@ namespace server {
 void add_openai_routes(Router& r, Context& ctx) {
   openai::add_chat_routes(r, ctx);
   openai::add_completions_routes(r, ctx);
+  openai::add_responses_routes(r, ctx);
   openai::add_model_routes(r, ctx);
 }
 }  // namespace server

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "server/anthropic.h"
 #include "server/stream.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -65,6 +66,7 @@ HttpServer::HttpServer(Context& ctx) : ctx_(ctx) {
   add_registry_routes(router_, ctx);
   add_embed_routes(router_, ctx);
   add_openai_routes(router_, ctx);
+  add_anthropic_routes(router_, ctx);
   install();
 }
 
