@@ -164,6 +164,26 @@ class AbandonedRequestTest(ServerTestCase):
         self.abandon(True, 0.5)
         self.assertLess(self.next_request_seconds(), 1.5)
 
+    def test_abandoned_compat_streams_free_the_slot(self):
+        # The SSE routes (OpenAI chat, Responses, Anthropic Messages) stop generating for a
+        # client that left mid-stream, as the native ones do.
+        long = 100000
+        for path, body in (
+                ("/v1/chat/completions", {"messages": [{"role": "user", "content": "Once"}],
+                                          "max_tokens": long}),
+                ("/v1/responses", {"input": "Once", "max_output_tokens": long}),
+                ("/v1/messages", {"messages": [{"role": "user", "content": "Once"}],
+                                  "max_tokens": long})):
+            for stream in (True, False):
+                s = raw_request(self.server.port, dict(body, model="stories", stream=stream),
+                                path=path)
+                if stream:  # the stream is under way before the client leaves
+                    s.settimeout(10)
+                    self.assertIn(b"200 OK", s.recv(4096))
+                time.sleep(0.3)
+                s.close()
+                self.assertLess(self.next_request_seconds(), 1.5, (path, stream))
+
     def test_client_leaving_the_queue_is_not_served(self):
         # One long request holds the only slot; three queued clients leave; the slot must go
         # to the next client as soon as the first one is cancelled.

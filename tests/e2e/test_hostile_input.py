@@ -111,6 +111,10 @@ class HostileInputTest(ServerTestCase):
             ("/v1/chat/completions", '{"model":"stories","messages":[{"role":"user",'
                                      '"content":%s}]}' % d),
             ("/v1/embeddings", '{"model":"stories","input":%s}' % d),
+            ("/v1/messages", '{"model":"stories","max_tokens":1,"messages":[{"role":"user",'
+                             '"content":%s}]}' % d),
+            ("/v1/messages/count_tokens", '{"model":"stories","messages":[],"tools":%s}' % d),
+            ("/v1/responses", '{"model":"stories","input":%s}' % d),
             ("/api/create", '{"model":"m","from":"stories","parameters":{"stop":%s}}' % d),
             ("/api/show", '{"model":"stories","options":{"x":%s}}' % d),
             ("/api/embed", '{"model":"stories","input":%s}' % d),
@@ -167,6 +171,16 @@ class HostileInputTest(ServerTestCase):
                                      '[{"type":"function","function":{"name":"f",'
                                      '"parameters":{"type":"object","properties":'
                                      '{"a":{"anyOf":X}}}}}]}'),
+            ("/v1/messages", '{"model":"tooler","stream":false,"max_tokens":1,'
+                             '"messages":[{"role":"user","content":"x"}],"tools":[{"name":"f",'
+                             '"input_schema":{"type":"object","properties":{"a":{"anyOf":X}}}}]}'),
+            ("/v1/messages", '{"model":"tooler","stream":false,"max_tokens":1,'
+                             '"messages":[{"role":"assistant","content":[{"type":"tool_use",'
+                             '"id":"t","name":"f","input":{"a":X}}]},'
+                             '{"role":"user","content":"x"}]}'),
+            ("/v1/responses", '{"model":"tooler","stream":false,"max_output_tokens":1,'
+                              '"input":"x","tools":[{"type":"function","name":"f",'
+                              '"parameters":{"type":"object","properties":{"a":{"anyOf":X}}}}]}'),
         ]
         for path, body in bodies:
             body = at_limit(body)

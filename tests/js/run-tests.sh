@@ -12,7 +12,8 @@ if [ "$major" -lt 20 ]; then
   exit 77
 fi
 missing_pkg=""
-for p in ollama openai ai @ai-sdk/openai-compatible @langchain/ollama @langchain/core zod; do
+for p in ollama openai ai @ai-sdk/openai-compatible @ai-sdk/openai @ai-sdk/anthropic \
+    @anthropic-ai/sdk @langchain/ollama @langchain/core zod; do
   [ -f "node_modules/$p/package.json" ] || missing_pkg="$missing_pkg $p"
 done
 if [ -n "$missing_pkg" ]; then

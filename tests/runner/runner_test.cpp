@@ -104,9 +104,16 @@ TEST(Runner, StopSequenceIsNotEmittedEvenWhenSplit) {
   Out o = run(*r, req);
   EXPECT_EQ(o.text, ", there was a ");
   EXPECT_EQ(o.result.done_reason, "stop");
-  req.stop = {"Lily. She"};
+  EXPECT_EQ(o.result.stop_sequence, "little girl");
+  req.stop = {"zebra", "Lily. She", "named"};  // the one starting earliest wins
   o = run(*r, req);
-  EXPECT_EQ(o.text, ", there was a little girl named ");
+  EXPECT_EQ(o.text, ", there was a little girl ");
+  EXPECT_EQ(o.result.stop_sequence, "named");
+  req.stop = {};
+  req.num_predict = 3;
+  o = run(*r, req);
+  EXPECT_EQ(o.result.done_reason, "length");
+  EXPECT_EQ(o.result.stop_sequence, "");
 }
 
 TEST(Runner, CancelFreesTheSlot) {
