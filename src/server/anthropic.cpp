@@ -32,6 +32,7 @@ class MessagesSink : public ApiSink {
     msg["stop_sequence"] = nullptr;
     msg["usage"] = usage(input_tokens_, 0);
     emit(sse_event("message_start", {{"type", "message_start"}, {"message", msg}}));
+    emit(sse_event("ping", {{"type", "ping"}}));  // as Anthropic's own stream does
   }
 
   bool output(const GenOutput& out) override {
