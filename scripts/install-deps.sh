@@ -2,7 +2,7 @@
 # Installs every build and test dependency from Debian 12 packages (ARCHITECTURE.md §3).
 # Safe to run any number of times: packages already present are skipped.
 set -euo pipefail
-PKGS=(cmake g++ make ninja-build pkg-config ccache git python3
+PKGS=(cmake g++ make ninja-build pkg-config ccache git python3 python3-cryptography
   libcpp-httplib-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev libpcre2-dev
   libutf8proc-dev libcli11-dev libedit-dev libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev

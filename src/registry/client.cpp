@@ -2,8 +2,10 @@
 
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "api/version.h"
+#include "registry/identity.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/json.h"
@@ -17,6 +19,16 @@ std::string base64(const std::string& in) {
                           reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
   out.resize(static_cast<size_t>(n));
   return out;
+}
+
+// RFC 4648 §5 alphabet with padding, as Go's base64.URLEncoding writes it.
+std::string base64url(std::string_view in) {
+  std::string s = base64(std::string(in));
+  for (auto& ch : s) {
+    if (ch == '+') ch = '-';
+    if (ch == '/') ch = '_';
+  }
+  return s;
 }
 
 std::string host_of(const std::string& url) {
@@ -91,11 +103,18 @@ void Client::authenticate(const std::string& header) {
     s = e + 1;
   }
   url += "&ts=" + std::to_string(std::time(nullptr));
+  unsigned char nonce[16];
+  RAND_bytes(nonce, sizeof nonce);
+  url += "&nonce=" + base64url(std::string_view(reinterpret_cast<const char*>(nonce), 16));
   HttpRequest req;
   req.url = url;
   req.headers.push_back("User-Agent: " + user_agent());
-  if (!opts_.username.empty())
+  if (!opts_.username.empty()) {
     req.headers.push_back("Authorization: Basic " + base64(opts_.username + ":" + opts_.password));
+  } else if (!opts_.key_dir.empty()) {
+    if (auto id = load_identity(opts_.key_dir))
+      req.headers.push_back("Authorization: " + sign_token_request(*id, url));
+  }
   HttpResponse r = http_do(req);
   if (r.status != 200) throw util::Error("unauthorized: token request failed: " + std::to_string(r.status), 401);
   auto j = util::parse_json_or_discarded(r.body);
@@ -112,6 +131,7 @@ HttpResponse Client::send(HttpRequest req) {
     return r;
   };
   HttpResponse r = http_do(with_auth(req));
+  reached_ = true;
   if (r.status != 401) return r;
   auto it = r.headers.find("WWW-Authenticate");
   if (it == r.headers.end()) return r;

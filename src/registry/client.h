@@ -12,6 +12,9 @@ struct Options {
   bool insecure = false;  // plain http allowed (and used for hosts given without a scheme)
   std::string username;   // for Basic challenges (or as token-realm credentials)
   std::string password;
+  // Where id_ed25519 lives (~/.ollama): token requests are signed with it (§8.7) when it
+  // exists and no username is given. "" = unsigned.
+  std::string key_dir;
   // Part sizing (§8.5): total/16 clamped to [min, max]; tests shrink min to exercise parts.
   int64_t part_min = 100'000'000;
   int64_t part_max = 1'000'000'000;
@@ -44,6 +47,9 @@ class Client {
   HttpResponse send(HttpRequest req);
   // Authorization header line for requests to the registry host ("" when anonymous).
   std::string auth_header() const { return auth_; }
+  // Whether the registry has answered any request of this session: a transfer retries
+  // failures only once it has (an unreachable registry fails at once, as a pull does).
+  bool reached() const { return reached_; }
 
  private:
   void authenticate(const std::string& www_authenticate);
@@ -51,6 +57,7 @@ class Client {
   Options opts_;
   std::string base_;
   std::string auth_;  // "Authorization: ..." line
+  bool reached_ = false;
 };
 
 // Go-style user agent: ollama/<version> (<arch> <os>) C++.

@@ -109,6 +109,7 @@ void push(store::Store& st, const store::ModelName& name, const Options& opts,
         break;
       } catch (const util::Error& e) {
         if (e.status() == 499 || e.status() == 401 || attempt >= opts.part_attempts) throw;
+        if (!c.reached()) throw;  // nothing answered yet: unreachable, not a flaky transfer
         LOG_WARN("push {} attempt {} failed: {}", short_digest(layer.digest), attempt, e.what());
         std::this_thread::sleep_for(std::chrono::milliseconds(opts.base_backoff_ms << (attempt - 1)));
       }

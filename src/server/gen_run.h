@@ -63,9 +63,9 @@ class NativeSink : public GenSink {
 // A generation checked against its model, ready to run (the model loads when it runs).
 using GenRun = std::function<void(GenSink&)>;
 
-// A chat with at least one message; `format` as format_spec returns it ("" none). Throws
-// util::Error: 404 unknown model, 400 for what the model cannot do (tools, vision, think
-// or chat) or a format the sampler cannot follow.
+// A chat with at least one message; `format` as format_spec returns it, already compiled
+// once by the translator ("" none). Throws util::Error: 404 unknown model, 400 for what the
+// model cannot do (tools, vision, think or chat).
 GenRun prepare_chat(Context& ctx, api::ChatRequest req, std::string format);
 // A generate request with a prompt or images (the load-only forms are the route's).
 GenRun prepare_generate(Context& ctx, api::GenerateRequest req, std::string format);

@@ -203,6 +203,7 @@ std::string format_spec(const nlohmann::json& format, std::string_view body) {
     throw util::bad_request("invalid format: " + format.dump() +
                             "; expected \"json\" or a valid JSON Schema object");
   }
+  engine::sample::compile_format(spec);  // a schema it cannot follow is a 400 now
   return spec;
 }
 

@@ -6,6 +6,7 @@
 
 #include "api/decode.h"
 #include "api/limits.h"
+#include "engine/sample/json_schema.h"
 #include "server/api_sink.h"
 #include "server/openai.h"
 #include "util/error.h"
@@ -158,7 +159,9 @@ std::string response_format(const nlohmann::json& r, std::string_view body) {
   auto js = f.find("json_schema");
   if (js == f.end() || !js->is_object() || !js->contains("schema") || !(*js)["schema"].is_object())
     throw util::bad_request("response_format json_schema needs a json_schema.schema object");
-  return (*js)["schema"].dump();
+  std::string spec = (*js)["schema"].dump();
+  engine::sample::compile_format(spec);  // a schema it cannot follow is a 400 now
+  return spec;
 }
 
 Framing sse_framing() {

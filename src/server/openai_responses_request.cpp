@@ -3,6 +3,7 @@
 
 #include "api/decode.h"
 #include "api/limits.h"
+#include "engine/sample/json_schema.h"
 #include "server/compat_fields.h"
 #include "server/openai.h"
 #include "server/responses.h"
@@ -191,7 +192,9 @@ std::string text_format(const ojson& format) {
   if (type != "json_schema") bad("text.format: unknown type '" + type + "'");
   const ojson* schema = object_field(format, "schema");
   if (!schema) bad("text.format: json_schema needs a schema object");
-  return schema->dump();
+  std::string spec = schema->dump();
+  engine::sample::compile_format(spec);  // a schema it cannot follow is a 400 now
+  return spec;
 }
 
 }  // namespace

@@ -100,7 +100,6 @@ void chat(Context& ctx, Call& c) {
   if (req.model.empty()) throw util::bad_request("model is required");
   std::string format = format_spec(req.format, c.body.text());
   if (req.messages.empty()) {
-    if (!format.empty()) engine::sample::compile_format(format);
     load_only(ctx, c, req);
     return;
   }
@@ -134,7 +133,6 @@ void chat(Context& ctx, Call& c) {
 
 GenRun prepare_chat(Context& ctx, api::ChatRequest req, std::string format) {
   auto start = std::chrono::steady_clock::now();
-  if (!format.empty()) engine::sample::compile_format(format);  // a 400 before the model's 404
   GenModel m = resolve_model(ctx, req.model);
   if (!m.has("completion")) throw util::bad_request("\"" + req.model + "\" does not support chat");
   nlohmann::json options = merge_options(m.model.options, req.options);

@@ -84,7 +84,6 @@ void generate(Context& ctx, Call& c) {
   if (req.model.empty()) throw util::not_found("model '' not found");
   std::string format = format_spec(req.format, c.body.text());
   if (req.prompt.empty() && req.images.empty()) {
-    if (!format.empty()) engine::sample::compile_format(format);
     GenModel m = resolve_model(ctx, req.model);
     if (req.raw && (!req.template_text.empty() || !req.system.empty() || !req.context.empty()))
       throw util::bad_request("raw mode does not support template, system, or context");
@@ -119,7 +118,6 @@ void generate(Context& ctx, Call& c) {
 
 GenRun prepare_generate(Context& ctx, api::GenerateRequest req, std::string format) {
   auto start = std::chrono::steady_clock::now();
-  if (!format.empty()) engine::sample::compile_format(format);  // a 400 before the model's 404
   GenModel m = resolve_model(ctx, req.model);
   if (req.raw && (!req.template_text.empty() || !req.system.empty() || !req.context.empty()))
     throw util::bad_request("raw mode does not support template, system, or context");

@@ -34,6 +34,7 @@ TransferRequest parse(Context& ctx, Call& c) {
   // Credentials for registries that answer with a Basic challenge (Ollama ignores them).
   r.opts.username = str("username");
   r.opts.password = str("password");
+  r.opts.key_dir = ctx.config.home_dir;  // token requests signed with id_ed25519 (§8.7)
   return r;
 }
 

@@ -10,7 +10,7 @@
 
 #include "api/version.h"
 #include "server/context.h"
-#include "server/keys.h"
+#include "registry/identity.h"
 #include "server/running_models.h"
 #include "server/server.h"
 #include "server/stream.h"
@@ -86,7 +86,7 @@ int serve_main() {
     util::init_logging(ctx.config.debug);
     LOG_INFO("server config env={}", describe_config(ctx.config));
 
-    ensure_identity_key(ctx.config.home_dir);
+    registry::ensure_identity_key(ctx.config.home_dir);
 
     ctx.store = std::make_unique<store::Store>(ctx.config.models_dir);
     if (!ctx.config.noprune) {

@@ -1,6 +1,6 @@
 // OpenSSH Ed25519 key encoding (server/keys.h), checked against RFC 8032 test vector 1 and
 // the openssh-key-v1 layout; ensure_identity_key writes loadable files once.
-#include "server/keys.h"
+#include "registry/identity.h"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
@@ -10,7 +10,9 @@
 #include <fstream>
 #include <sstream>
 
-namespace server {
+#include "util/error.h"
+
+namespace registry {
 namespace {
 
 // RFC 8032 §7.1 TEST 1.
@@ -84,5 +86,66 @@ TEST(Keys, EnsureCreatesOnce) {
   fs::remove_all(dir);
 }
 
+// RFC 8032 §7.1 TEST 1: the signature of the empty message.
+const char* kSigEmptyHex =
+    "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e3970"
+    "1cf9b46bd25bf5f0595bbe24655141438e7a100b";
+
+std::string hex(const std::string& bytes) {
+  static const char* d = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += d[c >> 4];
+    out += d[c & 15];
+  }
+  return out;
+}
+
+bool verifies(const unsigned char pub[32], const std::string& msg, const std::string& sig) {
+  EVP_PKEY* k = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nullptr, pub, 32);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  bool ok = EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, k) > 0 &&
+            EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+                             reinterpret_cast<const unsigned char*>(msg.data()), msg.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  EVP_PKEY_free(k);
+  return ok;
+}
+
+std::string b64_decode(const std::string& b64) {
+  return decode_pem_body("-----\n" + b64 + "\n");
+}
+
+TEST(Keys, LoadsWhatItWroteAndSignsAsRfc8032) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("oc-keys-load-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  EXPECT_FALSE(load_identity(dir.string()).has_value());  // no key: unsigned requests
+  fs::create_directories(dir);
+  std::ofstream(dir / "id_ed25519") << openssh_private_key_pem(kSeed, kPub, 7);
+  auto id = load_identity(dir.string());
+  ASSERT_TRUE(id.has_value());
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(id->seed), 32),
+            std::string(reinterpret_cast<const char*>(kSeed), 32));
+  EXPECT_EQ(id->public_key_base64(), "AAAAC3NzaC1lZDI1NTE5AAAAINdamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea");
+  EXPECT_EQ(hex(b64_decode(id->sign_base64(""))), kSigEmptyHex);
+
+  // Token requests: "<pubkey>:<sig>" over GET,<url>,<base64 of the empty body's hex digest>.
+  const std::string url = "https://registry.example/token?service=s&scope=a&ts=1&nonce=n";
+  const std::string auth = sign_token_request(*id, url);
+  ASSERT_EQ(auth.rfind(id->public_key_base64() + ":", 0), 0u) << auth;
+  const std::string sig = b64_decode(auth.substr(auth.find(':') + 1));
+  EXPECT_TRUE(verifies(kPub, "GET," + url +
+                                 ",ZTNiMGM0NDI5OGZjMWMxNDlhZmJmNGM4OTk2ZmI5MjQyN2FlNDFlNDY0OWI5MzRj"
+                                 "YTQ5NTk5MWI3ODUyYjg1NQ==",
+                       sig));
+  EXPECT_FALSE(verifies(kPub, "GET," + url + ",x", sig));
+
+  std::ofstream(dir / "id_ed25519") << "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n"
+                                       "-----END OPENSSH PRIVATE KEY-----\n";
+  EXPECT_THROW(load_identity(dir.string()), util::Error);
+  fs::remove_all(dir);
+}
+
 }  // namespace
-}  // namespace server
+}  // namespace registry

@@ -1,4 +1,4 @@
-#include "server/keys.h"
+#include "registry/identity.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -12,7 +12,7 @@
 
 #include "util/error.h"
 
-namespace server {
+namespace registry {
 namespace {
 
 void put_u32(std::string& out, uint32_t v) {
@@ -46,6 +46,50 @@ void write_file(const std::filesystem::path& p, const std::string& data, mode_t 
   bool ok = std::fwrite(data.data(), 1, data.size(), f) == data.size();
   ok = std::fclose(f) == 0 && ok;
   if (!ok) throw util::Error("write " + p.string() + ": " + std::strerror(errno));
+}
+
+// Reads the SSH wire format: u32 big-endian lengths and strings.
+class Reader {
+ public:
+  explicit Reader(std::string_view d) : d_(d) {}
+  uint32_t u32() {
+    need(4);
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) v = (v << 8) | static_cast<unsigned char>(d_[pos_++]);
+    return v;
+  }
+  std::string_view str() {
+    uint32_t n = u32();
+    need(n);
+    std::string_view s = d_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
+  std::string_view raw(size_t n) {
+    need(n);
+    std::string_view s = d_.substr(pos_, n);
+    pos_ += n;
+    return s;
+  }
+
+ private:
+  void need(size_t n) const {
+    if (d_.size() - pos_ < n) throw util::Error("truncated key");
+  }
+  std::string_view d_;
+  size_t pos_ = 0;
+};
+
+std::string base64_decode(const std::string& b64) {
+  std::string out(b64.size(), '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(b64.data()),
+                          static_cast<int>(b64.size()));
+  if (n < 0) throw util::Error("bad base64");
+  size_t pad = 0;
+  for (size_t i = b64.size(); i > 0 && b64[i - 1] == '='; i--) pad++;
+  out.resize(static_cast<size_t>(n) - pad);
+  return out;
 }
 
 }  // namespace
@@ -115,4 +159,65 @@ void ensure_identity_key(const std::string& dir) {
   std::fflush(stdout);
 }
 
-}  // namespace server
+std::string Identity::public_key_base64() const { return base64(public_blob(pub)); }
+
+std::string Identity::sign_base64(std::string_view message) const {
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, seed, 32), EVP_PKEY_free);
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  unsigned char sig[64];
+  size_t sig_len = sizeof sig;
+  if (!key || !ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) <= 0 ||
+      EVP_DigestSign(ctx.get(), sig, &sig_len, reinterpret_cast<const unsigned char*>(message.data()),
+                     message.size()) <= 0)
+    throw util::Error("could not sign with the ed25519 key");
+  return base64(std::string_view(reinterpret_cast<const char*>(sig), sig_len));
+}
+
+std::optional<Identity> load_identity(const std::string& dir) {
+  namespace fs = std::filesystem;
+  const fs::path path = fs::path(dir) / "id_ed25519";
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  std::string line, b64;
+  bool inside = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("-----BEGIN OPENSSH PRIVATE KEY-----", 0) == 0) {
+      inside = true;
+    } else if (line.rfind("-----END", 0) == 0) {
+      break;
+    } else if (inside) {
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      b64 += line;
+    }
+  }
+  try {
+    if (b64.empty()) throw util::Error("no OPENSSH PRIVATE KEY block");
+    const std::string body = base64_decode(b64);
+    Reader r(body);
+    if (r.raw(15) != std::string_view("openssh-key-v1", 15)) throw util::Error("not openssh-key-v1");
+    if (r.str() != "none" || r.str() != "none") throw util::Error("encrypted keys are not supported");
+    r.str();  // kdf options
+    if (r.u32() != 1) throw util::Error("expected one key");
+    r.str();  // public key blob
+    Reader p(r.str());
+    if (p.u32() != p.u32()) throw util::Error("check-ints differ");
+    if (p.str() != "ssh-ed25519") throw util::Error("not an ed25519 key");
+    std::string_view pub = p.str(), secret = p.str();
+    if (pub.size() != 32 || secret.size() != 64) throw util::Error("bad ed25519 key sizes");
+    Identity id{};
+    std::memcpy(id.seed, secret.data(), 32);
+    std::memcpy(id.pub, pub.data(), 32);
+    return id;
+  } catch (const util::Error& e) {
+    throw util::Error(path.string() + ": not a usable OpenSSH ed25519 key (" + e.what() + ")");
+  }
+}
+
+std::string sign_token_request(const Identity& id, const std::string& url) {
+  // The body is empty: its digest is sha256 of nothing, as hex, then base64 of that text.
+  const std::string empty_hex = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+  return id.public_key_base64() + ":" + id.sign_base64("GET," + url + "," + base64(empty_hex));
+}
+
+}  // namespace registry
