@@ -14,6 +14,7 @@ inline constexpr size_t kMaxTools = 10'000;          // tool definitions
 inline constexpr size_t kMaxStop = 1024;             // stop sequences
 inline constexpr size_t kMaxEmbedInputs = 100'000;   // inputs of one embed request
 inline constexpr size_t kMaxImages = 1024;           // images of one message / prompt
+inline constexpr size_t kMaxDetokenizeTokens = 1'000'000;  // ids of one /api/detokenize
 
 // 400 "too many <what>: <n> (at most <max>)" when n > max.
 inline void check_count(const char* what, size_t n, size_t max) {

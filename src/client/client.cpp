@@ -143,8 +143,8 @@ CurlPtr make_handle(std::string_view method, const std::string& url, bool ndjson
   h = curl_slist_append(h, ndjson ? "Accept: application/x-ndjson" : "Accept: application/json");
   h = curl_slist_append(h, ("User-Agent: " + user_agent()).c_str());
   h = curl_slist_append(h, "Expect:");  // no 100-continue round trip on uploads
-  if (auto key = util::Config::from_env().api_key; !key.empty())
-    h = curl_slist_append(h, ("Authorization: Bearer " + key).c_str());
+  if (auto keys = util::Config::from_env().api_keys(); !keys.empty())  // the first of a list
+    h = curl_slist_append(h, ("Authorization: Bearer " + keys.front()).c_str());
   headers.reset(h);
   curl_easy_setopt(c.get(), CURLOPT_HTTPHEADER, h);
   return c;

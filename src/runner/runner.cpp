@@ -145,6 +145,10 @@ std::string Runner::detokenize(const std::vector<int32_t>& ids) const {
   return model_->tokenizer().decode(ids);
 }
 
+int32_t Runner::vocab_size() const {
+  return embedder_ ? embedder_->tokenizer().n_tokens() : model_->tokenizer().n_tokens();
+}
+
 Runner::Slot* Runner::acquire_slot(const std::vector<int32_t>& prompt, const Cancelled& cancelled) {
   std::unique_lock<std::mutex> l(mu_);
   // First come, first served: a request takes a slot only when the requests queued before it

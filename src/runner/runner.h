@@ -96,6 +96,7 @@ class Runner {
 
   std::vector<int32_t> tokenize(const std::string& text) const;  // as complete() does
   std::string detokenize(const std::vector<int32_t>& ids) const;
+  int32_t vocab_size() const;  // token ids are in [0, vocab_size)
 
   // Raw vectors, one per token sequence: pooled by the encoder in one pass (embedding models),
   // or, for a decoder declaring last-token pooling, its last token's hidden state after the

@@ -1,6 +1,8 @@
 #include "server/access.h"
 
 #include <arpa/inet.h>
+#include <openssl/crypto.h>
+#include <strings.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <unistd.h>
@@ -10,6 +12,7 @@
 #include <cstring>
 
 #include "util/log.h"
+#include "util/sha256.h"
 
 namespace server {
 namespace {
@@ -139,7 +142,7 @@ const std::vector<std::string>& CorsPolicy::allowed_headers() {
       "x-stainless-custom-poll-interval", "x-stainless-helper-method", "x-stainless-lang",
       "x-stainless-os", "x-stainless-package-version", "x-stainless-poll-helper",
       "x-stainless-retry-count", "x-stainless-runtime", "x-stainless-runtime-version",
-      "x-stainless-timeout"};
+      "x-stainless-timeout", "x-api-key", "anthropic-version", "anthropic-beta"};
   return kHeaders;
 }
 
@@ -260,6 +263,31 @@ int host_check(bool bound_to_loopback, std::string_view method, std::string_view
   }
   if (allowed_host_name(host)) return method == "OPTIONS" ? 204 : 0;
   return 403;
+}
+
+ApiKeys::ApiKeys(const std::vector<std::string>& keys) {
+  for (const auto& k : keys) digests_.push_back(util::sha256_hex(k));
+}
+
+bool ApiKeys::matches(std::string_view key) const {
+  // Digests have one length whatever the key's: the comparison time tells nothing about it.
+  const std::string d = util::sha256_hex(key);
+  bool ok = false;
+  for (const auto& want : digests_) ok |= CRYPTO_memcmp(d.data(), want.data(), d.size()) == 0;
+  return ok;
+}
+
+bool ApiKeys::allows(std::string_view method, std::string_view path,
+                     std::string_view authorization, std::string_view x_api_key) const {
+  if (!enabled()) return true;
+  if (method == "OPTIONS") return true;  // preflights carry no credentials
+  if (path == "/" && (method == "GET" || method == "HEAD")) return true;
+  constexpr std::string_view kBearer = "Bearer ";
+  if (authorization.size() > kBearer.size() &&
+      strncasecmp(authorization.data(), kBearer.data(), kBearer.size()) == 0 &&
+      matches(authorization.substr(kBearer.size())))
+    return true;
+  return !x_api_key.empty() && matches(x_api_key);
 }
 
 }  // namespace server

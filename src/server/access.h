@@ -38,6 +38,22 @@ class CorsPolicy {
   std::vector<std::pair<std::string, std::string>> wildcards_;  // prefix, suffix
 };
 
+// OLLAMA_API_KEY (beyond Ollama): when keys are set, every request but `GET /`, `HEAD /` and
+// CORS preflights must carry one, as `Authorization: Bearer <key>` or (Anthropic's clients)
+// `x-api-key: <key>`. Keys are compared in constant time (their SHA-256 digests).
+class ApiKeys {
+ public:
+  explicit ApiKeys(const std::vector<std::string>& keys);
+  bool enabled() const { return !digests_.empty(); }
+  // Whether the request may go on (always, when no keys are set).
+  bool allows(std::string_view method, std::string_view path, std::string_view authorization,
+              std::string_view x_api_key) const;
+
+ private:
+  bool matches(std::string_view key) const;
+  std::vector<std::string> digests_;
+};
+
 // True when the address (IPv4 or IPv6 literal, or a name) is loopback: 127.0.0.0/8, ::1,
 // "localhost".
 bool is_loopback_address(std::string_view host);

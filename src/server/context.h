@@ -42,6 +42,7 @@ void add_generate_routes(Router& r, Context& ctx);  // /api/generate
 void add_chat_routes(Router& r, Context& ctx);      // /api/chat
 void add_registry_routes(Router& r, Context& ctx);  // /api/pull, /api/push
 void add_embed_routes(Router& r, Context& ctx);     // /api/embed, /api/embeddings
+void add_tokenize_routes(Router& r, Context& ctx);  // /api/tokenize, /api/detokenize
 void add_openai_routes(Router& r, Context& ctx);    // /v1/* (OpenAI-compatible)
 
 }  // namespace server

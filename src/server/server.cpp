@@ -48,6 +48,25 @@ std::string errno_text(int err) {
   return s;
 }
 
+// 401 for a missing or wrong API key, in the shape of the API the path belongs to.
+void write_unauthorized(httplib::Response& res, const std::string& path) {
+  const std::string message = "invalid or missing API key (OLLAMA_API_KEY)";
+  res.set_header("WWW-Authenticate", "Bearer");
+  if (path.rfind("/v1/messages", 0) == 0) {
+    anthropic::write_error(res, 401, message);
+  } else if (path.rfind("/v1/", 0) == 0) {
+    nlohmann::ordered_json err = {{"message", message},
+                                  {"type", "invalid_request_error"},
+                                  {"param", nullptr},
+                                  {"code", "invalid_api_key"}};
+    res.status = 401;
+    res.set_content(nlohmann::ordered_json{{"error", err}}.dump(),
+                    "application/json; charset=utf-8");
+  } else {
+    write_error(res, 401, message);
+  }
+}
+
 bool has_body(const httplib::Request& req) {
   auto len = header_or_empty(req, "Content-Length");
   if (!len.empty() && len != "0") return true;
@@ -56,7 +75,7 @@ bool has_body(const httplib::Request& req) {
 
 }  // namespace
 
-HttpServer::HttpServer(Context& ctx) : ctx_(ctx) {
+HttpServer::HttpServer(Context& ctx) : ctx_(ctx), api_keys_(ctx.config.api_keys()) {
   add_basic_routes(router_, ctx);
   add_model_routes(router_, ctx);
   add_blob_routes(router_, ctx);
@@ -65,6 +84,7 @@ HttpServer::HttpServer(Context& ctx) : ctx_(ctx) {
   add_chat_routes(router_, ctx);
   add_registry_routes(router_, ctx);
   add_embed_routes(router_, ctx);
+  add_tokenize_routes(router_, ctx);
   add_openai_routes(router_, ctx);
   add_anthropic_routes(router_, ctx);
   install();
@@ -98,6 +118,13 @@ void HttpServer::install() {
     for (const auto& [k, v] : cors.headers) res.set_header(k, v);
     int status = cors.status;
     if (status == 0) status = host_check(bound_loopback_, req.method, host);
+    if (status == 0 && !api_keys_.allows(req.method, req.path,
+                                         header_or_empty(req, "Authorization"),
+                                         header_or_empty(req, "x-api-key"))) {
+      write_unauthorized(res, req.path);
+      if (has_body(req)) res.set_header("Connection", "close");
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (status == 0) return httplib::Server::HandlerResponse::Unhandled;
     res.status = status;
     if (has_body(req)) res.set_header("Connection", "close");

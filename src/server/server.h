@@ -7,6 +7,7 @@
 #include <string>
 
 #include "server/connections.h"
+#include "server/access.h"
 #include "server/context.h"
 #include "server/http.h"
 
@@ -57,6 +58,7 @@ class HttpServer {
   Router router_;
   HttplibCore http_;
   std::unique_ptr<Connections> conns_;
+  ApiKeys api_keys_;
   bool bound_loopback_ = true;
 };
 

@@ -147,6 +147,16 @@ Config Config::from_env() {
   return c;
 }
 
+std::vector<std::string> Config::api_keys() const {
+  std::vector<std::string> out;
+  std::stringstream ss(api_key);
+  for (std::string k; std::getline(ss, k, ',');) {
+    k = clean_env_value(k);
+    if (!k.empty()) out.push_back(k);
+  }
+  return out;
+}
+
 std::vector<std::pair<std::string, std::string>> Config::describe() const {
   std::string origins_s;
   for (auto& o : origins) origins_s += (origins_s.empty() ? "" : ",") + o;
@@ -165,6 +175,8 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
       {"OLLAMA_KV_CACHE_TYPE", kv_cache_type},
       {"OLLAMA_LOAD_TIMEOUT", format_go_duration(load_timeout_ns)},
       {"OLLAMA_NUM_THREADS", std::to_string(num_threads)},
+      // Whether keys are required, never the keys.
+      {"OLLAMA_API_KEY", api_keys().empty() ? "" : std::to_string(api_keys().size()) + " key(s)"},
   };
 }
 

@@ -43,6 +43,8 @@ struct Config {
   bool auth = false;             // OLLAMA_AUTH
   std::string editor;            // OLLAMA_EDITOR / VISUAL / EDITOR
   std::string api_key;           // OLLAMA_API_KEY: optional bearer token for the local API
+  // OLLAMA_API_KEY's entries (one key or a comma-separated list), trimmed, empty ones dropped.
+  std::vector<std::string> api_keys() const;
   int num_threads = 0;           // OLLAMA_NUM_THREADS: 0 = physical cores
 
   // Reads the environment now. Cheap; call once at start-up and pass the result around.

@@ -135,6 +135,7 @@ class ServerProcess:
         self.tmpdir = tmpdir
         self.env = env
         self.log_path = log_path
+        self.default_headers = {}  # sent with every request (an API key, say)
 
     @property
     def home(self):
@@ -228,7 +229,8 @@ class ServerProcess:
         (streamed). Returns a Response."""
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
-            hdrs = dict(headers or {})
+            hdrs = dict(self.default_headers)
+            hdrs.update(headers or {})
             if isinstance(body, (dict, list)):
                 body = json.dumps(body).encode("utf-8")
                 hdrs.setdefault("Content-Type", "application/json")
@@ -261,7 +263,7 @@ class ServerProcess:
         try:
             data = json.dumps(body).encode("utf-8") if body is not None else None
             conn.request(method, path, body=data,
-                         headers={"Content-Type": "application/json"})
+                         headers=dict(self.default_headers, **{"Content-Type": "application/json"}))
             resp = conn.getresponse()
             while True:
                 line = resp.readline()

@@ -49,6 +49,7 @@ export class Server {
     this.host = host;
     this.dir = dir;
     this.log = '';
+    this.headers = {};  // sent with every request(): an API key, say
     proc.stdout.on('data', (d) => this.appendLog(d));
     proc.stderr.on('data', (d) => this.appendLog(d));
     this.exited = new Promise((r) => proc.on('exit', (code, sig) => r({ code, sig })));
@@ -105,11 +106,11 @@ export class Server {
 
   // fetch relative to the server; body objects are sent as JSON.
   async request(method, path, body) {
-    const init = { method };
+    const init = { method, headers: { ...this.headers } };
     if (body !== undefined) {
       const raw = typeof body === 'string' || body instanceof Uint8Array;
       init.body = raw ? body : JSON.stringify(body);
-      if (!(body instanceof Uint8Array)) init.headers = { 'Content-Type': 'application/json' };
+      if (!(body instanceof Uint8Array)) init.headers['Content-Type'] = 'application/json';
     }
     return fetch(this.host + path, init);
   }

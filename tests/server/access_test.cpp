@@ -74,7 +74,8 @@ TEST(Cors, Preflight) {
             "X-Stainless-Arch,X-Stainless-Async,X-Stainless-Custom-Poll-Interval,"
             "X-Stainless-Helper-Method,X-Stainless-Lang,X-Stainless-Os,"
             "X-Stainless-Package-Version,X-Stainless-Poll-Helper,X-Stainless-Retry-Count,"
-            "X-Stainless-Runtime,X-Stainless-Runtime-Version,X-Stainless-Timeout");
+            "X-Stainless-Runtime,X-Stainless-Runtime-Version,X-Stainless-Timeout,"
+            "X-Api-Key,Anthropic-Version,Anthropic-Beta");
   EXPECT_EQ(header(d, "Access-Control-Max-Age"), "43200");
   EXPECT_EQ(header(d, "Access-Control-Allow-Origin"), "http://localhost:3000");
 }
@@ -121,4 +122,25 @@ TEST(HostCheck, MachineHostname) {
 }
 
 }  // namespace
+TEST(ApiKeys, OffByDefaultThenEveryRouteButTheRootNeedsAKey) {
+  ApiKeys none({});
+  EXPECT_FALSE(none.enabled());
+  EXPECT_TRUE(none.allows("POST", "/api/chat", "", ""));
+
+  ApiKeys keys({"k1", "second-key"});
+  EXPECT_TRUE(keys.enabled());
+  EXPECT_TRUE(keys.allows("GET", "/", "", ""));
+  EXPECT_TRUE(keys.allows("HEAD", "/", "", ""));
+  EXPECT_TRUE(keys.allows("OPTIONS", "/api/chat", "", ""));  // CORS preflight
+  EXPECT_FALSE(keys.allows("POST", "/", "", ""));
+  EXPECT_FALSE(keys.allows("GET", "/api/tags", "", ""));
+  EXPECT_TRUE(keys.allows("GET", "/api/tags", "Bearer k1", ""));
+  EXPECT_TRUE(keys.allows("GET", "/api/tags", "bearer second-key", ""));
+  EXPECT_TRUE(keys.allows("POST", "/v1/messages", "", "second-key"));
+  for (const char* bad : {"Bearer k", "Bearer k1 ", "Bearer K1", "k1", "Basic k1", "Bearer ",
+                          "Bearer k1,second-key"})
+    EXPECT_FALSE(keys.allows("GET", "/api/tags", bad, "")) << bad;
+  EXPECT_FALSE(keys.allows("GET", "/api/tags", "", "k2"));
+}
+
 }  // namespace server
