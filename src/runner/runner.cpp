@@ -145,6 +145,19 @@ std::string Runner::detokenize(const std::vector<int32_t>& ids) const {
   return model_->tokenizer().decode(ids);
 }
 
+Runner::Stats Runner::stats() {
+  Stats st;
+  st.active = active_.load();
+  st.kv_used = kv_used_.load();
+  st.prefix_hits = prefix_hits_.load();
+  st.prefix_tokens = prefix_tokens_.load();
+  std::lock_guard<std::mutex> l(mu_);
+  st.waiting = static_cast<int>(waiting_.size());
+  st.slots = static_cast<int>(slots_.size());
+  if (ctx_) st.kv_total = static_cast<int64_t>(ctx_->n_ctx()) * ctx_->n_seq_max();
+  return st;
+}
+
 int32_t Runner::vocab_size() const {
   return embedder_ ? embedder_->tokenizer().n_tokens() : model_->tokenizer().n_tokens();
 }
@@ -193,6 +206,10 @@ Runner::Slot* Runner::acquire_slot(const std::vector<int32_t>& prompt, const Can
   best->keep = std::min(best_len, prompt.empty() ? 0 : prompt.size() - 1);
   best->state = Slot::State::kReserved;
   best->cancel = false;
+  if (best->keep > 0) {
+    prefix_hits_++;
+    prefix_tokens_ += best->keep;
+  }
   active_++;
   return best;
 }
@@ -352,6 +369,11 @@ void Runner::loop() {
       if (stop_ && active.empty()) return;
     }
     step(active);
+    if (ctx_) {
+      int64_t used = 0;  // read here, on the thread that decodes
+      for (int seq = 0; seq < ctx_->n_seq_max(); seq++) used += ctx_->kv_seq_n_tokens(seq);
+      kv_used_ = used;
+    }
   }
 }
 

@@ -112,6 +112,18 @@ class Runner {
   int active() const { return active_.load(); }
   size_t memory_bytes() const;  // weights + KV cache
 
+  // What /metrics reports of this runner.
+  struct Stats {
+    int active = 0;            // sequences holding a slot
+    int waiting = 0;           // requests queued for a slot
+    int slots = 0;             // parallel sequences
+    int64_t kv_used = 0;       // KV cells holding tokens (after the last engine step)
+    int64_t kv_total = 0;      // KV cells in all (slots x num_ctx); 0 for an encoder
+    uint64_t prefix_hits = 0;  // requests that started from a cached prompt prefix
+    uint64_t prefix_tokens = 0;  // prompt tokens those did not evaluate again
+  };
+  Stats stats();
+
   struct Slot;
 
  private:
@@ -138,6 +150,8 @@ class Runner {
   uint64_t next_ticket_ = 0;
   std::set<uint64_t> waiting_;  // tickets of requests waiting for a slot
   std::atomic<int> active_{0};
+  std::atomic<int64_t> kv_used_{0};
+  std::atomic<uint64_t> prefix_hits_{0}, prefix_tokens_{0};
   bool stop_ = false;
   std::thread thread_;
 };

@@ -328,6 +328,26 @@ std::vector<RunningModel> Scheduler::running() const {
   return out;
 }
 
+std::vector<Scheduler::ModelStats> Scheduler::model_stats() const {
+  std::vector<std::pair<ModelStats, std::shared_ptr<runner::Runner>>> models;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& [k, e] : loaded_)
+      if (e->runner) models.push_back({{e->name, e->size, {}}, e->runner});
+  }
+  std::vector<ModelStats> out;
+  for (auto& [m, r] : models) {  // outside mu_: a runner's stats take its own lock
+    m.runner = r->stats();
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+int Scheduler::pending() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return pending_;
+}
+
 int Scheduler::loaded_count() const {
   std::lock_guard<std::mutex> l(mu_);
   return static_cast<int>(loaded_.size());

@@ -88,6 +88,16 @@ class Scheduler {
   std::vector<RunningModel> running() const;
   int loaded_count() const;
 
+  // /metrics: each loaded model's runner statistics and memory, and the requests waiting for
+  // a model to load or for room to load it.
+  struct ModelStats {
+    std::string name;
+    uint64_t size = 0;
+    runner::Runner::Stats runner;
+  };
+  std::vector<ModelStats> model_stats() const;
+  int pending() const;
+
  private:
   struct Entry;
   void release(const std::string& key);

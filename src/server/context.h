@@ -24,12 +24,15 @@ class NoRunningModels : public RunningModels {
   std::vector<api::ProcessModel> list() override { return {}; }
 };
 
+class Metrics;  // metrics.h
+
 struct Context {
   util::Config config;
   std::unique_ptr<store::Store> store;
   std::unique_ptr<sched::Scheduler> scheduler;  // null until serve starts it
   std::unique_ptr<RunningModels> running;
   std::unique_ptr<CorsPolicy> cors;
+  std::shared_ptr<Metrics> metrics;  // null: nothing recorded (tests), /metrics is empty
 };
 
 class Router;

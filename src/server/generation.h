@@ -22,6 +22,8 @@
 
 namespace server {
 
+class Metrics;  // metrics.h
+
 using ojson = nlohmann::ordered_json;
 
 // Request options checked against the option table: create::validate_params.
@@ -98,6 +100,8 @@ struct GenJob {
   // tool_choice "required" or one function: the names the output must call (one of), set by
   // resolve_tool_choice; setup_parsers turns them into a format in the template's syntax.
   std::vector<std::string> forced_tools;
+  std::string model;           // the model's name, for /metrics
+  Metrics* metrics = nullptr;  // null: nothing recorded
 };
 
 class GenSink;  // gen_run.h

@@ -7,6 +7,7 @@
 #include "server/gen_run.h"
 #include "server/generation.h"
 #include "server/http.h"
+#include "server/metrics.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -151,8 +152,21 @@ void run_generation(GenJob& job, GenSink& sink) {
   };
 
   bool gone = false;
+  // /metrics: time to the first chunk from the request's arrival, then between chunks (the
+  // runner sends one per generated token).
+  std::optional<std::chrono::steady_clock::time_point> last;
+  auto timing = [&] {
+    if (!job.metrics) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (last)
+      job.metrics->time_per_output_token(job.model, std::chrono::duration<double>(now - *last).count());
+    else
+      job.metrics->time_to_first_token(job.model, std::chrono::duration<double>(now - job.start).count());
+    last = now;
+  };
   runner::CompletionResult result =
       job.lease->runner().complete(job.req, [&](const runner::CompletionChunk& ch) {
+        timing();
         GenOutput out;
         parse(&ch.text, out);
         if (!ch.logprobs.empty()) out.logprobs = logprobs_json(ch.logprobs);
@@ -168,6 +182,7 @@ void run_generation(GenJob& job, GenSink& sink) {
         return true;
       },
       [&] { return sink.cancelled(); });
+  if (job.metrics) job.metrics->tokens(job.model, result.prompt_eval_count, result.eval_count);
   if (gone || sink.cancelled()) {
     LOG_DEBUG("generation stopped: client disconnected");
     return;

@@ -109,7 +109,7 @@ void run_guarded(httplib::Response& res, const std::function<void()>& fn) {
 }
 
 void Router::add(const std::string& method, const std::string& pattern, Handler h) {
-  routes_.push_back(Route{method, split_path(pattern), std::move(h)});
+  routes_.push_back(Route{method, pattern, split_path(pattern), std::move(h)});
 }
 
 bool Router::match(const Route& r, const std::vector<std::string>& path,
@@ -141,6 +141,7 @@ void Router::dispatch(Call& call) const {
       path_known = true;
       if (r.method != call.req.method) continue;
       call.params = std::move(params);
+      call.route = r.pattern;
       run_guarded(call.res, [&] { r.handler(call); });
       return;
     }

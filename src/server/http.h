@@ -58,6 +58,7 @@ struct Call {
   httplib::Response& res;
   RequestBody& body;
   std::map<std::string, std::string> params;  // ":name" path segments
+  std::string route;  // the matched pattern, set by Router::dispatch ("" when none matched)
 
   // Parses the body with Ollama's errors (missing request body, decoder messages).
   json json_body();
@@ -85,6 +86,7 @@ class Router {
  private:
   struct Route {
     std::string method;
+    std::string pattern;
     std::vector<std::string> segments;
     Handler handler;
   };

@@ -1,4 +1,4 @@
-// GET/HEAD /, GET/HEAD /api/version, GET /api/status, GET /api/ps.
+// GET/HEAD /, GET/HEAD /api/version, GET /api/status, GET /api/ps, GET /metrics.
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -7,6 +7,7 @@
 #include "api/version.h"
 #include "server/context.h"
 #include "server/http.h"
+#include "server/metrics.h"
 
 namespace server {
 namespace {
@@ -32,6 +33,12 @@ void add_basic_routes(Router& r, Context& ctx) {
   };
   r.add("GET", "/", root);
   r.add("HEAD", "/", root);
+
+  r.add("GET", "/metrics", [&ctx](Call& c) {
+    c.res.status = 200;
+    c.res.set_content(ctx.metrics ? ctx.metrics->render(ctx.scheduler.get()) : std::string(),
+                      "text/plain; version=0.0.4; charset=utf-8");
+  });
 
   auto version = [](Call& c) { write_json(c.res, 200, api::VersionResponse{api::kVersion}); };
   r.add("GET", "/api/version", version);

@@ -131,6 +131,8 @@ GenRun prepare_generate(Context& ctx, api::GenerateRequest req, std::string form
 
   auto job = std::make_shared<GenJob>();
   job->start = start;
+  job->model = m.model.short_name;
+  job->metrics = ctx.metrics.get();
   job->req = completion_request(options);
   if (!format.empty()) job->req.format = engine::sample::FormatSpec::of(format);
   if (job->req.stop.empty()) job->req.stop = m.template_stop;

@@ -11,6 +11,7 @@
 #include "api/version.h"
 #include "server/context.h"
 #include "registry/identity.h"
+#include "server/metrics.h"
 #include "server/running_models.h"
 #include "server/server.h"
 #include "server/stream.h"
@@ -100,6 +101,7 @@ int serve_main() {
     ctx.scheduler = std::make_unique<sched::Scheduler>(scheduler_settings(ctx.config));
     ctx.running = std::make_unique<SchedulerRunningModels>(*ctx.scheduler);
     ctx.cors = std::make_unique<CorsPolicy>(ctx.config.origins);
+    ctx.metrics = std::make_shared<Metrics>();
     LOG_INFO("Ollama cloud disabled: {}", ctx.config.no_cloud ? "true" : "false");
 
     HttpServer http(ctx);

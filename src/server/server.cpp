@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "server/anthropic.h"
+#include "server/metrics.h"
 #include "server/stream.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -75,6 +76,13 @@ bool has_body(const httplib::Request& req) {
 
 }  // namespace
 
+void HttpServer::count(const Call& call) const {
+  // By pattern, so a path full of ids or digests is one series; unknown paths are one.
+  if (ctx_.metrics)
+    ctx_.metrics->request(call.req.method, call.route.empty() ? "(unmatched)" : call.route,
+                          call.res.status);
+}
+
 HttpServer::HttpServer(Context& ctx) : ctx_(ctx), api_keys_(ctx.config.api_keys()) {
   add_basic_routes(router_, ctx);
   add_model_routes(router_, ctx);
@@ -122,6 +130,7 @@ void HttpServer::install() {
                                          header_or_empty(req, "Authorization"),
                                          header_or_empty(req, "x-api-key"))) {
       write_unauthorized(res, req.path);
+      if (ctx_.metrics) ctx_.metrics->request(req.method, "(no api key)", 401);
       if (has_body(req)) res.set_header("Connection", "close");
       return httplib::Server::HandlerResponse::Handled;
     }
@@ -135,12 +144,14 @@ void HttpServer::install() {
     RequestBody body(nullptr, &req.body);
     Call call{req, res, body, {}};
     router_.dispatch(call);
+    count(call);
   };
   auto with_reader = [this](const httplib::Request& req, httplib::Response& res,
                             const httplib::ContentReader& reader) {
     RequestBody body(&reader, nullptr);
     Call call{req, res, body, {}};
     router_.dispatch(call);
+    count(call);
     // A body left unread would be parsed as the next request on this connection: drain a
     // bounded one, close the connection after anything else.
     if (has_body(req) && !body.discard(kMaxDrainedBody)) res.set_header("Connection", "close");

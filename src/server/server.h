@@ -54,6 +54,7 @@ class HttpServer {
 
  private:
   void install();
+  void count(const Call& call) const;  // /metrics: one answered request
   Context& ctx_;
   Router router_;
   HttplibCore http_;
