@@ -42,6 +42,7 @@ int64_t Embedder::n_embd() const { return encoder_->params().n_embd; }
 int64_t Embedder::n_ctx_train() const { return encoder_->params().n_ctx_train; }
 Pooling Embedder::pooling() const { return static_cast<Pooling>(encoder_->params().pooling); }
 int Embedder::n_threads() const { return pool_->size(); }
+int64_t Embedder::n_cls_out() const { return encoder_->params().n_cls_out; }
 
 const tokenizer::Tokenizer& Embedder::tokenizer() const {
   if (!tok_) throw util::Error(file_->path() + ": model has no tokenizer", 500);
@@ -72,6 +73,38 @@ std::vector<int32_t> Embedder::tokenize(std::string_view text, int64_t max_token
   if (add_begin) out.push_back(begin);
   out.insert(out.end(), body.begin(), body.end());
   if (add_end) out.push_back(end);
+  return out;
+}
+
+std::vector<int32_t> Embedder::tokenize_pair(std::string_view query, std::string_view document,
+                                             int64_t max_tokens, bool truncate) const {
+  const tokenizer::Tokenizer& tok = tokenizer();
+  std::vector<int32_t> q = tok.encode(query, /*add_special=*/false, /*parse_special=*/true);
+  std::vector<int32_t> d = tok.encode(document, /*add_special=*/false, /*parse_special=*/true);
+  const bool wordpiece = tok.algorithm() == tokenizer::Algorithm::kWordPiece;
+  const int32_t begin = wordpiece ? tok.cls() : tok.bos();
+  const int32_t end = wordpiece ? tok.sep() : tok.eos();
+  // Between the two: one [SEP] for BERT, two </s> for RoBERTa-style vocabularies.
+  std::vector<int32_t> mid;
+  if (end >= 0) mid.assign(wordpiece ? 1 : 2, end);
+  const int64_t specials = (begin >= 0) + static_cast<int64_t>(mid.size()) + (end >= 0);
+  if (max_tokens > 0) {
+    const int64_t room = std::max<int64_t>(0, max_tokens - specials);
+    const int64_t n = static_cast<int64_t>(q.size() + d.size());
+    if (n > room) {
+      if (!truncate) throw util::bad_request("the input length exceeds the context length");
+      const int64_t keep_d = std::max<int64_t>(0, room - static_cast<int64_t>(q.size()));
+      d.resize(std::min<size_t>(d.size(), static_cast<size_t>(keep_d)));
+      if (static_cast<int64_t>(q.size()) > room) q.resize(room);
+    }
+  }
+  std::vector<int32_t> out;
+  out.reserve(q.size() + d.size() + 4);
+  if (begin >= 0) out.push_back(begin);
+  out.insert(out.end(), q.begin(), q.end());
+  out.insert(out.end(), mid.begin(), mid.end());
+  out.insert(out.end(), d.begin(), d.end());
+  if (end >= 0) out.push_back(end);
   return out;
 }
 
@@ -112,6 +145,18 @@ std::vector<std::vector<float>> Embedder::embed(const std::vector<std::vector<in
     }
     hidden.assign(tokens.size() * E, 0.0f);
     encoder_->forward(tokens, starts, hidden.data(), *pool_);
+    if (pooling == Pooling::kRank) {
+      if (p.n_cls_out <= 0) throw util::bad_request("the model has no classification head");
+      const int64_t n_seq = static_cast<int64_t>(last - first), L = p.n_cls_out;
+      std::vector<float> states(n_seq * E), scores(n_seq * L);
+      for (int64_t i = 0; i < n_seq; i++)
+        std::copy_n(hidden.data() + starts[i] * E, E, states.data() + i * E);
+      encoder_->classify(states.data(), n_seq, scores.data(), *pool_);
+      for (int64_t i = 0; i < n_seq; i++)
+        result[first + i].assign(scores.data() + i * L, scores.data() + (i + 1) * L);
+      first = last;
+      continue;
+    }
     for (size_t i = first; i < last; i++) {
       const int64_t s0 = starts[i - first], n = starts[i - first + 1] - s0;
       const float* h = hidden.data() + s0 * E;
@@ -125,6 +170,8 @@ std::vector<std::vector<float>> Embedder::embed(const std::vector<std::vector<in
           break;
         case Pooling::kLast:
           out.assign(h + (n - 1) * E, h + n * E);
+          break;
+        case Pooling::kRank:  // handled above
           break;
         case Pooling::kMean: {
           std::vector<double> acc(E, 0.0);

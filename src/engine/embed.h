@@ -16,8 +16,9 @@ namespace model {
 class Encoder;
 }
 
-// Values of `<arch>.pooling_type` (llama.cpp's numbering).
-enum class Pooling { kNone = 0, kMean = 1, kCls = 2, kLast = 3 };
+// Values of `<arch>.pooling_type` (llama.cpp's numbering). kRank: a reranker's classification
+// head over the first token's state (cls.weight + tanh, then cls.output), one score per label.
+enum class Pooling { kNone = 0, kMean = 1, kCls = 2, kLast = 3, kRank = 4 };
 
 class Embedder {
  public:
@@ -46,6 +47,13 @@ class Embedder {
   // `the input length exceeds the context length`. *n_cut receives whether it was cut.
   std::vector<int32_t> tokenize(std::string_view text, int64_t max_tokens = 0, bool truncate = true,
                                 bool* n_cut = nullptr) const;
+  // A (query, document) pair as a cross-encoder reads it: [CLS] q [SEP] d [SEP] (WordPiece)
+  // or <s> q </s></s> d </s>. Over max_tokens (when > 0) the document is cut first, then the
+  // query (truncate), or 400 as tokenize().
+  std::vector<int32_t> tokenize_pair(std::string_view query, std::string_view document,
+                                     int64_t max_tokens = 0, bool truncate = true) const;
+  // Scores per sequence of a kRank model (n_cls_out labels; rerankers have one).
+  int64_t n_cls_out() const;
 
   const std::string& arch() const;
   const std::string& name() const;

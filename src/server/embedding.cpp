@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "api/limits.h"
+#include "engine/embed.h"
 #include "server/connections.h"
 #include "server/generation.h"
 #include "store/name.h"
@@ -59,6 +60,8 @@ EmbedOutput run_embed(Context& ctx, const EmbedJob& job) {
 
   runner::Runner& r = lease->runner();
   if (!r.can_embed()) throw util::bad_request("\"" + job.model + "\" does not support embeddings");
+  if (r.embedding_only() && r.embedder().pooling() == engine::Pooling::kRank)
+    throw util::bad_request("\"" + job.model + "\" is a reranker: use /api/rerank");
   const int num_ctx = r.options().num_ctx;
   std::vector<std::vector<int32_t>> batch;
   batch.reserve(job.inputs.size());
@@ -89,6 +92,34 @@ EmbedOutput run_embed(Context& ctx, const EmbedJob& job) {
     }
   }
   out.total_ns = ns_since(start);
+  return out;
+}
+
+RerankOutput run_rerank(Context& ctx, const RerankJob& job) {
+  api::check_count("documents", job.documents.size(), api::kMaxEmbedInputs);
+  const auto name = store::ModelName::parse(job.model);
+  if (!name.is_valid()) throw util::bad_request("invalid model name");
+  if (!ctx.store->read_manifest(ctx.store->resolve(name)))
+    throw util::not_found("model \"" + job.model + "\" not found, try pulling it first");
+  GenModel m = resolve_model(ctx, job.model);
+  nlohmann::json options = merge_options(m.model.options, job.options);
+  auto lease = ctx.scheduler->acquire(model_request(m, options, job.keep_alive_ns), client_gone);
+  runner::Runner& r = lease->runner();
+  if (!r.embedding_only() || r.embedder().pooling() != engine::Pooling::kRank)
+    throw util::bad_request("\"" + job.model + "\" does not support reranking");
+  RerankOutput out;
+  if (job.documents.empty()) return out;
+  const int num_ctx = r.options().num_ctx;
+  std::vector<std::vector<int32_t>> batch;
+  batch.reserve(job.documents.size());
+  for (const std::string& doc : job.documents) {
+    batch.push_back(r.embedder().tokenize_pair(job.query, doc, num_ctx, job.truncate));
+    out.tokens += static_cast<int>(batch.back().size());
+  }
+  for (const auto& s : r.embed(batch)) {
+    if (s.empty() || !std::isfinite(s[0])) throw util::Error("score is NaN or Inf", 500);
+    out.scores.push_back(s[0]);
+  }
   return out;
 }
 

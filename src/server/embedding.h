@@ -33,6 +33,26 @@ struct EmbedOutput {
 // Vectors with NaN/Inf -> 500 `embedding contains NaN or Inf values`.
 EmbedOutput run_embed(Context& ctx, const EmbedJob& job);
 
+struct RerankJob {
+  std::string model;
+  std::string query;
+  std::vector<std::string> documents;
+  bool truncate = true;
+  std::optional<int64_t> keep_alive_ns;
+  nlohmann::json options = nlohmann::json::object();
+};
+
+struct RerankOutput {
+  std::vector<float> scores;  // one per document, in the documents' order
+  int tokens = 0;             // of every (query, document) pair
+};
+
+// Scores every (query, document) pair with a reranker (an encoder with rank pooling: its
+// first label's logit, unnormalized, as llama-server returns it) in one batched pass. 400 for
+// a model that is not a reranker; pairs longer than the context are cut (document first) or
+// refused as run_embed's inputs are.
+RerankOutput run_rerank(Context& ctx, const RerankJob& job);
+
 // L2-normalizes v in place (a zero vector stays zero).
 void l2_normalize(std::vector<float>& v);
 

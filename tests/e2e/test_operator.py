@@ -1,5 +1,6 @@
 """Operator features beyond Ollama, against the real server: /api/tokenize and
-/api/detokenize, OLLAMA_API_KEY (every route but GET/HEAD / needs a key, 401 in each API's
+/api/detokenize, /api/rerank and /v1/rerank with a reranker made from the tiny bert model
+(scores checked against its head applied by hand to the CLS state the same server returns), OLLAMA_API_KEY (every route but GET/HEAD / needs a key, 401 in each API's
 error shape, the CLI sends it), /metrics in the Prometheus text format (checked by a strict
 parser written from the exposition format's rules)."""
 
@@ -8,7 +9,11 @@ import os
 import re
 import unittest
 
-from ollama_e2e import ServerProcess, ServerTestCase
+import math
+import subprocess
+import tempfile
+
+from ollama_e2e import ServerProcess, ServerTestCase, require_file, testdata
 
 
 class TokenizeTest(ServerTestCase):
@@ -107,6 +112,87 @@ class ApiKeyTest(ServerTestCase):
         self.assertIn("API key", bad.stderr)
         none = self.server.run_cli("list", extra_env={"OLLAMA_API_KEY": ""})
         self.assertNotEqual(none.returncode, 0)
+
+
+def build_dir():
+    return os.environ.get("OLLAMA_BUILD_DIR",
+                          os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+
+
+class RerankTest(ServerTestCase):
+    """A cross-encoder made by build/make-reranker: tiny-bert-e64 + a random classification
+    head. The same bert without the head (CLS pooling) gives the state the head reads."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        bert = require_file(testdata("models", "tiny-bert-e64.gguf"))
+        cls.tmp = tempfile.mkdtemp(prefix="oc-rerank-")
+        path = os.path.join(cls.tmp, "rr.gguf")
+        tool = os.path.join(build_dir(), "make-reranker")
+        if not os.path.exists(tool):
+            raise unittest.SkipTest("make-reranker not built")
+        subprocess.run([tool, bert, path, "--seed", "5"], check=True)
+        with open(path + ".head.json") as f:
+            cls.head = json.load(f)
+        cls.server.create_from_file("rr", path)
+        cls.server.create_from_file("bert", bert)
+
+    @classmethod
+    def tearDownClass(cls):
+        import shutil
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+        super().tearDownClass()
+
+    def by_hand(self, query, doc):
+        # The CLS state of "[CLS] q [SEP] d [SEP]": the bert embeds "q [SEP] d" with its own
+        # [CLS] and [SEP] around it (special tokens in the text are parsed).
+        r = self.server.post("/api/embeddings", {"model": "bert", "prompt": query + " [SEP] " + doc})
+        x = r.json()["embedding"]
+        h = [math.tanh(sum(w * v for w, v in zip(row, x)) + b)
+             for row, b in zip(self.head["cls"], self.head["cls_b"])]
+        return sum(w * v for w, v in zip(self.head["out"][0], h)) + self.head["out_b"][0]
+
+    def test_scores_sorted_and_equal_to_the_head_by_hand(self):
+        query = "what do cats drink"
+        docs = ["cats like to drink milk", "the stock market fell today", "a cat is an animal",
+                "paris is the capital of france"]
+        for path in ("/api/rerank", "/v1/rerank"):
+            r = self.server.post(path, {"model": "rr", "query": query, "documents": docs,
+                                        "return_documents": True})
+            self.assertEqual(r.status, 200, r.text)
+            j = r.json()
+            self.assertEqual(j["model"], "rr")
+            results = j["results"]
+            self.assertEqual(sorted(x["index"] for x in results), [0, 1, 2, 3])
+            scores = [x["relevance_score"] for x in results]
+            self.assertEqual(scores, sorted(scores, reverse=True))
+            self.assertGreater(len(set(scores)), 1)
+            for x in results:
+                self.assertEqual(x["document"], {"text": docs[x["index"]]})
+                self.assertAlmostEqual(x["relevance_score"], self.by_hand(query, docs[x["index"]]),
+                                       delta=1e-3)
+            self.assertGreater(j["usage"]["total_tokens"], 4 * 5)
+        top = self.server.post("/api/rerank", {"model": "rr", "query": query, "documents": docs,
+                                               "top_n": 2}).json()["results"]
+        self.assertEqual([x["index"] for x in top], [x["index"] for x in results[:2]])
+        self.assertNotIn("document", top[0])
+
+    def test_errors(self):
+        e = lambda body, status, path="/api/rerank": self.assertEqual(
+            self.server.post(path, body).status, status, body)
+        e({"model": "rr", "query": "x"}, 400)
+        e({"model": "rr", "documents": ["a"]}, 400)
+        e({"model": "rr", "query": "x", "documents": [1]}, 400)
+        e({"model": "missing", "query": "x", "documents": ["a"]}, 404)
+        e({"model": "bert", "query": "x", "documents": ["a"]}, 400)  # not a reranker
+        r = self.server.post("/v1/rerank", {"model": "bert", "query": "x", "documents": ["a"]})
+        self.assertEqual(r.json()["error"]["type"], "invalid_request_error")
+        r = self.server.post("/api/embed", {"model": "rr", "input": "x"})
+        self.assertEqual(r.status, 400)
+        self.assertIn("reranker", r.json()["error"])
+        r = self.server.post("/api/rerank", {"model": "rr", "query": "x", "documents": []})
+        self.assertEqual(r.json()["results"], [])
 
 
 # --- a strict reader of the Prometheus text exposition format (0.0.4) ----------------------

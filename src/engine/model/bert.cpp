@@ -69,9 +69,9 @@ Encoder::Encoder(const gguf::File& file) {
                             " hyper-parameters (embedding_length must be a positive multiple "
                             "of attention.head_count; sizes positive)");
   }
-  if (p_.pooling < 0 || p_.pooling > 3) {
+  if (p_.pooling < 0 || p_.pooling > 4) {
     throw util::bad_request(file.path() + ": unsupported " + arch + ".pooling_type " +
-                            std::to_string(p_.pooling) + " (none, mean, cls and last are)");
+                            std::to_string(p_.pooling) + " (none, mean, cls, last and rank are)");
   }
   p_.head_dim = p_.n_embd / p_.n_head;
 
@@ -99,6 +99,19 @@ Encoder::Encoder(const gguf::File& file) {
     w_.position_embd =
         Binder(file, s).matrix({"position_embd.weight"}, -1, D::kEmbd, D::kVocab, req);
   }
+  if (p_.pooling == 4) {  // rank: the classification head is required, its dense layer not
+    const gguf::TensorInfo* t = file.tensor("cls.output.weight");
+    if (!t || t->dims.size() < 2)
+      throw util::bad_request(file.path() + ": rank pooling needs a cls.output.weight tensor");
+    p_.n_cls_out = t->dims[1];
+    Sizes s = sizes;
+    s.n_vocab = p_.n_cls_out;  // "vocab" rows = labels
+    Binder hb(file, s);
+    w_.cls_out = hb.matrix({"cls.output.weight"}, -1, D::kEmbd, D::kVocab, req);
+    hb.vector(w_.cls_out_b, {"cls.output.bias"}, -1, D::kVocab, opt);
+    w_.cls = b.matrix({"cls.weight"}, -1, D::kEmbd, D::kEmbd, opt);
+    b.vector(w_.cls_b, {"cls.bias"}, -1, D::kEmbd, opt);
+  }
   w_.layers.resize(p_.n_layer);
   for (int il = 0; il < p_.n_layer; il++) {
     EncoderLayer& l = w_.layers[il];
@@ -124,6 +137,19 @@ Encoder::Encoder(const gguf::File& file) {
     b.vector(l.out_norm_w, {"blk.%d.layer_output_norm.weight"}, il, D::kEmbd, req);
     b.vector(l.out_norm_b, {"blk.%d.layer_output_norm.bias"}, il, D::kEmbd, req);
   }
+}
+
+void Encoder::classify(const float* states, int64_t n_seq, float* scores,
+                       util::ThreadPool& pool) const {
+  const int64_t E = p_.n_embd;
+  std::vector<float> h(states, states + n_seq * E);
+  if (w_.cls.present()) {
+    std::vector<float> dense(n_seq * E);
+    linear(w_.cls, &w_.cls_b, h.data(), n_seq, dense.data(), pool);
+    for (float& v : dense) v = std::tanh(v);
+    h.swap(dense);
+  }
+  linear(w_.cls_out, &w_.cls_out_b, h.data(), n_seq, scores, pool);
 }
 
 void Encoder::attention(const float* q, const float* k, const float* v, float* out,

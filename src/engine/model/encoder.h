@@ -22,6 +22,7 @@ struct EncoderParams {
   bool rope = false;        // nomic-bert: NeoX RoPE on q and k instead of learned positions
   float rope_base = 10000.0f;
   int pooling = 0;  // pooling_type (engine::Pooling)
+  int64_t n_cls_out = 0;  // rows of cls.output (rank pooling's scores per sequence)
 };
 
 struct EncoderLayer {
@@ -45,6 +46,11 @@ struct EncoderWeights {
   nn::Matrix position_embd;             // [n_embd, n_ctx_train] (bert)
   nn::Vector embd_norm_w, embd_norm_b;  // [n_embd]
   std::vector<EncoderLayer> layers;
+  // Classification head (rank pooling): optional dense + tanh, then the output projection.
+  nn::Matrix cls;                       // [n_embd, n_embd]
+  nn::Vector cls_b;                     // [n_embd]
+  nn::Matrix cls_out;                   // [n_embd, n_cls_out]
+  nn::Vector cls_out_b;                 // [n_cls_out]
 };
 
 class Encoder {
@@ -57,6 +63,9 @@ class Encoder {
   // final hidden states. Ids and lengths must already be validated.
   void forward(const std::vector<int32_t>& tokens, const std::vector<int64_t>& starts, float* out,
                util::ThreadPool& pool) const;
+
+  // Rank pooling: n_seq first-token states [n_seq, n_embd] -> scores [n_seq, n_cls_out].
+  void classify(const float* states, int64_t n_seq, float* scores, util::ThreadPool& pool) const;
 
   const EncoderParams& params() const { return p_; }
 
