@@ -196,12 +196,7 @@ Framing sse_framing() {
 }
 
 void guarded(httplib::Response& res, const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    ErrorReply r = error_reply(e);
-    write_error(res, r.status, r.message);
-  }
+  run_guarded(res, fn, write_error);
 }
 
 void messages(Context& ctx, Call& c) {

@@ -139,30 +139,6 @@ class Messages {
   std::map<std::string, std::string> tool_names_;  // tool_use id -> tool name
 };
 
-// Custom tools -> function tools; Anthropic's own tool types (web search, bash, editor, ...)
-// have no schema here and are left out.
-ojson function_tools(const ojson& tools) {
-  ojson out = ojson::array();
-  api::check_count("tools", tools.size(), api::kMaxTools);
-  for (const auto& t : tools) {
-    if (!t.is_object()) bad("tools: each tool must be an object");
-    const std::string type = text_of(t, "type");
-    const std::string name = text_of(t, "name");
-    if (!type.empty() && type != "custom") {
-      LOG_WARN("/v1/messages: tool '{}' of type '{}' is not supported here; left out", name, type);
-      continue;
-    }
-    if (name.empty()) bad("tools: name is required");
-    ojson fn = ojson::object();
-    fn["name"] = name;
-    if (const ojson* d = string_field(t, "description")) fn["description"] = *d;
-    const ojson* schema = object_field(t, "input_schema");
-    fn["parameters"] = schema ? *schema : ojson{{"type", "object"}};
-    out.push_back(ojson{{"type", "function"}, {"function", fn}});
-  }
-  return out;
-}
-
 // {"type":"auto"|"any"|"tool"|"none", "name"?} -> the native tool_choice.
 ojson tool_choice(const ojson& tc) {
   const std::string type = text_of(tc, "type");
@@ -240,7 +216,10 @@ MessagesRequest parse_messages_request(std::string_view body, bool count_only) {
   api::check_count("messages", m->size(), api::kMaxMessages);
   for (const auto& msg : *m) msgs.add(msg);
   chat.messages = std::move(msgs.out);
-  if (const ojson* t = array_field(r, "tools")) chat.tools = function_tools(*t);
+  // Custom tools; Anthropic's own kinds (web search, bash, editor, ...) have no schema here.
+  if (const ojson* t = array_field(r, "tools"))
+    chat.tools =
+        function_tools(*t, "custom", /*type_optional=*/true, "input_schema", "/v1/messages");
   if (const ojson* tc = object_field(r, "tool_choice")) {
     chat.tool_choice = tool_choice(*tc);
     if (chat.tools.empty() && !chat.tool_choice.is_null() && chat.tool_choice != "none")

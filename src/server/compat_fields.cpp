@@ -1,6 +1,8 @@
 #include "server/compat_fields.h"
 
+#include "api/limits.h"
 #include "util/error.h"
+#include "util/log.h"
 
 namespace server::compat {
 namespace {
@@ -46,6 +48,29 @@ const ojson* object_field(const ojson& o, const char* k) {
 std::string text_of(const ojson& o, const char* k) {
   const ojson* v = string_field(o, k);
   return v ? v->get<std::string>() : "";
+}
+
+ojson function_tools(const ojson& tools, const char* type, bool type_optional,
+                     const char* schema_key, const char* route) {
+  ojson out = ojson::array();
+  api::check_count("tools", tools.size(), api::kMaxTools);
+  for (const auto& t : tools) {
+    if (!t.is_object()) throw util::bad_request("tools: each tool must be an object");
+    const std::string kind = text_of(t, "type");
+    const std::string name = text_of(t, "name");
+    if (kind != type && !(type_optional && kind.empty())) {
+      LOG_WARN("{}: tool '{}' of type '{}' is not supported here; left out", route, name, kind);
+      continue;
+    }
+    if (name.empty()) throw util::bad_request("tools: each tool needs a name");
+    ojson fn = ojson::object();
+    fn["name"] = name;
+    if (const ojson* d = string_field(t, "description")) fn["description"] = *d;
+    const ojson* schema = object_field(t, schema_key);
+    fn["parameters"] = schema ? *schema : ojson{{"type", "object"}};
+    out.push_back(ojson{{"type", "function"}, {"function", fn}});
+  }
+  return out;
 }
 
 }  // namespace server::compat

@@ -100,11 +100,18 @@ ErrorReply error_reply(const std::exception& e) {
 }
 
 void run_guarded(httplib::Response& res, const std::function<void()>& fn) {
+  run_guarded(res, fn, [](httplib::Response& out, int status, const std::string& message) {
+    write_error(out, status, message);
+  });
+}
+
+void run_guarded(httplib::Response& res, const std::function<void()>& fn,
+                 const ErrorWriter& write) {
   try {
     fn();
   } catch (const std::exception& e) {
     ErrorReply r = error_reply(e);
-    write_error(res, r.status, r.message);
+    write(res, r.status, r.message);
   }
 }
 

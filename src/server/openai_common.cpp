@@ -31,12 +31,7 @@ void write_error(httplib::Response& res, int status, const std::string& message)
 }
 
 void guarded(httplib::Response& res, const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const std::exception& e) {
-    ErrorReply r = error_reply(e);
-    write_error(res, r.status, r.message);
-  }
+  run_guarded(res, fn, write_error);
 }
 
 [[noreturn]] void type_error(const char* key, const nlohmann::json& v, const char* go_kind,

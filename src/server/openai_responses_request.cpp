@@ -160,30 +160,6 @@ class Conversation {
   std::map<std::string, std::string> names_;  // call_id -> function name
 };
 
-// Function tools -> native tools; the hosted kinds (web_search, file_search, ...) are left out.
-ojson function_tools(const ojson& tools) {
-  ojson out = ojson::array();
-  api::check_count("tools", tools.size(), api::kMaxTools);
-  for (const auto& t : tools) {
-    if (!t.is_object()) bad("tools: each tool must be an object");
-    const std::string type = text_of(t, "type");
-    const std::string name = text_of(t, "name");
-    if (type != "function") {
-      LOG_WARN("/v1/responses: tool '{}' of type '{}' is not supported here; left out", name,
-               type);
-      continue;
-    }
-    if (name.empty()) bad("tools: a function tool needs a name");
-    ojson fn = ojson::object();
-    fn["name"] = name;
-    if (const ojson* d = string_field(t, "description")) fn["description"] = *d;
-    const ojson* params = object_field(t, "parameters");
-    fn["parameters"] = params ? *params : ojson{{"type", "object"}};
-    out.push_back(ojson{{"type", "function"}, {"function", fn}});
-  }
-  return out;
-}
-
 // text.format -> a native format: "" (text), "\"json\"", or the schema's JSON text.
 std::string text_format(const ojson& format) {
   const std::string type = text_of(format, "type");
@@ -248,7 +224,9 @@ ResponsesRequest parse_responses_request(std::string_view body) {
   }
   if (const ojson* t = array_field(r, "tools")) {
     out.tools = *t;
-    chat.tools = function_tools(*t);
+    // Function tools; the hosted kinds (web_search, file_search, ...) are left out.
+    chat.tools = function_tools(*t, "function", /*type_optional=*/false, "parameters",
+                                "/v1/responses");
   }
   if (auto tc = r.find("tool_choice"); tc != r.end() && !tc->is_null()) {
     out.tool_choice = *tc;

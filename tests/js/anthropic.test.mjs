@@ -10,29 +10,14 @@ import Anthropic from '@anthropic-ai/sdk';
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { generateText, streamText } from 'ai';
 import { Ollama } from 'ollama';
-import { Server, goldenContinuation } from './harness.mjs';
+import { Server, createCompatModels, goldenContinuation } from './harness.mjs';
 
 const server = await Server.start();
 const ollama = new Ollama({ host: server.host });
 const client = new Anthropic({ baseURL: server.host, apiKey: 'ollama', maxRetries: 0 });
 const golden = goldenContinuation();
 
-// `teller` renders "Once upon a " + the user text; `sys` puts the system prompt first.
-await server.createStories(ollama, 'teller', { template: 'Once upon a {{ .Prompt }}' });
-await server.createStories(ollama, 'sys', { template: '{{ .System }} {{ .Prompt }}' });
-// Everything stories260K writes after the pre-opened <think> is thinking.
-await server.createStories(ollama, 'thinker', {
-  template: '{{- range .Messages }}{{ if eq .Role "user" }}{{ .Content }}' +
-    '{{ else if eq .Role "assistant" }}<think>{{ .Thinking }}</think>{{ .Content }}' +
-    '{{ else if eq .Role "tool" }}[{{ .Content }}]{{ end }}{{ end }}{{ if .Think }}<think>{{ end }}',
-});
-// Tool calls in a <tool_call> tag; tool results and calls are part of the prompt.
-await server.createStories(ollama, 'tooler', {
-  template: '{{ if .Tools }}{{ end }}{{ range .Messages }}{{ if eq .Role "tool" }}' +
-    '<result>{{ .Content }}</result>{{ else }}{{ .Content }}{{ end }}{{ if .ToolCalls }}' +
-    '<tool_call>{{ range .ToolCalls }}{"name": "{{ .Function.Name }}"}{{ end }}</tool_call>' +
-    '{{ end }}{{ end }}',
-});
+await createCompatModels(server, ollama);
 
 after(() => server.stop());
 

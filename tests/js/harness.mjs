@@ -163,3 +163,24 @@ export async function collect(iter) {
   for await (const x of iter) out.push(x);
   return out;
 }
+
+// The stories260K models the compatible-API tests share: `teller` renders "Once upon a " +
+// the user text (user "time" continues the golden story), `sys` puts the system prompt first,
+// `thinker` pre-opens <think> (all output is thinking unless think is off), `tooler` has tool
+// calls in a <tool_call> tag and shows tool results and calls in its prompt.
+export async function createCompatModels(server, client) {
+  await server.createStories(client, 'teller', { template: 'Once upon a {{ .Prompt }}' });
+  await server.createStories(client, 'sys', { template: '{{ .System }} {{ .Prompt }}' });
+  await server.createStories(client, 'thinker', {
+    template: '{{- range .Messages }}{{ if eq .Role "user" }}{{ .Content }}' +
+      '{{ else if eq .Role "assistant" }}<think>{{ .Thinking }}</think>{{ .Content }}' +
+      '{{ else if eq .Role "tool" }}[{{ .Content }}]{{ end }}{{ end }}' +
+      '{{ if .Think }}<think>{{ end }}',
+  });
+  await server.createStories(client, 'tooler', {
+    template: '{{ if .Tools }}{{ end }}{{ range .Messages }}{{ if eq .Role "tool" }}' +
+      '<result>{{ .Content }}</result>{{ else }}{{ .Content }}{{ end }}{{ if .ToolCalls }}' +
+      '<tool_call>{{ range .ToolCalls }}{"name": "{{ .Function.Name }}"}{{ end }}</tool_call>' +
+      '{{ end }}{{ end }}',
+  });
+}

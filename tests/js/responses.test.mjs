@@ -10,26 +10,14 @@ import OpenAI from 'openai';
 import { createOpenAI } from '@ai-sdk/openai';
 import { generateText, streamText } from 'ai';
 import { Ollama } from 'ollama';
-import { Server, goldenContinuation } from './harness.mjs';
+import { Server, createCompatModels, goldenContinuation } from './harness.mjs';
 
 const server = await Server.start();
 const ollama = new Ollama({ host: server.host });
 const openai = new OpenAI({ baseURL: `${server.host}/v1`, apiKey: 'ollama', maxRetries: 0 });
 const golden = goldenContinuation();
 
-await server.createStories(ollama, 'teller', { template: 'Once upon a {{ .Prompt }}' });
-await server.createStories(ollama, 'sys', { template: '{{ .System }} {{ .Prompt }}' });
-await server.createStories(ollama, 'thinker', {
-  template: '{{- range .Messages }}{{ if eq .Role "user" }}{{ .Content }}' +
-    '{{ else if eq .Role "assistant" }}<think>{{ .Thinking }}</think>{{ .Content }}' +
-    '{{ end }}{{ end }}{{ if .Think }}<think>{{ end }}',
-});
-await server.createStories(ollama, 'tooler', {
-  template: '{{ if .Tools }}{{ end }}{{ range .Messages }}{{ if eq .Role "tool" }}' +
-    '<result>{{ .Content }}</result>{{ else }}{{ .Content }}{{ end }}{{ if .ToolCalls }}' +
-    '<tool_call>{{ range .ToolCalls }}{"name": "{{ .Function.Name }}"}{{ end }}</tool_call>' +
-    '{{ end }}{{ end }}',
-});
+await createCompatModels(server, ollama);
 
 after(() => server.stop());
 
