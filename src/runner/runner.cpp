@@ -10,6 +10,7 @@
 #include "engine/gguf/gguf.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "runner/stop.h"
+#include "engine/card.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/thread_pool.h"
@@ -106,10 +107,7 @@ const engine::Model& Runner::model() const {
 }
 
 bool Runner::can_embed() const {
-  if (embedder_) return true;
-  const auto& f = model_->file();
-  return f.get_int(f.architecture() + ".pooling_type", 0) ==
-         static_cast<int64_t>(engine::Pooling::kLast);
+  return embedder_ || engine::inspect(model_->file().path())->embeds_with_last_token();
 }
 
 const engine::Embedder& Runner::embedder() const {

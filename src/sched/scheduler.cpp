@@ -1,5 +1,7 @@
 #include "sched/scheduler.h"
 
+#include "engine/card.h"
+
 #include <algorithm>
 #include <fstream>
 
@@ -42,13 +44,6 @@ struct Scheduler::Entry {
   uint64_t size = 0;
   double load_seconds = 0;
 };
-
-uint64_t estimate_memory(uint64_t weight_bytes, int n_layer, int n_kv_width, int num_ctx,
-                         int num_parallel, engine::KvType kv) {
-  uint64_t per = kv == engine::KvType::kF16 ? 2 : 4;
-  uint64_t kv_bytes = 2ull * n_layer * n_kv_width * static_cast<uint64_t>(num_ctx) * num_parallel * per;
-  return weight_bytes + kv_bytes + (64ull << 20);
-}
 
 Lease::~Lease() {
   if (sched_) sched_->release(key_);
@@ -143,37 +138,26 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const Cancell
       continue;
     }
     // Make room: max loaded models and memory.
-    uint64_t file_size = 0;
-    int n_layer = 0, kv_width = 0, ctx_train = 0;
-    bool encoder = false;  // an embedding model: no KV cache
+    std::shared_ptr<const engine::ModelCard> card;
     {
       l.unlock();
       try {
-        auto f = gguf::File::open(req.path);
-        file_size = f->file_size();
-        std::string arch = f->architecture();
-        n_layer = static_cast<int>(f->get_int(arch + ".block_count", 0));
-        int64_t heads = f->get_int(arch + ".attention.head_count", 1);
-        int64_t kv_heads = f->get_int(arch + ".attention.head_count_kv", heads);
-        int64_t embd = f->get_int(arch + ".embedding_length", 0);
-        int64_t key_len = f->get_int(arch + ".attention.key_length", heads ? embd / heads : 0);
-        kv_width = static_cast<int>(kv_heads * key_len);
-        ctx_train = static_cast<int>(f->get_int(arch + ".context_length", 0));
-        encoder = engine::Embedder::is_encoder(arch);
-        if (encoder) kv_width = 0;
+        card = engine::inspect(req.path);
       } catch (const std::exception& e) {
         l.lock();
         throw util::Error(without_path(e.what(), req));
       }
       l.lock();
     }
+    const int ctx_train = static_cast<int>(card->n_ctx_train);
+    const bool encoder = card->kind != engine::ModelKind::kDecoder;  // no KV cache
     // The lock was released for the header read: another request may have started loading
     // this model meanwhile. One load per key: join it instead of replacing its entry (a
     // replaced entry loses its references and never expires).
     if (loaded_.count(req.key)) continue;
     int num_ctx = ctx_train > 0 ? std::min(want_ctx, ctx_train) : want_ctx;
     num_ctx = std::max(num_ctx, 4);
-    uint64_t need = estimate_memory(file_size, n_layer, kv_width, num_ctx, s_.num_parallel, s_.kv_type);
+    uint64_t need = card->memory_bytes(num_ctx, s_.num_parallel, s_.kv_type);
     auto idle_lru = [&]() -> std::string {
       std::string best;
       Clock::time_point t = Clock::time_point::max();

@@ -115,8 +115,4 @@ class Scheduler {
   friend class Lease;
 };
 
-// Runner memory estimate before loading: weights + KV cache + scratch.
-uint64_t estimate_memory(uint64_t weight_bytes, int n_layer, int n_kv_width, int num_ctx,
-                         int num_parallel, engine::KvType kv);
-
 }  // namespace sched

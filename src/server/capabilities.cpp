@@ -87,10 +87,10 @@ std::pair<std::string, std::string> infer_thinking_tags(std::string_view templat
   }
 }
 
-HarmonyUse harmony_use(const store::Model& m, const gguf::File* weights) {
+HarmonyUse harmony_use(const store::Model& m, const engine::ModelCard* card) {
   HarmonyUse h;
   std::string family = m.config.model_family;
-  if (family.empty() && weights) family = weights->architecture();
+  if (family.empty() && card) family = card->arch;
   if (prompt::is_harmony_family(family))
     h.render = m.has_template_layer ? prompt::is_harmony_template(m.template_text) : true;
   if (m.config.renderer == "harmony") h.render = true;
@@ -98,7 +98,7 @@ HarmonyUse harmony_use(const store::Model& m, const gguf::File* weights) {
   return h;
 }
 
-std::vector<std::string> model_capabilities(const store::Model& m, const gguf::File* weights) {
+std::vector<std::string> model_capabilities(const store::Model& m, const engine::ModelCard* card) {
   std::vector<std::string> caps;
   auto add = [&](const std::string& c) {
     for (const auto& x : caps)
@@ -106,12 +106,8 @@ std::vector<std::string> model_capabilities(const store::Model& m, const gguf::F
     caps.push_back(c);
   };
   for (const auto& c : m.config.capabilities) add(c);
-  if (weights) {
-    std::string arch = weights->architecture();
-    add(weights->has(arch + ".pooling_type") ? "embedding" : "completion");
-    if (weights->has(arch + ".vision.block_count")) add("vision");
-    if (weights->has(arch + ".audio.block_count")) add("audio");
-  }
+  if (card)
+    for (const auto& c : card->capabilities()) add(c);
   bool tools = false, insert = false;
   try {
     auto t = prompt::Template::parse(m.template_text);
@@ -120,7 +116,7 @@ std::vector<std::string> model_capabilities(const store::Model& m, const gguf::F
   } catch (const std::exception& e) {
     LOG_DEBUG("template of {} does not parse: {}", m.short_name, e.what());
   }
-  const bool harmony = harmony_use(m, weights).parse;  // the parser takes tools and thinking
+  const bool harmony = harmony_use(m, card).parse;  // the parser takes tools and thinking
   if (tools || harmony) add("tools");
   if (insert) add("insert");
   if (!m.projector_paths.empty()) add("vision");

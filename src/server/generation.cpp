@@ -1,6 +1,9 @@
 #include "server/generation.h"
 
 #include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <cctype>
 #include <cmath>
 #include <string_view>
@@ -14,6 +17,7 @@
 #include "util/error.h"
 #include "util/json.h"
 #include "util/log.h"
+#include "util/sha256.h"
 
 namespace server {
 namespace {
@@ -76,28 +80,25 @@ void GenModel::require(const std::string& cap) const {
   if (!has(cap)) throw util::bad_request(full_name + " does not support " + cap);
 }
 
-GenModel resolve_model(Context& ctx, const std::string& raw_name) {
-  auto name = store::ModelName::parse(raw_name);
-  if (raw_name.empty() || !name.is_valid()) {
-    if (raw_name.empty()) throw util::not_found("model '' not found");
-    throw util::bad_request("invalid model name");
-  }
-  name = ctx.store->resolve(name);
-  if (!ctx.store->read_manifest(name)) throw util::not_found("model '" + raw_name + "' not found");
+namespace {
+
+// Weights changed on disk since they were verified (or never verified) are hashed again: a
+// corrupt blob must not generate garbage (nor have its header read).
+void verify_weights(Context& ctx, const store::Model& m, const std::string& raw_name) {
+  if (!m.model_path.empty() && !ctx.store->verify_blob(m.model_digest))
+    throw util::Error("model '" + raw_name + "' is corrupt: its weights (" + m.model_digest +
+                      ") do not match their digest; pull or create it again");
+}
+
+// Everything resolve_model derives from a manifest: store data, card, capabilities, template.
+GenModel build_model(Context& ctx, const store::ModelName& name, const std::string& raw_name) {
   GenModel g;
   g.model = store::load_model(*ctx.store, name);
-  g.request_name = raw_name;
   g.full_name = name.display_long();
-  std::unique_ptr<gguf::File> weights;
+  verify_weights(ctx, g.model, raw_name);
   if (!g.model.model_path.empty()) {
-    // Weights changed on disk since they were verified (or never verified) are hashed again:
-    // a corrupt blob must not generate garbage.
-    if (!ctx.store->verify_blob(g.model.model_digest))
-      throw util::Error("model '" + raw_name + "' is corrupt: its weights (" +
-                        g.model.model_digest +
-                        ") do not match their digest; pull or create it again");
     try {
-      weights = gguf::File::open_metadata(g.model.model_path);
+      g.card = engine::inspect(g.model.model_path);
     } catch (const std::exception& e) {
       // The reader's message starts with the blob's path: clients see the model's name.
       std::string why = e.what();
@@ -107,8 +108,8 @@ GenModel resolve_model(Context& ctx, const std::string& raw_name) {
       throw util::Error("model '" + raw_name + "' is unusable: " + why);
     }
   }
-  g.capabilities = model_capabilities(g.model, weights.get());
-  HarmonyUse harmony = harmony_use(g.model, weights.get());
+  g.capabilities = model_capabilities(g.model, g.card.get());
+  HarmonyUse harmony = harmony_use(g.model, g.card.get());
   g.harmony_render = harmony.render;
   g.harmony_parse = harmony.parse;
 
@@ -120,7 +121,7 @@ GenModel resolve_model(Context& ctx, const std::string& raw_name) {
     LOG_DEBUG("{}: using the harmony renderer", g.model.short_name);
   } else if (!g.model.has_template_layer) {
     g.template_text = prompt::kDefaultTemplate;
-    std::string jinja = weights ? weights->get_string("tokenizer.chat_template", "") : "";
+    const std::string jinja = g.card ? g.card->chat_template : "";
     if (const auto* b = jinja.empty() ? nullptr : prompt::detect_builtin(jinja)) {
       g.template_text = b->text;
       g.template_stop = b->stop;
@@ -131,6 +132,57 @@ GenModel resolve_model(Context& ctx, const std::string& raw_name) {
   }
   g.tmpl = prompt::load_template(g.template_text);
   for (const auto& c : prompt::template_capabilities(g.tmpl)) add_unique(g.capabilities, c);
+  return g;
+}
+
+// Resolved models by store, name and manifest digest: a manifest names its layers by content,
+// so the same manifest resolves to the same model. A re-created or re-pulled model has
+// another manifest, and so another entry.
+class ModelCache {
+ public:
+  std::shared_ptr<const GenModel> find(const std::string& key) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = models_.find(key);
+    return it == models_.end() ? nullptr : it->second;
+  }
+  void put(const std::string& key, std::shared_ptr<const GenModel> m) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (models_.size() >= kMax) models_.clear();  // rare: many models in turn
+    models_[key] = std::move(m);
+  }
+
+ private:
+  static constexpr size_t kMax = 64;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const GenModel>> models_;
+};
+
+ModelCache& model_cache() {
+  static ModelCache c;
+  return c;
+}
+
+}  // namespace
+
+GenModel resolve_model(Context& ctx, const std::string& raw_name) {
+  auto name = store::ModelName::parse(raw_name);
+  if (raw_name.empty() || !name.is_valid()) {
+    if (raw_name.empty()) throw util::not_found("model '' not found");
+    throw util::bad_request("invalid model name");
+  }
+  name = ctx.store->resolve(name);
+  const std::optional<std::string> manifest = ctx.store->read_manifest_bytes(name);
+  if (!manifest) throw util::not_found("model '" + raw_name + "' not found");
+  const std::string key =
+      ctx.config.models_dir + '\n' + name.display_long() + '\n' + util::sha256_hex(*manifest);
+  std::shared_ptr<const GenModel> cached = model_cache().find(key);
+  if (!cached) {
+    cached = std::make_shared<const GenModel>(build_model(ctx, name, raw_name));
+    model_cache().put(key, cached);
+  }
+  GenModel g = *cached;
+  g.request_name = raw_name;
+  verify_weights(ctx, g.model, raw_name);  // every time: the blob may have changed since
   return g;
 }
 

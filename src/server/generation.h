@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/generate.h"
+#include "engine/card.h"
 #include "prompt/chat.h"
 #include "prompt/harmony.h"
 #include "prompt/parsers.h"
@@ -39,6 +40,7 @@ runner::CompletionRequest completion_request(const nlohmann::json& options);
 // A model resolved for generation.
 struct GenModel {
   store::Model model;
+  std::shared_ptr<const engine::ModelCard> card;  // null for a model without weights
   std::string request_name;  // as the client wrote it (error messages)
   std::string full_name;     // registry.ollama.ai/library/x:latest (capability errors)
   std::vector<std::string> capabilities;

@@ -268,7 +268,9 @@ api::ShowResponse build_show_response(store::Model m, const api::ShowRequest& re
       r.projector_info = gguf_model_info(*proj, req.verbose);
     }
   }
-  r.capabilities = model_capabilities(m, weights.get());
+  std::shared_ptr<const engine::ModelCard> card;
+  if (m.config.remote_host.empty() && !m.model_path.empty()) card = engine::inspect(m.model_path);
+  r.capabilities = model_capabilities(m, card.get());
   return r;
 }
 

@@ -1,6 +1,7 @@
 // POST /api/show's content: Go-formatted parameters, the generated Modelfile, GGUF model_info
 // and tensors, capabilities (§3.6, §7.5). Pure functions over a loaded store::Model.
 #pragma once
+#include "engine/card.h"
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -49,12 +50,12 @@ struct HarmonyUse {
   bool render = false;  // chat prompts from the harmony renderer
   bool parse = false;   // output through the harmony parser
 };
-HarmonyUse harmony_use(const store::Model& m, const gguf::File* weights);
+HarmonyUse harmony_use(const store::Model& m, const engine::ModelCard* card);
 
 // Capabilities of a model (§7.5): config list, then completion or embedding (pooling_type),
 // vision, tools (.Tools or harmony), insert (.Suffix), vision (projector), thinking (inferred
 // tags, gpt-oss or harmony). In capabilities.cpp.
-std::vector<std::string> model_capabilities(const store::Model& m, const gguf::File* weights);
+std::vector<std::string> model_capabilities(const store::Model& m, const engine::ModelCard* card);
 // Thinking tags inferred from a Go template (§7.5): the text around a `.Thinking` reference
 // inside a range over .Messages, e.g. {"<think>", "</think>"}; empty when not found or
 // the template does not parse.

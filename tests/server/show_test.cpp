@@ -140,7 +140,7 @@ TEST(ShowGguf, ModelInfoAndTensors) {
 
 TEST(ShowCapabilities, FromWeightsAndTemplate) {
   if (!std::filesystem::exists(stories_path())) GTEST_SKIP() << "no stories260K";
-  auto f = gguf::File::open_metadata(stories_path());
+  auto f = engine::inspect(stories_path());
   store::Model m;
   m.template_text = "{{ .Prompt }}";
   EXPECT_EQ(model_capabilities(m, f.get()), (std::vector<std::string>{"completion"}));
@@ -213,7 +213,7 @@ TEST(ShowCapabilities, Harmony) {
   EXPECT_TRUE(harmony_use(m, nullptr).render);
   // A gpt-oss GGUF without a TEMPLATE layer: the family comes from its architecture.
   if (!std::filesystem::exists(gptoss_path())) GTEST_SKIP() << "no tiny gpt-oss";
-  auto f = gguf::File::open_metadata(gptoss_path());
+  auto f = engine::inspect(gptoss_path());
   store::Model bare;
   h = harmony_use(bare, f.get());
   EXPECT_TRUE(h.render && h.parse);
