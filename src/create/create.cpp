@@ -2,6 +2,8 @@
 // manifest, so a rejected request leaves the store as it was.
 #include "create/create.h"
 
+#include "engine/card.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -83,17 +85,16 @@ std::shared_ptr<gguf::File> open_gguf(const fs::path& path) {
   }
 }
 
-// general.type adapter -> adapter; projector-like files -> projector; else model (§6.3).
-const char* classify(const gguf::File& f) {
-  std::string kind = f.get_string("general.type", "");
-  std::string arch = f.architecture();
-  if (kind == "adapter") return store::kMediaTypeAdapter;
-  if (kind == "projector" || kind == "mmproj") return store::kMediaTypeProjector;
-  if (f.has(arch + ".vision.block_count") && !f.has(arch + ".block_count"))
-    return store::kMediaTypeProjector;
-  if (arch == "clip" && (f.get_bool("clip.has_vision_encoder").value_or(false) ||
-                         f.get_bool("clip.has_audio_encoder").value_or(false)))
-    return store::kMediaTypeProjector;
+// The layer's media type from the file's role (§6.3, engine::ModelCard::role).
+const char* classify(const engine::ModelCard& card) {
+  switch (card.role) {
+    case engine::FileRole::kAdapter:
+      return store::kMediaTypeAdapter;
+    case engine::FileRole::kProjector:
+      return store::kMediaTypeProjector;
+    case engine::FileRole::kModel:
+      break;
+  }
   return store::kMediaTypeModel;
 }
 
@@ -111,10 +112,11 @@ std::vector<PendingLayer> gguf_layers(const store::Store& st,
     status({"parsing GGUF"});
     fs::path blob = st.blob_path(digest);
     auto f = open_gguf(blob);
-    if (f->get_int("split.count", 1) > 1)
+    const auto card = engine::inspect(blob.string());
+    if (card->split_count > 1)
       throw util::bad_request("split GGUF files are not supported yet: " + path);
     PendingLayer p;
-    p.layer.media_type = adapter ? store::kMediaTypeAdapter : classify(*f);
+    p.layer.media_type = adapter ? store::kMediaTypeAdapter : classify(*card);
     p.layer.digest = "sha256:" + std::string(digest.substr(7));
     p.layer.size = st.blob_size(digest);
     p.gguf = f;

@@ -49,6 +49,16 @@ std::shared_ptr<const ModelCard> read_card(const std::string& path) {
   card->vision = f->has(a + ".vision.block_count");
   card->audio = f->has(a + ".audio.block_count");
   card->chat_template = f->get_string("tokenizer.chat_template", "");
+  card->split_count = f->get_int("split.count", 1);
+  const std::string type = f->get_string("general.type", "");
+  if (type == "adapter") {
+    card->role = FileRole::kAdapter;
+  } else if (type == "projector" || type == "mmproj" ||
+             (card->vision && !f->has(a + ".block_count")) ||
+             (a == "clip" && (f->get_bool("clip.has_vision_encoder").value_or(false) ||
+                              f->get_bool("clip.has_audio_encoder").value_or(false)))) {
+    card->role = FileRole::kProjector;
+  }
   if (Embedder::is_encoder(a))
     card->kind = card->pooling == static_cast<int>(Pooling::kRank) ? ModelKind::kReranker
                                                                   : ModelKind::kEncoder;

@@ -13,6 +13,9 @@
 
 namespace engine {
 
+// What a GGUF file is to a model (§6.3): the model, a LoRA adapter, a vision/audio projector.
+enum class FileRole { kModel, kAdapter, kProjector };
+
 enum class ModelKind {
   kDecoder,   // generates text (and may embed with last-token pooling)
   kEncoder,   // bert / nomic-bert: embeddings
@@ -30,6 +33,10 @@ struct ModelCard {
   int pooling = -1;
   bool vision = false, audio = false;  // <arch>.vision / .audio block counts present
   std::string chat_template;           // tokenizer.chat_template ("" when absent)
+  // general.type adapter -> adapter; projector/mmproj, a vision tower without blocks, or a
+  // clip file with a vision or audio encoder -> projector; else model.
+  FileRole role = FileRole::kModel;
+  int64_t split_count = 1;  // split.count: parts of a split GGUF
 
   // "completion" or "embedding" (a declared pooling), then "vision" / "audio": what the file
   // itself says; a Modelfile's template adds tools, insert and thinking above this.
