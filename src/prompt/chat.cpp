@@ -180,12 +180,15 @@ std::string render_truncated(const RenderFn& render_fn, const std::vector<Messag
   // Drop the oldest messages (system messages stay) until the rest fits. Tokens only shrink
   // as messages are dropped, so the first start that fits is found by bisection: log2(n)
   // renders instead of n (a long history must not cost n^2).
+  std::string whole;  // the full rendering, when it was counted
   auto fits = [&](size_t i) {
     std::vector<Message> trial;
     for (size_t j = 0; j < i; j++)
       if (messages[j].role == "system") trial.push_back(messages[j]);
     trial.insert(trial.end(), messages.begin() + static_cast<long>(i), messages.end());
-    int n = count_tokens(render_fn(trial));
+    std::string text = render_fn(trial);
+    int n = count_tokens(text);
+    if (i == 0) whole = std::move(text);
     int images = 0;
     count_images(trial, images);
     return n + images * image_tokens <= num_ctx;
@@ -199,6 +202,8 @@ std::string render_truncated(const RenderFn& render_fn, const std::vector<Messag
       else lo = mid + 1;
     }
     start = std::min(lo, messages.size() - 1);
+  } else if (truncate && !messages.empty()) {
+    return whole;  // it fit whole: rendered once
   }
   std::vector<Message> final_msgs;
   for (size_t j = 0; j < start; j++)

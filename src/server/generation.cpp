@@ -186,6 +186,15 @@ GenModel resolve_model(Context& ctx, const std::string& raw_name) {
   return g;
 }
 
+const std::vector<int32_t>& PromptTokens::of(const std::string& text) {
+  if (!have_ || text != text_) {
+    tokens_ = runner_.tokenize(text);
+    text_ = text;
+    have_ = true;
+  }
+  return tokens_;
+}
+
 prompt::RenderFn chat_renderer(const GenModel& m, const prompt::Template* custom,
                                const prompt::Json& tools, const prompt::Think& think) {
   if (!custom && m.harmony_render)

@@ -126,6 +126,22 @@ void setup_parsers(GenJob& job, const GenModel& m, const prompt::Template& tmpl,
                    const prompt::Think& think, const ojson& tools,
                    const prompt::Message* last = nullptr);
 
+// Tokens of prompt texts for one request: truncation counts the rendered prompt, and the text
+// finally sent is usually the one counted last, so its tokens are the runner's input and the
+// prompt is tokenized once.
+class PromptTokens {
+ public:
+  explicit PromptTokens(runner::Runner& r) : runner_(r) {}
+  const std::vector<int32_t>& of(const std::string& text);
+  int count(const std::string& text) { return static_cast<int>(of(text).size()); }
+
+ private:
+  runner::Runner& runner_;
+  std::string text_;
+  std::vector<int32_t> tokens_;
+  bool have_ = false;
+};
+
 // Ends the job's lease when the producer leaves (normally or by an exception).
 struct LeaseGuard {
   GenJob& job;

@@ -170,12 +170,12 @@ GenRun prepare_chat(Context& ctx, api::ChatRequest req, std::string format) {
     job->load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - job->start).count();
     runner::Runner& runner = job->lease->runner();
-    auto count = [&runner](const std::string& s) {
-      return static_cast<int>(runner.tokenize(s).size());
-    };
+    PromptTokens tokens(runner);
+    auto count = [&tokens](const std::string& s) { return tokens.count(s); };
     prompt::Json tools_arg = tools_for_prompt(*job, m, tools);
     job->req.prompt = prompt::render_truncated(chat_renderer(m, nullptr, tools_arg, think), msgs,
                                                runner.options().num_ctx, truncate, count);
+    job->req.tokens = tokens.of(job->req.prompt);  // the hand-off: tokenized once
     size_t images = 0;
     for (const auto& mm : msgs) images += mm.images.size();
     sink.begin(Rendered{job->req.prompt, images, count});

@@ -32,7 +32,8 @@ void write_ojson(httplib::Response& res, const ojson& j) {
 // The prompt for a templated (non-raw) request; `custom` is the request's own template.
 std::string build_prompt(const api::GenerateRequest& req, const prompt::Template& tmpl,
                          const prompt::Template* custom, const GenModel& m,
-                         const prompt::Think& think, runner::Runner& runner) {
+                         const prompt::Think& think, runner::Runner& runner,
+                         PromptTokens& tokens) {
   if (!req.suffix.empty()) {
     // Fill-in-middle: the template gets Prompt, Suffix and an empty Response only.
     prompt::Json data = prompt::Json::object();
@@ -54,7 +55,7 @@ std::string build_prompt(const api::GenerateRequest& req, const prompt::Template
   user.images = req.images;
   msgs.push_back(std::move(user));
   int num_ctx = runner.options().num_ctx;
-  auto count = [&](const std::string& s) { return static_cast<int>(runner.tokenize(s).size()); };
+  auto count = [&tokens](const std::string& s) { return tokens.count(s); };
   std::string p = prompt::render_truncated(chat_renderer(m, custom, nullptr, think), msgs, num_ctx,
                                            req.truncate, count);
   if (!req.context.empty()) p = runner.detokenize(req.context) + p;
@@ -148,11 +149,12 @@ GenRun prepare_generate(Context& ctx, api::GenerateRequest req, std::string form
     runner::Runner& runner = job->lease->runner();
     const bool custom = !req.template_text.empty();
     prompt::Template tmpl = custom ? prompt::load_template(req.template_text) : m.tmpl;
-    job->req.prompt = req.raw ? req.prompt
-                              : build_prompt(req, tmpl, custom ? &tmpl : nullptr, m, think, runner);
-    auto count = [&runner](const std::string& s) {
-      return static_cast<int>(runner.tokenize(s).size());
-    };
+    PromptTokens tokens(runner);
+    job->req.prompt =
+        req.raw ? req.prompt
+                : build_prompt(req, tmpl, custom ? &tmpl : nullptr, m, think, runner, tokens);
+    job->req.tokens = tokens.of(job->req.prompt);  // the hand-off: tokenized once
+    auto count = [&tokens](const std::string& s) { return tokens.count(s); };
     sink.begin(Rendered{job->req.prompt, req.images.size(), count});
     if (req.debug_render_only) return;
     if (!req.raw) setup_parsers(*job, m, tmpl, think, nullptr);
