@@ -254,6 +254,10 @@ std::shared_ptr<engine::sample::CompiledFormat> Runner::format_for(const Complet
 CompletionResult Runner::complete(const CompletionRequest& req,
                                   const std::function<bool(const CompletionChunk&)>& on_chunk,
                                   const Cancelled& cancelled) {
+  return complete(req, admit(req), on_chunk, cancelled);
+}
+
+Runner::Admission Runner::admit(const CompletionRequest& req) {
   if (!model_) throw util::bad_request("this model only produces embeddings");
   std::vector<int32_t> prompt = req.tokens.empty() ? tokenize(req.prompt) : req.tokens;
   if (prompt.empty()) throw util::bad_request("empty prompt");
@@ -278,9 +282,28 @@ CompletionResult Runner::complete(const CompletionRequest& req,
   }
 
   // A format is compiled (a bad schema is a 400) before a slot is taken.
-  std::shared_ptr<engine::sample::CompiledFormat> format;
-  if (!req.format.empty()) format = format_for(req);
+  Admission a;
+  if (!req.format.empty()) a.format = format_for(req);
+  a.prompt = std::move(prompt);
+  return a;
+}
 
+CompletionResult Runner::complete(const CompletionRequest& req, Admission admission,
+                                  const std::function<bool(const CompletionChunk&)>& on_chunk,
+                                  const Cancelled& cancelled) {
+  std::unique_ptr<Completion> c = start(req, std::move(admission), cancelled);
+  CompletionChunk chunk;
+  while (c->next(chunk))
+    if (!on_chunk(chunk)) c->cancel();
+  return c->result();
+}
+
+std::unique_ptr<Runner::Completion> Runner::start(const CompletionRequest& req,
+                                                  Admission admission,
+                                                  const Cancelled& cancelled) {
+  const int n_ctx = opts_.num_ctx;
+  std::vector<int32_t> prompt = std::move(admission.prompt);
+  std::shared_ptr<engine::sample::CompiledFormat> format = std::move(admission.format);
   Slot* s = acquire_slot(prompt, cancelled);
   // The slot is reserved: the loop does not look at it until it is queued below, so its
   // fields are filled in without the lock.
@@ -311,36 +334,67 @@ CompletionResult Runner::complete(const CompletionRequest& req,
     s->state = Slot::State::kQueued;
   }
   work_cv_.notify_one();
+  return std::unique_ptr<Completion>(new Completion(*this, s, cancelled));
+}
 
-  std::unique_lock<std::mutex> l(mu_);
+bool Runner::Completion::next(CompletionChunk& out) {
+  if (!slot_) return false;
+  Slot* s = slot_;
+  std::unique_lock<std::mutex> l(runner_.mu_);
   while (true) {
     // A client that leaves during a long prefill (no chunks yet) or between tokens is noticed
     // here; the loop finishes the slot at its next step.
     while (!s->cv.wait_for(l, kCancelPoll,
                            [&] { return !s->out.empty() || s->state == Slot::State::kDone; })) {
-      if (!s->cancel && cancelled && cancelled()) {
+      if (!s->cancel && cancelled_ && cancelled_()) {
         s->cancel = true;
-        work_cv_.notify_one();
+        runner_.work_cv_.notify_one();
       }
     }
-    while (!s->out.empty()) {
-      CompletionChunk c = std::move(s->out.front());
+    if (!s->out.empty()) {
+      out = std::move(s->out.front());
       s->out.pop_front();
-      l.unlock();
-      bool keep_going = s->cancel ? false : on_chunk(c);
-      l.lock();
-      if (!keep_going) s->cancel = true;
+      if (!s->cancel) return true;
+      continue;  // cancelled: drained, not delivered
     }
-    if (s->state == Slot::State::kDone && s->out.empty()) break;
+    if (s->state == Slot::State::kDone) break;
   }
-  CompletionResult result = std::move(s->result);
-  std::string error = s->error;
-  s->state = Slot::State::kFree;
-  active_--;
+  result_ = std::move(s->result);
+  const std::string error = s->error;
   l.unlock();
-  slot_cv_.notify_all();
+  release();
   if (!error.empty()) throw util::Error(error);
-  return result;
+  return false;
+}
+
+void Runner::Completion::cancel() {
+  if (!slot_) return;
+  std::lock_guard<std::mutex> l(runner_.mu_);
+  slot_->cancel = true;
+  runner_.work_cv_.notify_one();
+}
+
+void Runner::Completion::release() {
+  if (!slot_) return;
+  {
+    std::lock_guard<std::mutex> l(runner_.mu_);
+    slot_->state = Slot::State::kFree;
+    runner_.active_--;
+  }
+  slot_ = nullptr;
+  runner_.slot_cv_.notify_all();
+}
+
+Runner::Completion::~Completion() {
+  if (!slot_) return;
+  // Left before the end: stop the generation and wait for the loop to let go of the slot.
+  cancel();
+  {
+    std::unique_lock<std::mutex> l(runner_.mu_);
+    slot_->cv.wait(l, [&] { return slot_->state == Slot::State::kDone; });
+    slot_->out.clear();
+  }
+  release();
 }
 
 void Runner::loop() {

@@ -94,6 +94,48 @@ class Runner {
                             const std::function<bool(const CompletionChunk&)>& on_chunk,
                             const Cancelled& cancelled = nullptr);
 
+  // complete() in two steps: admit() checks the request and prepares it (the prompt's tokens,
+  // truncated to the context; its format compiled), throwing the 400s above, before anything
+  // is waited for; complete(admission, ...) then runs it.
+  struct Admission {
+    std::vector<int32_t> prompt;
+    std::shared_ptr<engine::sample::CompiledFormat> format;
+  };
+  Admission admit(const CompletionRequest& req);
+  CompletionResult complete(const CompletionRequest& req, Admission admission,
+                            const std::function<bool(const CompletionChunk&)>& on_chunk,
+                            const Cancelled& cancelled = nullptr);
+
+  struct Slot;
+  // A generation whose chunks the caller pulls, on its own thread, as it is ready for them
+  // (complete() is start() + next() until the end). Destroying it before the end cancels the
+  // generation and frees its slot.
+  class Completion {
+   public:
+    ~Completion();
+    Completion(const Completion&) = delete;
+    Completion& operator=(const Completion&) = delete;
+    // Waits for the next chunk (polling `cancelled` as complete() does). false at the end:
+    // result() is then set; throws util::Error when the generation failed.
+    bool next(CompletionChunk& out);
+    const CompletionResult& result() const { return result_; }
+    // Stops generating: next() then drains what was made and ends.
+    void cancel();
+
+   private:
+    friend class Runner;
+    Completion(Runner& r, Slot* s, Cancelled cancelled)
+        : runner_(r), slot_(s), cancelled_(std::move(cancelled)) {}
+    void release();  // the slot goes back (once)
+    Runner& runner_;
+    Slot* slot_;
+    Cancelled cancelled_;
+    CompletionResult result_;
+  };
+  // Takes a slot (waiting in arrival order) and queues the generation.
+  std::unique_ptr<Completion> start(const CompletionRequest& req, Admission admission,
+                                    const Cancelled& cancelled = nullptr);
+
   std::vector<int32_t> tokenize(const std::string& text) const;  // as complete() does
   std::string detokenize(const std::vector<int32_t>& ids) const;
   int32_t vocab_size() const;  // token ids are in [0, vocab_size)
@@ -123,8 +165,6 @@ class Runner {
     uint64_t prefix_tokens = 0;  // prompt tokens those did not evaluate again
   };
   Stats stats();
-
-  struct Slot;
 
  private:
   void loop();

@@ -18,10 +18,8 @@ std::string sse_event(const std::string& type, const ojson& j) {
 void respond_api(httplib::Response& res, bool stream, const Framing& framing, const GenRun& run,
                  const MakeSink& make) {
   if (stream) {
-    respond_frames(res, framing, [run, make](StreamWriter& w) {
-      std::unique_ptr<ApiSink> sink = make(&w);
-      run(*sink);
-    });
+    stream_run(res, framing, run,
+               [make](StreamWriter& w) -> std::shared_ptr<GenSink> { return make(&w); });
     return;
   }
   std::unique_ptr<ApiSink> sink = make(nullptr);

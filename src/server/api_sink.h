@@ -37,9 +37,9 @@ class ApiSink : public GenSink {
 
 using MakeSink = std::function<std::unique_ptr<ApiSink>(StreamWriter* w)>;
 
-// Answers with `run` into the sink `make` builds: streamed as `framing` (the generation on its
-// own thread; an error before the first frame is `framing.early_error`'s), or run here and
-// answered with the sink's body (errors thrown to the caller).
+// Answers with `run` into the sink `make` builds: streamed as `framing` (stream_run, both steps
+// on this connection's thread; an error in the start step is `framing.early_error`'s), or run
+// here and answered with the sink's body (errors thrown to the caller).
 void respond_api(httplib::Response& res, bool stream, const Framing& framing, const GenRun& run,
                  const MakeSink& make);
 

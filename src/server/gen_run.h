@@ -20,7 +20,8 @@ namespace server {
 struct Rendered {
   const std::string& prompt;
   size_t images = 0;
-  // Tokens of any text in the model's vocabulary (a tokenize; call only when needed).
+  // Tokens of any text in the model's vocabulary (a tokenize; call only when needed). Valid
+  // until the sink's finish.
   std::function<int(const std::string&)> count_tokens;
 };
 
@@ -60,8 +61,30 @@ class NativeSink : public GenSink {
   ChunkFn chunk_;
 };
 
-// A generation checked against its model, ready to run (the model loads when it runs).
-using GenRun = std::function<void(GenSink&)>;
+// A generation checked against its model, run on the connection's thread. start takes the
+// model (waiting for its load), renders and tokenizes the prompt, has the runner admit it and
+// calls sink.begin; false when there is nothing to generate (the request only renders). steps
+// then gives the generation as steps (each one runner chunk into the sink, false once it has
+// finished), so a streamed answer commits its status only at its first frame: an error before
+// it keeps its status, as Ollama answers. The model goes back when the steps end.
+using Step = std::function<bool()>;
+struct GenRun {
+  std::function<bool(GenSink&)> start;
+  std::function<Step(GenSink&)> steps;
+  void operator()(GenSink& sink) const {
+    if (!start(sink)) return;
+    const Step step = steps(sink);
+    while (step()) {
+    }
+  }
+};
+
+// Streams `run` as `framing` into the sink `make_sink` builds on the stream's writer, both
+// steps on this connection's thread (respond_steps): tokens go from the runner's loop straight
+// to the socket.
+using MakeGenSink = std::function<std::shared_ptr<GenSink>(StreamWriter&)>;
+void stream_run(httplib::Response& res, const Framing& framing, const GenRun& run,
+                const MakeGenSink& make_sink);
 
 // A chat with at least one message; `format` as format_spec returns it, already compiled
 // once by the translator ("" none). Throws util::Error: 404 unknown model, 400 for what the

@@ -104,9 +104,12 @@ struct GenJob {
   std::vector<std::string> forced_tools;
   std::string model;           // the model's name, for /metrics
   Metrics* metrics = nullptr;  // null: nothing recorded
+  // Set by the start step: the prompt the runner admitted (run_generation runs it).
+  std::optional<runner::Runner::Admission> admission;
 };
 
 class GenSink;  // gen_run.h
+struct GenRun;
 
 // The request's tools (null when none) as the prompt shows them: harmony models get
 // identifier-safe names, recorded in job.harmony_names for the parser to map back.
@@ -147,11 +150,41 @@ struct LeaseGuard {
   GenJob& job;
   ~LeaseGuard() { job.lease.reset(); }
 };
+// The start step's guard: ends the lease unless the step hands it to the generate step.
+struct ReleaseUnlessKept {
+  GenJob& job;
+  bool keep = false;
+  ~ReleaseUnlessKept() {
+    if (!keep) job.lease.reset();
+  }
+};
 
-// Runs the job into `sink`: its output as parsed, then the end with what the parser held
-// until then (e.g. harmony's tool call); stops early (freeing the runner slot) when the
-// client has gone.
-void run_generation(GenJob& job, GenSink& sink);
+// One generation pulled chunk by chunk into `sink`, on the caller's thread: each step takes the
+// runner's next chunk, parses it (thinking, tool calls) and hands it to the sink; the last
+// step calls sink.finish with what the parser held until the end (e.g. harmony's tool call).
+// A client that has gone stops it (the runner's slot is freed within one engine step).
+// Destroying it early cancels the generation; the job's lease ends with it.
+class GenSteps {
+ public:
+  GenSteps(std::shared_ptr<GenJob> job, GenSink& sink);  // starts the generation
+  ~GenSteps();
+  GenSteps(const GenSteps&) = delete;
+  GenSteps& operator=(const GenSteps&) = delete;
+  // false once finished (sink.finish called) or stopped; throws the generation's error.
+  bool step();
+
+ private:
+  void parse(const std::string* text, GenOutput& out);
+  void timing();
+  std::shared_ptr<GenJob> job_;
+  GenSink& sink_;
+  std::unique_ptr<runner::Runner::Completion> completion_;
+  std::optional<std::chrono::steady_clock::time_point> last_;
+  bool done_ = false;
+};
+
+// All the steps in a row.
+void run_generation(std::shared_ptr<GenJob> job, GenSink& sink);
 
 // Metric fields of a final chunk (omitempty).
 void put_metrics(ojson& j, const GenJob& job, const runner::CompletionResult& r);
@@ -161,10 +194,11 @@ std::string now_rfc3339();
 // `_debug_render_only` answer: {model, created_at, _debug_info{rendered_template, image_count}}.
 ojson debug_reply(const std::string& model, const std::string& rendered, size_t image_count);
 
-// Answers with `producer`: NDJSON when stream, else one object folding all chunks
-// (content/response, thinking, tool_calls, logprobs concatenated; `text_key` is "response" or
-// the message). `finalize` may add fields to that object (chat's `choices`).
-void respond_generation(httplib::Response& res, bool stream, bool chat, const Producer& producer,
+// Answers a native generation: NDJSON streamed (stream_run), else one object folding all
+// chunks (content/response, thinking, tool_calls, logprobs concatenated; the message for chat).
+// `finalize` may add fields to that object (chat's `choices`).
+void respond_generation(httplib::Response& res, bool stream, bool chat, const GenRun& run,
+                        const std::function<std::shared_ptr<GenSink>(StreamWriter&)>& make_sink,
                         const std::function<void(ojson&)>& finalize = nullptr);
 
 }  // namespace server

@@ -131,67 +131,86 @@ void put_metrics(ojson& j, const GenJob& job, const runner::CompletionResult& r)
   put_if(j, "eval_duration", r.eval_ns);
 }
 
-void run_generation(GenJob& job, GenSink& sink) {
-  // Raw text -> content / thinking / tool calls; `text` null at the end of generation.
-  auto parse = [&](const std::string* text, GenOutput& out) {
-    if (!job.parser) {
-      if (text) out.content = *text;
-      return;
-    }
-    prompt::ParsedOutput p;
-    if (text)
-      job.parser->add(*text, &p);
-    else
-      job.parser->finish(&p);
-    out.content = std::move(p.content);
-    out.thinking = std::move(p.thinking);
-    for (auto& c : p.tool_calls) {
-      if (c.id.empty()) c.id = prompt::new_tool_call_id();
-      out.tool_calls.push_back(std::move(c));
-    }
-  };
+GenSteps::GenSteps(std::shared_ptr<GenJob> job, GenSink& sink)
+    : job_(std::move(job)), sink_(sink) {
+  runner::Runner& runner = job_->lease->runner();
+  runner::Runner::Admission admission =
+      job_->admission ? std::move(*job_->admission) : runner.admit(job_->req);
+  job_->admission.reset();
+  completion_ = runner.start(job_->req, std::move(admission), [this] { return sink_.cancelled(); });
+}
 
-  bool gone = false;
+GenSteps::~GenSteps() {
+  completion_.reset();  // cancels a generation left early; before the model goes back
+  job_->lease.reset();
+}
+
+void GenSteps::parse(const std::string* text, GenOutput& out) {
+  // Raw text -> content / thinking / tool calls; `text` null at the end of generation.
+  GenJob& job = *job_;
+  if (!job.parser) {
+    if (text) out.content = *text;
+    return;
+  }
+  prompt::ParsedOutput p;
+  if (text)
+    job.parser->add(*text, &p);
+  else
+    job.parser->finish(&p);
+  out.content = std::move(p.content);
+  out.thinking = std::move(p.thinking);
+  for (auto& c : p.tool_calls) {
+    if (c.id.empty()) c.id = prompt::new_tool_call_id();
+    out.tool_calls.push_back(std::move(c));
+  }
+}
+
+void GenSteps::timing() {
   // /metrics: time to the first chunk from the request's arrival, then between chunks (the
   // runner sends one per generated token).
-  std::optional<std::chrono::steady_clock::time_point> last;
-  auto timing = [&] {
-    if (!job.metrics) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (last)
-      job.metrics->time_per_output_token(job.model, std::chrono::duration<double>(now - *last).count());
-    else
-      job.metrics->time_to_first_token(job.model, std::chrono::duration<double>(now - job.start).count());
-    last = now;
-  };
-  runner::CompletionResult result =
-      job.lease->runner().complete(job.req, [&](const runner::CompletionChunk& ch) {
-        timing();
-        GenOutput out;
-        parse(&ch.text, out);
-        if (!ch.logprobs.empty()) out.logprobs = logprobs_json(ch.logprobs);
-        if (sink.cancelled()) {
-          gone = true;
-          return false;
-        }
-        if (out.empty()) return true;
-        if (!sink.output(out)) {
-          gone = true;
-          return false;
-        }
-        return true;
-      },
-      [&] { return sink.cancelled(); });
+  GenJob& job = *job_;
+  if (!job.metrics) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (last_)
+    job.metrics->time_per_output_token(job.model,
+                                       std::chrono::duration<double>(now - *last_).count());
+  else
+    job.metrics->time_to_first_token(job.model,
+                                     std::chrono::duration<double>(now - job.start).count());
+  last_ = now;
+}
+
+bool GenSteps::step() {
+  if (done_) return false;
+  runner::CompletionChunk ch;
+  if (completion_->next(ch)) {
+    timing();
+    GenOutput out;
+    parse(&ch.text, out);
+    if (!ch.logprobs.empty()) out.logprobs = logprobs_json(ch.logprobs);
+    if (sink_.cancelled() || (!out.empty() && !sink_.output(out))) completion_->cancel();
+    return true;
+  }
+  done_ = true;
+  const runner::CompletionResult& result = completion_->result();
+  GenJob& job = *job_;
   if (job.metrics) job.metrics->tokens(job.model, result.prompt_eval_count, result.eval_count);
-  if (gone || sink.cancelled()) {
+  if (sink_.cancelled()) {
     LOG_DEBUG("generation stopped: client disconnected");
-    return;
+    return false;
   }
   // What the parser held until the end (a tool call, leftover content) rides on the final
   // chunk, as Ollama sends it.
   GenOutput rest;
   parse(nullptr, rest);
-  sink.finish(rest, result, job);
+  sink_.finish(rest, result, job);
+  return false;
+}
+
+void run_generation(std::shared_ptr<GenJob> job, GenSink& sink) {
+  GenSteps steps(std::move(job), sink);
+  while (steps.step()) {
+  }
 }
 
 NativeSink::NativeSink(StreamWriter& w, std::string model, bool render_only, ChunkFn chunk)
@@ -208,16 +227,29 @@ void NativeSink::finish(const GenOutput& rest, const runner::CompletionResult& r
   w_.send(chunk_(rest, &r, &job));
 }
 
-void respond_generation(httplib::Response& res, bool stream, bool chat, const Producer& producer,
+void stream_run(httplib::Response& res, const Framing& framing, const GenRun& run,
+                const MakeGenSink& make_sink) {
+  auto w = std::make_shared<DirectWriter>();
+  std::shared_ptr<GenSink> sink = make_sink(*w);
+  respond_steps(res, framing, w, [run, sink] { return run.start(*sink); },
+                [run, sink]() -> Step {
+                  Step step = run.steps(*sink);
+                  return [sink, step] { return step(); };  // the steps write to the sink
+                });
+}
+
+void respond_generation(httplib::Response& res, bool stream, bool chat, const GenRun& run,
+                        const MakeGenSink& make_sink,
                         const std::function<void(ojson&)>& finalize) {
   if (stream) {
-    respond_stream(res, true, producer);
+    stream_run(res, Framing{}, run, make_sink);
     return;
   }
   Aggregator agg;
   agg.chat = chat;
   try {
-    producer(agg);
+    std::shared_ptr<GenSink> sink = make_sink(agg);
+    run(*sink);
   } catch (const std::exception& e) {
     ErrorReply r = error_reply(e);
     write_error(res, r.status, r.message);

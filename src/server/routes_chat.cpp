@@ -107,13 +107,12 @@ void chat(Context& ctx, Call& c) {
   const bool debug = req.debug_render_only;
   const std::string model = req.model;
   GenRun run = prepare_chat(ctx, std::move(req), std::move(format));
-  auto producer = [run = std::move(run), model, debug](StreamWriter& w) {
-    NativeSink sink(w, model, debug, [model](const GenOutput& out,
-                                             const runner::CompletionResult* r,
-                                             const GenJob* job) {
-      return native_chunk(model, out, r, job);
-    });
-    run(sink);
+  auto make_sink = [model, debug](StreamWriter& w) -> std::shared_ptr<GenSink> {
+    return std::make_shared<NativeSink>(
+        w, model, debug,
+        [model](const GenOutput& out, const runner::CompletionResult* r, const GenJob* job) {
+          return native_chunk(model, out, r, job);
+        });
   };
   // Not streamed: also an OpenAI-style choices list beside `message` (issue 4).
   auto add_choices = [](ojson& out) {
@@ -126,7 +125,7 @@ void chat(Context& ctx, Call& c) {
     choice["finish_reason"] = reason;
     out["choices"] = ojson::array({choice});
   };
-  respond_generation(c.res, stream, /*chat=*/true, producer, add_choices);
+  respond_generation(c.res, stream, /*chat=*/true, run, make_sink, add_choices);
 }
 
 }  // namespace
@@ -163,26 +162,35 @@ GenRun prepare_chat(Context& ctx, api::ChatRequest req, std::string format) {
   job->req.top_logprobs = req.top_logprobs;
   ojson tools = req.tools;
   resolve_tool_choice(*job, req.tool_choice, tools);
-  return [&ctx, job, m = std::move(m), msgs = std::move(msgs), mreq, think, tools,
-          truncate = req.truncate, render_only = req.debug_render_only](GenSink& sink) {
+  GenRun run;
+  run.start = [&ctx, job, m = std::move(m), msgs = std::move(msgs), mreq, think, tools,
+               truncate = req.truncate, render_only = req.debug_render_only](GenSink& sink) {
     job->lease = ctx.scheduler->acquire(mreq, [&sink] { return sink.cancelled(); });
-    LeaseGuard release{*job};  // the slot and the model's keep_alive timer, even on errors
+    ReleaseUnlessKept release{*job};  // the model goes back on an error or a render-only call
     job->load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - job->start).count();
     runner::Runner& runner = job->lease->runner();
-    PromptTokens tokens(runner);
-    auto count = [&tokens](const std::string& s) { return tokens.count(s); };
+    // Shared: a sink may count tokens up to its finish (the lease keeps the runner).
+    auto tokens = std::make_shared<PromptTokens>(runner);
+    auto count = [tokens](const std::string& s) { return tokens->count(s); };
     prompt::Json tools_arg = tools_for_prompt(*job, m, tools);
     job->req.prompt = prompt::render_truncated(chat_renderer(m, nullptr, tools_arg, think), msgs,
                                                runner.options().num_ctx, truncate, count);
-    job->req.tokens = tokens.of(job->req.prompt);  // the hand-off: tokenized once
+    job->req.tokens = tokens->of(job->req.prompt);  // the hand-off: tokenized once
     size_t images = 0;
     for (const auto& mm : msgs) images += mm.images.size();
     sink.begin(Rendered{job->req.prompt, images, count});
-    if (render_only) return;
+    if (render_only) return false;
     setup_parsers(*job, m, m.tmpl, think, tools, &msgs.back());
-    run_generation(*job, sink);
+    job->admission = runner.admit(job->req);
+    release.keep = true;  // held for the generate step
+    return true;
   };
+  run.steps = [job](GenSink& sink) -> Step {
+    auto steps = std::make_shared<GenSteps>(job, sink);  // gives the model back at its end
+    return [steps] { return steps->step(); };
+  };
+  return run;
 }
 
 void add_chat_routes(Router& r, Context& ctx) {

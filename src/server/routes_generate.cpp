@@ -104,15 +104,14 @@ void generate(Context& ctx, Call& c) {
   const bool debug = req.debug_render_only, raw = req.raw;
   const std::string model = req.model;
   GenRun run = prepare_generate(ctx, std::move(req), std::move(format));
-  auto producer = [run = std::move(run), model, debug, raw](StreamWriter& w) {
-    NativeSink sink(w, model, debug, [model, raw](const GenOutput& out,
-                                                  const runner::CompletionResult* r,
-                                                  const GenJob* job) {
-      return native_chunk(model, raw, out, r, job);
-    });
-    run(sink);
+  auto make_sink = [model, debug, raw](StreamWriter& w) -> std::shared_ptr<GenSink> {
+    return std::make_shared<NativeSink>(
+        w, model, debug,
+        [model, raw](const GenOutput& out, const runner::CompletionResult* r, const GenJob* job) {
+          return native_chunk(model, raw, out, r, job);
+        });
   };
-  respond_generation(c.res, stream, /*chat=*/false, producer);
+  respond_generation(c.res, stream, /*chat=*/false, run, make_sink);
 }
 
 }  // namespace
@@ -141,25 +140,34 @@ GenRun prepare_generate(Context& ctx, api::GenerateRequest req, std::string form
   job->req.truncate = req.truncate;
   job->req.logprobs = req.logprobs || req.top_logprobs > 0;
   job->req.top_logprobs = req.top_logprobs;
-  return [&ctx, job, m = std::move(m), req = std::move(req), mreq, think](GenSink& sink) {
+  GenRun run;
+  run.start = [&ctx, job, m = std::move(m), req = std::move(req), mreq, think](GenSink& sink) {
     job->lease = ctx.scheduler->acquire(mreq, [&sink] { return sink.cancelled(); });
-    LeaseGuard release{*job};  // the slot and the model's keep_alive timer, even on errors
+    ReleaseUnlessKept release{*job};  // the model goes back on an error or a render-only call
     job->load_seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - job->start).count();
     runner::Runner& runner = job->lease->runner();
     const bool custom = !req.template_text.empty();
     prompt::Template tmpl = custom ? prompt::load_template(req.template_text) : m.tmpl;
-    PromptTokens tokens(runner);
+    // Shared: a sink may count tokens up to its finish (the lease keeps the runner).
+    auto tokens = std::make_shared<PromptTokens>(runner);
     job->req.prompt =
         req.raw ? req.prompt
-                : build_prompt(req, tmpl, custom ? &tmpl : nullptr, m, think, runner, tokens);
-    job->req.tokens = tokens.of(job->req.prompt);  // the hand-off: tokenized once
-    auto count = [&tokens](const std::string& s) { return tokens.count(s); };
+                : build_prompt(req, tmpl, custom ? &tmpl : nullptr, m, think, runner, *tokens);
+    job->req.tokens = tokens->of(job->req.prompt);  // the hand-off: tokenized once
+    auto count = [tokens](const std::string& s) { return tokens->count(s); };
     sink.begin(Rendered{job->req.prompt, req.images.size(), count});
-    if (req.debug_render_only) return;
+    if (req.debug_render_only) return false;
     if (!req.raw) setup_parsers(*job, m, tmpl, think, nullptr);
-    run_generation(*job, sink);
+    job->admission = runner.admit(job->req);
+    release.keep = true;  // held for the generate step
+    return true;
   };
+  run.steps = [job](GenSink& sink) -> Step {
+    auto steps = std::make_shared<GenSteps>(job, sink);  // gives the model back at its end
+    return [steps] { return steps->step(); };
+  };
+  return run;
 }
 
 GenRun prepare_load(Context& ctx, const std::string& model, const nlohmann::json& options) {
@@ -168,15 +176,23 @@ GenRun prepare_load(Context& ctx, const std::string& model, const nlohmann::json
   if (!m.has("completion"))
     throw util::bad_request("\"" + model + "\" does not support generate");
   auto mreq = model_request(m, merge_options(m.model.options, options), std::nullopt);
-  return [&ctx, mreq, start](GenSink& sink) {
-    GenJob job;
-    job.start = start;
-    job.lease = ctx.scheduler->acquire(mreq, [&sink] { return sink.cancelled(); });
-    LeaseGuard release{job};
-    runner::CompletionResult r;
-    r.done_reason = "load";
-    sink.finish(GenOutput{}, r, job);
+  auto job = std::make_shared<GenJob>();
+  job->start = start;
+  GenRun run;
+  run.start = [&ctx, mreq, job](GenSink& sink) {
+    job->lease = ctx.scheduler->acquire(mreq, [&sink] { return sink.cancelled(); });
+    return true;
   };
+  run.steps = [job](GenSink& sink) -> Step {
+    return [job, &sink] {
+      LeaseGuard release{*job};
+      runner::CompletionResult r;
+      r.done_reason = "load";
+      sink.finish(GenOutput{}, r, *job);
+      return false;
+    };
+  };
+  return run;
 }
 
 void add_generate_routes(Router& r, Context& ctx) {

@@ -99,6 +99,84 @@ struct Collector : StreamWriter {
 
 void set_streams_shutting_down() { g_shutting_down = true; }
 
+bool DirectWriter::send(const json& obj) { return send_frame(dump_json(obj) + "\n"); }
+
+bool DirectWriter::send(const nlohmann::ordered_json& obj) {
+  return send_frame(obj.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
+                    "\n");
+}
+
+bool DirectWriter::send_frame(std::string frame) {
+  if (cancelled()) return false;
+  if (!sink_) {
+    held_ += frame;
+    return true;
+  }
+  if (!sink_->write(frame.data(), frame.size())) gone_ = true;
+  return !gone_;
+}
+
+bool DirectWriter::cancelled() const {
+  return gone_ || g_shutting_down.load() || client_.gone();
+}
+
+void respond_steps(httplib::Response& res, const Framing& framing, std::shared_ptr<DirectWriter> w,
+                   std::function<bool()> start, std::function<std::function<bool()>()> open) {
+  bool more = false;
+  std::function<bool()> step;
+  try {
+    if (start()) {
+      step = open();
+      more = true;
+      // Until the first frame the status is not committed: an error keeps its own.
+      while (more && w->held_.empty()) more = step();
+    }
+  } catch (const std::exception& e) {
+    ErrorReply r = error_reply(e);
+    if (framing.early_error)
+      framing.early_error(res, r.status, r.message);
+    else
+      write_error(res, r.status, r.message);
+    return;
+  }
+  auto late_error = framing.late_error ? framing.late_error
+                                       : [](int, const std::string& message) {
+                                           return dump_json(json{{"error", message}}) + "\n";
+                                         };
+  res.status = 200;
+  if (framing.content_type == "text/event-stream") res.set_header("Cache-Control", "no-cache");
+  res.set_chunked_content_provider(
+      framing.content_type,
+      [w, more, step = std::move(step), late_error](size_t, httplib::DataSink& sink) {
+        w->sink_ = &sink;
+        std::string held = std::move(w->held_);
+        if (!held.empty() && !sink.write(held.data(), held.size())) {
+          w->gone_ = true;
+          w->sink_ = nullptr;
+          return false;
+        }
+        if (more) {
+          try {
+            while (step()) {
+            }
+          } catch (const std::exception& e) {
+            ErrorReply r = error_reply(e);
+            if (!w->gone_) {
+              const std::string frame = late_error(r.status, r.message);
+              if (!sink.write(frame.data(), frame.size())) w->gone_ = true;
+            }
+          }
+        }
+        w->sink_ = nullptr;
+        if (w->gone_) {
+          LOG_DEBUG("stream ended early: client disconnected");
+          return false;
+        }
+        sink.done();
+        return true;
+      });
+}
+
 void respond_stream(httplib::Response& res, bool stream, Producer producer, Reducer reduce) {
   if (!stream) {
     Collector c;

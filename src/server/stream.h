@@ -5,7 +5,10 @@
 #include <httplib.h>
 
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
+
+#include "server/connections.h"
 #include <string>
 
 namespace server {
@@ -54,6 +57,34 @@ struct Framing {
 // respond_stream(stream=true) with another framing: `producer` runs on its own thread while
 // this connection's thread writes what it queues.
 void respond_frames(httplib::Response& res, const Framing& framing, Producer producer);
+
+// A writer for a stream produced on the connection's own thread (respond_steps): frames sent
+// before the body starts are held, then written with the ones after, straight to the socket.
+class DirectWriter : public StreamWriter {
+ public:
+  DirectWriter() : client_(current_client()) {}
+  bool send(const json& obj) override;
+  bool send(const nlohmann::ordered_json& obj) override;
+  bool send_frame(std::string frame) override;
+  bool cancelled() const override;
+
+ private:
+  friend void respond_steps(httplib::Response&, const Framing&, std::shared_ptr<DirectWriter>,
+                            std::function<bool()>,
+                            std::function<std::function<bool()>()>);
+  std::string held_;                      // frames before the body started
+  httplib::DataSink* sink_ = nullptr;     // set while the body is being written
+  bool gone_ = false;
+  ClientWatch client_;  // the connection of the request that made it
+};
+
+// Streams without a thread of its own. `start` runs now, on this thread, then (when it returns
+// true) the steps `open` gives run here until the first frame is sent: until then frames are
+// held, and an exception is answered with framing.early_error, its status kept. The chunked
+// body then writes the held frames and runs the remaining steps on this connection's thread,
+// each frame written as it is sent; an exception there ends the body with framing.late_error.
+void respond_steps(httplib::Response& res, const Framing& framing, std::shared_ptr<DirectWriter> w,
+                   std::function<bool()> start, std::function<std::function<bool()>()> open);
 
 // Set on SIGINT/SIGTERM: every StreamWriter reports cancelled() from then on.
 void set_streams_shutting_down();
