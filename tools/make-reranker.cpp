@@ -9,11 +9,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/gguf/gguf.h"
 #include "engine/gguf/writer.h"
@@ -64,8 +63,10 @@ int main(int argc, char** argv) {
     w.add_tensor("cls.output.bias", {labels}, kF32, bytes_of(out_b));
     w.write(argv[2]);
     // Rows of n_embd: y[j] = dot(row j, x) + b[j].
-    nlohmann::json head = {{"cls", nlohmann::json::array()}, {"cls_b", cls_b},
-                           {"out", nlohmann::json::array()}, {"out_b", out_b}};
+    nlohmann::json head = {{"cls", nlohmann::json::array()},
+                           {"cls_b", cls_b},
+                           {"out", nlohmann::json::array()},
+                           {"out_b", out_b}};
     for (int64_t j = 0; j < E; j++)
       head["cls"].push_back(std::vector<float>(cls.begin() + j * E, cls.begin() + (j + 1) * E));
     for (int64_t j = 0; j < labels; j++)

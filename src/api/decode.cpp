@@ -1,9 +1,8 @@
 #include "api/decode.h"
 
-#include "api/limits.h"
-
 #include <cmath>
 
+#include "api/limits.h"
 #include "util/error.h"
 #include "util/json.h"
 
@@ -38,9 +37,9 @@ json parse_body(std::string_view body) {
   util::check_json_depth(body);
   // A tree costs ~50-100 bytes per value whatever the text's size: bound it before building.
   if (util::json_value_count(body) > kMaxBodyValues)
-    throw util::Error("request body has too many JSON values (at most " +
-                          std::to_string(kMaxBodyValues) + ")",
-                      413);
+    throw util::Error(
+        "request body has too many JSON values (at most " + std::to_string(kMaxBodyValues) + ")",
+        413);
   try {
     return json::parse(body);
   } catch (const json::out_of_range& e) {
@@ -79,14 +78,20 @@ std::string json_error_text(const nlohmann::json::exception& e) {
 
 const char* go_json_kind(const json& v) {
   switch (v.type()) {
-    case json::value_t::string: return "string";
-    case json::value_t::boolean: return "bool";
+    case json::value_t::string:
+      return "string";
+    case json::value_t::boolean:
+      return "bool";
     case json::value_t::number_integer:
     case json::value_t::number_unsigned:
-    case json::value_t::number_float: return "number";
-    case json::value_t::array: return "array";
-    case json::value_t::object: return "object";
-    default: return "null";
+    case json::value_t::number_float:
+      return "number";
+    case json::value_t::array:
+      return "array";
+    case json::value_t::object:
+      return "object";
+    default:
+      return "null";
   }
 }
 
@@ -203,7 +208,10 @@ void Fields::get_string_or_list(const char* key, std::vector<std::string>& out) 
     out = {v->get<std::string>()};
     return;
   }
-  if (!v->is_array()) throw util::bad_request("json: cannot unmarshal " + std::string(go_json_kind(*v)) + " into Go struct field " + type_ + "." + key + " of type string or []string");
+  if (!v->is_array())
+    throw util::bad_request("json: cannot unmarshal " + std::string(go_json_kind(*v)) +
+                            " into Go struct field " + type_ + "." + key +
+                            " of type string or []string");
   get(key, out);
 }
 

@@ -34,7 +34,7 @@ class Fields {
   // is not an object.
   Fields(const json& j, std::string_view go_type);
 
-  bool has(const char* key) const;  // present and not null
+  bool has(const char* key) const;         // present and not null
   const json* raw(const char* key) const;  // present (maybe null) or nullptr
 
   void get(const char* key, std::string& out) const;

@@ -8,12 +8,12 @@
 
 namespace api {
 
-inline constexpr size_t kMaxBodyValues = 1'000'000;  // JSON values in one body (413)
-inline constexpr size_t kMaxMessages = 100'000;      // chat messages
-inline constexpr size_t kMaxTools = 10'000;          // tool definitions
-inline constexpr size_t kMaxStop = 1024;             // stop sequences
-inline constexpr size_t kMaxEmbedInputs = 100'000;   // inputs of one embed request
-inline constexpr size_t kMaxImages = 1024;           // images of one message / prompt
+inline constexpr size_t kMaxBodyValues = 1'000'000;        // JSON values in one body (413)
+inline constexpr size_t kMaxMessages = 100'000;            // chat messages
+inline constexpr size_t kMaxTools = 10'000;                // tool definitions
+inline constexpr size_t kMaxStop = 1024;                   // stop sequences
+inline constexpr size_t kMaxEmbedInputs = 100'000;         // inputs of one embed request
+inline constexpr size_t kMaxImages = 1024;                 // images of one message / prompt
 inline constexpr size_t kMaxDetokenizeTokens = 1'000'000;  // ids of one /api/detokenize
 
 // 400 "too many <what>: <n> (at most <max>)" when n > max.

@@ -46,7 +46,7 @@ Timestamp Timestamp::from_unix_nanos_utc(int64_t ns) {
 Timestamp Timestamp::from_unix_nanos_local(int64_t ns) {
   Timestamp t = from_unix_nanos_utc(ns);
   time_t secs = static_cast<time_t>(t.unix_seconds);
-  struct tm tm_local{};
+  struct tm tm_local {};
   if (localtime_r(&secs, &tm_local)) t.utc_offset_s = static_cast<int32_t>(tm_local.tm_gmtoff);
   return t;
 }
@@ -147,8 +147,8 @@ Timestamp parse_rfc3339(std::string_view s) {
   }
   if (pos != s.size()) throw fail();
   Timestamp t;
-  t.unix_seconds = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
-                   second - offset;
+  t.unix_seconds =
+      days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset;
   t.nanos = nanos;
   t.utc_offset_s = offset;
   return t;

@@ -33,15 +33,16 @@ void get_list(const Fields& f, const char* key, std::vector<T>& out) {
       if (!e.is_number()) f.type_error(key, e, "number");
       if constexpr (std::is_integral_v<T>) {
         const double d = e.get<double>();
-        const bool fits = e.is_number_unsigned()
-                              ? e.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
-                          : e.is_number_integer()
-                              ? e.get<int64_t>() >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
-                                    (e.get<int64_t>() < 0 ||
-                                     static_cast<uint64_t>(e.get<int64_t>()) <=
-                                         static_cast<uint64_t>(std::numeric_limits<T>::max()))
-                              : std::floor(d) == d && d >= static_cast<double>(std::numeric_limits<T>::min()) &&
-                                    d < static_cast<double>(std::numeric_limits<T>::max());
+        const bool fits =
+            e.is_number_unsigned()
+                ? e.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+            : e.is_number_integer()
+                ? e.get<int64_t>() >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+                      (e.get<int64_t>() < 0 ||
+                       static_cast<uint64_t>(e.get<int64_t>()) <=
+                           static_cast<uint64_t>(std::numeric_limits<T>::max()))
+                : std::floor(d) == d && d >= static_cast<double>(std::numeric_limits<T>::min()) &&
+                      d < static_cast<double>(std::numeric_limits<T>::max());
         if (!fits) f.type_error(key, e, std::is_signed_v<T> ? "int64" : "uint64");
       }
     }
@@ -60,9 +61,9 @@ void get_obj(const Fields& f, const char* key, T& out) {
 void to_json(json& j, const Timestamp& v) { j = format_rfc3339_nano(v); }
 void from_json(const json& j, Timestamp& v) {
   if (j.is_null()) return;
-  if (!j.is_string()) throw util::bad_request("json: cannot unmarshal " +
-                                              std::string(go_json_kind(j)) +
-                                              " into Go value of type time.Time");
+  if (!j.is_string())
+    throw util::bad_request("json: cannot unmarshal " + std::string(go_json_kind(j)) +
+                            " into Go value of type time.Time");
   v = parse_rfc3339(j.get<std::string>());
 }
 

@@ -46,8 +46,8 @@ struct Message {
 };
 
 struct ListModel {
-  std::string name;   // shortest display name, e.g. "llama3.2:latest"
-  std::string model;  // same as name
+  std::string name;          // shortest display name, e.g. "llama3.2:latest"
+  std::string model;         // same as name
   std::string remote_model;  // omitempty
   std::string remote_host;   // omitempty
   Timestamp modified_at;     // manifest mtime, local offset
@@ -76,21 +76,21 @@ struct TensorSummary {
 };
 
 struct ShowResponse {
-  std::string license;     // omitempty
-  std::string modelfile;   // omitempty
-  std::string parameters;  // omitempty
+  std::string license;        // omitempty
+  std::string modelfile;      // omitempty
+  std::string parameters;     // omitempty
   std::string template_text;  // "template", omitempty
-  std::string system;      // omitempty
-  std::string renderer;    // omitempty
-  std::string parser;      // omitempty
+  std::string system;         // omitempty
+  std::string renderer;       // omitempty
+  std::string parser;         // omitempty
   ModelDetails details;
-  std::vector<Message> messages;  // omitempty
-  std::string remote_model;       // omitempty
-  std::string remote_host;        // omitempty
-  json model_info = json::object();      // always present
-  json projector_info;                   // omitted when null/empty
-  std::vector<TensorSummary> tensors;    // omitempty
-  std::vector<std::string> capabilities; // omitempty
+  std::vector<Message> messages;          // omitempty
+  std::string remote_model;               // omitempty
+  std::string remote_host;                // omitempty
+  json model_info = json::object();       // always present
+  json projector_info;                    // omitted when null/empty
+  std::vector<TensorSummary> tensors;     // omitempty
+  std::vector<std::string> capabilities;  // omitempty
   Timestamp modified_at;
   std::string requires_version;  // "requires", omitempty
 };
@@ -111,18 +111,18 @@ struct CreateRequest {
   std::string draft_quantize;
   std::string from;
   std::string remote_host;
-  std::map<std::string, std::string> files;        // relpath -> "sha256:<hex>"
+  std::map<std::string, std::string> files;  // relpath -> "sha256:<hex>"
   std::map<std::string, std::string> adapters;
   std::map<std::string, std::string> draft_files;
-  std::string template_text;           // "template"
-  std::vector<std::string> license;    // string or [string] on the wire
+  std::string template_text;         // "template"
+  std::vector<std::string> license;  // string or [string] on the wire
   std::string system;
-  json parameters;                     // object or null
+  json parameters;  // object or null
   std::vector<Message> messages;
   std::string renderer;
   std::string parser;
-  std::string requires_version;        // "requires"
-  json info;                           // object or null
+  std::string requires_version;  // "requires"
+  json info;                     // object or null
 };
 
 struct ProgressResponse {

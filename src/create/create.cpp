@@ -2,8 +2,6 @@
 // manifest, so a rejected request leaves the store as it was.
 #include "create/create.h"
 
-#include "engine/card.h"
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,13 +13,14 @@
 
 #include "create/parameters.h"
 #include "create/quantize.h"
+#include "engine/card.h"
 #include "engine/gguf/gguf.h"
 #include "engine/gguf/summary.h"
 #include "store/gojson.h"
 #include "store/model.h"
 #include "util/error.h"
-#include "util/log.h"
 #include "util/json.h"
+#include "util/log.h"
 
 namespace create {
 namespace fs = std::filesystem;
@@ -177,9 +176,9 @@ void maybe_quantize(store::Store& st, std::vector<PendingLayer>& layers,
     // Dot-named so a crash leaves a file the start-up prune removes; unique so two creates
     // quantizing the same blob at once do not write one file.
     static std::atomic<uint64_t> seq{0};
-    fs::path tmp = st.blobs_dir() / (".tmp-quantize-" + want + "-" + p.layer.digest.substr(7) +
-                                     "-" + std::to_string(::getpid()) + "-" +
-                                     std::to_string(seq++));
+    fs::path tmp =
+        st.blobs_dir() / (".tmp-quantize-" + want + "-" + p.layer.digest.substr(7) + "-" +
+                          std::to_string(::getpid()) + "-" + std::to_string(seq++));
     try {
       quantize_gguf(
           st.blob_path(p.layer.digest).string(), tmp.string(), want,

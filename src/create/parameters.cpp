@@ -7,8 +7,8 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "store/gojson.h"
 #include "api/limits.h"
+#include "store/gojson.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/thread_pool.h"

@@ -45,7 +45,8 @@ std::shared_ptr<const ModelCard> read_card(const std::string& path) {
   card->key_length =
       f->get_int(a + ".attention.key_length", card->n_head ? card->n_embd / card->n_head : 0);
   card->n_ctx_train = f->get_int(a + ".context_length", 0);
-  if (f->has(a + ".pooling_type")) card->pooling = static_cast<int>(f->get_int(a + ".pooling_type", 0));
+  if (f->has(a + ".pooling_type"))
+    card->pooling = static_cast<int>(f->get_int(a + ".pooling_type", 0));
   card->vision = f->has(a + ".vision.block_count");
   card->audio = f->has(a + ".audio.block_count");
   card->chat_template = f->get_string("tokenizer.chat_template", "");
@@ -61,7 +62,7 @@ std::shared_ptr<const ModelCard> read_card(const std::string& path) {
   }
   if (Embedder::is_encoder(a))
     card->kind = card->pooling == static_cast<int>(Pooling::kRank) ? ModelKind::kReranker
-                                                                  : ModelKind::kEncoder;
+                                                                   : ModelKind::kEncoder;
   return card;
 }
 
@@ -83,8 +84,8 @@ uint64_t ModelCard::kv_bytes_per_token(KvType kv) const {
 }
 
 uint64_t ModelCard::memory_bytes(int num_ctx, int parallel, KvType kv) const {
-  return file_size + kv_bytes_per_token(kv) * static_cast<uint64_t>(num_ctx) *
-                         static_cast<uint64_t>(parallel) +
+  return file_size +
+         kv_bytes_per_token(kv) * static_cast<uint64_t>(num_ctx) * static_cast<uint64_t>(parallel) +
          (64ull << 20);
 }
 

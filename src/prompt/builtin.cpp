@@ -145,7 +145,8 @@ const BuiltinTemplate* builtin_by_name(std::string_view name) {
 const BuiltinTemplate* detect_builtin(std::string_view j) {
   if (j.empty()) return nullptr;
   // The distinguishing special tokens of each format are unambiguous in Jinja sources.
-  if (has(j, "<|start_header_id|>") && has(j, "<|eot_id|>")) return builtin_by_name("llama3-instruct");
+  if (has(j, "<|start_header_id|>") && has(j, "<|eot_id|>"))
+    return builtin_by_name("llama3-instruct");
   if (has(j, "<|im_start|>")) return builtin_by_name("chatml");
   if (has(j, "<start_of_turn>")) return builtin_by_name("gemma-instruct");
   if (has(j, "<|user|>") && has(j, "<|end|>")) return builtin_by_name("phi-3");

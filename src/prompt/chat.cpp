@@ -90,7 +90,8 @@ Json message_data(const Message& m) {
   Json calls = Json::array();
   for (const auto& c : m.tool_calls) {
     Json api_fn = {{"index", c.index}, {"name", c.name}, {"arguments", c.arguments}};
-    Json fn = {{"Index", c.index}, {"Name", c.name}, {"Arguments", with_json(c.arguments, c.arguments)}};
+    Json fn = {
+        {"Index", c.index}, {"Name", c.name}, {"Arguments", with_json(c.arguments, c.arguments)}};
     Json api = Json::object();
     if (!c.id.empty()) api["id"] = c.id;
     api["function"] = api_fn;
@@ -98,8 +99,12 @@ Json message_data(const Message& m) {
   }
   Json images = Json::array();
   for (auto& im : m.images) images.push_back(im);
-  return {{"Role", m.role},         {"Content", m.content},   {"Thinking", m.thinking},
-          {"Images", images},       {"ToolCalls", calls},     {"ToolName", m.tool_name},
+  return {{"Role", m.role},
+          {"Content", m.content},
+          {"Thinking", m.thinking},
+          {"Images", images},
+          {"ToolCalls", calls},
+          {"ToolName", m.tool_name},
           {"ToolCallID", m.tool_call_id}};
 }
 
@@ -132,8 +137,11 @@ std::string render(const Template& tmpl, const std::vector<Message>& messages, c
     std::vector<Message> collated = collate_messages(messages, &system);
     Json msgs = Json::array();
     for (const auto& m : collated) msgs.push_back(message_data(m));
-    Json d = {{"System", system}, {"Messages", msgs}, {"Tools", tools_data(tools)},
-              {"Response", ""}, {"Prompt", ""}};
+    Json d = {{"System", system},
+              {"Messages", msgs},
+              {"Tools", tools_data(tools)},
+              {"Response", ""},
+              {"Prompt", ""}};
     add_think(d, think);
     return tmpl.execute(d);
   }
@@ -198,8 +206,10 @@ std::string render_truncated(const RenderFn& render_fn, const std::vector<Messag
     size_t lo = 1, hi = messages.size() - 1;  // the last message is always kept
     while (lo < hi) {
       size_t mid = lo + (hi - lo) / 2;
-      if (fits(mid)) hi = mid;
-      else lo = mid + 1;
+      if (fits(mid))
+        hi = mid;
+      else
+        lo = mid + 1;
     }
     start = std::min(lo, messages.size() - 1);
   } else if (truncate && !messages.empty()) {

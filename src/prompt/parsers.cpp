@@ -1,9 +1,10 @@
 #include "prompt/parsers.h"
-#include "util/json.h"
-#include "util/random_id.h"
 
 #include <algorithm>
 #include <optional>
+
+#include "util/json.h"
+#include "util/random_id.h"
 
 namespace prompt {
 namespace {
@@ -31,7 +32,8 @@ const NodeList* find_thinking_list(const NodeList& list, bool in_messages) {
   for (const auto& n : list) {
     if (in_messages && n->kind == Node::Kind::kAction && pipe_mentions(n->pipe, "Thinking"))
       return &list;
-    bool inner = in_messages || (n->kind == Node::Kind::kRange && pipe_mentions(n->pipe, "Messages"));
+    bool inner =
+        in_messages || (n->kind == Node::Kind::kRange && pipe_mentions(n->pipe, "Messages"));
     if (const NodeList* l = find_thinking_list(n->list, inner)) return l;
     if (const NodeList* l = find_thinking_list(n->else_list, inner)) return l;
   }
@@ -79,13 +81,18 @@ size_t json_end(std::string_view buf, size_t start) {
   for (size_t i = start; i < buf.size(); i++) {
     char c = buf[i];
     if (in_str) {
-      if (esc) esc = false;
-      else if (c == '\\') esc = true;
-      else if (c == '"') in_str = false;
+      if (esc)
+        esc = false;
+      else if (c == '\\')
+        esc = true;
+      else if (c == '"')
+        in_str = false;
       continue;
     }
-    if (c == '"') in_str = true;
-    else if (c == '{' || c == '[') depth++;
+    if (c == '"')
+      in_str = true;
+    else if (c == '{' || c == '[')
+      depth++;
     else if (c == '}' || c == ']') {
       if (--depth == 0) return i + 1;
     }
@@ -226,8 +233,10 @@ void ThinkingParser::add(std::string_view text, std::string* thinking, std::stri
 }
 
 void ThinkingParser::finish(std::string* thinking, std::string* content) {
-  if (state_ == State::kThinking) *thinking += buf_;
-  else if (state_ != State::kAfterClose && state_ != State::kAfterOpen) *content += buf_;
+  if (state_ == State::kThinking)
+    *thinking += buf_;
+  else if (state_ != State::kAfterClose && state_ != State::kAfterOpen)
+    *content += buf_;
   buf_.clear();
 }
 
@@ -272,7 +281,8 @@ bool ToolCallParser::try_parse_call(std::vector<ToolCall>* calls) {
   return false;
 }
 
-void ToolCallParser::add(std::string_view text, std::string* content, std::vector<ToolCall>* calls) {
+void ToolCallParser::add(std::string_view text, std::string* content,
+                         std::vector<ToolCall>* calls) {
   buf_ += text;
   if (disabled_ || done_) {
     *content += buf_;

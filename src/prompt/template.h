@@ -20,9 +20,9 @@ class TemplateError : public util::Error {
 
 // Bounds on one parse and one execution (templates are user input). Go stops at a depth limit
 // too; these are far above what any real chat template needs.
-inline constexpr int kMaxTemplateNesting = 1000;        // nested blocks/parentheses at parse
-inline constexpr int kMaxTemplateDepth = 1000;          // nested {{template}} calls at execution
-inline constexpr uint64_t kMaxTemplateSteps = 5'000'000;   // nodes + range iterations
+inline constexpr int kMaxTemplateNesting = 1000;          // nested blocks/parentheses at parse
+inline constexpr int kMaxTemplateDepth = 1000;            // nested {{template}} calls at execution
+inline constexpr uint64_t kMaxTemplateSteps = 5'000'000;  // nodes + range iterations
 inline constexpr size_t kMaxTemplateOutput = size_t{128} << 20;  // rendered bytes, and any value
 
 class Template {

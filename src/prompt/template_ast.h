@@ -1,10 +1,9 @@
 // Syntax tree of a parsed Go text/template (the dialect Ollama's TEMPLATE layers use).
 #pragma once
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace prompt {
 
@@ -36,11 +35,11 @@ using NodeList = std::vector<std::shared_ptr<Node>>;
 
 struct Node {
   enum class Kind { kText, kAction, kIf, kRange, kWith, kTemplate, kBreak, kContinue } kind;
-  std::string text;      // kText; kTemplate: the template name
-  Pipeline pipe;         // kAction/kIf/kRange/kWith; kTemplate (may be empty)
+  std::string text;       // kText; kTemplate: the template name
+  Pipeline pipe;          // kAction/kIf/kRange/kWith; kTemplate (may be empty)
   bool has_pipe = false;  // kTemplate: whether a pipeline argument was given
-  NodeList list;         // body
-  NodeList else_list;    // else branch (`else if` nests an kIf node here)
+  NodeList list;          // body
+  NodeList else_list;     // else branch (`else if` nests an kIf node here)
 };
 
 }  // namespace prompt

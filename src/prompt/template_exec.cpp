@@ -24,7 +24,7 @@ const Json& null_json() {
 // of a shared value keeps the whole alive). `slice` of an array gives a window [lo, hi) over
 // it instead of a copy, so `len (slice $.Messages $i)` costs nothing per message.
 struct Val {
-  const Json* ref = &null_json();     // borrowed, when `own` is empty
+  const Json* ref = &null_json();   // borrowed, when `own` is empty
   std::shared_ptr<const Json> own;  // shared (may point into a larger shared value)
   bool window = false;
   size_t lo = 0, hi = 0;
@@ -54,8 +54,10 @@ struct Val {
   // A part of this value (an element or member) without a copy.
   Val child(const Json& part) const {
     Val v;
-    if (own) v.own = std::shared_ptr<const Json>(own, &part);
-    else v.ref = &part;
+    if (own)
+      v.own = std::shared_ptr<const Json>(own, &part);
+    else
+      v.ref = &part;
     return v;
   }
   bool is_array() const { return window || base().is_array(); }
@@ -78,8 +80,8 @@ struct Val {
 constexpr uint64_t kTemplateCallSteps = 10;
 
 struct Budget {
-  int depth = 0;         // nested {{template}} calls
-  uint64_t steps = 0;    // nodes executed and range iterations
+  int depth = 0;       // nested {{template}} calls
+  uint64_t steps = 0;  // nodes executed and range iterations
 };
 
 class Exec {
@@ -110,7 +112,9 @@ class Exec {
 
   void run_node(const Node& n, const Val& dot) {
     switch (n.kind) {
-      case Node::Kind::kText: out_ += n.text; break;
+      case Node::Kind::kText:
+        out_ += n.text;
+        break;
       case Node::Kind::kAction: {
         Val v = eval_pipeline(n.pipe, dot);
         if (n.pipe.decls.empty()) out_ += print_value(v.json());
@@ -121,15 +125,19 @@ class Exec {
         size_t mark = vars_.size();
         Val v = eval_pipeline(n.pipe, dot);
         if (is_true(v)) {
-          if (n.kind == Node::Kind::kWith) run(n.list, v);
-          else run(n.list, dot);
+          if (n.kind == Node::Kind::kWith)
+            run(n.list, v);
+          else
+            run(n.list, dot);
         } else {
           run(n.else_list, dot);
         }
         vars_.resize(mark);
         break;
       }
-      case Node::Kind::kRange: run_range(n, dot); break;
+      case Node::Kind::kRange:
+        run_range(n, dot);
+        break;
       case Node::Kind::kTemplate: {
         auto it = defines_.find(n.text);
         if (it == defines_.end()) fail("no such template \"" + n.text + "\"");
@@ -144,8 +152,10 @@ class Exec {
         budget_.depth--;
         break;
       }
-      case Node::Kind::kBreak: throw BreakSignal{};
-      case Node::Kind::kContinue: throw ContinueSignal{};
+      case Node::Kind::kBreak:
+        throw BreakSignal{};
+      case Node::Kind::kContinue:
+        throw ContinueSignal{};
     }
   }
 
@@ -264,7 +274,8 @@ class Exec {
       // serializes the whole data each time.
       uint64_t work = result.is_string() ? result.get_ref<const std::string&>().size() / 2 : 0;
       for (const Val& v : vals)
-        if (v.is_array() || v.base().is_object()) work += v.is_array() ? v.array_size() : v.base().size();
+        if (v.is_array() || v.base().is_object())
+          work += v.is_array() ? v.array_size() : v.base().size();
       charge(work);
       return Val::owned(std::move(result));
     }
@@ -284,9 +295,12 @@ class Exec {
 
   Val eval_arg(const Arg& a, const Val& dot) {
     switch (a.kind) {
-      case Arg::Kind::kLiteral: return Val::owned(a.literal);
-      case Arg::Kind::kDot: return dot;
-      case Arg::Kind::kField: return walk(dot, a.fields);
+      case Arg::Kind::kLiteral:
+        return Val::owned(a.literal);
+      case Arg::Kind::kDot:
+        return dot;
+      case Arg::Kind::kField:
+        return walk(dot, a.fields);
       case Arg::Kind::kVariable: {
         for (auto it = vars_.rbegin(); it != vars_.rend(); ++it)
           if (it->first == a.name) return walk(it->second, a.fields);
@@ -298,7 +312,8 @@ class Exec {
         } catch (const nlohmann::json::exception& e) {
           fail(a.name + ": " + e.what());
         }
-      case Arg::Kind::kPipe: return walk(eval_pipeline(*a.pipe, dot), a.fields);
+      case Arg::Kind::kPipe:
+        return walk(eval_pipeline(*a.pipe, dot), a.fields);
     }
     return Val::borrow(null_json());
   }
@@ -397,7 +412,8 @@ bool pipe_has_field(const Pipeline& p, const std::string& ident) {
 void cut_list(const NodeList& list, const std::string& ident, bool& cut, NodeList& out) {
   for (const auto& n : list) {
     if (cut) return;
-    if (n->kind == Node::Kind::kIf || n->kind == Node::Kind::kRange || n->kind == Node::Kind::kWith) {
+    if (n->kind == Node::Kind::kIf || n->kind == Node::Kind::kRange ||
+        n->kind == Node::Kind::kWith) {
       auto copy = std::make_shared<Node>(*n);
       copy->list.clear();
       copy->else_list.clear();

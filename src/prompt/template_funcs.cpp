@@ -33,8 +33,10 @@ std::string format_float(double d) {
   char buf[64];
   int exp = d == 0 ? 0 : static_cast<int>(std::floor(std::log10(std::fabs(d))));
   std::to_chars_result r;
-  if (exp < -4 || exp >= 21) r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
-  else r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed);
+  if (exp < -4 || exp >= 21)
+    r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  else
+    r = std::to_chars(buf, buf + sizeof buf, d, std::chars_format::fixed);
   std::string s(buf, r.ptr);
   // Go writes exponents with at least two digits: 1e+21, 1e-05.
   if (auto e = s.find('e'); e != std::string::npos && s.size() - e == 3) s.insert(e + 2, "0");
@@ -159,10 +161,13 @@ std::string printf_impl(const Args& args) {
         if (!a.is_number()) fail("printf: %d of non-number");
         out += format_c(spec + "lld", saturating_ll(a));
         break;
-      case 'f': case 'e': case 'g':
+      case 'f':
+      case 'e':
+      case 'g':
         out += format_c(spec + verb, num(a, "printf"));
         break;
-      case 'x': case 'X':
+      case 'x':
+      case 'X':
         if (a.is_string()) {
           for (unsigned char c : a.get_ref<const std::string&>())
             out += format_c(verb == 'x' ? "%02x" : "%02X", static_cast<unsigned>(c));
@@ -171,8 +176,12 @@ std::string printf_impl(const Args& args) {
           out += format_c(spec + "ll" + verb, saturating_ll(a));
         }
         break;
-      case 'q': out += go_json(a.is_string() ? a : Json(print_value(a))); break;
-      case 't': out += a.is_boolean() ? (a.get<bool>() ? "true" : "false") : print_value(a); break;
+      case 'q':
+        out += go_json(a.is_string() ? a : Json(print_value(a)));
+        break;
+      case 't':
+        out += a.is_boolean() ? (a.get<bool>() ? "true" : "false") : print_value(a);
+        break;
       default: {  // %s, %v and anything else print the value
         std::string s = print_value(a);
         if (spec.size() > 1) s = format_c(spec + "s", s.c_str());
@@ -187,13 +196,26 @@ std::string escape_html(const std::string& s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '<': o += "&lt;"; break;
-      case '>': o += "&gt;"; break;
-      case '&': o += "&amp;"; break;
-      case '\'': o += "&#39;"; break;
-      case '"': o += "&#34;"; break;
-      case '\0': o += "\xEF\xBF\xBD"; break;
-      default: o += c;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '&':
+        o += "&amp;";
+        break;
+      case '\'':
+        o += "&#39;";
+        break;
+      case '"':
+        o += "&#34;";
+        break;
+      case '\0':
+        o += "\xEF\xBF\xBD";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -203,17 +225,38 @@ std::string escape_js(const std::string& s) {
   std::string o;
   for (char c : s) {
     switch (c) {
-      case '\\': o += "\\\\"; break;
-      case '\'': o += "\\'"; break;
-      case '"': o += "\\\""; break;
-      case '<': o += "\\u003C"; break;
-      case '>': o += "\\u003E"; break;
-      case '&': o += "\\u0026"; break;
-      case '=': o += "\\u003D"; break;
-      case '\n': o += "\\n"; break;
-      case '\r': o += "\\r"; break;
-      case '\t': o += "\\t"; break;
-      default: o += c;
+      case '\\':
+        o += "\\\\";
+        break;
+      case '\'':
+        o += "\\'";
+        break;
+      case '"':
+        o += "\\\"";
+        break;
+      case '<':
+        o += "\\u003C";
+        break;
+      case '>':
+        o += "\\u003E";
+        break;
+      case '&':
+        o += "\\u0026";
+        break;
+      case '=':
+        o += "\\u003D";
+        break;
+      case '\n':
+        o += "\\n";
+        break;
+      case '\r':
+        o += "\\r";
+        break;
+      case '\t':
+        o += "\\t";
+        break;
+      default:
+        o += c;
     }
   }
   return o;
@@ -223,8 +266,10 @@ std::string url_query(const std::string& s) {
   std::string o;
   char buf[4];
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') o += static_cast<char>(c);
-    else if (c == ' ') o += '+';
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+      o += static_cast<char>(c);
+    else if (c == ' ')
+      o += '+';
     else {
       std::snprintf(buf, sizeof buf, "%%%02X", c);
       o += buf;
@@ -260,8 +305,7 @@ std::string to_typescript_type(const Json& prop) {
     auto any_of = prop.find("AnyOf");
     if (any_of != prop.end() && any_of->is_array() && !any_of->empty()) {
       std::string out;
-      for (const auto& alt : *any_of)
-        out += (out.empty() ? "" : " | ") + to_typescript_type(alt);
+      for (const auto& alt : *any_of) out += (out.empty() ? "" : " | ") + to_typescript_type(alt);
       return out;
     }
     for (const char* k : {"Type", "type"})
@@ -286,9 +330,28 @@ std::string to_typescript_type(const Json& prop) {
 }  // namespace
 
 bool is_function(const std::string& n) {
-  static const char* kNames[] = {"and", "or", "not", "len", "index", "slice", "eq", "ne", "lt",
-                                 "le", "gt", "ge", "print", "printf", "println", "html", "js",
-                                 "urlquery", "call", "json", "currentDate", "yesterdayDate",
+  static const char* kNames[] = {"and",
+                                 "or",
+                                 "not",
+                                 "len",
+                                 "index",
+                                 "slice",
+                                 "eq",
+                                 "ne",
+                                 "lt",
+                                 "le",
+                                 "gt",
+                                 "ge",
+                                 "print",
+                                 "printf",
+                                 "println",
+                                 "html",
+                                 "js",
+                                 "urlquery",
+                                 "call",
+                                 "json",
+                                 "currentDate",
+                                 "yesterdayDate",
                                  "toTypeScriptType"};
   for (auto* k : kNames)
     if (n == k) return true;
@@ -297,46 +360,66 @@ bool is_function(const std::string& n) {
 
 bool truthy(const Json& v) {
   switch (v.type()) {
-    case Json::value_t::null: return false;
-    case Json::value_t::boolean: return v.get<bool>();
+    case Json::value_t::null:
+      return false;
+    case Json::value_t::boolean:
+      return v.get<bool>();
     case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return v.get<int64_t>() != 0;
-    case Json::value_t::number_float: return v.get<double>() != 0;
-    case Json::value_t::string: return !v.get_ref<const std::string&>().empty();
+    case Json::value_t::number_unsigned:
+      return v.get<int64_t>() != 0;
+    case Json::value_t::number_float:
+      return v.get<double>() != 0;
+    case Json::value_t::string:
+      return !v.get_ref<const std::string&>().empty();
     case Json::value_t::array:
-    case Json::value_t::object: return visible_size(v) > 0;
-    default: return true;
+    case Json::value_t::object:
+      return visible_size(v) > 0;
+    default:
+      return true;
   }
 }
 
 std::string go_json(const Json& v) {
   std::string s;
-  if (v.is_object() && v.contains(kJsonKey)) s = v[kJsonKey].get<std::string>();
+  if (v.is_object() && v.contains(kJsonKey))
+    s = v[kJsonKey].get<std::string>();
   else if (v.is_array() && !v.empty() && v[0].is_object() && v[0].contains(kJsonKey)) {
     s = "[";
     for (size_t i = 0; i < v.size(); i++) s += (i ? "," : "") + go_json(v[i]);
     return s + "]";
-  } else s = v.dump(-1, ' ', false, Json::error_handler_t::replace);
+  } else
+    s = v.dump(-1, ' ', false, Json::error_handler_t::replace);
   std::string o;
   o.reserve(s.size());
   for (char c : s) {
-    if (c == '<') o += "\\u003c";
-    else if (c == '>') o += "\\u003e";
-    else if (c == '&') o += "\\u0026";
-    else o += c;
+    if (c == '<')
+      o += "\\u003c";
+    else if (c == '>')
+      o += "\\u003e";
+    else if (c == '&')
+      o += "\\u0026";
+    else
+      o += c;
   }
   return o;
 }
 
 std::string print_value(const Json& v) {
   switch (v.type()) {
-    case Json::value_t::null: return "<no value>";
-    case Json::value_t::string: return v.get<std::string>();
-    case Json::value_t::boolean: return v.get<bool>() ? "true" : "false";
-    case Json::value_t::number_integer: return std::to_string(v.get<int64_t>());
-    case Json::value_t::number_unsigned: return std::to_string(v.get<uint64_t>());
-    case Json::value_t::number_float: return format_float(v.get<double>());
-    case Json::value_t::object: return go_json(v);
+    case Json::value_t::null:
+      return "<no value>";
+    case Json::value_t::string:
+      return v.get<std::string>();
+    case Json::value_t::boolean:
+      return v.get<bool>() ? "true" : "false";
+    case Json::value_t::number_integer:
+      return std::to_string(v.get<int64_t>());
+    case Json::value_t::number_unsigned:
+      return std::to_string(v.get<uint64_t>());
+    case Json::value_t::number_float:
+      return format_float(v.get<double>());
+    case Json::value_t::object:
+      return go_json(v);
     case Json::value_t::array: {
       for (auto& e : v)
         if (e.is_object() || e.is_array()) return go_json(v);
@@ -344,16 +427,22 @@ std::string print_value(const Json& v) {
       for (size_t i = 0; i < v.size(); i++) s += (i ? " " : "") + print_value(v[i]);
       return s + "]";
     }
-    default: return v.dump();
+    default:
+      return v.dump();
   }
 }
 
 Json call_function(const std::string& fn, const std::vector<const Json*>& args) {
   const Args a(args);
   auto need = [&](size_t n) {
-    if (a.size() != n) fail(fn + ": wrong number of args: want " + std::to_string(n) + " got " + std::to_string(a.size()));
+    if (a.size() != n)
+      fail(fn + ": wrong number of args: want " + std::to_string(n) + " got " +
+           std::to_string(a.size()));
   };
-  if (fn == "not") { need(1); return !truthy(a[0]); }
+  if (fn == "not") {
+    need(1);
+    return !truthy(a[0]);
+  }
   if (fn == "len") {
     need(1);
     if (a[0].is_string()) return static_cast<int64_t>(a[0].get_ref<const std::string&>().size());
@@ -368,7 +457,8 @@ Json call_function(const std::string& fn, const std::vector<const Json*>& args) 
       if (cur->is_array()) {
         if (!a[i].is_number_integer()) fail("index: cannot index slice with non-integer");
         int64_t k = a[i].get<int64_t>();
-        if (k < 0 || k >= static_cast<int64_t>(cur->size())) fail("index out of range: " + std::to_string(k));
+        if (k < 0 || k >= static_cast<int64_t>(cur->size()))
+          fail("index out of range: " + std::to_string(k));
         cur = &(*cur)[static_cast<size_t>(k)];
       } else if (cur->is_object()) {
         auto it = cur->find(a[i].is_string() ? a[i].get<std::string>() : a[i].dump());
@@ -385,8 +475,9 @@ Json call_function(const std::string& fn, const std::vector<const Json*>& args) 
   if (fn == "slice") {
     if (a.empty() || a.size() > 3) fail("slice: wrong number of args");
     const Json& x = a[0];
-    int64_t len = x.is_string() ? static_cast<int64_t>(x.get_ref<const std::string&>().size())
-                  : x.is_array() ? static_cast<int64_t>(x.size()) : -1;
+    int64_t len = x.is_string()  ? static_cast<int64_t>(x.get_ref<const std::string&>().size())
+                  : x.is_array() ? static_cast<int64_t>(x.size())
+                                 : -1;
     if (len < 0) fail("can't slice item of type " + std::string(x.type_name()));
     int64_t lo = a.size() > 1 ? a[1].get<int64_t>() : 0;
     int64_t hi = a.size() > 2 ? a[2].get<int64_t>() : len;
@@ -400,11 +491,26 @@ Json call_function(const std::string& fn, const std::vector<const Json*>& args) 
       if (equal(a[0], a[i])) return true;
     return false;
   }
-  if (fn == "ne") { need(2); return !equal(a[0], a[1]); }
-  if (fn == "lt") { need(2); return compare(a[0], a[1], "lt") < 0; }
-  if (fn == "le") { need(2); return compare(a[0], a[1], "le") <= 0; }
-  if (fn == "gt") { need(2); return compare(a[0], a[1], "gt") > 0; }
-  if (fn == "ge") { need(2); return compare(a[0], a[1], "ge") >= 0; }
+  if (fn == "ne") {
+    need(2);
+    return !equal(a[0], a[1]);
+  }
+  if (fn == "lt") {
+    need(2);
+    return compare(a[0], a[1], "lt") < 0;
+  }
+  if (fn == "le") {
+    need(2);
+    return compare(a[0], a[1], "le") <= 0;
+  }
+  if (fn == "gt") {
+    need(2);
+    return compare(a[0], a[1], "gt") > 0;
+  }
+  if (fn == "ge") {
+    need(2);
+    return compare(a[0], a[1], "ge") >= 0;
+  }
   if (fn == "print" || fn == "println") {
     std::string s;
     for (size_t i = 0; i < a.size(); i++) {
@@ -425,10 +531,16 @@ Json call_function(const std::string& fn, const std::vector<const Json*>& args) 
     }
     return fn == "html" ? escape_html(s) : fn == "js" ? escape_js(s) : url_query(s);
   }
-  if (fn == "json") { need(1); return go_json(a[0]); }
+  if (fn == "json") {
+    need(1);
+    return go_json(a[0]);
+  }
   if (fn == "currentDate") return date_string(0);
   if (fn == "yesterdayDate") return date_string(1);
-  if (fn == "toTypeScriptType") { need(1); return to_typescript_type(a[0]); }
+  if (fn == "toTypeScriptType") {
+    need(1);
+    return to_typescript_type(a[0]);
+  }
   if (fn == "call") fail("call: functions are not supported in this data model");
   fail("function \"" + fn + "\" not defined");
 }

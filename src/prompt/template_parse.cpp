@@ -3,16 +3,33 @@
 #include <cstdlib>
 
 #include "prompt/template.h"
-#include "util/stack.h"
 #include "prompt/template_funcs.h"
+#include "util/stack.h"
 
 namespace prompt {
 namespace {
 
 struct Token {
   enum class Type {
-    kText, kLeft, kRight, kIdent, kKeyword, kField, kVariable, kString, kNumber, kBool, kNil,
-    kDot, kLParen, kRParen, kPipe, kDeclare, kAssign, kComma, kEof
+    kText,
+    kLeft,
+    kRight,
+    kIdent,
+    kKeyword,
+    kField,
+    kVariable,
+    kString,
+    kNumber,
+    kBool,
+    kNil,
+    kDot,
+    kLParen,
+    kRParen,
+    kPipe,
+    kDeclare,
+    kAssign,
+    kComma,
+    kEof
   } type;
   std::string value;
   int line = 1;
@@ -20,8 +37,8 @@ struct Token {
 };
 
 bool is_keyword(const std::string& s) {
-  return s == "if" || s == "else" || s == "end" || s == "range" || s == "with" ||
-         s == "define" || s == "template" || s == "block" || s == "break" || s == "continue";
+  return s == "if" || s == "else" || s == "end" || s == "range" || s == "with" || s == "define" ||
+         s == "template" || s == "block" || s == "break" || s == "continue";
 }
 
 bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
@@ -136,13 +153,14 @@ class Lexer {
         std::string v(s_.substr(pos_ + 1, end - pos_ - 1));
         for (char ch : v) line_ += ch == '\n';
         out_.push_back({Token::Type::kString, v, line_, spaced_});
-    spaced_ = false;
+        spaced_ = false;
         pos_ = end + 1;
       } else if (c == '\'') {
         size_t end = s_.find('\'', pos_ + 1);
         if (end == std::string_view::npos) fail("unterminated character constant");
         std::string v(s_.substr(pos_ + 1, end - pos_ - 1));
-        out_.push_back({Token::Type::kNumber, std::to_string(v.empty() ? 0 : (unsigned char)v[0]), line_});
+        out_.push_back(
+            {Token::Type::kNumber, std::to_string(v.empty() ? 0 : (unsigned char)v[0]), line_});
         pos_ = end + 1;
       } else if (c == '$') {
         size_t e = pos_ + 1;
@@ -154,8 +172,10 @@ class Lexer {
         } else {
           size_t e = pos_ + 1;
           while (e < s_.size() && ident_char(s_[e])) e++;
-          if (e == pos_ + 1) push(Token::Type::kDot, ".", 1);
-          else push(Token::Type::kField, std::string(s_.substr(pos_ + 1, e - pos_ - 1)), e - pos_);
+          if (e == pos_ + 1)
+            push(Token::Type::kDot, ".", 1);
+          else
+            push(Token::Type::kField, std::string(s_.substr(pos_ + 1, e - pos_ - 1)), e - pos_);
         }
       } else if (std::isdigit(static_cast<unsigned char>(c)) || c == '-' || c == '+') {
         lex_number();
@@ -163,10 +183,10 @@ class Lexer {
         size_t e = pos_;
         while (e < s_.size() && ident_char(s_[e])) e++;
         std::string w(s_.substr(pos_, e - pos_));
-        Token::Type t = is_keyword(w)                  ? Token::Type::kKeyword
+        Token::Type t = is_keyword(w)                   ? Token::Type::kKeyword
                         : (w == "true" || w == "false") ? Token::Type::kBool
-                        : w == "nil"                     ? Token::Type::kNil
-                                                         : Token::Type::kIdent;
+                        : w == "nil"                    ? Token::Type::kNil
+                                                        : Token::Type::kIdent;
         push(t, w, e - pos_);
       } else {
         fail(std::string("unexpected \"") + c + "\" in command");
@@ -183,9 +203,9 @@ class Lexer {
   void lex_number() {
     size_t e = pos_;
     if (s_[e] == '-' || s_[e] == '+') e++;
-    while (e < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[e])) || s_[e] == '.' ||
-                             s_[e] == '_' ||
-                             ((s_[e] == '-' || s_[e] == '+') && (s_[e - 1] == 'e' || s_[e - 1] == 'E'))))
+    while (e < s_.size() &&
+           (std::isalnum(static_cast<unsigned char>(s_[e])) || s_[e] == '.' || s_[e] == '_' ||
+            ((s_[e] == '-' || s_[e] == '+') && (s_[e - 1] == 'e' || s_[e - 1] == 'E'))))
       e++;
     if (e == pos_ + 1 && (s_[pos_] == '-' || s_[pos_] == '+')) fail("bad number syntax");
     push(Token::Type::kNumber, std::string(s_.substr(pos_, e - pos_)), e - pos_);
@@ -204,14 +224,27 @@ class Lexer {
       }
       char n = i + 1 < s_.size() ? s_[++i] : '\0';
       switch (n) {
-        case 'n': v += '\n'; break;
-        case 't': v += '\t'; break;
-        case 'r': v += '\r'; break;
-        case '\\': v += '\\'; break;
-        case '"': v += '"'; break;
-        case '\'': v += '\''; break;
+        case 'n':
+          v += '\n';
+          break;
+        case 't':
+          v += '\t';
+          break;
+        case 'r':
+          v += '\r';
+          break;
+        case '\\':
+          v += '\\';
+          break;
+        case '"':
+          v += '"';
+          break;
+        case '\'':
+          v += '\'';
+          break;
         case 'x': {
-          v += static_cast<char>(std::strtol(std::string(s_.substr(i + 1, 2)).c_str(), nullptr, 16));
+          v +=
+              static_cast<char>(std::strtol(std::string(s_.substr(i + 1, 2)).c_str(), nullptr, 16));
           i += 2;
           break;
         }
@@ -221,7 +254,8 @@ class Lexer {
           append_utf8(v, cp);
           break;
         }
-        default: v += n;
+        default:
+          v += n;
       }
     }
     out_.push_back({Token::Type::kString, v, line_, spaced_});
@@ -431,11 +465,21 @@ class Parser {
     Token tk = next();
     Arg a;
     switch (tk.type) {
-      case T::kString: a.literal = tk.value; break;
-      case T::kBool: a.literal = tk.value == "true"; break;
-      case T::kNil: a.literal = nullptr; break;
-      case T::kNumber: a.literal = parse_number(tk.value); break;
-      case T::kDot: a.kind = Arg::Kind::kDot; break;
+      case T::kString:
+        a.literal = tk.value;
+        break;
+      case T::kBool:
+        a.literal = tk.value == "true";
+        break;
+      case T::kNil:
+        a.literal = nullptr;
+        break;
+      case T::kNumber:
+        a.literal = parse_number(tk.value);
+        break;
+      case T::kDot:
+        a.kind = Arg::Kind::kDot;
+        break;
       case T::kField:
         a.kind = Arg::Kind::kField;
         a.fields.push_back(tk.value);
@@ -473,8 +517,8 @@ class Parser {
     for (char c : s)
       if (c != '_') clean += c;
     char* end = nullptr;
-    if (clean.find_first_of(".eE") == std::string::npos ||
-        clean.rfind("0x", 0) == 0 || clean.rfind("-0x", 0) == 0) {
+    if (clean.find_first_of(".eE") == std::string::npos || clean.rfind("0x", 0) == 0 ||
+        clean.rfind("-0x", 0) == 0) {
       long long v = std::strtoll(clean.c_str(), &end, 0);
       if (end && *end == '\0') return v;
     }

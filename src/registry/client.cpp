@@ -1,14 +1,15 @@
 #include "registry/client.h"
 
-#include <nlohmann/json.hpp>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+
+#include <nlohmann/json.hpp>
 
 #include "api/version.h"
 #include "registry/identity.h"
 #include "util/error.h"
-#include "util/log.h"
 #include "util/json.h"
+#include "util/log.h"
 
 namespace registry {
 namespace {
@@ -16,7 +17,8 @@ namespace {
 std::string base64(const std::string& in) {
   std::string out(4 * ((in.size() + 2) / 3), '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
   out.resize(static_cast<size_t>(n));
   return out;
 }
@@ -67,9 +69,12 @@ Challenge parse_challenge(const std::string& h) {
       i = end;
     }
     for (auto& ch : key) ch = static_cast<char>(std::tolower(ch));
-    if (key == "realm") c.realm = val;
-    else if (key == "service") c.service = val;
-    else if (key == "scope") c.scope = val;
+    if (key == "realm")
+      c.realm = val;
+    else if (key == "service")
+      c.service = val;
+    else if (key == "scope")
+      c.scope = val;
   }
   return c;
 }
@@ -88,8 +93,9 @@ void Client::authenticate(const std::string& header) {
     return;
   }
   if (c.realm.empty()) throw util::Error("unauthorized: no realm in challenge", 401);
-  if (host_of(c.realm) != host_of(base_) && host_of(c.realm).substr(0, host_of(c.realm).find(':')) !=
-                                                host_of(base_).substr(0, host_of(base_).find(':')))
+  if (host_of(c.realm) != host_of(base_) &&
+      host_of(c.realm).substr(0, host_of(c.realm).find(':')) !=
+          host_of(base_).substr(0, host_of(base_).find(':')))
     throw util::Error("realm host \"" + host_of(c.realm) + "\" does not match original host \"" +
                           host_of(base_) + "\"",
                       401);
@@ -116,7 +122,8 @@ void Client::authenticate(const std::string& header) {
       req.headers.push_back("Authorization: " + sign_token_request(*id, url));
   }
   HttpResponse r = http_do(req);
-  if (r.status != 200) throw util::Error("unauthorized: token request failed: " + std::to_string(r.status), 401);
+  if (r.status != 200)
+    throw util::Error("unauthorized: token request failed: " + std::to_string(r.status), 401);
   auto j = util::parse_json_or_discarded(r.body);
   std::string token;
   if (j.is_object()) token = j.value("token", j.value("access_token", ""));

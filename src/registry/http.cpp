@@ -1,9 +1,9 @@
 #include "registry/http.h"
 
 #include <curl/curl.h>
+#include <strings.h>
 
 #include <cstdio>
-#include <strings.h>
 
 #include "util/error.h"
 
@@ -161,7 +161,8 @@ std::string url_escape(const std::string& s) {
   std::string o;
   char buf[4];
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') o += static_cast<char>(c);
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~')
+      o += static_cast<char>(c);
     else {
       std::snprintf(buf, sizeof buf, "%%%02X", c);
       o += buf;

@@ -143,8 +143,7 @@ void ensure_identity_key(const std::string& dir) {
   unsigned char seed[32], pub[32];
   size_t seed_len = 32, pub_len = 32;
   if (EVP_PKEY_get_raw_private_key(key.get(), seed, &seed_len) <= 0 ||
-      EVP_PKEY_get_raw_public_key(key.get(), pub, &pub_len) <= 0 || seed_len != 32 ||
-      pub_len != 32)
+      EVP_PKEY_get_raw_public_key(key.get(), pub, &pub_len) <= 0 || seed_len != 32 || pub_len != 32)
     throw util::Error("could not read the generated ed25519 key");
   uint32_t check = 0;
   RAND_bytes(reinterpret_cast<unsigned char*>(&check), sizeof check);
@@ -168,8 +167,8 @@ std::string Identity::sign_base64(std::string_view message) const {
   unsigned char sig[64];
   size_t sig_len = sizeof sig;
   if (!key || !ctx || EVP_DigestSignInit(ctx.get(), nullptr, nullptr, nullptr, key.get()) <= 0 ||
-      EVP_DigestSign(ctx.get(), sig, &sig_len, reinterpret_cast<const unsigned char*>(message.data()),
-                     message.size()) <= 0)
+      EVP_DigestSign(ctx.get(), sig, &sig_len,
+                     reinterpret_cast<const unsigned char*>(message.data()), message.size()) <= 0)
     throw util::Error("could not sign with the ed25519 key");
   return base64(std::string_view(reinterpret_cast<const char*>(sig), sig_len));
 }
@@ -195,8 +194,10 @@ std::optional<Identity> load_identity(const std::string& dir) {
     if (b64.empty()) throw util::Error("no OPENSSH PRIVATE KEY block");
     const std::string body = base64_decode(b64);
     Reader r(body);
-    if (r.raw(15) != std::string_view("openssh-key-v1", 15)) throw util::Error("not openssh-key-v1");
-    if (r.str() != "none" || r.str() != "none") throw util::Error("encrypted keys are not supported");
+    if (r.raw(15) != std::string_view("openssh-key-v1", 15))
+      throw util::Error("not openssh-key-v1");
+    if (r.str() != "none" || r.str() != "none")
+      throw util::Error("encrypted keys are not supported");
     r.str();  // kdf options
     if (r.u32() != 1) throw util::Error("expected one key");
     r.str();  // public key blob

@@ -43,7 +43,8 @@ fs::path part_state_path(const fs::path& partial, int n) {
 }
 
 void save_part(const fs::path& partial, const Part& p) {
-  nlohmann::json j = {{"N", p.n}, {"Offset", p.offset}, {"Size", p.size}, {"Completed", p.completed}};
+  nlohmann::json j = {
+      {"N", p.n}, {"Offset", p.offset}, {"Size", p.size}, {"Completed", p.completed}};
   std::ofstream(part_state_path(partial, p.n), std::ios::trunc) << j.dump();
 }
 
@@ -51,12 +52,14 @@ void save_part(const fs::path& partial, const Part& p) {
 std::vector<Part> load_parts(const fs::path& partial, int64_t total, const Options& o) {
   std::vector<Part> plan = plan_parts(total, o.part_min, o.part_max);
   std::error_code ec;
-  if (!fs::exists(partial, ec) || fs::file_size(partial, ec) != static_cast<uintmax_t>(total)) return plan;
+  if (!fs::exists(partial, ec) || fs::file_size(partial, ec) != static_cast<uintmax_t>(total))
+    return plan;
   for (auto& p : plan) {
     std::ifstream in(part_state_path(partial, p.n));
     if (!in) continue;
     auto j = nlohmann::json::parse(in, nullptr, false);
-    if (!j.is_object() || j.value("Offset", -1LL) != p.offset || j.value("Size", -1LL) != p.size) continue;
+    if (!j.is_object() || j.value("Offset", -1LL) != p.offset || j.value("Size", -1LL) != p.size)
+      continue;
     p.completed = std::clamp<int64_t>(j.value("Completed", 0LL), 0, p.size);
   }
   return plan;
@@ -85,7 +88,8 @@ struct BlobDownload {
       r.url = url;
       r.headers = {"Range: bytes=0-0"};
       r.on_body = [](const char*, size_t) { return true; };
-      HttpResponse resp = url_origin(url) == url_origin(client.base()) ? client.send(r) : http_do(r);
+      HttpResponse resp =
+          url_origin(url) == url_origin(client.base()) ? client.send(r) : http_do(r);
       if (resp.status >= 300 && resp.status < 400) {
         auto loc = resp.headers.find("Location");
         if (loc == resp.headers.end()) break;
@@ -94,7 +98,9 @@ struct BlobDownload {
         url = next;
         continue;
       }
-      if (resp.status >= 400) throw util::Error("download " + short_digest(digest) + ": " + std::to_string(resp.status) + ": " + resp.body);
+      if (resp.status >= 400)
+        throw util::Error("download " + short_digest(digest) + ": " + std::to_string(resp.status) +
+                          ": " + resp.body);
       break;
     }
     return {url, true};
@@ -111,7 +117,8 @@ struct BlobDownload {
       r.url = url;
       r.cancel = cancel;
       r.stall_timeout_s = opts.stall_timeout_s;
-      r.headers = {"Range: bytes=" + std::to_string(pos) + "-" + std::to_string(p.offset + p.size - 1)};
+      r.headers = {"Range: bytes=" + std::to_string(pos) + "-" +
+                   std::to_string(p.offset + p.size - 1)};
       bool ok = false;
       std::string err;
       int64_t before = p.completed;
@@ -128,9 +135,11 @@ struct BlobDownload {
       };
       try {
         HttpResponse resp = same_host ? client.send(r) : http_do(r);
-        if (resp.status == 206 || (resp.status == 200 && p.offset == 0 && pos == 0)) ok = true;
-        else err = "download " + short_digest(digest) + " part " + std::to_string(p.n) + ": HTTP " +
-                   std::to_string(resp.status);
+        if (resp.status == 206 || (resp.status == 200 && p.offset == 0 && pos == 0))
+          ok = true;
+        else
+          err = "download " + short_digest(digest) + " part " + std::to_string(p.n) + ": HTTP " +
+                std::to_string(resp.status);
       } catch (const util::Error& e) {
         if (e.status() == 499) {
           ::close(fd);
@@ -145,9 +154,12 @@ struct BlobDownload {
       if (err.find("no space left") != std::string::npos) throw util::Error(err, 507);
       // A part that made progress does not use up an attempt (stall then resume).
       if (p.completed > before) continue;
-      if (++attempts >= opts.part_attempts) throw util::Error(err.empty() ? "download failed" : err);
-      LOG_WARN("{} part {} attempt {} failed ({}); retrying", short_digest(digest), p.n, attempts, err);
-      std::this_thread::sleep_for(std::chrono::milliseconds(opts.base_backoff_ms << (attempts - 1)));
+      if (++attempts >= opts.part_attempts)
+        throw util::Error(err.empty() ? "download failed" : err);
+      LOG_WARN("{} part {} attempt {} failed ({}); retrying", short_digest(digest), p.n, attempts,
+               err);
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(opts.base_backoff_ms << (attempts - 1)));
     }
   }
 
@@ -326,12 +338,15 @@ void pull(store::Store& st, const store::ModelName& name, const Options& opts,
   progress({"pulling manifest", "", 0, 0});
   HttpRequest mr;
   mr.url = client.url("/v2/" + client.repository() + "/manifests/" + name.tag);
-  mr.headers = {"Accept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"};
+  mr.headers = {
+      "Accept: application/vnd.docker.distribution.manifest.v2+json, "
+      "application/vnd.oci.image.manifest.v1+json"};
   HttpResponse resp;
   try {
     resp = client.send(mr);
   } catch (const util::Error& e) {
-    throw util::Error(std::string("pull model manifest: ") + e.what(), e.status() == 401 ? 401 : 500);
+    throw util::Error(std::string("pull model manifest: ") + e.what(),
+                      e.status() == 401 ? 401 : 500);
   }
   if (resp.status == 404) throw util::Error("pull model manifest: file does not exist", 404);
   if (resp.status >= 400)

@@ -41,14 +41,17 @@ void push_blob(Client& c, const store::Store& st, const store::Layer& layer, con
   if (!layer.from.empty()) {
     store::ModelName from = store::ModelName::parse(layer.from);
     if (from.is_valid() && store::equal_fold(from.host, c.name().host))
-      post.url += "?mount=" + layer.digest + "&from=" + url_escape(from.name_space + "/" + from.model);
+      post.url +=
+          "?mount=" + layer.digest + "&from=" + url_escape(from.name_space + "/" + from.model);
   }
   HttpResponse r = c.send(post);
   if (r.status == 201) {  // mounted from another repository
     progress({status, layer.digest, layer.size, layer.size});
     return;
   }
-  if (r.status != 202) throw util::Error("upload " + short_digest(layer.digest) + ": " + std::to_string(r.status) + ": " + r.body);
+  if (r.status != 202)
+    throw util::Error("upload " + short_digest(layer.digest) + ": " + std::to_string(r.status) +
+                      ": " + r.body);
   std::string location = upload_location(r, post.url);
   fs::path path = st.blob_path(layer.digest);
   int64_t total = static_cast<int64_t>(fs::file_size(path));
@@ -65,10 +68,10 @@ void push_blob(Client& c, const store::Store& st, const store::Layer& layer, con
     patch.upload_offset = p.offset;
     patch.upload_size = p.size;
     patch.cancel = cancel;
-    patch.headers = {"Content-Type: application/octet-stream",
-                     "Content-Range: " + std::to_string(p.offset) + "-" +
-                         std::to_string(p.offset + p.size - 1),
-                     "X-Redirect-Uploads: 1", "Expect:"};
+    patch.headers = {
+        "Content-Type: application/octet-stream",
+        "Content-Range: " + std::to_string(p.offset) + "-" + std::to_string(p.offset + p.size - 1),
+        "X-Redirect-Uploads: 1", "Expect:"};
     // A failed PATCH may have been partly stored and a plain registry cannot resume in the
     // middle, so a failure retries the whole blob from a fresh upload session (caller).
     HttpResponse pr = c.send(patch);
@@ -85,7 +88,8 @@ void push_blob(Client& c, const store::Store& st, const store::Layer& layer, con
   put.headers = {"Content-Type: application/octet-stream"};
   HttpResponse pr = c.send(put);
   if (pr.status != 201 && pr.status != 204)
-    throw util::Error("upload " + short_digest(layer.digest) + ": finalize: " + std::to_string(pr.status) + ": " + pr.body);
+    throw util::Error("upload " + short_digest(layer.digest) +
+                      ": finalize: " + std::to_string(pr.status) + ": " + pr.body);
   progress({status, layer.digest, total, total});
 }
 
@@ -97,8 +101,12 @@ void push(store::Store& st, const store::ModelName& name, const Options& opts,
   auto bytes = st.read_manifest_bytes(name);
   if (!bytes) throw util::Error("couldn't retrieve manifest", 404);
   store::Manifest m = store::Manifest::parse(*bytes);
-  if (store::equal_fold(name.host, "registry.ollama.ai") && store::equal_fold(name.name_space, "library"))
-    throw util::Error("you are not authorized to push to this namespace, create the model under a namespace you own", 401);
+  if (store::equal_fold(name.host, "registry.ollama.ai") &&
+      store::equal_fold(name.name_space, "library"))
+    throw util::Error(
+        "you are not authorized to push to this namespace, create the model under a namespace you "
+        "own",
+        401);
   Client c(name, opts);
   std::vector<store::Layer> blobs = m.layers;
   blobs.push_back(m.config);
@@ -111,7 +119,8 @@ void push(store::Store& st, const store::ModelName& name, const Options& opts,
         if (e.status() == 499 || e.status() == 401 || attempt >= opts.part_attempts) throw;
         if (!c.reached()) throw;  // nothing answered yet: unreachable, not a flaky transfer
         LOG_WARN("push {} attempt {} failed: {}", short_digest(layer.digest), attempt, e.what());
-        std::this_thread::sleep_for(std::chrono::milliseconds(opts.base_backoff_ms << (attempt - 1)));
+        std::this_thread::sleep_for(
+            std::chrono::milliseconds(opts.base_backoff_ms << (attempt - 1)));
       }
     }
   }

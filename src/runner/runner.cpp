@@ -6,11 +6,11 @@
 #include <iterator>
 #include <set>
 
+#include "engine/card.h"
 #include "engine/decoder_embed.h"
 #include "engine/gguf/gguf.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "runner/stop.h"
-#include "engine/card.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/thread_pool.h"
@@ -298,8 +298,7 @@ CompletionResult Runner::complete(const CompletionRequest& req, Admission admiss
   return c->result();
 }
 
-std::unique_ptr<Runner::Completion> Runner::start(const CompletionRequest& req,
-                                                  Admission admission,
+std::unique_ptr<Runner::Completion> Runner::start(const CompletionRequest& req, Admission admission,
                                                   const Cancelled& cancelled) {
   const int n_ctx = opts_.num_ctx;
   std::vector<int32_t> prompt = std::move(admission.prompt);

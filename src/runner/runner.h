@@ -156,12 +156,12 @@ class Runner {
 
   // What /metrics reports of this runner.
   struct Stats {
-    int active = 0;            // sequences holding a slot
-    int waiting = 0;           // requests queued for a slot
-    int slots = 0;             // parallel sequences
-    int64_t kv_used = 0;       // KV cells holding tokens (after the last engine step)
-    int64_t kv_total = 0;      // KV cells in all (slots x num_ctx); 0 for an encoder
-    uint64_t prefix_hits = 0;  // requests that started from a cached prompt prefix
+    int active = 0;              // sequences holding a slot
+    int waiting = 0;             // requests queued for a slot
+    int slots = 0;               // parallel sequences
+    int64_t kv_used = 0;         // KV cells holding tokens (after the last engine step)
+    int64_t kv_total = 0;        // KV cells in all (slots x num_ctx); 0 for an encoder
+    uint64_t prefix_hits = 0;    // requests that started from a cached prompt prefix
     uint64_t prefix_tokens = 0;  // prompt tokens those did not evaluate again
   };
   Stats stats();

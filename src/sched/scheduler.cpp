@@ -1,12 +1,11 @@
 #include "sched/scheduler.h"
 
-#include "engine/card.h"
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <fstream>
 
-#include <fmt/format.h>
-
+#include "engine/card.h"
 #include "engine/gguf/gguf.h"
 #include "util/duration.h"
 #include "util/error.h"
@@ -115,7 +114,8 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const Cancell
         throw util::Error(err);
       }
       // Load-time options that differ force a reload once the model is idle.
-      int asked_ctx = req.num_ctx > 0 && e->ctx_train > 0 ? std::min(req.num_ctx, e->ctx_train) : req.num_ctx;
+      int asked_ctx =
+          req.num_ctx > 0 && e->ctx_train > 0 ? std::min(req.num_ctx, e->ctx_train) : req.num_ctx;
       bool differs = (req.num_ctx > 0 && std::max(asked_ctx, 4) != e->num_ctx) ||
                      (req.num_batch > 0 && req.num_batch != e->num_batch) ||
                      (req.num_thread > 0 && req.num_thread != e->num_thread);
@@ -181,7 +181,8 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const Cancell
     if (need > avail) {
       std::string victim = idle_lru();
       if (!victim.empty()) {
-        LOG_INFO("evicting {} to fit {} (need {} bytes, available {})", loaded_[victim]->name, req.name, need, avail);
+        LOG_INFO("evicting {} to fit {} (need {} bytes, available {})", loaded_[victim]->name,
+                 req.name, need, avail);
         evict_locked(l, victim);
         continue;
       }
@@ -238,7 +239,8 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const Cancell
     e->runner = r;
     e->size = r->memory_bytes();
     e->refs++;
-    LOG_INFO("loaded model name={} ctx={} parallel={} size={} seconds={:.3f}", e->name, num_ctx, s_.num_parallel, e->size, e->load_seconds);
+    LOG_INFO("loaded model name={} ctx={} parallel={} size={} seconds={:.3f}", e->name, num_ctx,
+             s_.num_parallel, e->size, e->load_seconds);
     cv_.notify_all();
     auto lease = std::make_unique<Lease>();
     lease->sched_ = this;
@@ -269,8 +271,10 @@ bool Scheduler::unload(const std::string& key) {
   std::unique_lock<std::mutex> l(mu_);
   auto it = loaded_.find(key);
   if (it == loaded_.end()) return false;
-  if (it->second->refs == 0 && !it->second->loading) evict_locked(l, key);
-  else it->second->unload_when_idle = true;
+  if (it->second->refs == 0 && !it->second->loading)
+    evict_locked(l, key);
+  else
+    it->second->unload_when_idle = true;
   cv_.notify_all();
   return true;
 }
@@ -295,14 +299,19 @@ std::vector<RunningModel> Scheduler::running() const {
   for (auto& [k, e] : loaded_) {
     if (e->loading && !e->runner) {
       out.push_back({e->name, k, e->details, 0, e->num_ctx,
-                     now_wall + std::chrono::nanoseconds(e->keep_alive_ns == util::kForever ? 0 : e->keep_alive_ns),
+                     now_wall + std::chrono::nanoseconds(
+                                    e->keep_alive_ns == util::kForever ? 0 : e->keep_alive_ns),
                      e->keep_alive_ns == util::kForever});
       continue;
     }
-    RunningModel m{e->name, k, e->details, e->size, e->runner ? e->runner->options().num_ctx : e->num_ctx, {}, false};
+    RunningModel m{
+        e->name, k,    e->details, e->size, e->runner ? e->runner->options().num_ctx : e->num_ctx,
+        {},      false};
     m.forever = e->keep_alive_ns == util::kForever;
-    if (e->refs > 0) m.expires_at = now_wall + std::chrono::nanoseconds(m.forever ? 0 : e->keep_alive_ns);
-    else m.expires_at = e->expires_wall;
+    if (e->refs > 0)
+      m.expires_at = now_wall + std::chrono::nanoseconds(m.forever ? 0 : e->keep_alive_ns);
+    else
+      m.expires_at = e->expires_wall;
     out.push_back(m);
   }
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) {

@@ -1,10 +1,10 @@
 #include "server/access.h"
 
 #include <arpa/inet.h>
-#include <openssl/crypto.h>
-#include <strings.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -52,7 +52,8 @@ struct IpAddr {
 
 bool parse_ip(std::string_view s, IpAddr& out) {
   std::string str(s);
-  if (str.size() >= 2 && str.front() == '[' && str.back() == ']') str = str.substr(1, str.size() - 2);
+  if (str.size() >= 2 && str.front() == '[' && str.back() == ']')
+    str = str.substr(1, str.size() - 2);
   if (auto pct = str.find('%'); pct != std::string::npos) str = str.substr(0, pct);  // zone
   if (inet_pton(AF_INET, str.c_str(), out.b) == 1) {
     out.v6 = false;
@@ -119,7 +120,8 @@ std::string host_without_port(std::string_view h) {
     return std::string(h);
   }
   auto colon = h.rfind(':');
-  if (colon != std::string_view::npos && h.find(':') == colon) return std::string(h.substr(0, colon));
+  if (colon != std::string_view::npos && h.find(':') == colon)
+    return std::string(h.substr(0, colon));
   return std::string(h);
 }
 
@@ -136,13 +138,27 @@ bool allowed_host_name(std::string_view host) {
 }  // namespace
 
 const std::vector<std::string>& CorsPolicy::allowed_headers() {
-  static const std::vector<std::string> kHeaders = {
-      "Authorization", "Content-Type", "User-Agent", "Accept", "X-Requested-With",
-      "OpenAI-Beta", "x-stainless-arch", "x-stainless-async",
-      "x-stainless-custom-poll-interval", "x-stainless-helper-method", "x-stainless-lang",
-      "x-stainless-os", "x-stainless-package-version", "x-stainless-poll-helper",
-      "x-stainless-retry-count", "x-stainless-runtime", "x-stainless-runtime-version",
-      "x-stainless-timeout", "x-api-key", "anthropic-version", "anthropic-beta"};
+  static const std::vector<std::string> kHeaders = {"Authorization",
+                                                    "Content-Type",
+                                                    "User-Agent",
+                                                    "Accept",
+                                                    "X-Requested-With",
+                                                    "OpenAI-Beta",
+                                                    "x-stainless-arch",
+                                                    "x-stainless-async",
+                                                    "x-stainless-custom-poll-interval",
+                                                    "x-stainless-helper-method",
+                                                    "x-stainless-lang",
+                                                    "x-stainless-os",
+                                                    "x-stainless-package-version",
+                                                    "x-stainless-poll-helper",
+                                                    "x-stainless-retry-count",
+                                                    "x-stainless-runtime",
+                                                    "x-stainless-runtime-version",
+                                                    "x-stainless-timeout",
+                                                    "x-api-key",
+                                                    "anthropic-version",
+                                                    "anthropic-beta"};
   return kHeaders;
 }
 
@@ -154,8 +170,8 @@ const std::vector<std::string>& CorsPolicy::default_origins() {
       for (const char* scheme : {"http://", "https://"})
         v.push_back(std::string(scheme) + host + ":*");
     }
-    for (const char* o : {"app://*", "file://*", "tauri://*", "vscode-webview://*",
-                          "vscode-file://*"})
+    for (const char* o :
+         {"app://*", "file://*", "tauri://*", "vscode-webview://*", "vscode-file://*"})
       v.push_back(o);
     return v;
   }();
@@ -173,8 +189,10 @@ CorsPolicy::CorsPolicy(const std::vector<std::string>& extra_origins) {
       continue;
     }
     if (o.find("://") == std::string::npos) {
-      LOG_WARN("ignoring OLLAMA_ORIGINS entry {:?}: origins must contain '*' or a scheme "
-               "such as http:// or https://", raw);
+      LOG_WARN(
+          "ignoring OLLAMA_ORIGINS entry {:?}: origins must contain '*' or a scheme "
+          "such as http:// or https://",
+          raw);
       continue;
     }
     size_t stars = std::count(o.begin(), o.end(), '*');
@@ -217,7 +235,8 @@ CorsPolicy::Decision CorsPolicy::decide(std::string_view method, std::string_vie
   }
   if (method == "OPTIONS") {
     d.status = 204;
-    d.headers.emplace_back("Access-Control-Allow-Methods", "GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS");
+    d.headers.emplace_back("Access-Control-Allow-Methods",
+                           "GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS");
     std::vector<std::string> hdrs;
     for (const auto& x : allowed_headers()) hdrs.push_back(canonical_header(x));
     d.headers.emplace_back("Access-Control-Allow-Headers", join(hdrs, ","));
@@ -257,8 +276,7 @@ int host_check(bool bound_to_loopback, std::string_view method, std::string_view
   std::string host = host_without_port(host_header);
   IpAddr a;
   if (parse_ip(host, a)) {
-    if (ip_loopback(a) || ip_private(a) || ip_unspecified(a) || ip_is_local_interface(a))
-      return 0;
+    if (ip_loopback(a) || ip_private(a) || ip_unspecified(a) || ip_is_local_interface(a)) return 0;
     return 403;
   }
   if (allowed_host_name(host)) return method == "OPTIONS" ? 204 : 0;
@@ -277,8 +295,8 @@ bool ApiKeys::matches(std::string_view key) const {
   return ok;
 }
 
-bool ApiKeys::allows(std::string_view method, std::string_view path,
-                     std::string_view authorization, std::string_view x_api_key) const {
+bool ApiKeys::allows(std::string_view method, std::string_view path, std::string_view authorization,
+                     std::string_view x_api_key) const {
   if (!enabled()) return true;
   if (method == "OPTIONS") return true;  // preflights carry no credentials
   if (path == "/" && (method == "GET" || method == "HEAD")) return true;

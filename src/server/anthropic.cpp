@@ -1,9 +1,10 @@
 // POST /v1/messages (§5.6): the typed output as an Anthropic message, or streamed as its
 // events (message_start, content_block_start/delta/stop, message_delta, message_stop);
 // POST /v1/messages/count_tokens: the rendered prompt's tokens.
+#include "server/anthropic.h"
+
 #include <algorithm>
 
-#include "server/anthropic.h"
 #include "server/api_sink.h"
 #include "util/error.h"
 
@@ -225,12 +226,10 @@ void count_tokens(Context& ctx, Call& c) {
 namespace server {
 
 void add_anthropic_routes(Router& r, Context& ctx) {
-  r.add("POST", "/v1/messages", [&ctx](Call& c) {
-    anthropic::guarded(c.res, [&] { anthropic::messages(ctx, c); });
-  });
-  r.add("POST", "/v1/messages/count_tokens", [&ctx](Call& c) {
-    anthropic::guarded(c.res, [&] { anthropic::count_tokens(ctx, c); });
-  });
+  r.add("POST", "/v1/messages",
+        [&ctx](Call& c) { anthropic::guarded(c.res, [&] { anthropic::messages(ctx, c); }); });
+  r.add("POST", "/v1/messages/count_tokens",
+        [&ctx](Call& c) { anthropic::guarded(c.res, [&] { anthropic::count_tokens(ctx, c); }); });
 }
 
 }  // namespace server

@@ -193,8 +193,7 @@ MessagesRequest parse_messages_request(std::string_view body, bool count_only) {
   }
   if (const ojson* v = number_field(r, "temperature")) o["temperature"] = v->get<double>();
   if (const ojson* v = number_field(r, "top_p")) o["top_p"] = v->get<double>();
-  if (const ojson* v = integer_field(r, "top_k"))
-    o["top_k"] = v->get<int64_t>();
+  if (const ojson* v = integer_field(r, "top_k")) o["top_k"] = v->get<int64_t>();
   if (const ojson* v = array_field(r, "stop_sequences")) {
     for (const auto& s : *v) {
       if (!s.is_string()) bad("stop_sequences: expected strings");
@@ -230,12 +229,12 @@ MessagesRequest parse_messages_request(std::string_view body, bool count_only) {
 }
 
 ojson error_body(int status, const std::string& message) {
-  const char* type = status == 400   ? "invalid_request_error"
-                     : status == 401 ? "authentication_error"
-                     : status == 403 ? "permission_error"
-                     : status == 404 ? "not_found_error"
-                     : status == 413 ? "request_too_large"
-                     : status == 429 ? "rate_limit_error"
+  const char* type = status == 400                      ? "invalid_request_error"
+                     : status == 401                    ? "authentication_error"
+                     : status == 403                    ? "permission_error"
+                     : status == 404                    ? "not_found_error"
+                     : status == 413                    ? "request_too_large"
+                     : status == 429                    ? "rate_limit_error"
                      : (status == 503 || status == 529) ? "overloaded_error"
                                                         : "api_error";
   ojson err = ojson::object();

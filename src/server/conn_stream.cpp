@@ -104,7 +104,8 @@ int ConnStream::fill() {
     const auto now = Clock::now();
     // Body deadlines: no byte for read_timeout, or below min_body_rate once the grace is over.
     auto floor = first_read_ + limits_.body_grace +
-                 std::chrono::milliseconds(socket_bytes_ * 1000 / std::max<size_t>(limits_.min_body_rate, 1));
+                 std::chrono::milliseconds(socket_bytes_ * 1000 /
+                                           std::max<size_t>(limits_.min_body_rate, 1));
     auto wait = std::min(std::chrono::duration_cast<std::chrono::milliseconds>(floor - now),
                          limits_.read_timeout);
     if (wait.count() <= 0 || !wait_for(c_.fd, POLLIN, wait)) {

@@ -24,9 +24,9 @@ struct Connections::Conn {
   size_t scan = 0;  // where the search for the end of the headers resumes
   std::chrono::steady_clock::time_point since;     // entered its current state
   std::chrono::steady_clock::time_point deadline;  // idle / header deadline in the reactor
-  size_t served = 0;         // requests answered on this connection
-  size_t discarded = 0;      // bytes dropped while lingering
-  bool close_after = false;  // the response said "Connection: close"
+  size_t served = 0;                               // requests answered on this connection
+  size_t discarded = 0;                            // bytes dropped while lingering
+  bool close_after = false;                        // the response said "Connection: close"
 
   size_t pending() const { return buf.size() - rpos; }
   // Whether a whole request head (line and headers, up to the blank line) is buffered.

@@ -59,8 +59,8 @@ void peer_of(int fd, bool local, std::string& ip, int& port) {
 
 // Best effort: a short status line for a client we are about to drop.
 void send_status(int fd, const char* status_line) {
-  std::string r = std::string("HTTP/1.1 ") + status_line +
-                  "\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+  std::string r =
+      std::string("HTTP/1.1 ") + status_line + "\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
   [[maybe_unused]] ssize_t n = ::send(fd, r.data(), r.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
@@ -159,8 +159,8 @@ bool Connections::make_room_locked(const std::string& ip) {
     if (!oldest || c->since < oldest->since) oldest = c.get();
   }
   if (!oldest) {
-    LOG_WARN("refusing a connection from {}: {} connections open ({} from it)", ip,
-             conns_.size(), per_client_[ip]);
+    LOG_WARN("refusing a connection from {}: {} connections open ({} from it)", ip, conns_.size(),
+             per_client_[ip]);
     return false;
   }
   close_locked(oldest);
@@ -271,8 +271,10 @@ void Connections::on_readable(Conn* c) {
       break;
     }
     std::lock_guard l(mu_);
-    if (eof || c->discarded > limits_.max_linger_bytes) close_locked(c);
-    else arm(c);
+    if (eof || c->discarded > limits_.max_linger_bytes)
+      close_locked(c);
+    else
+      arm(c);
     return;
   }
   for (;;) {
@@ -362,8 +364,8 @@ void Connections::worker_loop() {
   std::unique_lock l(mu_);
   for (;;) {
     idle_workers_++;
-    bool got = work_cv_.wait_for(l, limits_.worker_idle,
-                                 [&] { return !ready_.empty() || stopping_; });
+    bool got =
+        work_cv_.wait_for(l, limits_.worker_idle, [&] { return !ready_.empty() || stopping_; });
     idle_workers_--;
     if (ready_.empty()) {
       if (stopping_ || (!got && workers_ > limits_.min_workers)) break;
@@ -426,8 +428,8 @@ void Connections::release(Conn* c, bool keep) {
   c->compact();
   c->state = c->pending() > 0 ? Conn::State::kHeaders : Conn::State::kIdle;
   c->since = Clock::now();
-  c->deadline = c->since + (c->state == Conn::State::kHeaders ? limits_.header_timeout
-                                                                : limits_.idle_timeout);
+  c->deadline = c->since +
+                (c->state == Conn::State::kHeaders ? limits_.header_timeout : limits_.idle_timeout);
   arm(c);
 }
 

@@ -22,11 +22,11 @@
 namespace server {
 
 struct ConnectionLimits {
-  size_t max_connections = 4096;  // open client connections in all
-  size_t max_per_client = 1024;   // open connections per remote address
-  int max_workers = 1024;         // threads serving requests (busy connections)
-  int min_workers = 4;            // kept when idle
-  std::chrono::milliseconds worker_idle{5000};     // an extra idle worker exits after this
+  size_t max_connections = 4096;                    // open client connections in all
+  size_t max_per_client = 1024;                     // open connections per remote address
+  int max_workers = 1024;                           // threads serving requests (busy connections)
+  int min_workers = 4;                              // kept when idle
+  std::chrono::milliseconds worker_idle{5000};      // an extra idle worker exits after this
   std::chrono::milliseconds header_timeout{10000};  // first byte of a request -> its last header
   std::chrono::milliseconds idle_timeout{30000};    // keep-alive connection with no request
   std::chrono::milliseconds read_timeout{30000};    // body: longest wait for the next byte

@@ -37,10 +37,10 @@ struct Context {
 
 class Router;
 // One function per endpoint family (routes_*.cpp).
-void add_basic_routes(Router& r, Context& ctx);   // /, /api/version, /api/ps
-void add_model_routes(Router& r, Context& ctx);   // tags, show, copy, delete
-void add_blob_routes(Router& r, Context& ctx);    // /api/blobs/:digest
-void add_create_routes(Router& r, Context& ctx);  // /api/create
+void add_basic_routes(Router& r, Context& ctx);     // /, /api/version, /api/ps
+void add_model_routes(Router& r, Context& ctx);     // tags, show, copy, delete
+void add_blob_routes(Router& r, Context& ctx);      // /api/blobs/:digest
+void add_create_routes(Router& r, Context& ctx);    // /api/create
 void add_generate_routes(Router& r, Context& ctx);  // /api/generate
 void add_chat_routes(Router& r, Context& ctx);      // /api/chat
 void add_registry_routes(Router& r, Context& ctx);  // /api/pull, /api/push

@@ -45,13 +45,12 @@ class GenSink {
 // `_debug_render_only` reply instead.
 class NativeSink : public GenSink {
  public:
-  using ChunkFn = std::function<ojson(const GenOutput&, const runner::CompletionResult* r,
-                                      const GenJob* job)>;
+  using ChunkFn =
+      std::function<ojson(const GenOutput&, const runner::CompletionResult* r, const GenJob* job)>;
   NativeSink(StreamWriter& w, std::string model, bool render_only, ChunkFn chunk);
   void begin(const Rendered& r) override;
   bool output(const GenOutput& out) override;
-  void finish(const GenOutput& rest, const runner::CompletionResult& r,
-              const GenJob& job) override;
+  void finish(const GenOutput& rest, const runner::CompletionResult& r, const GenJob& job) override;
   bool cancelled() const override { return w_.cancelled(); }
 
  private:

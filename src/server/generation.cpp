@@ -1,11 +1,11 @@
 #include "server/generation.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <cctype>
-#include <cmath>
 #include <string_view>
 
 #include "create/parameters.h"

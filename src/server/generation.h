@@ -41,8 +41,8 @@ runner::CompletionRequest completion_request(const nlohmann::json& options);
 struct GenModel {
   store::Model model;
   std::shared_ptr<const engine::ModelCard> card;  // null for a model without weights
-  std::string request_name;  // as the client wrote it (error messages)
-  std::string full_name;     // registry.ollama.ai/library/x:latest (capability errors)
+  std::string request_name;                       // as the client wrote it (error messages)
+  std::string full_name;  // registry.ollama.ai/library/x:latest (capability errors)
   std::vector<std::string> capabilities;
   prompt::Template tmpl;
   std::string template_text;

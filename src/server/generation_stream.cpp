@@ -131,8 +131,7 @@ void put_metrics(ojson& j, const GenJob& job, const runner::CompletionResult& r)
   put_if(j, "eval_duration", r.eval_ns);
 }
 
-GenSteps::GenSteps(std::shared_ptr<GenJob> job, GenSink& sink)
-    : job_(std::move(job)), sink_(sink) {
+GenSteps::GenSteps(std::shared_ptr<GenJob> job, GenSink& sink) : job_(std::move(job)), sink_(sink) {
   runner::Runner& runner = job_->lease->runner();
   runner::Runner::Admission admission =
       job_->admission ? std::move(*job_->admission) : runner.admit(job_->req);
@@ -231,16 +230,16 @@ void stream_run(httplib::Response& res, const Framing& framing, const GenRun& ru
                 const MakeGenSink& make_sink) {
   auto w = std::make_shared<DirectWriter>();
   std::shared_ptr<GenSink> sink = make_sink(*w);
-  respond_steps(res, framing, w, [run, sink] { return run.start(*sink); },
-                [run, sink]() -> Step {
-                  Step step = run.steps(*sink);
-                  return [sink, step] { return step(); };  // the steps write to the sink
-                });
+  respond_steps(
+      res, framing, w, [run, sink] { return run.start(*sink); },
+      [run, sink]() -> Step {
+        Step step = run.steps(*sink);
+        return [sink, step] { return step(); };  // the steps write to the sink
+      });
 }
 
 void respond_generation(httplib::Response& res, bool stream, bool chat, const GenRun& run,
-                        const MakeGenSink& make_sink,
-                        const std::function<void(ojson&)>& finalize) {
+                        const MakeGenSink& make_sink, const std::function<void(ojson&)>& finalize) {
   if (stream) {
     stream_run(res, Framing{}, run, make_sink);
     return;

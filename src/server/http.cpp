@@ -55,8 +55,10 @@ bool RequestBody::stream(const Chunk& fn) {
   if (consumed_) throw util::Error("request body already read", 500);
   consumed_ = true;
   bool ok = true;
-  if (preread_) ok = preread_->empty() || fn(preread_->data(), preread_->size());
-  else if (reader_) ok = (*reader_)([&](const char* data, size_t n) { return fn(data, n); });
+  if (preread_)
+    ok = preread_->empty() || fn(preread_->data(), preread_->size());
+  else if (reader_)
+    ok = (*reader_)([&](const char* data, size_t n) { return fn(data, n); });
   finished_ = ok;
   return ok;
 }

@@ -107,7 +107,6 @@ ErrorReply error_reply(const std::exception& e);
 void run_guarded(httplib::Response& res, const std::function<void()>& fn);
 // The same with another API's error body: write(res, status, message).
 using ErrorWriter = std::function<void(httplib::Response&, int status, const std::string& msg)>;
-void run_guarded(httplib::Response& res, const std::function<void()>& fn,
-                 const ErrorWriter& write);
+void run_guarded(httplib::Response& res, const std::function<void()>& fn, const ErrorWriter& write);
 
 }  // namespace server

@@ -10,10 +10,14 @@ namespace {
 std::string label(std::string_view v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -51,8 +55,10 @@ void sample(std::string& out, const std::string& name, const std::string& labels
   out += name;
   if (!labels.empty()) out += "{" + labels + "}";
   out += ' ';
-  if constexpr (std::is_floating_point_v<T>) out += num(value);
-  else out += std::to_string(value);
+  if constexpr (std::is_floating_point_v<T>)
+    out += num(value);
+  else
+    out += std::to_string(value);
   out += '\n';
 }
 
@@ -152,7 +158,9 @@ std::string Metrics::render(const sched::Scheduler* sched) const {
       {"ollama_kv_cells_used", "gauge", "KV cache cells holding tokens.",
        [](const sched::Scheduler::ModelStats& m) { return static_cast<double>(m.runner.kv_used); }},
       {"ollama_kv_cells_total", "gauge", "KV cache cells of a loaded model.",
-       [](const sched::Scheduler::ModelStats& m) { return static_cast<double>(m.runner.kv_total); }},
+       [](const sched::Scheduler::ModelStats& m) {
+         return static_cast<double>(m.runner.kv_total);
+       }},
       {"ollama_prefix_cache_hits_total", "counter",
        "Requests that reused a cached prompt prefix (since the model loaded).",
        [](const sched::Scheduler::ModelStats& m) {

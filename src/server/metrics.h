@@ -29,9 +29,9 @@ class Metrics {
   std::string render(const sched::Scheduler* sched) const;
 
   static constexpr std::array<double, 10> kTtftBuckets = {0.05, 0.1, 0.25, 0.5, 1,
-                                                         2.5,  5,   10,   30,  60};
+                                                          2.5,  5,   10,   30,  60};
   static constexpr std::array<double, 9> kTpotBuckets = {0.005, 0.01, 0.025, 0.05, 0.1,
-                                                        0.25,  0.5,  1,     2.5};
+                                                         0.25,  0.5,  1,     2.5};
 
  private:
   template <size_t N>

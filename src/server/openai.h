@@ -12,8 +12,8 @@
 #include "prompt/parsers.h"
 #include "runner/runner.h"
 #include "server/context.h"
-#include "server/stream.h"
 #include "server/http.h"
+#include "server/stream.h"
 
 namespace server::openai {
 

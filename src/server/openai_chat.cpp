@@ -22,8 +22,8 @@ std::string lower(std::string s) {
 
 // One tool call of an assistant message: arguments are JSON text of an object.
 ojson native_tool_call(const ojson& c) {
-  const ojson fn = c.contains("function") && c["function"].is_object() ? c["function"]
-                                                                        : ojson::object();
+  const ojson fn =
+      c.contains("function") && c["function"].is_object() ? c["function"] : ojson::object();
   ojson args = ojson::object();
   if (fn.contains("arguments") && fn["arguments"].is_string()) {
     args = util::parse_json_or_discarded<ojson>(fn["arguments"].get<std::string>());

@@ -164,7 +164,8 @@ Framing sse_framing() {
   f.content_type = "text/event-stream";
   f.late_error = [](int, const std::string& message) {
     ojson e = ojson::object();
-    e["error"] = {{"message", message}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}};
+    e["error"] = {
+        {"message", message}, {"type", "api_error"}, {"param", nullptr}, {"code", nullptr}};
     return sse_data(e) + "data: [DONE]\n\n";
   };
   f.early_error = [](httplib::Response& res, int status, const std::string& message) {

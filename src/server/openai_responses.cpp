@@ -131,19 +131,21 @@ class ResponsesSink : public ApiSink {
       }
       items_.push_back(item);
       if (streaming()) {
-        ok = emit(st_->event("response.output_item.added",
-                             {{"output_index", index()}, {"item", item}}));
+        ok = emit(
+            st_->event("response.output_item.added", {{"output_index", index()}, {"item", item}}));
         if (kind == Kind::kReasoning)
           ok = emit(st_->event("response.reasoning_summary_part.added",
                                {{"item_id", item["id"]},
                                 {"output_index", index()},
                                 {"summary_index", 0},
-                                {"part", summary_part("")}})) && ok;
+                                {"part", summary_part("")}})) &&
+               ok;
         else
           ok = emit(st_->event("response.content_part.added", {{"item_id", item["id"]},
                                                                {"output_index", index()},
                                                                {"content_index", 0},
-                                                               {"part", text_part("")}})) && ok;
+                                                               {"part", text_part("")}})) &&
+               ok;
       }
     }
     open_text_ += text;
@@ -157,12 +159,14 @@ class ResponsesSink : public ApiSink {
       return emit(st_->event("response.reasoning_summary_text.delta", {{"item_id", id},
                                                                        {"output_index", index()},
                                                                        {"summary_index", 0},
-                                                                       {"delta", text}})) && ok;
+                                                                       {"delta", text}})) &&
+             ok;
     return emit(st_->event("response.output_text.delta", {{"item_id", id},
                                                           {"output_index", index()},
                                                           {"content_index", 0},
                                                           {"delta", text},
-                                                          {"logprobs", ojson::array()}})) && ok;
+                                                          {"logprobs", ojson::array()}})) &&
+           ok;
   }
 
   // Ends the open reasoning or message item with its full text.
@@ -174,9 +178,9 @@ class ResponsesSink : public ApiSink {
       item["summary"] = ojson::array({summary_part(open_text_)});
       if (streaming()) {
         emit(st_->event("response.reasoning_summary_text.done", {{"item_id", id},
-                                                                  {"output_index", index()},
-                                                                  {"summary_index", 0},
-                                                                  {"text", open_text_}}));
+                                                                 {"output_index", index()},
+                                                                 {"summary_index", 0},
+                                                                 {"text", open_text_}}));
         emit(st_->event("response.reasoning_summary_part.done",
                         {{"item_id", id},
                          {"output_index", index()},
@@ -220,15 +224,18 @@ class ResponsesSink : public ApiSink {
     done["arguments"] = args;
     if (!streaming()) return true;
     const ojson id = item["id"];
-    bool ok = emit(st_->event("response.output_item.added",
-                              {{"output_index", index()}, {"item", item}}));
+    bool ok =
+        emit(st_->event("response.output_item.added", {{"output_index", index()}, {"item", item}}));
     ok = emit(st_->event("response.function_call_arguments.delta",
-                         {{"item_id", id}, {"output_index", index()}, {"delta", args}})) && ok;
-    ok = emit(st_->event("response.function_call_arguments.done", {{"item_id", id},
-                                                                  {"output_index", index()},
-                                                                  {"name", c.name},
-                                                                  {"arguments", args}})) && ok;
-    ok = emit(st_->event("response.output_item.done", {{"output_index", index()}, {"item", done}})) &&
+                         {{"item_id", id}, {"output_index", index()}, {"delta", args}})) &&
+         ok;
+    ok =
+        emit(st_->event(
+            "response.function_call_arguments.done",
+            {{"item_id", id}, {"output_index", index()}, {"name", c.name}, {"arguments", args}})) &&
+        ok;
+    ok = emit(st_->event("response.output_item.done",
+                         {{"output_index", index()}, {"item", done}})) &&
          ok;
     return ok;
   }
@@ -247,9 +254,9 @@ class ResponsesSink : public ApiSink {
   std::function<int(const std::string&)> count_;
   ojson items_ = ojson::array();
   Kind open_ = Kind::kNone;
-  std::string open_text_;   // the open item's text so far
-  std::string text_;        // all message text (output_text)
-  std::string reasoning_;   // all reasoning text (reasoning_tokens)
+  std::string open_text_;  // the open item's text so far
+  std::string text_;       // all message text (output_text)
+  std::string reasoning_;  // all reasoning text (reasoning_tokens)
   ojson final_ = ojson::object();
 };
 
@@ -268,7 +275,8 @@ void responses(Context& ctx, Call& c) {
   f.late_error = [st](int, const std::string& message) {
     ojson failed = st->response("failed", ojson::array(), nullptr);
     failed["error"] = {{"code", "server_error"}, {"message", message}};
-    return st->event("error", {{"code", "server_error"}, {"message", message}, {"param", nullptr}}) +
+    return st->event("error",
+                     {{"code", "server_error"}, {"message", message}, {"param", nullptr}}) +
            st->event("response.failed", {{"response", failed}});
   };
   respond_api(c.res, stream, f, run,

@@ -225,8 +225,8 @@ ResponsesRequest parse_responses_request(std::string_view body) {
   if (const ojson* t = array_field(r, "tools")) {
     out.tools = *t;
     // Function tools; the hosted kinds (web_search, file_search, ...) are left out.
-    chat.tools = function_tools(*t, "function", /*type_optional=*/false, "parameters",
-                                "/v1/responses");
+    chat.tools =
+        function_tools(*t, "function", /*type_optional=*/false, "parameters", "/v1/responses");
   }
   if (auto tc = r.find("tool_choice"); tc != r.end() && !tc->is_null()) {
     out.tool_choice = *tc;

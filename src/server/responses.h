@@ -15,8 +15,8 @@ struct ResponsesRequest {
   std::string format;     // text.format as a native format ("" none)
   bool stream = false;
   // What the response object echoes back.
-  nlohmann::ordered_json instructions;       // string or null
-  nlohmann::ordered_json max_output_tokens;  // integer or null
+  nlohmann::ordered_json instructions;                             // string or null
+  nlohmann::ordered_json max_output_tokens;                        // integer or null
   nlohmann::ordered_json tools = nlohmann::ordered_json::array();  // as the client sent them
   nlohmann::ordered_json tool_choice = "auto";
   nlohmann::ordered_json text_format = {{"type", "text"}};

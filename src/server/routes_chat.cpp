@@ -5,9 +5,9 @@
 #include <regex>
 
 #include "api/generate.h"
+#include "engine/sample/json_schema.h"
 #include "server/connections.h"
 #include "server/context.h"
-#include "engine/sample/json_schema.h"
 #include "server/gen_run.h"
 #include "server/generation.h"
 #include "server/http.h"

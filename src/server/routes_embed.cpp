@@ -94,10 +94,12 @@ void rerank(Context& ctx, Call& c) {
   if (!docs || !docs->is_array()) throw util::bad_request("documents must be an array of strings");
   for (const auto& d : *docs) {
     // Strings, or {"text": ...} objects as some clients send them.
-    if (d.is_string()) job.documents.push_back(d.get<std::string>());
+    if (d.is_string())
+      job.documents.push_back(d.get<std::string>());
     else if (d.is_object() && d.contains("text") && d["text"].is_string())
       job.documents.push_back(d["text"].get<std::string>());
-    else throw util::bad_request("documents must be an array of strings");
+    else
+      throw util::bad_request("documents must be an array of strings");
   }
   int top_n = 0;
   f.get("top_n", top_n);
@@ -138,8 +140,7 @@ void add_embed_routes(Router& r, Context& ctx) {
   r.add("POST", "/api/embed", [&ctx](Call& c) { embed(ctx, c); });
   r.add("POST", "/api/embeddings", [&ctx](Call& c) { embeddings_legacy(ctx, c); });
   r.add("POST", "/api/rerank", [&ctx](Call& c) { rerank(ctx, c); });
-  r.add("POST", "/v1/rerank",
-        [&ctx](Call& c) { openai::guarded(c.res, [&] { rerank(ctx, c); }); });
+  r.add("POST", "/v1/rerank", [&ctx](Call& c) { openai::guarded(c.res, [&] { rerank(ctx, c); }); });
 }
 
 }  // namespace server

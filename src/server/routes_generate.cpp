@@ -2,9 +2,9 @@
 #include <chrono>
 
 #include "api/generate.h"
+#include "engine/sample/json_schema.h"
 #include "server/connections.h"
 #include "server/context.h"
-#include "engine/sample/json_schema.h"
 #include "server/gen_run.h"
 #include "server/generation.h"
 #include "server/http.h"
@@ -32,8 +32,7 @@ void write_ojson(httplib::Response& res, const ojson& j) {
 // The prompt for a templated (non-raw) request; `custom` is the request's own template.
 std::string build_prompt(const api::GenerateRequest& req, const prompt::Template& tmpl,
                          const prompt::Template* custom, const GenModel& m,
-                         const prompt::Think& think, runner::Runner& runner,
-                         PromptTokens& tokens) {
+                         const prompt::Think& think, runner::Runner& runner, PromptTokens& tokens) {
   if (!req.suffix.empty()) {
     // Fill-in-middle: the template gets Prompt, Suffix and an empty Response only.
     prompt::Json data = prompt::Json::object();
@@ -173,8 +172,7 @@ GenRun prepare_generate(Context& ctx, api::GenerateRequest req, std::string form
 GenRun prepare_load(Context& ctx, const std::string& model, const nlohmann::json& options) {
   auto start = std::chrono::steady_clock::now();
   GenModel m = resolve_model(ctx, model);
-  if (!m.has("completion"))
-    throw util::bad_request("\"" + model + "\" does not support generate");
+  if (!m.has("completion")) throw util::bad_request("\"" + model + "\" does not support generate");
   auto mreq = model_request(m, merge_options(m.model.options, options), std::nullopt);
   auto job = std::make_shared<GenJob>();
   job->start = start;

@@ -64,11 +64,10 @@ void show(Context& ctx, Call& c) {
   auto name = store::ModelName::parse(req.model);
   if (!name.is_valid()) throw util::bad_request("invalid model name");
   name = ctx.store->resolve(name);
-  if (!ctx.store->read_manifest(name))
-    throw util::not_found("model '" + req.model + "' not found");
+  if (!ctx.store->read_manifest(name)) throw util::not_found("model '" + req.model + "' not found");
   store::Model m = store::load_model(*ctx.store, name);
-  auto modified = api::Timestamp::from_unix_nanos_local(
-      file_mtime_ns(ctx.store->manifest_path(name)));
+  auto modified =
+      api::Timestamp::from_unix_nanos_local(file_mtime_ns(ctx.store->manifest_path(name)));
   auto resp = build_show_response(std::move(m), req, modified);
   if (c.req.get_header_value("User-Agent").rfind("GitHubCopilotChat/", 0) == 0)
     resp.model_info["general.basename"] = req.model;
@@ -78,8 +77,7 @@ void show(Context& ctx, Call& c) {
 void copy(Context& ctx, Call& c) {
   auto req = c.json_body().get<api::CopyRequest>();
   auto src = store::ModelName::parse(req.source);
-  if (!src.is_valid())
-    throw util::bad_request("source " + go_quote(req.source) + " is invalid");
+  if (!src.is_valid()) throw util::bad_request("source " + go_quote(req.source) + " is invalid");
   src = ctx.store->resolve(src);
   auto dst = store::ModelName::parse(req.destination);
   if (!dst.is_valid())

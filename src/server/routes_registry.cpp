@@ -29,7 +29,8 @@ TransferRequest parse(Context& ctx, Call& c) {
   r.name = store::ModelName::parse(model);
   if (!r.name.is_valid()) throw util::bad_request("invalid model name");
   r.name = ctx.store->resolve(r.name);
-  if (body.contains("insecure") && body["insecure"].is_boolean()) r.opts.insecure = body["insecure"];
+  if (body.contains("insecure") && body["insecure"].is_boolean())
+    r.opts.insecure = body["insecure"];
   if (body.contains("stream") && body["stream"].is_boolean()) r.stream = body["stream"];
   // Credentials for registries that answer with a Basic challenge (Ollama ignores them).
   r.opts.username = str("username");
@@ -46,8 +47,10 @@ void transfer(Context& ctx, Call& c, bool is_pull) {
       // A client that goes away cancels the transfer; part state stays on disk for resume.
       if (!w.send(p) || w.cancelled()) cancel = true;
     };
-    if (is_pull) registry::pull(*ctx.store, r.name, r.opts, progress, &cancel, ctx.config.noprune);
-    else registry::push(*ctx.store, r.name, r.opts, progress, &cancel);
+    if (is_pull)
+      registry::pull(*ctx.store, r.name, r.opts, progress, &cancel, ctx.config.noprune);
+    else
+      registry::push(*ctx.store, r.name, r.opts, progress, &cancel);
   });
 }
 

@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "api/version.h"
-#include "server/context.h"
 #include "registry/identity.h"
+#include "server/context.h"
 #include "server/metrics.h"
 #include "server/running_models.h"
 #include "server/server.h"
@@ -94,8 +94,10 @@ int serve_main() {
       try {
         ctx.store->prune();
       } catch (const std::exception& e) {
-        LOG_WARN("corrupt manifests detected, skipping prune operation.  Re-pull or delete to "
-                 "clear: {}", e.what());
+        LOG_WARN(
+            "corrupt manifests detected, skipping prune operation.  Re-pull or delete to "
+            "clear: {}",
+            e.what());
       }
     }
     ctx.scheduler = std::make_unique<sched::Scheduler>(scheduler_settings(ctx.config));
@@ -107,8 +109,7 @@ int serve_main() {
     HttpServer http(ctx);
     const auto& host = ctx.config.host;
     int port = http.bind(host.host, host.port);
-    std::string addr = host.host.find(':') != std::string::npos ? "[" + host.host + "]"
-                                                                 : host.host;
+    std::string addr = host.host.find(':') != std::string::npos ? "[" + host.host + "]" : host.host;
     LOG_INFO("Listening on {}:{} (version {})", addr, port, api::kVersion);
     {
       SignalWatcher watcher(http);

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "server/anthropic.h"
@@ -29,8 +29,10 @@ ConnectionLimits connection_limits() {
   // Descriptors beyond client sockets: model files, blobs being written, registry transfers.
   const size_t files = raise_open_file_limit();
   const size_t reserve = 512;
-  if (files > reserve + 64) lim.max_connections = std::min(lim.max_connections, files - reserve);
-  else lim.max_connections = 64;
+  if (files > reserve + 64)
+    lim.max_connections = std::min(lim.max_connections, files - reserve);
+  else
+    lim.max_connections = 64;
   lim.max_per_client = std::min(lim.max_per_client, lim.max_connections);
   return lim;
 }
@@ -101,10 +103,10 @@ HttpServer::HttpServer(Context& ctx) : ctx_(ctx), api_keys_(ctx.config.api_keys(
 HttpServer::~HttpServer() = default;
 
 void HttpServer::install() {
-  conns_ = std::make_unique<Connections>(
-      connection_limits(), [this](httplib::Stream& s, bool close, bool& closed) {
-        return http_.serve_one(s, close, closed);
-      });
+  conns_ = std::make_unique<Connections>(connection_limits(),
+                                         [this](httplib::Stream& s, bool close, bool& closed) {
+                                           return http_.serve_one(s, close, closed);
+                                         });
   http_.on_accept = [this](socket_t sock) { conns_->adopt(sock); };
   http_.new_task_queue = [] { return new InlineQueue; };
   http_.set_tcp_nodelay(true);
@@ -126,9 +128,9 @@ void HttpServer::install() {
     for (const auto& [k, v] : cors.headers) res.set_header(k, v);
     int status = cors.status;
     if (status == 0) status = host_check(bound_loopback_, req.method, host);
-    if (status == 0 && !api_keys_.allows(req.method, req.path,
-                                         header_or_empty(req, "Authorization"),
-                                         header_or_empty(req, "x-api-key"))) {
+    if (status == 0 &&
+        !api_keys_.allows(req.method, req.path, header_or_empty(req, "Authorization"),
+                          header_or_empty(req, "x-api-key"))) {
       write_unauthorized(res, req.path);
       if (ctx_.metrics) ctx_.metrics->request(req.method, "(no api key)", 401);
       if (has_body(req)) res.set_header("Connection", "close");
@@ -184,8 +186,8 @@ void HttpServer::install() {
   http_.set_logger([](const httplib::Request& req, const httplib::Response& res) {
     auto elapsed = std::chrono::steady_clock::now() - t_request_start;
     double ms = std::chrono::duration<double, std::milli>(elapsed).count();
-    LOG_INFO("[GIN] | {:3d} | {:10.3f}ms | {:>15} | {:<7} {}", res.status, ms,
-             req.remote_addr, req.method, req.path);
+    LOG_INFO("[GIN] | {:3d} | {:10.3f}ms | {:>15} | {:<7} {}", res.status, ms, req.remote_addr,
+             req.method, req.path);
   });
 }
 
@@ -200,8 +202,8 @@ int HttpServer::bind(const std::string& host, int port) {
   if (!http_.bind_to_port(host, port)) {
     std::string addr = host.find(':') != std::string::npos ? "[" + host + "]" : host;
     int err = errno;
-    throw util::Error("listen tcp " + addr + ":" + std::to_string(port) + ": bind: " +
-                      errno_text(err));
+    throw util::Error("listen tcp " + addr + ":" + std::to_string(port) +
+                      ": bind: " + errno_text(err));
   }
   http_.raise_backlog();
   return port;

@@ -6,8 +6,8 @@
 #include <memory>
 #include <string>
 
-#include "server/connections.h"
 #include "server/access.h"
+#include "server/connections.h"
 #include "server/context.h"
 #include "server/http.h"
 

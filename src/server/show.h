@@ -1,7 +1,6 @@
 // POST /api/show's content: Go-formatted parameters, the generated Modelfile, GGUF model_info
 // and tensors, capabilities (§3.6, §7.5). Pure functions over a loaded store::Model.
 #pragma once
-#include "engine/card.h"
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -9,6 +8,7 @@
 #include <vector>
 
 #include "api/types.h"
+#include "engine/card.h"
 #include "store/model.h"
 
 namespace gguf {

@@ -11,8 +11,8 @@
 #include "server/connections.h"
 #include "server/http.h"
 #include "util/error.h"
-#include "util/thread.h"
 #include "util/log.h"
+#include "util/thread.h"
 
 namespace server {
 namespace {
@@ -49,8 +49,8 @@ struct Channel : StreamWriter {
 
   bool send(const json& obj) override { return send_frame(dump_json(obj) + "\n"); }
   bool send(const nlohmann::ordered_json& obj) override {
-    return send_frame(
-        obj.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+    return send_frame(obj.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
+                      "\n");
   }
   bool send_frame(std::string frame) override {
     if (cancelled()) return false;
@@ -61,9 +61,7 @@ struct Channel : StreamWriter {
     cv.notify_all();
     return true;
   }
-  bool cancelled() const override {
-    return gone.load() || g_shutting_down.load() || client.gone();
-  }
+  bool cancelled() const override { return gone.load() || g_shutting_down.load() || client.gone(); }
 
   void finish(std::optional<Failure> f) {
     {
@@ -116,9 +114,7 @@ bool DirectWriter::send_frame(std::string frame) {
   return !gone_;
 }
 
-bool DirectWriter::cancelled() const {
-  return gone_ || g_shutting_down.load() || client_.gone();
-}
+bool DirectWriter::cancelled() const { return gone_ || g_shutting_down.load() || client_.gone(); }
 
 void respond_steps(httplib::Response& res, const Framing& framing, std::shared_ptr<DirectWriter> w,
                    std::function<bool()> start, std::function<std::function<bool()>()> open) {
@@ -139,10 +135,9 @@ void respond_steps(httplib::Response& res, const Framing& framing, std::shared_p
       write_error(res, r.status, r.message);
     return;
   }
-  auto late_error = framing.late_error ? framing.late_error
-                                       : [](int, const std::string& message) {
-                                           return dump_json(json{{"error", message}}) + "\n";
-                                         };
+  auto late_error = framing.late_error ? framing.late_error : [](int, const std::string& message) {
+    return dump_json(json{{"error", message}}) + "\n";
+  };
   res.status = 200;
   if (framing.content_type == "text/event-stream") res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
@@ -192,10 +187,9 @@ void respond_stream(httplib::Response& res, bool stream, Producer producer, Redu
 }
 
 void respond_frames(httplib::Response& res, const Framing& framing, Producer producer) {
-  auto late_error = framing.late_error ? framing.late_error
-                                       : [](int, const std::string& message) {
-                                           return dump_json(json{{"error", message}}) + "\n";
-                                         };
+  auto late_error = framing.late_error ? framing.late_error : [](int, const std::string& message) {
+    return dump_json(json{{"error", message}}) + "\n";
+  };
 
   auto ch = std::make_shared<Channel>();
   ch->client = current_client();
@@ -258,7 +252,7 @@ void respond_frames(httplib::Response& res, const Framing& framing, Producer pro
           LOG_DEBUG("stream ended early: client disconnected");
         }
         ch->join();
-        });
+      });
 }
 
 }  // namespace server

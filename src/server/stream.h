@@ -7,9 +7,9 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "server/connections.h"
-#include <string>
 
 namespace server {
 
@@ -70,10 +70,9 @@ class DirectWriter : public StreamWriter {
 
  private:
   friend void respond_steps(httplib::Response&, const Framing&, std::shared_ptr<DirectWriter>,
-                            std::function<bool()>,
-                            std::function<std::function<bool()>()>);
-  std::string held_;                      // frames before the body started
-  httplib::DataSink* sink_ = nullptr;     // set while the body is being written
+                            std::function<bool()>, std::function<std::function<bool()>()>);
+  std::string held_;                   // frames before the body started
+  httplib::DataSink* sink_ = nullptr;  // set while the body is being written
   bool gone_ = false;
   ClientWatch client_;  // the connection of the request that made it
 };

@@ -6,8 +6,8 @@
 
 #include "store/store.h"
 #include "util/error.h"
-#include "util/log.h"
 #include "util/json.h"
+#include "util/log.h"
 
 namespace store {
 namespace {

@@ -22,7 +22,9 @@ int64_t unit_nanos(std::string_view u) {
 }  // namespace
 
 int64_t parse_go_duration(std::string_view orig) {
-  auto invalid = [&] { return bad_request("time: invalid duration \"" + std::string(orig) + "\""); };
+  auto invalid = [&] {
+    return bad_request("time: invalid duration \"" + std::string(orig) + "\"");
+  };
   std::string_view s = orig;
   bool neg = false;
   if (!s.empty() && (s[0] == '-' || s[0] == '+')) {
@@ -35,7 +37,8 @@ int64_t parse_go_duration(std::string_view orig) {
   while (!s.empty()) {
     size_t i = 0;
     std::string num;
-    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) num += s[i++];
+    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.'))
+      num += s[i++];
     if (num.empty() || num == ".") throw invalid();
     size_t j = i;
     while (j < s.size() && !std::isdigit(static_cast<unsigned char>(s[j])) && s[j] != '.') j++;
@@ -77,9 +80,12 @@ std::string format_go_duration(int64_t ns) {
   uint64_t u = neg ? static_cast<uint64_t>(-(ns + 1)) + 1 : static_cast<uint64_t>(ns);
   std::string out;
   if (u < static_cast<uint64_t>(kNanosPerSecond)) {
-    if (u < 1000) out = std::to_string(u) + "ns";
-    else if (u < 1000000) out = frac(u, 3) + "\xc2\xb5s";
-    else out = frac(u, 6) + "ms";
+    if (u < 1000)
+      out = std::to_string(u) + "ns";
+    else if (u < 1000000)
+      out = frac(u, 3) + "\xc2\xb5s";
+    else
+      out = frac(u, 6) + "ms";
   } else {
     std::string secs = frac(u % (60ull * kNanosPerSecond), 9) + "s";
     uint64_t mins = u / (60ull * kNanosPerSecond);

@@ -40,7 +40,8 @@ std::string clean_env_value(std::string_view v) {
   auto ws = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
   while (!v.empty() && ws(v.front())) v.remove_prefix(1);
   while (!v.empty() && ws(v.back())) v.remove_suffix(1);
-  if (v.size() >= 2 && ((v.front() == '"' && v.back() == '"') || (v.front() == '\'' && v.back() == '\''))) {
+  if (v.size() >= 2 &&
+      ((v.front() == '"' && v.back() == '"') || (v.front() == '\'' && v.back() == '\''))) {
     v = v.substr(1, v.size() - 2);
   }
   return std::string(v);
@@ -90,8 +91,10 @@ HostAddress parse_ollama_host(std::string_view raw) {
   if (!port.empty()) {
     bool ok = port.find_first_not_of("0123456789") == std::string::npos && port.size() <= 5;
     int n = ok ? std::stoi(port) : -1;
-    if (ok && n >= 0 && n <= 65535) a.port = n;
-    else LOG_WARN("invalid port, using default: port={} default={}", port, default_port);
+    if (ok && n >= 0 && n <= 65535)
+      a.port = n;
+    else
+      LOG_WARN("invalid port, using default: port={} default={}", port, default_port);
   }
   return a;
 }
@@ -128,8 +131,10 @@ Config Config::from_env() {
   }
   std::string dbg = getenv_clean("OLLAMA_DEBUG");
   if (!dbg.empty()) {
-    if (dbg.find_first_not_of("0123456789") == std::string::npos) c.debug = std::stoi(dbg);
-    else c.debug = parse_env_bool(dbg) ? 1 : 0;
+    if (dbg.find_first_not_of("0123456789") == std::string::npos)
+      c.debug = std::stoi(dbg);
+    else
+      c.debug = parse_env_bool(dbg) ? 1 : 0;
   }
   c.noprune = parse_env_bool(getenv_clean("OLLAMA_NOPRUNE"));
   c.nohistory = parse_env_bool(getenv_clean("OLLAMA_NOHISTORY"));

@@ -24,28 +24,28 @@ HostAddress parse_ollama_host(std::string_view value);
 
 struct Config {
   HostAddress host;
-  std::string models_dir;        // OLLAMA_MODELS, default $HOME/.ollama/models
-  std::string home_dir;          // ~/.ollama
-  int64_t keep_alive_ns;         // OLLAMA_KEEP_ALIVE, default 5m; forever = util::kForever
-  int context_length = 0;        // OLLAMA_CONTEXT_LENGTH, 0 = auto
-  int num_parallel = 1;          // OLLAMA_NUM_PARALLEL
-  int max_loaded_models = 0;     // OLLAMA_MAX_LOADED_MODELS, 0 = 3 on CPU
-  int max_queue = 512;           // OLLAMA_MAX_QUEUE
+  std::string models_dir;            // OLLAMA_MODELS, default $HOME/.ollama/models
+  std::string home_dir;              // ~/.ollama
+  int64_t keep_alive_ns;             // OLLAMA_KEEP_ALIVE, default 5m; forever = util::kForever
+  int context_length = 0;            // OLLAMA_CONTEXT_LENGTH, 0 = auto
+  int num_parallel = 1;              // OLLAMA_NUM_PARALLEL
+  int max_loaded_models = 0;         // OLLAMA_MAX_LOADED_MODELS, 0 = 3 on CPU
+  int max_queue = 512;               // OLLAMA_MAX_QUEUE
   std::vector<std::string> origins;  // OLLAMA_ORIGINS entries
-  int debug = 0;                 // OLLAMA_DEBUG: 0 info, 1 debug, 2 trace
-  bool noprune = false;          // OLLAMA_NOPRUNE
-  bool nohistory = false;        // OLLAMA_NOHISTORY
-  bool flash_attention = false;  // OLLAMA_FLASH_ATTENTION
-  std::string kv_cache_type;     // OLLAMA_KV_CACHE_TYPE ("" = f16)
-  int64_t load_timeout_ns;       // OLLAMA_LOAD_TIMEOUT, default 5m
-  int max_transfer_streams = 4;  // OLLAMA_MAX_TRANSFER_STREAMS
-  bool no_cloud = false;         // OLLAMA_NO_CLOUD
-  bool auth = false;             // OLLAMA_AUTH
-  std::string editor;            // OLLAMA_EDITOR / VISUAL / EDITOR
-  std::string api_key;           // OLLAMA_API_KEY: optional bearer token for the local API
+  int debug = 0;                     // OLLAMA_DEBUG: 0 info, 1 debug, 2 trace
+  bool noprune = false;              // OLLAMA_NOPRUNE
+  bool nohistory = false;            // OLLAMA_NOHISTORY
+  bool flash_attention = false;      // OLLAMA_FLASH_ATTENTION
+  std::string kv_cache_type;         // OLLAMA_KV_CACHE_TYPE ("" = f16)
+  int64_t load_timeout_ns;           // OLLAMA_LOAD_TIMEOUT, default 5m
+  int max_transfer_streams = 4;      // OLLAMA_MAX_TRANSFER_STREAMS
+  bool no_cloud = false;             // OLLAMA_NO_CLOUD
+  bool auth = false;                 // OLLAMA_AUTH
+  std::string editor;                // OLLAMA_EDITOR / VISUAL / EDITOR
+  std::string api_key;               // OLLAMA_API_KEY: optional bearer token for the local API
   // OLLAMA_API_KEY's entries (one key or a comma-separated list), trimmed, empty ones dropped.
   std::vector<std::string> api_keys() const;
-  int num_threads = 0;           // OLLAMA_NUM_THREADS: 0 = physical cores
+  int num_threads = 0;  // OLLAMA_NUM_THREADS: 0 = physical cores
 
   // Reads the environment now. Cheap; call once at start-up and pass the result around.
   static Config from_env();

@@ -16,7 +16,9 @@ int json_nesting_depth(std::string_view text, int limit) {
       continue;
     }
     switch (c) {
-      case '"': in_string = true; break;
+      case '"':
+        in_string = true;
+        break;
       case '[':
       case '{':
         if (++depth > deepest) {
@@ -28,7 +30,8 @@ int json_nesting_depth(std::string_view text, int limit) {
       case '}':
         if (depth > 0) depth--;
         break;
-      default: break;
+      default:
+        break;
     }
   }
   return deepest;
@@ -40,12 +43,16 @@ size_t json_value_count(std::string_view text) {
   for (size_t i = 0; i < text.size(); i++) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') i++;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        i++;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
-    if (c == '"') in_string = true;
-    else if (c == ',' || c == '[' || c == '{') values++;
+    if (c == '"')
+      in_string = true;
+    else if (c == ',' || c == '[' || c == '{')
+      values++;
   }
   return values;
 }

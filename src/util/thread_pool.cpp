@@ -3,8 +3,6 @@
 // variable so an idle server burns no CPU.
 #include "util/thread_pool.h"
 
-#include "util/error.h"
-
 #include <sched.h>
 
 #include <algorithm>
@@ -18,6 +16,8 @@
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "util/error.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>

@@ -172,9 +172,8 @@ namespace client {
 namespace {
 
 TEST(Client, PathPrefixFromHostIsKept) {
-  MiniServer s([](const SeenRequest&) {
-    return MiniServer::response(200, "OK", R"({"models":[]})");
-  });
+  MiniServer s(
+      [](const SeenRequest&) { return MiniServer::response(200, "OK", R"({"models":[]})"); });
   Client c(s.url() + "/ollama/");
   EXPECT_EQ(c.call("GET", "/api/tags"), json::parse(R"({"models":[]})"));
   EXPECT_EQ(s.requests()[0].path, "/ollama/api/tags");

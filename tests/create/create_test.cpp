@@ -380,17 +380,19 @@ TEST_F(CreateTest, QuantizeWritesAQuantizedModelLayer) {
   req.files = {{"stories.gguf", put_stories()}};
   req.quantize = "q8_0";
   auto statuses = run(req);
-  EXPECT_NE(std::find(statuses.begin(), statuses.end(), "quantizing F32 model to Q8_0"), statuses.end());
+  EXPECT_NE(std::find(statuses.begin(), statuses.end(), "quantizing F32 model to Q8_0"),
+            statuses.end());
   EXPECT_NE(std::find(statuses.begin(), statuses.end(), "verifying conversion"), statuses.end());
   auto m = store::load_model(*st_, ModelName::parse("stories-q8"));
   EXPECT_EQ(m.config.file_type, "Q8_0");
   auto f = gguf::File::open(m.model_path);
-  EXPECT_EQ(f->tensor("blk.0.attn_q.weight")->type, 8u);  // Q8_0
+  EXPECT_EQ(f->tensor("blk.0.attn_q.weight")->type, 8u);     // Q8_0
   EXPECT_EQ(f->tensor("blk.0.attn_norm.weight")->type, 0u);  // norms stay F32
   // An unsupported target is refused with Ollama's text and writes nothing.
   req.model = "stories-bad";
   req.quantize = "q9_z";
-  EXPECT_EQ(error_of(req),
-            "unsupported quantization type Q9_Z - supported types are F32, F16, Q4_K_S, Q4_K_M, Q8_0");
+  EXPECT_EQ(
+      error_of(req),
+      "unsupported quantization type Q9_Z - supported types are F32, F16, Q4_K_S, Q4_K_M, Q8_0");
   EXPECT_FALSE(st_->read_manifest(ModelName::parse("stories-bad")).has_value());
 }

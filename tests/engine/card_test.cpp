@@ -40,7 +40,8 @@ TEST(ModelCard, ReadsADecoderOnceAndAnEncoder) {
 
 TEST(ModelCard, AChangedFileIsReadAgainAndABadOneIsAnError) {
   namespace fs = std::filesystem;
-  const fs::path p = fs::temp_directory_path() / ("oc-card-" + std::to_string(::getpid()) + ".gguf");
+  const fs::path p =
+      fs::temp_directory_path() / ("oc-card-" + std::to_string(::getpid()) + ".gguf");
   auto src = gguf::File::open(kShared + "models/tiny-bert-e64.gguf");
   gguf::Writer w = gguf::Writer::from_file(*src);
   w.write(p.string());

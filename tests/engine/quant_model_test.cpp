@@ -1,7 +1,5 @@
 // The model quantizer against llama-quantize's files: the same per-tensor types for every
 // mix, and weights as close to the F32 source as the reference quantizer gets them.
-#include "engine/quant/quantize_model.h"
-
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -10,6 +8,7 @@
 #include <filesystem>
 
 #include "engine/gguf/gguf.h"
+#include "engine/quant/quantize_model.h"
 #include "ops/types.h"
 
 namespace fs = std::filesystem;
@@ -27,10 +26,11 @@ std::string e256_f32() {
   const fs::path out = dir / "tiny-llama-e256-f32.gguf";
   if (fs::exists(out)) return out.string();
   const fs::path tmp = dir / ("tiny-llama-e256-f32.tmp" + std::to_string(::getpid()));
-  std::string cmd = "python3 " + kShared + "/tools/make_tiny_gguf.py --arch llama --vocab " + kShared +
-                    "/testdata/vocab/ggml-vocab-llama-spm.gguf --name tiny-llama-e256 --seed 101 "
-                    "--n-embd 256 --n-layer 2 --n-head 8 --n-head-kv 2 --n-ff 512 --rope-base 10000 --out " +
-                    tmp.string() + " > /dev/null";
+  std::string cmd =
+      "python3 " + kShared + "/tools/make_tiny_gguf.py --arch llama --vocab " + kShared +
+      "/testdata/vocab/ggml-vocab-llama-spm.gguf --name tiny-llama-e256 --seed 101 "
+      "--n-embd 256 --n-layer 2 --n-head 8 --n-head-kv 2 --n-ff 512 --rope-base 10000 --out " +
+      tmp.string() + " > /dev/null";
   if (std::system(cmd.c_str()) != 0) return "";
   fs::rename(tmp, out);
   return out.string();
@@ -45,7 +45,8 @@ std::vector<float> dequant(const gguf::TensorInfo& t) {
   const auto* k = ops::kernels(static_cast<ops::DType>(t.type), ops::Isa::kScalar);
   int64_t row = t.dims[0];
   size_t rb = ops::row_bytes(static_cast<ops::DType>(t.type), row);
-  for (int64_t r = 0; r < t.n_elements() / row; r++) k->dequantize_row(t.data + r * rb, v.data() + r * row, row);
+  for (int64_t r = 0; r < t.n_elements() / row; r++)
+    k->dequantize_row(t.data + r * rb, v.data() + r * row, row);
   return v;
 }
 
@@ -72,7 +73,8 @@ TEST_P(QuantMix, MatchesLlamaQuantizeTypesAndQuality) {
   ASSERT_FALSE(src.empty()) << "could not regenerate the F32 source";
   auto ft = engine::quant::parse_file_type(GetParam().type);
   ASSERT_TRUE(ft);
-  fs::path dst = fs::temp_directory_path() / ("oc-quant-" + std::to_string(::getpid()) + "-" + GetParam().type + ".gguf");
+  fs::path dst = fs::temp_directory_path() /
+                 ("oc-quant-" + std::to_string(::getpid()) + "-" + GetParam().type + ".gguf");
   engine::quant::quantize_file(src, dst.string(), *ft, nullptr, 2);
   auto ours = gguf::File::open(dst.string());
   auto ref = gguf::File::open(kShared + "/testdata/models/" + GetParam().ref_file);
@@ -112,7 +114,10 @@ TEST(QuantChooser, LlamaCppMixRules) {
   EXPECT_EQ(*c.choose("token_embd.weight", {2048, 128256}), ops::DType::Q6_K);  // tied output
   EXPECT_FALSE(c.choose("blk.0.attn_norm.weight", {2048}).has_value());
   std::string v;
-  for (int i = 0; i < 16; i++) v += ops::type_info(static_cast<uint32_t>(*c.choose("blk." + std::to_string(i) + ".attn_v.weight", m)))->name[1];
+  for (int i = 0; i < 16; i++)
+    v += ops::type_info(
+             static_cast<uint32_t>(*c.choose("blk." + std::to_string(i) + ".attn_v.weight", m)))
+             ->name[1];
   // use_more_bits(i, 16): i < 2, i >= 14, (i - 2) % 3 == 2 -> Q6_K ('6'), else Q4_K ('4').
   EXPECT_EQ(v, "6644644644644666");
   EXPECT_EQ(*c.choose("blk.0.attn_q.weight", m), ops::DType::Q4_K);

@@ -2,13 +2,13 @@
 // classification head added; scores held to the head applied by hand to the same model's CLS
 // states, pair tokenization and its truncation, and the errors of a head that is missing.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <random>
 #include <string>
-#include <unistd.h>
 
 #include "engine/embed.h"
 #include "engine/gguf/writer.h"
@@ -126,7 +126,8 @@ TEST(Rerank, PairsAreClsQuerySepDocSepAndCutTheDocumentFirst) {
   EXPECT_EQ(e->tokenize_pair("what is a cat", "a cat is a small animal that likes milk"), want);
   // Cut to 3 + |q| + 2: the query stays whole, the document keeps its first 2 tokens.
   const int64_t max = 3 + static_cast<int64_t>(q.size()) + 2;
-  const auto cut = e->tokenize_pair("what is a cat", "a cat is a small animal that likes milk", max);
+  const auto cut =
+      e->tokenize_pair("what is a cat", "a cat is a small animal that likes milk", max);
   ASSERT_EQ(static_cast<int64_t>(cut.size()), max);
   EXPECT_EQ(cut[q.size() + 2], d[0]);
   EXPECT_EQ(cut.back(), tok.sep());

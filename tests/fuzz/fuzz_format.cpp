@@ -16,9 +16,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);
   const size_t nul = in.find('\0');
   const std::string format(in.substr(0, nul));
-  const std::string output = nul == std::string_view::npos
-                                 ? std::string(R"( {"name": "Ann", "age": 42, "tags": ["a", 1.5e3, null]})")
-                                 : std::string(in.substr(nul + 1));
+  const std::string output =
+      nul == std::string_view::npos
+          ? std::string(R"( {"name": "Ann", "age": 42, "tags": ["a", 1.5e3, null]})")
+          : std::string(in.substr(nul + 1));
   fuzz::on_request_stack([&] {
     std::shared_ptr<const engine::sample::Grammar> g;
     if (!fuzz::expect_ok_or_error([&] { g = engine::sample::compile_format(format); })) return;

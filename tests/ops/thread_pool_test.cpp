@@ -2,13 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <string>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -102,7 +101,8 @@ TEST(ThreadPool, HotRunIsCheap) {
   // Timing is a benchmark's business (ARCHITECTURE.md §4): under a parallel ctest run another
   // test shares the cores and the load average lags, so the bound is asserted only on request.
   const char* opt_in = std::getenv("OLLAMA_TIMING_TESTS");
-  if (!opt_in || std::string(opt_in) != "1") GTEST_SKIP() << "set OLLAMA_TIMING_TESTS=1 to assert timing";
+  if (!opt_in || std::string(opt_in) != "1")
+    GTEST_SKIP() << "set OLLAMA_TIMING_TESTS=1 to assert timing";
   if (load > std::thread::hardware_concurrency() - 1.0) {
     GTEST_SKIP() << "machine busy (load " << load << "): timing not meaningful";
   }

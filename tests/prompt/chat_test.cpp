@@ -35,7 +35,8 @@ TEST(Builtin, Llama3Shapes) {
             "<|start_header_id|>system<|end_header_id|>\n\nS<|eot_id|>"
             "<|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>"
             "<|start_header_id|>assistant<|end_header_id|>\n\n");
-  EXPECT_EQ(render_builtin("llama3-instruct", {msg("user", "a"), msg("assistant", "b"), msg("user", "c")}),
+  EXPECT_EQ(render_builtin("llama3-instruct",
+                           {msg("user", "a"), msg("assistant", "b"), msg("user", "c")}),
             "<|start_header_id|>user<|end_header_id|>\n\na<|eot_id|>"
             "<|start_header_id|>assistant<|end_header_id|>\n\nb<|eot_id|>"
             "<|start_header_id|>user<|end_header_id|>\n\nc<|eot_id|>"
@@ -46,37 +47,58 @@ TEST(Builtin, Llama3Shapes) {
             "<|start_header_id|>assistant<|end_header_id|>\n\nb");
   std::string with_tools = render_builtin(
       "llama3-instruct", {msg("user", "w?"), tool_call_msg(), msg("tool", "sunny")}, kTools);
-  EXPECT_NE(with_tools.find("{\"type\":\"function\",\"function\":{\"name\":\"get_weather\""), std::string::npos) << with_tools;
-  EXPECT_NE(with_tools.find("{\"name\": \"get_weather\", \"parameters\": {\"city\":\"Oslo\"}}<|eot_id|>"), std::string::npos) << with_tools;
-  EXPECT_NE(with_tools.find("<|start_header_id|>ipython<|end_header_id|>\n\nsunny<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"), std::string::npos) << with_tools;
+  EXPECT_NE(with_tools.find("{\"type\":\"function\",\"function\":{\"name\":\"get_weather\""),
+            std::string::npos)
+      << with_tools;
+  EXPECT_NE(
+      with_tools.find("{\"name\": \"get_weather\", \"parameters\": {\"city\":\"Oslo\"}}<|eot_id|>"),
+      std::string::npos)
+      << with_tools;
+  EXPECT_NE(with_tools.find("<|start_header_id|>ipython<|end_header_id|>\n\nsunny<|eot_id|><|start_"
+                            "header_id|>assistant<|end_header_id|>\n\n"),
+            std::string::npos)
+      << with_tools;
 }
 
 TEST(Builtin, ChatmlShapes) {
-  EXPECT_EQ(render_builtin("chatml", {msg("system", "S"), msg("user", "hi")}),
-            "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+  EXPECT_EQ(
+      render_builtin("chatml", {msg("system", "S"), msg("user", "hi")}),
+      "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
   EXPECT_EQ(render_builtin("chatml", {msg("user", "a"), msg("assistant", "b"), msg("user", "c")}),
             "<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\nb<|im_end|>\n"
             "<|im_start|>user\nc<|im_end|>\n<|im_start|>assistant\n");
-  std::string t = render_builtin("chatml", {msg("user", "w?"), tool_call_msg(), msg("tool", "sunny")}, kTools);
+  std::string t =
+      render_builtin("chatml", {msg("user", "w?"), tool_call_msg(), msg("tool", "sunny")}, kTools);
   EXPECT_NE(t.find("<tools>\n{\"type\":\"function\""), std::string::npos) << t;
-  EXPECT_NE(t.find("<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\":\"Oslo\"}}\n</tool_call><|im_end|>\n"), std::string::npos) << t;
-  EXPECT_NE(t.find("<|im_start|>user\n<tool_response>\nsunny\n</tool_response><|im_end|>\n<|im_start|>assistant\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("<tool_call>\n{\"name\": \"get_weather\", \"arguments\": "
+                   "{\"city\":\"Oslo\"}}\n</tool_call><|im_end|>\n"),
+            std::string::npos)
+      << t;
+  EXPECT_NE(t.find("<|im_start|>user\n<tool_response>\nsunny\n</"
+                   "tool_response><|im_end|>\n<|im_start|>assistant\n"),
+            std::string::npos)
+      << t;
 }
 
 TEST(Builtin, GemmaPhi3Mistral) {
   EXPECT_EQ(render_builtin("gemma-instruct", {msg("system", "S"), msg("user", "hi")}),
             "<start_of_turn>user\nS\n\nhi<end_of_turn>\n<start_of_turn>model\n");
-  EXPECT_EQ(render_builtin("gemma-instruct", {msg("user", "a"), msg("assistant", "b"), msg("user", "c")}),
-            "<start_of_turn>user\na<end_of_turn>\n<start_of_turn>model\nb<end_of_turn>\n"
-            "<start_of_turn>user\nc<end_of_turn>\n<start_of_turn>model\n");
+  EXPECT_EQ(
+      render_builtin("gemma-instruct", {msg("user", "a"), msg("assistant", "b"), msg("user", "c")}),
+      "<start_of_turn>user\na<end_of_turn>\n<start_of_turn>model\nb<end_of_turn>\n"
+      "<start_of_turn>user\nc<end_of_turn>\n<start_of_turn>model\n");
   EXPECT_EQ(render_builtin("phi-3", {msg("system", "S"), msg("user", "hi")}),
             "<|system|>\nS<|end|>\n<|user|>\nhi<|end|>\n<|assistant|>\n");
-  EXPECT_EQ(render_builtin("mistral-instruct", {msg("system", "S"), msg("user", "a"), msg("assistant", "b"), msg("user", "c")}),
+  EXPECT_EQ(render_builtin("mistral-instruct", {msg("system", "S"), msg("user", "a"),
+                                                msg("assistant", "b"), msg("user", "c")}),
             "[INST] a[/INST] b</s>[INST] S\n\nc[/INST]");
 }
 
 TEST(Builtin, DetectFromJinja) {
-  EXPECT_EQ(detect_builtin("{% for m in messages %}<|start_header_id|>{{ m.role }}<|end_header_id|>{{ m.content }}<|eot_id|>{% endfor %}")->name, "llama3-instruct");
+  EXPECT_EQ(detect_builtin("{% for m in messages %}<|start_header_id|>{{ m.role "
+                           "}}<|end_header_id|>{{ m.content }}<|eot_id|>{% endfor %}")
+                ->name,
+            "llama3-instruct");
   EXPECT_EQ(detect_builtin("{{'<|im_start|>' + message['role']}}")->name, "chatml");
   EXPECT_EQ(detect_builtin("<start_of_turn>user")->name, "gemma-instruct");
   EXPECT_EQ(detect_builtin("{{'<|user|>' + content + '<|end|>'}}")->name, "phi-3");
@@ -87,23 +109,29 @@ TEST(Builtin, DetectFromJinja) {
 
 TEST(Chat, CollatesSameRoleAndJoinsSystem) {
   auto t = load_template("{{ .System }}|{{ range .Messages }}{{ .Role }}:{{ .Content }};{{ end }}");
-  EXPECT_EQ(render(t, {msg("system", "s1"), msg("system", "s2"), msg("user", "a"), msg("user", "b"),
-                       msg("tool", "t1"), msg("tool", "t2")}, nullptr, Think{}),
+  EXPECT_EQ(render(t,
+                   {msg("system", "s1"), msg("system", "s2"), msg("user", "a"), msg("user", "b"),
+                    msg("tool", "t1"), msg("tool", "t2")},
+                   nullptr, Think{}),
             "s1\n\ns2|system:s1\n\ns2;user:a\n\nb;tool:t1;tool:t2;");
 }
 
 TEST(Chat, LegacyTemplateTurnByTurn) {
   // No .Messages: executed per turn, last turn cut after .Response; system only on first turn.
-  auto t = load_template("{{ if .System }}<s>{{ .System }}</s>{{ end }}[U]{{ .Prompt }}[A]{{ .Response }}[E]");
-  EXPECT_EQ(render(t, {msg("system", "S"), msg("user", "q1"), msg("assistant", "r1"), msg("user", "q2")}, nullptr, Think{}),
-            "<s>S</s>[U]q1[A]r1[E][U]q2[A]");
+  auto t = load_template(
+      "{{ if .System }}<s>{{ .System }}</s>{{ end }}[U]{{ .Prompt }}[A]{{ .Response }}[E]");
+  EXPECT_EQ(
+      render(t, {msg("system", "S"), msg("user", "q1"), msg("assistant", "r1"), msg("user", "q2")},
+             nullptr, Think{}),
+      "<s>S</s>[U]q1[A]r1[E][U]q2[A]");
   // A template with neither .Messages nor .Response gets {{ .Response }} appended.
   auto plain = load_template("{{ .Prompt }}");
   EXPECT_EQ(render(plain, {msg("user", "hello")}, nullptr, Think{}), "hello");
 }
 
 TEST(Chat, ThinkVariables) {
-  auto t = load_template("{{ .Think }} {{ .ThinkLevel }} {{ .IsThinkSet }}{{ range .Messages }}{{ end }}");
+  auto t = load_template(
+      "{{ .Think }} {{ .ThinkLevel }} {{ .IsThinkSet }}{{ range .Messages }}{{ end }}");
   Think th;
   th.set = true;
   th.enabled = true;
@@ -125,8 +153,10 @@ TEST(Chat, TruncationKeepsSystemAndLatest) {
     }
     return n;
   };
-  EXPECT_EQ(render_truncated(t, msgs, nullptr, Think{}, 100, true, words), "SYS one two three four five six ");
+  EXPECT_EQ(render_truncated(t, msgs, nullptr, Think{}, 100, true, words),
+            "SYS one two three four five six ");
   EXPECT_EQ(render_truncated(t, msgs, nullptr, Think{}, 4, true, words), "SYS four five six ");
   EXPECT_EQ(render_truncated(t, msgs, nullptr, Think{}, 2, true, words), "SYS six ");
-  EXPECT_EQ(render_truncated(t, msgs, nullptr, Think{}, 2, false, words), "SYS one two three four five six ");
+  EXPECT_EQ(render_truncated(t, msgs, nullptr, Think{}, 2, false, words),
+            "SYS one two three four five six ");
 }

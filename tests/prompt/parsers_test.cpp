@@ -29,8 +29,8 @@ TEST(Parsers, InferThinkingTags) {
 TEST(Parsers, InferToolTag) {
   EXPECT_EQ(infer_tool_tag(load_template(builtin_by_name("chatml")->text)), "<tool_call>");
   EXPECT_EQ(infer_tool_tag(load_template(builtin_by_name("llama3-instruct")->text)), "{");
-  EXPECT_EQ(infer_tool_tag(load_template(
-                "{{ range .Messages }}{{ if .ToolCalls }}[TOOL_CALLS] {{ range .ToolCalls }}{{ end }}{{ end }}{{ end }}")),
+  EXPECT_EQ(infer_tool_tag(load_template("{{ range .Messages }}{{ if .ToolCalls }}[TOOL_CALLS] {{ "
+                                         "range .ToolCalls }}{{ end }}{{ end }}{{ end }}")),
             "[TOOL_CALLS]");
   EXPECT_EQ(infer_tool_tag(load_template("{{ .Prompt }}")), "");
   auto caps = template_capabilities(load_template(builtin_by_name("chatml")->text));
@@ -67,7 +67,9 @@ TEST(Parsers, ToolCallWithTag) {
   ToolCallParser p("<tool_call>", {"get_weather", "get_time"});
   std::string co;
   std::vector<ToolCall> calls;
-  std::string out = "Let me check.<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\", \"unit\": \"c\"}}\n</tool_call>";
+  std::string out =
+      "Let me check.<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\", "
+      "\"unit\": \"c\"}}\n</tool_call>";
   for (char c : out) p.add(std::string(1, c), &co, &calls);
   p.finish(&co, &calls);
   ASSERT_EQ(calls.size(), 1u);
@@ -83,7 +85,8 @@ TEST(Parsers, ToolCallBracketTagAndStringArguments) {
   ToolCallParser p("{", {"get_weather"});
   std::string co;
   std::vector<ToolCall> calls;
-  p.add("{\"name\": \"get_weather\", \"parameters\": \"{\\\"city\\\": \\\"Paris\\\"}\"}", &co, &calls);
+  p.add("{\"name\": \"get_weather\", \"parameters\": \"{\\\"city\\\": \\\"Paris\\\"}\"}", &co,
+        &calls);
   p.finish(&co, &calls);
   ASSERT_EQ(calls.size(), 1u);
   EXPECT_EQ(calls[0].arguments["city"], "Paris");

@@ -1,11 +1,11 @@
 #include "prompt/template.h"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 
 #include "prompt/builtin.h"
 #include "prompt/chat.h"
-
-#include <gtest/gtest.h>
 
 using prompt::Json;
 using prompt::Template;
@@ -37,20 +37,28 @@ TEST(Template, IfElseChains) {
   EXPECT_EQ(run(t, {{"R", "z"}}), "C");
   EXPECT_EQ(run("{{ if .L }}y{{ else }}n{{ end }}", {{"L", Json::array()}}), "n");
   EXPECT_EQ(run("{{ if .S }}y{{ else }}n{{ end }}", {{"S", ""}}), "n");
-  EXPECT_EQ(run("{{ if and .A .B }}y{{ end }}{{ if or .A .B }}o{{ end }}", {{"A", 1}, {"B", 0}}), "o");
+  EXPECT_EQ(run("{{ if and .A .B }}y{{ end }}{{ if or .A .B }}o{{ end }}", {{"A", 1}, {"B", 0}}),
+            "o");
   EXPECT_EQ(run("{{ if not .A }}n{{ end }}", {{"A", false}}), "n");
   EXPECT_EQ(run("{{ and 1 0 2 }} {{ or 0 \"\" \"z\" }}"), "0 z");
 }
 
 TEST(Template, RangeWithIndexAndElse) {
-  Json d = {{"M", {{{"Role", "user"}, {"Content", "hi"}}, {{"Role", "assistant"}, {"Content", "yo"}}}}};
+  Json d = {
+      {"M", {{{"Role", "user"}, {"Content", "hi"}}, {{"Role", "assistant"}, {"Content", "yo"}}}}};
   EXPECT_EQ(run("{{ range $i, $m := .M }}{{ $i }}:{{ $m.Role }}={{ .Content }};{{ end }}", d),
             "0:user=hi;1:assistant=yo;");
   EXPECT_EQ(run("{{ range .E }}x{{ else }}empty{{ end }}", {{"E", Json::array()}}), "empty");
-  EXPECT_EQ(run("{{ range $k, $v := .O }}{{ $k }}={{ $v }},{{ end }}", {{"O", {{"b", 2}, {"a", 1}}}}),
-            "a=1,b=2,");
-  EXPECT_EQ(run("{{ range $i, $m := .M }}{{ if eq $i 1 }}{{ break }}{{ end }}{{ $m.Role }}{{ end }}", d), "user");
-  EXPECT_EQ(run("{{ range .M }}{{ if eq .Role \"user\" }}{{ continue }}{{ end }}{{ .Content }}{{ end }}", d), "yo");
+  EXPECT_EQ(
+      run("{{ range $k, $v := .O }}{{ $k }}={{ $v }},{{ end }}", {{"O", {{"b", 2}, {"a", 1}}}}),
+      "a=1,b=2,");
+  EXPECT_EQ(
+      run("{{ range $i, $m := .M }}{{ if eq $i 1 }}{{ break }}{{ end }}{{ $m.Role }}{{ end }}", d),
+      "user");
+  EXPECT_EQ(
+      run("{{ range .M }}{{ if eq .Role \"user\" }}{{ continue }}{{ end }}{{ .Content }}{{ end }}",
+          d),
+      "yo");
   // $ is the root inside range.
   EXPECT_EQ(run("{{ range .M }}{{ $.S }}{{ end }}", {{"M", {1, 2}}, {"S", "s"}}), "ss");
 }
@@ -73,22 +81,26 @@ TEST(Template, WithAndVariables) {
 
 TEST(Template, Functions) {
   EXPECT_EQ(run("{{ len .L }} {{ len .S }}", {{"L", {1, 2, 3}}, {"S", "four"}}), "3 4");
-  EXPECT_EQ(run("{{ index .L 1 }} {{ index .O \"k\" }}", {{"L", {1, 2, 3}}, {"O", {{"k", "v"}}}}), "2 v");
+  EXPECT_EQ(run("{{ index .L 1 }} {{ index .O \"k\" }}", {{"L", {1, 2, 3}}, {"O", {{"k", "v"}}}}),
+            "2 v");
   EXPECT_EQ(run("{{ slice .S 1 3 }}", {{"S", "abcd"}}), "bc");
   EXPECT_EQ(run("{{ printf \"%s-%d-%.2f-%v-%q\" \"a\" 3 1.5 true \"q\" }}"), "a-3-1.50-true-\"q\"");
   EXPECT_EQ(run("{{ print \"a\" 1 2 \"b\" }}"), "a1 2b");
   EXPECT_EQ(run("{{ .X | printf \"<%s>\" }}", {{"X", "p"}}), "<p>");
   EXPECT_EQ(run("{{ lt 1 2 }} {{ ge 2 2 }} {{ gt \"b\" \"a\" }} {{ ne 1 1 }} {{ eq 1 2 1 }}"),
             "true true true false true");
-  EXPECT_EQ(run("{{ json .O }}", {{"O", {{"b", "<x>"}, {"a", 1}}}}), "{\"b\":\"\\u003cx\\u003e\",\"a\":1}");
+  EXPECT_EQ(run("{{ json .O }}", {{"O", {{"b", "<x>"}, {"a", 1}}}}),
+            "{\"b\":\"\\u003cx\\u003e\",\"a\":1}");
   EXPECT_EQ(run("{{ .O }}", {{"O", {{"k", 1}}}}), "{\"k\":1}");
   EXPECT_EQ(run("{{ .L }}", {{"L", {"string", "null"}}}), "[string null]");
   EXPECT_EQ(run("{{ html \"<a&b>\" }}"), "&lt;a&amp;b&gt;");
-  EXPECT_EQ(run("{{ toTypeScriptType .P }}", {{"P", {{"Type", {"string", "integer"}}}}}), "string | number");
+  EXPECT_EQ(run("{{ toTypeScriptType .P }}", {{"P", {{"Type", {"string", "integer"}}}}}),
+            "string | number");
   // anyOf alternatives win over the type, joined the same way.
   EXPECT_EQ(run("{{ toTypeScriptType .P }}",
-                {{"P", {{"Type", "object"},
-                        {"AnyOf", {{{"Type", "string"}}, {{"Type", {"array", "null"}}}}}}}}),
+                {{"P",
+                  {{"Type", "object"},
+                   {"AnyOf", {{{"Type", "string"}}, {{"Type", {"array", "null"}}}}}}}}),
             "string | any[] | null");
   EXPECT_EQ(run("{{ currentDate }}").size(), 10u);
 }
@@ -110,10 +122,12 @@ TEST(Template, References) {
 
 TEST(Template, TruncatedAtResponse) {
   auto t = Template::parse("<u>{{ .Prompt }}</u><a>{{ .Response }}</a>tail");
-  EXPECT_EQ(t.truncated_at("Response").execute({{"Prompt", "p"}, {"Response", "r"}}), "<u>p</u><a>r");
+  EXPECT_EQ(t.truncated_at("Response").execute({{"Prompt", "p"}, {"Response", "r"}}),
+            "<u>p</u><a>r");
   auto t2 = Template::parse(
       "{{ if .System }}S{{ end }}{{ if .Prompt }}P{{ .Response }}x{{ else }}E{{ end }}y");
-  EXPECT_EQ(t2.truncated_at("Response").execute({{"System", 1}, {"Prompt", 1}, {"Response", ""}}), "SP");
+  EXPECT_EQ(t2.truncated_at("Response").execute({{"System", 1}, {"Prompt", 1}, {"Response", ""}}),
+            "SP");
 }
 
 TEST(Template, Errors) {
@@ -151,9 +165,11 @@ TEST(TemplateBounds, RecursiveTemplateStopsAtTheDepthLimit) {
                 .find("exceeded maximum template depth"),
             std::string::npos);
   // Mutual recursion, with output on the way down.
-  EXPECT_NE(exec_error(R"({{define "a"}}a{{template "b" .}}{{end}}{{define "b"}}b{{template "a" .}}{{end}}{{template "a" .}})")
-                .find("exceeded maximum template depth"),
-            std::string::npos);
+  EXPECT_NE(
+      exec_error(
+          R"({{define "a"}}a{{template "b" .}}{{end}}{{define "b"}}b{{template "a" .}}{{end}}{{template "a" .}})")
+          .find("exceeded maximum template depth"),
+      std::string::npos);
   // Bounded recursion below the limit still works.
   auto t = prompt::Template::parse(
       R"({{define "n"}}{{if .}}x{{template "n" (slice . 1)}}{{end}}{{end}}{{template "n" .L}})");
@@ -206,11 +222,13 @@ TEST(TemplateBounds, UnboundedWorkIsRefused) {
 TEST(TemplateBounds, PrintfWidthIsBoundedLikeGo) {
   auto t = prompt::Template::parse(R"({{printf "%5d|%-4s|%.2f" 42 "ab" 3.14159}})");
   EXPECT_EQ(t.execute(prompt::Json::object()), "   42|ab  |3.14");
-  EXPECT_EQ(prompt::Template::parse(R"({{printf "%999999999d" 1}})").execute(prompt::Json::object()),
-            "%!(BADWIDTH)");
+  EXPECT_EQ(
+      prompt::Template::parse(R"({{printf "%999999999d" 1}})").execute(prompt::Json::object()),
+      "%!(BADWIDTH)");
   // Wide but allowed: the whole width, not a truncated buffer.
-  EXPECT_EQ(prompt::Template::parse(R"({{printf "%1000d" 1}})").execute(prompt::Json::object()).size(),
-            1000u);
+  EXPECT_EQ(
+      prompt::Template::parse(R"({{printf "%1000d" 1}})").execute(prompt::Json::object()).size(),
+      1000u);
   // Wrong-typed arguments are template errors (400), not library exceptions.
   EXPECT_THROW(prompt::Template::parse(R"({{printf "%x" .}})").execute({{"a", 1}}),
                prompt::TemplateError);

@@ -16,12 +16,12 @@ namespace registry {
 namespace {
 
 // RFC 8032 §7.1 TEST 1.
-const unsigned char kSeed[32] = {
-    0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a, 0xf4, 0x92, 0xec, 0x2c, 0xc4,
-    0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32, 0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60};
-const unsigned char kPub[32] = {
-    0xd7, 0x5a, 0x98, 0x01, 0x82, 0xb1, 0x0a, 0xb7, 0xd5, 0x4b, 0xfe, 0xd3, 0xc9, 0x64, 0x07, 0x3a,
-    0x0e, 0xe1, 0x72, 0xf3, 0xda, 0xa6, 0x23, 0x25, 0xaf, 0x02, 0x1a, 0x68, 0xf7, 0x07, 0x51, 0x1a};
+const unsigned char kSeed[32] = {0x9d, 0x61, 0xb1, 0x9d, 0xef, 0xfd, 0x5a, 0x60, 0xba, 0x84, 0x4a,
+                                 0xf4, 0x92, 0xec, 0x2c, 0xc4, 0x44, 0x49, 0xc5, 0x69, 0x7b, 0x32,
+                                 0x69, 0x19, 0x70, 0x3b, 0xac, 0x03, 0x1c, 0xae, 0x7f, 0x60};
+const unsigned char kPub[32] = {0xd7, 0x5a, 0x98, 0x01, 0x82, 0xb1, 0x0a, 0xb7, 0xd5, 0x4b, 0xfe,
+                                0xd3, 0xc9, 0x64, 0x07, 0x3a, 0x0e, 0xe1, 0x72, 0xf3, 0xda, 0xa6,
+                                0x23, 0x25, 0xaf, 0x02, 0x1a, 0x68, 0xf7, 0x07, 0x51, 0x1a};
 
 std::string decode_pem_body(const std::string& pem) {
   std::istringstream in(pem);
@@ -112,9 +112,7 @@ bool verifies(const unsigned char pub[32], const std::string& msg, const std::st
   return ok;
 }
 
-std::string b64_decode(const std::string& b64) {
-  return decode_pem_body("-----\n" + b64 + "\n");
-}
+std::string b64_decode(const std::string& b64) { return decode_pem_body("-----\n" + b64 + "\n"); }
 
 TEST(Keys, LoadsWhatItWroteAndSignsAsRfc8032) {
   namespace fs = std::filesystem;
@@ -127,7 +125,8 @@ TEST(Keys, LoadsWhatItWroteAndSignsAsRfc8032) {
   ASSERT_TRUE(id.has_value());
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(id->seed), 32),
             std::string(reinterpret_cast<const char*>(kSeed), 32));
-  EXPECT_EQ(id->public_key_base64(), "AAAAC3NzaC1lZDI1NTE5AAAAINdamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea");
+  EXPECT_EQ(id->public_key_base64(),
+            "AAAAC3NzaC1lZDI1NTE5AAAAINdamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea");
   EXPECT_EQ(hex(b64_decode(id->sign_base64(""))), kSigEmptyHex);
 
   // Token requests: "<pubkey>:<sig>" over GET,<url>,<base64 of the empty body's hex digest>.
@@ -135,9 +134,10 @@ TEST(Keys, LoadsWhatItWroteAndSignsAsRfc8032) {
   const std::string auth = sign_token_request(*id, url);
   ASSERT_EQ(auth.rfind(id->public_key_base64() + ":", 0), 0u) << auth;
   const std::string sig = b64_decode(auth.substr(auth.find(':') + 1));
-  EXPECT_TRUE(verifies(kPub, "GET," + url +
-                                 ",ZTNiMGM0NDI5OGZjMWMxNDlhZmJmNGM4OTk2ZmI5MjQyN2FlNDFlNDY0OWI5MzRj"
-                                 "YTQ5NTk5MWI3ODUyYjg1NQ==",
+  EXPECT_TRUE(verifies(kPub,
+                       "GET," + url +
+                           ",ZTNiMGM0NDI5OGZjMWMxNDlhZmJmNGM4OTk2ZmI5MjQyN2FlNDFlNDY0OWI5MzRj"
+                           "YTQ5NTk5MWI3ODUyYjg1NQ==",
                        sig));
   EXPECT_FALSE(verifies(kPub, "GET," + url + ",x", sig));
 

@@ -22,7 +22,8 @@ struct TempStore {
   std::unique_ptr<store::Store> st;
   TempStore() {
     static int n = 0;
-    dir = fs::temp_directory_path() / ("oc-regstore-" + std::to_string(getpid()) + "-" + std::to_string(n++));
+    dir = fs::temp_directory_path() /
+          ("oc-regstore-" + std::to_string(getpid()) + "-" + std::to_string(n++));
     fs::remove_all(dir);
     st = std::make_unique<store::Store>(dir);
   }
@@ -40,8 +41,10 @@ store::Manifest make_model(store::Store& st, const ModelName& name) {
   store::Manifest m;
   std::string d = st.write_blob_from_file(kStories);
   m.layers.push_back({"application/vnd.ollama.image.model", d, st.blob_size(d)});
-  m.layers.push_back(st.write_blob_string("{{ .Prompt }}", "application/vnd.ollama.image.template"));
-  m.layers.push_back(st.write_blob_string("{\"temperature\":0}", "application/vnd.ollama.image.params"));
+  m.layers.push_back(
+      st.write_blob_string("{{ .Prompt }}", "application/vnd.ollama.image.template"));
+  m.layers.push_back(
+      st.write_blob_string("{\"temperature\":0}", "application/vnd.ollama.image.params"));
   m.config = st.write_blob_string(
       R"({"model_format":"gguf","model_family":"llama","model_families":["llama"],"model_type":"292.80K","file_type":"F32","architecture":"amd64","os":"linux"})",
       "application/vnd.docker.container.image.v1+json");
@@ -127,7 +130,8 @@ TEST_F(RegistryTest, ParallelPartsAndResumeAfterCutTransfer) {
 
   // Pull through a proxy that kills the first three connections mid-transfer.
   testreg::CutProxy proxy(reg.port(), 3, 20000);
-  ModelName via = ModelName::parse("127.0.0.1:" + std::to_string(proxy.port()) + "/library/stories:latest");
+  ModelName via =
+      ModelName::parse("127.0.0.1:" + std::to_string(proxy.port()) + "/library/stories:latest");
   Options o = fast_opts();
   o.part_min = 64 * 1024;  // ~16 parts for the 1 MB model
   Events ev;
@@ -135,7 +139,8 @@ TEST_F(RegistryTest, ParallelPartsAndResumeAfterCutTransfer) {
   EXPECT_GE(proxy.cuts(), 1);
   auto m = b.st->read_manifest(via);
   ASSERT_TRUE(m);
-  EXPECT_EQ(util::sha256_file_hex(b.st->blob_path(m->layers[0].digest)), util::sha256_file_hex(kStories));
+  EXPECT_EQ(util::sha256_file_hex(b.st->blob_path(m->layers[0].digest)),
+            util::sha256_file_hex(kStories));
 }
 
 TEST_F(RegistryTest, ResumesFromPartialFilesOnDisk) {
@@ -199,7 +204,9 @@ TEST_F(RegistryTest, CorruptBlobOnRegistryInstallsNothing) {
     registry::pull(*b.st, name, fast_opts(), [](auto&) {});
     FAIL() << "corrupt blob accepted";
   } catch (const util::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("digest mismatch, file must be downloaded again"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("digest mismatch, file must be downloaded again"),
+              std::string::npos)
+        << e.what();
   }
   EXPECT_FALSE(b.st->read_manifest(name).has_value());
   EXPECT_FALSE(b.st->has_blob(m.layers[0].digest));
@@ -210,7 +217,8 @@ TEST_F(RegistryTest, MissingModelAndDownRegistry) {
   ASSERT_TRUE(reg.ok());
   TempStore b;
   try {
-    registry::pull(*b.st, ModelName::parse(reg.host() + "/library/nope:latest"), fast_opts(), [](auto&) {});
+    registry::pull(*b.st, ModelName::parse(reg.host() + "/library/nope:latest"), fast_opts(),
+                   [](auto&) {});
     FAIL();
   } catch (const util::Error& e) {
     EXPECT_STREQ(e.what(), "pull model manifest: file does not exist");
@@ -218,7 +226,9 @@ TEST_F(RegistryTest, MissingModelAndDownRegistry) {
   int closed = testreg::free_port();
   auto t0 = std::chrono::steady_clock::now();
   try {
-    registry::pull(*b.st, ModelName::parse("127.0.0.1:" + std::to_string(closed) + "/library/x:latest"), fast_opts(), [](auto&) {});
+    registry::pull(*b.st,
+                   ModelName::parse("127.0.0.1:" + std::to_string(closed) + "/library/x:latest"),
+                   fast_opts(), [](auto&) {});
     FAIL();
   } catch (const util::Error& e) {
     EXPECT_NE(std::string(e.what()).find("pull model manifest"), std::string::npos) << e.what();
@@ -226,20 +236,25 @@ TEST_F(RegistryTest, MissingModelAndDownRegistry) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
   // https names need insecure for plain-http registries; an http scheme without it is refused.
   Options strict;
-  EXPECT_THROW(registry::pull(*b.st, ModelName::parse("http://" + reg.host() + "/library/x:latest"), strict, [](auto&) {}), util::Error);
+  EXPECT_THROW(registry::pull(*b.st, ModelName::parse("http://" + reg.host() + "/library/x:latest"),
+                              strict, [](auto&) {}),
+               util::Error);
 }
 
 TEST_F(RegistryTest, BasicAuthWithHtpasswd) {
   if (!fs::exists("/usr/bin/htpasswd")) GTEST_SKIP() << "htpasswd not installed";
   fs::path dir = fs::temp_directory_path() / ("oc-htp-" + std::to_string(getpid()));
   fs::create_directories(dir);
-  std::system(("htpasswd -Bbc " + (dir / "htpasswd").string() + " alice s3cret 2>/dev/null").c_str());
-  testreg::Registry reg("REGISTRY_AUTH_HTPASSWD_REALM=test-realm REGISTRY_AUTH_HTPASSWD_PATH=" + (dir / "htpasswd").string());
+  std::system(
+      ("htpasswd -Bbc " + (dir / "htpasswd").string() + " alice s3cret 2>/dev/null").c_str());
+  testreg::Registry reg("REGISTRY_AUTH_HTPASSWD_REALM=test-realm REGISTRY_AUTH_HTPASSWD_PATH=" +
+                        (dir / "htpasswd").string());
   ASSERT_TRUE(reg.ok());
   TempStore a;
   ModelName name = ModelName::parse(reg.host() + "/alice/stories:latest");
   make_model(*a.st, name);
-  EXPECT_THROW(registry::push(*a.st, name, fast_opts(), [](auto&) {}), util::Error);  // no credentials
+  EXPECT_THROW(registry::push(*a.st, name, fast_opts(), [](auto&) {}),
+               util::Error);  // no credentials
   Options o = fast_opts();
   o.username = "alice";
   o.password = "s3cret";
@@ -252,16 +267,19 @@ TEST_F(RegistryTest, BasicAuthWithHtpasswd) {
 
 TEST_F(RegistryTest, BearerChallengeFetchesTokenFromRealm) {
   testreg::TokenRealm realm("tok123");
-  testreg::Registry reg("REGISTRY_AUTH_SILLY_REALM=http://127.0.0.1:" + std::to_string(realm.port()) +
-                        "/token REGISTRY_AUTH_SILLY_SERVICE=test-registry");
+  testreg::Registry reg(
+      "REGISTRY_AUTH_SILLY_REALM=http://127.0.0.1:" + std::to_string(realm.port()) +
+      "/token REGISTRY_AUTH_SILLY_SERVICE=test-registry");
   ASSERT_TRUE(reg.ok());
   TempStore a;
   ModelName name = ModelName::parse(reg.host() + "/library2/stories:latest");
   make_model(*a.st, name);
   registry::push(*a.st, name, fast_opts(), [](auto&) {});
   EXPECT_GE(realm.hits(), 1);
-  EXPECT_NE(realm.last_request().find("service=test-registry"), std::string::npos) << realm.last_request();
-  EXPECT_NE(realm.last_request().find("scope=repository"), std::string::npos) << realm.last_request();
+  EXPECT_NE(realm.last_request().find("service=test-registry"), std::string::npos)
+      << realm.last_request();
+  EXPECT_NE(realm.last_request().find("scope=repository"), std::string::npos)
+      << realm.last_request();
   a.st->remove(name);
   registry::pull(*a.st, name, fast_opts(), [](auto&) {});
   EXPECT_TRUE(a.st->read_manifest(name).has_value());

@@ -61,7 +61,8 @@ inline int connect_to(int port) {
 class Registry {
  public:
   explicit Registry(const std::string& env = "") {
-    dir_ = std::filesystem::temp_directory_path() / ("oc-reg-" + std::to_string(getpid()) + "-" + std::to_string(counter()++));
+    dir_ = std::filesystem::temp_directory_path() /
+           ("oc-reg-" + std::to_string(getpid()) + "-" + std::to_string(counter()++));
     std::filesystem::create_directories(dir_);
     port_ = free_port();
     std::string cmd = env + " " OLLAMA_SHARED_DIR "/registry/start.sh " + dir_.string() + " " +

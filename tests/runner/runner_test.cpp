@@ -1,17 +1,16 @@
 // The runner on a real trained model (stories260K): golden greedy text through continuous
 // batching, concurrency, stop strings, limits, cancellation, context shift, prompt cache.
 #include "runner/runner.h"
-#include "runner/stop.h"
-
-#include <chrono>
-#include <random>
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <random>
 
+#include "runner/stop.h"
 #include "util/error.h"
 
 using runner::CompletionRequest;
@@ -89,11 +88,14 @@ TEST(Runner, ConcurrentSequencesAreIndependent) {
   for (int i = 0; i < 6; i++) {
     const auto& c = g[i % 2];
     int n = static_cast<int>(c["greedy_generated_ids"].size());
-    futs.push_back(std::async(std::launch::async, [&r, c, n] { return run(*r, greedy(c["prompt"], n)); }));
+    futs.push_back(
+        std::async(std::launch::async, [&r, c, n] { return run(*r, greedy(c["prompt"], n)); }));
   }
   for (int i = 0; i < 6; i++) {
     Out o = futs[i].get();
-    EXPECT_EQ(g[i % 2]["prompt"].get<std::string>() + o.text, g[i % 2]["full_text"].get<std::string>()) << i;
+    EXPECT_EQ(g[i % 2]["prompt"].get<std::string>() + o.text,
+              g[i % 2]["full_text"].get<std::string>())
+        << i;
   }
 }
 
@@ -119,9 +121,8 @@ TEST(Runner, StopSequenceIsNotEmittedEvenWhenSplit) {
 TEST(Runner, CancelFreesTheSlot) {
   auto r = make_runner(1);
   int chunks = 0;
-  auto res = r->complete(greedy("Once upon a time", 2000), [&](const runner::CompletionChunk&) {
-    return ++chunks < 3;
-  });
+  auto res = r->complete(greedy("Once upon a time", 2000),
+                         [&](const runner::CompletionChunk&) { return ++chunks < 3; });
   EXPECT_EQ(chunks, 3);  // nothing is delivered after the callback declined
   // The loop may have run a few steps ahead of a slow consumer, but it stops long before the
   // limit once the cancel is seen.
@@ -158,7 +159,8 @@ TEST(Runner, LongPromptTruncatedOrRejected) {
     FAIL();
   } catch (const util::Error& e) {
     EXPECT_EQ(e.status(), 400);
-    EXPECT_NE(std::string(e.what()).find("the prompt is longer than the context length"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("the prompt is longer than the context length"),
+              std::string::npos);
   }
 }
 

@@ -18,7 +18,8 @@ using namespace std::chrono_literals;
 
 namespace {
 const std::string kStories = std::string(OLLAMA_SHARED_DIR) + "/testdata/real/stories260K.gguf";
-const std::string kTiny = std::string(OLLAMA_SHARED_DIR) + "/testdata/models/tiny-llama-e64-f32.gguf";
+const std::string kTiny =
+    std::string(OLLAMA_SHARED_DIR) + "/testdata/models/tiny-llama-e64-f32.gguf";
 
 sched::Settings settings() {
   sched::Settings s;
@@ -102,7 +103,8 @@ TEST(Scheduler, MaxLoadedEvictsLeastRecentlyUsedIdle) {
   EXPECT_EQ(ps[0].name, "tiny:latest");
   // A busy model is not evicted: the second request waits until the lease ends.
   auto busy = s.acquire(req("tiny", kTiny));
-  auto fut = std::async(std::launch::async, [&] { return s.acquire(req("stories", kStories)) != nullptr; });
+  auto fut = std::async(std::launch::async,
+                        [&] { return s.acquire(req("stories", kStories)) != nullptr; });
   EXPECT_EQ(fut.wait_for(300ms), std::future_status::timeout);
   busy.reset();
   EXPECT_TRUE(fut.get());
@@ -113,11 +115,20 @@ TEST(Scheduler, DifferentNumCtxReloads) {
   Scheduler s(settings());
   ModelRequest r = req("stories", kStories);
   r.num_ctx = 128;
-  { auto a = s.acquire(r); EXPECT_EQ(a->runner().options().num_ctx, 128); }
+  {
+    auto a = s.acquire(r);
+    EXPECT_EQ(a->runner().options().num_ctx, 128);
+  }
   r.num_ctx = 64;
-  { auto b = s.acquire(r); EXPECT_EQ(b->runner().options().num_ctx, 64); }
+  {
+    auto b = s.acquire(r);
+    EXPECT_EQ(b->runner().options().num_ctx, 64);
+  }
   r.num_ctx = 0;  // not set explicitly: the loaded instance is fine
-  { auto c = s.acquire(r); EXPECT_EQ(c->runner().options().num_ctx, 64); }
+  {
+    auto c = s.acquire(r);
+    EXPECT_EQ(c->runner().options().num_ctx, 64);
+  }
 }
 
 TEST(Scheduler, LoadErrorIsReportedAndNotCached) {

@@ -30,13 +30,13 @@ TEST(Cors, SameOriginSkipped) {
 
 TEST(Cors, DefaultOrigins) {
   CorsPolicy p({});
-  for (const char* o : {"http://localhost", "https://localhost", "http://localhost:8080",
-                        "https://127.0.0.1:1", "http://0.0.0.0:3000", "app://x", "file://",
-                        "tauri://localhost", "vscode-webview://abc", "vscode-file://vscode-app",
-                        "chrome-extension://id", "moz-extension://id"})
+  for (const char* o :
+       {"http://localhost", "https://localhost", "http://localhost:8080", "https://127.0.0.1:1",
+        "http://0.0.0.0:3000", "app://x", "file://", "tauri://localhost", "vscode-webview://abc",
+        "vscode-file://vscode-app", "chrome-extension://id", "moz-extension://id"})
     EXPECT_TRUE(p.origin_allowed(o)) << o;
-  for (const char* o : {"http://localhost.evil.com", "http://evil.com", "https://127.0.0.2",
-                        "null", "http://127.0.0.1.nip.io"})
+  for (const char* o : {"http://localhost.evil.com", "http://evil.com", "https://127.0.0.2", "null",
+                        "http://127.0.0.1.nip.io"})
     EXPECT_FALSE(p.origin_allowed(o)) << o;
 }
 
@@ -99,10 +99,10 @@ TEST(HostCheck, Loopback) {
 }
 
 TEST(HostCheck, Rules) {
-  for (const char* h : {"", "localhost", "LOCALHOST:11434", "127.0.0.1:11434", "[::1]:11434",
-                        "foo.localhost", "printer.local:631", "svc.internal", "10.0.0.1",
-                        "172.16.5.4", "172.31.255.255:1", "192.168.1.1", "0.0.0.0", "[fd00::1]",
-                        "::ffff:127.0.0.1"})
+  for (const char* h :
+       {"", "localhost", "LOCALHOST:11434", "127.0.0.1:11434", "[::1]:11434", "foo.localhost",
+        "printer.local:631", "svc.internal", "10.0.0.1", "172.16.5.4", "172.31.255.255:1",
+        "192.168.1.1", "0.0.0.0", "[fd00::1]", "::ffff:127.0.0.1"})
     EXPECT_EQ(host_check(true, "GET", h), 0) << h;
   for (const char* h : {"evil.com", "evil.com:11434", "8.8.8.8", "172.32.0.1", "localhost.evil",
                         "[2001:db8::1]:80", "local"})
@@ -137,8 +137,8 @@ TEST(ApiKeys, OffByDefaultThenEveryRouteButTheRootNeedsAKey) {
   EXPECT_TRUE(keys.allows("GET", "/api/tags", "Bearer k1", ""));
   EXPECT_TRUE(keys.allows("GET", "/api/tags", "bearer second-key", ""));
   EXPECT_TRUE(keys.allows("POST", "/v1/messages", "", "second-key"));
-  for (const char* bad : {"Bearer k", "Bearer k1 ", "Bearer K1", "k1", "Basic k1", "Bearer ",
-                          "Bearer k1,second-key"})
+  for (const char* bad :
+       {"Bearer k", "Bearer k1 ", "Bearer K1", "k1", "Basic k1", "Bearer ", "Bearer k1,second-key"})
     EXPECT_FALSE(keys.allows("GET", "/api/tags", bad, "")) << bad;
   EXPECT_FALSE(keys.allows("GET", "/api/tags", "", "k2"));
 }

@@ -93,7 +93,8 @@ TEST(ApiTypes, CreateRequestDecode) {
   auto r = json::parse(R"({"name":"m","quantization":"q4_K_M","stream":false,
       "files":{"a.gguf":"sha256:00"},"license":"MIT","template":"{{ .Prompt }}",
       "parameters":{"stop":["x"]},"messages":[{"role":"USER","content":"hi"}],
-      "requires":"0.14.0"})").get<CreateRequest>();
+      "requires":"0.14.0"})")
+               .get<CreateRequest>();
   EXPECT_EQ(r.model, "m");
   EXPECT_EQ(r.quantize, "q4_K_M");
   EXPECT_EQ(r.stream, std::optional<bool>(false));
@@ -147,8 +148,8 @@ TEST(ApiTypes, ShowResponseShape) {
   EXPECT_TRUE(j["model_info"].is_object());
   EXPECT_TRUE(j.contains("details"));
   EXPECT_TRUE(j.contains("modified_at"));
-  for (const char* k : {"license", "modelfile", "parameters", "template", "system",
-                        "messages", "tensors", "capabilities", "projector_info", "requires"})
+  for (const char* k : {"license", "modelfile", "parameters", "template", "system", "messages",
+                        "tensors", "capabilities", "projector_info", "requires"})
     EXPECT_FALSE(j.contains(k)) << k;
   s.template_text = "{{ .Prompt }}";
   s.tensors = {{"t", "F32", {2, 3}}};

@@ -107,7 +107,9 @@ TEST(ShowModelfile, DefaultTemplateAlwaysPrinted) {
   EXPECT_NE(mf.find("\nFROM /b/sha256-1\nTEMPLATE {{ .Prompt }}\n"), std::string::npos) << mf;
 }
 
-std::string stories_path() { return std::string(OLLAMA_SHARED_DIR) + "/testdata/real/stories260K.gguf"; }
+std::string stories_path() {
+  return std::string(OLLAMA_SHARED_DIR) + "/testdata/real/stories260K.gguf";
+}
 
 TEST(ShowGguf, ModelInfoAndTensors) {
   if (!std::filesystem::exists(stories_path())) GTEST_SKIP() << "no stories260K";
@@ -176,7 +178,8 @@ TEST(ShowCapabilities, InferThinkingTags) {
   auto tags = infer_thinking_tags(
       "{{ range $i, $m := .Messages }}{{ if $m.Thinking }}{{ .Thinking }}{{ end }}{{ end }}");
   EXPECT_TRUE(tags.first.empty() || tags.second.empty());
-  EXPECT_EQ(infer_thinking_tags("{{ range .Messages }}{{"), (std::pair<std::string, std::string>{}));
+  EXPECT_EQ(infer_thinking_tags("{{ range .Messages }}{{"),
+            (std::pair<std::string, std::string>{}));
 }
 
 }  // namespace

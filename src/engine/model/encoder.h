@@ -21,7 +21,7 @@ struct EncoderParams {
   float norm_eps = 1e-12f;  // attention.layer_norm_epsilon
   bool rope = false;        // nomic-bert: NeoX RoPE on q and k instead of learned positions
   float rope_base = 10000.0f;
-  int pooling = 0;  // pooling_type (engine::Pooling)
+  int pooling = 0;        // pooling_type (engine::Pooling)
   int64_t n_cls_out = 0;  // rows of cls.output (rank pooling's scores per sequence)
 };
 
@@ -47,10 +47,10 @@ struct EncoderWeights {
   nn::Vector embd_norm_w, embd_norm_b;  // [n_embd]
   std::vector<EncoderLayer> layers;
   // Classification head (rank pooling): optional dense + tanh, then the output projection.
-  nn::Matrix cls;                       // [n_embd, n_embd]
-  nn::Vector cls_b;                     // [n_embd]
-  nn::Matrix cls_out;                   // [n_embd, n_cls_out]
-  nn::Vector cls_out_b;                 // [n_cls_out]
+  nn::Matrix cls;        // [n_embd, n_embd]
+  nn::Vector cls_b;      // [n_embd]
+  nn::Matrix cls_out;    // [n_embd, n_cls_out]
+  nn::Vector cls_out_b;  // [n_cls_out]
 };
 
 class Encoder {

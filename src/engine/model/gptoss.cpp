@@ -47,7 +47,9 @@ class GptOss : public PrenormDecoderArch {
             {&L::bv, {"blk.%d.attn_v.bias"}, Dim::kKv, Dim::kOne},
             {&L::wo, {"blk.%d.attn_output.weight"}, Dim::kQ, Dim::kEmbd},
             {&L::bo, {"blk.%d.attn_output.bias"}, Dim::kEmbd, Dim::kOne},
-            {&L::attn_sinks, {"blk.%d.attn_sinks.weight", "blk.%d.attn_sinks"}, Dim::kHead,
+            {&L::attn_sinks,
+             {"blk.%d.attn_sinks.weight", "blk.%d.attn_sinks"},
+             Dim::kHead,
              Dim::kOne},
             {&L::ffn_norm, {"blk.%d.post_attention_norm.weight"}, Dim::kEmbd, Dim::kOne},
             {&L::ffn_gate_inp, {"blk.%d.ffn_gate_inp.weight"}, Dim::kEmbd, kE},
@@ -61,8 +63,12 @@ class GptOss : public PrenormDecoderArch {
         });
 
     p_.shape = shape_;
-    p_.rope = {nn::RopeMode::kNeox, h.n_rot, static_cast<float>(h.rope_base),
-               static_cast<float>(h.rope_freq_scale), nullptr, yarn_of(h)};
+    p_.rope = {nn::RopeMode::kNeox,
+               h.n_rot,
+               static_cast<float>(h.rope_base),
+               static_cast<float>(h.rope_freq_scale),
+               nullptr,
+               yarn_of(h)};
     p_.rope_swa = p_.rope;
     if (keys.has("rope.freq_base_swa")) {
       p_.rope_swa.base = static_cast<float>(keys.get_float("rope.freq_base_swa", h.rope_base));
@@ -79,8 +85,6 @@ class GptOss : public PrenormDecoderArch {
 
 }  // namespace
 
-std::unique_ptr<Arch> make_gptoss(const gguf::File& file) {
-  return std::make_unique<GptOss>(file);
-}
+std::unique_ptr<Arch> make_gptoss(const gguf::File& file) { return std::make_unique<GptOss>(file); }
 
 }  // namespace engine::model

@@ -7,10 +7,9 @@ namespace engine::model {
 
 const std::vector<ArchEntry>& arch_registry() {
   static const std::vector<ArchEntry> kArchs = {
-      {"llama", &make_llama},   {"qwen2", &make_qwen2}, {"qwen3", &make_qwen3},
-      {"phi3", &make_phi3},     {"gemma", &make_gemma}, {"gemma2", &make_gemma2},
-      {"gemma3", &make_gemma3}, {"gpt-oss", &make_gptoss},
-      {"qwen3moe", &make_qwen3moe},
+      {"llama", &make_llama},   {"qwen2", &make_qwen2},    {"qwen3", &make_qwen3},
+      {"phi3", &make_phi3},     {"gemma", &make_gemma},    {"gemma2", &make_gemma2},
+      {"gemma3", &make_gemma3}, {"gpt-oss", &make_gptoss}, {"qwen3moe", &make_qwen3moe},
   };
   return kArchs;
 }

@@ -99,8 +99,7 @@ class Binder {
   void vector(Vector& out, const std::vector<const char*>& names, int layer, Dim d0, Need need,
               Dim d2 = Dim::kOne);
   // A 3-D expert tensor [d0, d1, n_expert].
-  ExpertMatrix experts(const std::vector<const char*>& names, int layer, Dim d0, Dim d1,
-                       Need need);
+  ExpertMatrix experts(const std::vector<const char*>& names, int layer, Dim d0, Dim d1, Need need);
   // Repacks the layers' expert tensors for this CPU where its kernels want that
   // (ops::packs_rows8: MXFP4 on AVX2, 8-row groups) into w.packed, and lets go of the file
   // pages they came from. bind_layers calls it.

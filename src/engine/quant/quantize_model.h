@@ -14,9 +14,24 @@ namespace engine::quant {
 
 // llama_ftype ids, as stored in general.file_type.
 enum class FileType : uint32_t {
-  kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ4_1 = 3, kQ8_0 = 7, kQ5_0 = 8, kQ5_1 = 9, kQ2_K = 10,
-  kQ3_K_S = 11, kQ3_K_M = 12, kQ3_K_L = 13, kQ4_K_S = 14, kQ4_K_M = 15, kQ5_K_S = 16,
-  kQ5_K_M = 17, kQ6_K = 18, kBF16 = 32, kMXFP4_MOE = 38,
+  kF32 = 0,
+  kF16 = 1,
+  kQ4_0 = 2,
+  kQ4_1 = 3,
+  kQ8_0 = 7,
+  kQ5_0 = 8,
+  kQ5_1 = 9,
+  kQ2_K = 10,
+  kQ3_K_S = 11,
+  kQ3_K_M = 12,
+  kQ3_K_L = 13,
+  kQ4_K_S = 14,
+  kQ4_K_M = 15,
+  kQ5_K_S = 16,
+  kQ5_K_M = 17,
+  kQ6_K = 18,
+  kBF16 = 32,
+  kMXFP4_MOE = 38,
 };
 
 // Case-insensitive: "q4_K_M", "Q4_K" (alias of Q4_K_M), "Q5_K" (Q5_K_M), "Q3_K" (Q3_K_M), "f16",
@@ -29,11 +44,11 @@ std::vector<std::string> supported_file_types();
 struct ModelShape {
   std::string arch;
   int64_t n_layer = 0;
-  int64_t n_gqa = 1;        // n_head / n_head_kv
-  bool has_output = true;   // output.weight present (else token_embd is the output)
-  int64_t n_attn_v = 0;     // attn_v tensors in the file
+  int64_t n_gqa = 1;       // n_head / n_head_kv
+  bool has_output = true;  // output.weight present (else token_embd is the output)
+  int64_t n_attn_v = 0;    // attn_v tensors in the file
   int64_t n_ffn_down = 0;
-  int64_t n_expert = 0;     // <arch>.expert_count (MoE models)
+  int64_t n_expert = 0;  // <arch>.expert_count (MoE models)
 };
 
 // Stateful: attn_v / ffn_down layers are counted in file order, as llama.cpp does.
