@@ -81,15 +81,15 @@ void dot_task(void* vctx, int ith, int nth) {
 // AMX tiles with a prompt-sized batch take bigger chunks (up to 256 rows, multiples of the
 // 16-row tile): each gemm call copies/splits the whole activation block once, so fewer calls
 // cost less (measured 12-15 % of Q4_K prefill, more for F16's bf16 activation split). So do
-// the AVX2 tiles: every call streams all the batch's activations past its rows (F16 prefill
-// +12 % on the AVX2 EPYC, the K-quants unchanged).
+// the AVX2 tiles and their AVX-512 VNNI builds: every call streams all the batch's activations
+// past its rows (F16 prefill +12 % on the AVX2 EPYC, the K-quants unchanged).
 int64_t pick_chunk_rows(int64_t n, int nth, int64_t n_tokens, Isa isa, Layout layout) {
   if (layout == Layout::kRows8) {  // whole groups of 8 rows
     const int64_t rows =
         nth == 1 ? 64 : std::clamp<int64_t>(n / (4 * static_cast<int64_t>(nth)), 8, 64);
     return (rows + 7) / 8 * 8;
   }
-  if ((isa >= Isa::kAmx || isa == Isa::kAvx2) && n_tokens >= 64) {
+  if (isa >= Isa::kAvx2 && n_tokens >= 64) {
     const int64_t rows = std::clamp<int64_t>(n / (2 * static_cast<int64_t>(nth)), 16, 256);
     return rows / 16 * 16;
   }
@@ -97,8 +97,8 @@ int64_t pick_chunk_rows(int64_t n, int nth, int64_t n_tokens, Isa isa, Layout la
   int64_t rows = n / (4 * static_cast<int64_t>(nth));
   // One-token decode on AVX2 streams longer runs of rows per chunk (up to 256, still >= 4
   // chunks per thread): +3-8 % decode on the AVX2 EPYC, where 64-row chunks restarted the
-  // weight stream too often. Other tiers keep 64 (not measured there).
-  rows = std::clamp<int64_t>(rows, 4, n_tokens == 1 && isa == Isa::kAvx2 ? 256 : 64);
+  // weight stream too often; on Zen 4 (AVX-512) decode is the same with 64 or 256.
+  rows = std::clamp<int64_t>(rows, 4, n_tokens == 1 && isa >= Isa::kAvx2 ? 256 : 64);
   return (rows + 3) / 4 * 4;
 }
 

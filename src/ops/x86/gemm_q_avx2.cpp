@@ -241,71 +241,6 @@ void token_scales(const BlockQ8_0* ab, int64_t nb, float* da, float* sa) {
   }
 }
 
-// The 8 rows' scales of block b as floats (one register: scalar stores read back as a
-// vector stalled store forwarding once per block).
-template <class W>
-inline __m256 row_scales8(const uint8_t* w, size_t ws, int64_t b) {
-  using B = typename W::Block;
-  auto blk = [&](int r) -> const B& { return reinterpret_cast<const B*>(w + r * ws)[b]; };
-  if constexpr (W::kF16Scale) {
-    __m128i d16 = _mm_setzero_si128();
-#pragma GCC unroll 8
-    for (int r = 0; r < kG; r++) d16 = _mm_insert_epi16(d16, blk(r).d, r);
-    return _mm256_cvtph_ps(d16);
-  } else {
-    return _mm256_setr_ps(W::scale(blk(0)), W::scale(blk(1)), W::scale(blk(2)), W::scale(blk(3)),
-                          W::scale(blk(4)), W::scale(blk(5)), W::scale(blk(6)), W::scale(blk(7)));
-  }
-}
-
-// Unpacks rows [0, 8) of w (rows ws bytes apart, nb blocks) into dst (nb group blocks).
-// Nibble types (Q4_0, MXFP4): register j < 4 holds the low nibbles of code bytes 4j..4j+3 of
-// each row (elements 4j..4j+3), j >= 4 their high nibbles (elements 16 + 4(j - 4)..), so the
-// 8 rows' 16 code bytes need only a 4x4 transpose of 32-bit words per 128-bit lane (rows r and
-// r + 4 share a register) before the split. Q8_0 transposes 8x8 words.
-template <class W>
-void unpack_group(int64_t nb, const uint8_t* w, size_t ws, uint8_t* dst) {
-  using B = typename W::Block;
-  constexpr size_t kBytes = group_block_bytes<W>();
-  for (int64_t b = 0; b < nb; b++) {
-    uint8_t* g = dst + b * kBytes;
-    auto blk = [&](int r) -> const B& { return reinterpret_cast<const B*>(w + r * ws)[b]; };
-    for (int r = 0; r < kG; r++) {
-      // The rows come from DRAM once per call: fetch the next group's (groups are unpacked
-      // back to back, a row is shorter than the hardware prefetcher's reach of a page).
-      _mm_prefetch(reinterpret_cast<const char*>(&blk(r)) + kG * ws, _MM_HINT_T1);
-    }
-    if constexpr (W::kOffset > 0) {
-      __m256i y[4];
-      for (int r = 0; r < 4; r++) {
-        y[r] = _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(blk(r + 4).qs),
-                                   reinterpret_cast<const __m128i*>(blk(r).qs));
-      }
-      const __m256i t0 = _mm256_unpacklo_epi32(y[0], y[1]), t1 = _mm256_unpackhi_epi32(y[0], y[1]);
-      const __m256i t2 = _mm256_unpacklo_epi32(y[2], y[3]), t3 = _mm256_unpackhi_epi32(y[2], y[3]);
-      const __m256i words[4] = {_mm256_unpacklo_epi64(t0, t2), _mm256_unpackhi_epi64(t0, t2),
-                                _mm256_unpacklo_epi64(t1, t3), _mm256_unpackhi_epi64(t1, t3)};
-      const __m256i m4 = _mm256_set1_epi8(0x0f);
-      for (int j = 0; j < 4; j++) {
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(g + 32 * j),
-                            W::map_nibbles(_mm256_and_si256(words[j], m4)));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(g + 32 * (j + 4)),
-                            W::map_nibbles(_mm256_and_si256(_mm256_srli_epi16(words[j], 4), m4)));
-      }
-    } else {
-      __m256i rows[kG], cols[kG];
-      for (int r = 0; r < kG; r++) rows[r] = W::values(blk(r));
-      transpose8x8_i32(rows, cols);
-      for (int j = 0; j < kG; j++) {
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(g + 32 * j),
-                            _mm256_sign_epi8(cols[j], cols[j]));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(g + 256 + 32 * j), cols[j]);
-      }
-    }
-    _mm256_storeu_ps(reinterpret_cast<float*>(g + kBytes - 32), row_scales8<W>(w, ws, b));
-  }
-}
-
 thread_local std::vector<float> t_scales, t_sums, t_wscales;
 
 template <class W>
@@ -340,7 +275,7 @@ void gemm(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact
   }
   // The unpack of a group costs about what 2 tokens' tiles do: 8-row tiles from 8 tokens on.
   const int r8 = nt >= 2 * kT ? nr / kG * kG : 0;
-  if (r8 > 0) gemm_groups<W>(nb, r8, nt, w, ws, act, as, y, ldy, unpack_group<W>);
+  if (r8 > 0) gemm_groups<W>(nb, r8, nt, w, ws, act, as, y, ldy, unpack_q_group<W>);
   if (r8 == nr) return;
   for (int t0 = 0; t0 < nt; t0 += kTokenBlock) {
     const int t1 = std::min(nt, t0 + kTokenBlock);

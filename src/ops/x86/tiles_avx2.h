@@ -1,12 +1,21 @@
 // Shared by the AVX2 tile kernels of the 32-element block types with Q8_0 activations
 // (gemm_q_avx2.cpp: plain rows; gemm_x8_avx2.cpp: rows packed by 8 at load): the weight
-// types' code tricks and the 8-row tiles. Internal linkage, AVX2-compiled files only.
+// types' code tricks and the 8-row tiles. Internal linkage: AVX2-compiled files get the maddubs
+// build, gemm_tiles_avx512.cpp (AVX-512 VNNI flags) the vpdpbusd build of the same tiles.
 #pragma once
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "ops/x86/simd_avx2.h"
+
+// 1 where the including file is compiled for AVX-512 VNNI with 256-bit EVEX forms: the 8-row
+// tiles then multiply with vpdpbusd (one instruction per register) instead of maddubs + madd.
+#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+#define OPS_Q_TILES_VNNI 1
+#else
+#define OPS_Q_TILES_VNNI 0
+#endif
 
 namespace ops::avx2 {
 using namespace ops::x86;
@@ -122,6 +131,22 @@ inline __m256i bcast4(const int8_t* p) {
 // values in v). Offset types subtract asum = kOffset * sum(aq).
 template <class W>
 inline __m256i block_isum8(const __m256i* c, const __m256i* v, const int8_t* aq, int32_t asum) {
+#if OPS_Q_TILES_VNNI
+  // One vpdpbusd per register, two chains; Q8_0 keeps the sign trick (|w| times a with w's sign).
+  __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+#pragma GCC unroll 8
+  for (int j = 0; j < kG; j++) {
+    __m256i a = bcast4(aq + 4 * j);
+    if constexpr (W::kOffset == 0) a = _mm256_sign_epi8(a, _mm256_loadu_si256(v + j));
+    if (j & 1) {
+      s1 = _mm256_dpbusd_epi32(s1, _mm256_loadu_si256(c + j), a);
+    } else {
+      s0 = _mm256_dpbusd_epi32(s0, _mm256_loadu_si256(c + j), a);
+    }
+  }
+  const __m256i isum = _mm256_add_epi32(s0, s1);
+  return W::kOffset > 0 ? _mm256_sub_epi32(isum, _mm256_set1_epi32(asum)) : isum;
+#else
   const __m256i ones = _mm256_set1_epi16(1);
   __m256i isum = _mm256_setzero_si256();
   if constexpr (W::kOffset > 0) {
@@ -145,6 +170,7 @@ inline __m256i block_isum8(const __m256i* c, const __m256i* v, const int8_t* aq,
     }
     return isum;
   }
+#endif
 }
 
 // One block of a group as the tiles read it: the 8 rows' scales and the code registers
@@ -215,6 +241,71 @@ void token_sums(const BlockQ8_0* ab, int64_t nb, float* da, int32_t* asum) {
   }
 }
 
+// The 8 rows' scales of block b as floats (one register: scalar stores read back as a
+// vector stalled store forwarding once per block).
+template <class W>
+inline __m256 row_scales8(const uint8_t* w, size_t ws, int64_t b) {
+  using B = typename W::Block;
+  auto blk = [&](int r) -> const B& { return reinterpret_cast<const B*>(w + r * ws)[b]; };
+  if constexpr (W::kF16Scale) {
+    __m128i d16 = _mm_setzero_si128();
+#pragma GCC unroll 8
+    for (int r = 0; r < kG; r++) d16 = _mm_insert_epi16(d16, blk(r).d, r);
+    return _mm256_cvtph_ps(d16);
+  } else {
+    return _mm256_setr_ps(W::scale(blk(0)), W::scale(blk(1)), W::scale(blk(2)), W::scale(blk(3)),
+                          W::scale(blk(4)), W::scale(blk(5)), W::scale(blk(6)), W::scale(blk(7)));
+  }
+}
+
+// Unpacks rows [0, 8) of w (rows ws bytes apart, nb blocks) into dst (nb group blocks).
+// Nibble types (Q4_0, MXFP4): register j < 4 holds the low nibbles of code bytes 4j..4j+3 of
+// each row (elements 4j..4j+3), j >= 4 their high nibbles (elements 16 + 4(j - 4)..), so the
+// 8 rows' 16 code bytes need only a 4x4 transpose of 32-bit words per 128-bit lane (rows r and
+// r + 4 share a register) before the split. Q8_0 transposes 8x8 words.
+template <class W>
+void unpack_q_group(int64_t nb, const uint8_t* w, size_t ws, uint8_t* dst) {
+  using B = typename W::Block;
+  constexpr size_t kBytes = group_block_bytes<W>();
+  for (int64_t b = 0; b < nb; b++) {
+    uint8_t* g = dst + b * kBytes;
+    auto blk = [&](int r) -> const B& { return reinterpret_cast<const B*>(w + r * ws)[b]; };
+    for (int r = 0; r < kG; r++) {
+      // The rows come from DRAM once per call: fetch the next group's (groups are unpacked
+      // back to back, a row is shorter than the hardware prefetcher's reach of a page).
+      _mm_prefetch(reinterpret_cast<const char*>(&blk(r)) + kG * ws, _MM_HINT_T1);
+    }
+    if constexpr (W::kOffset > 0) {
+      __m256i y[4];
+      for (int r = 0; r < 4; r++) {
+        y[r] = _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(blk(r + 4).qs),
+                                   reinterpret_cast<const __m128i*>(blk(r).qs));
+      }
+      const __m256i t0 = _mm256_unpacklo_epi32(y[0], y[1]), t1 = _mm256_unpackhi_epi32(y[0], y[1]);
+      const __m256i t2 = _mm256_unpacklo_epi32(y[2], y[3]), t3 = _mm256_unpackhi_epi32(y[2], y[3]);
+      const __m256i words[4] = {_mm256_unpacklo_epi64(t0, t2), _mm256_unpackhi_epi64(t0, t2),
+                                _mm256_unpacklo_epi64(t1, t3), _mm256_unpackhi_epi64(t1, t3)};
+      const __m256i m4 = _mm256_set1_epi8(0x0f);
+      for (int j = 0; j < 4; j++) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(g + 32 * j),
+                            W::map_nibbles(_mm256_and_si256(words[j], m4)));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(g + 32 * (j + 4)),
+                            W::map_nibbles(_mm256_and_si256(_mm256_srli_epi16(words[j], 4), m4)));
+      }
+    } else {
+      __m256i rows[kG], cols[kG];
+      for (int r = 0; r < kG; r++) rows[r] = W::values(blk(r));
+      transpose8x8_i32(rows, cols);
+      for (int j = 0; j < kG; j++) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(g + 32 * j),
+                            _mm256_sign_epi8(cols[j], cols[j]));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(g + 256 + 32 * j), cols[j]);
+      }
+    }
+    _mm256_storeu_ps(reinterpret_cast<float*>(g + kBytes - 32), row_scales8<W>(w, ws, b));
+  }
+}
+
 // Rows [0, nr) (a multiple of 8) through the 8-row tiles: every group unpacked once (nr / 8
 // groups of nb blocks: 26 KB per group for a 2880-wide MXFP4 row), then tokens in blocks of
 // kTokenBlock over all groups, so the unpacked rows and the block's activations stay in L2.
@@ -249,6 +340,20 @@ void gemm_groups(int64_t nb, int nr, int nt, const uint8_t* w, size_t ws, const 
                      asum + (t - t0) * nb, y + t * ldy + g * kG, ldy);
       }
     }
+  }
+}
+
+// Rows [0, nr) against nt >= 8 tokens: whole groups of 8 rows through the 8-row tiles, the rest
+// of the rows through dot (the tiles' entry point for a kernel table that keeps its own kernels
+// for smaller batches).
+template <class W>
+void gemm_rows8(int64_t n, int nr, int nt, const uint8_t* w, size_t ws, const uint8_t* act,
+                size_t as, float* y, int64_t ldy,
+                void (*dot)(int64_t, float*, const void*, const void*)) {
+  const int r8 = nr / kG * kG;
+  if (r8 > 0) gemm_groups<W>(n / 32, r8, nt, w, ws, act, as, y, ldy, unpack_q_group<W>);
+  for (int r = r8; r < nr; r++) {
+    for (int t = 0; t < nt; t++) dot(n, &y[t * ldy + r], w + r * ws, act + t * as);
   }
 }
 

@@ -4,8 +4,9 @@
 // Tiers: AVX2 = every dot type (MXFP4 included), gemm tiles for Q4_0/Q8_0/MXFP4, the K-quants
 // and the float types, and the Q8_0/Q8_K
 // activation quantizers; AVX-512 =
-// float dots and float gemm tiles (4 rows x 4 tokens); AVX-512 VNNI = integer dots and gemm tiles
-// for the legacy and K-quant types (the matmul driver prefers gemm; decode = gemm with one token).
+// float dots and float gemm tiles (4 rows x 4 tokens); AVX-512 VNNI = integer dots and row
+// kernels for the legacy and K-quant types (the matmul driver prefers gemm; decode = gemm with one
+// token), and for batches of >= 8 tokens the AVX2 8-row tiles rebuilt with vpdpbusd.
 // Integer parts are exact; float results differ from the scalar twins only by summation order.
 #pragma once
 #include <cstddef>
@@ -88,6 +89,15 @@ OPS_X86_GEMM(gemm_q6_k_q8_k);
 OPS_X86_GEMM(gemm_q2_k_q8_k);
 OPS_X86_GEMM(gemm_q3_k_q8_k);
 OPS_X86_GEMM(gemm_q5_k_q8_k);
+// gemm_tiles_avx512.cpp: the 8-row tiles with vpdpbusd, for batches of >= 8 tokens.
+OPS_X86_GEMM(tiles_q4_0_q8_0);
+OPS_X86_GEMM(tiles_q8_0_q8_0);
+OPS_X86_GEMM(tiles_mxfp4_q8_0);
+OPS_X86_GEMM(tiles_q2_k_q8_k);
+OPS_X86_GEMM(tiles_q3_k_q8_k);
+OPS_X86_GEMM(tiles_q4_k_q8_k);
+OPS_X86_GEMM(tiles_q5_k_q8_k);
+OPS_X86_GEMM(tiles_q6_k_q8_k);
 }  // namespace avx512vnni
 
 // AMX tiles (TDPBSSD for the integer types, TDPBF16PS for the float ones): gemm only, for
