@@ -39,7 +39,7 @@ json parse_body(std::string_view body) {
   if (util::json_value_count(body) > kMaxBodyValues)
     throw util::Error(
         "request body has too many JSON values (at most " + std::to_string(kMaxBodyValues) + ")",
-        413);
+        util::ErrorKind::kTooLarge);
   try {
     return json::parse(body);
   } catch (const json::out_of_range& e) {

@@ -135,7 +135,8 @@ int cmd_stop(const Invocation& inv) {
   try {
     unload(client::Client::from_env(), inv.args[0]);
   } catch (const client::StatusError& e) {
-    if (e.status() == 404) throw util::Error("couldn't find model \"" + inv.args[0] + "\" to stop");
+    if (e.kind() == util::ErrorKind::kNotFound)
+      throw util::Error("couldn't find model \"" + inv.args[0] + "\" to stop");
     throw;
   }
   return 0;

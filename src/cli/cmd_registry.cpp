@@ -119,7 +119,8 @@ int cmd_push(const Invocation& inv) {
     try {
       c.call("POST", "/api/me");
     } catch (const client::StatusError& e) {
-      if (e.status() != 401 && e.status() != 404) throw;
+      if (e.kind() != util::ErrorKind::kUnauthorized && e.kind() != util::ErrorKind::kNotFound)
+        throw;
       std::printf("You need to be signed in to push models to ollama.com.\n\n");
       return 0;
     }

@@ -57,7 +57,7 @@ json show_or_pull(const std::string& name, bool insecure) {
   try {
     return show_model(name);
   } catch (const client::StatusError& e) {
-    if (e.status() != 404) throw;
+    if (e.kind() != util::ErrorKind::kNotFound) throw;
   }
   pull_model(name, insecure);
   return show_model(name);

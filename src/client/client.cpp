@@ -280,7 +280,7 @@ bool Client::blob_exists(std::string_view digest) const {
     call("HEAD", "/api/blobs/" + std::string(digest));
     return true;
   } catch (const StatusError& e) {
-    if (e.status() == 404) return false;
+    if (e.kind() == util::ErrorKind::kNotFound) return false;
     throw;
   }
 }

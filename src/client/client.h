@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/status.h"
 #include "api/version.h"
 #include "util/error.h"
 
@@ -29,11 +30,15 @@ inline constexpr char kConnectError[] =
 class StatusError : public util::Error {
  public:
   StatusError(int status, std::string message, std::string server_message)
-      : util::Error(std::move(message), status), server_message_(std::move(server_message)) {}
+      : util::Error(std::move(message), api::kind_of_status(status)),
+        status_(status),
+        server_message_(std::move(server_message)) {}
+  int status() const { return status_; }
   // The bare {"error": ...} text (or body) the server sent.
   const std::string& server_message() const { return server_message_; }
 
  private:
+  int status_;
   std::string server_message_;
 };
 
@@ -42,7 +47,7 @@ class StatusError : public util::Error {
 class TransportError : public util::Error {
  public:
   TransportError(std::string message, bool refused)
-      : util::Error(std::move(message), 0), refused_(refused) {}
+      : util::Error(std::move(message), util::ErrorKind::kUnavailable), refused_(refused) {}
   bool refused() const { return refused_; }
 
  private:
@@ -52,7 +57,7 @@ class TransportError : public util::Error {
 // Thrown by stream() when the cancel flag was raised.
 class Cancelled : public util::Error {
  public:
-  Cancelled() : util::Error("context canceled", 499) {}
+  Cancelled() : util::Error("context canceled", util::ErrorKind::kCancelled) {}
 };
 
 // Go's http.StatusText for a code ("Not Found"); "" for unknown codes.

@@ -45,7 +45,8 @@ int Embedder::n_threads() const { return pool_->size(); }
 int64_t Embedder::n_cls_out() const { return encoder_->params().n_cls_out; }
 
 const tokenizer::Tokenizer& Embedder::tokenizer() const {
-  if (!tok_) throw util::Error(file_->path() + ": model has no tokenizer", 500);
+  if (!tok_)
+    throw util::Error(file_->path() + ": model has no tokenizer", util::ErrorKind::kUnsupported);
   return *tok_;
 }
 

@@ -67,7 +67,8 @@ double Model::load_seconds() const { return impl_->load_seconds; }
 bool Model::has_tokenizer() const { return impl_->tok != nullptr; }
 const tokenizer::Tokenizer& Model::tokenizer() const {
   if (!impl_->tok) {
-    throw util::Error(impl_->file->path() + ": model loaded without a tokenizer", 500);
+    throw util::Error(impl_->file->path() + ": model loaded without a tokenizer",
+                      util::ErrorKind::kUnsupported);
   }
   return *impl_->tok;
 }

@@ -107,7 +107,8 @@ const Kernels& require_kernels(DType t, Isa isa, bool need_dot) {
   if (k == nullptr || (need_dot && k->vec_dot == nullptr)) {
     const TypeInfo* ti = type_info(static_cast<uint32_t>(t));
     throw util::Error(std::string("tensor type ") + (ti ? ti->name : "unknown") +
-                      " is not supported by the CPU kernels");
+                          " is not supported by the CPU kernels",
+                      util::ErrorKind::kUnsupported);
   }
   return *k;
 }

@@ -39,7 +39,8 @@ class ScratchBuf {
   // As try_get, but out of memory is a util::Error naming `what`.
   T* get(size_t n, const char* what) {
     T* p = try_get(n);
-    if (p == nullptr) throw util::Error(std::string("out of memory for ") + what);
+    if (p == nullptr)
+      throw util::Error(std::string("out of memory for ") + what, util::ErrorKind::kOutOfMemory);
     return p;
   }
 

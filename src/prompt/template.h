@@ -15,7 +15,7 @@ namespace prompt {
 // Parse or execution error; `template: <name>:<line>: ...` style message, HTTP 400.
 class TemplateError : public util::Error {
  public:
-  explicit TemplateError(std::string m) : util::Error(std::move(m), 400) {}
+  explicit TemplateError(std::string m) : util::Error(std::move(m), util::ErrorKind::kBadRequest) {}
 };
 
 // Bounds on one parse and one execution (templates are user input). Go stops at a depth limit

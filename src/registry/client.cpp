@@ -88,17 +88,19 @@ Client::Client(const store::ModelName& name, Options opts) : name_(name), opts_(
 void Client::authenticate(const std::string& header) {
   Challenge c = parse_challenge(header);
   if (c.scheme == "Basic" || c.scheme == "basic") {
-    if (opts_.username.empty()) throw util::Error("unauthorized: access denied", 401);
+    if (opts_.username.empty())
+      throw util::Error("unauthorized: access denied", util::ErrorKind::kUnauthorized);
     auth_ = "Authorization: Basic " + base64(opts_.username + ":" + opts_.password);
     return;
   }
-  if (c.realm.empty()) throw util::Error("unauthorized: no realm in challenge", 401);
+  if (c.realm.empty())
+    throw util::Error("unauthorized: no realm in challenge", util::ErrorKind::kUnauthorized);
   if (host_of(c.realm) != host_of(base_) &&
       host_of(c.realm).substr(0, host_of(c.realm).find(':')) !=
           host_of(base_).substr(0, host_of(base_).find(':')))
     throw util::Error("realm host \"" + host_of(c.realm) + "\" does not match original host \"" +
                           host_of(base_) + "\"",
-                      401);
+                      util::ErrorKind::kUnauthorized);
   std::string url = c.realm + (c.realm.find('?') == std::string::npos ? "?" : "&");
   url += "service=" + url_escape(c.service);
   size_t s = 0;
@@ -123,11 +125,13 @@ void Client::authenticate(const std::string& header) {
   }
   HttpResponse r = http_do(req);
   if (r.status != 200)
-    throw util::Error("unauthorized: token request failed: " + std::to_string(r.status), 401);
+    throw util::Error("unauthorized: token request failed: " + std::to_string(r.status),
+                      util::ErrorKind::kUnauthorized);
   auto j = util::parse_json_or_discarded(r.body);
   std::string token;
   if (j.is_object()) token = j.value("token", j.value("access_token", ""));
-  if (token.empty()) throw util::Error("unauthorized: no token in realm response", 401);
+  if (token.empty())
+    throw util::Error("unauthorized: no token in realm response", util::ErrorKind::kUnauthorized);
   auth_ = "Authorization: Bearer " + token;
 }
 
@@ -145,7 +149,8 @@ HttpResponse Client::send(HttpRequest req) {
   LOG_DEBUG("registry challenge: {}", it->second);
   authenticate(it->second);
   r = http_do(with_auth(req));
-  if (r.status == 401) throw util::Error("unauthorized: access denied", 401);
+  if (r.status == 401)
+    throw util::Error("unauthorized: access denied", util::ErrorKind::kUnauthorized);
   return r;
 }
 

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <string>
 
+#include "util/error.h"
+
 namespace registry {
 
 struct Flight {
@@ -17,8 +19,8 @@ struct Flight {
   std::mutex mu;
   std::condition_variable cv;
   bool done = false;
-  std::string error;  // empty: the blob is in the store
-  int status = 0;     // of the error
+  std::string error;                                  // empty: the blob is in the store
+  util::ErrorKind kind = util::ErrorKind::kInternal;  // of the error
 };
 
 class Flights {
@@ -39,7 +41,7 @@ class Flights {
 
   // The leader's download ended (error empty: success); waiters wake up.
   void land(const std::string& key, const std::shared_ptr<Flight>& f, std::string error,
-            int status) {
+            util::ErrorKind kind) {
     {
       std::lock_guard l(mu_);
       auto it = flights_.find(key);
@@ -48,7 +50,7 @@ class Flights {
     std::lock_guard l(f->mu);
     f->done = true;
     f->error = std::move(error);
-    f->status = status;
+    f->kind = kind;
     f->cv.notify_all();
   }
 

@@ -142,7 +142,8 @@ HttpResponse http_do(const HttpRequest& req) {
   if (rc != CURLE_OK) {
     std::string verb = go_method(req.method);
     if (ctx.sink_aborted) throw util::Error(verb + " \"" + req.url + "\": write failed");
-    if (rc == CURLE_ABORTED_BY_CALLBACK) throw util::Error("context canceled", 499);
+    if (rc == CURLE_ABORTED_BY_CALLBACK)
+      throw util::Error("context canceled", util::ErrorKind::kCancelled);
     throw util::Error(verb + " \"" + req.url + "\": " + curl_easy_strerror(rc));
   }
   return resp;

@@ -35,7 +35,7 @@ using Clock = std::chrono::steady_clock;
 std::string short_digest(const std::string& d) { return d.substr(7, 12); }
 
 void check_cancel(const std::atomic<bool>* cancel) {
-  if (cancel && cancel->load()) throw util::Error("context canceled", 499);
+  if (cancel && cancel->load()) throw util::Error("context canceled", util::ErrorKind::kCancelled);
 }
 
 fs::path part_state_path(const fs::path& partial, int n) {
@@ -141,7 +141,7 @@ struct BlobDownload {
           err = "download " + short_digest(digest) + " part " + std::to_string(p.n) + ": HTTP " +
                 std::to_string(resp.status);
       } catch (const util::Error& e) {
-        if (e.status() == 499) {
+        if (e.kind() == util::ErrorKind::kCancelled) {
           ::close(fd);
           save_part(partial, p);
           throw;
@@ -151,7 +151,8 @@ struct BlobDownload {
       ::close(fd);
       save_part(partial, p);
       if (ok && p.completed >= p.size) return;
-      if (err.find("no space left") != std::string::npos) throw util::Error(err, 507);
+      if (err.find("no space left") != std::string::npos)
+        throw util::Error(err, util::ErrorKind::kNoSpace);
       // A part that made progress does not use up an attempt (stall then resume).
       if (p.completed > before) continue;
       if (++attempts >= opts.part_attempts)
@@ -228,7 +229,7 @@ class PartialLock {
       ::close(fd_);
       throw util::Error("blob " + partial.filename().string() +
                             " is being downloaded by another process; try again when it finishes",
-                        409);
+                        util::ErrorKind::kConflict);
     }
   }
   ~PartialLock() { ::close(fd_); }
@@ -250,7 +251,8 @@ void download_blob(store::Store& st, Client& client, const Options& opts, const 
   head.url = client.url("/v2/" + client.repository() + "/blobs/" + layer.digest);
   HttpResponse h = client.send(head);
   if (h.status == 404)
-    throw util::Error("pull model manifest: blob " + layer.digest + " does not exist", 404);
+    throw util::Error("pull model manifest: blob " + layer.digest + " does not exist",
+                      util::ErrorKind::kNotFound);
   auto cl = h.headers.find("Content-Length");
   int64_t total = layer.size;
   if (cl != h.headers.end()) {
@@ -308,13 +310,13 @@ void fetch_blob(store::Store& st, Client& client, const Options& opts, const sto
       try {
         download_blob(st, client, opts, layer, *f, progress, cancel);
       } catch (const util::Error& e) {
-        Flights::instance().land(key, f, e.what(), e.status());
+        Flights::instance().land(key, f, e.what(), e.kind());
         throw;
       } catch (const std::exception& e) {
-        Flights::instance().land(key, f, e.what(), 500);
+        Flights::instance().land(key, f, e.what(), util::ErrorKind::kInternal);
         throw;
       }
-      Flights::instance().land(key, f, "", 0);
+      Flights::instance().land(key, f, "", util::ErrorKind::kInternal);
       continue;  // shows it as present
     }
     std::unique_lock l(f->mu);
@@ -326,7 +328,8 @@ void fetch_blob(store::Store& st, Client& client, const Options& opts, const sto
       f->cv.wait_for(l, std::chrono::milliseconds(100), [&] { return f->done; });
     }
     // The leader's client went away: this pull takes the download over.
-    if (!f->error.empty() && f->status != 499) throw util::Error(f->error, f->status);
+    if (!f->error.empty() && f->kind != util::ErrorKind::kCancelled)
+      throw util::Error(f->error, f->kind);
   }
 }
 
@@ -346,9 +349,11 @@ void pull(store::Store& st, const store::ModelName& name, const Options& opts,
     resp = client.send(mr);
   } catch (const util::Error& e) {
     throw util::Error(std::string("pull model manifest: ") + e.what(),
-                      e.status() == 401 ? 401 : 500);
+                      e.kind() == util::ErrorKind::kUnauthorized ? util::ErrorKind::kUnauthorized
+                                                                 : util::ErrorKind::kInternal);
   }
-  if (resp.status == 404) throw util::Error("pull model manifest: file does not exist", 404);
+  if (resp.status == 404)
+    throw util::Error("pull model manifest: file does not exist", util::ErrorKind::kNotFound);
   if (resp.status >= 400)
     throw util::Error("pull model manifest: " + std::to_string(resp.status) + ": " + resp.body);
   store::Manifest manifest = store::Manifest::parse(resp.body);

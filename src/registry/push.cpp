@@ -60,7 +60,8 @@ void push_blob(Client& c, const store::Store& st, const store::Layer& layer, con
   // Chunks go in order, one at a time: a plain registry appends each PATCH at its end.
   for (const Part& p : plan_parts(total, opts.part_min, opts.part_max)) {
     if (p.size == 0) break;
-    if (cancel && cancel->load()) throw util::Error("context canceled", 499);
+    if (cancel && cancel->load())
+      throw util::Error("context canceled", util::ErrorKind::kCancelled);
     HttpRequest patch;
     patch.method = "PATCH";
     patch.url = location;
@@ -99,14 +100,14 @@ void push(store::Store& st, const store::ModelName& name, const Options& opts,
           const ProgressFn& progress, const std::atomic<bool>* cancel) {
   progress({"retrieving manifest", "", 0, 0});
   auto bytes = st.read_manifest_bytes(name);
-  if (!bytes) throw util::Error("couldn't retrieve manifest", 404);
+  if (!bytes) throw util::Error("couldn't retrieve manifest", util::ErrorKind::kNotFound);
   store::Manifest m = store::Manifest::parse(*bytes);
   if (store::equal_fold(name.host, "registry.ollama.ai") &&
       store::equal_fold(name.name_space, "library"))
     throw util::Error(
         "you are not authorized to push to this namespace, create the model under a namespace you "
         "own",
-        401);
+        util::ErrorKind::kUnauthorized);
   Client c(name, opts);
   std::vector<store::Layer> blobs = m.layers;
   blobs.push_back(m.config);
@@ -116,7 +117,9 @@ void push(store::Store& st, const store::ModelName& name, const Options& opts,
         push_blob(c, st, layer, opts, progress, cancel);
         break;
       } catch (const util::Error& e) {
-        if (e.status() == 499 || e.status() == 401 || attempt >= opts.part_attempts) throw;
+        if (e.kind() == util::ErrorKind::kCancelled || e.kind() == util::ErrorKind::kUnauthorized ||
+            attempt >= opts.part_attempts)
+          throw;
         if (!c.reached()) throw;  // nothing answered yet: unreachable, not a flaky transfer
         LOG_WARN("push {} attempt {} failed: {}", short_digest(layer.digest), attempt, e.what());
         std::this_thread::sleep_for(

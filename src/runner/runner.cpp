@@ -185,9 +185,10 @@ Runner::Slot* Runner::acquire_slot(const std::vector<int32_t>& prompt, const Can
     return ahead < free;
   };
   while (!slot_cv_.wait_for(l, kCancelPoll, my_turn)) {
-    if (cancelled && cancelled()) throw util::Error("request canceled", 499);
+    if (cancelled && cancelled())
+      throw util::Error("request canceled", util::ErrorKind::kCancelled);
   }
-  if (stop_) throw util::Error("model is unloading", 503);
+  if (stop_) throw util::Error("model is unloading", util::ErrorKind::kUnavailable);
   // The free slot sharing the longest prefix with this prompt keeps its cache (prompt cache).
   Slot* best = nullptr;
   size_t best_len = 0;

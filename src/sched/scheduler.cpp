@@ -90,7 +90,8 @@ void Scheduler::evict_locked(std::unique_lock<std::mutex>& l, const std::string&
 std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const Cancelled& cancelled) {
   std::unique_lock<std::mutex> l(mu_);
   if (pending_ >= s_.max_queue)
-    throw util::Error("server busy, please try again.  maximum pending requests exceeded", 503);
+    throw util::Error("server busy, please try again.  maximum pending requests exceeded",
+                      util::ErrorKind::kUnavailable);
   pending_++;
   struct Pending {
     int& n;
@@ -99,8 +100,9 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const Cancell
 
   int want_ctx = req.num_ctx > 0 ? req.num_ctx : s_.default_num_ctx;
   while (true) {
-    if (cancelled && cancelled()) throw util::Error("request canceled", 499);
-    if (stop_) throw util::Error("server is shutting down", 503);
+    if (cancelled && cancelled())
+      throw util::Error("request canceled", util::ErrorKind::kCancelled);
+    if (stop_) throw util::Error("server is shutting down", util::ErrorKind::kUnavailable);
     auto it = loaded_.find(req.key);
     if (it != loaded_.end()) {
       auto e = it->second;
@@ -196,7 +198,8 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const Cancell
       // server killed (a huge num_ctx or num_parallel asks for tens of GB of KV cache).
       auto gib = [](uint64_t b) { return fmt::format("{:.1f} GiB", b / double(1ull << 30)); };
       throw util::Error("model requires more system memory (" + gib(need) +
-                        ") than is available (" + gib(avail) + ")");
+                            ") than is available (" + gib(avail) + ")",
+                        util::ErrorKind::kOutOfMemory);
     }
     auto e = std::make_shared<Entry>();
     e->name = req.name;

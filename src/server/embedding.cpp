@@ -80,7 +80,8 @@ EmbedOutput run_embed(Context& ctx, const EmbedJob& job) {
   out.embeddings = r.embed(batch);
   for (auto& v : out.embeddings) {
     for (float x : v)
-      if (!std::isfinite(x)) throw util::Error("embedding contains NaN or Inf values", 500);
+      if (!std::isfinite(x))
+        throw util::Error("embedding contains NaN or Inf values", util::ErrorKind::kInternal);
     if (job.normalize) {
       l2_normalize(v);
       if (job.dimensions > 0 && job.dimensions < static_cast<int>(v.size())) {
@@ -117,7 +118,8 @@ RerankOutput run_rerank(Context& ctx, const RerankJob& job) {
     out.tokens += static_cast<int>(batch.back().size());
   }
   for (const auto& s : r.embed(batch)) {
-    if (s.empty() || !std::isfinite(s[0])) throw util::Error("score is NaN or Inf", 500);
+    if (s.empty() || !std::isfinite(s[0]))
+      throw util::Error("score is NaN or Inf", util::ErrorKind::kInternal);
     out.scores.push_back(s[0]);
   }
   return out;

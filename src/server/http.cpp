@@ -1,6 +1,7 @@
 #include "server/http.h"
 
 #include "api/decode.h"
+#include "api/status.h"
 #include "util/error.h"
 #include "util/log.h"
 
@@ -45,14 +46,14 @@ const std::string& RequestBody::text() {
   if (too_big) {
     text_.clear();
     text_.shrink_to_fit();
-    throw util::Error("request body too large", 413);
+    throw util::Error("request body too large", util::ErrorKind::kTooLarge);
   }
   finished_ = ok;
   return text_;
 }
 
 bool RequestBody::stream(const Chunk& fn) {
-  if (consumed_) throw util::Error("request body already read", 500);
+  if (consumed_) throw util::Error("request body already read", util::ErrorKind::kInternal);
   consumed_ = true;
   bool ok = true;
   if (preread_)
@@ -93,7 +94,8 @@ void write_error(httplib::Response& res, int status, std::string_view message) {
 }
 
 ErrorReply error_reply(const std::exception& e) {
-  if (const auto* u = dynamic_cast<const util::Error*>(&e)) return {u->status(), u->what()};
+  if (const auto* u = dynamic_cast<const util::Error*>(&e))
+    return {api::http_status(u->kind()), u->what()};
   if (const auto* j = dynamic_cast<const nlohmann::json::exception*>(&e))
     return {400, api::json_error_text(*j)};
   if (dynamic_cast<const std::bad_alloc*>(&e)) return {500, "out of memory"};

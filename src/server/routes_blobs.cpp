@@ -40,7 +40,8 @@ class BytePipe {
     std::unique_lock lk(mu_);
     cv_.wait(lk, [&] { return has_full_ || closed_; });
     if (!has_full_) {
-      if (broken_) throw util::Error("upload interrupted: client disconnected", 499);
+      if (broken_)
+        throw util::Error("upload interrupted: client disconnected", util::ErrorKind::kCancelled);
       return 0;
     }
     size_t k = std::min(n, full_.size() - pos_);
@@ -109,7 +110,7 @@ void post_blob(Context& ctx, Call& c) {
   pipe.close(ok);
   writer.join();
   if (failure) std::rethrow_exception(failure);
-  if (!ok) throw util::Error("upload interrupted", 400);
+  if (!ok) throw util::Error("upload interrupted", util::ErrorKind::kBadRequest);
   c.res.status = 201;
 }
 

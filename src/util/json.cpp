@@ -58,7 +58,8 @@ size_t json_value_count(std::string_view text) {
 }
 
 void check_json_depth(std::string_view text) {
-  if (json_nesting_depth(text) > kMaxJsonDepth) throw Error("exceeded max depth", 400);
+  if (json_nesting_depth(text) > kMaxJsonDepth)
+    throw Error("exceeded max depth", util::ErrorKind::kBadRequest);
 }
 
 }  // namespace util

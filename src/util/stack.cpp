@@ -35,7 +35,8 @@ size_t stack_left() {
 }
 
 void check_stack(const char* what) {
-  if (stack_left() < kStackReserve) throw Error(std::string(what) + ": nesting too deep", 400);
+  if (stack_left() < kStackReserve)
+    throw Error(std::string(what) + ": nesting too deep", util::ErrorKind::kBadRequest);
 }
 
 }  // namespace util

@@ -22,7 +22,8 @@ Thread::Thread(size_t stack_bytes, std::function<void()> fn) {
   pthread_attr_destroy(&attr);
   if (rc != 0) {
     delete task;
-    throw Error(std::string("cannot start a thread: ") + std::strerror(rc), 503);
+    throw Error(std::string("cannot start a thread: ") + std::strerror(rc),
+                util::ErrorKind::kUnavailable);
   }
   started_ = true;
 }

@@ -147,7 +147,7 @@ ThreadPool::ThreadPool(int n_threads)
     delete impl_;
     throw Error("cannot start " + std::to_string(n_threads_) + " compute threads (" +
                     std::to_string(started + 1) + " started): " + e.what(),
-                503);
+                util::ErrorKind::kUnavailable);
   }
 }
 

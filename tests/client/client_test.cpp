@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "api/status.h"
 #include "client/mini_server.h"
 
 namespace client {
@@ -68,7 +69,7 @@ TEST(Client, StatusErrorsCarryServerMessage) {
     c.call("POST", "/api/show", {{"model", "x"}});
     FAIL();
   } catch (const StatusError& e) {
-    EXPECT_EQ(e.status(), 404);
+    EXPECT_EQ(api::http_status(e.kind()), 404);
     EXPECT_STREQ(e.what(), "model 'x' not found");
   }
   EXPECT_EQ(error_of([&] { c.call("GET", "/plain"); }), "404 page not found");
@@ -106,7 +107,7 @@ TEST(Client, StreamStatusErrorHasCodeAndReason) {
     c.stream("POST", "/api/create", {{"model", "m"}}, [](const json&) {});
     FAIL();
   } catch (const StatusError& e) {
-    EXPECT_EQ(e.status(), 400);
+    EXPECT_EQ(api::http_status(e.kind()), 400);
     EXPECT_STREQ(e.what(), "400 Bad Request: invalid model name");
     EXPECT_EQ(e.server_message(), "invalid model name");
   }

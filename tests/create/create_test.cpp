@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 
+#include "api/status.h"
 #include "create/parameters.h"
 #include "engine/gguf/writer.h"
 #include "store/model.h"
@@ -58,7 +59,7 @@ class CreateTest : public ::testing::Test {
     try {
       run(req);
     } catch (const util::Error& e) {
-      if (status) *status = e.status();
+      if (status) *status = api::http_status(e.kind());
       return e.what();
     }
     return "<no error>";
@@ -352,7 +353,7 @@ TEST_F(CreateTest, TemplateValidationAndPullHooks) {
     run(r, opts);
     FAIL();
   } catch (const util::Error& e) {
-    EXPECT_EQ(e.status(), 400);
+    EXPECT_EQ(api::http_status(e.kind()), 400);
     EXPECT_STREQ(e.what(), "template error: unexpected {{end}}");
   }
   EXPECT_EQ(snapshot(), before);

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "api/status.h"
 #include "create/parameters.h"
 #include "util/error.h"
 
@@ -16,7 +17,7 @@ std::string parse_error(std::string_view text) {
   try {
     parse_modelfile(text);
   } catch (const util::Error& e) {
-    EXPECT_EQ(e.status(), 400);
+    EXPECT_EQ(api::http_status(e.kind()), 400);
     return e.what();
   }
   return "<no error>";
@@ -26,7 +27,7 @@ std::string parts_error(std::string_view text) {
   try {
     create::modelfile_request_parts(parse_modelfile(text));
   } catch (const util::Error& e) {
-    EXPECT_EQ(e.status(), 400);
+    EXPECT_EQ(api::http_status(e.kind()), 400);
     return e.what();
   }
   return "<no error>";

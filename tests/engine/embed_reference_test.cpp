@@ -118,7 +118,7 @@ TEST(EmbedReference, TruncatesOrRejectsLongInputs) {
     e->tokenize(text, 11, false);
     FAIL() << "expected a 400";
   } catch (const util::Error& err) {
-    EXPECT_EQ(err.status(), 400);
+    EXPECT_EQ(err.kind(), util::ErrorKind::kBadRequest);
     EXPECT_STREQ(err.what(), "the input length exceeds the context length");
   }
   // Past the training context (512 positions) the encoder refuses rather than reading past

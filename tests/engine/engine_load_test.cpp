@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "api/status.h"
 #include "engine/engine.h"
 #include "engine/gguf/gguf.h"
 #include "engine/gguf/writer.h"
@@ -40,7 +41,7 @@ class EngineLoad : public ::testing::Test {
     try {
       engine::Model::load(path, {.n_threads = 1});
     } catch (const util::Error& e) {
-      EXPECT_EQ(e.status(), 400) << e.what();
+      EXPECT_EQ(api::http_status(e.kind()), 400) << e.what();
       return e.what();
     }
     ADD_FAILURE() << "loaded without error: " << path;

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "api/status.h"
 #include "engine/gguf/gguf.h"
 #include "gguf_test_util.h"
 #include "ops/types.h"
@@ -26,7 +27,7 @@ void expect_format_error(const std::string& path, const std::string& what) {
     std::string m = e.what();
     EXPECT_EQ(m.rfind(path + ": ", 0), 0u) << m;
     EXPECT_NE(m.find(what), std::string::npos) << "message: " << m << "\nexpected: " << what;
-    EXPECT_EQ(e.status(), 400);
+    EXPECT_EQ(api::http_status(e.kind()), 400);
   }
 }
 

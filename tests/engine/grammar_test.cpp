@@ -8,6 +8,7 @@
 #include <random>
 #include <string>
 
+#include "api/status.h"
 #include "engine/sample/constraint.h"
 #include "engine/sample/json_schema.h"
 #include "tokenizer_test_util.h"
@@ -192,7 +193,7 @@ TEST(JsonGrammar, SchemasItCannotCompileAreClearErrors) {
       compile_format(bad);
       ADD_FAILURE() << "compiled: " << bad;
     } catch (const util::Error& e) {
-      EXPECT_EQ(e.status(), 400) << bad;
+      EXPECT_EQ(api::http_status(e.kind()), 400) << bad;
       EXPECT_NE(std::string(e.what()).find("format"), std::string::npos) << e.what();
     }
   }

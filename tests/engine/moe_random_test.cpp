@@ -13,6 +13,7 @@
 #include <random>
 #include <string>
 
+#include "api/status.h"
 #include "engine/engine.h"
 #include "engine/gguf/writer.h"
 #include "gguf_test_util.h"
@@ -358,7 +359,7 @@ std::string load_error(const std::string& path) {
   try {
     engine::Model::load(path, {.n_threads = 1, .load_tokenizer = false});
   } catch (const util::Error& e) {
-    EXPECT_EQ(e.status(), 400) << e.what();
+    EXPECT_EQ(api::http_status(e.kind()), 400) << e.what();
     return e.what();
   }
   ADD_FAILURE() << "loaded";

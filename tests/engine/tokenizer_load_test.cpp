@@ -3,6 +3,7 @@
 
 #include <ctime>
 
+#include "api/status.h"
 #include "engine/gguf/writer.h"
 #include "engine/tokenizer/pretokenizer.h"
 #include "tokenizer_test_util.h"
@@ -84,7 +85,7 @@ TEST(TokenizerLoad, UnsupportedModelsGiveClearErrors) {
     load(vocab_path("nomic-bert-moe"));
     FAIL() << "t5 vocab loaded";
   } catch (const util::Error& e) {
-    EXPECT_EQ(e.status(), 400);
+    EXPECT_EQ(api::http_status(e.kind()), 400);
     EXPECT_NE(std::string(e.what()).find("'t5'"), std::string::npos) << e.what();
   }
   gguf::Writer w = tiny_bpe("gpt-2");

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "api/status.h"
 #include "prompt/builtin.h"
 #include "prompt/chat.h"
 
@@ -186,7 +187,7 @@ TEST(TemplateBounds, DeepNestingIsAParseError) {
     FAIL() << "parsed 20000 nested ifs";
   } catch (const prompt::TemplateError& e) {
     EXPECT_NE(std::string(e.what()).find("nesting deeper than"), std::string::npos) << e.what();
-    EXPECT_EQ(e.status(), 400);
+    EXPECT_EQ(api::http_status(e.kind()), 400);
   }
   std::string parens = "{{" + std::string(5000, '(') + "1" + std::string(5000, ')') + "}}";
   EXPECT_THROW(prompt::Template::parse(parens), prompt::TemplateError);

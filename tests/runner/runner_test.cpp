@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "api/status.h"
 #include "runner/stop.h"
 #include "util/error.h"
 
@@ -158,7 +159,7 @@ TEST(Runner, LongPromptTruncatedOrRejected) {
     run(*r, req);
     FAIL();
   } catch (const util::Error& e) {
-    EXPECT_EQ(e.status(), 400);
+    EXPECT_EQ(api::http_status(e.kind()), 400);
     EXPECT_NE(std::string(e.what()).find("the prompt is longer than the context length"),
               std::string::npos);
   }

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "api/status.h"
 #include "engine/decoder_embed.h"
 #include "engine/embed.h"
 #include "engine/gguf/writer.h"
@@ -63,7 +64,7 @@ TEST(EmbedSched, EncoderGetsAnEmbeddingRunner) {
     r.complete(c, [](const runner::CompletionChunk&) { return true; });
     FAIL() << "expected 400";
   } catch (const util::Error& e) {
-    EXPECT_EQ(e.status(), 400);
+    EXPECT_EQ(api::http_status(e.kind()), 400);
   }
   EXPECT_THROW(r.model(), util::Error);
 
@@ -85,7 +86,7 @@ TEST(EmbedSched, NumCtxLimitsInputLength) {
     r.embed({{101, 1996, 3007, 1997, 2605, 2003, 3000, 1012, 102}});
     FAIL() << "expected 400";
   } catch (const util::Error& e) {
-    EXPECT_EQ(e.status(), 400);
+    EXPECT_EQ(api::http_status(e.kind()), 400);
     EXPECT_STREQ(e.what(), "the input length exceeds the context length");
   }
 }
@@ -101,7 +102,7 @@ TEST(EmbedSched, DecoderWithoutDeclaredPoolingRefusesEmbed) {
     r.embed({{1, 2, 3}});
     FAIL() << "expected 400";
   } catch (const util::Error& e) {
-    EXPECT_EQ(e.status(), 400);
+    EXPECT_EQ(api::http_status(e.kind()), 400);
     EXPECT_STREQ(e.what(), "this model does not support embeddings");
   }
 }

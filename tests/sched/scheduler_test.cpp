@@ -9,6 +9,7 @@
 #include <future>
 #include <set>
 
+#include "api/status.h"
 #include "util/duration.h"
 #include "util/error.h"
 
@@ -148,7 +149,7 @@ TEST(Scheduler, QueueLimit) {
     s.acquire(req("stories", kStories));
     FAIL();
   } catch (const util::Error& e) {
-    EXPECT_EQ(e.status(), 503);
+    EXPECT_EQ(api::http_status(e.kind()), 503);
     EXPECT_STREQ(e.what(), "server busy, please try again.  maximum pending requests exceeded");
   }
 }

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "api/decode.h"
+#include "api/status.h"
 #include "api/time.h"
 #include "api/types.h"
 #include "util/error.h"
@@ -15,7 +16,7 @@ std::string error_of(const std::function<void()>& fn) {
   try {
     fn();
   } catch (const util::Error& e) {
-    EXPECT_EQ(e.status(), 400);
+    EXPECT_EQ(api::http_status(e.kind()), 400);
     return e.what();
   }
   return "<no error>";

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "api/generate.h"
+#include "api/status.h"
 #include "server/generation.h"
 #include "util/duration.h"
 #include "util/error.h"
@@ -17,7 +18,7 @@ std::string error_of(const std::function<void()>& fn, int* status = nullptr) {
   try {
     fn();
   } catch (const util::Error& e) {
-    if (status) *status = e.status();
+    if (status) *status = api::http_status(e.kind());
     return e.what();
   }
   return "<no error>";

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "api/status.h"
 #include "server/context.h"
 #include "server/server.h"
 #include "server/stream.h"
@@ -34,7 +35,7 @@ class HttpTest : public ::testing::Test {
         if (mode == "early") throw util::bad_request("bad before start");
         w.send(json{{"status", "one"}});
         w.send(json{{"status", "two"}});
-        if (mode == "late") throw util::Error("broke midway", 500);
+        if (mode == "late") throw util::Error("broke midway");
         w.send(json{{"status", "success"}});
       });
     });

@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 
+#include "api/status.h"
 #include "store/model.h"
 #include "util/error.h"
 #include "util/sha256.h"
@@ -184,7 +185,7 @@ TEST(Store, ModelWithoutTemplateGetsDefault) {
     store::load_model(st, ModelName::parse("nope"));
     FAIL();
   } catch (const util::Error& e) {
-    EXPECT_EQ(e.status(), 404);
+    EXPECT_EQ(api::http_status(e.kind()), 404);
     EXPECT_STREQ(e.what(), "model 'nope:latest' not found");
   }
 }
@@ -251,7 +252,7 @@ TEST(Store, DigestFormat) {
     st.blob_path("sha256:xyz");
     FAIL();
   } catch (const util::Error& e) {
-    EXPECT_EQ(e.status(), 400);
+    EXPECT_EQ(api::http_status(e.kind()), 400);
     EXPECT_STREQ(e.what(), "invalid digest format");
   }
 }
@@ -276,7 +277,7 @@ TEST(Store, BlobWriteVerifies) {
     st.write_blob_from_stream(other, in2);
     FAIL();
   } catch (const util::Error& e) {
-    EXPECT_EQ(e.status(), 400);
+    EXPECT_EQ(api::http_status(e.kind()), 400);
     EXPECT_EQ(std::string(e.what()),
               "digest mismatch, expected \"" + other + "\", got \"" + d + "\"");
   }
@@ -348,7 +349,7 @@ TEST(Store, CopyAndDelete) {
     st.copy(ModelName::parse("missing"), ModelName::parse("d"));
     FAIL();
   } catch (const util::Error& e) {
-    EXPECT_EQ(e.status(), 404);
+    EXPECT_EQ(api::http_status(e.kind()), 404);
     EXPECT_STREQ(e.what(), "model \"missing:latest\" not found");
   }
 
@@ -363,7 +364,7 @@ TEST(Store, CopyAndDelete) {
     st.remove(ModelName::parse("c:copy"));
     FAIL();
   } catch (const util::Error& e) {
-    EXPECT_EQ(e.status(), 404);
+    EXPECT_EQ(api::http_status(e.kind()), 404);
     EXPECT_STREQ(e.what(), "model 'c:copy' not found");
   }
   st.remove(ModelName::parse("b"));

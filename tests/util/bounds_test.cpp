@@ -7,6 +7,7 @@
 #include <string>
 #include <thread>
 
+#include "api/status.h"
 #include "util/error.h"
 #include "util/json.h"
 #include "util/stack.h"
@@ -32,7 +33,7 @@ TEST(JsonDepth, GoLimitIsInclusive) {
     util::parse_json(nested(util::kMaxJsonDepth + 1));
     FAIL() << "accepted depth " << util::kMaxJsonDepth + 1;
   } catch (const util::Error& e) {
-    EXPECT_EQ(e.status(), 400);
+    EXPECT_EQ(api::http_status(e.kind()), 400);
     EXPECT_STREQ(e.what(), "exceeded max depth");
   }
   EXPECT_TRUE(util::parse_json_or_discarded(nested(60000)).is_discarded());
@@ -92,7 +93,7 @@ void start_pool_with_little_memory() {
     util::ThreadPool pool(200);
     std::_Exit(2);  // started them all: the limit did not bite
   } catch (const util::Error& e) {
-    std::_Exit(e.status() == 503 ? 0 : 3);
+    std::_Exit(api::http_status(e.kind()) == 503 ? 0 : 3);
   } catch (...) {
     std::_Exit(4);
   }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "api/status.h"
 #include "util/env.h"
 #include "util/error.h"
 
@@ -22,7 +23,7 @@ TEST(Duration, RejectsWithGoMessages) {
     FAIL();
   } catch (const Error& e) {
     EXPECT_STREQ(e.what(), "time: missing unit in duration \"3600\"");
-    EXPECT_EQ(e.status(), 400);
+    EXPECT_EQ(api::http_status(e.kind()), 400);
   }
   EXPECT_THROW(parse_go_duration("abc"), Error);
   EXPECT_THROW(parse_go_duration("5x"), Error);

@@ -33,7 +33,7 @@ const char* value_type_name(ValueType t);
 // A thrown error always names the file and the problem ("<path>: tensor 'x' data out of file").
 class FormatError : public util::Error {
  public:
-  explicit FormatError(std::string m) : util::Error(std::move(m), 400) {}
+  explicit FormatError(std::string m) : util::Error(std::move(m), util::ErrorKind::kBadModelFile) {}
 };
 
 // One metadata value. Scalars and strings are decoded; arrays keep their element type and are

@@ -401,9 +401,9 @@ void Writer::write(const std::string& path, const Progress& progress) const {
   } catch (const std::exception& e) {
     if (fd >= 0) ::close(fd);
     ::unlink(tmp.c_str());
-    int status = 500;
-    if (auto* ue = dynamic_cast<const util::Error*>(&e)) status = ue->status();
-    throw util::Error("write " + path + ": " + e.what(), status);
+    auto kind = util::ErrorKind::kInternal;
+    if (auto* ue = dynamic_cast<const util::Error*>(&e)) kind = ue->kind();
+    throw util::Error("write " + path + ": " + e.what(), kind);
   }
 }
 
