@@ -1,21 +1,14 @@
-// One loaded model serving many requests: a sequence slot per parallel request, one engine
-// step per loop iteration for every active sequence (continuous batching), prompt caching,
-// context shift, sampling, stop strings, logprobs and cancellation.
+// What the scheduler and the server ask of a loaded model: the runner interface, its requests
+// and results. The engine's implementation is EngineRunner (engine_runner.h); the scheduler is
+// given a RunnerFactory, so server tests can run the real routes on a scripted runner.
 #pragma once
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "engine/embed.h"
 #include "engine/engine.h"
 #include "engine/sample/constraint.h"
 #include "engine/sample/json_schema.h"
@@ -72,87 +65,68 @@ struct CompletionResult {
   std::vector<int32_t> context;  // prompt + generated tokens
 };
 
+// A generation whose chunks the caller pulls, on its own thread, as it is ready for them.
+// Destroying it before the end cancels the generation and frees its slot.
+class Completion {
+ public:
+  virtual ~Completion() = default;
+  // Waits for the next chunk. false at the end: result() is then set; throws util::Error when
+  // the generation failed.
+  virtual bool next(CompletionChunk& out) = 0;
+  virtual const CompletionResult& result() const = 0;
+  // Stops generating: next() then drains what was made and ends.
+  virtual void cancel() = 0;
+};
+
 class Runner {
  public:
-  Runner(std::unique_ptr<engine::Model> model, const RunnerOptions& opts);
-  // An embedding model (encoder): no KV cache, no generation loop; serves embed() only.
-  Runner(std::unique_ptr<engine::Embedder> embedder, const RunnerOptions& opts);
-  ~Runner();
-  Runner(const Runner&) = delete;
-  Runner& operator=(const Runner&) = delete;
+  virtual ~Runner() = default;
 
   // Polled by a waiting request (about every kCancelPoll): true once its client has gone.
   using Cancelled = std::function<bool()>;
   static constexpr std::chrono::milliseconds kCancelPoll{50};
 
-  // Generates until done. `on_chunk` runs on the calling thread; returning false cancels, and
-  // so does `cancelled` turning true while the request waits for a slot, its prompt or its next
-  // token: the slot is freed within one engine step. Throws util::Error for an unusable
-  // request (e.g. the prompt does not fit and truncation/shift is off: 400), 499 when cancelled
-  // before a slot was free.
-  CompletionResult complete(const CompletionRequest& req,
-                            const std::function<bool(const CompletionChunk&)>& on_chunk,
-                            const Cancelled& cancelled = nullptr);
-
-  // complete() in two steps: admit() checks the request and prepares it (the prompt's tokens,
-  // truncated to the context; its format compiled), throwing the 400s above, before anything
-  // is waited for; complete(admission, ...) then runs it.
+  // admit() checks the request and prepares it (the prompt's tokens, truncated to the context;
+  // its format compiled), throwing util::Error (bad request) for an unusable one (e.g. the
+  // prompt does not fit and truncation/shift is off), before anything is waited for.
   struct Admission {
     std::vector<int32_t> prompt;
     std::shared_ptr<engine::sample::CompiledFormat> format;
   };
-  Admission admit(const CompletionRequest& req);
+  virtual Admission admit(const CompletionRequest& req) = 0;
+  // Takes a slot (waiting in arrival order; cancelled while waiting: util::Error kCancelled)
+  // and queues the generation.
+  virtual std::unique_ptr<Completion> start(const CompletionRequest& req, Admission admission,
+                                            const Cancelled& cancelled = nullptr) = 0;
+
+  // admit + start + next until the end: `on_chunk` runs on the calling thread; returning false
+  // cancels.
+  CompletionResult complete(const CompletionRequest& req,
+                            const std::function<bool(const CompletionChunk&)>& on_chunk,
+                            const Cancelled& cancelled = nullptr);
   CompletionResult complete(const CompletionRequest& req, Admission admission,
                             const std::function<bool(const CompletionChunk&)>& on_chunk,
                             const Cancelled& cancelled = nullptr);
 
-  struct Slot;
-  // A generation whose chunks the caller pulls, on its own thread, as it is ready for them
-  // (complete() is start() + next() until the end). Destroying it before the end cancels the
-  // generation and frees its slot.
-  class Completion {
-   public:
-    ~Completion();
-    Completion(const Completion&) = delete;
-    Completion& operator=(const Completion&) = delete;
-    // Waits for the next chunk (polling `cancelled` as complete() does). false at the end:
-    // result() is then set; throws util::Error when the generation failed.
-    bool next(CompletionChunk& out);
-    const CompletionResult& result() const { return result_; }
-    // Stops generating: next() then drains what was made and ends.
-    void cancel();
+  virtual std::vector<int32_t> tokenize(const std::string& text) const = 0;  // as admit() does
+  virtual std::string detokenize(const std::vector<int32_t>& ids) const = 0;
+  virtual int32_t vocab_size() const = 0;  // token ids are in [0, vocab_size)
 
-   private:
-    friend class Runner;
-    Completion(Runner& r, Slot* s, Cancelled cancelled)
-        : runner_(r), slot_(s), cancelled_(std::move(cancelled)) {}
-    void release();  // the slot goes back (once)
-    Runner& runner_;
-    Slot* slot_;
-    Cancelled cancelled_;
-    CompletionResult result_;
-  };
-  // Takes a slot (waiting in arrival order) and queues the generation.
-  std::unique_ptr<Completion> start(const CompletionRequest& req, Admission admission,
-                                    const Cancelled& cancelled = nullptr);
+  // Embeddings: raw vectors, one per token sequence (pooled by an encoder, or a decoder's last
+  // token for files declaring last-token pooling); bad request for other models and for
+  // sequences longer than num_ctx.
+  virtual bool can_embed() const = 0;
+  virtual bool embedding_only() const = 0;  // an encoder: no generation
+  virtual bool reranks() const = 0;         // an encoder with a classification head
+  // The tokens embed() takes for a text (truncated to num_ctx when `truncate`, else refused).
+  virtual std::vector<int32_t> embed_tokens(const std::string& text, bool truncate) const = 0;
+  // A reranker's [query, document] pair as one sequence.
+  virtual std::vector<int32_t> pair_tokens(const std::string& query, const std::string& doc,
+                                           bool truncate) const = 0;
+  virtual std::vector<std::vector<float>> embed(const std::vector<std::vector<int32_t>>& batch) = 0;
 
-  std::vector<int32_t> tokenize(const std::string& text) const;  // as complete() does
-  std::string detokenize(const std::vector<int32_t>& ids) const;
-  int32_t vocab_size() const;  // token ids are in [0, vocab_size)
-
-  // Raw vectors, one per token sequence: pooled by the encoder in one pass (embedding models),
-  // or, for a decoder declaring last-token pooling, its last token's hidden state after the
-  // output norm; 400 for other models. Sequences longer than num_ctx are refused (400).
-  std::vector<std::vector<float>> embed(const std::vector<std::vector<int32_t>>& batch);
-  bool embedding_only() const { return embedder_ != nullptr; }
-  // An encoder, or a decoder whose GGUF declares last-token pooling.
-  bool can_embed() const;
-  const engine::Embedder& embedder() const;  // throws util::Error unless embedding_only()
-
-  const engine::Model& model() const;  // throws util::Error (400) for an embedding model
-  const RunnerOptions& options() const { return opts_; }
-  int active() const { return active_.load(); }
-  size_t memory_bytes() const;  // weights + KV cache
+  virtual const RunnerOptions& options() const = 0;
+  virtual size_t memory_bytes() const = 0;  // weights + KV cache
 
   // What /metrics reports of this runner.
   struct Stats {
@@ -164,36 +138,12 @@ class Runner {
     uint64_t prefix_hits = 0;    // requests that started from a cached prompt prefix
     uint64_t prefix_tokens = 0;  // prompt tokens those did not evaluate again
   };
-  Stats stats();
-
- private:
-  void loop();
-  void step(std::vector<Slot*>& active);
-  Slot* acquire_slot(const std::vector<int32_t>& prompt, const Cancelled& cancelled);
-
-  // Compiled formats by their text (a few, reused by the requests that repeat them) and the
-  // vocabulary tries the constraints walk (built on the first constrained request).
-  std::shared_ptr<engine::sample::CompiledFormat> format_for(const CompletionRequest& req);
-  std::mutex format_mu_;
-  std::map<std::string, std::shared_ptr<engine::sample::CompiledFormat>> formats_;
-  // Vocabulary tries by the preserved tokens that count as text in them.
-  std::map<std::string, std::shared_ptr<const engine::sample::TokenTrie>> vocab_tries_;
-
-  std::unique_ptr<engine::Model> model_;
-  std::unique_ptr<engine::Embedder> embedder_;  // instead of model_ for embedding models
-  std::unique_ptr<engine::Context> ctx_;
-  RunnerOptions opts_;
-  std::vector<std::unique_ptr<Slot>> slots_;
-  std::mutex mu_;
-  std::condition_variable work_cv_;  // loop waits for work
-  std::condition_variable slot_cv_;  // requests wait for a free slot, in arrival order
-  uint64_t next_ticket_ = 0;
-  std::set<uint64_t> waiting_;  // tickets of requests waiting for a slot
-  std::atomic<int> active_{0};
-  std::atomic<int64_t> kv_used_{0};
-  std::atomic<uint64_t> prefix_hits_{0}, prefix_tokens_{0};
-  bool stop_ = false;
-  std::thread thread_;
+  virtual Stats stats() = 0;
 };
+
+// Loads the model at `path` (an encoder when `encoder`) and returns its runner.
+using RunnerFactory = std::function<std::shared_ptr<Runner>(const std::string& path, bool encoder,
+                                                            const engine::LoadOptions& load,
+                                                            const RunnerOptions& opts)>;
 
 }  // namespace runner

@@ -7,6 +7,7 @@
 
 #include "engine/card.h"
 #include "engine/gguf/gguf.h"
+#include "runner/engine_runner.h"
 #include "util/duration.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -222,11 +223,8 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const Cancell
       ro.num_parallel = s_.num_parallel;
       ro.num_batch = e->num_batch;
       ro.kv_type = s_.kv_type;
-      if (encoder) {
-        r = std::make_shared<runner::Runner>(engine::Embedder::load(req.path, lo), ro);
-      } else {
-        r = std::make_shared<runner::Runner>(engine::Model::load(req.path, lo), ro);
-      }
+      r = (s_.runner_factory ? s_.runner_factory : runner::EngineRunner::factory())(
+          req.path, encoder, lo, ro);
     } catch (const std::exception& ex) {
       err = without_path(ex.what(), req);
     }

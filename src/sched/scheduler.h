@@ -29,6 +29,9 @@ struct Settings {
   int num_threads = 0;  // 0 = physical cores
   // Memory available for models; 0 = read MemAvailable from /proc/meminfo at each load.
   uint64_t memory_limit = 0;
+  // Makes the runner of a loaded model; empty: the engine's (runner::EngineRunner::factory()).
+  // Server tests give a scripted runner here.
+  runner::RunnerFactory runner_factory;
 };
 
 struct ModelRequest {

@@ -60,21 +60,11 @@ EmbedOutput run_embed(Context& ctx, const EmbedJob& job) {
 
   runner::Runner& r = lease->runner();
   if (!r.can_embed()) throw util::bad_request("\"" + job.model + "\" does not support embeddings");
-  if (r.embedding_only() && r.embedder().pooling() == engine::Pooling::kRank)
-    throw util::bad_request("\"" + job.model + "\" is a reranker: use /api/rerank");
-  const int num_ctx = r.options().num_ctx;
+  if (r.reranks()) throw util::bad_request("\"" + job.model + "\" is a reranker: use /api/rerank");
   std::vector<std::vector<int32_t>> batch;
   batch.reserve(job.inputs.size());
   for (const std::string& text : job.inputs) {
-    if (r.embedding_only()) {
-      batch.push_back(r.embedder().tokenize(text, num_ctx, job.truncate));
-    } else {  // a decoder: keep the first num_ctx tokens
-      batch.push_back(r.tokenize(text));
-      if (static_cast<int>(batch.back().size()) > num_ctx) {
-        if (!job.truncate) throw util::bad_request("the input length exceeds the context length");
-        batch.back().resize(num_ctx);
-      }
-    }
+    batch.push_back(r.embed_tokens(text, job.truncate));
     out.prompt_eval_count += static_cast<int>(batch.back().size());
   }
   out.embeddings = r.embed(batch);
@@ -106,15 +96,13 @@ RerankOutput run_rerank(Context& ctx, const RerankJob& job) {
   nlohmann::json options = merge_options(m.model.options, job.options);
   auto lease = ctx.scheduler->acquire(model_request(m, options, job.keep_alive_ns), client_gone);
   runner::Runner& r = lease->runner();
-  if (!r.embedding_only() || r.embedder().pooling() != engine::Pooling::kRank)
-    throw util::bad_request("\"" + job.model + "\" does not support reranking");
+  if (!r.reranks()) throw util::bad_request("\"" + job.model + "\" does not support reranking");
   RerankOutput out;
   if (job.documents.empty()) return out;
-  const int num_ctx = r.options().num_ctx;
   std::vector<std::vector<int32_t>> batch;
   batch.reserve(job.documents.size());
   for (const std::string& doc : job.documents) {
-    batch.push_back(r.embedder().tokenize_pair(job.query, doc, num_ctx, job.truncate));
+    batch.push_back(r.pair_tokens(job.query, doc, job.truncate));
     out.tokens += static_cast<int>(batch.back().size());
   }
   for (const auto& s : r.embed(batch)) {

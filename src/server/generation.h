@@ -178,7 +178,7 @@ class GenSteps {
   void timing();
   std::shared_ptr<GenJob> job_;
   GenSink& sink_;
-  std::unique_ptr<runner::Runner::Completion> completion_;
+  std::unique_ptr<runner::Completion> completion_;
   std::optional<std::chrono::steady_clock::time_point> last_;
   bool done_ = false;
 };

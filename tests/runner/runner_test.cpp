@@ -1,7 +1,5 @@
 // The runner on a real trained model (stories260K): golden greedy text through continuous
 // batching, concurrency, stop strings, limits, cancellation, context shift, prompt cache.
-#include "runner/runner.h"
-
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -11,11 +9,12 @@
 #include <random>
 
 #include "api/status.h"
+#include "runner/engine_runner.h"
 #include "runner/stop.h"
 #include "util/error.h"
 
 using runner::CompletionRequest;
-using runner::Runner;
+using Runner = runner::EngineRunner;
 
 namespace {
 

@@ -9,6 +9,7 @@
 #include "engine/decoder_embed.h"
 #include "engine/embed.h"
 #include "engine/gguf/writer.h"
+#include "runner/engine_runner.h"
 #include "sched/scheduler.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
@@ -66,7 +67,7 @@ TEST(EmbedSched, EncoderGetsAnEmbeddingRunner) {
   } catch (const util::Error& e) {
     EXPECT_EQ(api::http_status(e.kind()), 400);
   }
-  EXPECT_THROW(r.model(), util::Error);
+  EXPECT_THROW(dynamic_cast<runner::EngineRunner&>(r).model(), util::Error);
 
   // Reused by the next request; listed as running.
   auto again = sc.acquire(request("nomic", kNomic));
@@ -97,7 +98,7 @@ TEST(EmbedSched, DecoderWithoutDeclaredPoolingRefusesEmbed) {
   runner::Runner& r = lease->runner();
   EXPECT_FALSE(r.embedding_only());
   EXPECT_FALSE(r.can_embed());
-  EXPECT_THROW(r.embedder(), util::Error);
+  EXPECT_THROW(dynamic_cast<runner::EngineRunner&>(r).embedder(), util::Error);
   try {
     r.embed({{1, 2, 3}});
     FAIL() << "expected 400";
@@ -127,7 +128,8 @@ TEST(EmbedSched, DecoderDeclaringLastPoolingEmbeds) {
     EXPECT_EQ(v[0], v[1]);
     EXPECT_NE(v[0], v[2]);
     util::ThreadPool pool(1);
-    const auto direct = engine::decoder_last_hidden(r.model(), {1, 450, 7483}, pool);
+    const auto direct = engine::decoder_last_hidden(dynamic_cast<runner::EngineRunner&>(r).model(),
+                                                    {1, 450, 7483}, pool);
     for (size_t d = 0; d < 64; d++) EXPECT_NEAR(v[0][d], direct[d], 1e-5);
   }
   std::filesystem::remove(path);
