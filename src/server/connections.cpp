@@ -26,6 +26,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 thread_local Connections::Conn* t_conn = nullptr;
+thread_local const std::atomic<bool>* t_draining = nullptr;
 
 // Requests whose body went past this return their memory to the OS afterwards: glibc keeps
 // freed blocks in per-thread arenas, and a few huge bodies would otherwise pin gigabytes.
@@ -200,9 +201,15 @@ void Connections::stop() {
     std::lock_guard l(mu_);
     if (stopping_) return;
     stopping_ = true;  // the reactor closes what no worker holds
+    draining_ = true;
     work_cv_.notify_all();
   }
   wake();
+}
+
+bool Connections::wait_idle(std::chrono::milliseconds wait) {
+  std::unique_lock l(mu_);
+  return workers_done_cv_.wait_for(l, wait, [&] { return busy_ == 0; });
 }
 
 int Connections::busy() const {
@@ -383,6 +390,7 @@ void Connections::worker_loop() {
 
 void Connections::serve(Conn* c) {
   t_conn = c;
+  t_draining = &draining_;
   bool keep = true;
   size_t body_bytes = 0;
   while (keep) {
@@ -419,6 +427,7 @@ void Connections::serve(Conn* c) {
 void Connections::release(Conn* c, bool keep) {
   std::lock_guard l(mu_);
   busy_--;
+  if (busy_ == 0) workers_done_cv_.notify_all();
   served_since_trim_++;
   last_release_ = Clock::now();
   if (!keep || stopping_) {
@@ -439,7 +448,9 @@ void close_after_response() {
 
 bool client_gone() { return t_conn && ClientWatch(t_conn->fd).gone(); }
 
-ClientWatch current_client() { return t_conn ? ClientWatch(t_conn->fd) : ClientWatch(); }
+ClientWatch current_client() {
+  return t_conn ? ClientWatch(t_conn->fd, t_draining) : ClientWatch();
+}
 
 bool ClientWatch::gone() const {
   if (fd_ < 0) return false;

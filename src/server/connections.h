@@ -5,6 +5,7 @@
 #pragma once
 #include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -59,6 +60,8 @@ class Connections {
   void stop();
   // Connections whose request is being served.
   int busy() const;
+  // Waits until no request is being handled (true) or `wait` passes (false).
+  bool wait_idle(std::chrono::milliseconds wait);
   size_t open() const;
   int workers() const;
   const ConnectionLimits& limits() const { return limits_; }
@@ -94,7 +97,8 @@ class Connections {
   uint64_t next_id_ = 1;
   int busy_ = 0;
   bool stopping_ = false;
-  uint64_t served_since_trim_ = 0;  // connections released since the last malloc_trim
+  std::atomic<bool> draining_{false};  // stopping_, readable without mu_ (ClientWatch)
+  uint64_t served_since_trim_ = 0;     // connections released since the last malloc_trim
   std::chrono::steady_clock::time_point last_release_;
 
   std::deque<Conn*> ready_;
@@ -118,11 +122,15 @@ void close_after_response();
 class ClientWatch {
  public:
   ClientWatch() = default;
-  explicit ClientWatch(int fd) : fd_(fd) {}
+  explicit ClientWatch(int fd, const std::atomic<bool>* stopping = nullptr)
+      : fd_(fd), stopping_(stopping) {}
   bool gone() const;
+  // The server is shutting down: streams end at their next frame (their requests drain).
+  bool stopping() const { return stopping_ != nullptr && stopping_->load(); }
 
  private:
   int fd_ = -1;
+  const std::atomic<bool>* stopping_ = nullptr;  // the Connections' draining flag
 };
 ClientWatch current_client();
 

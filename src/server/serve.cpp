@@ -22,7 +22,7 @@
 namespace server {
 namespace {
 
-// Longest we wait for in-flight requests after SIGINT/SIGTERM before leaving anyway.
+// How often a shutdown that waits for slow requests says so.
 constexpr auto kShutdownGrace = std::chrono::seconds(10);
 
 std::string describe_config(const util::Config& cfg) {
@@ -59,7 +59,6 @@ class SignalWatcher {
       if (sig != SIGINT && sig != SIGTERM) continue;
       LOG_INFO("received {}, shutting down", sig == SIGINT ? "interrupt" : "terminated");
       signalled_ = true;
-      set_streams_shutting_down();
       http_.stop();  // run() returns; serve_main waits for the requests in flight
       return;
     }
@@ -115,14 +114,15 @@ int serve_main() {
       SignalWatcher watcher(http);
       http.run();
     }
-    // Requests in flight finish (streams end at their next token) within a bounded grace.
-    const auto deadline = std::chrono::steady_clock::now() + kShutdownGrace;
-    while (http.busy() > 0 && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (http.busy() > 0) {
-      LOG_WARN("requests still running after {}s; exiting", kShutdownGrace.count());
-      std::fflush(nullptr);
-      std::_Exit(0);
+    // Requests in flight drain: streams end at their next frame (ClientWatch::stopping), waits
+    // for a model or a slot at their next cancel check, uploads when their body is in. Then the
+    // models are unloaded (runner loops joined) before the process exits normally.
+    while (!http.wait_idle(kShutdownGrace))
+      LOG_WARN("{} requests still running; waiting for them to finish", http.busy());
+    ctx.running.reset();
+    if (ctx.scheduler) {
+      LOG_INFO("unloading models");
+      ctx.scheduler.reset();
     }
     LOG_INFO("server stopped");
     return 0;

@@ -218,4 +218,6 @@ void HttpServer::stop() {
 
 int HttpServer::busy() const { return conns_->busy(); }
 
+bool HttpServer::wait_idle(std::chrono::milliseconds wait) { return conns_->wait_idle(wait); }
+
 }  // namespace server

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -50,6 +51,8 @@ class HttpServer {
   void stop();
   // Requests being handled plus streaming responses being written.
   int busy() const;
+  // Waits until no request is being handled (true) or `wait` passes (false).
+  bool wait_idle(std::chrono::milliseconds wait);
   const Connections& connections() const { return *conns_; }
 
  private:

@@ -17,8 +17,6 @@
 namespace server {
 namespace {
 
-std::atomic<bool> g_shutting_down{false};
-
 struct Failure {
   int status = 500;
   std::string message;
@@ -61,7 +59,7 @@ struct Channel : StreamWriter {
     cv.notify_all();
     return true;
   }
-  bool cancelled() const override { return gone.load() || g_shutting_down.load() || client.gone(); }
+  bool cancelled() const override { return gone.load() || client.stopping() || client.gone(); }
 
   void finish(std::optional<Failure> f) {
     {
@@ -90,12 +88,10 @@ struct Collector : StreamWriter {
       acc = obj;
     return !cancelled();
   }
-  bool cancelled() const override { return g_shutting_down.load() || client.gone(); }
+  bool cancelled() const override { return client.stopping() || client.gone(); }
 };
 
 }  // namespace
-
-void set_streams_shutting_down() { g_shutting_down = true; }
 
 bool DirectWriter::send(const json& obj) { return send_frame(dump_json(obj) + "\n"); }
 
@@ -114,7 +110,7 @@ bool DirectWriter::send_frame(std::string frame) {
   return !gone_;
 }
 
-bool DirectWriter::cancelled() const { return gone_ || g_shutting_down.load() || client_.gone(); }
+bool DirectWriter::cancelled() const { return gone_ || client_.stopping() || client_.gone(); }
 
 void respond_steps(httplib::Response& res, const Framing& framing, std::shared_ptr<DirectWriter> w,
                    std::function<bool()> start, std::function<std::function<bool()>()> open) {

@@ -85,7 +85,4 @@ class DirectWriter : public StreamWriter {
 void respond_steps(httplib::Response& res, const Framing& framing, std::shared_ptr<DirectWriter> w,
                    std::function<bool()> start, std::function<std::function<bool()>()> open);
 
-// Set on SIGINT/SIGTERM: every StreamWriter reports cancelled() from then on.
-void set_streams_shutting_down();
-
 }  // namespace server

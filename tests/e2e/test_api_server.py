@@ -202,6 +202,32 @@ class ShutdownTest(unittest.TestCase):
         finally:
             server.stop()
 
+    def test_sigterm_drains_a_stream_and_unloads_the_model(self):
+        # A long generation in flight: SIGTERM ends the stream at its next token (the client
+        # gets its last frames and the connection closes), the model is unloaded and the
+        # process exits 0 on its own, well before the test's patience runs out.
+        server = ServerProcess.start()
+        try:
+            server.create_stories()
+            body = {"model": "stories", "prompt": "Once upon a time",
+                    "options": {"num_predict": 100000, "temperature": 1, "seed": 7}}
+            got = 0
+            t0 = None
+            for status, obj in server.stream_lines("POST", "/api/generate", body, timeout=30):
+                self.assertEqual(status, 200)
+                got += 1
+                if got == 5:
+                    server.proc.send_signal(signal.SIGTERM)
+                    t0 = time.time()
+            self.assertGreaterEqual(got, 5)
+            self.assertEqual(server.proc.wait(timeout=15), 0)
+            self.assertLess(time.time() - t0, 10)
+            log = server.log()
+            self.assertIn("unloading models", log)
+            self.assertIn("server stopped", log)
+        finally:
+            server.stop()
+
     def test_sigint_exits_zero(self):
         server = ServerProcess.start()
         try:
