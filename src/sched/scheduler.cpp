@@ -6,7 +6,6 @@
 #include <fstream>
 
 #include "engine/card.h"
-#include "engine/gguf/gguf.h"
 #include "runner/engine_runner.h"
 #include "util/duration.h"
 #include "util/error.h"
@@ -30,7 +29,7 @@ std::string without_path(std::string msg, const ModelRequest& req) {
 
 struct Scheduler::Entry {
   std::string name;
-  nlohmann::json details;
+  api::ModelDetails details;
   std::shared_ptr<runner::Runner> runner;
   bool loading = true;
   std::string load_error;

@@ -9,12 +9,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "api/types.h"
 #include "runner/runner.h"
 
 namespace sched {
@@ -38,7 +38,7 @@ struct ModelRequest {
   std::string key;         // identity: manifest digest (a different digest is another model)
   std::string name;        // display name "model:tag"
   std::string path;        // GGUF blob
-  nlohmann::json details;  // ModelDetails JSON for /api/ps
+  api::ModelDetails details;  // for /api/ps
   int num_ctx = 0;         // 0 = default; clamped to the model's training context
   int num_batch = 0;
   int num_thread = 0;
@@ -47,7 +47,7 @@ struct ModelRequest {
 
 struct RunningModel {
   std::string name, digest;
-  nlohmann::json details;
+  api::ModelDetails details;
   uint64_t size = 0;
   int context_length = 0;
   std::chrono::system_clock::time_point expires_at;

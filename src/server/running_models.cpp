@@ -35,11 +35,7 @@ std::vector<api::ProcessModel> SchedulerRunningModels::list() {
     m.name = m.model = r.name;
     m.size = static_cast<int64_t>(r.size);
     m.digest = r.digest;
-    try {
-      if (r.details.is_object()) m.details = r.details.get<api::ModelDetails>();
-    } catch (const std::exception& e) {
-      LOG_DEBUG("ps: bad details for {}: {}", r.name, e.what());
-    }
+    m.details = r.details;
     if (r.forever) {
       // Go's time.Now().Add(math.MaxInt64): about 292 years ahead (past int64 unix nanos).
       auto now = std::chrono::system_clock::now().time_since_epoch();
