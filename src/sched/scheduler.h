@@ -35,11 +35,11 @@ struct Settings {
 };
 
 struct ModelRequest {
-  std::string key;         // identity: manifest digest (a different digest is another model)
-  std::string name;        // display name "model:tag"
-  std::string path;        // GGUF blob
+  std::string key;            // identity: manifest digest (a different digest is another model)
+  std::string name;           // display name "model:tag"
+  std::string path;           // GGUF blob
   api::ModelDetails details;  // for /api/ps
-  int num_ctx = 0;         // 0 = default; clamped to the model's training context
+  int num_ctx = 0;            // 0 = default; clamped to the model's training context
   int num_batch = 0;
   int num_thread = 0;
   std::optional<int64_t> keep_alive_ns;  // absent: keep the loaded model's current duration
