@@ -78,6 +78,14 @@ struct GenRun {
   }
 };
 
+// The start step's first move for chat and generate: takes the model (waiting for its load
+// while `sink`'s client stays), records the load time in `job` and returns the runner.
+runner::Runner& take_model(Context& ctx, GenJob& job, const sched::ModelRequest& mreq,
+                           GenSink& sink);
+// The steps of a started job: its generation pulled chunk by chunk (GenSteps), the model
+// given back at their end.
+std::function<Step(GenSink&)> generation_steps(std::shared_ptr<GenJob> job);
+
 // Streams `run` as `framing` into the sink `make_sink` builds on the stream's writer, both
 // steps on this connection's thread (respond_steps): tokens go from the runner's loop straight
 // to the socket.

@@ -131,6 +131,21 @@ void put_metrics(ojson& j, const GenJob& job, const runner::CompletionResult& r)
   put_if(j, "eval_duration", r.eval_ns);
 }
 
+runner::Runner& take_model(Context& ctx, GenJob& job, const sched::ModelRequest& mreq,
+                           GenSink& sink) {
+  job.lease = ctx.scheduler->acquire(mreq, [&sink] { return sink.cancelled(); });
+  job.load_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - job.start).count();
+  return job.lease->runner();
+}
+
+std::function<Step(GenSink&)> generation_steps(std::shared_ptr<GenJob> job) {
+  return [job](GenSink& sink) -> Step {
+    auto steps = std::make_shared<GenSteps>(job, sink);  // gives the model back at its end
+    return [steps] { return steps->step(); };
+  };
+}
+
 GenSteps::GenSteps(std::shared_ptr<GenJob> job, GenSink& sink) : job_(std::move(job)), sink_(sink) {
   runner::Runner& runner = job_->lease->runner();
   runner::Runner::Admission admission =

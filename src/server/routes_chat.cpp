@@ -165,11 +165,8 @@ GenRun prepare_chat(Context& ctx, api::ChatRequest req, std::string format) {
   GenRun run;
   run.start = [&ctx, job, m = std::move(m), msgs = std::move(msgs), mreq, think, tools,
                truncate = req.truncate, render_only = req.debug_render_only](GenSink& sink) {
-    job->lease = ctx.scheduler->acquire(mreq, [&sink] { return sink.cancelled(); });
+    runner::Runner& runner = take_model(ctx, *job, mreq, sink);
     ReleaseUnlessKept release{*job};  // the model goes back on an error or a render-only call
-    job->load_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - job->start).count();
-    runner::Runner& runner = job->lease->runner();
     // Shared: a sink may count tokens up to its finish (the lease keeps the runner).
     auto tokens = std::make_shared<PromptTokens>(runner);
     auto count = [tokens](const std::string& s) { return tokens->count(s); };
@@ -186,10 +183,7 @@ GenRun prepare_chat(Context& ctx, api::ChatRequest req, std::string format) {
     release.keep = true;  // held for the generate step
     return true;
   };
-  run.steps = [job](GenSink& sink) -> Step {
-    auto steps = std::make_shared<GenSteps>(job, sink);  // gives the model back at its end
-    return [steps] { return steps->step(); };
-  };
+  run.steps = generation_steps(job);
   return run;
 }
 

@@ -141,11 +141,8 @@ GenRun prepare_generate(Context& ctx, api::GenerateRequest req, std::string form
   job->req.top_logprobs = req.top_logprobs;
   GenRun run;
   run.start = [&ctx, job, m = std::move(m), req = std::move(req), mreq, think](GenSink& sink) {
-    job->lease = ctx.scheduler->acquire(mreq, [&sink] { return sink.cancelled(); });
+    runner::Runner& runner = take_model(ctx, *job, mreq, sink);
     ReleaseUnlessKept release{*job};  // the model goes back on an error or a render-only call
-    job->load_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - job->start).count();
-    runner::Runner& runner = job->lease->runner();
     const bool custom = !req.template_text.empty();
     prompt::Template tmpl = custom ? prompt::load_template(req.template_text) : m.tmpl;
     // Shared: a sink may count tokens up to its finish (the lease keeps the runner).
@@ -162,10 +159,7 @@ GenRun prepare_generate(Context& ctx, api::GenerateRequest req, std::string form
     release.keep = true;  // held for the generate step
     return true;
   };
-  run.steps = [job](GenSink& sink) -> Step {
-    auto steps = std::make_shared<GenSteps>(job, sink);  // gives the model back at its end
-    return [steps] { return steps->step(); };
-  };
+  run.steps = generation_steps(job);
   return run;
 }
 
