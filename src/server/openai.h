@@ -59,6 +59,10 @@ ojson envelope(const std::string& id, const char* object, int64_t created,
                const std::string& model);
 // {"prompt_tokens","completion_tokens","total_tokens"}.
 ojson usage_json(const runner::CompletionResult& r);
+// The end of a streamed chat or legacy completion: when the client asked for usage
+// (stream_options.include_usage) a chunk `env` with no choices and the usage, then
+// "data: [DONE]".
+std::string stream_end(bool usage, ojson env, const runner::CompletionResult& r);
 
 // JSON kinds a request field may have (null or absent is always accepted).
 enum class Kind { kString, kBool, kNumber, kInteger, kArray, kObject };

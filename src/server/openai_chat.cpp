@@ -116,13 +116,7 @@ class ChatSink : public ApiSink {
     result_ = r;
     if (!streaming()) return;
     emit(sse_data(chunk(ojson::object(), finish_reason(r.done_reason, !calls_.empty()))));
-    if (p_.usage) {
-      ojson j = envelope(p_.id, "chat.completion.chunk", p_.created, p_.model);
-      j["choices"] = ojson::array();
-      j["usage"] = usage_json(r);
-      emit(sse_data(j));
-    }
-    emit("data: [DONE]\n\n");
+    emit(stream_end(p_.usage, envelope(p_.id, "chat.completion.chunk", p_.created, p_.model), r));
   }
 
   ojson body() override {

@@ -232,6 +232,16 @@ ojson usage_json(const runner::CompletionResult& r) {
   return u;
 }
 
+std::string stream_end(bool usage, ojson env, const runner::CompletionResult& r) {
+  std::string s;
+  if (usage) {
+    env["choices"] = ojson::array();
+    env["usage"] = usage_json(r);
+    s = sse_data(env);
+  }
+  return s + "data: [DONE]\n\n";
+}
+
 namespace {
 
 // The fields this layer reads must have the types OpenAI's schema gives them: a wrong type is

@@ -37,13 +37,7 @@ class CompletionSink : public ApiSink {
     if (!rest.content.empty())
       emit(sse_data(chunk(rest.content, nullptr, legacy_logprobs(rest.logprobs))));
     emit(sse_data(chunk("", reason)));
-    if (p_.usage) {
-      ojson j = envelope(p_.id, "text_completion", p_.created, p_.model);
-      j["choices"] = ojson::array();
-      j["usage"] = usage_json(r);
-      emit(sse_data(j));
-    }
-    emit("data: [DONE]\n\n");
+    emit(stream_end(p_.usage, envelope(p_.id, "text_completion", p_.created, p_.model), r));
   }
 
   ojson body() override {
