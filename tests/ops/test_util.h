@@ -1,8 +1,11 @@
 // Shared helpers for the ops tests: seeded random data, quantize/dequantize wrappers, errors.
 #pragma once
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "ops/kernels_impl.h"
@@ -87,6 +90,36 @@ inline double abs_dot_d(const std::vector<float>& a, const std::vector<float>& b
   double s = 0;
   for (size_t i = 0; i < a.size(); i++) s += std::fabs(double(a[i]) * b[i]);
   return s;
+}
+
+// A gemm kernel's output y (ldy > nr, filled with -777 before the call) for nr weight rows of
+// type t (ws bytes apart) and nt activation rows (as bytes apart), n values each, against the
+// scalar dot of every (row, token) pair within 2e-6 of the sum of |products|; the lanes past nr
+// must be untouched. `what` names the case in failures; returns the pairs checked.
+inline int expect_gemm_matches_dots(ops::DType t, int64_t n, int nr, int nt, const uint8_t* w,
+                                    size_t ws, const uint8_t* a, size_t as, const float* y,
+                                    int64_t ldy, const std::string& what) {
+  const auto& ref = ops::scalar_table()[t];
+  int checked = 0;
+  for (int i = 0; i < nt; i++) {
+    for (int r = 0; r < ldy; r++) {
+      if (r >= nr) {
+        if (y[i * ldy + r] != -777.0f) {
+          ADD_FAILURE() << what << ": gemm wrote outside its rows (r=" << r << " t=" << i << ")";
+          return checked;
+        }
+        continue;
+      }
+      float want = 0;
+      ref.vec_dot(n, &want, w + r * ws, a + i * as);
+      const double bound =
+          abs_dot_d(dequantize(t, w + r * ws, n), dequantize(ref.act_type, a + i * as, n));
+      EXPECT_NEAR(y[i * ldy + r], want, 2e-6 * bound + 1e-30)
+          << what << " n=" << n << " nr=" << nr << " nt=" << nt << " r=" << r << " t=" << i;
+      checked++;
+    }
+  }
+  return checked;
 }
 
 // Weight types with a vec_dot.

@@ -105,22 +105,8 @@ TEST(VnniTilesEmu, MatchScalarDots) {
         const int64_t ldy = nr + 2;
         std::vector<float> y(ldy * nt, -777.0f);
         c.gemm(n, nr, nt, w.data(), ws, a.data(), as, y.data(), ldy);
-        for (int t = 0; t < nt; t++) {
-          for (int r = 0; r < ldy; r++) {
-            if (r >= nr) {
-              ASSERT_EQ(y[t * ldy + r], -777.0f) << "gemm wrote outside its rows";
-              continue;
-            }
-            float want = 0;
-            ref.vec_dot(n, &want, w.data() + r * ws, a.data() + t * as);
-            const auto wd = ops_test::dequantize(c.t, w.data() + r * ws, n);
-            const auto ad = ops_test::dequantize(ref.act_type, a.data() + t * as, n);
-            EXPECT_NEAR(y[t * ldy + r], want, 2e-6 * ops_test::abs_dot_d(wd, ad) + 1e-30)
-                << ops_test::type_name(c.t) << " n=" << n << " nr=" << nr << " nt=" << nt
-                << " r=" << r << " t=" << t;
-            checked++;
-          }
-        }
+        checked += ops_test::expect_gemm_matches_dots(c.t, n, nr, nt, w.data(), ws, a.data(), as,
+                                                      y.data(), ldy, ops_test::type_name(c.t));
       }
     }
   }
