@@ -4,7 +4,9 @@
 // build, gemm_tiles_avx512.cpp (AVX-512 VNNI flags) the vpdpbusd build of the same tiles.
 #pragma once
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "ops/x86/simd_avx2.h"
@@ -236,9 +238,13 @@ constexpr int kT8 = 4;  // tokens per 8-row tile
 // for Q4_0: 202-208 -> 183-193).
 template <class W>
 constexpr int kTq = OPS_Q_TILES_VNNI&& W::kOffset == 0 ? 8 : kT8;
+// kTile8<W>[m]: the tile for m = 1..kTq<W> tokens (only the widths a build uses are made).
+template <class W, size_t... I>
+constexpr std::array<Tile8Fn<W>, sizeof...(I) + 1> tile8_table(std::index_sequence<I...>) {
+  return {nullptr, tile8<W, static_cast<int>(I) + 1>...};
+}
 template <class W>
-constexpr Tile8Fn<W> kTile8[9] = {nullptr,     tile8<W, 1>, tile8<W, 2>, tile8<W, 3>, tile8<W, 4>,
-                                  tile8<W, 5>, tile8<W, 6>, tile8<W, 7>, tile8<W, 8>};
+constexpr auto kTile8 = tile8_table<W>(std::make_index_sequence<kTq<W>>());
 
 // The sum of an activation block's 32 codes (for the offset types' correction).
 inline int32_t code_sum(const BlockQ8_0& a) {
