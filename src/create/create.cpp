@@ -11,6 +11,7 @@
 #include <memory>
 #include <set>
 
+#include "api/options.h"
 #include "create/parameters.h"
 #include "create/quantize.h"
 #include "engine/card.h"
@@ -362,7 +363,7 @@ void create_model(store::Store& st, const CreateRequest& req, const ProgressFn& 
     throw util::bad_request("parameters must be an object");
   // Stored parameters apply to every later request: one that cannot be used (a num_ctx of
   // "abc") is refused now, not on each chat.
-  if (req.parameters.is_object()) validate_params(req.parameters);
+  if (req.parameters.is_object()) (void)api::Options::parse(req.parameters);
   if (!req.messages.is_null() && !req.messages.is_array())
     throw util::bad_request("messages must be an array");
   for (const auto& m : req.messages.is_array() ? req.messages : nlohmann::json::array())

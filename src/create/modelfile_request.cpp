@@ -1,6 +1,7 @@
 // Modelfile -> create request fields (typed parameters, messages, licenses, REQUIRES).
 #include <cstdio>
 
+#include "api/options.h"
 #include "create/modelfile.h"
 #include "create/parameters.h"
 #include "util/error.h"
@@ -99,7 +100,7 @@ ModelfileRequestParts modelfile_request_parts(const Modelfile& mf) {
       std::string role = sep == std::string::npos ? c.args : c.args.substr(0, sep);
       std::string content = sep == std::string::npos ? "" : c.args.substr(sep + 2);
       out.messages.push_back({{"role", role}, {"content", content}});
-    } else if (is_deprecated_param(n)) {
+    } else if (api::is_deprecated_option(n)) {
       out.warnings.push_back("warning: parameter " + n + " is deprecated");
     } else {
       nlohmann::json v = format_param(n, c.args);

@@ -52,7 +52,7 @@ EmbedOutput run_embed(Context& ctx, const EmbedJob& job) {
     throw util::not_found("model \"" + job.model + "\" not found, try pulling it first");
   }
   GenModel m = resolve_model(ctx, job.model);
-  nlohmann::json options = merge_options(m.model.options, job.options);
+  api::Options options = merge_options(m.model.options, job.options);
   auto lease = ctx.scheduler->acquire(model_request(m, options, job.keep_alive_ns), client_gone);
   EmbedOutput out;
   out.load_ns = ns_since(start);
@@ -93,7 +93,7 @@ RerankOutput run_rerank(Context& ctx, const RerankJob& job) {
   if (!ctx.store->read_manifest(ctx.store->resolve(name)))
     throw util::not_found("model \"" + job.model + "\" not found, try pulling it first");
   GenModel m = resolve_model(ctx, job.model);
-  nlohmann::json options = merge_options(m.model.options, job.options);
+  api::Options options = merge_options(m.model.options, job.options);
   auto lease = ctx.scheduler->acquire(model_request(m, options, job.keep_alive_ns), client_gone);
   runner::Runner& r = lease->runner();
   if (!r.reranks()) throw util::bad_request("\"" + job.model + "\" does not support reranking");

@@ -8,7 +8,6 @@
 #include <mutex>
 #include <string_view>
 
-#include "create/parameters.h"
 #include "engine/gguf/gguf.h"
 #include "engine/sample/json_schema.h"
 #include "prompt/builtin.h"
@@ -22,10 +21,9 @@
 namespace server {
 namespace {
 
-template <class T>
-void opt(const nlohmann::json& o, const char* key, T& out) {
-  auto it = o.find(key);
-  if (it != o.end() && !it->is_null()) out = it->get<T>();
+template <class T, class U>
+void opt(const std::optional<T>& v, U& out) {
+  if (v) out = static_cast<U>(*v);
 }
 
 void add_unique(std::vector<std::string>& v, const std::string& s) {
@@ -36,37 +34,30 @@ void add_unique(std::vector<std::string>& v, const std::string& s) {
 
 }  // namespace
 
-nlohmann::json validate_options(const nlohmann::json& options) {
-  return create::validate_params(options);
+api::Options merge_options(const nlohmann::ordered_json& model_params,
+                           const nlohmann::json& request_options) {
+  // The params layer is small: its JSON is read again rather than converted key by key.
+  api::Options merged = api::Options::parse(nlohmann::json::parse(model_params.dump()));
+  merged.merge(api::Options::parse(request_options));
+  return merged;
 }
 
-nlohmann::json merge_options(const nlohmann::ordered_json& model_params,
-                             const nlohmann::json& request_options) {
-  nlohmann::json merged = nlohmann::json::object();
-  for (auto it = model_params.begin(); it != model_params.end(); ++it)
-    merged[it.key()] = nlohmann::json::parse(it.value().dump());
-  if (request_options.is_object())
-    for (auto it = request_options.begin(); it != request_options.end(); ++it)
-      merged[it.key()] = it.value();
-  return validate_options(merged);
-}
-
-runner::CompletionRequest completion_request(const nlohmann::json& o) {
+runner::CompletionRequest completion_request(const api::Options& o) {
   runner::CompletionRequest r;
   auto& s = r.sampling;
-  opt(o, "top_k", s.top_k);
-  opt(o, "top_p", s.top_p);
-  opt(o, "min_p", s.min_p);
-  opt(o, "typical_p", s.typical_p);
-  opt(o, "temperature", s.temperature);
-  opt(o, "repeat_last_n", s.repeat_last_n);
-  opt(o, "repeat_penalty", s.repeat_penalty);
-  opt(o, "presence_penalty", s.presence_penalty);
-  opt(o, "frequency_penalty", s.frequency_penalty);
-  opt(o, "seed", s.seed);
-  opt(o, "num_predict", r.num_predict);
-  opt(o, "num_keep", r.num_keep);
-  opt(o, "stop", r.stop);
+  opt(o.top_k, s.top_k);
+  opt(o.top_p, s.top_p);
+  opt(o.min_p, s.min_p);
+  opt(o.typical_p, s.typical_p);
+  opt(o.temperature, s.temperature);
+  opt(o.repeat_last_n, s.repeat_last_n);
+  opt(o.repeat_penalty, s.repeat_penalty);
+  opt(o.presence_penalty, s.presence_penalty);
+  opt(o.frequency_penalty, s.frequency_penalty);
+  opt(o.seed, s.seed);
+  opt(o.num_predict, r.num_predict);
+  opt(o.num_keep, r.num_keep);
+  if (o.stop) r.stop = *o.stop;
   return r;
 }
 
@@ -207,7 +198,7 @@ prompt::RenderFn chat_renderer(const GenModel& m, const prompt::Template* custom
   };
 }
 
-sched::ModelRequest model_request(const GenModel& m, const nlohmann::json& options,
+sched::ModelRequest model_request(const GenModel& m, const api::Options& options,
                                   std::optional<int64_t> keep_alive_ns) {
   sched::ModelRequest r;
   r.key = m.model.digest;
@@ -221,9 +212,9 @@ sched::ModelRequest model_request(const GenModel& m, const nlohmann::json& optio
   d.parameter_size = m.model.config.model_type;
   d.quantization_level = m.model.config.file_type;
   r.details = d;
-  opt(options, "num_ctx", r.num_ctx);
-  opt(options, "num_batch", r.num_batch);
-  opt(options, "num_thread", r.num_thread);
+  opt(options.num_ctx, r.num_ctx);
+  opt(options.num_batch, r.num_batch);
+  opt(options.num_thread, r.num_thread);
   r.keep_alive_ns = keep_alive_ns;
   if (r.path.empty()) throw util::bad_request("model '" + m.model.short_name + "' has no weights");
   return r;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "api/generate.h"
+#include "api/options.h"
 #include "engine/card.h"
 #include "prompt/chat.h"
 #include "prompt/harmony.h"
@@ -27,15 +28,13 @@ class Metrics;  // metrics.h
 
 using ojson = nlohmann::ordered_json;
 
-// Request options checked against the option table: create::validate_params.
-nlohmann::json validate_options(const nlohmann::json& options);
+// Effective options: the model's params layer <- the request's options, each checked
+// against the option table (api::Options::parse: 400 for a wrong type).
+api::Options merge_options(const nlohmann::ordered_json& model_params,
+                           const nlohmann::json& request_options);
 
-// Effective options: the model's params layer <- the request's options, validated.
-nlohmann::json merge_options(const nlohmann::ordered_json& model_params,
-                             const nlohmann::json& request_options);
-
-// Request options -> sampler settings, and the rest of the runner request.
-runner::CompletionRequest completion_request(const nlohmann::json& options);
+// Options -> sampler settings, and the rest of the runner request (unset: the defaults).
+runner::CompletionRequest completion_request(const api::Options& options);
 
 // A model resolved for generation.
 struct GenModel {
@@ -68,7 +67,7 @@ prompt::RenderFn chat_renderer(const GenModel& m, const prompt::Template* custom
                                const prompt::Json& tools, const prompt::Think& think);
 
 // The model request for the scheduler (num_ctx/num_batch/num_thread from the options).
-sched::ModelRequest model_request(const GenModel& m, const nlohmann::json& options,
+sched::ModelRequest model_request(const GenModel& m, const api::Options& options,
                                   std::optional<int64_t> keep_alive_ns);
 
 // Resolves `think` against the model (§11.5): default on for thinking models, 400 when asked

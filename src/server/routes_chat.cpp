@@ -134,7 +134,7 @@ GenRun prepare_chat(Context& ctx, api::ChatRequest req, std::string format) {
   auto start = std::chrono::steady_clock::now();
   GenModel m = resolve_model(ctx, req.model);
   if (!m.has("completion")) throw util::bad_request("\"" + req.model + "\" does not support chat");
-  nlohmann::json options = merge_options(m.model.options, req.options);
+  api::Options options = merge_options(m.model.options, req.options);
   auto mreq = model_request(m, options, req.keep_alive_ns);
   if (req.messages.empty()) throw util::bad_request("messages are required");
   prompt::Think think = resolve_think(req.think, m);

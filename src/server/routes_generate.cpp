@@ -122,7 +122,7 @@ GenRun prepare_generate(Context& ctx, api::GenerateRequest req, std::string form
     throw util::bad_request("raw mode does not support template, system, or context");
   if (!m.has("completion"))
     throw util::bad_request("\"" + req.model + "\" does not support generate");
-  nlohmann::json options = merge_options(m.model.options, req.options);
+  api::Options options = merge_options(m.model.options, req.options);
   auto mreq = model_request(m, options, req.keep_alive_ns);
   prompt::Think think = resolve_think(req.think, m);
   if (!req.suffix.empty()) m.require("insert");

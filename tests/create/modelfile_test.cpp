@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "api/options.h"
 #include "api/status.h"
 #include "create/parameters.h"
 #include "util/error.h"
@@ -230,14 +231,14 @@ TEST(Modelfile, Semver) {
 }
 
 TEST(Parameters, Table) {
-  EXPECT_EQ(create::param_type("num_ctx"), create::ParamType::kInt);
-  EXPECT_EQ(create::param_type("temperature"), create::ParamType::kFloat);
-  EXPECT_EQ(create::param_type("use_mmap"), create::ParamType::kBool);
-  EXPECT_EQ(create::param_type("stop"), create::ParamType::kStringList);
-  EXPECT_FALSE(create::param_type("mirostat").has_value());
-  EXPECT_TRUE(create::is_deprecated_param("use_mlock"));
-  EXPECT_FALSE(create::is_deprecated_param("num_ctx"));
-  EXPECT_EQ(create::param_table().size(), 20u);
+  EXPECT_EQ(api::option_type("num_ctx"), api::OptionType::kInt);
+  EXPECT_EQ(api::option_type("temperature"), api::OptionType::kFloat);
+  EXPECT_EQ(api::option_type("use_mmap"), api::OptionType::kBool);
+  EXPECT_EQ(api::option_type("stop"), api::OptionType::kStringList);
+  EXPECT_FALSE(api::option_type("mirostat").has_value());
+  EXPECT_TRUE(api::is_deprecated_option("use_mlock"));
+  EXPECT_FALSE(api::is_deprecated_option("num_ctx"));
+  EXPECT_EQ(api::option_table().size(), 20u);
   for (const char* t : {"1", "t", "T", "TRUE", "true", "True"})
     EXPECT_EQ(create::parse_go_bool(t), true) << t;
   for (const char* f : {"0", "f", "F", "FALSE", "false", "False"})

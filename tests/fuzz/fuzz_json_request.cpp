@@ -7,8 +7,8 @@
 
 #include "api/decode.h"
 #include "api/generate.h"
+#include "api/options.h"
 #include "api/types.h"
-#include "create/parameters.h"
 #include "fuzz_util.h"
 
 namespace {
@@ -46,7 +46,7 @@ static int run_one(const uint8_t* data, size_t size) {
   // Runtime options as the server merges and checks them (also at /api/create).
   for (const char* key : {"options", "parameters"})
     if (j.is_object() && j.contains(key))
-      fuzz::expect_ok_or_error([&] { (void)create::validate_params(j[key]); });
+      fuzz::expect_ok_or_error([&] { (void)api::Options::parse(j[key]); });
   round_trip<api::ShowRequest>(j);
   round_trip<api::CreateRequest>(j);
   round_trip<api::CopyRequest>(j);

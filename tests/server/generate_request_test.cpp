@@ -2,9 +2,11 @@
 // server/generation.h): keep_alive, think, options types, bad JSON, tool-call argument order.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 
 #include "api/generate.h"
+#include "api/options.h"
 #include "api/status.h"
 #include "server/generation.h"
 #include "util/duration.h"
@@ -144,38 +146,93 @@ TEST(Options, TypesAreChecked) {
   int status = 0;
   EXPECT_EQ(error_of(
                 [] {
-                  server::validate_options(json{{"num_predict", "many"}});
+                  api::Options::parse(json{{"num_predict", "many"}});
                 },
                 &status),
             "option \"num_predict\" must be of type integer");
   EXPECT_EQ(status, 400);
   EXPECT_EQ(error_of([] {
-              server::validate_options(json{{"temperature", "hot"}});
+              api::Options::parse(json{{"temperature", "hot"}});
             }),
             "option \"temperature\" must be of type float32");
   EXPECT_EQ(error_of([] {
-              server::validate_options(json{{"use_mmap", 1}});
+              api::Options::parse(json{{"use_mmap", 1}});
             }),
             "option \"use_mmap\" must be of type boolean");
   EXPECT_EQ(error_of([] {
-              server::validate_options(json{{"stop", "x"}});
+              api::Options::parse(json{{"stop", "x"}});
             }),
             "option \"stop\" must be of type array");
   // Ints given as floats are truncated; unknown and deprecated keys are dropped.
-  json o = server::validate_options(
-      json{{"num_predict", 7.9}, {"top_p", 1}, {"bogus", 1}, {"mirostat", 2}, {"stop", {"a"}}});
-  EXPECT_EQ(o, (json{{"num_predict", 7}, {"top_p", 1.0}, {"stop", {"a"}}}));
+  api::Options o = api::Options::parse(json{{"num_predict", 7.9},
+                                            {"top_p", 1},
+                                            {"bogus", 1},
+                                            {"mirostat", 2},
+                                            {"stop", {"a"}},
+                                            {"seed", nullptr}});
+  api::Options want;
+  want.num_predict = 7;
+  want.top_p = 1.0f;
+  want.stop = std::vector<std::string>{"a"};
+  EXPECT_EQ(o, want);
+  // Integers saturate at the engine's int range; num_batch and num_thread are clamped.
+  o = api::Options::parse(json{
+      {"num_predict", 1e30}, {"num_ctx", -1e30}, {"num_batch", 1 << 20}, {"num_thread", 1 << 20}});
+  EXPECT_EQ(o.num_predict, INT32_MAX);
+  EXPECT_EQ(o.num_ctx, INT32_MIN);
+  EXPECT_EQ(o.num_batch, api::kMaxNumBatch);
+  EXPECT_LE(*o.num_thread, 1 << 10);
+  EXPECT_EQ(error_of([] {
+              api::Options::parse(json{{"stop", {"a", 1}}});
+            }),
+            "option \"stop\" must be of type array of strings");
+  EXPECT_EQ(error_of([] {
+              api::Options::parse(json{{"top_p", std::nan("")}});
+            }),
+            "option \"top_p\" must be of type float32");
+}
+
+TEST(Options, TableNamesEveryField) {
+  // Each option set through JSON lands in its own field: no two entries share one.
+  api::Options all;
+  json every = json::object();
+  for (const auto& info : api::option_table()) {
+    json v;
+    switch (info.type) {
+      case api::OptionType::kInt:
+        v = 3;
+        break;
+      case api::OptionType::kFloat:
+        v = 0.5;
+        break;
+      case api::OptionType::kBool:
+        v = true;
+        break;
+      case api::OptionType::kStringList:
+        v = json::array({"s"});
+        break;
+    }
+    api::Options one = api::Options::parse(json{{info.name, v}});
+    EXPECT_NE(one, api::Options()) << info.name;
+    api::Options before = all;
+    all.merge(one);
+    EXPECT_NE(all, before) << info.name << " shares a field with an earlier option";
+    every[info.name] = v;
+  }
+  EXPECT_EQ(api::option_table().size(), 20u);
+  EXPECT_EQ(api::Options::parse(every), all);
 }
 
 TEST(Options, ModelParamsThenRequestThenRunnerRequest) {
   nlohmann::ordered_json params = {{"temperature", 0.2}, {"stop", {"<|end|>"}}, {"top_k", 7}};
-  json merged = server::merge_options(params, json{{"temperature", 0}, {"num_predict", 12}});
+  api::Options merged = server::merge_options(
+      params, json{{"temperature", 0}, {"num_predict", 12}, {"top_k", nullptr}});
   auto r = server::completion_request(merged);
   EXPECT_EQ(r.sampling.temperature, 0.0f);
   EXPECT_EQ(r.sampling.top_k, 7);
   EXPECT_EQ(r.num_predict, 12);
   EXPECT_EQ(r.stop, (std::vector<std::string>{"<|end|>"}));
-  auto d = server::completion_request(json::object());  // Ollama's defaults
+  auto d = server::completion_request(api::Options());  // Ollama's defaults
   EXPECT_FLOAT_EQ(d.sampling.temperature, 0.8f);
   EXPECT_EQ(d.sampling.top_k, 40);
   EXPECT_FLOAT_EQ(d.sampling.top_p, 0.9f);
