@@ -12,6 +12,7 @@
 #include "engine/tokenizer/tokenizer.h"
 #include "runner/slot.h"
 #include "runner/stop.h"
+#include "util/cancel.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/thread_pool.h"
@@ -146,7 +147,8 @@ int32_t EngineRunner::vocab_size() const {
 }
 
 EngineRunner::Slot* EngineRunner::acquire_slot(const std::vector<int32_t>& prompt,
-                                               const Cancelled& cancelled) {
+                                               const std::stop_token& cancel) {
+  util::WakeOnStop wake(cancel, util::NotifyUnder{&mu_, &slot_cv_});
   std::unique_lock<std::mutex> l(mu_);
   // First come, first served: a request takes a slot only when the requests queued before it
   // have theirs, so none waits behind an unbounded stream of later arrivals.
@@ -170,10 +172,8 @@ EngineRunner::Slot* EngineRunner::acquire_slot(const std::vector<int32_t>& promp
     size_t ahead = static_cast<size_t>(std::distance(waiting_.begin(), waiting_.find(ticket)));
     return ahead < free;
   };
-  while (!slot_cv_.wait_for(l, kCancelPoll, my_turn)) {
-    if (cancelled && cancelled())
-      throw util::Error("request canceled", util::ErrorKind::kCancelled);
-  }
+  slot_cv_.wait(l, [&] { return cancel.stop_requested() || my_turn(); });
+  if (cancel.stop_requested()) throw util::Error("request canceled", util::ErrorKind::kCancelled);
   if (stop_) throw util::Error("model is unloading", util::ErrorKind::kUnavailable);
   // The free slot sharing the longest prefix with this prompt keeps its cache (prompt cache).
   Slot* best = nullptr;
@@ -271,11 +271,11 @@ EngineRunner::Admission EngineRunner::admit(const CompletionRequest& req) {
 }
 
 std::unique_ptr<Completion> EngineRunner::start(const CompletionRequest& req, Admission admission,
-                                                const Cancelled& cancelled) {
+                                                std::stop_token cancel) {
   const int n_ctx = opts_.num_ctx;
   std::vector<int32_t> prompt = std::move(admission.prompt);
   std::shared_ptr<engine::sample::CompiledFormat> format = std::move(admission.format);
-  Slot* s = acquire_slot(prompt, cancelled);
+  Slot* s = acquire_slot(prompt, cancel);
   // The slot is reserved: the loop does not look at it until it is queued below, so its
   // fields are filled in without the lock.
   s->prompt = prompt;
@@ -305,7 +305,7 @@ std::unique_ptr<Completion> EngineRunner::start(const CompletionRequest& req, Ad
     s->state = Slot::State::kQueued;
   }
   work_cv_.notify_one();
-  return std::unique_ptr<Completion>(new Generation(*this, s, cancelled));
+  return std::unique_ptr<Completion>(new Generation(*this, s, std::move(cancel)));
 }
 
 bool EngineRunner::Generation::next(CompletionChunk& out) {
@@ -313,15 +313,9 @@ bool EngineRunner::Generation::next(CompletionChunk& out) {
   Slot* s = slot_;
   std::unique_lock<std::mutex> l(runner_.mu_);
   while (true) {
-    // A client that leaves during a long prefill (no chunks yet) or between tokens is noticed
-    // here; the loop finishes the slot at its next step.
-    while (!s->cv.wait_for(l, kCancelPoll,
-                           [&] { return !s->out.empty() || s->state == Slot::State::kDone; })) {
-      if (!s->cancel && cancelled_ && cancelled_()) {
-        s->cancel = true;
-        runner_.work_cv_.notify_one();
-      }
-    }
+    // A client that leaves (its token stopped: OnStop) has the loop finish the slot at its
+    // next step, which wakes this wait with the slot done.
+    s->cv.wait(l, [&] { return !s->out.empty() || s->state == Slot::State::kDone; });
     if (!s->out.empty()) {
       out = std::move(s->out.front());
       s->out.pop_front();
@@ -345,8 +339,14 @@ void EngineRunner::Generation::cancel() {
   runner_.work_cv_.notify_one();
 }
 
+EngineRunner::Generation::Generation(EngineRunner& r, Slot* s, std::stop_token cancel)
+    : runner_(r), slot_(s) {
+  if (cancel.stop_possible()) on_stop_.emplace(std::move(cancel), OnStop{this});
+}
+
 void EngineRunner::Generation::release() {
   if (!slot_) return;
+  on_stop_.reset();  // not under mu_: it waits for a callback running now, which takes mu_
   {
     std::lock_guard<std::mutex> l(runner_.mu_);
     slot_->state = Slot::State::kFree;

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -31,7 +32,7 @@ class EngineRunner final : public Runner {
 
   Admission admit(const CompletionRequest& req) override;
   std::unique_ptr<Completion> start(const CompletionRequest& req, Admission admission,
-                                    const Cancelled& cancelled = nullptr) override;
+                                    std::stop_token cancel = {}) override;
 
   struct Slot;
   // The engine's Completion: the slot's output queue, drained on the caller's thread.
@@ -46,13 +47,19 @@ class EngineRunner final : public Runner {
 
    private:
     friend class EngineRunner;
-    Generation(EngineRunner& r, Slot* s, Cancelled cancelled)
-        : runner_(r), slot_(s), cancelled_(std::move(cancelled)) {}
+    // Stops the slot's generation (the loop ends it at its next step).
+    struct OnStop {
+      Generation* g;
+      void operator()() const { g->cancel(); }
+    };
+    Generation(EngineRunner& r, Slot* s, std::stop_token cancel);
     void release();  // the slot goes back (once)
     EngineRunner& runner_;
     Slot* slot_;
-    Cancelled cancelled_;
     CompletionResult result_;
+    // Last member, built last: a token already stopped cancels at once. Reset before the
+    // slot goes back, so the callback never sees a slot that is no longer this one's.
+    std::optional<std::stop_callback<OnStop>> on_stop_;
   };
 
   std::vector<int32_t> tokenize(const std::string& text) const override;
@@ -77,7 +84,7 @@ class EngineRunner final : public Runner {
  private:
   void loop();
   void step(std::vector<Slot*>& active);
-  Slot* acquire_slot(const std::vector<int32_t>& prompt, const Cancelled& cancelled);
+  Slot* acquire_slot(const std::vector<int32_t>& prompt, const std::stop_token& cancel);
 
   // Compiled formats by their text (a few, reused by the requests that repeat them) and the
   // vocabulary tries the constraints walk (built on the first constrained request).

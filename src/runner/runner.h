@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -82,10 +83,6 @@ class Runner {
  public:
   virtual ~Runner() = default;
 
-  // Polled by a waiting request (about every kCancelPoll): true once its client has gone.
-  using Cancelled = std::function<bool()>;
-  static constexpr std::chrono::milliseconds kCancelPoll{50};
-
   // admit() checks the request and prepares it (the prompt's tokens, truncated to the context;
   // its format compiled), throwing util::Error (bad request) for an unusable one (e.g. the
   // prompt does not fit and truncation/shift is off), before anything is waited for.
@@ -94,19 +91,20 @@ class Runner {
     std::shared_ptr<engine::sample::CompiledFormat> format;
   };
   virtual Admission admit(const CompletionRequest& req) = 0;
-  // Takes a slot (waiting in arrival order; cancelled while waiting: util::Error kCancelled)
-  // and queues the generation.
+  // Takes a slot (waiting in arrival order; `cancel` stopped while waiting: util::Error
+  // kCancelled) and queues the generation. `cancel` stopped later cancels the generation as
+  // Completion::cancel does, from whichever thread stops it.
   virtual std::unique_ptr<Completion> start(const CompletionRequest& req, Admission admission,
-                                            const Cancelled& cancelled = nullptr) = 0;
+                                            std::stop_token cancel = {}) = 0;
 
   // admit + start + next until the end: `on_chunk` runs on the calling thread; returning false
   // cancels.
   CompletionResult complete(const CompletionRequest& req,
                             const std::function<bool(const CompletionChunk&)>& on_chunk,
-                            const Cancelled& cancelled = nullptr);
+                            std::stop_token cancel = {});
   CompletionResult complete(const CompletionRequest& req, Admission admission,
                             const std::function<bool(const CompletionChunk&)>& on_chunk,
-                            const Cancelled& cancelled = nullptr);
+                            std::stop_token cancel = {});
 
   virtual std::vector<int32_t> tokenize(const std::string& text) const = 0;  // as admit() does
   virtual std::string detokenize(const std::vector<int32_t>& ids) const = 0;

@@ -7,6 +7,7 @@
 
 #include "engine/card.h"
 #include "runner/engine_runner.h"
+#include "util/cancel.h"
 #include "util/duration.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -85,9 +86,13 @@ void Scheduler::evict_locked(std::unique_lock<std::mutex>& l, const std::string&
   l.unlock();
   e.reset();
   l.lock();
+  cv_.notify_all();  // a place and its memory are free
 }
 
-std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const Cancelled& cancelled) {
+std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, std::stop_token cancel) {
+  // Every wait below is on cv_, woken by a load ending, a lease ending, an unload, shutdown,
+  // or this request's cancellation; each pass of the loop re-reads the state.
+  util::WakeOnStop wake(cancel, util::NotifyUnder{&mu_, &cv_});
   std::unique_lock<std::mutex> l(mu_);
   if (pending_ >= s_.max_queue)
     throw util::Error("server busy, please try again.  maximum pending requests exceeded",
@@ -100,14 +105,13 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const Cancell
 
   int want_ctx = req.num_ctx > 0 ? req.num_ctx : s_.default_num_ctx;
   while (true) {
-    if (cancelled && cancelled())
-      throw util::Error("request canceled", util::ErrorKind::kCancelled);
+    if (cancel.stop_requested()) throw util::Error("request canceled", util::ErrorKind::kCancelled);
     if (stop_) throw util::Error("server is shutting down", util::ErrorKind::kUnavailable);
     auto it = loaded_.find(req.key);
     if (it != loaded_.end()) {
       auto e = it->second;
       if (e->loading) {
-        cv_.wait_for(l, std::chrono::milliseconds(50));
+        cv_.wait(l);
         continue;
       }
       if (!e->load_error.empty()) {
@@ -136,7 +140,7 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const Cancell
         evict_locked(l, req.key);
         continue;
       }
-      cv_.wait_for(l, std::chrono::milliseconds(50));
+      cv_.wait(l);
       continue;
     }
     // Make room: max loaded models and memory.
@@ -173,7 +177,7 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const Cancell
     if (static_cast<int>(loaded_.size()) >= s_.max_loaded_models) {
       std::string victim = idle_lru();
       if (victim.empty()) {
-        cv_.wait_for(l, std::chrono::milliseconds(50));
+        cv_.wait(l);
         continue;
       }
       evict_locked(l, victim);
@@ -191,7 +195,7 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, const Cancell
       bool others_busy = false;
       for (auto& [k, e] : loaded_) others_busy = others_busy || k != req.key;
       if (others_busy) {  // wait for one of them to go idle, then evict it
-        cv_.wait_for(l, std::chrono::milliseconds(50));
+        cv_.wait(l);
         continue;
       }
       // Nothing left to evict: loading anyway would page the machine to death or get the
@@ -280,15 +284,27 @@ bool Scheduler::unload(const std::string& key) {
 }
 
 void Scheduler::expiry_loop() {
+  // Sleeps until the first idle model's keep-alive ends; a lease ending (a new expiry), a load
+  // or shutdown wakes it through cv_.
   std::unique_lock<std::mutex> l(mu_);
   while (!stop_) {
-    cv_.wait_for(l, std::chrono::milliseconds(100));
-    auto now = Clock::now();
-    std::vector<std::string> expired;
-    for (auto& [k, e] : loaded_)
-      if (!e->loading && e->refs == 0 && e->keep_alive_ns != util::kForever && e->expires <= now)
-        expired.push_back(k);
-    for (auto& k : expired) evict_locked(l, k);
+    const auto now = Clock::now();
+    std::optional<Clock::time_point> next;
+    std::string due;
+    for (auto& [k, e] : loaded_) {
+      if (e->loading || e->refs > 0 || e->keep_alive_ns == util::kForever) continue;
+      if (e->expires <= now) {
+        due = k;
+        break;
+      }
+      if (!next || e->expires < *next) next = e->expires;
+    }
+    if (!due.empty())
+      evict_locked(l, due);  // then look again: the lock was let go while it unloaded
+    else if (next)
+      cv_.wait_until(l, *next);
+    else
+      cv_.wait(l);
   }
 }
 

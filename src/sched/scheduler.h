@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
@@ -77,12 +78,11 @@ class Scheduler {
   explicit Scheduler(Settings s);
   ~Scheduler();
 
-  // Polled while a request waits (its client may have gone).
-  using Cancelled = std::function<bool()>;
   // Loads (or reuses) the model and returns a lease. Blocks while the model loads or while
-  // max_loaded_models busy models occupy every place. Throws util::Error: 503 when the queue
-  // is full, 499 when `cancelled` turns true while waiting, 500 with the load error.
-  std::unique_ptr<Lease> acquire(const ModelRequest& req, const Cancelled& cancelled = nullptr);
+  // max_loaded_models busy models occupy every place. Throws util::Error: unavailable when
+  // the queue is full, cancelled when `cancel` is stopped while waiting (the wait ends at
+  // once), the load error otherwise.
+  std::unique_ptr<Lease> acquire(const ModelRequest& req, std::stop_token cancel = {});
   // Unloads `key` now if idle, or as soon as its last lease ends (keep_alive 0).
   // Returns false if it is not loaded.
   bool unload(const std::string& key);

@@ -22,6 +22,9 @@ class ApiSink : public GenSink {
   // w: the stream's writer; null when the answer is one body.
   explicit ApiSink(StreamWriter* w) : w_(w) {}
   bool cancelled() const override { return w_ ? w_->cancelled() : client_.gone(); }
+  std::stop_token cancel_token() const override {
+    return w_ ? w_->cancel_token() : client_.gone_token();
+  }
   // stream:false: the answer, after finish.
   virtual nlohmann::ordered_json body() = 0;
 

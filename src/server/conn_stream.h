@@ -27,6 +27,9 @@ struct Connections::Conn {
   size_t served = 0;                               // requests answered on this connection
   size_t discarded = 0;                            // bytes dropped while lingering
   bool close_after = false;                        // the response said "Connection: close"
+  // While busy (new for each turn with a worker): `gone` is stopped when the reactor sees
+  // the client hang up, `ended` then too and when the server starts draining.
+  std::stop_source gone, ended;
 
   size_t pending() const { return buf.size() - rpos; }
   // Whether a whole request head (line and headers, up to the blank line) is buffered.

@@ -26,7 +26,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 thread_local Connections::Conn* t_conn = nullptr;
-thread_local const std::atomic<bool>* t_draining = nullptr;
 
 // Requests whose body went past this return their memory to the OS afterwards: glibc keeps
 // freed blocks in per-thread arenas, and a few huge bodies would otherwise pin gigabytes.
@@ -197,13 +196,16 @@ void Connections::arm(Conn* c) {
 }
 
 void Connections::stop() {
+  std::vector<std::stop_source> busy;
   {
     std::lock_guard l(mu_);
     if (stopping_) return;
     stopping_ = true;  // the reactor closes what no worker holds
-    draining_ = true;
     work_cv_.notify_all();
+    for (auto& [id, c] : conns_)
+      if (c->state == Conn::State::kBusy) busy.push_back(c->ended);
   }
+  for (auto& s : busy) s.request_stop();  // streams end, waits give up
   wake();
 }
 
@@ -245,13 +247,24 @@ void Connections::reactor_loop() {
         continue;
       }
       Conn* c = nullptr;
+      std::stop_source gone(std::nostopstate), ended(std::nostopstate);
       {
         std::lock_guard l(mu_);
         auto it = conns_.find(id);
-        if (it == conns_.end() || it->second->state == Conn::State::kBusy) continue;
+        if (it == conns_.end()) continue;
         c = it->second.get();
+        if (c->state == Conn::State::kBusy) {
+          if (events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+            gone = c->gone;
+            ended = c->ended;
+          }
+          c = nullptr;
+        }
       }
-      on_readable(c);
+      // Outside mu_: stopping runs the waiters' callbacks (they take their own locks).
+      gone.request_stop();
+      ended.request_stop();
+      if (c) on_readable(c);
     }
     auto now = Clock::now();
     if (now >= next_sweep) {
@@ -342,6 +355,15 @@ void Connections::sweep(Clock::time_point now) {
 
 void Connections::to_worker_locked(Conn* c) {
   c->state = Conn::State::kBusy;
+  c->gone = std::stop_source();
+  c->ended = std::stop_source();
+  if (stopping_) c->ended.request_stop();  // no callbacks yet: nothing runs under mu_
+  // Hang-ups only: the worker reads the socket itself, and a pipelined request's bytes
+  // must stay unread (no EPOLLIN).
+  epoll_event ev{};
+  ev.events = EPOLLRDHUP | EPOLLONESHOT;
+  ev.data.u64 = c->id;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev);
   busy_++;
   ready_.push_back(c);
   if (static_cast<int>(ready_.size()) > idle_workers_ && workers_ < limits_.max_workers)
@@ -390,7 +412,6 @@ void Connections::worker_loop() {
 
 void Connections::serve(Conn* c) {
   t_conn = c;
-  t_draining = &draining_;
   bool keep = true;
   size_t body_bytes = 0;
   while (keep) {
@@ -446,17 +467,8 @@ void close_after_response() {
   if (t_conn) t_conn->close_after = true;
 }
 
-bool client_gone() { return t_conn && ClientWatch(t_conn->fd).gone(); }
-
 ClientWatch current_client() {
-  return t_conn ? ClientWatch(t_conn->fd, t_draining) : ClientWatch();
-}
-
-bool ClientWatch::gone() const {
-  if (fd_ < 0) return false;
-  pollfd p{fd_, POLLRDHUP, 0};
-  if (poll(&p, 1, 0) <= 0) return false;
-  return (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) != 0;
+  return t_conn ? ClientWatch(t_conn->gone.get_token(), t_conn->ended.get_token()) : ClientWatch();
 }
 
 size_t raise_open_file_limit() {

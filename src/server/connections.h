@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -97,8 +98,7 @@ class Connections {
   uint64_t next_id_ = 1;
   int busy_ = 0;
   bool stopping_ = false;
-  std::atomic<bool> draining_{false};  // stopping_, readable without mu_ (ClientWatch)
-  uint64_t served_since_trim_ = 0;     // connections released since the last malloc_trim
+  uint64_t served_since_trim_ = 0;  // connections released since the last malloc_trim
   std::chrono::steady_clock::time_point last_release_;
 
   std::deque<Conn*> ready_;
@@ -110,27 +110,30 @@ class Connections {
   std::thread reactor_;
 };
 
-// Whether the client of the request being served on this thread has closed or reset its
-// connection (one poll, no wait). False outside a request.
-bool client_gone();
-
 // The response being written closes its connection ("Connection: close" set by a handler).
 void close_after_response();
 
-// The current request's client, for threads that work on its behalf (a streaming producer).
-// Valid while the request is being served.
+// The current request's client, for threads that work on its behalf (a streaming producer)
+// and for waits that must end when it leaves. While a request is served the reactor watches
+// its socket for a hang-up (EPOLLRDHUP, HUP, ERR) and stops the tokens: nothing polls, and
+// checking is a load. Outside a request the tokens never stop.
 class ClientWatch {
  public:
   ClientWatch() = default;
-  explicit ClientWatch(int fd, const std::atomic<bool>* stopping = nullptr)
-      : fd_(fd), stopping_(stopping) {}
-  bool gone() const;
-  // The server is shutting down: streams end at their next frame (their requests drain).
-  bool stopping() const { return stopping_ != nullptr && stopping_->load(); }
+  ClientWatch(std::stop_token gone, std::stop_token ended)
+      : gone_(std::move(gone)), ended_(std::move(ended)) {}
+  // The client closed or reset its connection.
+  bool gone() const { return gone_.stop_requested(); }
+  // The client has gone or the server is shutting down: streams end at their next frame
+  // (their requests drain).
+  bool ended() const { return ended_.stop_requested(); }
+  // What a wait on behalf of an answer given at the end stops on (the client hanging up).
+  const std::stop_token& gone_token() const { return gone_; }
+  // What a stream's waits stop on (hang-up or shutdown).
+  const std::stop_token& end_token() const { return ended_; }
 
  private:
-  int fd_ = -1;
-  const std::atomic<bool>* stopping_ = nullptr;  // the Connections' draining flag
+  std::stop_token gone_, ended_;
 };
 ClientWatch current_client();
 

@@ -53,7 +53,8 @@ EmbedOutput run_embed(Context& ctx, const EmbedJob& job) {
   }
   GenModel m = resolve_model(ctx, job.model);
   api::Options options = merge_options(m.model.options, job.options);
-  auto lease = ctx.scheduler->acquire(model_request(m, options, job.keep_alive_ns), client_gone);
+  auto lease = ctx.scheduler->acquire(model_request(m, options, job.keep_alive_ns),
+                                      current_client().gone_token());
   EmbedOutput out;
   out.load_ns = ns_since(start);
   if (job.inputs.empty()) return out;
@@ -94,7 +95,8 @@ RerankOutput run_rerank(Context& ctx, const RerankJob& job) {
     throw util::not_found("model \"" + job.model + "\" not found, try pulling it first");
   GenModel m = resolve_model(ctx, job.model);
   api::Options options = merge_options(m.model.options, job.options);
-  auto lease = ctx.scheduler->acquire(model_request(m, options, job.keep_alive_ns), client_gone);
+  auto lease = ctx.scheduler->acquire(model_request(m, options, job.keep_alive_ns),
+                                      current_client().gone_token());
   runner::Runner& r = lease->runner();
   if (!r.reranks()) throw util::bad_request("\"" + job.model + "\" does not support reranking");
   RerankOutput out;

@@ -38,6 +38,8 @@ class GenSink {
   virtual void finish(const GenOutput& rest, const runner::CompletionResult& r,
                       const GenJob& job) = 0;
   virtual bool cancelled() const = 0;
+  // What the waits for the model, a slot and each token stop on.
+  virtual std::stop_token cancel_token() const = 0;
 };
 
 // The native routes' sink: each output, and the end with its metrics, as one object from
@@ -52,6 +54,7 @@ class NativeSink : public GenSink {
   bool output(const GenOutput& out) override;
   void finish(const GenOutput& rest, const runner::CompletionResult& r, const GenJob& job) override;
   bool cancelled() const override { return w_.cancelled(); }
+  std::stop_token cancel_token() const override { return w_.cancel_token(); }
 
  private:
   StreamWriter& w_;

@@ -70,6 +70,7 @@ struct Aggregator : StreamWriter {
   }
   // A client that closed its connection gets no answer: stop generating for it.
   bool cancelled() const override { return client.gone(); }
+  std::stop_token cancel_token() const override { return client.gone_token(); }
 
   ojson result() {
     ojson out = acc ? *acc : ojson::object();
@@ -133,7 +134,7 @@ void put_metrics(ojson& j, const GenJob& job, const runner::CompletionResult& r)
 
 runner::Runner& take_model(Context& ctx, GenJob& job, const sched::ModelRequest& mreq,
                            GenSink& sink) {
-  job.lease = ctx.scheduler->acquire(mreq, [&sink] { return sink.cancelled(); });
+  job.lease = ctx.scheduler->acquire(mreq, sink.cancel_token());
   job.load_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - job.start).count();
   return job.lease->runner();
@@ -151,7 +152,7 @@ GenSteps::GenSteps(std::shared_ptr<GenJob> job, GenSink& sink) : job_(std::move(
   runner::Runner::Admission admission =
       job_->admission ? std::move(*job_->admission) : runner.admit(job_->req);
   job_->admission.reset();
-  completion_ = runner.start(job_->req, std::move(admission), [this] { return sink_.cancelled(); });
+  completion_ = runner.start(job_->req, std::move(admission), sink_.cancel_token());
 }
 
 GenSteps::~GenSteps() {

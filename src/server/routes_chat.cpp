@@ -85,7 +85,7 @@ void load_only(Context& ctx, Call& c, const api::ChatRequest& req) {
   if (unload)
     ctx.scheduler->unload(mreq.key);
   else
-    ctx.scheduler->acquire(mreq, client_gone);
+    ctx.scheduler->acquire(mreq, current_client().gone_token());
   ojson j = ojson::object();
   j["model"] = req.model;
   j["created_at"] = now_rfc3339();

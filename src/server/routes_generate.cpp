@@ -95,7 +95,7 @@ void generate(Context& ctx, Call& c) {
       write_ojson(c.res, load_reply(req.model, "unload"));
       return;
     }
-    ctx.scheduler->acquire(mreq, client_gone);
+    ctx.scheduler->acquire(mreq, current_client().gone_token());
     write_ojson(c.res, load_reply(req.model, "load"));
     return;
   }
@@ -172,7 +172,7 @@ GenRun prepare_load(Context& ctx, const std::string& model, const nlohmann::json
   job->start = start;
   GenRun run;
   run.start = [&ctx, mreq, job](GenSink& sink) {
-    job->lease = ctx.scheduler->acquire(mreq, [&sink] { return sink.cancelled(); });
+    job->lease = ctx.scheduler->acquire(mreq, sink.cancel_token());
     return true;
   };
   run.steps = [job](GenSink& sink) -> Step {

@@ -36,7 +36,8 @@ TokenizeCall read_common(const api::Fields& f) {
 std::unique_ptr<sched::Lease> load(Context& ctx, const TokenizeCall& t) {
   GenModel m = resolve_model(ctx, t.model);
   return ctx.scheduler->acquire(
-      model_request(m, merge_options(m.model.options, t.options), t.keep_alive_ns), client_gone);
+      model_request(m, merge_options(m.model.options, t.options), t.keep_alive_ns),
+      current_client().gone_token());
 }
 
 void tokenize(Context& ctx, Call& c) {

@@ -114,9 +114,9 @@ int serve_main() {
       SignalWatcher watcher(http);
       http.run();
     }
-    // Requests in flight drain: streams end at their next frame (ClientWatch::stopping), waits
-    // for a model or a slot at their next cancel check, uploads when their body is in. Then the
-    // models are unloaded (runner loops joined) before the process exits normally.
+    // Requests in flight drain: streams end at their next frame and their waits for a model or
+    // a slot at once (ClientWatch::ended), uploads when their body is in. Then the models are
+    // unloaded (runner loops joined) before the process exits normally.
     while (!http.wait_idle(kShutdownGrace))
       LOG_WARN("{} requests still running; waiting for them to finish", http.busy());
     ctx.running.reset();

@@ -59,7 +59,8 @@ struct Channel : StreamWriter {
     cv.notify_all();
     return true;
   }
-  bool cancelled() const override { return gone.load() || client.stopping() || client.gone(); }
+  bool cancelled() const override { return gone.load() || client.ended(); }
+  std::stop_token cancel_token() const override { return client.end_token(); }
 
   void finish(std::optional<Failure> f) {
     {
@@ -88,7 +89,8 @@ struct Collector : StreamWriter {
       acc = obj;
     return !cancelled();
   }
-  bool cancelled() const override { return client.stopping() || client.gone(); }
+  bool cancelled() const override { return client.ended(); }
+  std::stop_token cancel_token() const override { return client.end_token(); }
 };
 
 }  // namespace
@@ -110,7 +112,7 @@ bool DirectWriter::send_frame(std::string frame) {
   return !gone_;
 }
 
-bool DirectWriter::cancelled() const { return gone_ || client_.stopping() || client_.gone(); }
+bool DirectWriter::cancelled() const { return gone_ || client_.ended(); }
 
 void respond_steps(httplib::Response& res, const Framing& framing, std::shared_ptr<DirectWriter> w,
                    std::function<bool()> start, std::function<std::function<bool()>()> open) {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <stop_token>
 #include <string>
 
 #include "server/connections.h"
@@ -27,6 +28,8 @@ class StreamWriter {
   virtual bool send(const nlohmann::ordered_json& obj) { return send(json(obj)); }
   // True once the client disconnected or the server is stopping.
   virtual bool cancelled() const = 0;
+  // Stopped when the producer should stop waiting (for a model, a slot, the next token).
+  virtual std::stop_token cancel_token() const = 0;
   // Queues bytes already framed for the wire (an SSE event). Only a streaming writer made by
   // respond_frames takes frames; the others refuse them (false).
   virtual bool send_frame(std::string frame) { return false; }
@@ -67,6 +70,7 @@ class DirectWriter : public StreamWriter {
   bool send(const nlohmann::ordered_json& obj) override;
   bool send_frame(std::string frame) override;
   bool cancelled() const override;
+  std::stop_token cancel_token() const override { return client_.end_token(); }
 
  private:
   friend void respond_steps(httplib::Response&, const Framing&, std::shared_ptr<DirectWriter>,

@@ -133,6 +133,44 @@ TEST(Runner, CancelFreesTheSlot) {
   EXPECT_EQ(o.result.eval_count, 5);
 }
 
+TEST(Runner, StoppedTokenEndsAWaitForASlotAndAGeneration) {
+  auto r = make_runner(1);
+  // One slot, held by a long generation: a second request waits for it until its token stops.
+  std::stop_source first;
+  auto gen = r->start(greedy("Once upon a time", 2000), r->admit(greedy("Once upon a time", 2000)),
+                      first.get_token());
+  runner::CompletionChunk ch;
+  ASSERT_TRUE(gen->next(ch));
+  std::stop_source second;
+  auto waiting = std::async(std::launch::async, [&] {
+    try {
+      r->start(greedy("Once", 5), r->admit(greedy("Once", 5)), second.get_token());
+      return std::string("started");
+    } catch (const util::Error& e) {
+      return std::string(e.kind() == util::ErrorKind::kCancelled ? "cancelled" : e.what());
+    }
+  });
+  EXPECT_EQ(waiting.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  second.request_stop();  // from this thread: the waiter wakes without polling
+  ASSERT_EQ(waiting.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(waiting.get(), "cancelled");
+  // Stopping the first token ends its generation from another thread: next() drains and ends
+  // long before the limit.
+  first.request_stop();
+  while (gen->next(ch)) {
+  }
+  EXPECT_LT(gen->result().eval_count, 2000);
+  gen.reset();
+  EXPECT_EQ(r->active(), 0);
+  // A token stopped before start cancels at once.
+  std::stop_source already;
+  already.request_stop();
+  EXPECT_THROW(r->start(greedy("Once", 5), r->admit(greedy("Once", 5)), already.get_token()),
+               util::Error);
+  Out o = run(*r, greedy("Once upon a time", 5));
+  EXPECT_EQ(o.result.eval_count, 5);
+}
+
 TEST(Runner, ContextShiftKeepsGenerating) {
   auto r = make_runner(1, 32);
   CompletionRequest req = greedy("Once upon a time", 100);

@@ -112,6 +112,28 @@ TEST(Scheduler, MaxLoadedEvictsLeastRecentlyUsedIdle) {
   EXPECT_EQ(s.running()[0].name, "stories:latest");
 }
 
+TEST(Scheduler, StoppedTokenEndsTheWaitForAPlace) {
+  sched::Settings st = settings();
+  st.max_loaded_models = 1;
+  Scheduler s(st);
+  auto busy = s.acquire(req("tiny", kTiny));
+  std::stop_source cancel;
+  auto fut = std::async(std::launch::async, [&] {
+    try {
+      s.acquire(req("stories", kStories), cancel.get_token());
+      return std::string("acquired");
+    } catch (const util::Error& e) {
+      return std::string(e.kind() == util::ErrorKind::kCancelled ? "cancelled" : e.what());
+    }
+  });
+  EXPECT_EQ(fut.wait_for(200ms), std::future_status::timeout);
+  cancel.request_stop();
+  ASSERT_EQ(fut.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(fut.get(), "cancelled");
+  EXPECT_EQ(s.pending(), 0);
+  EXPECT_EQ(s.running()[0].name, "tiny:latest");  // the busy model was left alone
+}
+
 TEST(Scheduler, DifferentNumCtxReloads) {
   Scheduler s(settings());
   ModelRequest r = req("stories", kStories);

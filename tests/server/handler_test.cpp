@@ -77,7 +77,7 @@ class ScriptedRunner : public runner::Runner {
     return a;
   }
   std::unique_ptr<runner::Completion> start(const runner::CompletionRequest& req, Admission a,
-                                            const Cancelled&) override {
+                                            std::stop_token) override {
     std::lock_guard<std::mutex> l(s_.mu);
     s_.last_prompt = detokenize(a.prompt);
     s_.last_request = req;
