@@ -84,10 +84,10 @@ void dot_task(void* vctx, int ith, int nth) {
 // the AVX2 tiles and their AVX-512 VNNI builds: every call streams all the batch's activations
 // past its rows (F16 prefill +12 % on the AVX2 EPYC, the K-quants unchanged).
 int64_t pick_chunk_rows(int64_t n, int nth, int64_t n_tokens, Isa isa, Layout layout) {
-  if (layout == Layout::kRows8) {  // whole groups of 8 rows
+  if (layout == Layout::kRows8) {  // whole groups of 8 or 16 rows
     const int64_t rows =
-        nth == 1 ? 64 : std::clamp<int64_t>(n / (4 * static_cast<int64_t>(nth)), 8, 64);
-    return (rows + 7) / 8 * 8;
+        nth == 1 ? 64 : std::clamp<int64_t>(n / (4 * static_cast<int64_t>(nth)), 16, 64);
+    return (rows + 15) / 16 * 16;
   }
   if (isa >= Isa::kAvx2 && n_tokens >= 64) {
     const int64_t rows = std::clamp<int64_t>(n / (2 * static_cast<int64_t>(nth)), 16, 256);
@@ -117,7 +117,8 @@ const Kernels& require_kernels(DType t, Isa isa, bool need_dot) {
 
 bool packs_rows8(DType t, int64_t k, int64_t n, Isa isa) {
   const Kernels* kw = kernels(t, isa);
-  if (kw == nullptr || kw->pack8 == nullptr || kw->gemm8 == nullptr || n % 8 != 0) return false;
+  if (kw == nullptr || kw->pack8 == nullptr || kw->gemm8 == nullptr || n % kw->pack_rows != 0)
+    return false;
   return k % type_info(static_cast<uint32_t>(t))->block_size == 0;
 }
 
@@ -125,7 +126,7 @@ void matmul(const void* w, DType wt, int64_t k, int64_t n, const float* x, int64
             float* y, util::ThreadPool& pool, Isa isa, Layout layout) {
   if (n <= 0 || n_tokens <= 0) return;
   const Kernels& kw = require_kernels(wt, isa, true);
-  if (layout == Layout::kRows8 && (kw.gemm8 == nullptr || n % 8 != 0)) {
+  if (layout == Layout::kRows8 && (kw.gemm8 == nullptr || n % kw.pack_rows != 0)) {
     throw util::Error("matmul: rows packed by 8 without a kernel for them on this CPU");
   }
   const int64_t bs = std::max(type_info(static_cast<uint32_t>(wt))->block_size,

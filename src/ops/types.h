@@ -80,12 +80,14 @@ struct Kernels {
   void (*gemm)(int64_t n, int nr, int nt, const void* w, size_t w_stride, const void* act,
                size_t act_stride, float* y, int64_t ldy) = nullptr;
   // Optional row-interleaved layout (Layout::kRows8) where this ISA multiplies faster: pack8
-  // rewrites n_rows rows (a multiple of 8) of k values into groups of 8 rows, each group the
-  // same bytes as its 8 rows; gemm8 is gemm over such groups (w at a group, nr a multiple of
-  // 8, w_stride still the bytes of one plain row). Load-time only (nn weights), never in files.
+  // rewrites n_rows rows (a multiple of pack_rows) of k values into groups of pack_rows rows,
+  // each group the same bytes as its rows; gemm8 is gemm over such groups (w at a group, nr a
+  // multiple of pack_rows, w_stride still the bytes of one plain row). Load-time only (nn
+  // weights), never in files.
   void (*pack8)(const void* src, void* dst, int64_t k, int64_t n_rows) = nullptr;
   void (*gemm8)(int64_t n, int nr, int nt, const void* w, size_t w_stride, const void* act,
                 size_t act_stride, float* y, int64_t ldy) = nullptr;
+  int pack_rows = 8;  // rows per packed group: 8 or 16
 };
 
 // How a weight matrix's rows lie in memory: as in the file, or packed by Kernels::pack8.

@@ -161,38 +161,52 @@ void Binder::bind_layers(Weights& w, int64_t n_layer,
   for (int il = 0; il < n_layer; il++) {
     for (const auto& spec : table) bind_row(*this, w.layers[il], spec, il);
   }
-  pack_experts(w);
+  pack_rows(w);
 }
 
-void Binder::pack_experts(Weights& w) {
+void Binder::pack_rows(Weights& w) {
   std::unique_ptr<util::ThreadPool> pool_ptr;
-  for (LayerWeights& l : w.layers) {
-    for (ExpertMatrix* e : {&l.ffn_gate_exps, &l.ffn_up_exps, &l.ffn_down_exps}) {
-      Matrix& m = e->first;
-      if (!e->present() || !ops::packs_rows8(m.type, m.k, m.n)) continue;
-      const size_t bytes = e->stride * e->n_expert;
-      util::PageBuffer dst(bytes);
-      if (dst.data() == nullptr) continue;  // keep the file's rows: slower, not wrong
-      if (!pool_ptr) pool_ptr = std::make_unique<util::ThreadPool>(util::available_cpus());
-      util::ThreadPool& pool = *pool_ptr;
-      // Experts split over the CPUs (this is memory-bound work on gigabytes at load).
-      const auto pack8 = ops::kernels(m.type)->pack8;
+  // One tensor's `count` matrices of `stride` bytes each (experts, or one dense matrix) into
+  // huge-page memory, split over the CPUs (memory-bound work on gigabytes at load).
+  auto pack = [&](Matrix& m, int64_t count, size_t stride) {
+    if (!ops::packs_rows8(m.type, m.k, m.n)) return;
+    const size_t bytes = stride * count;
+    util::PageBuffer dst(bytes);
+    if (dst.data() == nullptr) return;  // keep the file's rows: slower, not wrong
+    if (!pool_ptr) pool_ptr = std::make_unique<util::ThreadPool>(util::available_cpus());
+    const ops::Kernels& k = *ops::kernels(m.type);
+    const auto* src = static_cast<const uint8_t*>(m.data);
+    if (count > 1) {
       auto job = [&](int ith, int nth) {
-        for (int64_t x = ith; x < e->n_expert; x += nth) {
-          pack8(static_cast<const uint8_t*>(m.data) + x * e->stride, dst.data() + x * e->stride,
-                m.k, m.n);
-        }
+        for (int64_t x = ith; x < count; x += nth)
+          k.pack8(src + x * stride, dst.data() + x * stride, m.k, m.n);
       };
-      pool.run(job);
-      const auto* src = static_cast<const uint8_t*>(m.data);
-      const uint8_t* mapped = file_.data_section();
-      if (mapped != nullptr && src >= mapped && src + bytes <= mapped + file_.file_size()) {
-        util::release_pages(src, bytes);  // only pages of the file mapping, never heap
-      }
-      m.data = dst.data();
-      m.layout = ops::Layout::kRows8;
-      w.packed.push_back(std::move(dst));
+      pool_ptr->run(job);
+    } else {  // one matrix: its groups of rows split over the CPUs
+      const size_t group = ops::row_bytes(m.type, m.k) * k.pack_rows;
+      const int64_t groups = m.n / k.pack_rows;
+      auto job = [&](int ith, int nth) {
+        const int64_t g0 = groups * ith / nth, g1 = groups * (ith + 1) / nth;
+        if (g1 > g0)
+          k.pack8(src + g0 * group, dst.data() + g0 * group, m.k, (g1 - g0) * k.pack_rows);
+      };
+      pool_ptr->run(job);
     }
+    const uint8_t* mapped = file_.data_section();
+    if (mapped != nullptr && src >= mapped && src + bytes <= mapped + file_.file_size()) {
+      util::release_pages(src, bytes);  // only pages of the file mapping, never heap
+    }
+    m.data = dst.data();
+    m.layout = ops::Layout::kRows8;
+    w.packed.push_back(std::move(dst));
+  };
+  for (LayerWeights& l : w.layers) {
+    for (ExpertMatrix* e : {&l.ffn_gate_exps, &l.ffn_up_exps, &l.ffn_down_exps})
+      if (e->present()) pack(e->first, e->n_expert, e->stride);
+    // The dense matrices every decoder runs through nn::linear (not the fused wqkv, whose
+    // thirds are views).
+    for (Matrix* m : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
+      if (m->data != nullptr) pack(*m, 1, ops::row_bytes(m->type, m->k) * m->n);
   }
 }
 

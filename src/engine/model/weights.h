@@ -45,7 +45,7 @@ struct Weights {
   Matrix output;       // [n_embd, n_vocab]; = token_embd when tied
   Vector rope_freqs;   // [n_rot / 2] llama3-style frequency divisors (optional)
   std::vector<LayerWeights> layers;
-  // Expert tensors packed at load (Binder::pack_experts); their Matrix views point here.
+  // Matrices packed at load (Binder::pack_rows); their Matrix views point here.
   std::vector<util::PageBuffer> packed;
 };
 
@@ -100,10 +100,11 @@ class Binder {
               Dim d2 = Dim::kOne);
   // A 3-D expert tensor [d0, d1, n_expert].
   ExpertMatrix experts(const std::vector<const char*>& names, int layer, Dim d0, Dim d1, Need need);
-  // Repacks the layers' expert tensors for this CPU where its kernels want that
-  // (ops::packs_rows8: MXFP4 on AVX2, 8-row groups) into w.packed, and lets go of the file
-  // pages they came from. bind_layers calls it.
-  void pack_experts(Weights& w);
+  // Repacks the layers' expert tensors and dense matrices (wq, wk, wv, wo, ffn_gate/up/down)
+  // for this CPU where its kernels want that (ops::packs_rows8: MXFP4 on AVX2 in 8-row groups,
+  // Q4_0 on AVX-512 VNNI in 16-row groups) into w.packed, and lets go of the file pages they
+  // came from. bind_layers calls it.
+  void pack_rows(Weights& w);
 
  private:
   // nullptr when absent and optional; throws naming every tried name when required.

@@ -92,9 +92,16 @@ void register_avx512_vnni(KernelTable& t) {
   t[DType::Q2_K].gemm = gemm_by_batch<avx512vnni::gemm_q2_k_q8_k, avx512vnni::tiles_q2_k_q8_k, kB>;
   t[DType::Q3_K].gemm = gemm_by_batch<avx512vnni::gemm_q3_k_q8_k, avx512vnni::tiles_q3_k_q8_k, kB>;
   t[DType::Q5_K].gemm = gemm_by_batch<avx512vnni::gemm_q5_k_q8_k, avx512vnni::tiles_q5_k_q8_k, kB>;
+  // Q4_0 weights are packed by 16 rows at load: decode runs the 16 rows in zmm lanes.
+  t[DType::Q4_0].pack8 = avx512vnni::pack16_q4_0;
+  t[DType::Q4_0].gemm8 = avx512vnni::gemm16_q4_0_q8_0;
+  t[DType::Q4_0].pack_rows = 16;
 }
 
 void register_amx(KernelTable& t) {
+  // Prompts go through the AMX tiles, which read plain rows.
+  t[DType::Q4_0].pack8 = nullptr;
+  t[DType::Q4_0].gemm8 = nullptr;
   t[DType::Q4_0].gemm = amx::gemm_q4_0_q8_0;
   t[DType::Q4_1].gemm = amx::gemm_q4_1_q8_0;
   t[DType::Q5_0].gemm = amx::gemm_q5_0_q8_0;
