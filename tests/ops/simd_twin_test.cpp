@@ -262,7 +262,8 @@ TEST(SimdTwin, PackedRowsMatchScalarDots) {
       const ops::Kernels* k = ops::kernels(t, isa);
       if (k->pack8 == nullptr) continue;
       ASSERT_NE(k->gemm8, nullptr);
-      for (int64_t n : {32, 96, 256, 2880}) {
+      for (int64_t n : {32, 96, 256, 2880, 512, 2048}) {
+        if (n % ops::type_info(static_cast<uint32_t>(t))->block_size != 0) continue;
         for (auto [nr, nt] : {std::pair{8, 1},
                               {16, 1},
                               {8, 2},

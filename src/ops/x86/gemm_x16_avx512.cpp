@@ -132,7 +132,7 @@ void gemm16_q4_0_q8_0(int64_t n, int nr, int nt, const void* vw, size_t ws, cons
   const auto* w = static_cast<const uint8_t*>(vw);
   const auto* act = static_cast<const uint8_t*>(vact);
   float* terms = reinterpret_cast<float*>(
-      t_terms.get(static_cast<size_t>(nt) * 2 * nb * sizeof(float), "matmul scratch"));
+      t_terms.get(static_cast<size_t>(nt) * 2 * (nb + 1) * sizeof(float), "matmul scratch"));
   for (int t = 0; t < nt; t++) {
     token_terms(reinterpret_cast<const BlockQ8_0*>(act + t * as), nb, terms + 2 * t * nb,
                 terms + (2 * t + 1) * nb);

@@ -96,12 +96,17 @@ void register_avx512_vnni(KernelTable& t) {
   t[DType::Q4_0].pack8 = avx512vnni::pack16_q4_0;
   t[DType::Q4_0].gemm8 = avx512vnni::gemm16_q4_0_q8_0;
   t[DType::Q4_0].pack_rows = 16;
+  t[DType::Q4_K].pack8 = avx512vnni::pack16_q4_k;
+  t[DType::Q4_K].gemm8 = avx512vnni::gemm16_q4_k_q8_k;
+  t[DType::Q4_K].pack_rows = 16;
 }
 
 void register_amx(KernelTable& t) {
   // Prompts go through the AMX tiles, which read plain rows.
   t[DType::Q4_0].pack8 = nullptr;
   t[DType::Q4_0].gemm8 = nullptr;
+  t[DType::Q4_K].pack8 = nullptr;
+  t[DType::Q4_K].gemm8 = nullptr;
   t[DType::Q4_0].gemm = amx::gemm_q4_0_q8_0;
   t[DType::Q4_1].gemm = amx::gemm_q4_1_q8_0;
   t[DType::Q5_0].gemm = amx::gemm_q5_0_q8_0;

@@ -1,0 +1,188 @@
+// AVX-512 VNNI kernels for Q4_K rows packed by 16 at load (Kernels::pack8 with pack_rows 16),
+// the same idea as gemm_x16_avx512.cpp's Q4_0: the 16 rows of a group in the 16 lanes of a
+// zmm, so a super-block is aligned loads, nibble splits and vpdpbusd against broadcast
+// activation words, with no per-row shuffles or reductions.
+//
+// Packed super-block (16 rows x 256 elements, 2304 bytes, the same bytes as the 16 plain
+// rows; super-blocks of a group in order, groups of 16 rows in order):
+//   bytes    0..31    the rows' fp16 d
+//   bytes   32..63    the rows' fp16 dmin
+//   bytes   64..255   3 chunks of 64 bytes: chunk c bytes 4r..4r+3 = scale bytes 4c..4c+3 of row r
+//   bytes  256..2303  for each 64-element part j (512 bytes): 8 chunks of 64 bytes, chunk i
+//                     bytes 4r..4r+3 = qs bytes 32j + 4i .. +3 of row r (low nibbles: elements
+//                     64j + 4i.., sub-block 2j; high nibbles: 64j + 32 + 4i.., sub-block 2j + 1)
+// The 6-bit scales and mins of all 16 rows come out of the three scale dwords per lane with
+// shifts and masks; sub-block dots are scaled with vpmulld and the mins go through vpmaddwd
+// against the activation's sub-block sums.
+#include "ops/scratch.h"
+#include "ops/x86/prefetch.h"
+#include "ops/x86/simd_avx2.h"
+#include "ops/x86/x86_kernels.h"
+
+namespace ops::avx512vnni {
+using namespace ops::x86;
+
+namespace {
+
+constexpr int kRows = 16;
+constexpr size_t kPackedSuper = kRows * sizeof(BlockQ4_K);  // 2304
+constexpr int kMaxT = 8;                                    // tokens per pass over a group
+
+thread_local ScratchBuf<> t_sums;  // per token and super-block: 4 words of sub-block sum pairs
+
+// Per token and super-block: the sub-block sums (bsums of 16 elements added in pairs) as the
+// int16 pairs vpmaddwd takes against the mins: (s0, s2), (s1, s3), (s4, s6), (s5, s7).
+void token_sums(const BlockQ8_K* a, int64_t nb, int32_t* out) {
+  for (int64_t b = 0; b < nb; b++) {
+    int32_t s[8];
+    for (int i = 0; i < 8; i++) s[i] = a[b].bsums[2 * i] + a[b].bsums[2 * i + 1];
+    auto pair = [&](int lo, int hi) {
+      return static_cast<int32_t>(static_cast<uint16_t>(s[lo]) |
+                                  (static_cast<uint32_t>(static_cast<uint16_t>(s[hi])) << 16));
+    };
+    out[4 * b + 0] = pair(0, 2);
+    out[4 * b + 1] = pair(1, 3);
+    out[4 * b + 2] = pair(4, 6);
+    out[4 * b + 3] = pair(5, 7);
+  }
+}
+
+// y[t * ldy + r] for the 16 rows of a packed group and T tokens.
+template <int T>
+void group_tokens(int64_t nb, const uint8_t* g, const BlockQ8_K* const* act,
+                  const int32_t* const* sums, float* y, int64_t ldy) {
+  const __m512i low = _mm512_set1_epi8(0x0f);
+  const __m512i m6 = _mm512_set1_epi8(0x3f), m30 = _mm512_set1_epi8(0x30);
+  const __m512i byte0 = _mm512_set1_epi32(0xff), word_lo = _mm512_set1_epi32(0x00ff00ff);
+  __m512 acc[T], accm[T];
+#pragma GCC unroll 8
+  for (int t = 0; t < T; t++) acc[t] = accm[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; b++) {
+    const uint8_t* pb = g + b * kPackedSuper;
+    prefetch_weights<kPackedSuper>(pb);
+    const __m512 dw = _mm512_cvtph_ps(load256(pb));
+    const __m512 dmin = _mm512_cvtph_ps(load256(pb + 32));
+    const __m512i q0 = _mm512_loadu_si512(pb + 64), q1 = _mm512_loadu_si512(pb + 128),
+                  q2 = _mm512_loadu_si512(pb + 192);
+    // Scales 0..3 and 4..7, mins 0..3 and 4..7 of each lane's row, one byte each.
+    const __m512i sc03 = _mm512_and_si512(q0, m6);
+    const __m512i mn03 = _mm512_and_si512(q1, m6);
+    const __m512i sc47 =
+        _mm512_or_si512(_mm512_and_si512(q2, low), _mm512_and_si512(_mm512_srli_epi32(q0, 2), m30));
+    const __m512i mn47 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi32(q2, 4), low),
+                                         _mm512_and_si512(_mm512_srli_epi32(q1, 2), m30));
+    __m512i sc[8];
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+      sc[j] = _mm512_and_si512(_mm512_srli_epi32(sc03, 8 * j), byte0);
+      sc[4 + j] = _mm512_and_si512(_mm512_srli_epi32(sc47, 8 * j), byte0);
+    }
+    // Mins as int16 words (m0, m2), (m1, m3), (m4, m6), (m5, m7) per lane.
+    const __m512i me03 = _mm512_and_si512(mn03, word_lo);
+    const __m512i mo03 = _mm512_and_si512(_mm512_srli_epi32(mn03, 8), word_lo);
+    const __m512i me47 = _mm512_and_si512(mn47, word_lo);
+    const __m512i mo47 = _mm512_and_si512(_mm512_srli_epi32(mn47, 8), word_lo);
+    __m512i sumi[T];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; t++) sumi[t] = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; j++) {
+      const uint8_t* pj = pb + 256 + 512 * j;
+      __m512i lo[8], hi[8];
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; i++) {
+        const __m512i x = _mm512_loadu_si512(pj + 64 * i);
+        lo[i] = _mm512_and_si512(x, low);
+        hi[i] = _mm512_and_si512(_mm512_srli_epi16(x, 4), low);
+      }
+#pragma GCC unroll 8
+      for (int t = 0; t < T; t++) {
+        const int8_t* q = act[t][b].qs + 64 * j;
+        auto word = [q](int at) {
+          int32_t v;
+          std::memcpy(&v, q + at, 4);
+          return _mm512_set1_epi32(v);
+        };
+        __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[0], word(0));
+        __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi[0], word(32));
+#pragma GCC unroll 8
+        for (int i = 1; i < 8; i++) {
+          s0 = _mm512_dpbusd_epi32(s0, lo[i], word(4 * i));
+          s1 = _mm512_dpbusd_epi32(s1, hi[i], word(32 + 4 * i));
+        }
+        sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(s0, sc[2 * j]));
+        sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(s1, sc[2 * j + 1]));
+      }
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < T; t++) {
+      const int32_t* s = sums[t] + 4 * b;
+      __m512i m = _mm512_madd_epi16(me03, _mm512_set1_epi32(s[0]));
+      m = _mm512_add_epi32(m, _mm512_madd_epi16(mo03, _mm512_set1_epi32(s[1])));
+      m = _mm512_add_epi32(m, _mm512_madd_epi16(me47, _mm512_set1_epi32(s[2])));
+      m = _mm512_add_epi32(m, _mm512_madd_epi16(mo47, _mm512_set1_epi32(s[3])));
+      const __m512 da = _mm512_set1_ps(act[t][b].d);
+      acc[t] = _mm512_fmadd_ps(dw, _mm512_mul_ps(_mm512_cvtepi32_ps(sumi[t]), da), acc[t]);
+      accm[t] = _mm512_fmadd_ps(dmin, _mm512_mul_ps(_mm512_cvtepi32_ps(m), da), accm[t]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < T; t++) _mm512_storeu_ps(y + t * ldy, _mm512_sub_ps(acc[t], accm[t]));
+}
+
+using GroupFn = void (*)(int64_t, const uint8_t*, const BlockQ8_K* const*, const int32_t* const*,
+                         float*, int64_t);
+constexpr GroupFn kGroup[kMaxT + 1] = {nullptr,         group_tokens<1>, group_tokens<2>,
+                                       group_tokens<3>, group_tokens<4>, group_tokens<5>,
+                                       group_tokens<6>, group_tokens<7>, group_tokens<8>};
+
+}  // namespace
+
+void pack16_q4_k(const void* src, void* dst, int64_t k, int64_t n_rows) {
+  const int64_t nb = k / kQK_K;
+  const size_t ws = nb * sizeof(BlockQ4_K);
+  const auto* s = static_cast<const uint8_t*>(src);
+  auto* d = static_cast<uint8_t*>(dst);
+  for (int64_t g = 0; g < n_rows / kRows; g++) {
+    const uint8_t* sg = s + g * kRows * ws;
+    uint8_t* dg = d + g * kRows * ws;
+    for (int64_t b = 0; b < nb; b++) {
+      uint8_t* pb = dg + b * kPackedSuper;
+      for (int r = 0; r < kRows; r++) {
+        const auto& blk = reinterpret_cast<const BlockQ4_K*>(sg + r * ws)[b];
+        std::memcpy(pb + 2 * r, &blk.d, 2);
+        std::memcpy(pb + 32 + 2 * r, &blk.dmin, 2);
+        for (int c = 0; c < 3; c++) std::memcpy(pb + 64 + 64 * c + 4 * r, blk.scales + 4 * c, 4);
+        for (int j = 0; j < 4; j++) {
+          for (int i = 0; i < 8; i++)
+            std::memcpy(pb + 256 + 512 * j + 64 * i + 4 * r, blk.qs + 32 * j + 4 * i, 4);
+        }
+      }
+    }
+  }
+}
+
+void gemm16_q4_k_q8_k(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact,
+                      size_t as, float* y, int64_t ldy) {
+  const int64_t nb = n / kQK_K;
+  const auto* w = static_cast<const uint8_t*>(vw);
+  const auto* act = static_cast<const uint8_t*>(vact);
+  auto* sums = reinterpret_cast<int32_t*>(
+      t_sums.get(static_cast<size_t>(nt) * 4 * (nb + 1) * sizeof(int32_t), "matmul scratch"));
+  for (int t = 0; t < nt; t++)
+    token_sums(reinterpret_cast<const BlockQ8_K*>(act + t * as), nb, sums + 4 * t * nb);
+  for (int t0 = 0; t0 < nt; t0 += kMaxT) {
+    const int tn = std::min(kMaxT, nt - t0);
+    const BlockQ8_K* a[kMaxT];
+    const int32_t* s[kMaxT];
+    for (int t = 0; t < tn; t++) {
+      a[t] = reinterpret_cast<const BlockQ8_K*>(act + (t0 + t) * as);
+      s[t] = sums + 4 * (t0 + t) * nb;
+    }
+    for (int g = 0; g < nr / kRows; g++) {
+      kGroup[tn](nb, w + static_cast<size_t>(g) * kRows * ws, a, s, y + t0 * ldy + g * kRows, ldy);
+    }
+  }
+}
+
+}  // namespace ops::avx512vnni
