@@ -15,7 +15,6 @@
 // shifts and masks; sub-block dots are scaled with vpmulld and the mins go through vpmaddwd
 // against the activation's sub-block sums.
 #include "ops/scratch.h"
-#include "ops/x86/prefetch.h"
 #include "ops/x86/simd_avx2.h"
 #include "ops/x86/x86_kernels.h"
 
@@ -59,7 +58,6 @@ void group_tokens(int64_t nb, const uint8_t* g, const BlockQ8_K* const* act,
   for (int t = 0; t < T; t++) acc[t] = accm[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
     const uint8_t* pb = g + b * kPackedSuper;
-    prefetch_weights<kPackedSuper>(pb);
     const __m512 dw = _mm512_cvtph_ps(load256(pb));
     const __m512 dmin = _mm512_cvtph_ps(load256(pb + 32));
     const __m512i q0 = _mm512_loadu_si512(pb + 64), q1 = _mm512_loadu_si512(pb + 128),

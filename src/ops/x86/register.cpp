@@ -58,6 +58,13 @@ void register_avx512(KernelTable& t) {
   t[DType::F32].gemm = avx512::gemm_f32;
   t[DType::F16].gemm = avx512::gemm_f16_f32;
   t[DType::BF16].gemm = avx512::gemm_bf16_f32;
+  // 16-bit float weights packed by 16 rows at load: decode runs the 16 rows in zmm lanes.
+  t[DType::F16].pack8 = avx512::pack16_16bit;
+  t[DType::F16].gemm8 = avx512::gemm16_f16_f32;
+  t[DType::F16].pack_rows = 16;
+  t[DType::BF16].pack8 = avx512::pack16_16bit;
+  t[DType::BF16].gemm8 = avx512::gemm16_bf16_f32;
+  t[DType::BF16].pack_rows = 16;
 }
 
 void register_avx512_vnni(KernelTable& t) {
@@ -107,6 +114,10 @@ void register_amx(KernelTable& t) {
   t[DType::Q4_0].gemm8 = nullptr;
   t[DType::Q4_K].pack8 = nullptr;
   t[DType::Q4_K].gemm8 = nullptr;
+  t[DType::F16].pack8 = nullptr;
+  t[DType::F16].gemm8 = nullptr;
+  t[DType::BF16].pack8 = nullptr;
+  t[DType::BF16].gemm8 = nullptr;
   t[DType::Q4_0].gemm = amx::gemm_q4_0_q8_0;
   t[DType::Q4_1].gemm = amx::gemm_q4_1_q8_0;
   t[DType::Q5_0].gemm = amx::gemm_q5_0_q8_0;

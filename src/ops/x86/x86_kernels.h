@@ -63,6 +63,10 @@ OPS_X86_DOT(vec_dot_bf16_f32);
 OPS_X86_GEMM(gemm_f32);
 OPS_X86_GEMM(gemm_f16_f32);
 OPS_X86_GEMM(gemm_bf16_f32);
+// F16/BF16 rows packed by 16 (gemm_x16f_avx512.cpp).
+void pack16_16bit(const void* src, void* dst, int64_t k, int64_t n_rows);
+OPS_X86_GEMM(gemm16_f16_f32);
+OPS_X86_GEMM(gemm16_bf16_f32);
 }  // namespace avx512
 
 // AVX-512 + VNNI (vpdpbusd): the integer dots.
