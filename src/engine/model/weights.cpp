@@ -200,6 +200,10 @@ void Binder::pack_rows(Weights& w) {
     m.layout = ops::Layout::kRows8;
     w.packed.push_back(std::move(dst));
   };
+  // An untied output projection (a tied one is bound after this, as the embedding, whose rows
+  // are read one by one and stay plain).
+  if (w.output.present() && w.output.data != w.token_embd.data)
+    pack(w.output, 1, ops::row_bytes(w.output.type, w.output.k) * w.output.n);
   for (LayerWeights& l : w.layers) {
     for (ExpertMatrix* e : {&l.ffn_gate_exps, &l.ffn_up_exps, &l.ffn_down_exps})
       if (e->present()) pack(e->first, e->n_expert, e->stride);

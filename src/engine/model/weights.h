@@ -100,7 +100,8 @@ class Binder {
               Dim d2 = Dim::kOne);
   // A 3-D expert tensor [d0, d1, n_expert].
   ExpertMatrix experts(const std::vector<const char*>& names, int layer, Dim d0, Dim d1, Need need);
-  // Repacks the layers' expert tensors and dense matrices (wq, wk, wv, wo, ffn_gate/up/down)
+  // Repacks the untied output, the layers' expert tensors and dense matrices (wq, wk, wv, wo,
+  // ffn_gate/up/down)
   // for this CPU where its kernels want that (ops::packs_rows8: MXFP4 on AVX2 in 8-row groups,
   // Q4_0 on AVX-512 VNNI in 16-row groups) into w.packed, and lets go of the file pages they
   // came from. bind_layers calls it.

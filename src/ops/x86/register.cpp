@@ -106,6 +106,9 @@ void register_avx512_vnni(KernelTable& t) {
   t[DType::Q4_K].pack8 = avx512vnni::pack16_q4_k;
   t[DType::Q4_K].gemm8 = avx512vnni::gemm16_q4_k_q8_k;
   t[DType::Q4_K].pack_rows = 16;
+  t[DType::Q6_K].pack8 = avx512vnni::pack16_q6_k;
+  t[DType::Q6_K].gemm8 = avx512vnni::gemm16_q6_k_q8_k;
+  t[DType::Q6_K].pack_rows = 16;
 }
 
 void register_amx(KernelTable& t) {
@@ -114,6 +117,8 @@ void register_amx(KernelTable& t) {
   t[DType::Q4_0].gemm8 = nullptr;
   t[DType::Q4_K].pack8 = nullptr;
   t[DType::Q4_K].gemm8 = nullptr;
+  t[DType::Q6_K].pack8 = nullptr;
+  t[DType::Q6_K].gemm8 = nullptr;
   t[DType::F16].pack8 = nullptr;
   t[DType::F16].gemm8 = nullptr;
   t[DType::BF16].pack8 = nullptr;

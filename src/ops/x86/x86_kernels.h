@@ -98,6 +98,8 @@ void pack16_q4_0(const void* src, void* dst, int64_t k, int64_t n_rows);
 OPS_X86_GEMM(gemm16_q4_0_q8_0);
 void pack16_q4_k(const void* src, void* dst, int64_t k, int64_t n_rows);  // gemm_x16k_avx512.cpp
 OPS_X86_GEMM(gemm16_q4_k_q8_k);
+void pack16_q6_k(const void* src, void* dst, int64_t k, int64_t n_rows);  // gemm_x16q6_avx512.cpp
+OPS_X86_GEMM(gemm16_q6_k_q8_k);
 // gemm_tiles_avx512.cpp: the 8-row tiles with vpdpbusd, for batches of >= 8 tokens.
 OPS_X86_GEMM(tiles_q4_0_q8_0);
 OPS_X86_GEMM(tiles_q8_0_q8_0);
