@@ -15,6 +15,7 @@ namespace {
 
 // Per calling thread: the quantized activations.
 thread_local ScratchBuf<> t_act_scratch;
+thread_local ScratchBuf<> t_row_scratch;  // one plain row unpacked from a packed group
 
 constexpr int64_t kTokenBlock = 32;  // tokens per pass over a chunk's rows
 
@@ -173,6 +174,26 @@ void matmul(const void* w, DType wt, int64_t k, int64_t n, const float* x, int64
   } else {
     pool.run(dot_task, &j);
   }
+}
+
+bool packs_rows8_lookup(DType t, int64_t k, int64_t n, Isa isa) {
+  return packs_rows8(t, k, n, isa) && kernels(t, isa)->unpack8 != nullptr;
+}
+
+void dequantize_row(const void* w, DType t, int64_t k, int64_t row, float* dst, Layout layout) {
+  if (layout == Layout::kRows) {
+    dequantize_rows(w, t, k, row, 1, dst);
+    return;
+  }
+  const Kernels& kt = require_kernels(t, detected_isa(), false);
+  if (kt.unpack8 == nullptr)
+    throw util::Error("dequantize_row: packed rows without an unpack kernel on this CPU");
+  const size_t stride = row_bytes(t, k);
+  uint8_t* plain = t_row_scratch.get(stride, "embedding scratch");
+  const int64_t g = row / kt.pack_rows;
+  kt.unpack8(static_cast<const uint8_t*>(w) + g * kt.pack_rows * stride,
+             static_cast<int>(row % kt.pack_rows), plain, k);
+  kt.dequantize_row(plain, dst, k);
 }
 
 void dequantize_rows(const void* w, DType t, int64_t k, int64_t row0, int64_t n_rows, float* dst) {

@@ -20,13 +20,14 @@ void matmul(const void* w, DType wt, int64_t k, int64_t n, const float* x, int64
 
 // Whether kernels(t, isa) packs rows (Kernels::pack8) for a [k, n] matrix.
 bool packs_rows8(DType t, int64_t k, int64_t n, Isa isa = detected_isa());
+// The same, for a matrix also looked up by row (a tied embedding): its rows must unpack.
+bool packs_rows8_lookup(DType t, int64_t k, int64_t n, Isa isa = detected_isa());
 
 // Dequantizes rows [row0, row0 + n_rows) of a [k, *] matrix of type t into dst
 // (n_rows * k floats), e.g. an embedding lookup. Throws util::Error for types without kernels.
 void dequantize_rows(const void* w, DType t, int64_t k, int64_t row0, int64_t n_rows, float* dst);
-// Dequantizes one row (embedding of token `row`).
-inline void dequantize_row(const void* w, DType t, int64_t k, int64_t row, float* dst) {
-  dequantize_rows(w, t, k, row, 1, dst);
-}
+// Dequantizes one row (embedding of token `row`); a kRows8 matrix's row is unpacked first.
+void dequantize_row(const void* w, DType t, int64_t k, int64_t row, float* dst,
+                    Layout layout = Layout::kRows);
 
 }  // namespace ops

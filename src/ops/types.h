@@ -88,6 +88,9 @@ struct Kernels {
   void (*gemm8)(int64_t n, int nr, int nt, const void* w, size_t w_stride, const void* act,
                 size_t act_stride, float* y, int64_t ldy) = nullptr;
   int pack_rows = 8;  // rows per packed group: 8 or 16
+  // Row r of a packed group back in its plain bytes (an embedding lookup in a packed matrix);
+  // nullptr: this type's packed matrices are never looked up by row (they are not packed then).
+  void (*unpack8)(const void* group, int r, void* dst, int64_t k) = nullptr;
 };
 
 // How a weight matrix's rows lie in memory: as in the file, or packed by Kernels::pack8.

@@ -283,6 +283,15 @@ TEST(SimdTwin, PackedRowsMatchScalarDots) {
           const TileProblem p = make_problem(t, n, nr, nt, fill, rng);
           std::vector<uint8_t> packed(p.w.size(), 0);
           k->pack8(p.w.data(), packed.data(), n, nr);
+          if (k->unpack8 != nullptr) {  // every row comes back byte for byte
+            std::vector<uint8_t> row(p.ws);
+            for (int r = 0; r < nr; r++) {
+              k->unpack8(packed.data() + (r / k->pack_rows) * k->pack_rows * p.ws,
+                         r % k->pack_rows, row.data(), n);
+              ASSERT_EQ(0, std::memcmp(row.data(), p.w.data() + r * p.ws, p.ws))
+                  << ops::type_info(static_cast<uint32_t>(t))->name << " row " << r << " n " << n;
+            }
+          }
           std::vector<float> y((nr + 3) * nt, -777.0f);
           k->gemm8(n, nr, nt, packed.data(), p.ws, p.a.data(), p.as, y.data(), nr + 3);
           check_tile(p, y, isa, "gemm8", &checked);

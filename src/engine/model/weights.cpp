@@ -168,8 +168,9 @@ void Binder::pack_rows(Weights& w) {
   std::unique_ptr<util::ThreadPool> pool_ptr;
   // One tensor's `count` matrices of `stride` bytes each (experts, or one dense matrix) into
   // huge-page memory, split over the CPUs (memory-bound work on gigabytes at load).
-  auto pack = [&](Matrix& m, int64_t count, size_t stride) {
-    if (!ops::packs_rows8(m.type, m.k, m.n)) return;
+  auto pack = [&](Matrix& m, int64_t count, size_t stride, bool lookup = false) {
+    if (!(lookup ? ops::packs_rows8_lookup(m.type, m.k, m.n) : ops::packs_rows8(m.type, m.k, m.n)))
+      return;
     const size_t bytes = stride * count;
     util::PageBuffer dst(bytes);
     if (dst.data() == nullptr) return;  // keep the file's rows: slower, not wrong
@@ -200,10 +201,15 @@ void Binder::pack_rows(Weights& w) {
     m.layout = ops::Layout::kRows8;
     w.packed.push_back(std::move(dst));
   };
-  // An untied output projection (a tied one is bound after this, as the embedding, whose rows
-  // are read one by one and stay plain).
-  if (w.output.present() && w.output.data != w.token_embd.data)
+  // The output projection: an untied one as any matrix; a tied one (arches tie it after this,
+  // when the file has no output tensor) is the embedding, whose rows are also looked up one
+  // by one, unpacked (ops::dequantize_row with the layout).
+  if (w.output.present() && w.output.data != w.token_embd.data) {
     pack(w.output, 1, ops::row_bytes(w.output.type, w.output.k) * w.output.n);
+  } else if (!w.output.present() && w.token_embd.present()) {
+    pack(w.token_embd, 1, ops::row_bytes(w.token_embd.type, w.token_embd.k) * w.token_embd.n,
+         /*lookup=*/true);
+  }
   for (LayerWeights& l : w.layers) {
     for (ExpertMatrix* e : {&l.ffn_gate_exps, &l.ffn_up_exps, &l.ffn_down_exps})
       if (e->present()) pack(e->first, e->n_expert, e->stride);

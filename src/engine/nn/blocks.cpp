@@ -42,7 +42,7 @@ void embed(Step& s, const Matrix& token_embd, float scale) {
   const int64_t n = token_embd.k;
   parallel_for(pool_for(s, s.n_tokens * n), s.n_tokens, [&](int64_t t, int) {
     float* row = x + t * n;
-    ops::dequantize_row(token_embd.data, token_embd.type, n, s.tokens[t], row);
+    ops::dequantize_row(token_embd.data, token_embd.type, n, s.tokens[t], row, token_embd.layout);
     if (scale != 1.0f) ops::scale(row, scale, n);
   });
 }

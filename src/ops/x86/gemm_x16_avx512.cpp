@@ -129,6 +129,24 @@ void pack16_q4_0(const void* src, void* dst, int64_t k, int64_t n_rows) {
   }
 }
 
+void unpack16_q4_0(const void* group, int r, void* dst, int64_t k) {
+  const auto* g = static_cast<const uint8_t*>(group);
+  auto* out = static_cast<BlockQ4_0*>(dst);
+  for (int64_t b = 0; b < k / 32; b++) {
+    const uint8_t* pb = g + b * kPackedBlock;
+    std::memcpy(&out[b].d, pb + 2 * r, 2);
+    uint8_t e[32];
+    for (int i = 0; i < 4; i++) {
+      for (int p = 0; p < 4; p++) {
+        const uint8_t v = pb[32 + 64 * i + 4 * r + p];
+        e[8 * i + p] = v & 0x0f;
+        e[8 * i + 4 + p] = v >> 4;
+      }
+    }
+    for (int j = 0; j < 16; j++) out[b].qs[j] = static_cast<uint8_t>(e[j] | (e[j + 16] << 4));
+  }
+}
+
 void gemm16_q4_0_q8_0(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact,
                       size_t as, float* y, int64_t ldy) {
   const int64_t nb = n / 32;

@@ -108,6 +108,12 @@ void pack16_16bit(const void* src, void* dst, int64_t k, int64_t n_rows) {
   }
 }
 
+void unpack16_16bit(const void* group, int r, void* dst, int64_t k) {
+  const auto* g = static_cast<const uint16_t*>(group);
+  auto* d = static_cast<uint16_t*>(dst);
+  for (int64_t e = 0; e < k; e++) d[e] = g[kRows * e + r];
+}
+
 void gemm16_f16_f32(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act, size_t as,
                     float* y, int64_t ldy) {
   gemm16<F16>(n, nr, nt, w, ws, act, as, y, ldy);

@@ -160,6 +160,22 @@ void pack16_q4_k(const void* src, void* dst, int64_t k, int64_t n_rows) {
   }
 }
 
+void unpack16_q4_k(const void* group, int r, void* dst, int64_t k) {
+  const auto* g = static_cast<const uint8_t*>(group);
+  auto* out = static_cast<BlockQ4_K*>(dst);
+  for (int64_t b = 0; b < k / kQK_K; b++) {
+    const uint8_t* pb = g + b * kPackedSuper;
+    BlockQ4_K& blk = out[b];
+    std::memcpy(&blk.d, pb + 2 * r, 2);
+    std::memcpy(&blk.dmin, pb + 32 + 2 * r, 2);
+    for (int c = 0; c < 3; c++) std::memcpy(blk.scales + 4 * c, pb + 64 + 64 * c + 4 * r, 4);
+    for (int j = 0; j < 4; j++) {
+      for (int i = 0; i < 8; i++)
+        std::memcpy(blk.qs + 32 * j + 4 * i, pb + 256 + 512 * j + 64 * i + 4 * r, 4);
+    }
+  }
+}
+
 void gemm16_q4_k_q8_k(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact,
                       size_t as, float* y, int64_t ldy) {
   const int64_t nb = n / kQK_K;

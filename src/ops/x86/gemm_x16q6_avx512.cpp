@@ -164,6 +164,25 @@ void pack16_q6_k(const void* src, void* dst, int64_t k, int64_t n_rows) {
   }
 }
 
+void unpack16_q6_k(const void* group, int r, void* dst, int64_t k) {
+  const auto* g = static_cast<const uint8_t*>(group);
+  auto* out = static_cast<BlockQ6_K*>(dst);
+  for (int64_t b = 0; b < k / kQK_K; b++) {
+    const uint8_t* pb = g + b * kPackedSuper;
+    BlockQ6_K& blk = out[b];
+    std::memcpy(&blk.d, pb + 2 * r, 2);
+    for (int c = 0; c < 4; c++) std::memcpy(blk.scales + 4 * c, pb + 32 + 64 * c + 4 * r, 4);
+    for (int h = 0; h < 2; h++) {
+      for (int i = 0; i < 8; i++) {
+        const uint8_t* p = pb + 288 + 1536 * h + 192 * i + 4 * r;
+        std::memcpy(blk.ql + 64 * h + 4 * i, p, 4);
+        std::memcpy(blk.ql + 64 * h + 32 + 4 * i, p + 64, 4);
+        std::memcpy(blk.qh + 32 * h + 4 * i, p + 128, 4);
+      }
+    }
+  }
+}
+
 void gemm16_q6_k_q8_k(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact,
                       size_t as, float* y, int64_t ldy) {
   const int64_t nb = n / kQK_K;

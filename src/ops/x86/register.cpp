@@ -62,9 +62,11 @@ void register_avx512(KernelTable& t) {
   t[DType::F16].pack8 = avx512::pack16_16bit;
   t[DType::F16].gemm8 = avx512::gemm16_f16_f32;
   t[DType::F16].pack_rows = 16;
+  t[DType::F16].unpack8 = avx512::unpack16_16bit;
   t[DType::BF16].pack8 = avx512::pack16_16bit;
   t[DType::BF16].gemm8 = avx512::gemm16_bf16_f32;
   t[DType::BF16].pack_rows = 16;
+  t[DType::BF16].unpack8 = avx512::unpack16_16bit;
 }
 
 void register_avx512_vnni(KernelTable& t) {
@@ -103,12 +105,15 @@ void register_avx512_vnni(KernelTable& t) {
   t[DType::Q4_0].pack8 = avx512vnni::pack16_q4_0;
   t[DType::Q4_0].gemm8 = avx512vnni::gemm16_q4_0_q8_0;
   t[DType::Q4_0].pack_rows = 16;
+  t[DType::Q4_0].unpack8 = avx512vnni::unpack16_q4_0;
   t[DType::Q4_K].pack8 = avx512vnni::pack16_q4_k;
   t[DType::Q4_K].gemm8 = avx512vnni::gemm16_q4_k_q8_k;
   t[DType::Q4_K].pack_rows = 16;
+  t[DType::Q4_K].unpack8 = avx512vnni::unpack16_q4_k;
   t[DType::Q6_K].pack8 = avx512vnni::pack16_q6_k;
   t[DType::Q6_K].gemm8 = avx512vnni::gemm16_q6_k_q8_k;
   t[DType::Q6_K].pack_rows = 16;
+  t[DType::Q6_K].unpack8 = avx512vnni::unpack16_q6_k;
 }
 
 void register_amx(KernelTable& t) {

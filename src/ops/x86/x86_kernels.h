@@ -65,6 +65,7 @@ OPS_X86_GEMM(gemm_f16_f32);
 OPS_X86_GEMM(gemm_bf16_f32);
 // F16/BF16 rows packed by 16 (gemm_x16f_avx512.cpp).
 void pack16_16bit(const void* src, void* dst, int64_t k, int64_t n_rows);
+void unpack16_16bit(const void* group, int r, void* dst, int64_t k);
 OPS_X86_GEMM(gemm16_f16_f32);
 OPS_X86_GEMM(gemm16_bf16_f32);
 }  // namespace avx512
@@ -95,10 +96,13 @@ OPS_X86_GEMM(gemm_q3_k_q8_k);
 OPS_X86_GEMM(gemm_q5_k_q8_k);
 // Q4_0 rows packed by 16 (gemm_x16_avx512.cpp): decode with the 16 rows in zmm lanes.
 void pack16_q4_0(const void* src, void* dst, int64_t k, int64_t n_rows);
+void unpack16_q4_0(const void* group, int r, void* dst, int64_t k);
 OPS_X86_GEMM(gemm16_q4_0_q8_0);
 void pack16_q4_k(const void* src, void* dst, int64_t k, int64_t n_rows);  // gemm_x16k_avx512.cpp
+void unpack16_q4_k(const void* group, int r, void* dst, int64_t k);
 OPS_X86_GEMM(gemm16_q4_k_q8_k);
 void pack16_q6_k(const void* src, void* dst, int64_t k, int64_t n_rows);  // gemm_x16q6_avx512.cpp
+void unpack16_q6_k(const void* group, int r, void* dst, int64_t k);
 OPS_X86_GEMM(gemm16_q6_k_q8_k);
 // gemm_tiles_avx512.cpp: the 8-row tiles with vpdpbusd, for batches of >= 8 tokens.
 OPS_X86_GEMM(tiles_q4_0_q8_0);
