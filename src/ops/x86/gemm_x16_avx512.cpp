@@ -34,11 +34,6 @@ constexpr int kMaxT = 8;                                    // tokens per pass o
 
 thread_local ScratchBuf<> t_terms;  // per token and block: activation scale, offset term
 
-// Code of element e (0..31) of a Q4_0 block.
-inline uint8_t code(const BlockQ4_0& b, int e) {
-  return e < 16 ? b.qs[e] & 0x0f : b.qs[e - 16] >> 4;
-}
-
 // y[t * ldy + r] for the 16 rows of a packed group and T tokens. fa[t][b] is token t's scale of
 // block b, c[t][b] its offset term -8 * fa * sum(codes).
 template <int T>
@@ -118,12 +113,22 @@ void pack16_q4_0(const void* src, void* dst, int64_t k, int64_t n_rows) {
       for (int r = 0; r < kRows; r++) {
         const auto& blk = reinterpret_cast<const BlockQ4_0*>(sg + r * ws)[b];
         std::memcpy(pb + 2 * r, &blk.d, 2);
-        for (int i = 0; i < 4; i++) {
-          for (int p = 0; p < 4; p++) {
-            pb[32 + 64 * i + 4 * r + p] =
-                static_cast<uint8_t>(code(blk, 8 * i + p) | (code(blk, 8 * i + 4 + p) << 4));
-          }
-        }
+        // Codes 0..15 are the low nibbles, 16..31 the high ones; chunk i takes codes 8i..8i+3
+        // (low nibbles of its bytes) and 8i+4..8i+7 (high nibbles).
+        const __m128i q = load128(blk.qs);
+        const __m128i lo = _mm_and_si128(q, _mm_set1_epi8(0x0f));
+        const __m128i hi = _mm_and_si128(_mm_srli_epi16(q, 4), _mm_set1_epi8(0x0f));
+        const __m128i first =
+            _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, -1, -1, -1, -1, -1, -1, -1, -1);
+        const __m128i second =
+            _mm_setr_epi8(4, 5, 6, 7, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1);
+        const __m128i a =
+            _mm_unpacklo_epi64(_mm_shuffle_epi8(lo, first), _mm_shuffle_epi8(hi, first));
+        const __m128i c =
+            _mm_unpacklo_epi64(_mm_shuffle_epi8(lo, second), _mm_shuffle_epi8(hi, second));
+        alignas(16) uint32_t out[4];
+        _mm_store_si128(reinterpret_cast<__m128i*>(out), _mm_or_si128(a, _mm_slli_epi16(c, 4)));
+        for (int i = 0; i < 4; i++) std::memcpy(pb + 32 + 64 * i + 4 * r, &out[i], 4);
       }
     }
   }

@@ -99,10 +99,28 @@ void gemm16(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* va
 void pack16_16bit(const void* src, void* dst, int64_t k, int64_t n_rows) {
   const auto* s = static_cast<const uint16_t*>(src);
   auto* d = static_cast<uint16_t*>(dst);
+  // Two elements of the 16 rows per step: one gather of a dword per row, then the words
+  // sorted into element e of the 16 rows followed by element e + 1.
+  const __m512i rows =
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                         _mm512_set1_epi32(static_cast<int>(k / 2)));
+  alignas(64) int16_t order[32];
+  for (int j = 0; j < 16; j++) {
+    order[j] = static_cast<int16_t>(2 * j);
+    order[16 + j] = static_cast<int16_t>(2 * j + 1);
+  }
+  const __m512i perm = _mm512_load_si512(order);
   for (int64_t g = 0; g < n_rows / kRows; g++) {
     const uint16_t* sg = s + g * kRows * k;
     uint16_t* dg = d + g * kRows * k;
-    for (int64_t e = 0; e < k; e++) {
+    int64_t e = 0;
+    if (k % 2 == 0) {
+      for (; e + 2 <= k; e += 2) {
+        const __m512i v = _mm512_i32gather_epi32(rows, sg + e, 4);
+        _mm512_storeu_si512(dg + kRows * e, _mm512_permutexvar_epi16(perm, v));
+      }
+    }
+    for (; e < k; e++) {
       for (int r = 0; r < kRows; r++) dg[kRows * e + r] = sg[r * k + e];
     }
   }

@@ -6,7 +6,9 @@
 // activation quantizers; AVX-512 =
 // float dots and float gemm tiles (4 rows x 4 tokens); AVX-512 VNNI = integer dots and row
 // kernels for the legacy and K-quant types (the matmul driver prefers gemm; decode = gemm with one
-// token), and for batches of >= 8 tokens the AVX2 8-row tiles rebuilt with vpdpbusd.
+// token), and for batches of >= 8 tokens the AVX2 8-row tiles rebuilt with vpdpbusd. Matrices
+// of F16/BF16 (AVX-512) and Q4_0/Q4_K/Q6_K (VNNI) are packed by 16 rows at load and run on
+// the gemm16_* kernels for every batch size.
 // Integer parts are exact; float results differ from the scalar twins only by summation order.
 #pragma once
 #include <cstddef>
