@@ -106,6 +106,10 @@ void register_avx512_vnni(KernelTable& t) {
   t[DType::Q4_0].gemm8 = avx512vnni::gemm16_q4_0_q8_0;
   t[DType::Q4_0].pack_rows = 16;
   t[DType::Q4_0].unpack8 = avx512vnni::unpack16_q4_0;
+  t[DType::Q8_0].pack8 = avx512vnni::pack16_q8_0;
+  t[DType::Q8_0].gemm8 = avx512vnni::gemm16_q8_0_q8_0;
+  t[DType::Q8_0].pack_rows = 16;
+  t[DType::Q8_0].unpack8 = avx512vnni::unpack16_q8_0;
   t[DType::Q4_K].pack8 = avx512vnni::pack16_q4_k;
   t[DType::Q4_K].gemm8 = avx512vnni::gemm16_q4_k_q8_k;
   t[DType::Q4_K].pack_rows = 16;
@@ -121,6 +125,8 @@ void register_amx(KernelTable& t) {
   t[DType::Q4_0].pack8 = nullptr;
   t[DType::Q4_0].gemm8 = nullptr;
   t[DType::Q4_K].pack8 = nullptr;
+  t[DType::Q8_0].pack8 = nullptr;
+  t[DType::Q8_0].gemm8 = nullptr;
   t[DType::Q4_K].gemm8 = nullptr;
   t[DType::Q6_K].pack8 = nullptr;
   t[DType::Q6_K].gemm8 = nullptr;
