@@ -22,8 +22,7 @@
 // Prompts run on the same layout, 4 tokens per pass over a group: the unpacked nibbles
 // serve every token, and each token costs 8 vpdpbusd per block of 16 rows (Zen 4, 2 threads:
 // pp512 203 -> 273 t/s against the plain rows' 8-row tiles; decode 34.4 -> 38.6 t/s).
-#include "ops/scratch.h"
-#include "ops/x86/simd_avx2.h"
+#include "ops/x86/x16_avx512.h"
 #include "ops/x86/x86_kernels.h"
 
 namespace ops::avx512vnni {
@@ -31,7 +30,7 @@ using namespace ops::x86;
 
 namespace {
 
-constexpr int kRows = 16;
+constexpr int kRows = kRows16;
 // Tokens per pass over a group: 8 spilled registers (Zen 4, 8 sequences Q4_0 120 -> 129 t/s,
 // Q8_0 102 -> 119 with 4; prompts the same).
 constexpr int kMaxT = 4;
@@ -62,11 +61,11 @@ struct Q80 {  // bytes stored as code + 128; chunk i: codes 4i..4i+3
   }
 };
 
-// y[t * ldy + r] for the 16 rows of a packed group and T tokens. fa[t][b] is token t's scale of
-// block b, c[t][b] its offset term -kOffset * fa * sum(codes).
+// y[t * ldy + r] for the 16 rows of a packed group and T tokens. terms[t] holds token t's
+// block scales fa[b], then its offset terms c[b] = -kOffset * fa * sum(codes).
 template <class P, int T>
-void group_tokens(int64_t nb, const uint8_t* g, const BlockQ8_0* const* act, const float* const* fa,
-                  const float* const* c, float* y, int64_t ldy) {
+void group_tokens(int64_t nb, const uint8_t* g, const BlockQ8_0* const* act,
+                  const float* const* terms, float* y, int64_t ldy) {
   constexpr size_t kPacked = kRows * sizeof(typename P::Block);
   __m512 acc[T];
 #pragma GCC unroll 8
@@ -79,20 +78,16 @@ void group_tokens(int64_t nb, const uint8_t* g, const BlockQ8_0* const* act, con
 #pragma GCC unroll 8
     for (int t = 0; t < T; t++) {
       const int8_t* q = act[t][b].qs;
-      auto word = [q](int at) {
-        int32_t v;
-        std::memcpy(&v, q + at, 4);
-        return _mm512_set1_epi32(v);
-      };
-      __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[0], word(0));
-      __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[1], word(4));
+      __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[0], act_word(q, 0));
+      __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[1], act_word(q, 4));
 #pragma GCC unroll 4
       for (int i = 1; i < 4; i++) {
-        s0 = _mm512_dpbusd_epi32(s0, u[2 * i], word(8 * i));
-        s1 = _mm512_dpbusd_epi32(s1, u[2 * i + 1], word(8 * i + 4));
+        s0 = _mm512_dpbusd_epi32(s0, u[2 * i], act_word(q, 8 * i));
+        s1 = _mm512_dpbusd_epi32(s1, u[2 * i + 1], act_word(q, 8 * i + 4));
       }
-      const __m512 f = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)),
-                                       _mm512_set1_ps(fa[t][b]), _mm512_set1_ps(c[t][b]));
+      const __m512 f =
+          _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1)), _mm512_set1_ps(terms[t][b]),
+                          _mm512_set1_ps(terms[t][nb + b]));
       acc[t] = _mm512_fmadd_ps(dw, f, acc[t]);
     }
   }
@@ -118,45 +113,28 @@ void token_terms(const BlockQ8_0* a, int64_t nb, float offset, float* fa, float*
 }  // namespace
 
 void pack16_q4_0(const void* src, void* dst, int64_t k, int64_t n_rows) {
-  const int64_t nb = k / 32;
-  const size_t ws = nb * sizeof(BlockQ4_0);
-  const auto* s = static_cast<const uint8_t*>(src);
-  auto* d = static_cast<uint8_t*>(dst);
-  for (int64_t g = 0; g < n_rows / kRows; g++) {
-    const uint8_t* sg = s + g * kRows * ws;
-    uint8_t* dg = d + g * kRows * ws;
-    for (int64_t b = 0; b < nb; b++) {
-      uint8_t* pb = dg + b * kRows * sizeof(BlockQ4_0);
-      for (int r = 0; r < kRows; r++) {
-        const auto& blk = reinterpret_cast<const BlockQ4_0*>(sg + r * ws)[b];
-        std::memcpy(pb + 2 * r, &blk.d, 2);
-        // Codes 0..15 are the low nibbles, 16..31 the high ones; chunk i takes codes 8i..8i+3
-        // (low nibbles of its bytes) and 8i+4..8i+7 (high nibbles).
-        const __m128i q = load128(blk.qs);
-        const __m128i lo = _mm_and_si128(q, _mm_set1_epi8(0x0f));
-        const __m128i hi = _mm_and_si128(_mm_srli_epi16(q, 4), _mm_set1_epi8(0x0f));
-        const __m128i first =
-            _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, -1, -1, -1, -1, -1, -1, -1, -1);
-        const __m128i second =
-            _mm_setr_epi8(4, 5, 6, 7, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1);
-        const __m128i a =
-            _mm_unpacklo_epi64(_mm_shuffle_epi8(lo, first), _mm_shuffle_epi8(hi, first));
-        const __m128i c =
-            _mm_unpacklo_epi64(_mm_shuffle_epi8(lo, second), _mm_shuffle_epi8(hi, second));
-        alignas(16) uint32_t out[4];
-        _mm_store_si128(reinterpret_cast<__m128i*>(out), _mm_or_si128(a, _mm_slli_epi16(c, 4)));
-        for (int i = 0; i < 4; i++) std::memcpy(pb + 32 + 64 * i + 4 * r, &out[i], 4);
-      }
-    }
-  }
+  pack_groups<BlockQ4_0>(src, dst, k / 32, n_rows, [](const BlockQ4_0& blk, int r, uint8_t* pb) {
+    std::memcpy(pb + 2 * r, &blk.d, 2);
+    // Codes 0..15 are the low nibbles, 16..31 the high ones; chunk i takes codes 8i..8i+3
+    // (low nibbles of its bytes) and 8i+4..8i+7 (high nibbles).
+    const __m128i q = load128(blk.qs);
+    const __m128i lo = _mm_and_si128(q, _mm_set1_epi8(0x0f));
+    const __m128i hi = _mm_and_si128(_mm_srli_epi16(q, 4), _mm_set1_epi8(0x0f));
+    const __m128i first = _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m128i second =
+        _mm_setr_epi8(4, 5, 6, 7, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1);
+    const __m128i a = _mm_unpacklo_epi64(_mm_shuffle_epi8(lo, first), _mm_shuffle_epi8(hi, first));
+    const __m128i c =
+        _mm_unpacklo_epi64(_mm_shuffle_epi8(lo, second), _mm_shuffle_epi8(hi, second));
+    alignas(16) uint32_t out[4];
+    _mm_store_si128(reinterpret_cast<__m128i*>(out), _mm_or_si128(a, _mm_slli_epi16(c, 4)));
+    for (int i = 0; i < 4; i++) std::memcpy(pb + 32 + 64 * i + 4 * r, &out[i], 4);
+  });
 }
 
 void unpack16_q4_0(const void* group, int r, void* dst, int64_t k) {
-  const auto* g = static_cast<const uint8_t*>(group);
-  auto* out = static_cast<BlockQ4_0*>(dst);
-  for (int64_t b = 0; b < k / 32; b++) {
-    const uint8_t* pb = g + b * kRows * sizeof(BlockQ4_0);
-    std::memcpy(&out[b].d, pb + 2 * r, 2);
+  unpack_group_row<BlockQ4_0>(group, r, dst, k / 32, [](const uint8_t* pb, int r, BlockQ4_0& out) {
+    std::memcpy(&out.d, pb + 2 * r, 2);
     uint8_t e[32];
     for (int i = 0; i < 4; i++) {
       for (int p = 0; p < 4; p++) {
@@ -165,43 +143,22 @@ void unpack16_q4_0(const void* group, int r, void* dst, int64_t k) {
         e[8 * i + 4 + p] = v >> 4;
       }
     }
-    for (int j = 0; j < 16; j++) out[b].qs[j] = static_cast<uint8_t>(e[j] | (e[j + 16] << 4));
-  }
+    for (int j = 0; j < 16; j++) out.qs[j] = static_cast<uint8_t>(e[j] | (e[j + 16] << 4));
+  });
 }
 
 namespace {
 
 template <class P>
-void gemm16(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact, size_t as,
+void gemm16(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act, size_t as,
             float* y, int64_t ldy) {
-  using GroupFn = void (*)(int64_t, const uint8_t*, const BlockQ8_0* const*, const float* const*,
-                           const float* const*, float*, int64_t);
-  static constexpr GroupFn kGroup[kMaxT + 1] = {nullptr, group_tokens<P, 1>, group_tokens<P, 2>,
-                                                group_tokens<P, 3>, group_tokens<P, 4>};
+  static constexpr GroupFn<BlockQ8_0, float> kGroup[kMaxT + 1] = {
+      nullptr, group_tokens<P, 1>, group_tokens<P, 2>, group_tokens<P, 3>, group_tokens<P, 4>};
   const int64_t nb = n / 32;
-  const auto* w = static_cast<const uint8_t*>(vw);
-  const auto* act = static_cast<const uint8_t*>(vact);
-  float* terms = reinterpret_cast<float*>(
-      t_terms.get(static_cast<size_t>(nt) * 2 * (nb + 1) * sizeof(float), "matmul scratch"));
-  for (int t = 0; t < nt; t++) {
-    token_terms(reinterpret_cast<const BlockQ8_0*>(act + t * as), nb, P::kOffset,
-                terms + 2 * t * nb, terms + (2 * t + 1) * nb);
-  }
-  for (int t0 = 0; t0 < nt; t0 += kMaxT) {
-    const int tn = std::min(kMaxT, nt - t0);
-    const BlockQ8_0* a[kMaxT];
-    const float* fa[kMaxT];
-    const float* c[kMaxT];
-    for (int t = 0; t < tn; t++) {
-      a[t] = reinterpret_cast<const BlockQ8_0*>(act + (t0 + t) * as);
-      fa[t] = terms + 2 * (t0 + t) * nb;
-      c[t] = fa[t] + nb;
-    }
-    for (int g = 0; g < nr / kRows; g++) {
-      kGroup[tn](nb, w + static_cast<size_t>(g) * kRows * ws, a, fa, c, y + t0 * ldy + g * kRows,
-                 ldy);
-    }
-  }
+  run_groups<kMaxT>(
+      nb, nr, nt, static_cast<const uint8_t*>(w), ws, static_cast<const uint8_t*>(act), as, y, ldy,
+      kGroup, t_terms, 2 * nb,
+      [nb](const BlockQ8_0* a, float* out) { token_terms(a, nb, P::kOffset, out, out + nb); });
 }
 
 }  // namespace
@@ -217,40 +174,24 @@ void gemm16_q8_0_q8_0(int64_t n, int nr, int nt, const void* w, size_t ws, const
 }
 
 void pack16_q8_0(const void* src, void* dst, int64_t k, int64_t n_rows) {
-  const int64_t nb = k / 32;
-  const size_t ws = nb * sizeof(BlockQ8_0);
-  constexpr size_t kPacked = kRows * sizeof(BlockQ8_0);  // 544
-  const auto* s = static_cast<const uint8_t*>(src);
-  auto* d = static_cast<uint8_t*>(dst);
-  const __m256i bias = _mm256_set1_epi8(static_cast<char>(0x80));
-  for (int64_t g = 0; g < n_rows / kRows; g++) {
-    const uint8_t* sg = s + g * kRows * ws;
-    uint8_t* dg = d + g * kRows * ws;
-    for (int64_t b = 0; b < nb; b++) {
-      uint8_t* pb = dg + b * kPacked;
-      for (int r = 0; r < kRows; r++) {
-        const auto& blk = reinterpret_cast<const BlockQ8_0*>(sg + r * ws)[b];
-        std::memcpy(pb + 2 * r, &blk.d, 2);
-        alignas(32) uint32_t q[8];
-        _mm256_store_si256(reinterpret_cast<__m256i*>(q), _mm256_xor_si256(load256(blk.qs), bias));
-        for (int i = 0; i < 8; i++) std::memcpy(pb + 32 + 64 * i + 4 * r, &q[i], 4);
-      }
-    }
-  }
+  pack_groups<BlockQ8_0>(src, dst, k / 32, n_rows, [](const BlockQ8_0& blk, int r, uint8_t* pb) {
+    std::memcpy(pb + 2 * r, &blk.d, 2);
+    alignas(32) uint32_t q[8];
+    _mm256_store_si256(
+        reinterpret_cast<__m256i*>(q),
+        _mm256_xor_si256(load256(blk.qs), _mm256_set1_epi8(static_cast<char>(0x80))));
+    for (int i = 0; i < 8; i++) std::memcpy(pb + 32 + 64 * i + 4 * r, &q[i], 4);
+  });
 }
 
 void unpack16_q8_0(const void* group, int r, void* dst, int64_t k) {
-  constexpr size_t kPacked = kRows * sizeof(BlockQ8_0);
-  const auto* g = static_cast<const uint8_t*>(group);
-  auto* out = static_cast<BlockQ8_0*>(dst);
-  for (int64_t b = 0; b < k / 32; b++) {
-    const uint8_t* pb = g + b * kPacked;
-    std::memcpy(&out[b].d, pb + 2 * r, 2);
+  unpack_group_row<BlockQ8_0>(group, r, dst, k / 32, [](const uint8_t* pb, int r, BlockQ8_0& out) {
+    std::memcpy(&out.d, pb + 2 * r, 2);
     for (int i = 0; i < 8; i++) {
       for (int p = 0; p < 4; p++)
-        out[b].qs[4 * i + p] = static_cast<int8_t>(pb[32 + 64 * i + 4 * r + p] ^ 0x80);
+        out.qs[4 * i + p] = static_cast<int8_t>(pb[32 + 64 * i + 4 * r + p] ^ 0x80);
     }
-  }
+  });
 }
 
 }  // namespace ops::avx512vnni

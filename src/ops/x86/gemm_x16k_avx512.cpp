@@ -14,8 +14,7 @@
 // The 6-bit scales and mins of all 16 rows come out of the three scale dwords per lane with
 // shifts and masks; sub-block dots are scaled with vpmulld and the mins go through vpmaddwd
 // against the activation's sub-block sums.
-#include "ops/scratch.h"
-#include "ops/x86/simd_avx2.h"
+#include "ops/x86/x16_avx512.h"
 #include "ops/x86/x86_kernels.h"
 
 namespace ops::avx512vnni {
@@ -23,7 +22,7 @@ using namespace ops::x86;
 
 namespace {
 
-constexpr int kRows = 16;
+constexpr int kRows = kRows16;
 constexpr size_t kPackedSuper = kRows * sizeof(BlockQ4_K);  // 2304
 constexpr int kMaxT = 8;                                    // tokens per pass over a group
 
@@ -96,17 +95,12 @@ void group_tokens(int64_t nb, const uint8_t* g, const BlockQ8_K* const* act,
 #pragma GCC unroll 8
       for (int t = 0; t < T; t++) {
         const int8_t* q = act[t][b].qs + 64 * j;
-        auto word = [q](int at) {
-          int32_t v;
-          std::memcpy(&v, q + at, 4);
-          return _mm512_set1_epi32(v);
-        };
-        __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[0], word(0));
-        __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi[0], word(32));
+        __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), lo[0], act_word(q, 0));
+        __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), hi[0], act_word(q, 32));
 #pragma GCC unroll 8
         for (int i = 1; i < 8; i++) {
-          s0 = _mm512_dpbusd_epi32(s0, lo[i], word(4 * i));
-          s1 = _mm512_dpbusd_epi32(s1, hi[i], word(32 + 4 * i));
+          s0 = _mm512_dpbusd_epi32(s0, lo[i], act_word(q, 4 * i));
+          s1 = _mm512_dpbusd_epi32(s1, hi[i], act_word(q, 32 + 4 * i));
         }
         sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(s0, sc[2 * j]));
         sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(s1, sc[2 * j + 1]));
@@ -128,75 +122,42 @@ void group_tokens(int64_t nb, const uint8_t* g, const BlockQ8_K* const* act,
   for (int t = 0; t < T; t++) _mm512_storeu_ps(y + t * ldy, _mm512_sub_ps(acc[t], accm[t]));
 }
 
-using GroupFn = void (*)(int64_t, const uint8_t*, const BlockQ8_K* const*, const int32_t* const*,
-                         float*, int64_t);
-constexpr GroupFn kGroup[kMaxT + 1] = {nullptr,         group_tokens<1>, group_tokens<2>,
-                                       group_tokens<3>, group_tokens<4>, group_tokens<5>,
-                                       group_tokens<6>, group_tokens<7>, group_tokens<8>};
-
 }  // namespace
 
 void pack16_q4_k(const void* src, void* dst, int64_t k, int64_t n_rows) {
-  const int64_t nb = k / kQK_K;
-  const size_t ws = nb * sizeof(BlockQ4_K);
-  const auto* s = static_cast<const uint8_t*>(src);
-  auto* d = static_cast<uint8_t*>(dst);
-  for (int64_t g = 0; g < n_rows / kRows; g++) {
-    const uint8_t* sg = s + g * kRows * ws;
-    uint8_t* dg = d + g * kRows * ws;
-    for (int64_t b = 0; b < nb; b++) {
-      uint8_t* pb = dg + b * kPackedSuper;
-      for (int r = 0; r < kRows; r++) {
-        const auto& blk = reinterpret_cast<const BlockQ4_K*>(sg + r * ws)[b];
-        std::memcpy(pb + 2 * r, &blk.d, 2);
-        std::memcpy(pb + 32 + 2 * r, &blk.dmin, 2);
-        for (int c = 0; c < 3; c++) std::memcpy(pb + 64 + 64 * c + 4 * r, blk.scales + 4 * c, 4);
-        for (int j = 0; j < 4; j++) {
-          for (int i = 0; i < 8; i++)
-            std::memcpy(pb + 256 + 512 * j + 64 * i + 4 * r, blk.qs + 32 * j + 4 * i, 4);
-        }
-      }
+  pack_groups<BlockQ4_K>(src, dst, k / kQK_K, n_rows, [](const BlockQ4_K& blk, int r, uint8_t* pb) {
+    std::memcpy(pb + 2 * r, &blk.d, 2);
+    std::memcpy(pb + 32 + 2 * r, &blk.dmin, 2);
+    for (int c = 0; c < 3; c++) std::memcpy(pb + 64 + 64 * c + 4 * r, blk.scales + 4 * c, 4);
+    for (int j = 0; j < 4; j++) {
+      for (int i = 0; i < 8; i++)
+        std::memcpy(pb + 256 + 512 * j + 64 * i + 4 * r, blk.qs + 32 * j + 4 * i, 4);
     }
-  }
+  });
 }
 
 void unpack16_q4_k(const void* group, int r, void* dst, int64_t k) {
-  const auto* g = static_cast<const uint8_t*>(group);
-  auto* out = static_cast<BlockQ4_K*>(dst);
-  for (int64_t b = 0; b < k / kQK_K; b++) {
-    const uint8_t* pb = g + b * kPackedSuper;
-    BlockQ4_K& blk = out[b];
-    std::memcpy(&blk.d, pb + 2 * r, 2);
-    std::memcpy(&blk.dmin, pb + 32 + 2 * r, 2);
-    for (int c = 0; c < 3; c++) std::memcpy(blk.scales + 4 * c, pb + 64 + 64 * c + 4 * r, 4);
-    for (int j = 0; j < 4; j++) {
-      for (int i = 0; i < 8; i++)
-        std::memcpy(blk.qs + 32 * j + 4 * i, pb + 256 + 512 * j + 64 * i + 4 * r, 4);
-    }
-  }
+  unpack_group_row<BlockQ4_K>(
+      group, r, dst, k / kQK_K, [](const uint8_t* pb, int r, BlockQ4_K& blk) {
+        std::memcpy(&blk.d, pb + 2 * r, 2);
+        std::memcpy(&blk.dmin, pb + 32 + 2 * r, 2);
+        for (int c = 0; c < 3; c++) std::memcpy(blk.scales + 4 * c, pb + 64 + 64 * c + 4 * r, 4);
+        for (int j = 0; j < 4; j++) {
+          for (int i = 0; i < 8; i++)
+            std::memcpy(blk.qs + 32 * j + 4 * i, pb + 256 + 512 * j + 64 * i + 4 * r, 4);
+        }
+      });
 }
 
-void gemm16_q4_k_q8_k(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact,
+void gemm16_q4_k_q8_k(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act,
                       size_t as, float* y, int64_t ldy) {
+  static constexpr GroupFn<BlockQ8_K, int32_t> kGroup[kMaxT + 1] = {
+      nullptr,         group_tokens<1>, group_tokens<2>, group_tokens<3>, group_tokens<4>,
+      group_tokens<5>, group_tokens<6>, group_tokens<7>, group_tokens<8>};
   const int64_t nb = n / kQK_K;
-  const auto* w = static_cast<const uint8_t*>(vw);
-  const auto* act = static_cast<const uint8_t*>(vact);
-  auto* sums = reinterpret_cast<int32_t*>(
-      t_sums.get(static_cast<size_t>(nt) * 4 * (nb + 1) * sizeof(int32_t), "matmul scratch"));
-  for (int t = 0; t < nt; t++)
-    token_sums(reinterpret_cast<const BlockQ8_K*>(act + t * as), nb, sums + 4 * t * nb);
-  for (int t0 = 0; t0 < nt; t0 += kMaxT) {
-    const int tn = std::min(kMaxT, nt - t0);
-    const BlockQ8_K* a[kMaxT];
-    const int32_t* s[kMaxT];
-    for (int t = 0; t < tn; t++) {
-      a[t] = reinterpret_cast<const BlockQ8_K*>(act + (t0 + t) * as);
-      s[t] = sums + 4 * (t0 + t) * nb;
-    }
-    for (int g = 0; g < nr / kRows; g++) {
-      kGroup[tn](nb, w + static_cast<size_t>(g) * kRows * ws, a, s, y + t0 * ldy + g * kRows, ldy);
-    }
-  }
+  run_groups<kMaxT>(nb, nr, nt, static_cast<const uint8_t*>(w), ws,
+                    static_cast<const uint8_t*>(act), as, y, ldy, kGroup, t_sums, 4 * nb,
+                    [nb](const BlockQ8_K* a, int32_t* out) { token_sums(a, nb, out); });
 }
 
 }  // namespace ops::avx512vnni

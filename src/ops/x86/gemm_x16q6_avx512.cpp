@@ -11,10 +11,7 @@
 // One ql/ql/qh triple gives the 6-bit codes of elements 128h + l, +32, +64, +96 (4 each) with
 // masks and shifts; the 16-element sub-block dots are scaled with vpmulld, and the codes' offset
 // of 32 comes off through vpmaddwd of the scales against the activation's bsums.
-#include <algorithm>
-
-#include "ops/scratch.h"
-#include "ops/x86/simd_avx2.h"
+#include "ops/x86/x16_avx512.h"
 #include "ops/x86/x86_kernels.h"
 
 namespace ops::avx512vnni {
@@ -22,7 +19,7 @@ using namespace ops::x86;
 
 namespace {
 
-constexpr int kRows = 16;
+constexpr int kRows = kRows16;
 constexpr size_t kPackedSuper = kRows * sizeof(BlockQ6_K);  // 3360
 constexpr int kMaxT = 8;                                    // tokens per pass over a group
 
@@ -104,16 +101,12 @@ void group_tokens(int64_t nb, const uint8_t* g, const BlockQ8_K* const* act,
 #pragma GCC unroll 8
         for (int t = 0; t < T; t++) {
           const int8_t* q = act[t][b].qs + 128 * h + 16 * hq;
-          auto word = [q](int at) {
-            int32_t v;
-            std::memcpy(&v, q + at, 4);
-            return _mm512_set1_epi32(v);
-          };
 #pragma GCC unroll 4
           for (int k = 0; k < 4; k++) {
-            __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[k][0], word(32 * k));
+            __m512i d = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u[k][0], act_word(q, 32 * k));
 #pragma GCC unroll 4
-            for (int i = 1; i < 4; i++) d = _mm512_dpbusd_epi32(d, u[k][i], word(32 * k + 4 * i));
+            for (int i = 1; i < 4; i++)
+              d = _mm512_dpbusd_epi32(d, u[k][i], act_word(q, 32 * k + 4 * i));
             sumi[t] = _mm512_add_epi32(sumi[t], _mm512_mullo_epi32(d, scale[k]));
           }
         }
@@ -129,81 +122,49 @@ void group_tokens(int64_t nb, const uint8_t* g, const BlockQ8_K* const* act,
   for (int t = 0; t < T; t++) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
-using GroupFn = void (*)(int64_t, const uint8_t*, const BlockQ8_K* const*, const int32_t* const*,
-                         float*, int64_t);
-constexpr GroupFn kGroup[kMaxT + 1] = {nullptr,         group_tokens<1>, group_tokens<2>,
-                                       group_tokens<3>, group_tokens<4>, group_tokens<5>,
-                                       group_tokens<6>, group_tokens<7>, group_tokens<8>};
-
 }  // namespace
 
 void pack16_q6_k(const void* src, void* dst, int64_t k, int64_t n_rows) {
-  const int64_t nb = k / kQK_K;
-  const size_t ws = nb * sizeof(BlockQ6_K);
-  const auto* s = static_cast<const uint8_t*>(src);
-  auto* d = static_cast<uint8_t*>(dst);
-  for (int64_t g = 0; g < n_rows / kRows; g++) {
-    const uint8_t* sg = s + g * kRows * ws;
-    uint8_t* dg = d + g * kRows * ws;
-    for (int64_t b = 0; b < nb; b++) {
-      uint8_t* pb = dg + b * kPackedSuper;
-      for (int r = 0; r < kRows; r++) {
-        const auto& blk = reinterpret_cast<const BlockQ6_K*>(sg + r * ws)[b];
-        std::memcpy(pb + 2 * r, &blk.d, 2);
-        for (int c = 0; c < 4; c++) std::memcpy(pb + 32 + 64 * c + 4 * r, blk.scales + 4 * c, 4);
-        for (int h = 0; h < 2; h++) {
-          for (int i = 0; i < 8; i++) {
-            uint8_t* p = pb + 288 + 1536 * h + 192 * i + 4 * r;
-            std::memcpy(p, blk.ql + 64 * h + 4 * i, 4);
-            std::memcpy(p + 64, blk.ql + 64 * h + 32 + 4 * i, 4);
-            std::memcpy(p + 128, blk.qh + 32 * h + 4 * i, 4);
-          }
-        }
+  pack_groups<BlockQ6_K>(src, dst, k / kQK_K, n_rows, [](const BlockQ6_K& blk, int r, uint8_t* pb) {
+    std::memcpy(pb + 2 * r, &blk.d, 2);
+    for (int c = 0; c < 4; c++) std::memcpy(pb + 32 + 64 * c + 4 * r, blk.scales + 4 * c, 4);
+    for (int h = 0; h < 2; h++) {
+      for (int i = 0; i < 8; i++) {
+        uint8_t* p = pb + 288 + 1536 * h + 192 * i + 4 * r;
+        std::memcpy(p, blk.ql + 64 * h + 4 * i, 4);
+        std::memcpy(p + 64, blk.ql + 64 * h + 32 + 4 * i, 4);
+        std::memcpy(p + 128, blk.qh + 32 * h + 4 * i, 4);
       }
     }
-  }
+  });
 }
 
 void unpack16_q6_k(const void* group, int r, void* dst, int64_t k) {
-  const auto* g = static_cast<const uint8_t*>(group);
-  auto* out = static_cast<BlockQ6_K*>(dst);
-  for (int64_t b = 0; b < k / kQK_K; b++) {
-    const uint8_t* pb = g + b * kPackedSuper;
-    BlockQ6_K& blk = out[b];
-    std::memcpy(&blk.d, pb + 2 * r, 2);
-    for (int c = 0; c < 4; c++) std::memcpy(blk.scales + 4 * c, pb + 32 + 64 * c + 4 * r, 4);
-    for (int h = 0; h < 2; h++) {
-      for (int i = 0; i < 8; i++) {
-        const uint8_t* p = pb + 288 + 1536 * h + 192 * i + 4 * r;
-        std::memcpy(blk.ql + 64 * h + 4 * i, p, 4);
-        std::memcpy(blk.ql + 64 * h + 32 + 4 * i, p + 64, 4);
-        std::memcpy(blk.qh + 32 * h + 4 * i, p + 128, 4);
-      }
-    }
-  }
+  unpack_group_row<BlockQ6_K>(group, r, dst, k / kQK_K,
+                              [](const uint8_t* pb, int r, BlockQ6_K& blk) {
+                                std::memcpy(&blk.d, pb + 2 * r, 2);
+                                for (int c = 0; c < 4; c++)
+                                  std::memcpy(blk.scales + 4 * c, pb + 32 + 64 * c + 4 * r, 4);
+                                for (int h = 0; h < 2; h++) {
+                                  for (int i = 0; i < 8; i++) {
+                                    const uint8_t* p = pb + 288 + 1536 * h + 192 * i + 4 * r;
+                                    std::memcpy(blk.ql + 64 * h + 4 * i, p, 4);
+                                    std::memcpy(blk.ql + 64 * h + 32 + 4 * i, p + 64, 4);
+                                    std::memcpy(blk.qh + 32 * h + 4 * i, p + 128, 4);
+                                  }
+                                }
+                              });
 }
 
-void gemm16_q6_k_q8_k(int64_t n, int nr, int nt, const void* vw, size_t ws, const void* vact,
+void gemm16_q6_k_q8_k(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act,
                       size_t as, float* y, int64_t ldy) {
+  static constexpr GroupFn<BlockQ8_K, int32_t> kGroup[kMaxT + 1] = {
+      nullptr,         group_tokens<1>, group_tokens<2>, group_tokens<3>, group_tokens<4>,
+      group_tokens<5>, group_tokens<6>, group_tokens<7>, group_tokens<8>};
   const int64_t nb = n / kQK_K;
-  const auto* w = static_cast<const uint8_t*>(vw);
-  const auto* act = static_cast<const uint8_t*>(vact);
-  auto* sums = reinterpret_cast<int32_t*>(
-      t_sums.get(static_cast<size_t>(nt) * 8 * (nb + 1) * sizeof(int32_t), "matmul scratch"));
-  for (int t = 0; t < nt; t++)
-    token_sums(reinterpret_cast<const BlockQ8_K*>(act + t * as), nb, sums + 8 * t * nb);
-  for (int t0 = 0; t0 < nt; t0 += kMaxT) {
-    const int tn = std::min(kMaxT, nt - t0);
-    const BlockQ8_K* a[kMaxT];
-    const int32_t* s[kMaxT];
-    for (int t = 0; t < tn; t++) {
-      a[t] = reinterpret_cast<const BlockQ8_K*>(act + (t0 + t) * as);
-      s[t] = sums + 8 * (t0 + t) * nb;
-    }
-    for (int g = 0; g < nr / kRows; g++) {
-      kGroup[tn](nb, w + static_cast<size_t>(g) * kRows * ws, a, s, y + t0 * ldy + g * kRows, ldy);
-    }
-  }
+  run_groups<kMaxT>(nb, nr, nt, static_cast<const uint8_t*>(w), ws,
+                    static_cast<const uint8_t*>(act), as, y, ldy, kGroup, t_sums, 8 * nb,
+                    [nb](const BlockQ8_K* a, int32_t* out) { token_sums(a, nb, out); });
 }
 
 }  // namespace ops::avx512vnni

@@ -1,5 +1,7 @@
 // Wires the x86 SIMD kernels into the per-ISA kernel tables (see ops/kernels_impl.h). Compiled
 // for baseline x86-64: the dispatcher may build every table, even ones this CPU cannot run.
+#include <initializer_list>
+
 #include "ops/x86/x86_kernels.h"
 
 namespace ops {
@@ -15,6 +17,15 @@ template <GemmFn Small, GemmFn Big, int kTileTokens>
 void gemm_by_batch(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a, size_t as,
                    float* y, int64_t ldy) {
   (nt >= kTileTokens ? Big : Small)(n, nr, nt, w, ws, a, as, y, ldy);
+}
+
+// Rows packed by 16 at load (Binder::pack_rows) and multiplied from that layout.
+void packed16(Kernels& k, decltype(Kernels::pack8) pack, decltype(Kernels::gemm8) gemm,
+              decltype(Kernels::unpack8) unpack) {
+  k.pack8 = pack;
+  k.gemm8 = gemm;
+  k.pack_rows = 16;
+  k.unpack8 = unpack;
 }
 
 }  // namespace
@@ -59,14 +70,8 @@ void register_avx512(KernelTable& t) {
   t[DType::F16].gemm = avx512::gemm_f16_f32;
   t[DType::BF16].gemm = avx512::gemm_bf16_f32;
   // 16-bit float weights packed by 16 rows at load: decode runs the 16 rows in zmm lanes.
-  t[DType::F16].pack8 = avx512::pack16_16bit;
-  t[DType::F16].gemm8 = avx512::gemm16_f16_f32;
-  t[DType::F16].pack_rows = 16;
-  t[DType::F16].unpack8 = avx512::unpack16_16bit;
-  t[DType::BF16].pack8 = avx512::pack16_16bit;
-  t[DType::BF16].gemm8 = avx512::gemm16_bf16_f32;
-  t[DType::BF16].pack_rows = 16;
-  t[DType::BF16].unpack8 = avx512::unpack16_16bit;
+  packed16(t[DType::F16], avx512::pack16_16bit, avx512::gemm16_f16_f32, avx512::unpack16_16bit);
+  packed16(t[DType::BF16], avx512::pack16_16bit, avx512::gemm16_bf16_f32, avx512::unpack16_16bit);
 }
 
 void register_avx512_vnni(KernelTable& t) {
@@ -101,39 +106,20 @@ void register_avx512_vnni(KernelTable& t) {
   t[DType::Q2_K].gemm = gemm_by_batch<avx512vnni::gemm_q2_k_q8_k, avx512vnni::tiles_q2_k_q8_k, kB>;
   t[DType::Q3_K].gemm = gemm_by_batch<avx512vnni::gemm_q3_k_q8_k, avx512vnni::tiles_q3_k_q8_k, kB>;
   t[DType::Q5_K].gemm = gemm_by_batch<avx512vnni::gemm_q5_k_q8_k, avx512vnni::tiles_q5_k_q8_k, kB>;
-  // Q4_0 weights are packed by 16 rows at load: decode runs the 16 rows in zmm lanes.
-  t[DType::Q4_0].pack8 = avx512vnni::pack16_q4_0;
-  t[DType::Q4_0].gemm8 = avx512vnni::gemm16_q4_0_q8_0;
-  t[DType::Q4_0].pack_rows = 16;
-  t[DType::Q4_0].unpack8 = avx512vnni::unpack16_q4_0;
-  t[DType::Q8_0].pack8 = avx512vnni::pack16_q8_0;
-  t[DType::Q8_0].gemm8 = avx512vnni::gemm16_q8_0_q8_0;
-  t[DType::Q8_0].pack_rows = 16;
-  t[DType::Q8_0].unpack8 = avx512vnni::unpack16_q8_0;
-  t[DType::Q4_K].pack8 = avx512vnni::pack16_q4_k;
-  t[DType::Q4_K].gemm8 = avx512vnni::gemm16_q4_k_q8_k;
-  t[DType::Q4_K].pack_rows = 16;
-  t[DType::Q4_K].unpack8 = avx512vnni::unpack16_q4_k;
-  t[DType::Q6_K].pack8 = avx512vnni::pack16_q6_k;
-  t[DType::Q6_K].gemm8 = avx512vnni::gemm16_q6_k_q8_k;
-  t[DType::Q6_K].pack_rows = 16;
-  t[DType::Q6_K].unpack8 = avx512vnni::unpack16_q6_k;
+  // Q4_0, Q8_0, Q4_K and Q6_K weights are packed by 16 rows at load: the 16 rows in zmm lanes.
+  using namespace avx512vnni;
+  packed16(t[DType::Q4_0], pack16_q4_0, gemm16_q4_0_q8_0, unpack16_q4_0);
+  packed16(t[DType::Q8_0], pack16_q8_0, gemm16_q8_0_q8_0, unpack16_q8_0);
+  packed16(t[DType::Q4_K], pack16_q4_k, gemm16_q4_k_q8_k, unpack16_q4_k);
+  packed16(t[DType::Q6_K], pack16_q6_k, gemm16_q6_k_q8_k, unpack16_q6_k);
 }
 
 void register_amx(KernelTable& t) {
   // Prompts go through the AMX tiles, which read plain rows.
-  t[DType::Q4_0].pack8 = nullptr;
-  t[DType::Q4_0].gemm8 = nullptr;
-  t[DType::Q4_K].pack8 = nullptr;
-  t[DType::Q8_0].pack8 = nullptr;
-  t[DType::Q8_0].gemm8 = nullptr;
-  t[DType::Q4_K].gemm8 = nullptr;
-  t[DType::Q6_K].pack8 = nullptr;
-  t[DType::Q6_K].gemm8 = nullptr;
-  t[DType::F16].pack8 = nullptr;
-  t[DType::F16].gemm8 = nullptr;
-  t[DType::BF16].pack8 = nullptr;
-  t[DType::BF16].gemm8 = nullptr;
+  for (DType d : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::F16, DType::BF16}) {
+    t[d].pack8 = nullptr;
+    t[d].gemm8 = nullptr;
+  }
   t[DType::Q4_0].gemm = amx::gemm_q4_0_q8_0;
   t[DType::Q4_1].gemm = amx::gemm_q4_1_q8_0;
   t[DType::Q5_0].gemm = amx::gemm_q5_0_q8_0;
