@@ -48,6 +48,9 @@ void register_avx2(KernelTable& t) {
   t[DType::BF16].gemm = avx2::gemm_bf16_f32;
   t[DType::MXFP4].pack8 = avx2::pack8_mxfp4;
   t[DType::MXFP4].gemm8 = avx2::gemm8_mxfp4_q8_0;
+  t[DType::Q4_0].pack8 = avx2::pack8_q4_0;
+  t[DType::Q4_0].gemm8 = avx2::gemm8_q4_0_q8_0;
+  t[DType::Q4_0].unpack8 = avx2::unpack8_q4_0;
   t[DType::Q2_K].vec_dot = avx2::vec_dot_q2_k_q8_k;
   t[DType::Q3_K].vec_dot = avx2::vec_dot_q3_k_q8_k;
   t[DType::Q4_K].vec_dot = avx2::vec_dot_q4_k_q8_k;

@@ -49,9 +49,12 @@ OPS_X86_GEMM(gemm_q3_k_q8_k);
 OPS_X86_GEMM(gemm_q4_k_q8_k);
 OPS_X86_GEMM(gemm_q5_k_q8_k);
 OPS_X86_GEMM(gemm_q6_k_q8_k);
-// MXFP4 rows packed by 8 (gemm_x8_avx2.cpp).
+// MXFP4 and Q4_0 rows packed by 8 (gemm_x8_avx2.cpp).
 void pack8_mxfp4(const void* src, void* dst, int64_t k, int64_t n_rows);
 OPS_X86_GEMM(gemm8_mxfp4_q8_0);
+void pack8_q4_0(const void* src, void* dst, int64_t k, int64_t n_rows);
+void unpack8_q4_0(const void* group, int r, void* dst, int64_t k);
+OPS_X86_GEMM(gemm8_q4_0_q8_0);
 void quantize_row_q8_0(const float* x, void* y, int64_t n);
 void quantize_row_q8_k(const float* x, void* y, int64_t n);
 }  // namespace avx2
