@@ -86,13 +86,14 @@ const char* type_name(OptionType t) {
 
 // JSON number -> int64 without undefined behaviour: floats are truncated, anything beyond
 // int64 saturates.
-int64_t saturating_int64(const nlohmann::json& v) {
+template <class J>
+int64_t saturating_int64(const J& v) {
   if (v.is_number_unsigned()) {
-    const uint64_t u = v.get<uint64_t>();
+    const uint64_t u = v.template get<uint64_t>();
     return u > static_cast<uint64_t>(INT64_MAX) ? INT64_MAX : static_cast<int64_t>(u);
   }
-  if (v.is_number_integer()) return v.get<int64_t>();
-  const double d = std::trunc(v.get<double>());
+  if (v.is_number_integer()) return v.template get<int64_t>();
+  const double d = std::trunc(v.template get<double>());
   if (std::isnan(d)) return 0;
   if (d >= 9.2e18) return INT64_MAX;
   if (d <= -9.2e18) return INT64_MIN;
@@ -122,7 +123,8 @@ int clamp_int_option(std::string_view key, int64_t v) {
 }
 
 // One option's value into its field; 400 when the JSON type is wrong.
-void set_field(Options& o, const Entry& e, const std::string& key, const nlohmann::json& v) {
+template <class J>
+void set_field(Options& o, const Entry& e, const std::string& key, const J& v) {
   auto fail = [&] {
     return util::bad_request("option \"" + key + "\" must be of type " + type_name(e.info.type));
   };
@@ -133,11 +135,11 @@ void set_field(Options& o, const Entry& e, const std::string& key, const nlohman
           if (!v.is_number()) throw fail();
           o.*member = clamp_int_option(key, saturating_int64(v));
         } else if constexpr (std::is_same_v<T, float>) {
-          if (!v.is_number() || !std::isfinite(v.get<double>())) throw fail();
-          o.*member = static_cast<float>(v.get<double>());
+          if (!v.is_number() || !std::isfinite(v.template get<double>())) throw fail();
+          o.*member = static_cast<float>(v.template get<double>());
         } else if constexpr (std::is_same_v<T, bool>) {
           if (!v.is_boolean()) throw fail();
-          o.*member = v.get<bool>();
+          o.*member = v.template get<bool>();
         } else {
           if (!v.is_array()) throw fail();
           if (key == "stop") check_count("stop sequences", v.size(), kMaxStop);
@@ -146,7 +148,7 @@ void set_field(Options& o, const Entry& e, const std::string& key, const nlohman
           for (const auto& s : v) {
             if (!s.is_string())
               throw util::bad_request("option \"" + key + "\" must be of type array of strings");
-            list.push_back(s.get<std::string>());
+            list.push_back(s.template get<std::string>());
           }
           o.*member = std::move(list);
         }
@@ -179,7 +181,11 @@ bool is_deprecated_option(std::string_view name) {
   return false;
 }
 
-Options Options::parse(const nlohmann::json& options) {
+namespace {
+
+// Either JSON flavour: a request's options, or a model's params layer as the store keeps it.
+template <class J>
+Options parse_options(const J& options) {
   Options out;
   if (!options.is_object()) return out;
   for (auto it = options.begin(); it != options.end(); ++it) {
@@ -192,6 +198,11 @@ Options Options::parse(const nlohmann::json& options) {
   }
   return out;
 }
+
+}  // namespace
+
+Options Options::parse(const nlohmann::json& options) { return parse_options(options); }
+Options Options::parse(const nlohmann::ordered_json& options) { return parse_options(options); }
 
 void Options::merge(const Options& over) {
   for (const auto& e : entries())

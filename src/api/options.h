@@ -35,6 +35,7 @@ struct Options {
   // and saturate at the int range; num_thread is clamped to the CPUs this process may use and
   // num_batch to kMaxNumBatch; stop has at most kMaxStop entries. A non-object is no options.
   static Options parse(const nlohmann::json& options);
+  static Options parse(const nlohmann::ordered_json& options);
 
   // The fields `over` sets replace this one's.
   void merge(const Options& over);

@@ -128,7 +128,7 @@ void matmul(const void* w, DType wt, int64_t k, int64_t n, const float* x, int64
   if (n <= 0 || n_tokens <= 0) return;
   const Kernels& kw = require_kernels(wt, isa, true);
   if (layout == Layout::kRows8 && (kw.gemm8 == nullptr || n % kw.pack_rows != 0)) {
-    throw util::Error("matmul: rows packed by 8 without a kernel for them on this CPU");
+    throw util::Error("matmul: packed rows without a kernel for them on this CPU");
   }
   const int64_t bs = std::max(type_info(static_cast<uint32_t>(wt))->block_size,
                               type_info(static_cast<uint32_t>(kw.act_type))->block_size);

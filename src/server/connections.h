@@ -5,7 +5,6 @@
 #pragma once
 #include <httplib.h>
 
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>

@@ -36,8 +36,7 @@ void add_unique(std::vector<std::string>& v, const std::string& s) {
 
 api::Options merge_options(const nlohmann::ordered_json& model_params,
                            const nlohmann::json& request_options) {
-  // The params layer is small: its JSON is read again rather than converted key by key.
-  api::Options merged = api::Options::parse(nlohmann::json::parse(model_params.dump()));
+  api::Options merged = api::Options::parse(model_params);
   merged.merge(api::Options::parse(request_options));
   return merged;
 }
