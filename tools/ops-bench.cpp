@@ -3,6 +3,8 @@
 //              per second of thread CPU time
 //   decode   : matmul with 1 token over a weight matrix bigger than the caches, all threads
 //   prefill  : matmul with 64 tokens, GFLOP/s
+//   Where the ISA packs rows of the type at load (Kernels::pack8), vec_dot is the packed gemm8
+//   over 64 rows and one token, and decode and prefill run on packed weights, as the engine does.
 // Usage: ops-bench [--threads N] [--k K] [--n N] [--types q4_0,q4_k,...] [--isa avx2]
 #include <time.h>
 
@@ -17,6 +19,7 @@
 #include "ops/kernels_impl.h"
 #include "ops/matmul.h"
 #include "ops/types.h"
+#include "util/mmap.h"
 #include "util/thread_pool.h"
 
 namespace {
@@ -54,9 +57,20 @@ std::vector<uint8_t> make_matrix(ops::DType t, int64_t k, int64_t n) {
   return w;
 }
 
-double bench_vec_dot(const ops::Kernels& kw, ops::DType t, int64_t k) {
-  const int64_t rows = 64;
-  const auto w = make_matrix(t, k, rows);
+// w packed by kw.pack8 when it packs rows of this shape (as the engine does at load).
+ops::Layout maybe_pack(const ops::Kernels& kw, ops::DType t, int64_t k, int64_t n,
+                       ops::Isa isa, std::vector<uint8_t>& w) {
+  if (!ops::packs_rows8(t, k, n, isa)) return ops::Layout::kRows;
+  std::vector<uint8_t> packed(w.size());
+  kw.pack8(w.data(), packed.data(), k, n);
+  w.swap(packed);
+  return ops::Layout::kRows8;
+}
+
+double bench_vec_dot(const ops::Kernels& kw, ops::DType t, int64_t k, ops::Isa isa) {
+  const int64_t rows = 256;  // the engine's decode chunk; <= 1.7 MB at k = 4096 (L2 on Zen 4: 1 MB)
+  auto w = make_matrix(t, k, rows);
+  const bool packed = maybe_pack(kw, t, k, rows, isa, w) == ops::Layout::kRows8;
   const auto x = random_floats(k, 99);
   std::vector<uint8_t> act(ops::row_bytes(kw.act_type, k) + 64);
   if (kw.act_type == ops::DType::F32) {
@@ -70,10 +84,16 @@ double bench_vec_dot(const ops::Kernels& kw, ops::DType t, int64_t k) {
   const double t0 = thread_cpu_seconds();
   double el = 0;
   do {
-    for (int64_t r = 0; r < rows; r++) {
-      float out;
-      kw.vec_dot(k, &out, w.data() + r * rb, act.data());
-      sink += out;
+    if (packed) {
+      float out[rows];
+      kw.gemm8(k, rows, 1, w.data(), rb, act.data(), 0, out, rows);
+      sink += out[0];
+    } else {
+      for (int64_t r = 0; r < rows; r++) {
+        float out;
+        kw.vec_dot(k, &out, w.data() + r * rb, act.data());
+        sink += out;
+      }
     }
     reps++;
     el = thread_cpu_seconds() - t0;
@@ -84,20 +104,24 @@ double bench_vec_dot(const ops::Kernels& kw, ops::DType t, int64_t k) {
 
 double bench_matmul(ops::DType t, int64_t k, int64_t n, int64_t tokens, util::ThreadPool& pool,
                     ops::Isa isa, double* gflops) {
-  const auto w = make_matrix(t, k, n);
+  auto w = make_matrix(t, k, n);
+  const ops::Layout layout = maybe_pack(*ops::kernels(t, isa), t, k, n, isa, w);
+  util::PageBuffer pages(w.size());  // huge pages, as the engine's packed weights
+  std::memcpy(pages.data(), w.data(), w.size());
+  w = {};
   const auto x = random_floats(k * tokens, 7);
   std::vector<float> y(n * tokens);
-  ops::matmul(w.data(), t, k, n, x.data(), tokens, y.data(), pool, isa);  // warm
+  ops::matmul(pages.data(), t, k, n, x.data(), tokens, y.data(), pool, isa, layout);  // warm
   int reps = 0;
   const auto t0 = Clock::now();
   double el = 0;
   do {
-    ops::matmul(w.data(), t, k, n, x.data(), tokens, y.data(), pool, isa);
+    ops::matmul(pages.data(), t, k, n, x.data(), tokens, y.data(), pool, isa, layout);
     reps++;
     el = seconds_since(t0);
   } while (el < 0.5);
   *gflops = 2.0 * k * n * tokens * reps / el / 1e9;
-  return static_cast<double>(w.size()) * reps / el / 1e9;
+  return static_cast<double>(pages.size()) * reps / el / 1e9;
 }
 
 }  // namespace
@@ -159,7 +183,7 @@ int main(int argc, char** argv) {
       const auto isa = static_cast<ops::Isa>(i);
       if (!only_isa.empty() && only_isa != ops::isa_name(isa)) continue;
       const ops::Kernels* kw = ops::kernels(t, isa);
-      const double vd = bench_vec_dot(*kw, t, k);
+      const double vd = bench_vec_dot(*kw, t, k, isa);
       double dec = 0, dec_gf = 0, pre_gf = 0;
       if (!no_matmul) {
         dec = bench_matmul(t, k, n, 1, pool, isa, &dec_gf);

@@ -3,6 +3,7 @@
 #include "ops/matmul.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstring>
 #include <string>
@@ -18,6 +19,8 @@ thread_local ScratchBuf<> t_act_scratch;
 thread_local ScratchBuf<> t_row_scratch;  // one plain row unpacked from a packed group
 
 constexpr int64_t kTokenBlock = 32;  // tokens per pass over a chunk's rows
+// Fewer tokens than this stream the weights (decode, a few sequences): rows go out in runs.
+constexpr int64_t kStreamTokens = 16;
 
 struct QuantizeJob {
   void (*quantize)(const float*, void*, int64_t);
@@ -35,6 +38,29 @@ void quantize_task(void* vctx, int ith, int nth) {
   }
 }
 
+// One thread's run of consecutive chunks: its owner takes them from the front, threads that
+// ran out of their own take them from the back. Both ends in one word so a take is one CAS.
+struct alignas(64) ChunkRun {
+  std::atomic<uint64_t> ends{0};  // front (low 32 bits), back (high 32 bits): [front, back)
+
+  void set(int64_t front, int64_t back) {
+    ends.store(static_cast<uint64_t>(front) | static_cast<uint64_t>(back) << 32,
+               std::memory_order_relaxed);
+  }
+  // The chunk taken from the front (from_back false) or the back, or -1 when none is left.
+  int64_t take(bool from_back) {
+    uint64_t e = ends.load(std::memory_order_relaxed);
+    for (;;) {
+      const uint64_t front = e & 0xffffffffu, back = e >> 32;
+      if (front >= back) return -1;
+      const uint64_t next = from_back ? front | (back - 1) << 32 : (front + 1) | back << 32;
+      if (ends.compare_exchange_weak(e, next, std::memory_order_relaxed))
+        return static_cast<int64_t>(from_back ? back - 1 : front);
+    }
+  }
+};
+constexpr int kMaxRuns = 64;  // more threads than this share one counter instead
+
 struct DotJob {
   const Kernels* kw;
   void (*gemm)(int64_t, int, int, const void*, size_t, const void*, size_t, float*, int64_t);
@@ -47,6 +73,7 @@ struct DotJob {
   float* y;
   int64_t chunk_rows;
   int64_t n_chunks;
+  ChunkRun* runs = nullptr;  // per thread, when rows are streamed in runs (see dot_task)
   alignas(64) std::atomic<int64_t> next_chunk{0};
 };
 
@@ -71,6 +98,17 @@ void run_chunk(const DotJob& j, int64_t chunk) {
 
 void dot_task(void* vctx, int ith, int nth) {
   auto& j = *static_cast<DotJob*>(vctx);
+  if (j.runs != nullptr) {
+    // Decode streams weights: each thread walks its own run of chunks in address order (one
+    // long stream per thread for the hardware prefetcher, not a jump to wherever the shared
+    // counter points every chunk), then helps the others from the back of their runs.
+    for (int64_t c; (c = j.runs[ith].take(false)) >= 0;) run_chunk(j, c);
+    for (int d = 1; d < nth; d++) {
+      ChunkRun& other = j.runs[(ith + d) % nth];
+      for (int64_t c; (c = other.take(true)) >= 0;) run_chunk(j, c);
+    }
+    return;
+  }
   // First chunk is static (chunk ith); the rest come from the shared counter.
   for (int64_t c = ith; c < j.n_chunks; c = j.next_chunk.fetch_add(1, std::memory_order_relaxed)) {
     run_chunk(j, c);
@@ -171,9 +209,15 @@ void matmul(const void* w, DType wt, int64_t k, int64_t n, const float* x, int64
   j.next_chunk.store(serial ? 1 : pool.size(), std::memory_order_relaxed);
   if (serial) {
     dot_task(&j, 0, 1);
-  } else {
-    pool.run(dot_task, &j);
+    return;
   }
+  std::array<ChunkRun, kMaxRuns> runs;
+  const int nth = pool.size();
+  if (n_tokens < kStreamTokens && nth <= kMaxRuns) {
+    for (int i = 0; i < nth; i++) runs[i].set(j.n_chunks * i / nth, j.n_chunks * (i + 1) / nth);
+    j.runs = runs.data();
+  }
+  pool.run(dot_task, &j);
 }
 
 bool packs_rows8_lookup(DType t, int64_t k, int64_t n, Isa isa) {

@@ -110,6 +110,40 @@ TEST(Matmul, RepeatedCallsReuseScratchAndStayCorrect) {
   }
 }
 
+// Weights packed at load (Layout::kRows8) on any pool size and a few-token batch (decode
+// streams rows in per-thread runs that idle threads take from the back of): every output row
+// comes out once and equal to the plain-row matmul up to summation order, with row counts
+// that leave fewer chunks than threads and runs of different lengths.
+TEST(Matmul, PackedRowsOnAnyPoolMatchPlainRows) {
+  bool any = false;
+  for (DType t : dot_types()) {
+    for (const Shape s : {Shape{512, 48, 1}, Shape{256, 400, 3}, Shape{256, 16, 2}}) {
+      if (!ops::packs_rows8(t, s.k, s.n)) continue;
+      any = true;
+      const ops::Kernels& kt = *ops::kernels(t);
+      const auto w = make_weight(t, s.k, s.n, 31);
+      std::vector<uint8_t> packed(w.size());
+      kt.pack8(w.data(), packed.data(), s.k, s.n);
+      const auto x = gaussian(s.k * s.tokens, 32);
+      std::vector<float> want(s.n * s.tokens);
+      util::ThreadPool one(1);
+      ops::matmul(w.data(), t, s.k, s.n, x.data(), s.tokens, want.data(), one);
+      for (int threads : {1, 2, 3, 5}) {
+        util::ThreadPool pool(threads);
+        std::vector<float> y(s.n * s.tokens, NAN);
+        ops::matmul(packed.data(), t, s.k, s.n, x.data(), s.tokens, y.data(), pool,
+                    ops::detected_isa(), ops::Layout::kRows8);
+        for (size_t i = 0; i < y.size(); i++) {
+          ASSERT_NEAR(y[i], want[i], 1e-4f * (1.0f + std::fabs(want[i])))
+              << ops::type_info(uint32_t(t))->name << " n=" << s.n << " tokens=" << s.tokens
+              << " threads=" << threads << " at " << i;
+        }
+      }
+    }
+  }
+  if (!any) GTEST_SKIP() << "this CPU packs no weight type";
+}
+
 TEST(Matmul, UnsupportedTypeThrowsUserError) {
   util::ThreadPool pool(1);
   std::vector<uint8_t> w(66 * 4);
