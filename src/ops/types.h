@@ -91,6 +91,10 @@ struct Kernels {
   // Row r of a packed group back in its plain bytes (an embedding lookup in a packed matrix);
   // nullptr: this type's packed matrices are never looked up by row (they are not packed then).
   void (*unpack8)(const void* group, int r, void* dst, int64_t k) = nullptr;
+  // Matrices of this type that are not packed are copied as they are (plain rows) out of the
+  // file's 4 KiB pages into huge pages at load: the hardware prefetcher stops at every 4 KiB
+  // page, and decode streams every weight once.
+  bool rows_in_huge_pages = false;
 };
 
 // How a weight matrix's rows lie in memory: as in the file, or packed by Kernels::pack8.

@@ -1,6 +1,7 @@
 #include "engine/model/weights.h"
 
 #include <cstdio>
+#include <cstring>
 
 #include "ops/matmul.h"
 #include "util/error.h"
@@ -168,37 +169,46 @@ void Binder::pack_rows(Weights& w) {
   std::unique_ptr<util::ThreadPool> pool_ptr;
   // One tensor's `count` matrices of `stride` bytes each (experts, or one dense matrix) into
   // huge-page memory, split over the CPUs (memory-bound work on gigabytes at load).
+  const uint8_t* mapped = file_.data_section();
+  auto in_file = [&](const uint8_t* p, size_t n) {
+    return mapped != nullptr && p >= mapped && p + n <= mapped + file_.file_size();
+  };
   auto pack = [&](Matrix& m, int64_t count, size_t stride, bool lookup = false) {
-    if (!(lookup ? ops::packs_rows8_lookup(m.type, m.k, m.n) : ops::packs_rows8(m.type, m.k, m.n)))
-      return;
+    const ops::Kernels* k = ops::kernels(m.type);
+    const bool packs =
+        lookup ? ops::packs_rows8_lookup(m.type, m.k, m.n) : ops::packs_rows8(m.type, m.k, m.n);
+    const auto* src = static_cast<const uint8_t*>(m.data);
     const size_t bytes = stride * count;
+    // Plain rows are only worth copying out of the file's pages (Kernels::rows_in_huge_pages).
+    if (k == nullptr || !(packs || (k->rows_in_huge_pages && in_file(src, bytes)))) return;
     util::PageBuffer dst(bytes);
     if (dst.data() == nullptr) return;  // keep the file's rows: slower, not wrong
     if (!pool_ptr) pool_ptr = std::make_unique<util::ThreadPool>(util::available_cpus());
-    const ops::Kernels& k = *ops::kernels(m.type);
-    const auto* src = static_cast<const uint8_t*>(m.data);
-    if (count > 1) {
+    if (!packs) {  // the same bytes, split over the CPUs
+      auto job = [&](int ith, int nth) {
+        const size_t b0 = bytes * ith / nth, b1 = bytes * (ith + 1) / nth;
+        std::memcpy(dst.data() + b0, src + b0, b1 - b0);
+      };
+      pool_ptr->run(job);
+    } else if (count > 1) {
       auto job = [&](int ith, int nth) {
         for (int64_t x = ith; x < count; x += nth)
-          k.pack8(src + x * stride, dst.data() + x * stride, m.k, m.n);
+          k->pack8(src + x * stride, dst.data() + x * stride, m.k, m.n);
       };
       pool_ptr->run(job);
     } else {  // one matrix: its groups of rows split over the CPUs
-      const size_t group = ops::row_bytes(m.type, m.k) * k.pack_rows;
-      const int64_t groups = m.n / k.pack_rows;
+      const size_t group = ops::row_bytes(m.type, m.k) * k->pack_rows;
+      const int64_t groups = m.n / k->pack_rows;
       auto job = [&](int ith, int nth) {
         const int64_t g0 = groups * ith / nth, g1 = groups * (ith + 1) / nth;
         if (g1 > g0)
-          k.pack8(src + g0 * group, dst.data() + g0 * group, m.k, (g1 - g0) * k.pack_rows);
+          k->pack8(src + g0 * group, dst.data() + g0 * group, m.k, (g1 - g0) * k->pack_rows);
       };
       pool_ptr->run(job);
     }
-    const uint8_t* mapped = file_.data_section();
-    if (mapped != nullptr && src >= mapped && src + bytes <= mapped + file_.file_size()) {
-      util::release_pages(src, bytes);  // only pages of the file mapping, never heap
-    }
+    if (in_file(src, bytes)) util::release_pages(src, bytes);  // never heap
     m.data = dst.data();
-    m.layout = ops::Layout::kRows8;
+    if (packs) m.layout = ops::Layout::kRows8;
     w.packed.push_back(std::move(dst));
   };
   // The output projection: an untied one as any matrix; a tied one (arches tie it after this,

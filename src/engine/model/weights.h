@@ -45,7 +45,7 @@ struct Weights {
   Matrix output;       // [n_embd, n_vocab]; = token_embd when tied
   Vector rope_freqs;   // [n_rot / 2] llama3-style frequency divisors (optional)
   std::vector<LayerWeights> layers;
-  // Matrices packed at load (Binder::pack_rows); their Matrix views point here.
+  // Matrices packed or copied at load (Binder::pack_rows); their Matrix views point here.
   std::vector<util::PageBuffer> packed;
 };
 
@@ -100,11 +100,12 @@ class Binder {
               Dim d2 = Dim::kOne);
   // A 3-D expert tensor [d0, d1, n_expert].
   ExpertMatrix experts(const std::vector<const char*>& names, int layer, Dim d0, Dim d1, Need need);
-  // Repacks the untied output, the layers' expert tensors and dense matrices (wq, wk, wv, wo,
-  // ffn_gate/up/down)
-  // for this CPU where its kernels want that (ops::packs_rows8: MXFP4 on AVX2 in 8-row groups,
-  // Q4_0 on AVX-512 VNNI in 16-row groups) into w.packed, and lets go of the file pages they
-  // came from. bind_layers calls it.
+  // Repacks the output (an untied one, or a tied embedding whose rows unpack), the layers'
+  // expert tensors and dense matrices (wq, wk, wv, wo, ffn_gate/up/down) for this CPU where
+  // its kernels want that (ops::packs_rows8: e.g. Q4_0 and MXFP4 in 8-row groups on AVX2, the
+  // common types in 16-row groups on AVX-512), or else copies their plain rows as they are
+  // (Kernels::rows_in_huge_pages), into w.packed's huge pages, and lets go of the file pages
+  // they came from. bind_layers calls it.
   void pack_rows(Weights& w);
 
  private:

@@ -63,6 +63,10 @@ void register_avx2(KernelTable& t) {
   t[DType::Q6_K].gemm = avx2::gemm_q6_k_q8_k;
   t[DType::Q8_0].quantize_row = avx2::quantize_row_q8_0;
   t[DType::Q8_K].quantize_row = avx2::quantize_row_q8_k;
+  // Every SIMD tier (the tables above copy this one) streams plain weight rows from huge
+  // pages: Zen 4 with OLLAMA_CPU_ISA=avx2, 2 threads, decode F16 17.0 -> 18.4 t/s, Q4_K_M
+  // 42.9 -> 45.5, Q8_0 30.5 -> 31.7 (their dots' software prefetch then makes no difference).
+  for (Kernels& k : t.k) k.rows_in_huge_pages = k.vec_dot != nullptr;
 }
 
 void register_avx512(KernelTable& t) {
