@@ -7,7 +7,8 @@ PKGS=(cmake g++ make ninja-build pkg-config ccache git python3 python3-cryptogra
   libutf8proc-dev libcli11-dev libedit-dev libfmt-dev libspdlog-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   docker-registry apache2-utils nodejs npm
-  clang-14 libclang-rt-14-dev llvm-14)  # tests/fuzz: libFuzzer + sanitizers, llvm-symbolizer
+  clang-14 libclang-rt-14-dev llvm-14  # tests/fuzz: libFuzzer + sanitizers, llvm-symbolizer
+  libvulkan-dev glslc mesa-vulkan-drivers)  # the gpu part; its tests run on Mesa's lavapipe
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

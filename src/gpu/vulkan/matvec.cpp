@@ -1,0 +1,120 @@
+#include "gpu/vulkan/matvec.h"
+
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "gpu/vulkan/shaders.h"
+#include "ops/kernels_impl.h"
+#include "util/error.h"
+
+namespace gpu::vk {
+
+namespace {
+
+struct Push {
+  uint32_t k, n, scale_off, x_off, y_off;
+};
+
+// Code words per block and the shader of each type.
+struct TypeLayout {
+  const char* shader;
+  uint32_t code_words;  // per 32-element block (0: a float type, no blocks)
+};
+
+const TypeLayout* layout_of(ops::DType t) {
+  static const TypeLayout f32{"matvec_f32", 0}, f16{"matvec_f16", 0}, q8{"matvec_q8_0", 8},
+      q4{"matvec_q4_0", 4};
+  switch (t) {
+    case ops::DType::F32:
+      return &f32;
+    case ops::DType::F16:
+      return &f16;
+    case ops::DType::Q8_0:
+      return &q8;
+    case ops::DType::Q4_0:
+      return &q4;
+    default:
+      return nullptr;
+  }
+}
+
+// The largest workgroup count the x dimension may take on every device (Vulkan's minimum).
+constexpr uint32_t kMaxGroups = 65535;
+
+}  // namespace
+
+bool matvec_supports(ops::DType t, int64_t k) {
+  if (layout_of(t) == nullptr || k <= 0 || k > (1 << 24)) return false;
+  return t == ops::DType::F32 || (t == ops::DType::F16 ? k % 2 == 0 : k % 32 == 0);
+}
+
+DeviceMatrix upload(Device& dev, const void* w, ops::DType t, int64_t k, int64_t n) {
+  if (!matvec_supports(t, k) || n <= 0)
+    throw util::Error("vulkan: no matrix-vector kernel for this tensor type or row length");
+  const TypeLayout& tl = *layout_of(t);
+  DeviceMatrix m;
+  m.type = t;
+  m.k = k;
+  m.n = n;
+  std::vector<uint32_t> words;
+  if (tl.code_words == 0) {
+    const size_t bytes = ops::row_bytes(t, k) * n;
+    words.resize((bytes + 3) / 4);
+    std::memcpy(words.data(), w, bytes);
+  } else {
+    // Block = fp16 scale, then the codes (18 bytes for Q4_0, 34 for Q8_0): codes to the front,
+    // scales behind them two to a word.
+    const int64_t nb = k / 32, blocks = nb * n;
+    const size_t block_bytes = 2 + 4 * tl.code_words;
+    m.scale_word_off = static_cast<uint32_t>(blocks * tl.code_words);
+    words.assign(m.scale_word_off + (blocks + 1) / 2, 0);
+    const auto* src = static_cast<const uint8_t*>(w);
+    for (int64_t i = 0; i < blocks; i++) {
+      const uint8_t* blk = src + i * block_bytes;
+      std::memcpy(&words[i * tl.code_words], blk + 2, 4 * tl.code_words);
+      uint16_t d;
+      std::memcpy(&d, blk, 2);
+      words[m.scale_word_off + i / 2] |= static_cast<uint32_t>(d) << (16 * (i % 2));
+    }
+  }
+  const size_t bytes = words.size() * sizeof(uint32_t);
+  if (m.scale_word_off + (n * k / 32 + 1) / 2 > UINT32_MAX || bytes / 4 > UINT32_MAX)
+    throw util::Error("vulkan: matrix too large for 32-bit word offsets");
+  Buffer staging(dev, bytes, Memory::kHost);
+  std::memcpy(staging.data(), words.data(), bytes);
+  m.buf = Buffer(dev, bytes, Memory::kDevice);
+  Recorder rec(dev);
+  rec.copy(staging, m.buf, bytes);
+  rec.submit_and_wait();
+  return m;
+}
+
+struct Matvec::Impl {
+  Device& dev;
+  std::map<ops::DType, std::unique_ptr<Kernel>> kernels;
+  explicit Impl(Device& d) : dev(d) {}
+  const Kernel& kernel(ops::DType t) {
+    auto& k = kernels[t];
+    if (!k) {
+      const auto code = shader_code(layout_of(t)->shader);
+      if (code.empty()) throw util::Error("vulkan: shader missing from this build");
+      k = std::make_unique<Kernel>(dev, code, 3, static_cast<uint32_t>(sizeof(Push)));
+    }
+    return *k;
+  }
+};
+
+Matvec::Matvec(Device& dev) : impl_(std::make_unique<Impl>(dev)) {}
+Matvec::~Matvec() = default;
+
+void Matvec::record(Recorder& rec, const DeviceMatrix& m, const Buffer& x, uint32_t x_off,
+                    Buffer& y, uint32_t y_off) {
+  const Push push{static_cast<uint32_t>(m.k), static_cast<uint32_t>(m.n), m.scale_word_off, x_off,
+                  y_off};
+  const uint32_t groups = static_cast<uint32_t>(std::min<int64_t>(m.n, kMaxGroups));
+  rec.dispatch(impl_->kernel(m.type), {&m.buf, &x, &y}, &push, groups);
+}
+
+}  // namespace gpu::vk

@@ -1,0 +1,40 @@
+// Matrix-vector products on the device (decode): weight matrices uploaded once into the
+// shaders' layout, then y = W x recorded into a Recorder. ARCHITECTURE.md §6.
+#pragma once
+#include <memory>
+
+#include "gpu/vulkan/device.h"
+#include "ops/types.h"
+
+namespace gpu::vk {
+
+// A [k, n] weight matrix (n rows of k values, as ops::matmul takes it) on the device. The
+// quantized types are stored as their codes (all blocks' code words, row by row) followed by
+// their fp16 scales two to a word, so every shader reads aligned 32-bit words.
+struct DeviceMatrix {
+  ops::DType type = ops::DType::F32;
+  int64_t k = 0, n = 0;
+  uint32_t scale_word_off = 0;  // where the scales start (quantized types)
+  Buffer buf;
+};
+
+// Whether matvec runs this type (and row length k) on the device.
+bool matvec_supports(ops::DType t, int64_t k);
+
+// Copies w (plain rows, as in a GGUF file) to the device through a staging buffer.
+DeviceMatrix upload(Device& dev, const void* w, ops::DType t, int64_t k, int64_t n);
+
+class Matvec {
+ public:
+  explicit Matvec(Device& dev);
+  ~Matvec();
+  // Records y[y_off + r] = dot(row r of m, x[x_off .. x_off + k)) for every row r (floats).
+  void record(Recorder& rec, const DeviceMatrix& m, const Buffer& x, uint32_t x_off, Buffer& y,
+              uint32_t y_off);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gpu::vk

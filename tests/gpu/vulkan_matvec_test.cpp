@@ -1,0 +1,101 @@
+// The Vulkan matrix-vector shaders against the CPU's scalar dequantization, on whatever device
+// the loader gives (Mesa's lavapipe in CI). A build with the gpu part always has a device to
+// test on (scripts/install-deps.sh installs lavapipe), so no device is a failure, not a skip.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "gpu/vulkan/device.h"
+#include "gpu/vulkan/matvec.h"
+#include "ops/kernels_impl.h"
+#include "util/error.h"
+
+namespace {
+
+using gpu::vk::Buffer;
+using gpu::vk::Device;
+using gpu::vk::Memory;
+using ops::DType;
+
+std::vector<float> gaussian(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0, 1);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+Device& device() {
+  std::string why;
+  if (!Device::available(&why)) ADD_FAILURE() << "no Vulkan device: " << why;
+  return Device::get();
+}
+
+TEST(VulkanDevice, OpensAComputeDeviceAndListsIt) {
+  Device& dev = device();
+  EXPECT_FALSE(dev.info().name.empty());
+  EXPECT_GT(dev.info().max_workgroups_x, 0u);
+  const auto all = Device::list();
+  ASSERT_FALSE(all.empty());
+  bool found = false;
+  for (const auto& d : all) found = found || d.name == dev.info().name;
+  EXPECT_TRUE(found) << dev.info().name;
+}
+
+// Every supported type and shape class: k of one block, several blocks, a long row; n of one
+// row, a ragged count, and more rows than one dispatch has workgroups (65535) so rows wrap.
+TEST(VulkanMatvec, MatchesScalarDequantizedDotsForEveryTypeAndShape) {
+  Device& dev = device();
+  gpu::vk::Matvec mv(dev);
+  struct Shape {
+    int64_t k, n;
+  };
+  for (DType t : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0}) {
+    for (const Shape s : {Shape{32, 1}, Shape{256, 37}, Shape{4096, 130}, Shape{64, 70000}}) {
+      ASSERT_TRUE(gpu::vk::matvec_supports(t, s.k));
+      const ops::Kernels& kt = ops::scalar_table()[t];
+      const size_t rb = ops::row_bytes(t, s.k);
+      std::vector<uint8_t> w(rb * s.n);
+      const auto src = gaussian(s.k * std::min<int64_t>(s.n, 64), 1);
+      for (int64_t r = 0; r < s.n; r++)
+        kt.quantize_row(src.data() + (r % 64) * s.k, w.data() + r * rb, s.k);
+      const auto x = gaussian(s.k, 2);
+      const auto m = gpu::vk::upload(dev, w.data(), t, s.k, s.n);
+      // x lands after 16 floats of something else and y after 8: the offsets are honoured.
+      Buffer xb(dev, (16 + s.k) * sizeof(float), Memory::kHost);
+      Buffer yb(dev, (8 + s.n) * sizeof(float), Memory::kHost);
+      std::memcpy(static_cast<float*>(xb.data()) + 16, x.data(), s.k * sizeof(float));
+      std::fill_n(static_cast<float*>(yb.data()), 8 + s.n, NAN);
+      gpu::vk::Recorder rec(dev);
+      mv.record(rec, m, xb, 16, yb, 8);
+      rec.submit_and_wait();
+      const float* y = static_cast<const float*>(yb.data()) + 8;
+      std::vector<float> wd(s.k);
+      for (int64_t r = 0; r < s.n; r++) {
+        kt.dequantize_row(w.data() + r * rb, wd.data(), s.k);
+        double want = 0, mag = 0;
+        for (int64_t i = 0; i < s.k; i++) {
+          want += static_cast<double>(wd[i]) * x[i];
+          mag += std::fabs(static_cast<double>(wd[i]) * x[i]);
+        }
+        // float accumulation in a different order than the double reference
+        ASSERT_NEAR(y[r], want, 1e-5 * mag + 1e-6)
+            << ops::type_info(uint32_t(t))->name << " k=" << s.k << " n=" << s.n << " row " << r;
+      }
+      EXPECT_TRUE(std::isnan(static_cast<const float*>(yb.data())[7])) << "wrote before y_off";
+    }
+  }
+}
+
+TEST(VulkanMatvec, RefusesTypesAndShapesItHasNoKernelFor) {
+  Device& dev = device();
+  EXPECT_FALSE(gpu::vk::matvec_supports(DType::Q4_K, 256));
+  EXPECT_FALSE(gpu::vk::matvec_supports(DType::Q8_0, 48));
+  EXPECT_FALSE(gpu::vk::matvec_supports(DType::F16, 3));
+  std::vector<uint8_t> w(144);
+  EXPECT_THROW(gpu::vk::upload(dev, w.data(), DType::Q4_K, 256, 1), util::Error);
+}
+
+}  // namespace
