@@ -1,0 +1,79 @@
+#include "gpu/vulkan/vec_ops.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+
+#include "gpu/vulkan/shaders.h"
+#include "util/error.h"
+
+namespace gpu::vk {
+
+namespace {
+
+struct NormPush {
+  uint32_t n, rows, x_off, w_off, y_off, has_w;
+  float eps;
+};
+struct BinaryPush {
+  uint32_t count, a_off, b_off, y_off;
+};
+struct RopePush {
+  uint32_t n_heads, head_dim, n_rot, mode, x_off, cs_off;
+};
+
+// Workgroups for `items` work items of `per_group` each, within every device's x limit.
+uint32_t groups_for(uint64_t items, uint32_t per_group) {
+  return static_cast<uint32_t>(std::clamp<uint64_t>((items + per_group - 1) / per_group, 1, 65535));
+}
+
+}  // namespace
+
+struct VecOps::Impl {
+  Device& dev;
+  std::map<std::string, std::unique_ptr<Kernel>> kernels;
+  explicit Impl(Device& d) : dev(d) {}
+  const Kernel& kernel(const std::string& name, int n_buffers, uint32_t push_bytes) {
+    auto& k = kernels[name];
+    if (!k) {
+      const auto code = shader_code(name);
+      if (code.empty()) throw util::Error("vulkan: shader " + name + " missing from this build");
+      k = std::make_unique<Kernel>(dev, code, n_buffers, push_bytes);
+    }
+    return *k;
+  }
+};
+
+VecOps::VecOps(Device& dev) : impl_(std::make_unique<Impl>(dev)) {}
+VecOps::~VecOps() = default;
+
+void VecOps::rmsnorm(Recorder& rec, const Buffer& x, uint32_t x_off, const Buffer* w,
+                     uint32_t w_off, Buffer& y, uint32_t y_off, uint32_t n, uint32_t rows,
+                     float eps) {
+  const NormPush push{n, rows, x_off, w_off, y_off, w != nullptr ? 1u : 0u, eps};
+  rec.dispatch(impl_->kernel("rmsnorm", 3, sizeof push), {&x, w != nullptr ? w : &x, &y}, &push,
+               groups_for(rows, 1));
+}
+
+void VecOps::swiglu(Recorder& rec, const Buffer& gate, uint32_t g_off, const Buffer& up,
+                    uint32_t u_off, Buffer& out, uint32_t o_off, uint32_t count) {
+  const BinaryPush push{count, g_off, u_off, o_off};
+  rec.dispatch(impl_->kernel("swiglu", 3, sizeof push), {&gate, &up, &out}, &push,
+               groups_for(count, 256));
+}
+
+void VecOps::add(Recorder& rec, const Buffer& a, uint32_t a_off, const Buffer& b, uint32_t b_off,
+                 Buffer& y, uint32_t y_off, uint32_t count) {
+  const BinaryPush push{count, a_off, b_off, y_off};
+  rec.dispatch(impl_->kernel("add", 3, sizeof push), {&a, &b, &y}, &push, groups_for(count, 256));
+}
+
+void VecOps::rope(Recorder& rec, Buffer& x, uint32_t x_off, const Buffer& cs, uint32_t cs_off,
+                  uint32_t n_heads, uint32_t head_dim, uint32_t n_rot, bool neox) {
+  if (n_rot % 2 != 0 || n_rot > head_dim) throw util::Error("vulkan: bad RoPE dimensions");
+  const RopePush push{n_heads, head_dim, n_rot, neox ? 1u : 0u, x_off, cs_off};
+  rec.dispatch(impl_->kernel("rope", 2, sizeof push), {&x, &cs}, &push,
+               groups_for(static_cast<uint64_t>(n_heads) * n_rot / 2, 64));
+}
+
+}  // namespace gpu::vk

@@ -1,0 +1,35 @@
+// The per-token vector steps of a decoder on the device (norms, activations, residual adds,
+// RoPE), recorded into a Recorder between the matrix-vector products. Offsets and counts are
+// in floats; each op matches its CPU twin in ops/vec.h. ARCHITECTURE.md §6.
+#pragma once
+#include <memory>
+
+#include "gpu/vulkan/device.h"
+
+namespace gpu::vk {
+
+class VecOps {
+ public:
+  explicit VecOps(Device& dev);
+  ~VecOps();
+
+  // y[row] = rmsnorm(x[row]) * w for `rows` rows of n floats (w nullptr: no weight).
+  void rmsnorm(Recorder& rec, const Buffer& x, uint32_t x_off, const Buffer* w, uint32_t w_off,
+               Buffer& y, uint32_t y_off, uint32_t n, uint32_t rows, float eps);
+  // out = silu(gate) * up over count floats.
+  void swiglu(Recorder& rec, const Buffer& gate, uint32_t g_off, const Buffer& up, uint32_t u_off,
+              Buffer& out, uint32_t o_off, uint32_t count);
+  // y = a + b over count floats.
+  void add(Recorder& rec, const Buffer& a, uint32_t a_off, const Buffer& b, uint32_t b_off,
+           Buffer& y, uint32_t y_off, uint32_t count);
+  // RoPE in place on one token's n_heads heads, with its cos/sin pairs at cs[cs_off..]
+  // (ops::rope_cache); neox: pairs (i, i + n_rot / 2), else (2i, 2i + 1).
+  void rope(Recorder& rec, Buffer& x, uint32_t x_off, const Buffer& cs, uint32_t cs_off,
+            uint32_t n_heads, uint32_t head_dim, uint32_t n_rot, bool neox);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gpu::vk

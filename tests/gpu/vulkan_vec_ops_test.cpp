@@ -1,0 +1,116 @@
+// The vector shaders (rmsnorm, swiglu, add, RoPE) against their CPU twins in ops/vec.h on the
+// loader's device (lavapipe in CI). Tolerances: 1e-5 relative for sums and products (float
+// order differs), 1e-4 where the GPU's exp and inversesqrt are used (GLSL only bounds them to
+// a few ulp).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "gpu/vulkan/device.h"
+#include "gpu/vulkan/vec_ops.h"
+#include "ops/vec.h"
+
+namespace {
+
+using gpu::vk::Buffer;
+using gpu::vk::Device;
+using gpu::vk::Memory;
+
+std::vector<float> gaussian(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0, 1);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+// A host-visible buffer holding `pad` NaNs, then v, then `pad` NaNs.
+Buffer host(Device& dev, const std::vector<float>& v, size_t pad = 4) {
+  Buffer b(dev, (v.size() + 2 * pad) * sizeof(float), Memory::kHost);
+  float* p = static_cast<float*>(b.data());
+  std::fill_n(p, v.size() + 2 * pad, NAN);
+  std::memcpy(p + pad, v.data(), v.size() * sizeof(float));
+  return b;
+}
+
+const float* at(const Buffer& b, size_t pad = 4) { return static_cast<const float*>(b.data()) + pad; }
+
+void expect_close(const float* got, const std::vector<float>& want, float rel, const char* what) {
+  for (size_t i = 0; i < want.size(); i++)
+    ASSERT_NEAR(got[i], want[i], rel * (1.0f + std::fabs(want[i]))) << what << " at " << i;
+}
+
+TEST(VulkanVecOps, RmsnormRowsWithAndWithoutWeight) {
+  Device& dev = Device::get();
+  gpu::vk::VecOps ops(dev);
+  for (uint32_t n : {1u, 64u, 2048u, 3000u}) {
+    const uint32_t rows = 3;
+    const auto x = gaussian(n * rows, n);
+    const auto w = gaussian(n, n + 1);
+    std::vector<float> want(n * rows), want_nw(n * rows);
+    for (uint32_t r = 0; r < rows; r++) {
+      ops::rmsnorm(x.data() + r * n, w.data(), want.data() + r * n, n, 1e-5f);
+      ops::rmsnorm(x.data() + r * n, nullptr, want_nw.data() + r * n, n, 1e-5f);
+    }
+    Buffer xb = host(dev, x), wb = host(dev, w), yb = host(dev, std::vector<float>(n * rows)),
+           yb2 = host(dev, std::vector<float>(n * rows));
+    gpu::vk::Recorder rec(dev);
+    ops.rmsnorm(rec, xb, 4, &wb, 4, yb, 4, n, rows, 1e-5f);
+    ops.rmsnorm(rec, xb, 4, nullptr, 0, yb2, 4, n, rows, 1e-5f);
+    rec.submit_and_wait();
+    expect_close(at(yb), want, 1e-4f, "rmsnorm");
+    expect_close(at(yb2), want_nw, 1e-4f, "rmsnorm without weight");
+    EXPECT_TRUE(std::isnan(at(yb)[n * rows])) << "wrote past the rows";
+  }
+}
+
+TEST(VulkanVecOps, SwigluAndAddMatchTheCpu) {
+  Device& dev = Device::get();
+  gpu::vk::VecOps ops(dev);
+  for (uint32_t n : {1u, 255u, 8192u, 70000u}) {
+    const auto g = gaussian(n, 1), u = gaussian(n, 2);
+    std::vector<float> sw(n), sum(n);
+    ops::swiglu(g.data(), u.data(), sw.data(), n);
+    ops::add(g.data(), u.data(), sum.data(), n);
+    Buffer gb = host(dev, g), ub = host(dev, u), ob = host(dev, std::vector<float>(n)),
+           sb = host(dev, std::vector<float>(n));
+    gpu::vk::Recorder rec(dev);
+    ops.swiglu(rec, gb, 4, ub, 4, ob, 4, n);
+    ops.add(rec, gb, 4, ub, 4, sb, 4, n);
+    // Chained in one submission: the add reads what the swiglu wrote (the recorder's barrier).
+    ops.add(rec, ob, 4, sb, 4, sb, 4, n);
+    rec.submit_and_wait();
+    for (uint32_t i = 0; i < n; i++) sum[i] += sw[i];
+    expect_close(at(ob), sw, 1e-4f, "swiglu");
+    expect_close(at(sb), sum, 1e-4f, "add after swiglu");
+    EXPECT_TRUE(std::isnan(at(ob)[n]));
+  }
+}
+
+TEST(VulkanVecOps, RopeNormalAndNeoxMatchTheCpu) {
+  Device& dev = Device::get();
+  gpu::vk::VecOps ops(dev);
+  struct Case {
+    uint32_t n_heads, head_dim, n_rot;
+  };
+  for (const Case c : {Case{32, 64, 64}, Case{8, 128, 64}, Case{2, 6, 4}}) {
+    for (bool neox : {false, true}) {
+      const auto x = gaussian(c.n_heads * c.head_dim, c.head_dim);
+      std::vector<float> cs(c.n_rot);
+      ops::rope_cache(cs.data(), c.n_rot, 37.0f, 500000.0f, 1.0f, nullptr);
+      std::vector<float> want = x;
+      (neox ? ops::rope_neox : ops::rope_norm)(want.data(), c.n_heads, c.head_dim, c.n_rot,
+                                               cs.data());
+      Buffer xb = host(dev, x), cb = host(dev, cs);
+      gpu::vk::Recorder rec(dev);
+      ops.rope(rec, xb, 4, cb, 4, c.n_heads, c.head_dim, c.n_rot, neox);
+      rec.submit_and_wait();
+      expect_close(at(xb), want, 1e-5f, neox ? "rope neox" : "rope normal");
+    }
+  }
+}
+
+}  // namespace
