@@ -114,3 +114,69 @@ TEST(VulkanVecOps, RopeNormalAndNeoxMatchTheCpu) {
 }
 
 }  // namespace
+
+namespace {
+
+// Double-precision attention of one query at position n_keys - 1 (the CPU's definition in
+// nn/blocks.h: window, soft-cap, sinks), head h over KV head h / group.
+std::vector<float> reference_attention(const std::vector<float>& q, const std::vector<float>& k,
+                                       const std::vector<float>& v, const float* sinks,
+                                       const gpu::vk::VecOps::Attn& a) {
+  std::vector<float> out(a.n_head * a.hd);
+  const uint32_t group = a.n_head / a.n_kv;
+  const uint32_t first = a.window > 0 && a.n_keys > a.window ? a.n_keys - a.window : 0;
+  for (uint32_t h = 0; h < a.n_head; h++) {
+    const uint32_t kvh = h / group;
+    std::vector<double> s(a.n_keys);
+    double m = -1e300;
+    for (uint32_t j = first; j < a.n_keys; j++) {
+      double d = 0;
+      for (uint32_t i = 0; i < a.hd; i++)
+        d += double(q[h * a.hd + i]) * k[j * a.kv_stride + kvh * a.hd + i];
+      d *= a.scale;
+      if (a.softcap > 0) d = a.softcap * std::tanh(d / a.softcap);
+      s[j] = d;
+      m = std::max(m, d);
+    }
+    if (sinks) m = std::max(m, double(sinks[h]));
+    double sum = sinks ? std::exp(sinks[h] - m) : 0.0;
+    for (uint32_t j = first; j < a.n_keys; j++) sum += (s[j] = std::exp(s[j] - m));
+    for (uint32_t i = 0; i < a.hd; i++) {
+      double acc = 0;
+      for (uint32_t j = first; j < a.n_keys; j++) acc += s[j] * v[j * a.kv_stride + kvh * a.hd + i];
+      out[h * a.hd + i] = static_cast<float>(acc / sum);
+    }
+  }
+  return out;
+}
+
+TEST(VulkanVecOps, DecodeAttentionWithGqaWindowSoftcapAndSinks) {
+  Device& dev = Device::get();
+  gpu::vk::VecOps ops(dev);
+  struct Case {
+    uint32_t n_head, n_kv, hd, n_keys, window;
+    float softcap;
+    bool sinks;
+  };
+  for (const Case c : {Case{4, 4, 16, 1, 0, 0, false}, Case{32, 8, 64, 300, 0, 0, false},
+                       Case{8, 2, 64, 200, 64, 0, true}, Case{4, 1, 32, 100, 0, 50.0f, false},
+                       Case{2, 1, 8, 70, 128, 0, true}}) {
+    gpu::vk::VecOps::Attn a{c.n_head, c.n_kv, c.hd, c.n_keys, c.n_kv * c.hd + 8,
+                            1.0f / std::sqrt(float(c.hd)), c.window, c.softcap};
+    const auto q = gaussian(c.n_head * c.hd, 7);
+    const auto k = gaussian(size_t(c.n_keys) * a.kv_stride, 8);
+    const auto v = gaussian(size_t(c.n_keys) * a.kv_stride, 9);
+    const auto sinks = gaussian(c.n_head, 10);
+    const auto want = reference_attention(q, k, v, c.sinks ? sinks.data() : nullptr, a);
+    Buffer qb = host(dev, q), kb = host(dev, k, 0), vb = host(dev, v, 0), sb = host(dev, sinks, 0);
+    Buffer scratch(dev, size_t(c.n_head) * c.n_keys * sizeof(float), Memory::kDevice);
+    Buffer ob = host(dev, std::vector<float>(c.n_head * c.hd));
+    gpu::vk::Recorder rec(dev);
+    ops.attention(rec, a, qb, 4, kb, vb, c.sinks ? &sb : nullptr, scratch, ob, 4);
+    rec.submit_and_wait();
+    expect_close(at(ob), want, 1e-4f, "attention");
+    EXPECT_TRUE(std::isnan(at(ob)[c.n_head * c.hd]));
+  }
+}
+
+}  // namespace

@@ -22,6 +22,11 @@ struct RopePush {
   uint32_t n_heads, head_dim, n_rot, mode, x_off, cs_off;
 };
 
+struct AttnPush {
+  uint32_t n_head, n_kv, hd, n_keys, kv_stride, window, has_sinks, q_off, o_off;
+  float scale, softcap;
+};
+
 // Workgroups for `items` work items of `per_group` each, within every device's x limit.
 uint32_t groups_for(uint64_t items, uint32_t per_group) {
   return static_cast<uint32_t>(std::clamp<uint64_t>((items + per_group - 1) / per_group, 1, 65535));
@@ -74,6 +79,20 @@ void VecOps::rope(Recorder& rec, Buffer& x, uint32_t x_off, const Buffer& cs, ui
   const RopePush push{n_heads, head_dim, n_rot, neox ? 1u : 0u, x_off, cs_off};
   rec.dispatch(impl_->kernel("rope", 2, sizeof push), {&x, &cs}, &push,
                groups_for(static_cast<uint64_t>(n_heads) * n_rot / 2, 64));
+}
+
+void VecOps::attention(Recorder& rec, const Attn& a, const Buffer& q, uint32_t q_off,
+                       const Buffer& k_cache, const Buffer& v_cache, const Buffer* sinks,
+                       Buffer& scratch, Buffer& out, uint32_t o_off) {
+  if (a.n_kv == 0 || a.n_head % a.n_kv != 0 || a.n_keys == 0)
+    throw util::Error("vulkan: bad attention shape");
+  if (scratch.size() < static_cast<size_t>(a.n_head) * a.n_keys * sizeof(float))
+    throw util::Error("vulkan: attention scratch too small");
+  const AttnPush push{a.n_head, a.n_kv,  a.hd,           a.n_keys, a.kv_stride, a.window,
+                      sinks != nullptr ? 1u : 0u, q_off, o_off, a.scale, a.softcap};
+  rec.dispatch(impl_->kernel("attention_decode", 6, sizeof push),
+               {&q, &k_cache, &v_cache, sinks != nullptr ? sinks : &q, &scratch, &out}, &push,
+               groups_for(a.n_head, 1));
 }
 
 }  // namespace gpu::vk
