@@ -52,9 +52,14 @@ TEST(VulkanMatvec, MatchesScalarDequantizedDotsForEveryTypeAndShape) {
   struct Shape {
     int64_t k, n;
   };
-  for (DType t : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0}) {
-    for (const Shape s : {Shape{32, 1}, Shape{256, 37}, Shape{4096, 130}, Shape{64, 70000}}) {
-      ASSERT_TRUE(gpu::vk::matvec_supports(t, s.k));
+  for (DType t : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
+    for (const Shape s : {Shape{32, 1}, Shape{256, 37}, Shape{4096, 130}, Shape{64, 70000},
+                          Shape{2048, 9}}) {
+      if (!gpu::vk::matvec_supports(t, s.k)) {
+        ASSERT_EQ(ops::type_info(uint32_t(t))->block_size, 256) << "only K-quants skip a shape";
+        ASSERT_NE(s.k % 256, 0);
+        continue;
+      }
       const ops::Kernels& kt = ops::scalar_table()[t];
       const size_t rb = ops::row_bytes(t, s.k);
       std::vector<uint8_t> w(rb * s.n);
@@ -91,11 +96,12 @@ TEST(VulkanMatvec, MatchesScalarDequantizedDotsForEveryTypeAndShape) {
 
 TEST(VulkanMatvec, RefusesTypesAndShapesItHasNoKernelFor) {
   Device& dev = device();
-  EXPECT_FALSE(gpu::vk::matvec_supports(DType::Q4_K, 256));
+  EXPECT_FALSE(gpu::vk::matvec_supports(DType::Q5_K, 256));
+  EXPECT_FALSE(gpu::vk::matvec_supports(DType::Q4_K, 128));
   EXPECT_FALSE(gpu::vk::matvec_supports(DType::Q8_0, 48));
   EXPECT_FALSE(gpu::vk::matvec_supports(DType::F16, 3));
-  std::vector<uint8_t> w(144);
-  EXPECT_THROW(gpu::vk::upload(dev, w.data(), DType::Q4_K, 256, 1), util::Error);
+  std::vector<uint8_t> w(176);
+  EXPECT_THROW(gpu::vk::upload(dev, w.data(), DType::Q5_K, 256, 1), util::Error);
 }
 
 }  // namespace

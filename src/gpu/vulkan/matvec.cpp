@@ -17,16 +17,25 @@ struct Push {
   uint32_t k, n, scale_off, x_off, y_off;
 };
 
-// Code words per block and the shader of each type.
+// How a type's blocks are laid out for its shader:
+//   code_words > 0: 32-element blocks split into code words, then the fp16 scales two to a word;
+//   slot_words > 0: 256-element super-blocks copied as they are, each into slot_words words;
+//   both 0: a float type, rows as they are.
 struct TypeLayout {
   const char* shader;
-  uint32_t code_words;  // per 32-element block (0: a float type, no blocks)
+  uint32_t code_words;
+  uint32_t slot_words;
 };
 
 const TypeLayout* layout_of(ops::DType t) {
-  static const TypeLayout f32{"matvec_f32", 0}, f16{"matvec_f16", 0}, q8{"matvec_q8_0", 8},
-      q4{"matvec_q4_0", 4};
+  static const TypeLayout f32{"matvec_f32", 0, 0}, f16{"matvec_f16", 0, 0},
+      q8{"matvec_q8_0", 8, 0}, q4{"matvec_q4_0", 4, 0}, q4k{"matvec_q4_k", 0, 36},
+      q6k{"matvec_q6_k", 0, 53};
   switch (t) {
+    case ops::DType::Q4_K:
+      return &q4k;
+    case ops::DType::Q6_K:
+      return &q6k;
     case ops::DType::F32:
       return &f32;
     case ops::DType::F16:
@@ -47,6 +56,7 @@ constexpr uint32_t kMaxGroups = 65535;
 
 bool matvec_supports(ops::DType t, int64_t k) {
   if (layout_of(t) == nullptr || k <= 0 || k > (1 << 24)) return false;
+  if (layout_of(t)->slot_words > 0) return k % 256 == 0;
   return t == ops::DType::F32 || (t == ops::DType::F16 ? k % 2 == 0 : k % 32 == 0);
 }
 
@@ -59,7 +69,14 @@ DeviceMatrix upload(Device& dev, const void* w, ops::DType t, int64_t k, int64_t
   m.k = k;
   m.n = n;
   std::vector<uint32_t> words;
-  if (tl.code_words == 0) {
+  if (tl.slot_words > 0) {  // each super-block into its word-aligned slot (zero padded)
+    const int64_t blocks = k / 256 * n;
+    const size_t block_bytes = ops::row_bytes(t, 256);
+    words.assign(blocks * tl.slot_words, 0);
+    const auto* src = static_cast<const uint8_t*>(w);
+    for (int64_t i = 0; i < blocks; i++)
+      std::memcpy(&words[i * tl.slot_words], src + i * block_bytes, block_bytes);
+  } else if (tl.code_words == 0) {
     const size_t bytes = ops::row_bytes(t, k) * n;
     words.resize((bytes + 3) / 4);
     std::memcpy(words.data(), w, bytes);
@@ -80,7 +97,7 @@ DeviceMatrix upload(Device& dev, const void* w, ops::DType t, int64_t k, int64_t
     }
   }
   const size_t bytes = words.size() * sizeof(uint32_t);
-  if (m.scale_word_off + (n * k / 32 + 1) / 2 > UINT32_MAX || bytes / 4 > UINT32_MAX)
+  if (bytes / 4 > UINT32_MAX)
     throw util::Error("vulkan: matrix too large for 32-bit word offsets");
   Buffer staging(dev, bytes, Memory::kHost);
   std::memcpy(staging.data(), words.data(), bytes);
