@@ -4,6 +4,7 @@
 #include <string>
 
 #include "engine/engine.h"
+#include "engine/gpu/device_backend.h"
 #include "engine/kv/kv_cache.h"
 #include "engine/model_impl.h"
 #include "engine/nn/blocks.h"
@@ -25,6 +26,11 @@ struct Context::Impl {
   // Per-chunk token arrays (n_batch each), reused.
   std::vector<int32_t> cell, out_rows;
   std::vector<int> need, appended;  // per sequence, reused by decode()
+  std::unique_ptr<gpu::DeviceBackend> backend;  // ContextOptions::gpu
+
+  void kv_changed() {
+    if (backend) backend->kv_changed();
+  }
 };
 
 std::unique_ptr<Context> Model::new_context(const ContextOptions& o) const {
@@ -45,6 +51,10 @@ std::unique_ptr<Context> Model::new_context(const ContextOptions& o) const {
   impl->scratch.resize(sh, opts.n_batch, opts.n_ctx, n_threads());
   impl->cell.resize(opts.n_batch);
   impl->out_rows.resize(opts.n_batch);
+  if (opts.gpu) {
+    impl->backend = gpu::make_vulkan_backend(*impl->arch, info().arch, impl->scratch, *impl->kv,
+                                             opts.n_batch);
+  }
   return std::unique_ptr<Context>(new Context(std::move(impl)));
 }
 
@@ -115,7 +125,14 @@ void Context::decode(const Batch& batch) {
       s.n_out = chunk_out;
       s.out_rows = c.out_rows.data();
       s.logits = c.logits.data() + static_cast<size_t>(out_base) * n_vocab;
-      c.arch->forward(s);
+      if (c.backend) {
+        s.backend = c.backend.get();
+        c.backend->begin(s);
+        c.arch->forward(s);
+        c.backend->finish(s);
+      } else {
+        c.arch->forward(s);
+      }
       out_base += chunk_out;
     }
     c.n_outputs = out_base;
@@ -145,20 +162,26 @@ static void check_seq(const Context::Impl& c, int seq) {
   }
 }
 
-void Context::kv_clear() { impl_->kv->clear(); }
+void Context::kv_clear() {
+  impl_->kv->clear();
+  impl_->kv_changed();
+}
 void Context::kv_seq_clear(int seq) {
   check_seq(*impl_, seq);
   impl_->kv->seq_clear(seq);
+  impl_->kv_changed();
 }
 void Context::kv_seq_remove(int seq, int32_t p0, int32_t p1) {
   check_seq(*impl_, seq);
   impl_->kv->seq_remove(seq, p0, p1);
+  impl_->kv_changed();
 }
 
 void Context::kv_seq_shift(int seq, int32_t p0, int32_t p1, int32_t delta) {
   check_seq(*impl_, seq);
   Impl& c = *impl_;
   const std::vector<int> moved = c.kv->seq_shift(seq, p0, p1, delta);
+  c.kv_changed();
   if (moved.empty() || delta == 0) return;
   const nn::Shape& sh = c.arch->shape();
   const int64_t hd = sh.head_dim_k;
@@ -193,6 +216,7 @@ void Context::kv_seq_copy(int src, int dst, int32_t p0, int32_t p1) {
   check_seq(*impl_, src);
   check_seq(*impl_, dst);
   impl_->kv->seq_copy(src, dst, p0, p1);
+  impl_->kv_changed();
 }
 
 int32_t Context::kv_seq_pos_max(int seq) const {

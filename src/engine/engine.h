@@ -57,6 +57,9 @@ struct ContextOptions {
   // buffers are sized for it once, at context creation.
   int n_batch = 512;
   KvType kv_type = KvType::kF16;
+  // Run every layer on the GPU (the Vulkan backend, ARCHITECTURE.md §6): new_context throws
+  // util::Error with the reason when it cannot (no device, an architecture it does not run).
+  bool gpu = false;
 };
 
 // A batch of tokens from one or many sequences: prompt chunks and single-token decode steps

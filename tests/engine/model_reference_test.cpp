@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/engine.h"
+#include "engine/gpu/device_backend.h"
 
 namespace {
 
@@ -26,6 +27,7 @@ struct RefCase {
   double max_abs;          // bound on max |Δlogit| (all stored positions)
   double rms;              // bound on the RMS of Δlogit at the last prompt position
   bool exact_greedy;       // all 32 greedy tokens must match
+  bool gpu = false;        // run on the GPU backend (ContextOptions::gpu)
 };
 
 void PrintTo(const RefCase& c, std::ostream* os) { *os << c.name; }
@@ -77,6 +79,7 @@ class ModelReference : public ::testing::TestWithParam<RefCase> {};
 
 TEST_P(ModelReference, LogitsAndGreedyMatchLlamaCpp) {
   const RefCase& c = GetParam();
+  if (c.gpu && !engine::gpu::vulkan_built()) GTEST_SKIP() << "built without the gpu part";
   const std::string path = model_path(c);
   ASSERT_FALSE(path.empty()) << "could not generate " << c.name;
   const auto ref = ref_json(c);
@@ -89,7 +92,8 @@ TEST_P(ModelReference, LogitsAndGreedyMatchLlamaCpp) {
 
   // Prompt plus the reference continuation (teacher forcing) in one batch, F32 KV as the
   // reference run used.
-  auto ctx = m->new_context({.n_ctx = 512, .n_seq_max = 1, .kv_type = engine::KvType::kF32});
+  auto ctx = m->new_context(
+      {.n_ctx = 512, .n_seq_max = 1, .kv_type = engine::KvType::kF32, .gpu = c.gpu});
   engine::Batch b;
   std::vector<int32_t> path_tokens = prompt;
   path_tokens.insert(path_tokens.end(), greedy.begin(), greedy.end() - 1);
@@ -208,6 +212,29 @@ INSTANTIATE_TEST_SUITE_P(
                       RefCase{"tiny-gptoss-e64-f32", nullptr, 1e-3, 2e-4, true},
                       RefCase{"tiny-gptoss-e64-mxfp4_moe", nullptr, 0.1, 1e-2, false},
                       RefCase{"tiny-gptoss-e64-mxfp4_experts_only", nullptr, 5e-2, 1e-2, false}),
+    [](const auto& info) {
+      std::string n = info.param.name;
+      std::replace(n.begin(), n.end(), '-', '_');
+      return n;
+    });
+
+}  // namespace
+
+namespace {
+
+// The llama files again on the GPU backend (Mesa's lavapipe in CI) with the same bounds. The
+// shaders multiply quantized weights by float activations where llama.cpp and our CPU path
+// quantize the activations to Q8 first.
+INSTANTIATE_TEST_SUITE_P(
+    Gpu, ModelReference,
+    ::testing::Values(RefCase{"tiny-llama-e64-f32", nullptr, 1e-3, 2e-4, true, true},
+                      RefCase{"tiny-llama-e64-f16", nullptr, 3e-2, 5e-3, true, true},
+                      RefCase{"tiny-llama-e256-f32", kE256, 1e-3, 2e-4, true, true},
+                      RefCase{"tiny-llama3-e64-f32", kLlama3, 1e-3, 2e-4, true, true},
+                      RefCase{"tiny-llama-e256-q8_0", nullptr, 0.2, 0.05, false, true},
+                      RefCase{"tiny-llama-e256-q4_0", nullptr, 0.2, 0.05, false, true},
+                      RefCase{"tiny-llama-e256-q4_k_m", nullptr, 0.2, 0.05, false, true},
+                      RefCase{"tiny-llama-e256-q6_k", nullptr, 0.2, 0.05, false, true}),
     [](const auto& info) {
       std::string n = info.param.name;
       std::replace(n.begin(), n.end(), '-', '_');

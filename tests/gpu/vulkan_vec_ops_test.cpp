@@ -119,17 +119,24 @@ namespace {
 
 // Double-precision attention of one query at position n_keys - 1 (the CPU's definition in
 // nn/blocks.h: window, soft-cap, sinks), head h over KV head h / group.
-std::vector<float> reference_attention(const std::vector<float>& q, const std::vector<float>& k,
-                                       const std::vector<float>& v, const float* sinks,
+std::vector<float> reference_attention(const std::vector<float>& q, const std::vector<float>& kc,
+                                       const std::vector<float>& vc, const float* sinks,
+                                       const std::vector<int32_t>& pos,
                                        const gpu::vk::VecOps::Attn& a) {
   std::vector<float> out(a.n_head * a.hd);
   const uint32_t group = a.n_head / a.n_kv;
-  const uint32_t first = a.window > 0 && a.n_keys > a.window ? a.n_keys - a.window : 0;
+  const float* k = kc.data() + a.kv_off;
+  const float* v = vc.data() + a.kv_off;
+  auto visible = [&](uint32_t j) {
+    const int32_t pj = pos[a.pos_off + j];
+    return pj <= a.pos_q && (a.window == 0 || a.pos_q - pj < int32_t(a.window));
+  };
   for (uint32_t h = 0; h < a.n_head; h++) {
     const uint32_t kvh = h / group;
     std::vector<double> s(a.n_keys);
     double m = -1e300;
-    for (uint32_t j = first; j < a.n_keys; j++) {
+    for (uint32_t j = 0; j < a.n_keys; j++) {
+      if (!visible(j)) continue;
       double d = 0;
       for (uint32_t i = 0; i < a.hd; i++)
         d += double(q[h * a.hd + i]) * k[j * a.kv_stride + kvh * a.hd + i];
@@ -140,10 +147,10 @@ std::vector<float> reference_attention(const std::vector<float>& q, const std::v
     }
     if (sinks) m = std::max(m, double(sinks[h]));
     double sum = sinks ? std::exp(sinks[h] - m) : 0.0;
-    for (uint32_t j = first; j < a.n_keys; j++) sum += (s[j] = std::exp(s[j] - m));
+    for (uint32_t j = 0; j < a.n_keys; j++) sum += (s[j] = visible(j) ? std::exp(s[j] - m) : 0.0);
     for (uint32_t i = 0; i < a.hd; i++) {
       double acc = 0;
-      for (uint32_t j = first; j < a.n_keys; j++) acc += s[j] * v[j * a.kv_stride + kvh * a.hd + i];
+      for (uint32_t j = 0; j < a.n_keys; j++) acc += s[j] * v[j * a.kv_stride + kvh * a.hd + i];
       out[h * a.hd + i] = static_cast<float>(acc / sum);
     }
   }
@@ -157,22 +164,35 @@ TEST(VulkanVecOps, DecodeAttentionWithGqaWindowSoftcapAndSinks) {
     uint32_t n_head, n_kv, hd, n_keys, window;
     float softcap;
     bool sinks;
+    int32_t pos_q;  // -1: the last cell's position
+    bool gap;       // positions jump by 3 halfway (cells after a removed range)
   };
-  for (const Case c : {Case{4, 4, 16, 1, 0, 0, false}, Case{32, 8, 64, 300, 0, 0, false},
-                       Case{8, 2, 64, 200, 64, 0, true}, Case{4, 1, 32, 100, 0, 50.0f, false},
-                       Case{2, 1, 8, 70, 128, 0, true}}) {
+  for (const Case c :
+       {Case{4, 4, 16, 1, 0, 0, false, -1, false}, Case{32, 8, 64, 300, 0, 0, false, -1, false},
+        Case{8, 2, 64, 200, 64, 0, true, -1, false}, Case{4, 1, 32, 100, 0, 50.0f, false, -1, false},
+        Case{2, 1, 8, 70, 128, 0, true, -1, false}, Case{4, 2, 16, 90, 20, 0, false, -1, true},
+        Case{4, 2, 16, 90, 0, 0, false, 40, false}}) {
+    // The sequence's cells start 5 cells into the caches and 3 ints into the positions.
     gpu::vk::VecOps::Attn a{c.n_head, c.n_kv, c.hd, c.n_keys, c.n_kv * c.hd + 8,
                             1.0f / std::sqrt(float(c.hd)), c.window, c.softcap};
+    a.kv_off = 5 * a.kv_stride;
+    a.pos_off = 3;
+    std::vector<int32_t> pos(3 + c.n_keys, -100);
+    for (uint32_t j = 0; j < c.n_keys; j++)
+      pos[3 + j] = int32_t(j) + (c.gap && j >= c.n_keys / 2 ? 3 : 0);
+    a.pos_q = c.pos_q >= 0 ? c.pos_q : pos.back();
     const auto q = gaussian(c.n_head * c.hd, 7);
-    const auto k = gaussian(size_t(c.n_keys) * a.kv_stride, 8);
-    const auto v = gaussian(size_t(c.n_keys) * a.kv_stride, 9);
+    const auto k = gaussian(size_t(c.n_keys + 5) * a.kv_stride, 8);
+    const auto v = gaussian(size_t(c.n_keys + 5) * a.kv_stride, 9);
     const auto sinks = gaussian(c.n_head, 10);
-    const auto want = reference_attention(q, k, v, c.sinks ? sinks.data() : nullptr, a);
+    const auto want = reference_attention(q, k, v, c.sinks ? sinks.data() : nullptr, pos, a);
     Buffer qb = host(dev, q), kb = host(dev, k, 0), vb = host(dev, v, 0), sb = host(dev, sinks, 0);
+    Buffer pb(dev, pos.size() * sizeof(int32_t), Memory::kHost);
+    std::memcpy(pb.data(), pos.data(), pos.size() * sizeof(int32_t));
     Buffer scratch(dev, size_t(c.n_head) * c.n_keys * sizeof(float), Memory::kDevice);
     Buffer ob = host(dev, std::vector<float>(c.n_head * c.hd));
     gpu::vk::Recorder rec(dev);
-    ops.attention(rec, a, qb, 4, kb, vb, c.sinks ? &sb : nullptr, scratch, ob, 4);
+    ops.attention(rec, a, qb, 4, kb, vb, pb, c.sinks ? &sb : nullptr, scratch, ob, 4);
     rec.submit_and_wait();
     expect_close(at(ob), want, 1e-4f, "attention");
     EXPECT_TRUE(std::isnan(at(ob)[c.n_head * c.hd]));

@@ -230,6 +230,7 @@ void run_items(void* ctx, int ith, int) {
 }  // namespace
 
 void attention(Step& s, int layer, const Shape& shape, float scale, AttnOptions opt) {
+  if (s.backend) return s.backend->attention(s, layer, shape, scale, opt);
   kv::KvCache& kv = *s.kv;
   Scratch& b = *s.buf;
   const float* k = b.k.data();

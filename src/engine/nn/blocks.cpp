@@ -5,10 +5,12 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <string>
 
 #include "engine/kv/kv_cache.h"
 #include "ops/matmul.h"
 #include "ops/vec.h"
+#include "util/error.h"
 #include "util/thread_pool.h"
 
 namespace engine::nn {
@@ -37,7 +39,13 @@ util::ThreadPool& pool_for(Step& s, int64_t work) {
 
 }  // namespace
 
+void backend_lacks(const char* block) {
+  throw util::Error(std::string("this backend has no ") + block + " step",
+                    util::ErrorKind::kUnsupported);
+}
+
 void embed(Step& s, const Matrix& token_embd, float scale) {
+  if (s.backend) return s.backend->embed(s, token_embd, scale);
   float* x = s.buf->x.data();
   const int64_t n = token_embd.k;
   parallel_for(pool_for(s, s.n_tokens * n), s.n_tokens, [&](int64_t t, int) {
@@ -48,12 +56,14 @@ void embed(Step& s, const Matrix& token_embd, float scale) {
 }
 
 void rmsnorm_rows(Step& s, const float* x, const Vector& w, float eps, float* y, int64_t n) {
+  if (s.backend) return s.backend->rmsnorm_rows(s, x, w, eps, y, n);
   parallel_for(pool_for(s, s.n_tokens * n), s.n_tokens,
                [&](int64_t t, int) { ops::rmsnorm(x + t * n, w.data, y + t * n, n, eps); });
 }
 
 void head_rmsnorm(Step& s, float* x, int64_t n_heads, int64_t head_dim, const Vector& w,
                   float eps) {
+  if (s.backend) return s.backend->head_rmsnorm(s, x, n_heads, head_dim, w, eps);
   const int64_t n = s.n_tokens * n_heads;
   parallel_for(pool_for(s, n * head_dim), n, [&](int64_t i, int) {
     ops::rmsnorm(x + i * head_dim, w.data, x + i * head_dim, head_dim, eps);
@@ -61,6 +71,7 @@ void head_rmsnorm(Step& s, float* x, int64_t n_heads, int64_t head_dim, const Ve
 }
 
 void linear(Step& s, const Matrix& w, const float* x, float* y, const Vector* bias, int n_rows) {
+  if (s.backend) return s.backend->linear(s, w, x, y, bias, n_rows);
   const int64_t rows = n_rows < 0 ? s.n_tokens : n_rows;
   ops::matmul(w.data, w.type, w.k, w.n, x, rows, y, pool_for(s, w.k * w.n * rows),
               ops::detected_isa(), w.layout);
@@ -105,6 +116,7 @@ void rope_apply(float* x, int64_t n_heads, int64_t head_dim, const Rope& rope, c
 }
 
 void rope_rows(Step& s, float* x, int64_t n_heads, int64_t head_dim, const Rope& rope) {
+  if (s.backend) return s.backend->rope_rows(s, x, n_heads, head_dim, rope);
   const int64_t width = n_heads * head_dim;
   float* cs_all = s.buf->rope_cs.data();
   const int64_t cs_stride = static_cast<int64_t>(s.buf->rope_cs.size()) / s.pool->size();
@@ -121,10 +133,12 @@ void softcap(float* x, int64_t n, float cap) {
 }
 
 void add_rows(Step& s, float* x, const float* proj, int64_t n) {
+  if (s.backend) return s.backend->add_rows(s, x, proj, n);
   ops::add(x, proj, x, n * s.n_tokens);
 }
 
 void ffn_gated(Step& s, const Matrix& gate, const Matrix& up, const Matrix& down, Act act) {
+  if (s.backend) return s.backend->ffn_gated(s, gate, up, down, act);
   Scratch& b = *s.buf;
   linear(s, gate, b.xn.data(), b.gate.data());
   linear(s, up, b.xn.data(), b.up.data());
@@ -137,6 +151,7 @@ void ffn_gated(Step& s, const Matrix& gate, const Matrix& up, const Matrix& down
 }
 
 void ffn_fused_swiglu(Step& s, const Matrix& gate_up, const Matrix& down) {
+  if (s.backend) backend_lacks("fused gate/up FFN");
   Scratch& b = *s.buf;
   const int64_t n_ff = gate_up.n / 2;
   linear(s, gate_up, b.xn.data(), b.wide.data());
@@ -148,6 +163,7 @@ void ffn_fused_swiglu(Step& s, const Matrix& gate_up, const Matrix& down) {
 }
 
 void split_rows(Step& s, const float* src, int64_t width, std::initializer_list<Slice> parts) {
+  if (s.backend) backend_lacks("fused projection split");
   for (int t = 0; t < s.n_tokens; t++) {
     int64_t off = 0;
     for (const Slice& p : parts) {
@@ -158,6 +174,7 @@ void split_rows(Step& s, const float* src, int64_t width, std::initializer_list<
 }
 
 void output_logits(Step& s, const Vector& norm, float eps, const Matrix& output) {
+  if (s.backend) return s.backend->output_logits(s, norm, eps, output);
   if (s.n_out == 0) return;
   Scratch& b = *s.buf;
   const int64_t n = output.k;

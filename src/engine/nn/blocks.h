@@ -70,4 +70,34 @@ void split_rows(Step& s, const float* src, int64_t width, std::initializer_list<
 // Logits for the requested rows: out_norm(x[row]) -> output matrix -> s.logits.
 void output_logits(Step& s, const Vector& norm, float eps, const Matrix& output);
 
+// Where a forward's steps run when not on the CPU (ARCHITECTURE.md §6): each block above
+// hands its step to Step::backend when one is set, with the same arguments (the pointers
+// name Scratch rows; the backend keeps its own twins of them). The CPU code of the blocks is
+// the reference and the default. Blocks a backend has no method for throw when it is set.
+// begin/finish bracket one Step; finish leaves s.logits filled.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual void begin(Step& s) = 0;
+  virtual void finish(Step& s) = 0;
+  virtual void embed(Step& s, const Matrix& token_embd, float scale) = 0;
+  virtual void rmsnorm_rows(Step& s, const float* x, const Vector& w, float eps, float* y,
+                            int64_t n) = 0;
+  virtual void linear(Step& s, const Matrix& w, const float* x, float* y, const Vector* bias,
+                      int n_rows) = 0;
+  virtual void head_rmsnorm(Step& s, float* x, int64_t n_heads, int64_t head_dim,
+                            const Vector& w, float eps) = 0;
+  virtual void rope_rows(Step& s, float* x, int64_t n_heads, int64_t head_dim,
+                         const Rope& rope) = 0;
+  virtual void attention(Step& s, int layer, const Shape& shape, float scale,
+                         AttnOptions opt) = 0;
+  virtual void add_rows(Step& s, float* x, const float* proj, int64_t n) = 0;
+  virtual void ffn_gated(Step& s, const Matrix& gate, const Matrix& up, const Matrix& down,
+                         Act act) = 0;
+  virtual void output_logits(Step& s, const Vector& norm, float eps, const Matrix& output) = 0;
+};
+
+// Throws util::Error: `block` has no implementation on s.backend.
+[[noreturn]] void backend_lacks(const char* block);
+
 }  // namespace engine::nn

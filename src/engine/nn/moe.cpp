@@ -68,6 +68,7 @@ void expert_act(const float* g, const float* u, float* out, int64_t n, const Moe
 }
 
 void moe_ffn(Step& s, const MoeWeights& w, const MoeParams& p) {
+  if (s.backend) backend_lacks("mixture-of-experts FFN");
   Scratch& b = *s.buf;
   const int n = s.n_tokens;
   const int64_t ne = p.n_expert, k = p.n_used;

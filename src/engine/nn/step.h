@@ -13,6 +13,8 @@ class KvCache;
 
 namespace engine::nn {
 
+class Backend;
+
 struct Shape {
   int64_t n_vocab = 0, n_embd = 0, n_layer = 0, n_head = 0, n_head_kv = 0;
   int64_t head_dim_k = 0, head_dim_v = 0, n_ff = 0;
@@ -110,6 +112,7 @@ struct Step {
   int n_out = 0;
   const int32_t* out_rows = nullptr;  // [n_out] indices of tokens whose logits are wanted
   float* logits = nullptr;            // [n_out, n_vocab]
+  Backend* backend = nullptr;  // runs the blocks' steps elsewhere (GPU); nullptr: the CPU
 };
 
 }  // namespace engine::nn

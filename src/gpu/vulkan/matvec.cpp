@@ -16,21 +16,27 @@ namespace {
 struct Push {
   uint32_t k, n, scale_off, x_off, y_off;
 };
+struct QuantizePush {
+  uint32_t k, block, x_off, round_d;
+};
 
 // How a type's blocks are laid out for its shader:
 //   code_words > 0: 32-element blocks split into code words, then the fp16 scales two to a word;
 //   slot_words > 0: 256-element super-blocks copied as they are, each into slot_words words;
 //   both 0: a float type, rows as they are.
+// act_block: activations quantized to 8-bit codes per block of 32 (Q8_0, d rounded to fp16)
+// or 256 (Q8_K) first, as the CPU's dots take them; 0: the shader reads float activations.
 struct TypeLayout {
   const char* shader;
   uint32_t code_words;
   uint32_t slot_words;
+  uint32_t act_block;
 };
 
 const TypeLayout* layout_of(ops::DType t) {
-  static const TypeLayout f32{"matvec_f32", 0, 0}, f16{"matvec_f16", 0, 0},
-      q8{"matvec_q8_0", 8, 0}, q4{"matvec_q4_0", 4, 0}, q4k{"matvec_q4_k", 0, 36},
-      q6k{"matvec_q6_k", 0, 53};
+  static const TypeLayout f32{"matvec_f32", 0, 0, 0}, f16{"matvec_f16", 0, 0, 0},
+      q8{"matvec_q8_0", 8, 0, 32}, q4{"matvec_q4_0", 4, 0, 32}, q4k{"matvec_q4_k", 0, 36, 256},
+      q6k{"matvec_q6_k", 0, 53, 256};
   switch (t) {
     case ops::DType::Q4_K:
       return &q4k;
@@ -110,28 +116,39 @@ DeviceMatrix upload(Device& dev, const void* w, ops::DType t, int64_t k, int64_t
 
 struct Matvec::Impl {
   Device& dev;
-  std::map<ops::DType, std::unique_ptr<Kernel>> kernels;
-  explicit Impl(Device& d) : dev(d) {}
-  const Kernel& kernel(ops::DType t) {
-    auto& k = kernels[t];
+  int64_t max_k;
+  Buffer act;  // quantized activations: max_k codes, then a scale per 32
+  std::map<std::string, std::unique_ptr<Kernel>> kernels;
+  Impl(Device& d, int64_t k) : dev(d), max_k(k), act(d, (k / 4 + k / 32 + 4) * 4, Memory::kDevice) {}
+  const Kernel& kernel(const char* name, int n_buffers, uint32_t push_bytes) {
+    auto& k = kernels[name];
     if (!k) {
-      const auto code = shader_code(layout_of(t)->shader);
-      if (code.empty()) throw util::Error("vulkan: shader missing from this build");
-      k = std::make_unique<Kernel>(dev, code, 3, static_cast<uint32_t>(sizeof(Push)));
+      const auto code = shader_code(name);
+      if (code.empty()) throw util::Error(std::string("vulkan: shader ") + name + " missing");
+      k = std::make_unique<Kernel>(dev, code, n_buffers, push_bytes);
     }
     return *k;
   }
 };
 
-Matvec::Matvec(Device& dev) : impl_(std::make_unique<Impl>(dev)) {}
+Matvec::Matvec(Device& dev, int64_t max_k) : impl_(std::make_unique<Impl>(dev, max_k)) {}
 Matvec::~Matvec() = default;
 
 void Matvec::record(Recorder& rec, const DeviceMatrix& m, const Buffer& x, uint32_t x_off,
                     Buffer& y, uint32_t y_off) {
+  const TypeLayout& tl = *layout_of(m.type);
+  if (m.k > impl_->max_k) throw util::Error("vulkan: row longer than the matvec was sized for");
+  const Buffer* in = &x;
+  if (tl.act_block > 0) {
+    const QuantizePush q{static_cast<uint32_t>(m.k), tl.act_block, x_off, tl.act_block == 32};
+    const auto blocks = static_cast<uint32_t>(std::min<int64_t>(m.k / tl.act_block, kMaxGroups));
+    rec.dispatch(impl_->kernel("quantize_q8", 2, sizeof q), {&x, &impl_->act}, &q, blocks);
+    in = &impl_->act;
+  }
   const Push push{static_cast<uint32_t>(m.k), static_cast<uint32_t>(m.n), m.scale_word_off, x_off,
                   y_off};
   const uint32_t groups = static_cast<uint32_t>(std::min<int64_t>(m.n, kMaxGroups));
-  rec.dispatch(impl_->kernel(m.type), {&m.buf, &x, &y}, &push, groups);
+  rec.dispatch(impl_->kernel(tl.shader, 3, sizeof push), {&m.buf, in, &y}, &push, groups);
 }
 
 }  // namespace gpu::vk

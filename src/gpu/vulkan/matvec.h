@@ -24,9 +24,13 @@ bool matvec_supports(ops::DType t, int64_t k);
 // Copies w (plain rows, as in a GGUF file) to the device through a staging buffer.
 DeviceMatrix upload(Device& dev, const void* w, ops::DType t, int64_t k, int64_t n);
 
+// The quantized types multiply activations quantized to 8-bit codes first (per 32 as Q8_0
+// with an fp16 scale for Q4_0/Q8_0, per 256 as Q8_K for Q4_K/Q6_K), as the CPU's dots do, so
+// both backends compute the same products; F32/F16 take the float activations.
 class Matvec {
  public:
-  explicit Matvec(Device& dev);
+  // max_k: the longest row it will be given (sizes its activation buffer).
+  Matvec(Device& dev, int64_t max_k);
   ~Matvec();
   // Records y[y_off + r] = dot(row r of m, x[x_off .. x_off + k)) for every row r (floats).
   void record(Recorder& rec, const DeviceMatrix& m, const Buffer& x, uint32_t x_off, Buffer& y,

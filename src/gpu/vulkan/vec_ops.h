@@ -27,21 +27,28 @@ class VecOps {
   void rope(Recorder& rec, Buffer& x, uint32_t x_off, const Buffer& cs, uint32_t cs_off,
             uint32_t n_heads, uint32_t head_dim, uint32_t n_rot, bool neox);
 
-  // One decoding token's attention, as nn::attention for a query at position n_keys - 1:
-  // q at q_off (n_head heads of hd floats), keys and values of positions 0..n_keys - 1 in
-  // k_cache / v_cache (position j at j * kv_stride floats, n_kv heads of hd floats), out at
-  // o_off. window > 0: the last `window` keys only; softcap > 0: capped scores; sinks
-  // (n_head floats, or nullptr) join each head's denominator. scratch holds n_head * n_keys
-  // floats of scores.
+  // dst[dst_off..] = src[src_off..] for count floats, rounded to fp16 and back when f16 (a
+  // KV cache write that keeps what an fp16 cache would hold).
+  void store(Recorder& rec, const Buffer& src, uint32_t src_off, Buffer& dst, uint32_t dst_off,
+             uint32_t count, bool f16);
+
+  // One query token's attention, as nn::attention: q at q_off (n_head heads of hd floats); its
+  // sequence's cells 0..n_keys - 1 at float kv_off of k_cache / v_cache (cell j at
+  // j * kv_stride, n_kv heads of hd floats) with their positions at pos[pos_off..]; a cell is
+  // visible when its position is <= pos_q and, window > 0, within the last `window`
+  // positions; softcap > 0: capped scores; sinks (n_head floats, or nullptr) join each
+  // head's denominator. scratch holds n_head * n_keys floats of scores; out at o_off.
   struct Attn {
     uint32_t n_head, n_kv, hd, n_keys, kv_stride;
     float scale;
     uint32_t window = 0;
     float softcap = 0.0f;
+    uint32_t kv_off = 0, pos_off = 0;
+    int32_t pos_q = 0;
   };
   void attention(Recorder& rec, const Attn& a, const Buffer& q, uint32_t q_off,
-                 const Buffer& k_cache, const Buffer& v_cache, const Buffer* sinks,
-                 Buffer& scratch, Buffer& out, uint32_t o_off);
+                 const Buffer& k_cache, const Buffer& v_cache, const Buffer& pos,
+                 const Buffer* sinks, Buffer& scratch, Buffer& out, uint32_t o_off);
 
  private:
   struct Impl;

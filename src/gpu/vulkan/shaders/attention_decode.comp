@@ -1,10 +1,11 @@
 #version 450
 // One query token's attention over its sequence's cached keys and values, one head per
-// workgroup (grouped-query: head h reads KV head h / (n_head / n_kv)). Keys sit at positions
-// 0 .. n_keys - 1 of the cache (row j: n_kv heads of hd floats, kv_stride floats apart), the
-// query at position n_keys - 1. As nn::attention: scores q.k * scale, soft-capped when
-// softcap > 0, only the last `window` keys when window > 0, sinks (has_sinks) join the
-// denominator, out = softmax . V. Scores go through `scratch` (n_head x n_keys floats).
+// workgroup (grouped-query: head h reads KV head h / (n_head / n_kv)). The sequence's cells
+// 0 .. n_keys - 1 start at float kv_off of the caches (cell j: n_kv heads of hd floats,
+// kv_stride floats apart) and their positions at pos[pos_off]. As nn::attention: a cell is
+// visible when its position is <= pos_q (and within the last `window` positions when
+// window > 0); scores q.k * scale, soft-capped when softcap > 0; sinks (has_sinks) join the
+// denominator; out = softmax . V. Scores go through `scratch` (n_head x n_keys floats).
 layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer Q { float q[]; };
 layout(std430, binding = 1) readonly buffer K { float kc[]; };
@@ -12,9 +13,10 @@ layout(std430, binding = 2) readonly buffer V { float vc[]; };
 layout(std430, binding = 3) readonly buffer S { float sinks[]; };
 layout(std430, binding = 4) buffer T { float scratch[]; };
 layout(std430, binding = 5) buffer O { float o[]; };
+layout(std430, binding = 6) readonly buffer Pos { int pos[]; };
 layout(push_constant) uniform P {
   uint n_head; uint n_kv; uint hd; uint n_keys; uint kv_stride; uint window; uint has_sinks;
-  uint q_off; uint o_off; float scale; float softcap;
+  uint q_off; uint o_off; uint kv_off; uint pos_off; int pos_q; float scale; float softcap;
 } p;
 shared float red[64];
 
@@ -32,15 +34,20 @@ float reduce(float v, uint op) {
   return r;
 }
 
+bool visible(uint j) {
+  const int pj = pos[p.pos_off + j];
+  return pj <= p.pos_q && (p.window == 0u || p.pos_q - pj < int(p.window));
+}
+
 void main() {
   const uint lid = gl_LocalInvocationID.x;
   for (uint h = gl_WorkGroupID.x; h < p.n_head; h += gl_NumWorkGroups.x) {
     const uint kvh = h / (p.n_head / p.n_kv);
-    const uint first = p.window > 0u && p.n_keys > p.window ? p.n_keys - p.window : 0u;
     const uint qo = p.q_off + h * p.hd, so = h * p.n_keys;
     float m = -3.402823466e38;
-    for (uint j = first + lid; j < p.n_keys; j += 64) {
-      const uint ko = j * p.kv_stride + kvh * p.hd;
+    for (uint j = lid; j < p.n_keys; j += 64) {
+      if (!visible(j)) continue;
+      const uint ko = p.kv_off + j * p.kv_stride + kvh * p.hd;
       float s = 0.0;
       for (uint d = 0; d < p.hd; d++) s += q[qo + d] * kc[ko + d];
       s *= p.scale;
@@ -51,8 +58,8 @@ void main() {
     m = reduce(m, 0u);
     if (p.has_sinks != 0u) m = max(m, sinks[h]);
     float sum = 0.0;
-    for (uint j = first + lid; j < p.n_keys; j += 64) {
-      const float e = exp(scratch[so + j] - m);
+    for (uint j = lid; j < p.n_keys; j += 64) {
+      const float e = visible(j) ? exp(scratch[so + j] - m) : 0.0;
       scratch[so + j] = e;
       sum += e;
     }
@@ -63,8 +70,8 @@ void main() {
     const float inv = 1.0 / sum;
     for (uint d = lid; d < p.hd; d += 64) {
       float acc = 0.0;
-      for (uint j = first; j < p.n_keys; j++)
-        acc += scratch[so + j] * vc[j * p.kv_stride + kvh * p.hd + d];
+      for (uint j = 0; j < p.n_keys; j++)
+        acc += scratch[so + j] * vc[p.kv_off + j * p.kv_stride + kvh * p.hd + d];
       o[p.o_off + h * p.hd + d] = acc * inv;
     }
     barrier();

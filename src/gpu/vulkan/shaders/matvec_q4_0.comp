@@ -1,10 +1,11 @@
 #version 450
-// y[t][row] = sum over k of dequant(W[row]) * x[t] for one weight row per workgroup pass.
-// Q4_0 in the upload layout (gpu/vulkan/matvec.cpp): 4 words of nibbles per block, block
-// (row, b) at words 4 * (row * nb + b); the fp16 scales two to a word from scale_off.
+// Q4_0 weights (the upload layout: 4 words of nibbles per block at 4 * (row * nb + b), byte j
+// holding elements j (low) and j + 16 (high); fp16 scales two to a word from scale_off)
+// against Q8_0-quantized activations (quantize_q8.comp), as the CPU's dot:
+// d_w * d_a * sum((q_w - 8) * q_a) per block. See matvec_q8_0.comp.
 layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
-layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer A { uint a[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
 layout(push_constant) uniform P { uint k; uint n; uint scale_off; uint x_off; uint y_off; } p;
 shared float part[64];
@@ -21,17 +22,17 @@ void main() {
     float acc = 0.0;
     for (uint b = lid; b < nb; b += 64) {
       const uint blk = row * nb + b;
-      const uint xb = p.x_off + b * 32;
-      float s = 0.0;
+      int s = 0;
       for (uint j = 0; j < 4; j++) {
         const uint q = w[4 * blk + j];
+        const int lo = int(a[8 * b + j]), hi = int(a[8 * b + 4 + j]);
         for (uint i = 0; i < 4; i++) {
           const uint byte = (q >> (8 * i)) & 0xffu;
-          const uint e = 4 * j + i;
-          s += float(int(byte & 15u) - 8) * x[xb + e] + float(int(byte >> 4) - 8) * x[xb + e + 16];
+          s += (int(byte & 15u) - 8) * bitfieldExtract(lo, int(8 * i), 8) +
+               (int(byte >> 4) - 8) * bitfieldExtract(hi, int(8 * i), 8);
         }
       }
-      acc += scale_of(blk) * s;
+      acc += scale_of(blk) * uintBitsToFloat(a[p.k / 4 + b]) * float(s);
     }
     part[lid] = acc;
     barrier();

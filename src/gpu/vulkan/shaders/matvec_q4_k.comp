@@ -1,13 +1,18 @@
 #version 450
-// Q4_K rows as stored (a 144-byte super-block is 36 words: d|dmin, 12 scale bytes, 128 code
-// bytes), super-block (row, b) at words 36 * (row * nb + b). One invocation per 32-element
-// sub-block: 64 of them cover 8 super-blocks. See matvec_q4_0.comp.
+// Q4_K weights as stored (a 144-byte super-block is 36 words: d|dmin, 12 scale bytes, 128
+// code bytes) at 36 * (row * nb + b), against Q8_K-quantized activations (quantize_q8.comp:
+// codes from word 0, one f32 scale per 256 from word k / 4), as the CPU's dot:
+// d_a * (d * sum(sc * sum(q * a)) - dmin * sum(m * sum(a))) per super-block. One invocation
+// per 32-element sub-block: 64 of them cover 8 super-blocks; a super-block's 8 integer sums
+// meet in shared memory so its float terms are formed once, as on the CPU (the d and dmin
+// terms nearly cancel: rounding each sub-block's on its own costs precision).
 layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
-layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer A { uint a[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
 layout(push_constant) uniform P { uint k; uint n; uint scale_off; uint x_off; uint y_off; } p;
 shared float part[64];
+shared int isums[64], msums[64];
 
 uint byte_at(uint base, uint i) { return (w[base + i / 4] >> (8 * (i % 4))) & 0xffu; }
 
@@ -16,32 +21,49 @@ void main() {
   const uint nb = p.k / 256;
   for (uint row = gl_WorkGroupID.x; row < p.n; row += gl_NumWorkGroups.x) {
     float acc = 0.0;
-    for (uint u = lid; u < nb * 8; u += 64) {
+    for (uint u0 = 0; u0 < nb * 8; u0 += 64) {  // uniform trip count: barriers inside
+      const uint u = u0 + lid;
       const uint b = u / 8, s = u % 8;
-      const uint base = 36 * (row * nb + b);
-      const vec2 dm = unpackHalf2x16(w[base]);
-      const uint sb = base + 1;  // scale bytes 0..11
-      uint sc, m;
-      if (s < 4) {
-        sc = byte_at(sb, s) & 63u;
-        m = byte_at(sb, s + 4) & 63u;
-      } else {
-        sc = (byte_at(sb, s + 4) & 15u) | ((byte_at(sb, s - 4) >> 6) << 4);
-        m = (byte_at(sb, s + 4) >> 4) | ((byte_at(sb, s) >> 6) << 4);
+      isums[lid] = 0;
+      msums[lid] = 0;
+      if (u < nb * 8) {
+        const uint base = 36 * (row * nb + b);
+          const uint sb = base + 1;  // scale bytes 0..11
+        uint sc, m;
+        if (s < 4) {
+          sc = byte_at(sb, s) & 63u;
+          m = byte_at(sb, s + 4) & 63u;
+        } else {
+          sc = (byte_at(sb, s + 4) & 15u) | ((byte_at(sb, s - 4) >> 6) << 4);
+          m = (byte_at(sb, s + 4) >> 4) | ((byte_at(sb, s) >> 6) << 4);
       }
       const uint qb = base + 4 + 8 * (s / 2);  // the 32 code bytes of this pair of sub-blocks
       const uint shift = 4 * (s % 2);
-      const uint xb = p.x_off + b * 256 + s * 32;
-      float dot = 0.0, xs = 0.0;
+      const uint ab = 64 * b + 8 * s;          // the sub-block's activation code words
+      int dot = 0, asum = 0;
       for (uint i = 0; i < 8; i++) {
         const uint q = w[qb + i];
+        const int qa = int(a[ab + i]);
         for (uint j = 0; j < 4; j++) {
-          const float xv = x[xb + 4 * i + j];
-          dot += float((q >> (8 * j + shift)) & 15u) * xv;
-          xs += xv;
+          const int av = bitfieldExtract(qa, int(8 * j), 8);
+          dot += int((q >> (8 * j + shift)) & 15u) * av;
+          asum += av;
         }
       }
-      acc += dm.x * float(sc) * dot - dm.y * float(m) * xs;
+      isums[lid] = int(sc) * dot;
+      msums[lid] = int(m) * asum;
+      }
+      barrier();
+      if (u < nb * 8 && s == 0) {
+        int is = 0, ms = 0;
+        for (uint i = 0; i < 8; i++) {
+          is += isums[lid + i];
+          ms += msums[lid + i];
+        }
+        const vec2 dm = unpackHalf2x16(w[36 * (row * nb + b)]);
+        acc += uintBitsToFloat(a[p.k / 4 + b]) * (dm.x * float(is) - dm.y * float(ms));
+      }
+      barrier();
     }
     part[lid] = acc;
     barrier();

@@ -1,12 +1,13 @@
 #version 450
-// Q6_K rows in the upload layout: each 210-byte super-block padded to 53 words (ql 32 words,
-// qh 16, scales 4, d in the low half of the last), super-block (row, b) at words
-// 53 * (row * nb + b). One invocation per 32 elements (half h, quarter c): element
-// 128h + 32c + l takes the low (c < 2) or high nibble of ql[64h + l + 32 (c % 2)], bits 2c..2c+1
-// of qh[32h + l], minus 32, times scale (128h + 32c + l) / 16. See matvec_q4_0.comp.
+// Q6_K weights in the upload layout (each 210-byte super-block padded to 53 words: ql 32
+// words, qh 16, scales 4, d in the low half of the last) at 53 * (row * nb + b), against
+// Q8_K-quantized activations (see matvec_q4_k.comp): d_a * d * sum(scale * sum(q * a)). One
+// invocation per 32 elements (half h, quarter c): element 128h + 32c + l takes the low
+// (c < 2) or high nibble of ql[64h + l + 32 (c % 2)] and bits 2c..2c+1 of qh[32h + l],
+// minus 32, with scale (128h + 32c + l) / 16.
 layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
-layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer A { uint a[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
 layout(push_constant) uniform P { uint k; uint n; uint scale_off; uint x_off; uint y_off; } p;
 shared float part[64];
@@ -25,16 +26,17 @@ void main() {
       const uint e0 = 128 * h + 32 * c;
       const int s0 = bitfieldExtract(int(byte_at(base + 48, e0 / 16)), 0, 8);
       const int s1 = bitfieldExtract(int(byte_at(base + 48, e0 / 16 + 1)), 0, 8);
-      const uint xb = p.x_off + b * 256 + e0;
-      float lo = 0.0, hi = 0.0;
+      const uint ab = 64 * b + e0 / 4;
+      int lo = 0, hi = 0;
       for (uint l = 0; l < 32; l++) {
         const uint ql = byte_at(base, 64 * h + l + 32 * (c % 2));
         const uint qh = byte_at(base + 32, 32 * h + l);
         const uint nib = c < 2 ? (ql & 15u) : (ql >> 4);
         const int q = int(nib | (((qh >> (2 * c)) & 3u) << 4)) - 32;
-        if (l < 16) lo += float(q) * x[xb + l]; else hi += float(q) * x[xb + l];
+        const int av = bitfieldExtract(int(a[ab + l / 4]), int(8 * (l % 4)), 8);
+        if (l < 16) lo += q * av; else hi += q * av;
       }
-      acc += d * (float(s0) * lo + float(s1) * hi);
+      acc += uintBitsToFloat(a[p.k / 4 + b]) * d * float(s0 * lo + s1 * hi);
     }
     part[lid] = acc;
     barrier();

@@ -1,9 +1,11 @@
 #version 450
-// Q8_0 in the upload layout: 8 words of signed bytes per block, block (row, b) at words
-// 8 * (row * nb + b); the fp16 scales two to a word from scale_off. See matvec_q4_0.comp.
+// Q8_0 weights (the upload layout: 8 words of signed codes per block at 8 * (row * nb + b),
+// the fp16 scales two to a word from scale_off) against Q8_0-quantized activations
+// (quantize_q8.comp: codes from word 0, f32 block scales from word k / 4), as the CPU's dot:
+// d_w * d_a * sum(q_w * q_a) per block. One workgroup per row pass.
 layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
-layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 1) readonly buffer A { uint a[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
 layout(push_constant) uniform P { uint k; uint n; uint scale_off; uint x_off; uint y_off; } p;
 shared float part[64];
@@ -20,15 +22,12 @@ void main() {
     float acc = 0.0;
     for (uint b = lid; b < nb; b += 64) {
       const uint blk = row * nb + b;
-      const uint xb = p.x_off + b * 32;
-      float s = 0.0;
+      int s = 0;
       for (uint j = 0; j < 8; j++) {
-        const int q = int(w[8 * blk + j]);
-        for (uint i = 0; i < 4; i++) {
-          s += float(bitfieldExtract(q, int(8 * i), 8)) * x[xb + 4 * j + i];
-        }
+        const int q = int(w[8 * blk + j]), qa = int(a[8 * b + j]);
+        for (int i = 0; i < 4; i++) s += bitfieldExtract(q, 8 * i, 8) * bitfieldExtract(qa, 8 * i, 8);
       }
-      acc += scale_of(blk) * s;
+      acc += scale_of(blk) * uintBitsToFloat(a[p.k / 4 + b]) * float(s);
     }
     part[lid] = acc;
     barrier();

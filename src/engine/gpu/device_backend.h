@@ -1,0 +1,34 @@
+// A context's forward on a GPU (ARCHITECTURE.md §6): an nn::Backend that records every step
+// of a Step into one Vulkan command buffer and submits it once, with the context's KV cache
+// mirrored on the device. Built only with the gpu part (OLLAMA_HAVE_VULKAN).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "engine/kv/kv_cache.h"
+#include "engine/model/arch.h"
+#include "engine/nn/blocks.h"
+
+namespace engine::gpu {
+
+class DeviceBackend : public nn::Backend {
+ public:
+  // The host KV cache was edited (cells removed, shifted, copied, cleared): the device copy is
+  // rebuilt from it before the next step.
+  virtual void kv_changed() = 0;
+  // The device's name, for logs and `ollama ps`.
+  virtual std::string device_name() const = 0;
+};
+
+// Whether this build has the Vulkan backend at all.
+bool vulkan_built();
+
+// The Vulkan backend for a context of `arch` (its scratch sized for n_batch tokens and its
+// host KV cache), or util::Error with the reason: no build support, no device, an
+// architecture or tensor type the shaders do not cover, out of device memory.
+std::unique_ptr<DeviceBackend> make_vulkan_backend(const model::Arch& arch,
+                                                   const std::string& arch_name,
+                                                   const nn::Scratch& scratch, kv::KvCache& kv,
+                                                   int n_batch);
+
+}  // namespace engine::gpu

@@ -1,0 +1,359 @@
+// The Vulkan DeviceBackend (ARCHITECTURE.md §6). One Step = one command buffer: the token
+// embeddings are looked up on the host and copied in, every block is recorded as dispatches
+// on device twins of the Scratch rows, and the logits come back once in finish(). Weights are
+// uploaded on first use (plain rows; packed CPU layouts are unpacked first). The KV cache is
+// mirrored on the device in F32 ([seq][cell][kv heads x head dim] per layer, rounded to fp16
+// when the host cache is fp16, so both paths attend to the same values); each step's new
+// keys/values are also copied back into the host cache, which stays complete for the
+// context's edits, after which the device copy is rebuilt from it.
+#include "engine/gpu/device_backend.h"
+
+#ifdef OLLAMA_HAVE_VULKAN
+#include <cstring>
+#include <unordered_map>
+#include <vector>
+
+#include "gpu/vulkan/device.h"
+#include "gpu/vulkan/matvec.h"
+#include "gpu/vulkan/vec_ops.h"
+#include "ops/blocks.h"
+#include "ops/kernels_impl.h"
+#include "ops/matmul.h"
+#include "util/error.h"
+#endif
+
+namespace engine::gpu {
+
+#ifndef OLLAMA_HAVE_VULKAN
+
+bool vulkan_built() { return false; }
+
+std::unique_ptr<DeviceBackend> make_vulkan_backend(const model::Arch&, const std::string&,
+                                                   const nn::Scratch&, kv::KvCache&, int) {
+  throw util::Error("this build has no GPU support (built without libvulkan-dev and glslc)",
+                    util::ErrorKind::kUnsupported);
+}
+
+#else
+
+namespace vk = ::gpu::vk;
+
+namespace {
+
+// The architectures whose forward uses only the blocks this backend records.
+bool arch_supported(const std::string& name) { return name == "llama"; }
+
+class VulkanBackend final : public DeviceBackend {
+ public:
+  VulkanBackend(const model::Arch& arch, const nn::Scratch& scratch, kv::KvCache& kv,
+                int n_batch)
+      : dev_(vk::Device::get()),
+        shape_(arch.shape()),
+        kv_(kv),
+        n_batch_(n_batch),
+        matvec_(dev_, std::max(arch.shape().n_embd, std::max(arch.shape().n_ff, arch.shape().n_q()))),
+        ops_(dev_),
+        rec_(dev_) {
+    const nn::Shape& sh = shape_;
+    if (sh.head_dim_k != sh.head_dim_v)
+      throw util::Error("vulkan: keys and values of different widths");
+    // Device twins of the Scratch rows the blocks name.
+    for (const std::vector<float>* v : {&scratch.x, &scratch.xn, &scratch.q, &scratch.k,
+                                        &scratch.v, &scratch.attn, &scratch.proj, &scratch.gate,
+                                        &scratch.up}) {
+      twins_.push_back({v->data(), v->size(), vk::Buffer(dev_, v->size() * 4 + 4, vk::Memory::kDevice)});
+    }
+    const size_t n_embd = sh.n_embd, n_kv = sh.n_k();
+    x_in_ = vk::Buffer(dev_, n_batch * n_embd * 4, vk::Memory::kHost);
+    logits_dev_ = vk::Buffer(dev_, n_batch * sh.n_vocab * 4, vk::Memory::kDevice);
+    logits_out_ = vk::Buffer(dev_, n_batch * sh.n_vocab * 4, vk::Memory::kHost);
+    cs_cap_ = 2 * sh.n_layer * n_batch * std::max<int64_t>(sh.head_dim_k, 2);
+    cs_ = vk::Buffer(dev_, cs_cap_ * 4, vk::Memory::kHost);
+    pos_ = vk::Buffer(dev_, static_cast<size_t>(kv.n_seq()) * kv.n_ctx() * 4, vk::Memory::kHost);
+    scores_ = vk::Buffer(dev_, sh.n_head * kv.n_ctx() * 4, vk::Memory::kDevice);
+    kv_back_ = vk::Buffer(dev_, sh.n_layer * n_batch * 2 * n_kv * 4, vk::Memory::kHost);
+    const size_t cache = static_cast<size_t>(kv.n_seq()) * kv.n_ctx() * n_kv * 4;
+    for (int64_t l = 0; l < sh.n_layer; l++) {
+      k_cache_.emplace_back(dev_, cache, vk::Memory::kDevice);
+      v_cache_.emplace_back(dev_, cache, vk::Memory::kDevice);
+    }
+  }
+
+  std::string device_name() const override { return dev_.info().name; }
+  void kv_changed() override { kv_dirty_ = true; }
+
+  void begin(nn::Step& s) override {
+    if (s.n_tokens > n_batch_) throw util::Error("vulkan: step larger than the context's batch");
+    cs_used_ = 0;
+    if (kv_dirty_) rebuild_kv();
+    // Positions of every cell of the sequences in this step (the host appended their cells).
+    auto* pos = static_cast<int32_t*>(pos_.data());
+    for (int t = 0; t < s.n_tokens; t++) {
+      const int seq = s.seq[t];
+      std::memcpy(pos + static_cast<size_t>(seq) * kv_.n_ctx(), kv_.positions(seq),
+                  kv_.n_used(seq) * sizeof(int32_t));
+    }
+  }
+
+  void embed(nn::Step& s, const nn::Matrix& token_embd, float scale) override {
+    // The lookup runs on the host (the rows stay in the host weights), then one copy in.
+    nn::Backend* self = s.backend;
+    s.backend = nullptr;
+    nn::embed(s, token_embd, scale);
+    s.backend = self;
+    const size_t bytes = static_cast<size_t>(s.n_tokens) * shape_.n_embd * 4;
+    std::memcpy(x_in_.data(), s.buf->x.data(), bytes);
+    rec_.copy(x_in_, twin(s.buf->x.data()).buf, bytes, 0, 0);
+  }
+
+  void rmsnorm_rows(nn::Step& s, const float* x, const nn::Vector& w, float eps, float* y,
+                    int64_t n) override {
+    const Loc xl = twin(x), yl = twin(y);
+    ops_.rmsnorm(rec_, xl.buf, xl.off, &vector(w, n), 0, yl.buf, yl.off, u32(n),
+                 u32(s.n_tokens), eps);
+  }
+
+  void linear(nn::Step& s, const nn::Matrix& w, const float* x, float* y, const nn::Vector* bias,
+              int n_rows) override {
+    const int rows = n_rows < 0 ? s.n_tokens : n_rows;
+    const vk::DeviceMatrix& m = matrix(w);
+    const Loc xl = twin(x), yl = twin(y);
+    const vk::Buffer* b = bias && bias->present() ? &vector(*bias, w.n) : nullptr;
+    for (int t = 0; t < rows; t++) {
+      matvec_.record(rec_, m, xl.buf, u32(xl.off + t * w.k), yl.buf, u32(yl.off + t * w.n));
+      if (b) ops_.add(rec_, yl.buf, u32(yl.off + t * w.n), *b, 0, yl.buf, u32(yl.off + t * w.n),
+                      u32(w.n));
+    }
+  }
+
+  void head_rmsnorm(nn::Step& s, float* x, int64_t n_heads, int64_t head_dim, const nn::Vector& w,
+                    float eps) override {
+    const Loc xl = twin(x);
+    ops_.rmsnorm(rec_, xl.buf, xl.off, &vector(w, head_dim), 0, xl.buf, xl.off, u32(head_dim),
+                 u32(s.n_tokens * n_heads), eps);
+  }
+
+  void rope_rows(nn::Step& s, float* x, int64_t n_heads, int64_t head_dim,
+                 const nn::Rope& rope) override {
+    const Loc xl = twin(x);
+    const int64_t width = n_heads * head_dim;
+    for (int t = 0; t < s.n_tokens; t++) {
+      if (cs_used_ + rope.n_rot > cs_cap_) throw util::Error("vulkan: RoPE table overflow");
+      float* cs = static_cast<float*>(cs_.data()) + cs_used_;
+      nn::rope_cache(rope, static_cast<float>(s.pos[t]), cs);
+      if (rope.yarn.mscale != 1.0f)
+        for (int64_t i = 0; i < rope.n_rot; i++) cs[i] *= rope.yarn.mscale;
+      ops_.rope(rec_, xl.buf, u32(xl.off + t * width), cs_, u32(cs_used_), u32(n_heads),
+                u32(head_dim), u32(rope.n_rot), rope.mode == nn::RopeMode::kNeox);
+      cs_used_ += rope.n_rot;
+    }
+  }
+
+  void attention(nn::Step& s, int layer, const nn::Shape& sh, float scale,
+                 nn::AttnOptions opt) override {
+    const int64_t n_kv = sh.n_k();
+    const Loc kl = twin(s.buf->k.data()), vl = twin(s.buf->v.data());
+    const Loc ql = twin(s.buf->q.data()), ol = twin(s.buf->attn.data());
+    const bool f16 = kv_.type() == KvType::kF16;
+    for (int t = 0; t < s.n_tokens; t++) {
+      const uint32_t cell = u32((static_cast<int64_t>(s.seq[t]) * kv_.n_ctx() + s.cell[t]) * n_kv);
+      ops_.store(rec_, kl.buf, u32(kl.off + t * n_kv), k_cache_[layer], cell, u32(n_kv), f16);
+      ops_.store(rec_, vl.buf, u32(vl.off + t * n_kv), v_cache_[layer], cell, u32(n_kv), f16);
+      const size_t back = (static_cast<size_t>(layer) * n_batch_ + t) * 2 * n_kv;
+      rec_.copy(k_cache_[layer], kv_back_, n_kv * 4, cell * 4ull, back * 4);
+      rec_.copy(v_cache_[layer], kv_back_, n_kv * 4, cell * 4ull, (back + n_kv) * 4);
+    }
+    const vk::Buffer* sinks = opt.sinks ? &vector_at(opt.sinks, sh.n_head) : nullptr;
+    for (int t = 0; t < s.n_tokens; t++) {
+      const int seq = s.seq[t];
+      vk::VecOps::Attn a{u32(sh.n_head), u32(sh.n_head_kv), u32(sh.head_dim_k),
+                         u32(kv_.n_used(seq)), u32(n_kv), scale, u32(opt.window),
+                         opt.softcap};
+      a.kv_off = u32(static_cast<int64_t>(seq) * kv_.n_ctx() * n_kv);
+      a.pos_off = u32(static_cast<int64_t>(seq) * kv_.n_ctx());
+      a.pos_q = s.pos[t];
+      ops_.attention(rec_, a, ql.buf, u32(ql.off + t * sh.n_q()), k_cache_[layer],
+                     v_cache_[layer], pos_, sinks, scores_, ol.buf,
+                     u32(ol.off + t * sh.n_head * sh.head_dim_v));
+    }
+  }
+
+  void add_rows(nn::Step& s, float* x, const float* proj, int64_t n) override {
+    const Loc xl = twin(x), pl = twin(proj);
+    ops_.add(rec_, xl.buf, xl.off, pl.buf, pl.off, xl.buf, xl.off, u32(n * s.n_tokens));
+  }
+
+  void ffn_gated(nn::Step& s, const nn::Matrix& gate, const nn::Matrix& up,
+                 const nn::Matrix& down, nn::Act act) override {
+    if (act != nn::Act::kSilu) nn::backend_lacks("GELU-gated FFN");
+    nn::Scratch& b = *s.buf;
+    linear(s, gate, b.xn.data(), b.gate.data(), nullptr, -1);
+    linear(s, up, b.xn.data(), b.up.data(), nullptr, -1);
+    const Loc gl = twin(b.gate.data()), ul = twin(b.up.data());
+    ops_.swiglu(rec_, gl.buf, gl.off, ul.buf, ul.off, gl.buf, gl.off, u32(gate.n * s.n_tokens));
+    linear(s, down, b.gate.data(), b.proj.data(), nullptr, -1);
+  }
+
+  void output_logits(nn::Step& s, const nn::Vector& norm, float eps,
+                     const nn::Matrix& output) override {
+    if (s.n_out == 0) return;
+    nn::Scratch& b = *s.buf;
+    const int64_t n = output.k;
+    const Loc xl = twin(b.x.data()), nl = twin(b.xn.data());
+    for (int i = 0; i < s.n_out; i++) {
+      ops_.rmsnorm(rec_, xl.buf, u32(xl.off + s.out_rows[i] * n), &vector(norm, n), 0, nl.buf,
+                   u32(nl.off + i * n), u32(n), 1, eps);
+    }
+    const vk::DeviceMatrix& m = matrix(output);
+    for (int i = 0; i < s.n_out; i++)
+      matvec_.record(rec_, m, nl.buf, u32(nl.off + i * n), logits_dev_, u32(i * output.n));
+    rec_.copy(logits_dev_, logits_out_, static_cast<size_t>(s.n_out) * output.n * 4);
+    want_logits_ = true;
+  }
+
+  void finish(nn::Step& s) override {
+    rec_.submit_and_wait();
+    if (want_logits_) {
+      std::memcpy(s.logits, logits_out_.data(),
+                  static_cast<size_t>(s.n_out) * shape_.n_vocab * sizeof(float));
+      want_logits_ = false;
+    }
+    // The step's keys and values into the host cache (rounded the same way already).
+    const int64_t n_kv = shape_.n_k();
+    const auto* back = static_cast<const float*>(kv_back_.data());
+    for (int64_t l = 0; l < shape_.n_layer; l++) {
+      for (int t = 0; t < s.n_tokens; t++) {
+        const float* k = back + (static_cast<size_t>(l) * n_batch_ + t) * 2 * n_kv;
+        kv_.write(static_cast<int>(l), s.seq[t], s.cell[t], k, k + n_kv);
+      }
+    }
+  }
+
+ private:
+  struct Twin {
+    const float* host;
+    size_t n;
+    vk::Buffer buf;
+  };
+  struct Loc {
+    vk::Buffer& buf;
+    uint32_t off;
+  };
+
+  static uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
+
+  // The device twin of the Scratch row that p points into, and p's offset in floats.
+  Loc twin(const float* p) {
+    for (Twin& t : twins_) {
+      if (p >= t.host && p < t.host + t.n) return {t.buf, u32(p - t.host)};
+    }
+    throw util::Error("vulkan: a block used memory that has no device twin");
+  }
+
+  const vk::DeviceMatrix& matrix(const nn::Matrix& w) {
+    auto it = matrices_.find(w.data);
+    if (it != matrices_.end()) return it->second;
+    const void* rows = w.data;
+    std::vector<uint8_t> plain;
+    if (w.layout == ops::Layout::kRows8) {  // packed for the CPU: back to plain rows
+      const ops::Kernels* kt = ops::kernels(w.type);
+      if (kt == nullptr || kt->unpack8 == nullptr)
+        throw util::Error("vulkan: packed weights without an unpack kernel");
+      const size_t rb = ops::row_bytes(w.type, w.k);
+      const int64_t pr = kt->pack_rows;
+      plain.resize(rb * w.n);
+      const auto* base = static_cast<const uint8_t*>(w.data);
+      for (int64_t r = 0; r < w.n; r++)
+        kt->unpack8(base + (r / pr) * pr * rb, static_cast<int>(r % pr), plain.data() + r * rb, w.k);
+      rows = plain.data();
+    }
+    return matrices_.emplace(w.data, vk::upload(dev_, rows, w.type, w.k, w.n)).first->second;
+  }
+
+  const vk::Buffer& vector(const nn::Vector& v, int64_t n) { return vector_at(v.data, n); }
+  const vk::Buffer& vector_at(const float* data, int64_t n) {
+    auto it = vectors_.find(data);
+    if (it != vectors_.end()) return it->second;
+    vk::Buffer staging(dev_, n * 4, vk::Memory::kHost);
+    std::memcpy(staging.data(), data, n * 4);
+    vk::Buffer dst(dev_, n * 4, vk::Memory::kDevice);
+    vk::Recorder up(dev_);
+    up.copy(staging, dst, n * 4);
+    up.submit_and_wait();
+    return vectors_.emplace(data, std::move(dst)).first->second;
+  }
+
+  // The device cache from the host cache, for every sequence's used cells.
+  void rebuild_kv() {
+    const int64_t hd = shape_.head_dim_k, n_kv = shape_.n_k(), n_ctx = kv_.n_ctx();
+    const bool f16 = kv_.type() == KvType::kF16;
+    const size_t bytes = static_cast<size_t>(kv_.n_seq()) * n_ctx * n_kv * 4;
+    vk::Buffer staging(dev_, bytes, vk::Memory::kHost);
+    auto* dst = static_cast<float*>(staging.data());
+    auto get = [&](const void* base, size_t i) {
+      return f16 ? ops::fp16_to_fp32(static_cast<const uint16_t*>(base)[i])
+                 : static_cast<const float*>(base)[i];
+    };
+    for (int64_t l = 0; l < shape_.n_layer; l++) {
+      for (int seq = 0; seq < kv_.n_seq(); seq++) {
+        for (int64_t h = 0; h < shape_.n_head_kv; h++) {
+          const void* kr = kv_.k_rows(static_cast<int>(l), seq, static_cast<int>(h));
+          for (int c = 0; c < kv_.n_used(seq); c++) {
+            float* row = dst + (static_cast<size_t>(seq) * n_ctx + c) * n_kv + h * hd;
+            for (int64_t d = 0; d < hd; d++) row[d] = get(kr, static_cast<size_t>(c) * hd + d);
+          }
+        }
+      }
+      vk::Recorder up(dev_);
+      up.copy(staging, k_cache_[l], bytes);
+      up.submit_and_wait();
+      for (int seq = 0; seq < kv_.n_seq(); seq++) {
+        for (int64_t h = 0; h < shape_.n_head_kv; h++) {
+          const void* vr = kv_.v_rows(static_cast<int>(l), seq, static_cast<int>(h));
+          for (int c = 0; c < kv_.n_used(seq); c++) {
+            float* row = dst + (static_cast<size_t>(seq) * n_ctx + c) * n_kv + h * hd;
+            for (int64_t d = 0; d < hd; d++) row[d] = get(vr, static_cast<size_t>(d) * n_ctx + c);
+          }
+        }
+      }
+      vk::Recorder up2(dev_);
+      up2.copy(staging, v_cache_[l], bytes);
+      up2.submit_and_wait();
+    }
+    kv_dirty_ = false;
+  }
+
+  vk::Device& dev_;
+  nn::Shape shape_;
+  kv::KvCache& kv_;
+  int n_batch_;
+  vk::Matvec matvec_;
+  vk::VecOps ops_;
+  vk::Recorder rec_;
+  std::vector<Twin> twins_;
+  std::unordered_map<const void*, vk::DeviceMatrix> matrices_;
+  std::unordered_map<const float*, vk::Buffer> vectors_;
+  vk::Buffer x_in_, logits_dev_, logits_out_, cs_, pos_, scores_, kv_back_;
+  std::vector<vk::Buffer> k_cache_, v_cache_;
+  int64_t cs_cap_ = 0, cs_used_ = 0;
+  bool kv_dirty_ = false, want_logits_ = false;
+};
+
+}  // namespace
+
+bool vulkan_built() { return true; }
+
+std::unique_ptr<DeviceBackend> make_vulkan_backend(const model::Arch& arch,
+                                                   const std::string& arch_name,
+                                                   const nn::Scratch& scratch, kv::KvCache& kv,
+                                                   int n_batch) {
+  if (!arch_supported(arch_name)) {
+    throw util::Error("the GPU backend does not run the " + arch_name + " architecture yet",
+                      util::ErrorKind::kUnsupported);
+  }
+  return std::make_unique<VulkanBackend>(arch, scratch, kv, n_batch);
+}
+
+#endif
+
+}  // namespace engine::gpu
