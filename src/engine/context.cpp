@@ -232,6 +232,9 @@ int Context::n_seq_max() const { return impl_->opts.n_seq_max; }
 int Context::n_batch() const { return impl_->opts.n_batch; }
 KvType Context::kv_type() const { return impl_->opts.kv_type; }
 size_t Context::kv_bytes() const { return impl_->kv->bytes(); }
+std::string Context::device() const {
+  return impl_->backend ? impl_->backend->device_name() : std::string();
+}
 const Model& Context::model() const { return *impl_->model; }
 
 }  // namespace engine

@@ -128,7 +128,9 @@ class Context {
   int n_seq_max() const;
   int n_batch() const;
   KvType kv_type() const;
-  size_t kv_bytes() const;  // memory of the whole cache
+  size_t kv_bytes() const;
+  // The GPU this context runs on (ContextOptions::gpu), or "" on the CPU.
+  std::string device() const;  // memory of the whole cache
   const Model& model() const;
 
   struct Impl;  // engine-internal

@@ -27,7 +27,18 @@ EngineRunner::EngineRunner(std::unique_ptr<engine::Model> model, const RunnerOpt
   co.n_seq_max = opts_.num_parallel;
   co.n_batch = opts_.num_batch;
   co.kv_type = opts_.kv_type;
-  ctx_ = model_->new_context(co);
+  if (opts_.gpu) {
+    co.gpu = true;
+    try {
+      ctx_ = model_->new_context(co);
+      on_gpu_ = true;
+      LOG_INFO("model runs on the GPU: {}", ctx_->device());
+    } catch (const util::Error& e) {
+      LOG_WARN("GPU not used for this model, running on the CPU: {}", e.what());
+      co.gpu = false;
+    }
+  }
+  if (!ctx_) ctx_ = model_->new_context(co);
   opts_.num_ctx = ctx_->n_ctx();
   for (int i = 0; i < opts_.num_parallel; i++) {
     slots_.push_back(std::make_unique<Slot>());
@@ -53,6 +64,8 @@ EngineRunner::~EngineRunner() {
   work_cv_.notify_all();
   thread_.join();
 }
+
+size_t EngineRunner::vram_bytes() const { return on_gpu_ ? memory_bytes() : 0; }
 
 size_t EngineRunner::memory_bytes() const {
   if (embedder_) return embedder_->weight_bytes();

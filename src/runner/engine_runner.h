@@ -79,6 +79,7 @@ class EngineRunner final : public Runner {
   const RunnerOptions& options() const override { return opts_; }
   int active() const { return active_.load(); }
   size_t memory_bytes() const override;
+  size_t vram_bytes() const override;
   Stats stats() override;
 
  private:
@@ -98,6 +99,7 @@ class EngineRunner final : public Runner {
   std::unique_ptr<engine::Embedder> embedder_;  // instead of model_ for embedding models
   std::unique_ptr<engine::Context> ctx_;
   RunnerOptions opts_;
+  bool on_gpu_ = false;  // the context runs on the GPU backend
   std::vector<std::unique_ptr<Slot>> slots_;
   std::mutex mu_;
   std::condition_variable work_cv_;  // loop waits for work

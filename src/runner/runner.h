@@ -22,6 +22,9 @@ struct RunnerOptions {
   int num_parallel = 1;  // sequence slots
   int num_batch = 512;   // tokens per engine step
   engine::KvType kv_type = engine::KvType::kF16;
+  // Run on the GPU (engine::ContextOptions::gpu); when the GPU cannot take the model the
+  // runner logs why and runs on the CPU.
+  bool gpu = false;
 };
 
 struct CompletionRequest {
@@ -125,6 +128,8 @@ class Runner {
 
   virtual const RunnerOptions& options() const = 0;
   virtual size_t memory_bytes() const = 0;  // weights + KV cache
+  // Of memory_bytes(), what lives on the GPU (/api/ps size_vram, `ollama ps` PROCESSOR).
+  virtual size_t vram_bytes() const { return 0; }
 
   // What /metrics reports of this runner.
   struct Stats {

@@ -226,6 +226,7 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, std::stop_tok
       ro.num_parallel = s_.num_parallel;
       ro.num_batch = e->num_batch;
       ro.kv_type = s_.kv_type;
+      ro.gpu = s_.gpu && req.num_gpu.value_or(-1) != 0;
       r = (s_.runner_factory ? s_.runner_factory : runner::EngineRunner::factory())(
           req.path, encoder, lo, ro);
     } catch (const std::exception& ex) {
@@ -324,6 +325,7 @@ std::vector<RunningModel> Scheduler::running() const {
         e->name, k,    e->details, e->size, e->runner ? e->runner->options().num_ctx : e->num_ctx,
         {},      false};
     m.forever = e->keep_alive_ns == util::kForever;
+    m.size_vram = e->runner ? e->runner->vram_bytes() : 0;
     if (e->refs > 0)
       m.expires_at = now_wall + std::chrono::nanoseconds(m.forever ? 0 : e->keep_alive_ns);
     else

@@ -28,6 +28,7 @@ struct Settings {
   int default_num_ctx = 4096;
   engine::KvType kv_type = engine::KvType::kF16;
   int num_threads = 0;  // 0 = physical cores
+  bool gpu = false;     // models run on the GPU unless a request says num_gpu 0
   // Memory available for models; 0 = read MemAvailable from /proc/meminfo at each load.
   uint64_t memory_limit = 0;
   // Makes the runner of a loaded model; empty: the engine's (runner::EngineRunner::factory()).
@@ -43,6 +44,7 @@ struct ModelRequest {
   int num_ctx = 0;            // 0 = default; clamped to the model's training context
   int num_batch = 0;
   int num_thread = 0;
+  std::optional<int> num_gpu;  // 0: on the CPU whatever Settings::gpu says
   std::optional<int64_t> keep_alive_ns;  // absent: keep the loaded model's current duration
 };
 
@@ -53,6 +55,7 @@ struct RunningModel {
   int context_length = 0;
   std::chrono::system_clock::time_point expires_at;
   bool forever = false;
+  uint64_t size_vram = 0;  // of size, on the GPU
 };
 
 class Scheduler;

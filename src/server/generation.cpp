@@ -214,6 +214,7 @@ sched::ModelRequest model_request(const GenModel& m, const api::Options& options
   opt(options.num_ctx, r.num_ctx);
   opt(options.num_batch, r.num_batch);
   opt(options.num_thread, r.num_thread);
+  if (options.num_gpu) r.num_gpu = *options.num_gpu;
   r.keep_alive_ns = keep_alive_ns;
   if (r.path.empty()) throw util::bad_request("model '" + m.model.short_name + "' has no weights");
   return r;

@@ -21,6 +21,12 @@ sched::Settings scheduler_settings(const util::Config& cfg) {
   } else if (!cfg.kv_cache_type.empty() && cfg.kv_cache_type != "f16") {
     LOG_WARN("OLLAMA_KV_CACHE_TYPE={} is not supported; using f16", cfg.kv_cache_type);
   }
+  if (cfg.llm_library == "vulkan") {
+    s.gpu = true;
+  } else if (!cfg.llm_library.empty() && cfg.llm_library.rfind("cpu", 0) != 0) {
+    LOG_WARN("OLLAMA_LLM_LIBRARY={} is not a library of this build (vulkan, cpu); using the CPU",
+             cfg.llm_library);
+  }
   s.num_threads = std::clamp(cfg.num_threads, 0, util::available_cpus());
   if (s.num_threads != cfg.num_threads)
     LOG_WARN("OLLAMA_NUM_THREADS={} is outside 0..{}; using {}", cfg.num_threads,
@@ -52,7 +58,7 @@ std::vector<api::ProcessModel> SchedulerRunningModels::list() {
           std::chrono::duration_cast<std::chrono::nanoseconds>(r.expires_at.time_since_epoch())
               .count());
     }
-    m.size_vram = 0;
+    m.size_vram = static_cast<int64_t>(r.size_vram);
     m.context_length = r.context_length;
     out.push_back(std::move(m));
   }

@@ -149,6 +149,7 @@ Config Config::from_env() {
   if (c.editor.empty()) c.editor = getenv_clean("EDITOR");
   c.api_key = getenv_clean("OLLAMA_API_KEY");
   c.num_threads = getenv_int("OLLAMA_NUM_THREADS", 0);
+  c.llm_library = getenv_clean("OLLAMA_LLM_LIBRARY");
   return c;
 }
 
@@ -180,6 +181,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
       {"OLLAMA_KV_CACHE_TYPE", kv_cache_type},
       {"OLLAMA_LOAD_TIMEOUT", format_go_duration(load_timeout_ns)},
       {"OLLAMA_NUM_THREADS", std::to_string(num_threads)},
+      {"OLLAMA_LLM_LIBRARY", llm_library},
       // Whether keys are required, never the keys.
       {"OLLAMA_API_KEY", api_keys().empty() ? "" : std::to_string(api_keys().size()) + " key(s)"},
   };

@@ -46,6 +46,9 @@ struct Config {
   // OLLAMA_API_KEY's entries (one key or a comma-separated list), trimmed, empty ones dropped.
   std::vector<std::string> api_keys() const;
   int num_threads = 0;  // OLLAMA_NUM_THREADS: 0 = physical cores
+  // OLLAMA_LLM_LIBRARY: "vulkan" runs models on the GPU (the Vulkan backend; any device the
+  // loader lists, Mesa's lavapipe included), "cpu"/"cpu_avx2"/... or empty: on the CPU.
+  std::string llm_library;
 
   // Reads the environment now. Cheap; call once at start-up and pass the result around.
   static Config from_env();

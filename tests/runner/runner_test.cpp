@@ -135,9 +135,12 @@ TEST(Runner, CancelFreesTheSlot) {
 
 TEST(Runner, StoppedTokenEndsAWaitForASlotAndAGeneration) {
   auto r = make_runner(1);
-  // One slot, held by a long generation: a second request waits for it until its token stops.
+  // One slot, held by a long generation (stories260K decodes thousands of tokens a second:
+  // the limit must outlast the waits below by far): a second request waits for it until its
+  // token stops.
+  constexpr int kLong = 1000000;
   std::stop_source first;
-  auto gen = r->start(greedy("Once upon a time", 2000), r->admit(greedy("Once upon a time", 2000)),
+  auto gen = r->start(greedy("Once upon a time", kLong), r->admit(greedy("Once upon a time", kLong)),
                       first.get_token());
   runner::CompletionChunk ch;
   ASSERT_TRUE(gen->next(ch));
@@ -159,7 +162,7 @@ TEST(Runner, StoppedTokenEndsAWaitForASlotAndAGeneration) {
   first.request_stop();
   while (gen->next(ch)) {
   }
-  EXPECT_LT(gen->result().eval_count, 2000);
+  EXPECT_LT(gen->result().eval_count, kLong);
   gen.reset();
   EXPECT_EQ(r->active(), 0);
   // A token stopped before start cancels at once.

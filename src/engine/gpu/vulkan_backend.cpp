@@ -8,6 +8,8 @@
 // context's edits, after which the device copy is rebuilt from it.
 #include "engine/gpu/device_backend.h"
 
+#include "util/error.h"
+
 #ifdef OLLAMA_HAVE_VULKAN
 #include <cstring>
 #include <unordered_map>
@@ -19,7 +21,6 @@
 #include "ops/blocks.h"
 #include "ops/kernels_impl.h"
 #include "ops/matmul.h"
-#include "util/error.h"
 #endif
 
 namespace engine::gpu {

@@ -1,0 +1,83 @@
+"""The server on the GPU backend (OLLAMA_LLM_LIBRARY=vulkan; Mesa's lavapipe in CI): the
+stories260K golden continuation through /api/generate streamed and not, /api/ps and `ollama
+ps` reporting the model on the GPU, num_gpu 0 keeping a model on the CPU, and a model the
+GPU backend does not run (qwen2) served from the CPU with the reason in the log. Skipped
+only when the binary was built without the gpu part."""
+
+import json
+import os
+import unittest
+
+from ollama_e2e import ServerProcess, require_file, testdata
+
+OPTS = {"temperature": 0, "num_predict": 20}
+
+
+def golden():
+    with open(require_file(testdata("real", "stories260K.expected.json"))) as f:
+        g = json.load(f)["prompted_greedy"][0]
+    return g["prompt"], g["full_text"][len(g["prompt"]):]
+
+
+class GpuServerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.prompt, cls.continuation = golden()
+        cls.server = ServerProcess.start(extra_env={"OLLAMA_LLM_LIBRARY": "vulkan"})
+        cls.server.create_stories("stories:latest", template="{{ .Prompt }}")
+        cls.server.create_from_file("qwen:latest",
+                                    require_file(testdata("models", "tiny-qwen2-e64-f32.gguf")))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def generate(self, model, **extra):
+        body = {"model": model, "prompt": self.prompt, "raw": True, "stream": False,
+                "options": dict(OPTS)}
+        body.update(extra)
+        r = self.server.post("/api/generate", body)
+        self.assertEqual(r.status, 200, r.text)
+        return r.json()
+
+    def ps(self):
+        r = self.server.get("/api/ps")
+        self.assertEqual(r.status, 200)
+        return {m["name"]: m for m in r.json()["models"]}
+
+    def test_a_golden_text_on_the_gpu_and_ps_says_so(self):
+        out = self.generate("stories:latest")
+        if "this build has no GPU support" in self.server.log():
+            self.skipTest("built without the gpu part")
+        text = out["response"]
+        self.assertGreater(len(text), 10, text)
+        self.assertTrue(self.continuation.startswith(text), "%r\n%r" % (text, self.continuation))
+        # streamed: the same text in chunks
+        body = {"model": "stories:latest", "prompt": self.prompt, "raw": True,
+                "options": dict(OPTS)}
+        chunks = [obj for status, obj in self.server.stream_lines("POST", "/api/generate", body)]
+        self.assertGreater(len(chunks), 2)
+        self.assertEqual("".join(c.get("response", "") for c in chunks), text)
+        m = self.ps()["stories:latest"]
+        self.assertGreater(m["size"], 0)
+        self.assertEqual(m["size_vram"], m["size"])
+        r = self.server.run_cli("ps")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        line = [l for l in r.stdout.splitlines() if l.startswith("stories:latest")][0]
+        self.assertIn("100% GPU", line)
+        self.assertIn("model runs on the GPU", self.server.log())
+
+    def test_b_num_gpu_zero_and_an_unsupported_arch_run_on_the_cpu(self):
+        self.server.post("/api/generate", {"model": "stories:latest", "keep_alive": 0})
+        out = self.generate("stories:latest", options=dict(OPTS, num_gpu=0))
+        self.assertTrue(self.continuation.startswith(out["response"]))
+        self.assertEqual(self.ps()["stories:latest"]["size_vram"], 0)
+        out = self.generate("qwen:latest", options={"temperature": 0, "num_predict": 4})
+        self.assertEqual(out["done_reason"], "length")
+        self.assertEqual(self.ps()["qwen:latest"]["size_vram"], 0)
+        self.assertIn("GPU not used for this model", self.server.log())
+        self.assertIn("qwen2", self.server.log())
+
+
+if __name__ == "__main__":
+    unittest.main()
