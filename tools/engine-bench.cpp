@@ -1,4 +1,5 @@
-// engine-bench MODEL.gguf [-p N] [-n N] [-t N] [--kv f32] [--parallel N] [--no-bw] [--json]:
+// engine-bench MODEL.gguf [-p N] [-n N] [-t N] [--kv f32] [--parallel N] [--no-bw] [--gpu]
+// [--json] (--gpu: on the Vulkan backend, the device's copy bandwidth as the roofline):
 // prefill/decode tokens/s and the bandwidth roofline (the library behind `ollama bench`).
 #include <cstdio>
 #include <cstdlib>
@@ -36,12 +37,14 @@ int main(int argc, char** argv) {
       o.bandwidth_bytes = 0;
     else if (a == "--json")
       json = true;
+    else if (a == "--gpu")
+      o.gpu = true;
     else if (a[0] != '-' && o.model_path.empty())
       o.model_path = a;
     else {
       std::fprintf(stderr,
                    "usage: engine-bench MODEL.gguf [-p N] [-n N] [-t N] [-b N] "
-                   "[--kv f16|f32] [--parallel N] [--no-bw] [--json]\n");
+                   "[--kv f16|f32] [--parallel N] [--no-bw] [--gpu] [--json]\n");
       return 2;
     }
   }

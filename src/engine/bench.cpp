@@ -1,5 +1,7 @@
 #include "engine/bench.h"
 
+#include "engine/gpu/device_backend.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -104,14 +106,17 @@ BenchResult run_bench(const BenchOptions& o) {
   r.n_threads = model->n_threads();
   r.n_prompt = o.n_prompt;
   r.n_gen = o.n_gen;
-  if (o.bandwidth_bytes > 0) {
+  if (o.bandwidth_bytes > 0 && o.gpu) {
+    r.bandwidth_gbs = gpu::device_bandwidth_gbs(o.bandwidth_bytes / 4, &r.device);
+  } else if (o.bandwidth_bytes > 0) {
     r.bandwidth_gbs = measure_read_bandwidth(model->pool(), o.bandwidth_bytes, o.bandwidth_threads,
                                              o.repetitions);
   }
 
   const int n_ctx = o.n_prompt + o.n_gen + 1;
   auto ctx = model->new_context(
-      {.n_ctx = n_ctx, .n_seq_max = 1, .n_batch = o.n_batch, .kv_type = o.kv_type});
+      {.n_ctx = n_ctx, .n_seq_max = 1, .n_batch = o.n_batch, .kv_type = o.kv_type, .gpu = o.gpu});
+  r.device = ctx->device();
   const int64_t n_vocab = model->n_vocab();
   // Deterministic pseudo-random prompt (token ids spread over the vocabulary).
   Batch b;
@@ -152,7 +157,8 @@ BenchResult run_bench(const BenchOptions& o) {
     auto pctx = model->new_context({.n_ctx = n_prompt + o.n_gen + 1,
                                     .n_seq_max = n_seq,
                                     .n_batch = o.n_batch,
-                                    .kv_type = o.kv_type});
+                                    .kv_type = o.kv_type,
+                                    .gpu = o.gpu});
     b.clear();
     for (int s = 0; s < n_seq; s++) {
       for (int i = 0; i < n_prompt; i++) b.add(next_id(), i, s, i == n_prompt - 1);
@@ -189,11 +195,12 @@ std::string BenchResult::to_json() const {
       "\"n_threads\":%d,\"n_prompt\":%d,\"n_gen\":%d,\"load_s\":%.4f,"
       "\"bandwidth_gbs\":%.3f,\"prefill_tps\":%.3f,\"decode_tps\":%.3f,"
       "\"roofline_tps\":%.3f,\"decode_roofline\":%.4f,\"n_parallel\":%d,"
-      "\"parallel_decode_tps\":%.3f}",
+      "\"parallel_decode_tps\":%.3f,\"device\":\"%s\"}",
       json_escape(model_path).c_str(), json_escape(arch).c_str(),
       static_cast<unsigned long long>(weight_bytes), static_cast<unsigned long long>(active_bytes),
       static_cast<unsigned long long>(n_params), n_threads, n_prompt, n_gen, load_s, bandwidth_gbs,
-      prefill_tps, decode_tps, roofline_tps, decode_roofline, n_parallel, parallel_decode_tps);
+      prefill_tps, decode_tps, roofline_tps, decode_roofline, n_parallel, parallel_decode_tps,
+      json_escape(device).c_str());
   return buf;
 }
 
@@ -209,6 +216,7 @@ std::string BenchResult::to_text() const {
                 n_params / 1e6, n_threads, load_s, bandwidth_gbs, roofline_tps, n_prompt,
                 prefill_tps, n_gen, decode_tps, decode_roofline * 100);
   std::string text = buf;
+  if (!device.empty()) text += "device    " + device + " (GPU; bandwidth from device copies)\n";
   if (n_parallel > 1) {
     std::snprintf(buf, sizeof buf, "parallel  %d sequences x %d tokens: %.2f t/s aggregate\n",
                   n_parallel, n_gen, parallel_decode_tps);

@@ -26,6 +26,7 @@ struct BenchOptions {
   size_t bandwidth_bytes = size_t(1) << 30;  // buffer read to measure bandwidth; 0 = skip
   int bandwidth_threads = 2;
   int repetitions = 3;  // bandwidth: best of this many passes
+  bool gpu = false;     // run on the GPU backend; bandwidth is then the device's (copies)
 };
 
 struct BenchResult {
@@ -41,6 +42,7 @@ struct BenchResult {
   double decode_roofline = 0;  // decode_tps / roofline_tps (0..1)
   int n_parallel = 0;
   double parallel_decode_tps = 0;  // aggregate over n_parallel sequences decoding together
+  std::string device;              // the GPU (BenchOptions::gpu), "" on the CPU
 
   std::string to_json() const;  // one JSON object, keys as the field names above
   std::string to_text() const;  // a few human-readable lines

@@ -23,6 +23,10 @@ class DeviceBackend : public nn::Backend {
 // Whether this build has the Vulkan backend at all.
 bool vulkan_built();
 
+// The GPU's memory bandwidth (GB/s of bytes read plus written by device copies) and its name;
+// throws util::Error when there is no device.
+double device_bandwidth_gbs(size_t bytes, std::string* device_name = nullptr);
+
 // The Vulkan backend for a context of `arch` (its scratch sized for n_batch tokens and its
 // host KV cache), or util::Error with the reason: no build support, no device, an
 // architecture or tensor type the shaders do not cover, out of device memory.

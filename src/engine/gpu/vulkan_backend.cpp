@@ -29,6 +29,11 @@ namespace engine::gpu {
 
 bool vulkan_built() { return false; }
 
+double device_bandwidth_gbs(size_t, std::string*) {
+  throw util::Error("this build has no GPU support (built without libvulkan-dev and glslc)",
+                    util::ErrorKind::kUnsupported);
+}
+
 std::unique_ptr<DeviceBackend> make_vulkan_backend(const model::Arch&, const std::string&,
                                                    const nn::Scratch&, kv::KvCache&, int) {
   throw util::Error("this build has no GPU support (built without libvulkan-dev and glslc)",
@@ -343,6 +348,12 @@ class VulkanBackend final : public DeviceBackend {
 }  // namespace
 
 bool vulkan_built() { return true; }
+
+double device_bandwidth_gbs(size_t bytes, std::string* device_name) {
+  vk::Device& dev = vk::Device::get();
+  if (device_name) *device_name = dev.info().name;
+  return vk::copy_bandwidth(dev, bytes, 8);
+}
 
 std::unique_ptr<DeviceBackend> make_vulkan_backend(const model::Arch& arch,
                                                    const std::string& arch_name,

@@ -1,5 +1,7 @@
 #include "gpu/vulkan/device.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -200,6 +202,22 @@ uint32_t Device::memory_type(uint32_t allowed, VkMemoryPropertyFlags want) const
     if ((allowed & (1u << i)) && (mem_.memoryTypes[i].propertyFlags & want) == want) return i;
   }
   throw util::Error("vulkan: no memory type with the properties a buffer needs");
+}
+
+double copy_bandwidth(Device& dev, size_t bytes, int reps) {
+  Buffer a(dev, bytes, Memory::kDevice), b(dev, bytes, Memory::kDevice);
+  Recorder rec(dev);
+  rec.copy(a, b, bytes);  // first touch
+  rec.submit_and_wait();
+  double best = 0;
+  for (int pass = 0; pass < 3; pass++) {
+    for (int i = 0; i < reps; i++) rec.copy(i % 2 ? b : a, i % 2 ? a : b, bytes);
+    const auto t0 = std::chrono::steady_clock::now();
+    rec.submit_and_wait();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, 2.0 * static_cast<double>(bytes) * reps / s / 1e9);
+  }
+  return best;
 }
 
 // ---- Buffer ----

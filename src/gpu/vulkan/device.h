@@ -144,6 +144,10 @@ class Device {
   VkPhysicalDeviceMemoryProperties mem_{};
 };
 
+// Device memory bandwidth: device-local buffer copies of `bytes` each, `reps` in one
+// submission, best of 3 submissions; bytes read plus bytes written per second (GB/s).
+double copy_bandwidth(Device& dev, size_t bytes, int reps);
+
 // Throws util::Error naming what failed when r is not VK_SUCCESS.
 void check(VkResult r, const char* what);
 
