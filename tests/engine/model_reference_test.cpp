@@ -234,6 +234,7 @@ INSTANTIATE_TEST_SUITE_P(
                       RefCase{"tiny-llama-e256-q8_0", nullptr, 0.2, 0.05, false, true},
                       RefCase{"tiny-llama-e256-q4_0", nullptr, 0.2, 0.05, false, true},
                       RefCase{"tiny-llama-e256-q4_k_m", nullptr, 0.2, 0.05, false, true},
+                      RefCase{"tiny-llama-e256-q5_k_m", nullptr, 0.2, 0.05, false, true},
                       RefCase{"tiny-llama-e256-q6_k", nullptr, 0.2, 0.05, false, true}),
     [](const auto& info) {
       std::string n = info.param.name;

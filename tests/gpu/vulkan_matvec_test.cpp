@@ -52,7 +52,7 @@ TEST(VulkanMatvec, MatchesTheScalarDotsForEveryTypeAndShape) {
   struct Shape {
     int64_t k, n;
   };
-  for (DType t : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q6_K}) {
+  for (DType t : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     for (const Shape s : {Shape{32, 1}, Shape{256, 37}, Shape{4096, 130}, Shape{64, 70000},
                           Shape{2048, 9}}) {
       if (!gpu::vk::matvec_supports(t, s.k)) {
@@ -103,12 +103,12 @@ TEST(VulkanMatvec, MatchesTheScalarDotsForEveryTypeAndShape) {
 
 TEST(VulkanMatvec, RefusesTypesAndShapesItHasNoKernelFor) {
   Device& dev = device();
-  EXPECT_FALSE(gpu::vk::matvec_supports(DType::Q5_K, 256));
+  EXPECT_FALSE(gpu::vk::matvec_supports(DType::Q3_K, 256));
   EXPECT_FALSE(gpu::vk::matvec_supports(DType::Q4_K, 128));
   EXPECT_FALSE(gpu::vk::matvec_supports(DType::Q8_0, 48));
   EXPECT_FALSE(gpu::vk::matvec_supports(DType::F16, 3));
-  std::vector<uint8_t> w(176);
-  EXPECT_THROW(gpu::vk::upload(dev, w.data(), DType::Q5_K, 256, 1), util::Error);
+  std::vector<uint8_t> w(110);
+  EXPECT_THROW(gpu::vk::upload(dev, w.data(), DType::Q3_K, 256, 1), util::Error);
 }
 
 }  // namespace

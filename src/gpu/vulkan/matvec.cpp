@@ -36,10 +36,12 @@ struct TypeLayout {
 const TypeLayout* layout_of(ops::DType t) {
   static const TypeLayout f32{"matvec_f32", 0, 0, 0}, f16{"matvec_f16", 0, 0, 0},
       q8{"matvec_q8_0", 8, 0, 32}, q4{"matvec_q4_0", 4, 0, 32}, q4k{"matvec_q4_k", 0, 36, 256},
-      q6k{"matvec_q6_k", 0, 53, 256};
+      q5k{"matvec_q5_k", 0, 44, 256}, q6k{"matvec_q6_k", 0, 53, 256};
   switch (t) {
     case ops::DType::Q4_K:
       return &q4k;
+    case ops::DType::Q5_K:
+      return &q5k;
     case ops::DType::Q6_K:
       return &q6k;
     case ops::DType::F32:

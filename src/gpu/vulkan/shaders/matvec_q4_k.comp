@@ -14,7 +14,40 @@ layout(push_constant) uniform P { uint k; uint n; uint scale_off; uint x_off; ui
 shared float part[64];
 shared int isums[64], msums[64];
 
+const uint kWords = 36u;  // per super-block
+const uint kCodes = 4u;  // word of the first low-nibble byte
+
 uint byte_at(uint base, uint i) { return (w[base + i / 4] >> (8 * (i % 4))) & 0xffu; }
+
+// sc * sum(q * a) and m * sum(a) over sub-block s of super-block b of `row`.
+ivec2 sub_block(uint row, uint nb, uint b, uint s) {
+  const uint base = kWords * (row * nb + b);
+  const uint sb = base + 1;  // scale bytes 0..11
+  uint sc, m;
+  if (s < 4) {
+    sc = byte_at(sb, s) & 63u;
+    m = byte_at(sb, s + 4) & 63u;
+  } else {
+    sc = (byte_at(sb, s + 4) & 15u) | ((byte_at(sb, s - 4) >> 6) << 4);
+    m = (byte_at(sb, s + 4) >> 4) | ((byte_at(sb, s) >> 6) << 4);
+  }
+  const uint qb = base + kCodes + 8 * (s / 2);  // the 32 nibble bytes of this pair of sub-blocks
+  const uint shift = 4 * (s % 2);
+  const uint ab = 64 * b + 8 * s;               // the sub-block's activation code words
+  int dot = 0, asum = 0;
+  for (uint i = 0; i < 8; i++) {
+    const uint q = w[qb + i];
+    const uint hb = 0u  /* no high bits */;
+    const int qa = int(a[ab + i]);
+    for (uint j = 0; j < 4; j++) {
+      const int av = bitfieldExtract(qa, int(8 * j), 8);
+      const uint code = ((q >> (8 * j + shift)) & 15u) | (((hb >> (8 * j + s)) & 1u) << 4);
+      dot += int(code) * av;
+      asum += av;
+    }
+  }
+  return ivec2(int(sc) * dot, int(m) * asum);
+}
 
 void main() {
   const uint lid = gl_LocalInvocationID.x;
@@ -24,35 +57,9 @@ void main() {
     for (uint u0 = 0; u0 < nb * 8; u0 += 64) {  // uniform trip count: barriers inside
       const uint u = u0 + lid;
       const uint b = u / 8, s = u % 8;
-      isums[lid] = 0;
-      msums[lid] = 0;
-      if (u < nb * 8) {
-        const uint base = 36 * (row * nb + b);
-          const uint sb = base + 1;  // scale bytes 0..11
-        uint sc, m;
-        if (s < 4) {
-          sc = byte_at(sb, s) & 63u;
-          m = byte_at(sb, s + 4) & 63u;
-        } else {
-          sc = (byte_at(sb, s + 4) & 15u) | ((byte_at(sb, s - 4) >> 6) << 4);
-          m = (byte_at(sb, s + 4) >> 4) | ((byte_at(sb, s) >> 6) << 4);
-      }
-      const uint qb = base + 4 + 8 * (s / 2);  // the 32 code bytes of this pair of sub-blocks
-      const uint shift = 4 * (s % 2);
-      const uint ab = 64 * b + 8 * s;          // the sub-block's activation code words
-      int dot = 0, asum = 0;
-      for (uint i = 0; i < 8; i++) {
-        const uint q = w[qb + i];
-        const int qa = int(a[ab + i]);
-        for (uint j = 0; j < 4; j++) {
-          const int av = bitfieldExtract(qa, int(8 * j), 8);
-          dot += int((q >> (8 * j + shift)) & 15u) * av;
-          asum += av;
-        }
-      }
-      isums[lid] = int(sc) * dot;
-      msums[lid] = int(m) * asum;
-      }
+      const ivec2 r = u < nb * 8 ? sub_block(row, nb, b, s) : ivec2(0);
+      isums[lid] = r.x;
+      msums[lid] = r.y;
       barrier();
       if (u < nb * 8 && s == 0) {
         int is = 0, ms = 0;
@@ -60,7 +67,7 @@ void main() {
           is += isums[lid + i];
           ms += msums[lid + i];
         }
-        const vec2 dm = unpackHalf2x16(w[36 * (row * nb + b)]);
+        const vec2 dm = unpackHalf2x16(w[kWords * (row * nb + b)]);
         acc += uintBitsToFloat(a[p.k / 4 + b]) * (dm.x * float(is) - dm.y * float(ms));
       }
       barrier();
