@@ -16,6 +16,9 @@ endif()
 if(OLLAMA_HAVE_VULKAN)
   ollama_part(gpu ops util Vulkan::Vulkan)
   file(GLOB OLLAMA_SHADERS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/gpu/vulkan/shaders/*.comp)
+  # Shared shader bodies (#include "x.glsl"): every shader is rebuilt when one changes.
+  file(GLOB OLLAMA_SHADER_INCLUDES CONFIGURE_DEPENDS
+       ${CMAKE_SOURCE_DIR}/src/gpu/vulkan/shaders/*.glsl)
   set(spvs "")
   foreach(src ${OLLAMA_SHADERS})
     get_filename_component(name ${src} NAME_WE)
@@ -24,7 +27,7 @@ if(OLLAMA_HAVE_VULKAN)
       OUTPUT ${spv}
       COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/shaders
       COMMAND ${GLSLC} --target-env=vulkan1.1 -O -Werror -o ${spv} ${src}
-      DEPENDS ${src}
+      DEPENDS ${src} ${OLLAMA_SHADER_INCLUDES}
       COMMENT "glslc ${name}.comp"
       VERBATIM)
     list(APPEND spvs ${spv})

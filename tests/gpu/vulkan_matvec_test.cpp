@@ -52,7 +52,8 @@ TEST(VulkanMatvec, MatchesTheScalarDotsForEveryTypeAndShape) {
   struct Shape {
     int64_t k, n;
   };
-  for (DType t : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1,
+                  DType::Q5_0, DType::Q5_1, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     for (const Shape s : {Shape{32, 1}, Shape{256, 37}, Shape{4096, 130}, Shape{64, 70000},
                           Shape{2048, 9}}) {
       if (!gpu::vk::matvec_supports(t, s.k)) {

@@ -22,7 +22,8 @@ struct QuantizePush {
 
 // How a type's blocks are laid out for its shader:
 //   code_words > 0: 32-element blocks split into code words, then the fp16 scales two to a word;
-//   slot_words > 0: 256-element super-blocks copied as they are, each into slot_words words;
+//   slot_words > 0: blocks of slot_elems (32 or 256) copied as they are, each into
+//                   slot_words words (zero padded);
 //   both 0: a float type, rows as they are.
 // act_block: activations quantized to 8-bit codes per block of 32 (Q8_0, d rounded to fp16)
 // or 256 (Q8_K) first, as the CPU's dots take them; 0: the shader reads float activations.
@@ -31,9 +32,12 @@ struct TypeLayout {
   uint32_t code_words;
   uint32_t slot_words;
   uint32_t act_block;
+  uint32_t slot_elems = 256;
 };
 
 const TypeLayout* layout_of(ops::DType t) {
+  static const TypeLayout q41{"matvec_q4_1", 0, 5, 32, 32}, q50{"matvec_q5_0", 0, 6, 32, 32},
+      q51{"matvec_q5_1", 0, 6, 32, 32}, bf16{"matvec_bf16", 0, 0, 0};
   static const TypeLayout f32{"matvec_f32", 0, 0, 0}, f16{"matvec_f16", 0, 0, 0},
       q8{"matvec_q8_0", 8, 0, 32}, q4{"matvec_q4_0", 4, 0, 32}, q4k{"matvec_q4_k", 0, 36, 256},
       q5k{"matvec_q5_k", 0, 44, 256}, q6k{"matvec_q6_k", 0, 53, 256};
@@ -42,6 +46,14 @@ const TypeLayout* layout_of(ops::DType t) {
       return &q4k;
     case ops::DType::Q5_K:
       return &q5k;
+    case ops::DType::Q4_1:
+      return &q41;
+    case ops::DType::Q5_0:
+      return &q50;
+    case ops::DType::Q5_1:
+      return &q51;
+    case ops::DType::BF16:
+      return &bf16;
     case ops::DType::Q6_K:
       return &q6k;
     case ops::DType::F32:
@@ -64,8 +76,10 @@ constexpr uint32_t kMaxGroups = 65535;
 
 bool matvec_supports(ops::DType t, int64_t k) {
   if (layout_of(t) == nullptr || k <= 0 || k > (1 << 24)) return false;
-  if (layout_of(t)->slot_words > 0) return k % 256 == 0;
-  return t == ops::DType::F32 || (t == ops::DType::F16 ? k % 2 == 0 : k % 32 == 0);
+  const TypeLayout& tl = *layout_of(t);
+  if (tl.slot_words > 0) return k % tl.slot_elems == 0;
+  if (t == ops::DType::F32) return true;
+  return t == ops::DType::F16 || t == ops::DType::BF16 ? k % 2 == 0 : k % 32 == 0;
 }
 
 DeviceMatrix upload(Device& dev, const void* w, ops::DType t, int64_t k, int64_t n) {
@@ -78,8 +92,8 @@ DeviceMatrix upload(Device& dev, const void* w, ops::DType t, int64_t k, int64_t
   m.n = n;
   std::vector<uint32_t> words;
   if (tl.slot_words > 0) {  // each super-block into its word-aligned slot (zero padded)
-    const int64_t blocks = k / 256 * n;
-    const size_t block_bytes = ops::row_bytes(t, 256);
+    const int64_t blocks = k / tl.slot_elems * n;
+    const size_t block_bytes = ops::row_bytes(t, tl.slot_elems);
     words.assign(blocks * tl.slot_words, 0);
     const auto* src = static_cast<const uint8_t*>(w);
     for (int64_t i = 0; i < blocks; i++)

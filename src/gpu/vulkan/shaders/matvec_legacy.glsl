@@ -1,0 +1,69 @@
+// The 32-element legacy types with an offset, a minimum or a 5th bit (Q4_1, Q5_0, Q5_1),
+// included by matvec_q4_1/q5_0/q5_1.comp with TYPE 41, 50 or 51. Blocks as stored, each
+// padded to SLOT words, block (row, b) at SLOT * (row * nb + b), against Q8_0-quantized
+// activations (quantize_q8.comp), as the CPU's dots: per block d_w * d_a * sum(q * a), plus
+// m * d_a * sum(a) for the types with a minimum, q = nibble (+ 16 * its qh bit) (- 16 for
+// Q5_0). Element j < 16 is the low nibble of code byte j, element j + 16 its high nibble.
+layout(local_size_x = 64) in;
+layout(std430, binding = 0) readonly buffer W { uint w[]; };
+layout(std430, binding = 1) readonly buffer A { uint a[]; };
+layout(std430, binding = 2) buffer Y { float y[]; };
+layout(push_constant) uniform P { uint k; uint n; uint scale_off; uint x_off; uint y_off; } p;
+shared float part[64];
+
+#if TYPE == 41
+const uint SLOT = 5u, CODES = 4u;   // d|m, 16 code bytes
+#elif TYPE == 50
+const uint SLOT = 6u, CODES = 6u;   // d, qh (bytes 2..5), 16 code bytes
+#else
+const uint SLOT = 6u, CODES = 8u;   // d|m, qh, 16 code bytes
+#endif
+
+uint byte_at(uint base, uint i) { return (w[base + i / 4] >> (8 * (i % 4))) & 0xffu; }
+
+void main() {
+  const uint lid = gl_LocalInvocationID.x;
+  const uint nb = p.k / 32;
+  for (uint row = gl_WorkGroupID.x; row < p.n; row += gl_NumWorkGroups.x) {
+    float acc = 0.0;
+    for (uint b = lid; b < nb; b += 64) {
+      const uint base = SLOT * (row * nb + b);
+      const vec2 dm = unpackHalf2x16(w[base]);
+#if TYPE == 41
+      const uint qh = 0u;
+#elif TYPE == 50
+      const uint qh = (w[base] >> 16) | (w[base + 1] << 16);
+#else
+      const uint qh = w[base + 1];
+#endif
+      int sumi = 0, suma = 0;
+      for (uint j = 0; j < 16; j++) {
+        const uint q = byte_at(base, CODES + j);
+        int lo = int((q & 15u) | (((qh >> j) & 1u) << 4));
+        int hi = int((q >> 4) | (((qh >> (j + 16)) & 1u) << 4));
+#if TYPE == 50
+        lo -= 16;
+        hi -= 16;
+#endif
+        const int alo = bitfieldExtract(int(a[8 * b + j / 4]), int(8 * (j % 4)), 8);
+        const int ahi = bitfieldExtract(int(a[8 * b + 4 + j / 4]), int(8 * (j % 4)), 8);
+        sumi += lo * alo + hi * ahi;
+        suma += alo + ahi;
+      }
+      const float da = uintBitsToFloat(a[p.k / 4 + b]);
+#if TYPE == 50
+      acc += dm.x * da * float(sumi);
+#else
+      acc += dm.x * da * float(sumi) + dm.y * da * float(suma);
+#endif
+    }
+    part[lid] = acc;
+    barrier();
+    for (uint h = 32; h > 0; h >>= 1) {
+      if (lid < h) part[lid] += part[lid + h];
+      barrier();
+    }
+    if (lid == 0) y[p.y_off + row] = part[0];
+    barrier();
+  }
+}
