@@ -1,7 +1,7 @@
 """The server on the GPU backend (OLLAMA_LLM_LIBRARY=vulkan; Mesa's lavapipe in CI): the
 stories260K golden continuation through /api/generate streamed and not, /api/ps and `ollama
 ps` reporting the model on the GPU, num_gpu 0 keeping a model on the CPU, and a model the
-GPU backend does not run (qwen2) served from the CPU with the reason in the log. Skipped
+GPU backend does not run (phi3) served from the CPU with the reason in the log. Skipped
 only when the binary was built without the gpu part."""
 
 import json
@@ -25,8 +25,8 @@ class GpuServerTest(unittest.TestCase):
         cls.prompt, cls.continuation = golden()
         cls.server = ServerProcess.start(extra_env={"OLLAMA_LLM_LIBRARY": "vulkan"})
         cls.server.create_stories("stories:latest", template="{{ .Prompt }}")
-        cls.server.create_from_file("qwen:latest",
-                                    require_file(testdata("models", "tiny-qwen2-e64-f32.gguf")))
+        cls.server.create_from_file("phi:latest",
+                                    require_file(testdata("models", "tiny-phi3-e64-f32.gguf")))
 
     @classmethod
     def tearDownClass(cls):
@@ -72,11 +72,11 @@ class GpuServerTest(unittest.TestCase):
         out = self.generate("stories:latest", options=dict(OPTS, num_gpu=0))
         self.assertTrue(self.continuation.startswith(out["response"]))
         self.assertEqual(self.ps()["stories:latest"]["size_vram"], 0)
-        out = self.generate("qwen:latest", options={"temperature": 0, "num_predict": 4})
+        out = self.generate("phi:latest", options={"temperature": 0, "num_predict": 4})
         self.assertEqual(out["done_reason"], "length")
-        self.assertEqual(self.ps()["qwen:latest"]["size_vram"], 0)
+        self.assertEqual(self.ps()["phi:latest"]["size_vram"], 0)
         self.assertIn("GPU not used for this model", self.server.log())
-        self.assertIn("qwen2", self.server.log())
+        self.assertIn("phi3", self.server.log())
 
 
 if __name__ == "__main__":

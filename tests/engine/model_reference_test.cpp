@@ -232,6 +232,8 @@ INSTANTIATE_TEST_SUITE_P(
                       RefCase{"tiny-llama-e64-bf16", nullptr, 1.5e-1, 3e-2, true, true},
                       RefCase{"tiny-llama-e256-f32", kE256, 1e-3, 2e-4, true, true},
                       RefCase{"tiny-llama3-e64-f32", kLlama3, 1e-3, 2e-4, true, true},
+                      RefCase{"tiny-qwen2-e64-f32", nullptr, 1e-3, 2e-4, true, true},
+                      RefCase{"tiny-qwen3-e64-f32", nullptr, 1e-3, 2e-4, true, true},
                       RefCase{"tiny-llama-e256-q8_0", nullptr, 0.2, 0.05, false, true},
                       RefCase{"tiny-llama-e256-q4_0", nullptr, 0.2, 0.05, false, true},
                       RefCase{"tiny-llama-e256-q4_k_m", nullptr, 0.2, 0.05, false, true},

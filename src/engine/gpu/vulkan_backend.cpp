@@ -47,7 +47,9 @@ namespace vk = ::gpu::vk;
 namespace {
 
 // The architectures whose forward uses only the blocks this backend records.
-bool arch_supported(const std::string& name) { return name == "llama"; }
+bool arch_supported(const std::string& name) {
+  return name == "llama" || name == "qwen2" || name == "qwen3";
+}
 
 class VulkanBackend final : public DeviceBackend {
  public:
