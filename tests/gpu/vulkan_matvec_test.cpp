@@ -102,6 +102,41 @@ TEST(VulkanMatvec, MatchesTheScalarDotsForEveryTypeAndShape) {
   }
 }
 
+// Several tokens in one dispatch (prompts), rows of x and y with gaps between them: each token
+// equals its own one-token product.
+TEST(VulkanMatvec, TokensInOneDispatchEqualOneTokenEach) {
+  Device& dev = device();
+  const int64_t k = 512, n = 45;
+  const uint32_t tokens = 3, xs = k + 5, ys = n + 3;
+  gpu::vk::Matvec mv(dev, k, tokens);
+  for (DType t : {DType::F16, DType::Q8_0, DType::Q4_K}) {
+    const ops::Kernels& kt = ops::scalar_table()[t];
+    const size_t rb = ops::row_bytes(t, k);
+    std::vector<uint8_t> w(rb * n);
+    const auto src = gaussian(k * n, 3);
+    for (int64_t r = 0; r < n; r++) kt.quantize_row(src.data() + r * k, w.data() + r * rb, k);
+    const auto m = gpu::vk::upload(dev, w.data(), t, k, n);
+    const auto x = gaussian(xs * tokens, 4);
+    Buffer xb(dev, x.size() * sizeof(float), Memory::kHost);
+    std::memcpy(xb.data(), x.data(), x.size() * sizeof(float));
+    Buffer all(dev, ys * tokens * sizeof(float), Memory::kHost), one(dev, n * sizeof(float), Memory::kHost);
+    std::fill_n(static_cast<float*>(all.data()), ys * tokens, NAN);
+    gpu::vk::Recorder rec(dev);
+    mv.record(rec, m, xb, 0, all, 0, tokens, xs, ys);
+    rec.submit_and_wait();
+    for (uint32_t tok = 0; tok < tokens; tok++) {
+      mv.record(rec, m, xb, tok * xs, one, 0);
+      rec.submit_and_wait();
+      for (int64_t r = 0; r < n; r++) {
+        ASSERT_EQ(static_cast<const float*>(all.data())[tok * ys + r],
+                  static_cast<const float*>(one.data())[r])
+            << ops::type_info(uint32_t(t))->name << " token " << tok << " row " << r;
+      }
+      EXPECT_TRUE(std::isnan(static_cast<const float*>(all.data())[tok * ys + n]));
+    }
+  }
+}
+
 TEST(VulkanMatvec, RefusesTypesAndShapesItHasNoKernelFor) {
   Device& dev = device();
   EXPECT_FALSE(gpu::vk::matvec_supports(DType::Q3_K, 256));

@@ -109,6 +109,22 @@ TEST(VulkanVecOps, RopeNormalAndNeoxMatchTheCpu) {
       ops.rope(rec, xb, 4, cb, 4, c.n_heads, c.head_dim, c.n_rot, neox);
       rec.submit_and_wait();
       expect_close(at(xb), want, 1e-5f, neox ? "rope neox" : "rope normal");
+      // Two tokens in one dispatch: the second at another position, rows 3 floats apart.
+      const size_t width = c.n_heads * c.head_dim;
+      std::vector<float> x2(2 * width + 3), cs2(2 * c.n_rot);
+      std::copy(x.begin(), x.end(), x2.begin());
+      std::copy(x.begin(), x.end(), x2.begin() + width + 3);
+      std::copy(cs.begin(), cs.end(), cs2.begin());
+      ops::rope_cache(cs2.data() + c.n_rot, c.n_rot, 900.0f, 500000.0f, 1.0f, nullptr);
+      std::vector<float> want2 = x;
+      (neox ? ops::rope_neox : ops::rope_norm)(want2.data(), c.n_heads, c.head_dim, c.n_rot,
+                                               cs2.data() + c.n_rot);
+      Buffer xb2 = host(dev, x2), cb2 = host(dev, cs2);
+      ops.rope(rec, xb2, 4, cb2, 4, c.n_heads, c.head_dim, c.n_rot, neox, 2,
+               static_cast<uint32_t>(width + 3), c.n_rot);
+      rec.submit_and_wait();
+      expect_close(at(xb2), want, 1e-5f, "rope, first of two tokens");
+      expect_close(at(xb2) + width + 3, want2, 1e-5f, "rope, second of two tokens");
     }
   }
 }

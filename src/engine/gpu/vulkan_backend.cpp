@@ -59,7 +59,8 @@ class VulkanBackend final : public DeviceBackend {
         shape_(arch.shape()),
         kv_(kv),
         n_batch_(n_batch),
-        matvec_(dev_, std::max(arch.shape().n_embd, std::max(arch.shape().n_ff, arch.shape().n_q()))),
+        matvec_(dev_, std::max(arch.shape().n_embd, std::max(arch.shape().n_ff, arch.shape().n_q())),
+                n_batch),
         ops_(dev_),
         rec_(dev_) {
     const nn::Shape& sh = shape_;
@@ -127,11 +128,9 @@ class VulkanBackend final : public DeviceBackend {
     const vk::DeviceMatrix& m = matrix(w);
     const Loc xl = twin(x), yl = twin(y);
     const vk::Buffer* b = bias && bias->present() ? &vector(*bias, w.n) : nullptr;
-    for (int t = 0; t < rows; t++) {
-      matvec_.record(rec_, m, xl.buf, u32(xl.off + t * w.k), yl.buf, u32(yl.off + t * w.n));
-      if (b) ops_.add(rec_, yl.buf, u32(yl.off + t * w.n), *b, 0, yl.buf, u32(yl.off + t * w.n),
-                      u32(w.n));
-    }
+    matvec_.record(rec_, m, xl.buf, xl.off, yl.buf, yl.off, u32(rows));
+    for (int t = 0; b && t < rows; t++)
+      ops_.add(rec_, yl.buf, u32(yl.off + t * w.n), *b, 0, yl.buf, u32(yl.off + t * w.n), u32(w.n));
   }
 
   void head_rmsnorm(nn::Step& s, float* x, int64_t n_heads, int64_t head_dim, const nn::Vector& w,
@@ -145,16 +144,17 @@ class VulkanBackend final : public DeviceBackend {
                  const nn::Rope& rope) override {
     const Loc xl = twin(x);
     const int64_t width = n_heads * head_dim;
+    if (cs_used_ + s.n_tokens * rope.n_rot > cs_cap_) throw util::Error("vulkan: RoPE table overflow");
     for (int t = 0; t < s.n_tokens; t++) {
-      if (cs_used_ + rope.n_rot > cs_cap_) throw util::Error("vulkan: RoPE table overflow");
-      float* cs = static_cast<float*>(cs_.data()) + cs_used_;
+      float* cs = static_cast<float*>(cs_.data()) + cs_used_ + t * rope.n_rot;
       nn::rope_cache(rope, static_cast<float>(s.pos[t]), cs);
       if (rope.yarn.mscale != 1.0f)
         for (int64_t i = 0; i < rope.n_rot; i++) cs[i] *= rope.yarn.mscale;
-      ops_.rope(rec_, xl.buf, u32(xl.off + t * width), cs_, u32(cs_used_), u32(n_heads),
-                u32(head_dim), u32(rope.n_rot), rope.mode == nn::RopeMode::kNeox);
-      cs_used_ += rope.n_rot;
     }
+    ops_.rope(rec_, xl.buf, xl.off, cs_, u32(cs_used_), u32(n_heads), u32(head_dim),
+              u32(rope.n_rot), rope.mode == nn::RopeMode::kNeox, u32(s.n_tokens), u32(width),
+              u32(rope.n_rot));
+    cs_used_ += s.n_tokens * rope.n_rot;
   }
 
   void attention(nn::Step& s, int layer, const nn::Shape& sh, float scale,
@@ -212,9 +212,7 @@ class VulkanBackend final : public DeviceBackend {
       ops_.rmsnorm(rec_, xl.buf, u32(xl.off + s.out_rows[i] * n), &vector(norm, n), 0, nl.buf,
                    u32(nl.off + i * n), u32(n), 1, eps);
     }
-    const vk::DeviceMatrix& m = matrix(output);
-    for (int i = 0; i < s.n_out; i++)
-      matvec_.record(rec_, m, nl.buf, u32(nl.off + i * n), logits_dev_, u32(i * output.n));
+    matvec_.record(rec_, matrix(output), nl.buf, nl.off, logits_dev_, 0, u32(s.n_out));
     rec_.copy(logits_dev_, logits_out_, static_cast<size_t>(s.n_out) * output.n * 4);
     want_logits_ = true;
   }

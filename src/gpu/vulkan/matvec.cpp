@@ -14,10 +14,10 @@ namespace gpu::vk {
 namespace {
 
 struct Push {
-  uint32_t k, n, scale_off, x_off, y_off;
+  uint32_t k, n, scale_off, x_off, y_off, x_stride, y_stride;
 };
 struct QuantizePush {
-  uint32_t k, block, x_off, round_d;
+  uint32_t k, block, x_off, round_d, x_stride;
 };
 
 // How a type's blocks are laid out for its shader:
@@ -132,10 +132,12 @@ DeviceMatrix upload(Device& dev, const void* w, ops::DType t, int64_t k, int64_t
 
 struct Matvec::Impl {
   Device& dev;
-  int64_t max_k;
-  Buffer act;  // quantized activations: max_k codes, then a scale per 32
+  int64_t max_k, max_tokens;
+  // Quantized activations, per token: k codes (k / 4 words), then a scale per block.
+  Buffer act;
   std::map<std::string, std::unique_ptr<Kernel>> kernels;
-  Impl(Device& d, int64_t k) : dev(d), max_k(k), act(d, (k / 4 + k / 32 + 4) * 4, Memory::kDevice) {}
+  Impl(Device& d, int64_t k, int64_t tokens)
+      : dev(d), max_k(k), max_tokens(tokens), act(d, ((k / 4 + k / 32) * tokens + 4) * 4, Memory::kDevice) {}
   const Kernel& kernel(const char* name, int n_buffers, uint32_t push_bytes) {
     auto& k = kernels[name];
     if (!k) {
@@ -147,24 +149,33 @@ struct Matvec::Impl {
   }
 };
 
-Matvec::Matvec(Device& dev, int64_t max_k) : impl_(std::make_unique<Impl>(dev, max_k)) {}
+Matvec::Matvec(Device& dev, int64_t max_k, int64_t max_tokens)
+    : impl_(std::make_unique<Impl>(dev, max_k, max_tokens)) {}
 Matvec::~Matvec() = default;
 
 void Matvec::record(Recorder& rec, const DeviceMatrix& m, const Buffer& x, uint32_t x_off,
-                    Buffer& y, uint32_t y_off) {
+                    Buffer& y, uint32_t y_off, uint32_t n_tokens, uint32_t x_stride,
+                    uint32_t y_stride) {
   const TypeLayout& tl = *layout_of(m.type);
-  if (m.k > impl_->max_k) throw util::Error("vulkan: row longer than the matvec was sized for");
+  if (m.k > impl_->max_k || n_tokens > impl_->max_tokens || n_tokens > kMaxGroups)
+    throw util::Error("vulkan: more than the matvec was sized for");
+  if (n_tokens == 0) return;
+  if (x_stride == 0) x_stride = static_cast<uint32_t>(m.k);
+  if (y_stride == 0) y_stride = static_cast<uint32_t>(m.n);
   const Buffer* in = &x;
   if (tl.act_block > 0) {
-    const QuantizePush q{static_cast<uint32_t>(m.k), tl.act_block, x_off, tl.act_block == 32};
+    const QuantizePush q{static_cast<uint32_t>(m.k), tl.act_block, x_off, tl.act_block == 32,
+                         x_stride};
     const auto blocks = static_cast<uint32_t>(std::min<int64_t>(m.k / tl.act_block, kMaxGroups));
-    rec.dispatch(impl_->kernel("quantize_q8", 2, sizeof q), {&x, &impl_->act}, &q, blocks);
+    rec.dispatch(impl_->kernel("quantize_q8", 2, sizeof q), {&x, &impl_->act}, &q, blocks,
+                 n_tokens);
     in = &impl_->act;
   }
   const Push push{static_cast<uint32_t>(m.k), static_cast<uint32_t>(m.n), m.scale_word_off, x_off,
-                  y_off};
+                  y_off, x_stride, y_stride};
   const uint32_t groups = static_cast<uint32_t>(std::min<int64_t>(m.n, kMaxGroups));
-  rec.dispatch(impl_->kernel(tl.shader, 3, sizeof push), {&m.buf, in, &y}, &push, groups);
+  rec.dispatch(impl_->kernel(tl.shader, 3, sizeof push), {&m.buf, in, &y}, &push, groups,
+               n_tokens);
 }
 
 }  // namespace gpu::vk

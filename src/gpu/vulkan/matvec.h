@@ -29,12 +29,16 @@ DeviceMatrix upload(Device& dev, const void* w, ops::DType t, int64_t k, int64_t
 // both backends compute the same products; F32/F16 take the float activations.
 class Matvec {
  public:
-  // max_k: the longest row it will be given (sizes its activation buffer).
-  Matvec(Device& dev, int64_t max_k);
+  // max_k, max_tokens: the longest row and most tokens one record() takes (they size its
+  // activation buffer).
+  Matvec(Device& dev, int64_t max_k, int64_t max_tokens = 1);
   ~Matvec();
-  // Records y[y_off + r] = dot(row r of m, x[x_off .. x_off + k)) for every row r (floats).
+  // Records, for each of n_tokens tokens t and every row r (offsets and strides in floats;
+  // 0 strides: k and n), y[y_off + t * y_stride + r] = dot(row r of m, the k floats at
+  // x[x_off + t * x_stride]), in one dispatch (two for the quantized types).
   void record(Recorder& rec, const DeviceMatrix& m, const Buffer& x, uint32_t x_off, Buffer& y,
-              uint32_t y_off);
+              uint32_t y_off, uint32_t n_tokens = 1, uint32_t x_stride = 0,
+              uint32_t y_stride = 0);
 
  private:
   struct Impl;

@@ -19,7 +19,7 @@ struct BinaryPush {
   uint32_t count, a_off, b_off, y_off;
 };
 struct RopePush {
-  uint32_t n_heads, head_dim, n_rot, mode, x_off, cs_off;
+  uint32_t n_heads, head_dim, n_rot, mode, x_off, cs_off, x_stride, cs_stride;
 };
 
 struct StorePush {
@@ -78,11 +78,13 @@ void VecOps::add(Recorder& rec, const Buffer& a, uint32_t a_off, const Buffer& b
 }
 
 void VecOps::rope(Recorder& rec, Buffer& x, uint32_t x_off, const Buffer& cs, uint32_t cs_off,
-                  uint32_t n_heads, uint32_t head_dim, uint32_t n_rot, bool neox) {
+                  uint32_t n_heads, uint32_t head_dim, uint32_t n_rot, bool neox,
+                  uint32_t n_tokens, uint32_t x_stride, uint32_t cs_stride) {
   if (n_rot % 2 != 0 || n_rot > head_dim) throw util::Error("vulkan: bad RoPE dimensions");
-  const RopePush push{n_heads, head_dim, n_rot, neox ? 1u : 0u, x_off, cs_off};
+  if (n_tokens == 0 || n_tokens > 65535) throw util::Error("vulkan: bad RoPE token count");
+  const RopePush push{n_heads, head_dim, n_rot, neox ? 1u : 0u, x_off, cs_off, x_stride, cs_stride};
   rec.dispatch(impl_->kernel("rope", 2, sizeof push), {&x, &cs}, &push,
-               groups_for(static_cast<uint64_t>(n_heads) * n_rot / 2, 64));
+               groups_for(static_cast<uint64_t>(n_heads) * n_rot / 2, 64), n_tokens);
 }
 
 void VecOps::store(Recorder& rec, const Buffer& src, uint32_t src_off, Buffer& dst,

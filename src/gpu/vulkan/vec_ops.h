@@ -22,10 +22,12 @@ class VecOps {
   // y = a + b over count floats.
   void add(Recorder& rec, const Buffer& a, uint32_t a_off, const Buffer& b, uint32_t b_off,
            Buffer& y, uint32_t y_off, uint32_t count);
-  // RoPE in place on one token's n_heads heads, with its cos/sin pairs at cs[cs_off..]
-  // (ops::rope_cache); neox: pairs (i, i + n_rot / 2), else (2i, 2i + 1).
+  // RoPE in place on the n_heads heads of n_tokens token rows (x_stride floats apart), each
+  // with its cos/sin pairs at cs[cs_off + t * cs_stride..] (ops::rope_cache); neox: pairs
+  // (i, i + n_rot / 2), else (2i, 2i + 1).
   void rope(Recorder& rec, Buffer& x, uint32_t x_off, const Buffer& cs, uint32_t cs_off,
-            uint32_t n_heads, uint32_t head_dim, uint32_t n_rot, bool neox);
+            uint32_t n_heads, uint32_t head_dim, uint32_t n_rot, bool neox, uint32_t n_tokens = 1,
+            uint32_t x_stride = 0, uint32_t cs_stride = 0);
 
   // dst[dst_off..] = src[src_off..] for count floats, rounded to fp16 and back when f16 (a
   // KV cache write that keeps what an fp16 cache would hold).

@@ -4,7 +4,9 @@ layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
-layout(push_constant) uniform P { uint k; uint n; uint scale_off; uint x_off; uint y_off; } p;
+layout(push_constant) uniform P {
+  uint k; uint n; uint scale_off; uint x_off; uint y_off; uint x_stride; uint y_stride;
+} p;
 shared float part[64];
 
 void main() {
@@ -14,7 +16,7 @@ void main() {
     float acc = 0.0;
     for (uint i = lid; i < words; i += 64) {
       const vec2 v = unpackHalf2x16(w[row * words + i]);
-      acc += v.x * x[p.x_off + 2 * i] + v.y * x[p.x_off + 2 * i + 1];
+      acc += v.x * x[p.x_off + gl_WorkGroupID.y * p.x_stride + 2 * i] + v.y * x[p.x_off + gl_WorkGroupID.y * p.x_stride + 2 * i + 1];
     }
     part[lid] = acc;
     barrier();
@@ -22,7 +24,7 @@ void main() {
       if (lid < h) part[lid] += part[lid + h];
       barrier();
     }
-    if (lid == 0) y[p.y_off + row] = part[0];
+    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = part[0];
     barrier();
   }
 }

@@ -8,7 +8,12 @@ layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer A { uint a[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
-layout(push_constant) uniform P { uint k; uint n; uint scale_off; uint x_off; uint y_off; } p;
+layout(push_constant) uniform P {
+  uint k; uint n; uint scale_off; uint x_off; uint y_off; uint x_stride; uint y_stride;
+} p;
+
+// Token gl_WorkGroupID.y's quantized activations (quantize_q8.comp's rows).
+uint abase() { return gl_WorkGroupID.y * (p.k / 4 + p.k / 32); }
 shared float part[64];
 
 #if TYPE == 41
@@ -45,12 +50,12 @@ void main() {
         lo -= 16;
         hi -= 16;
 #endif
-        const int alo = bitfieldExtract(int(a[8 * b + j / 4]), int(8 * (j % 4)), 8);
-        const int ahi = bitfieldExtract(int(a[8 * b + 4 + j / 4]), int(8 * (j % 4)), 8);
+        const int alo = bitfieldExtract(int(a[abase() + 8 * b + j / 4]), int(8 * (j % 4)), 8);
+        const int ahi = bitfieldExtract(int(a[abase() + 8 * b + 4 + j / 4]), int(8 * (j % 4)), 8);
         sumi += lo * alo + hi * ahi;
         suma += alo + ahi;
       }
-      const float da = uintBitsToFloat(a[p.k / 4 + b]);
+      const float da = uintBitsToFloat(a[abase() + p.k / 4 + b]);
 #if TYPE == 50
       acc += dm.x * da * float(sumi);
 #else
@@ -63,7 +68,7 @@ void main() {
       if (lid < h) part[lid] += part[lid + h];
       barrier();
     }
-    if (lid == 0) y[p.y_off + row] = part[0];
+    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = part[0];
     barrier();
   }
 }

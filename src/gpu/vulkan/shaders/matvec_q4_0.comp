@@ -7,7 +7,12 @@ layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer A { uint a[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
-layout(push_constant) uniform P { uint k; uint n; uint scale_off; uint x_off; uint y_off; } p;
+layout(push_constant) uniform P {
+  uint k; uint n; uint scale_off; uint x_off; uint y_off; uint x_stride; uint y_stride;
+} p;
+
+// Token gl_WorkGroupID.y's quantized activations (quantize_q8.comp's rows).
+uint abase() { return gl_WorkGroupID.y * (p.k / 4 + p.k / 32); }
 shared float part[64];
 
 float scale_of(uint i) {
@@ -25,14 +30,14 @@ void main() {
       int s = 0;
       for (uint j = 0; j < 4; j++) {
         const uint q = w[4 * blk + j];
-        const int lo = int(a[8 * b + j]), hi = int(a[8 * b + 4 + j]);
+        const int lo = int(a[abase() + 8 * b + j]), hi = int(a[abase() + 8 * b + 4 + j]);
         for (uint i = 0; i < 4; i++) {
           const uint byte = (q >> (8 * i)) & 0xffu;
           s += (int(byte & 15u) - 8) * bitfieldExtract(lo, int(8 * i), 8) +
                (int(byte >> 4) - 8) * bitfieldExtract(hi, int(8 * i), 8);
         }
       }
-      acc += scale_of(blk) * uintBitsToFloat(a[p.k / 4 + b]) * float(s);
+      acc += scale_of(blk) * uintBitsToFloat(a[abase() + p.k / 4 + b]) * float(s);
     }
     part[lid] = acc;
     barrier();
@@ -40,7 +45,7 @@ void main() {
       if (lid < h) part[lid] += part[lid + h];
       barrier();
     }
-    if (lid == 0) y[p.y_off + row] = part[0];
+    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = part[0];
     barrier();
   }
 }

@@ -6,7 +6,12 @@ layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer A { uint a[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
-layout(push_constant) uniform P { uint k; uint n; uint scale_off; uint x_off; uint y_off; } p;
+layout(push_constant) uniform P {
+  uint k; uint n; uint scale_off; uint x_off; uint y_off; uint x_stride; uint y_stride;
+} p;
+
+// Token gl_WorkGroupID.y's quantized activations (quantize_q8.comp's rows).
+uint abase() { return gl_WorkGroupID.y * (p.k / 4 + p.k / 32); }
 shared float part[64];
 shared int isums[64], msums[64];
 
@@ -34,7 +39,7 @@ ivec2 sub_block(uint row, uint nb, uint b, uint s) {
   for (uint i = 0; i < 8; i++) {
     const uint q = w[qb + i];
     const uint hb = w[base + 4 + i]  /* high-bit bytes 4i..4i+3 */;
-    const int qa = int(a[ab + i]);
+    const int qa = int(a[abase() + ab + i]);
     for (uint j = 0; j < 4; j++) {
       const int av = bitfieldExtract(qa, int(8 * j), 8);
       const uint code = ((q >> (8 * j + shift)) & 15u) | (((hb >> (8 * j + s)) & 1u) << 4);
@@ -64,7 +69,7 @@ void main() {
           ms += msums[lid + i];
         }
         const vec2 dm = unpackHalf2x16(w[kWords * (row * nb + b)]);
-        acc += uintBitsToFloat(a[p.k / 4 + b]) * (dm.x * float(is) - dm.y * float(ms));
+        acc += uintBitsToFloat(a[abase() + p.k / 4 + b]) * (dm.x * float(is) - dm.y * float(ms));
       }
       barrier();
     }
@@ -74,7 +79,7 @@ void main() {
       if (lid < h) part[lid] += part[lid + h];
       barrier();
     }
-    if (lid == 0) y[p.y_off + row] = part[0];
+    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = part[0];
     barrier();
   }
 }

@@ -9,7 +9,12 @@ layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer A { uint a[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
-layout(push_constant) uniform P { uint k; uint n; uint scale_off; uint x_off; uint y_off; } p;
+layout(push_constant) uniform P {
+  uint k; uint n; uint scale_off; uint x_off; uint y_off; uint x_stride; uint y_stride;
+} p;
+
+// Token gl_WorkGroupID.y's quantized activations (quantize_q8.comp's rows).
+uint abase() { return gl_WorkGroupID.y * (p.k / 4 + p.k / 32); }
 shared float part[64];
 
 uint byte_at(uint base, uint i) { return (w[base + i / 4] >> (8 * (i % 4))) & 0xffu; }
@@ -33,10 +38,10 @@ void main() {
         const uint qh = byte_at(base + 32, 32 * h + l);
         const uint nib = c < 2 ? (ql & 15u) : (ql >> 4);
         const int q = int(nib | (((qh >> (2 * c)) & 3u) << 4)) - 32;
-        const int av = bitfieldExtract(int(a[ab + l / 4]), int(8 * (l % 4)), 8);
+        const int av = bitfieldExtract(int(a[abase() + ab + l / 4]), int(8 * (l % 4)), 8);
         if (l < 16) lo += q * av; else hi += q * av;
       }
-      acc += uintBitsToFloat(a[p.k / 4 + b]) * d * float(s0 * lo + s1 * hi);
+      acc += uintBitsToFloat(a[abase() + p.k / 4 + b]) * d * float(s0 * lo + s1 * hi);
     }
     part[lid] = acc;
     barrier();
@@ -44,7 +49,7 @@ void main() {
       if (lid < h) part[lid] += part[lid + h];
       barrier();
     }
-    if (lid == 0) y[p.y_off + row] = part[0];
+    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = part[0];
     barrier();
   }
 }

@@ -7,7 +7,12 @@ layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer A { uint a[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
-layout(push_constant) uniform P { uint k; uint n; uint scale_off; uint x_off; uint y_off; } p;
+layout(push_constant) uniform P {
+  uint k; uint n; uint scale_off; uint x_off; uint y_off; uint x_stride; uint y_stride;
+} p;
+
+// Token gl_WorkGroupID.y's quantized activations (quantize_q8.comp's rows).
+uint abase() { return gl_WorkGroupID.y * (p.k / 4 + p.k / 32); }
 shared float part[64];
 
 float scale_of(uint i) {
@@ -24,10 +29,10 @@ void main() {
       const uint blk = row * nb + b;
       int s = 0;
       for (uint j = 0; j < 8; j++) {
-        const int q = int(w[8 * blk + j]), qa = int(a[8 * b + j]);
+        const int q = int(w[8 * blk + j]), qa = int(a[abase() + 8 * b + j]);
         for (int i = 0; i < 4; i++) s += bitfieldExtract(q, 8 * i, 8) * bitfieldExtract(qa, 8 * i, 8);
       }
-      acc += scale_of(blk) * uintBitsToFloat(a[p.k / 4 + b]) * float(s);
+      acc += scale_of(blk) * uintBitsToFloat(a[abase() + p.k / 4 + b]) * float(s);
     }
     part[lid] = acc;
     barrier();
@@ -35,7 +40,7 @@ void main() {
       if (lid < h) part[lid] += part[lid + h];
       barrier();
     }
-    if (lid == 0) y[p.y_off + row] = part[0];
+    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = part[0];
     barrier();
   }
 }
