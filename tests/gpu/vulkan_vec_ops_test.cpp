@@ -11,6 +11,7 @@
 
 #include "gpu/vulkan/device.h"
 #include "gpu/vulkan/vec_ops.h"
+#include "ops/blocks.h"
 #include "ops/vec.h"
 
 namespace {
@@ -133,29 +134,30 @@ TEST(VulkanVecOps, RopeNormalAndNeoxMatchTheCpu) {
 
 namespace {
 
-// Double-precision attention of one query at position n_keys - 1 (the CPU's definition in
-// nn/blocks.h: window, soft-cap, sinks), head h over KV head h / group.
-std::vector<float> reference_attention(const std::vector<float>& q, const std::vector<float>& kc,
+using Table = gpu::vk::VecOps::TokenTable;
+
+// Double-precision attention of one query token (its table row t) as nn::attention defines
+// it (blocks.h: position mask, window, soft-cap, sinks), head h over KV head h / group.
+std::vector<float> reference_attention(const float* q, const std::vector<float>& kc,
                                        const std::vector<float>& vc, const float* sinks,
-                                       const std::vector<int32_t>& pos,
+                                       const std::vector<int32_t>& pos, const Table& t,
                                        const gpu::vk::VecOps::Attn& a) {
   std::vector<float> out(a.n_head * a.hd);
   const uint32_t group = a.n_head / a.n_kv;
-  const float* k = kc.data() + a.kv_off;
-  const float* v = vc.data() + a.kv_off;
-  auto visible = [&](uint32_t j) {
-    const int32_t pj = pos[a.pos_off + j];
-    return pj <= a.pos_q && (a.window == 0 || a.pos_q - pj < int32_t(a.window));
+  const float* k = kc.data() + t.kv_off;
+  const float* v = vc.data() + t.kv_off;
+  auto visible = [&](int j) {
+    const int32_t pj = pos[t.pos_off + j];
+    return pj <= t.pos_q && (a.window == 0 || t.pos_q - pj < int32_t(a.window));
   };
   for (uint32_t h = 0; h < a.n_head; h++) {
     const uint32_t kvh = h / group;
-    std::vector<double> s(a.n_keys);
+    std::vector<double> s(t.n_keys);
     double m = -1e300;
-    for (uint32_t j = 0; j < a.n_keys; j++) {
+    for (int j = 0; j < t.n_keys; j++) {
       if (!visible(j)) continue;
       double d = 0;
-      for (uint32_t i = 0; i < a.hd; i++)
-        d += double(q[h * a.hd + i]) * k[j * a.kv_stride + kvh * a.hd + i];
+      for (uint32_t i = 0; i < a.hd; i++) d += double(q[h * a.hd + i]) * k[j * a.kv_stride + kvh * a.hd + i];
       d *= a.scale;
       if (a.softcap > 0) d = a.softcap * std::tanh(d / a.softcap);
       s[j] = d;
@@ -163,55 +165,82 @@ std::vector<float> reference_attention(const std::vector<float>& q, const std::v
     }
     if (sinks) m = std::max(m, double(sinks[h]));
     double sum = sinks ? std::exp(sinks[h] - m) : 0.0;
-    for (uint32_t j = 0; j < a.n_keys; j++) sum += (s[j] = visible(j) ? std::exp(s[j] - m) : 0.0);
+    for (int j = 0; j < t.n_keys; j++) sum += (s[j] = visible(j) ? std::exp(s[j] - m) : 0.0);
     for (uint32_t i = 0; i < a.hd; i++) {
       double acc = 0;
-      for (uint32_t j = 0; j < a.n_keys; j++) acc += s[j] * v[j * a.kv_stride + kvh * a.hd + i];
+      for (int j = 0; j < t.n_keys; j++) acc += s[j] * v[j * a.kv_stride + kvh * a.hd + i];
       out[h * a.hd + i] = static_cast<float>(acc / sum);
     }
   }
   return out;
 }
 
-TEST(VulkanVecOps, DecodeAttentionWithGqaWindowSoftcapAndSinks) {
+// Two query tokens in one dispatch per case: the last cell's position (a decoding token) and
+// an earlier one (a prompt token that must not see later cells), each case's sequence 5 cells
+// into the caches and 3 ints into the positions.
+TEST(VulkanVecOps, AttentionWithGqaPositionMaskWindowSoftcapAndSinks) {
   Device& dev = Device::get();
   gpu::vk::VecOps ops(dev);
   struct Case {
     uint32_t n_head, n_kv, hd, n_keys, window;
     float softcap;
     bool sinks;
-    int32_t pos_q;  // -1: the last cell's position
-    bool gap;       // positions jump by 3 halfway (cells after a removed range)
+    bool gap;  // positions jump by 3 halfway (cells after a removed range)
   };
-  for (const Case c :
-       {Case{4, 4, 16, 1, 0, 0, false, -1, false}, Case{32, 8, 64, 300, 0, 0, false, -1, false},
-        Case{8, 2, 64, 200, 64, 0, true, -1, false}, Case{4, 1, 32, 100, 0, 50.0f, false, -1, false},
-        Case{2, 1, 8, 70, 128, 0, true, -1, false}, Case{4, 2, 16, 90, 20, 0, false, -1, true},
-        Case{4, 2, 16, 90, 0, 0, false, 40, false}}) {
-    // The sequence's cells start 5 cells into the caches and 3 ints into the positions.
-    gpu::vk::VecOps::Attn a{c.n_head, c.n_kv, c.hd, c.n_keys, c.n_kv * c.hd + 8,
-                            1.0f / std::sqrt(float(c.hd)), c.window, c.softcap};
-    a.kv_off = 5 * a.kv_stride;
-    a.pos_off = 3;
+  for (const Case c : {Case{4, 4, 16, 1, 0, 0, false, false}, Case{32, 8, 64, 300, 0, 0, false, false},
+                       Case{8, 2, 64, 200, 64, 0, true, false}, Case{4, 1, 32, 100, 0, 50.0f, false, false},
+                       Case{2, 1, 8, 70, 128, 0, true, false}, Case{4, 2, 16, 90, 20, 0, false, true}}) {
+    const gpu::vk::VecOps::Attn a{c.n_head, c.n_kv, c.hd, c.n_kv * c.hd + 8,
+                                  1.0f / std::sqrt(float(c.hd)), c.window, c.softcap};
     std::vector<int32_t> pos(3 + c.n_keys, -100);
     for (uint32_t j = 0; j < c.n_keys; j++)
       pos[3 + j] = int32_t(j) + (c.gap && j >= c.n_keys / 2 ? 3 : 0);
-    a.pos_q = c.pos_q >= 0 ? c.pos_q : pos.back();
-    const auto q = gaussian(c.n_head * c.hd, 7);
+    const int32_t kv_off = int32_t(5 * a.kv_stride);
+    const Table rows[2] = {{0, kv_off, 3, pos.back(), int32_t(c.n_keys), 0},
+                           {0, kv_off, 3, pos[3 + c.n_keys / 2], int32_t(c.n_keys), 0}};
+    const uint32_t q_stride = c.n_head * c.hd + 2, o_stride = c.n_head * c.hd + 1;
+    const auto q = gaussian(2 * q_stride, 7);
     const auto k = gaussian(size_t(c.n_keys + 5) * a.kv_stride, 8);
     const auto v = gaussian(size_t(c.n_keys + 5) * a.kv_stride, 9);
     const auto sinks = gaussian(c.n_head, 10);
-    const auto want = reference_attention(q, k, v, c.sinks ? sinks.data() : nullptr, pos, a);
     Buffer qb = host(dev, q), kb = host(dev, k, 0), vb = host(dev, v, 0), sb = host(dev, sinks, 0);
-    Buffer pb(dev, pos.size() * sizeof(int32_t), Memory::kHost);
+    Buffer pb(dev, pos.size() * sizeof(int32_t), Memory::kHost), tb(dev, sizeof rows, Memory::kHost);
     std::memcpy(pb.data(), pos.data(), pos.size() * sizeof(int32_t));
-    Buffer scratch(dev, size_t(c.n_head) * c.n_keys * sizeof(float), Memory::kDevice);
-    Buffer ob = host(dev, std::vector<float>(c.n_head * c.hd));
+    std::memcpy(tb.data(), rows, sizeof rows);
+    const uint32_t stride = c.n_head * c.n_keys;
+    Buffer scratch(dev, 2 * size_t(stride) * sizeof(float), Memory::kDevice);
+    Buffer ob = host(dev, std::vector<float>(2 * o_stride));
     gpu::vk::Recorder rec(dev);
-    ops.attention(rec, a, qb, 4, kb, vb, pb, c.sinks ? &sb : nullptr, scratch, ob, 4);
+    ops.attention(rec, a, qb, 4, q_stride, kb, vb, pb, tb, 0, 2, c.sinks ? &sb : nullptr, scratch,
+                  stride, ob, 4, o_stride);
     rec.submit_and_wait();
-    expect_close(at(ob), want, 1e-4f, "attention");
-    EXPECT_TRUE(std::isnan(at(ob)[c.n_head * c.hd]));
+    for (int t = 0; t < 2; t++) {
+      const auto want = reference_attention(q.data() + t * q_stride, k, v,
+                                            c.sinks ? sinks.data() : nullptr, pos, rows[t], a);
+      expect_close(at(ob) + t * o_stride, want, 1e-4f, t == 0 ? "attention, last" : "attention, earlier");
+    }
+  }
+}
+
+TEST(VulkanVecOps, KvStoreWritesCellsAndTheCopyBackRoundedAsFp16) {
+  Device& dev = Device::get();
+  gpu::vk::VecOps ops(dev);
+  const uint32_t n_kv = 40;
+  const auto src = gaussian(2 * n_kv, 11);
+  const Table rows[2] = {{3 * int32_t(n_kv), 0, 0, 0, 0, 0}, {1 * int32_t(n_kv), 0, 0, 0, 0, 0}};
+  Buffer sb = host(dev, src, 0), tb(dev, sizeof rows, Memory::kHost);
+  std::memcpy(tb.data(), rows, sizeof rows);
+  for (bool f16 : {false, true}) {
+    Buffer cache = host(dev, std::vector<float>(5 * n_kv), 0), back = host(dev, std::vector<float>(2 * n_kv), 0);
+    gpu::vk::Recorder rec(dev);
+    ops.kv_store(rec, sb, 0, cache, back, 0, tb, n_kv, 2, f16);
+    rec.submit_and_wait();
+    for (uint32_t i = 0; i < 2 * n_kv; i++) {
+      const float want = f16 ? ops::fp16_to_fp32(ops::fp32_to_fp16(src[i])) : src[i];
+      ASSERT_EQ(at(back, 0)[i], want) << i;
+      ASSERT_EQ(at(cache, 0)[(i < n_kv ? 3 : 1) * n_kv + i % n_kv], want) << i;
+    }
+    EXPECT_EQ(at(cache, 0)[0], 0.0f);  // cell 0 untouched
   }
 }
 

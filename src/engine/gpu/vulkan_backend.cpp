@@ -11,6 +11,7 @@
 #include "util/error.h"
 
 #ifdef OLLAMA_HAVE_VULKAN
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 #include <vector>
@@ -79,7 +80,12 @@ class VulkanBackend final : public DeviceBackend {
     cs_cap_ = 2 * sh.n_layer * n_batch * std::max<int64_t>(sh.head_dim_k, 2);
     cs_ = vk::Buffer(dev_, cs_cap_ * 4, vk::Memory::kHost);
     pos_ = vk::Buffer(dev_, static_cast<size_t>(kv.n_seq()) * kv.n_ctx() * 4, vk::Memory::kHost);
-    scores_ = vk::Buffer(dev_, sh.n_head * kv.n_ctx() * 4, vk::Memory::kDevice);
+    // Attention scores for up to attn_tokens_ query tokens per dispatch (~64 MiB at most).
+    scores_stride_ = sh.n_head * kv.n_ctx();
+    attn_tokens_ = static_cast<int>(std::clamp<int64_t>((int64_t{64} << 20) / (scores_stride_ * 4),
+                                                         1, n_batch));
+    scores_ = vk::Buffer(dev_, attn_tokens_ * scores_stride_ * 4, vk::Memory::kDevice);
+    table_ = vk::Buffer(dev_, n_batch * sizeof(vk::VecOps::TokenTable), vk::Memory::kHost);
     kv_back_ = vk::Buffer(dev_, sh.n_layer * n_batch * 2 * n_kv * 4, vk::Memory::kHost);
     const size_t cache = static_cast<size_t>(kv.n_seq()) * kv.n_ctx() * n_kv * 4;
     for (int64_t l = 0; l < sh.n_layer; l++) {
@@ -95,12 +101,18 @@ class VulkanBackend final : public DeviceBackend {
     if (s.n_tokens > n_batch_) throw util::Error("vulkan: step larger than the context's batch");
     cs_used_ = 0;
     if (kv_dirty_) rebuild_kv();
-    // Positions of every cell of the sequences in this step (the host appended their cells).
+    // Positions of every cell of the sequences in this step (the host appended their cells),
+    // and each token's row of the token table.
     auto* pos = static_cast<int32_t*>(pos_.data());
+    auto* table = static_cast<vk::VecOps::TokenTable*>(table_.data());
+    const int64_t n_kv = shape_.n_k(), n_ctx = kv_.n_ctx();
     for (int t = 0; t < s.n_tokens; t++) {
       const int seq = s.seq[t];
-      std::memcpy(pos + static_cast<size_t>(seq) * kv_.n_ctx(), kv_.positions(seq),
+      std::memcpy(pos + static_cast<size_t>(seq) * n_ctx, kv_.positions(seq),
                   kv_.n_used(seq) * sizeof(int32_t));
+      table[t] = {static_cast<int32_t>((seq * n_ctx + s.cell[t]) * n_kv),
+                  static_cast<int32_t>(seq * n_ctx * n_kv), static_cast<int32_t>(seq * n_ctx),
+                  s.pos[t], kv_.n_used(seq), 0};
     }
   }
 
@@ -163,26 +175,19 @@ class VulkanBackend final : public DeviceBackend {
     const Loc kl = twin(s.buf->k.data()), vl = twin(s.buf->v.data());
     const Loc ql = twin(s.buf->q.data()), ol = twin(s.buf->attn.data());
     const bool f16 = kv_.type() == KvType::kF16;
-    for (int t = 0; t < s.n_tokens; t++) {
-      const uint32_t cell = u32((static_cast<int64_t>(s.seq[t]) * kv_.n_ctx() + s.cell[t]) * n_kv);
-      ops_.store(rec_, kl.buf, u32(kl.off + t * n_kv), k_cache_[layer], cell, u32(n_kv), f16);
-      ops_.store(rec_, vl.buf, u32(vl.off + t * n_kv), v_cache_[layer], cell, u32(n_kv), f16);
-      const size_t back = (static_cast<size_t>(layer) * n_batch_ + t) * 2 * n_kv;
-      rec_.copy(k_cache_[layer], kv_back_, n_kv * 4, cell * 4ull, back * 4);
-      rec_.copy(v_cache_[layer], kv_back_, n_kv * 4, cell * 4ull, (back + n_kv) * 4);
-    }
+    const uint32_t back = u32(static_cast<int64_t>(layer) * n_batch_ * 2 * n_kv);
+    ops_.kv_store(rec_, kl.buf, kl.off, k_cache_[layer], kv_back_, back, table_, u32(n_kv),
+                  u32(s.n_tokens), f16);
+    ops_.kv_store(rec_, vl.buf, vl.off, v_cache_[layer], kv_back_, back + u32(n_batch_ * n_kv),
+                  table_, u32(n_kv), u32(s.n_tokens), f16);
     const vk::Buffer* sinks = opt.sinks ? &vector_at(opt.sinks, sh.n_head) : nullptr;
-    for (int t = 0; t < s.n_tokens; t++) {
-      const int seq = s.seq[t];
-      vk::VecOps::Attn a{u32(sh.n_head), u32(sh.n_head_kv), u32(sh.head_dim_k),
-                         u32(kv_.n_used(seq)), u32(n_kv), scale, u32(opt.window),
-                         opt.softcap};
-      a.kv_off = u32(static_cast<int64_t>(seq) * kv_.n_ctx() * n_kv);
-      a.pos_off = u32(static_cast<int64_t>(seq) * kv_.n_ctx());
-      a.pos_q = s.pos[t];
-      ops_.attention(rec_, a, ql.buf, u32(ql.off + t * sh.n_q()), k_cache_[layer],
-                     v_cache_[layer], pos_, sinks, scores_, ol.buf,
-                     u32(ol.off + t * sh.n_head * sh.head_dim_v));
+    const vk::VecOps::Attn a{u32(sh.n_head), u32(sh.n_head_kv), u32(sh.head_dim_k), u32(n_kv),
+                             scale, u32(opt.window), opt.softcap};
+    for (int t0 = 0; t0 < s.n_tokens; t0 += attn_tokens_) {
+      const int n = std::min(attn_tokens_, s.n_tokens - t0);
+      ops_.attention(rec_, a, ql.buf, ql.off, u32(sh.n_q()), k_cache_[layer], v_cache_[layer],
+                     pos_, table_, u32(t0), u32(n), sinks, scores_, u32(scores_stride_), ol.buf,
+                     ol.off, u32(sh.n_head * sh.head_dim_v));
     }
   }
 
@@ -228,9 +233,10 @@ class VulkanBackend final : public DeviceBackend {
     const int64_t n_kv = shape_.n_k();
     const auto* back = static_cast<const float*>(kv_back_.data());
     for (int64_t l = 0; l < shape_.n_layer; l++) {
+      const float* k = back + static_cast<size_t>(l) * n_batch_ * 2 * n_kv;
+      const float* v = k + static_cast<size_t>(n_batch_) * n_kv;
       for (int t = 0; t < s.n_tokens; t++) {
-        const float* k = back + (static_cast<size_t>(l) * n_batch_ + t) * 2 * n_kv;
-        kv_.write(static_cast<int>(l), s.seq[t], s.cell[t], k, k + n_kv);
+        kv_.write(static_cast<int>(l), s.seq[t], s.cell[t], k + t * n_kv, v + t * n_kv);
       }
     }
   }
@@ -339,7 +345,9 @@ class VulkanBackend final : public DeviceBackend {
   std::vector<Twin> twins_;
   std::unordered_map<const void*, vk::DeviceMatrix> matrices_;
   std::unordered_map<const float*, vk::Buffer> vectors_;
-  vk::Buffer x_in_, logits_dev_, logits_out_, cs_, pos_, scores_, kv_back_;
+  vk::Buffer x_in_, logits_dev_, logits_out_, cs_, pos_, scores_, kv_back_, table_;
+  int64_t scores_stride_ = 0;
+  int attn_tokens_ = 1;
   std::vector<vk::Buffer> k_cache_, v_cache_;
   int64_t cs_cap_ = 0, cs_used_ = 0;
   bool kv_dirty_ = false, want_logits_ = false;

@@ -23,11 +23,11 @@ struct RopePush {
 };
 
 struct StorePush {
-  uint32_t count, src_off, dst_off, f16;
+  uint32_t n_kv, src_off, back_off, f16;
 };
 struct AttnPush {
-  uint32_t n_head, n_kv, hd, n_keys, kv_stride, window, has_sinks, q_off, o_off, kv_off, pos_off;
-  int32_t pos_q;
+  uint32_t n_head, n_kv, hd, kv_stride, window, has_sinks, q_off, q_stride, o_off, o_stride, tok0,
+      scratch_stride;
   float scale, softcap;
 };
 
@@ -87,27 +87,30 @@ void VecOps::rope(Recorder& rec, Buffer& x, uint32_t x_off, const Buffer& cs, ui
                groups_for(static_cast<uint64_t>(n_heads) * n_rot / 2, 64), n_tokens);
 }
 
-void VecOps::store(Recorder& rec, const Buffer& src, uint32_t src_off, Buffer& dst,
-                   uint32_t dst_off, uint32_t count, bool f16) {
-  const StorePush push{count, src_off, dst_off, f16 ? 1u : 0u};
-  rec.dispatch(impl_->kernel("store", 2, sizeof push), {&src, &dst}, &push,
-               groups_for(count, 256));
+void VecOps::kv_store(Recorder& rec, const Buffer& src, uint32_t src_off, Buffer& cache,
+                      Buffer& back, uint32_t back_off, const Buffer& table, uint32_t n_kv,
+                      uint32_t n_tokens, bool f16) {
+  if (n_tokens == 0 || n_tokens > 65535) throw util::Error("vulkan: bad KV store token count");
+  const StorePush push{n_kv, src_off, back_off, f16 ? 1u : 0u};
+  rec.dispatch(impl_->kernel("kv_store", 4, sizeof push), {&src, &cache, &back, &table}, &push,
+               groups_for(n_kv, 256), n_tokens);
 }
 
 void VecOps::attention(Recorder& rec, const Attn& a, const Buffer& q, uint32_t q_off,
-                       const Buffer& k_cache, const Buffer& v_cache, const Buffer& pos,
-                       const Buffer* sinks, Buffer& scratch, Buffer& out, uint32_t o_off) {
-  if (a.n_kv == 0 || a.n_head % a.n_kv != 0 || a.n_keys == 0)
+                       uint32_t q_stride, const Buffer& k_cache, const Buffer& v_cache,
+                       const Buffer& pos, const Buffer& table, uint32_t tok0, uint32_t n_tokens,
+                       const Buffer* sinks, Buffer& scratch, uint32_t scratch_stride, Buffer& out,
+                       uint32_t o_off, uint32_t o_stride) {
+  if (a.n_kv == 0 || a.n_head % a.n_kv != 0 || n_tokens == 0 || n_tokens > 65535)
     throw util::Error("vulkan: bad attention shape");
-  if (scratch.size() < static_cast<size_t>(a.n_head) * a.n_keys * sizeof(float))
+  if (scratch.size() < static_cast<size_t>(n_tokens) * scratch_stride * sizeof(float))
     throw util::Error("vulkan: attention scratch too small");
-  const AttnPush push{a.n_head,   a.n_kv,   a.hd,      a.n_keys,
-                      a.kv_stride, a.window, sinks != nullptr ? 1u : 0u,
-                      q_off,      o_off,    a.kv_off,  a.pos_off,
-                      a.pos_q,    a.scale,  a.softcap};
-  rec.dispatch(impl_->kernel("attention_decode", 7, sizeof push),
-               {&q, &k_cache, &v_cache, sinks != nullptr ? sinks : &q, &scratch, &out, &pos}, &push,
-               groups_for(a.n_head, 1));
+  const AttnPush push{a.n_head, a.n_kv,  a.hd,    a.kv_stride,    a.window,
+                      sinks != nullptr ? 1u : 0u, q_off, q_stride, o_off, o_stride,
+                      tok0,     scratch_stride, a.scale, a.softcap};
+  rec.dispatch(impl_->kernel("attention_decode", 8, sizeof push),
+               {&q, &k_cache, &v_cache, sinks != nullptr ? sinks : &q, &scratch, &out, &pos, &table},
+               &push, groups_for(a.n_head, 1), n_tokens);
 }
 
 }  // namespace gpu::vk

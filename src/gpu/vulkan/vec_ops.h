@@ -29,28 +29,40 @@ class VecOps {
             uint32_t n_heads, uint32_t head_dim, uint32_t n_rot, bool neox, uint32_t n_tokens = 1,
             uint32_t x_stride = 0, uint32_t cs_stride = 0);
 
-  // dst[dst_off..] = src[src_off..] for count floats, rounded to fp16 and back when f16 (a
-  // KV cache write that keeps what an fp16 cache would hold).
-  void store(Recorder& rec, const Buffer& src, uint32_t src_off, Buffer& dst, uint32_t dst_off,
-             uint32_t count, bool f16);
+  // Per token of a step, kTableInts int32s of a host-visible `table` buffer: where its
+  // keys/values go (cell_off: float offset of its cell in a layer's cache), where its
+  // sequence's cells start in the cache (kv_off, floats) and in the positions (pos_off), its
+  // position pos_q and how many cells its sequence uses (n_keys).
+  static constexpr int kTableInts = 6;
+  struct TokenTable {
+    int32_t cell_off, kv_off, pos_off, pos_q, n_keys, unused;
+  };
 
-  // One query token's attention, as nn::attention: q at q_off (n_head heads of hd floats); its
-  // sequence's cells 0..n_keys - 1 at float kv_off of k_cache / v_cache (cell j at
-  // j * kv_stride, n_kv heads of hd floats) with their positions at pos[pos_off..]; a cell is
-  // visible when its position is <= pos_q and, window > 0, within the last `window`
+  // The keys (or values) of n_tokens tokens (n_kv floats each, from src_off) into their
+  // cells of `cache` and into `back` (token rows from back_off), rounded through fp16 when
+  // f16: what an fp16 cache holds.
+  void kv_store(Recorder& rec, const Buffer& src, uint32_t src_off, Buffer& cache, Buffer& back,
+                uint32_t back_off, const Buffer& table, uint32_t n_kv, uint32_t n_tokens,
+                bool f16);
+
+  // Attention of query tokens tok0 .. tok0 + n_tokens - 1, as nn::attention: each token's q
+  // at q_off + t * q_stride (n_head heads of hd floats) against its sequence's cells in
+  // k_cache / v_cache (`table`; cell j at kv_off + j * kv_stride, n_kv heads of hd floats),
+  // a cell visible when its position is <= pos_q and, window > 0, within the last `window`
   // positions; softcap > 0: capped scores; sinks (n_head floats, or nullptr) join each
-  // head's denominator. scratch holds n_head * n_keys floats of scores; out at o_off.
+  // head's denominator. scratch holds scratch_stride floats per token of the dispatch
+  // (>= n_head * the largest n_keys); out at o_off + t * o_stride.
   struct Attn {
-    uint32_t n_head, n_kv, hd, n_keys, kv_stride;
+    uint32_t n_head, n_kv, hd, kv_stride;
     float scale;
     uint32_t window = 0;
     float softcap = 0.0f;
-    uint32_t kv_off = 0, pos_off = 0;
-    int32_t pos_q = 0;
   };
-  void attention(Recorder& rec, const Attn& a, const Buffer& q, uint32_t q_off,
+  void attention(Recorder& rec, const Attn& a, const Buffer& q, uint32_t q_off, uint32_t q_stride,
                  const Buffer& k_cache, const Buffer& v_cache, const Buffer& pos,
-                 const Buffer* sinks, Buffer& scratch, Buffer& out, uint32_t o_off);
+                 const Buffer& table, uint32_t tok0, uint32_t n_tokens, const Buffer* sinks,
+                 Buffer& scratch, uint32_t scratch_stride, Buffer& out, uint32_t o_off,
+                 uint32_t o_stride);
 
  private:
   struct Impl;
