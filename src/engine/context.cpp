@@ -27,6 +27,7 @@ struct Context::Impl {
   std::vector<int32_t> cell, out_rows;
   std::vector<int> need, appended;  // per sequence, reused by decode()
   std::unique_ptr<gpu::DeviceBackend> backend;  // ContextOptions::gpu
+  int device_from = 0;                          // the backend's first layer
 
   void kv_changed() {
     if (backend) backend->kv_changed();
@@ -51,9 +52,12 @@ std::unique_ptr<Context> Model::new_context(const ContextOptions& o) const {
   impl->scratch.resize(sh, opts.n_batch, opts.n_ctx, n_threads());
   impl->cell.resize(opts.n_batch);
   impl->out_rows.resize(opts.n_batch);
-  if (opts.gpu) {
+  const int n_layer = static_cast<int>(sh.n_layer);
+  if (opts.gpu && opts.gpu_layers != 0) {
+    const int on_gpu = opts.gpu_layers < 0 ? n_layer : std::min(opts.gpu_layers, n_layer);
+    impl->device_from = n_layer - on_gpu;
     impl->backend = gpu::make_vulkan_backend(*impl->arch, info().arch, impl->scratch, *impl->kv,
-                                             opts.n_batch);
+                                             opts.n_batch, impl->device_from);
   }
   return std::unique_ptr<Context>(new Context(std::move(impl)));
 }
@@ -126,7 +130,9 @@ void Context::decode(const Batch& batch) {
       s.out_rows = c.out_rows.data();
       s.logits = c.logits.data() + static_cast<size_t>(out_base) * n_vocab;
       if (c.backend) {
-        s.backend = c.backend.get();
+        s.device = c.backend.get();
+        s.device_from = c.device_from;
+        s.backend = c.device_from == 0 ? s.device : nullptr;  // the embedding's side
         c.backend->begin(s);
         c.arch->forward(s);
         c.backend->finish(s);
@@ -232,6 +238,9 @@ int Context::n_seq_max() const { return impl_->opts.n_seq_max; }
 int Context::n_batch() const { return impl_->opts.n_batch; }
 KvType Context::kv_type() const { return impl_->opts.kv_type; }
 size_t Context::kv_bytes() const { return impl_->kv->bytes(); }
+int Context::gpu_layers() const {
+  return impl_->backend ? static_cast<int>(impl_->arch->shape().n_layer) - impl_->device_from : 0;
+}
 std::string Context::device() const {
   return impl_->backend ? impl_->backend->device_name() : std::string();
 }

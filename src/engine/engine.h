@@ -57,9 +57,12 @@ struct ContextOptions {
   // buffers are sized for it once, at context creation.
   int n_batch = 512;
   KvType kv_type = KvType::kF16;
-  // Run every layer on the GPU (the Vulkan backend, ARCHITECTURE.md §6): new_context throws
-  // util::Error with the reason when it cannot (no device, an architecture it does not run).
+  // Run on the GPU (the Vulkan backend, ARCHITECTURE.md §6): the last gpu_layers layers and
+  // the output there (-1 or more than the model has: all of them), the rest on the CPU.
+  // new_context throws util::Error with the reason when it cannot (no device, an
+  // architecture it does not run).
   bool gpu = false;
+  int gpu_layers = -1;
 };
 
 // A batch of tokens from one or many sequences: prompt chunks and single-token decode steps
@@ -130,7 +133,9 @@ class Context {
   KvType kv_type() const;
   size_t kv_bytes() const;
   // The GPU this context runs on (ContextOptions::gpu), or "" on the CPU.
-  std::string device() const;  // memory of the whole cache
+  std::string device() const;
+  // How many of the model's layers run on the GPU (0 on the CPU).
+  int gpu_layers() const;  // memory of the whole cache
   const Model& model() const;
 
   struct Impl;  // engine-internal

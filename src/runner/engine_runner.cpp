@@ -29,10 +29,12 @@ EngineRunner::EngineRunner(std::unique_ptr<engine::Model> model, const RunnerOpt
   co.kv_type = opts_.kv_type;
   if (opts_.gpu) {
     co.gpu = true;
+    co.gpu_layers = opts_.gpu_layers;
     try {
       ctx_ = model_->new_context(co);
       on_gpu_ = true;
-      LOG_INFO("model runs on the GPU: {}", ctx_->device());
+      LOG_INFO("model runs on the GPU: {} ({} of {} layers)", ctx_->device(), ctx_->gpu_layers(),
+               model_->info().n_layer);
     } catch (const util::Error& e) {
       LOG_WARN("GPU not used for this model, running on the CPU: {}", e.what());
       co.gpu = false;
@@ -65,7 +67,13 @@ EngineRunner::~EngineRunner() {
   thread_.join();
 }
 
-size_t EngineRunner::vram_bytes() const { return on_gpu_ ? memory_bytes() : 0; }
+// The GPU's share, by layers (the output goes with the GPU layers; close enough for ps).
+size_t EngineRunner::vram_bytes() const {
+  if (!on_gpu_ || model_->info().n_layer <= 0) return 0;
+  const int on = ctx_->gpu_layers();
+  if (on >= model_->info().n_layer) return memory_bytes();
+  return static_cast<size_t>(static_cast<double>(memory_bytes()) * on / model_->info().n_layer);
+}
 
 size_t EngineRunner::memory_bytes() const {
   if (embedder_) return embedder_->weight_bytes();

@@ -22,9 +22,10 @@ struct RunnerOptions {
   int num_parallel = 1;  // sequence slots
   int num_batch = 512;   // tokens per engine step
   engine::KvType kv_type = engine::KvType::kF16;
-  // Run on the GPU (engine::ContextOptions::gpu); when the GPU cannot take the model the
-  // runner logs why and runs on the CPU.
+  // Run on the GPU (engine::ContextOptions::gpu): the last gpu_layers layers (-1: all; Ollama's
+  // num_gpu); when the GPU cannot take the model the runner logs why and runs on the CPU.
   bool gpu = false;
+  int gpu_layers = -1;
 };
 
 struct CompletionRequest {

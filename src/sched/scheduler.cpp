@@ -227,6 +227,7 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, std::stop_tok
       ro.num_batch = e->num_batch;
       ro.kv_type = s_.kv_type;
       ro.gpu = s_.gpu && req.num_gpu.value_or(-1) != 0;
+      ro.gpu_layers = req.num_gpu.value_or(-1) > 0 ? *req.num_gpu : -1;
       r = (s_.runner_factory ? s_.runner_factory : runner::EngineRunner::factory())(
           req.path, encoder, lo, ro);
     } catch (const std::exception& ex) {

@@ -67,6 +67,18 @@ class GpuServerTest(unittest.TestCase):
         self.assertIn("100% GPU", line)
         self.assertIn("model runs on the GPU", self.server.log())
 
+    def test_c_num_gpu_splits_the_layers(self):
+        self.server.post("/api/generate", {"model": "stories:latest", "keep_alive": 0})
+        out = self.generate("stories:latest", options=dict(OPTS, num_gpu=2))
+        self.assertTrue(self.continuation.startswith(out["response"]), out["response"])
+        m = self.ps()["stories:latest"]
+        self.assertGreater(m["size_vram"], 0)
+        self.assertLess(m["size_vram"], m["size"])
+        r = self.server.run_cli("ps")
+        line = [l for l in r.stdout.splitlines() if l.startswith("stories:latest")][0]
+        self.assertRegex(line, r"\d+%/\d+% CPU/GPU")
+        self.assertIn("(2 of 5 layers)", self.server.log())
+
     def test_b_num_gpu_zero_and_an_unsupported_arch_run_on_the_cpu(self):
         self.server.post("/api/generate", {"model": "stories:latest", "keep_alive": 0})
         out = self.generate("stories:latest", options=dict(OPTS, num_gpu=0))

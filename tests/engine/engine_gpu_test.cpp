@@ -27,9 +27,13 @@ int argmax(const float* x, int64_t n) {
 }
 
 std::vector<int32_t> greedy(const engine::Model& m, engine::KvType kv,
-                            const std::vector<int32_t>& prompt, int total) {
-  auto ctx = m.new_context(
-      {.n_ctx = 512, .n_seq_max = 1, .n_batch = 512, .kv_type = kv, .gpu = true});
+                            const std::vector<int32_t>& prompt, int total, int gpu_layers = -1) {
+  auto ctx = m.new_context({.n_ctx = 512,
+                            .n_seq_max = 1,
+                            .n_batch = 512,
+                            .kv_type = kv,
+                            .gpu = true,
+                            .gpu_layers = gpu_layers});
   engine::Batch b;
   for (size_t i = 0; i < prompt.size(); i++)
     b.add(prompt[i], static_cast<int32_t>(i), 0, i + 1 == prompt.size());
@@ -82,13 +86,39 @@ TEST_F(EngineGpu, StoriesGreedyTextsMatchGolden) {
   }
 }
 
+// A split context: the first layers on the CPU (their KV cache on the host only), the last
+// ones and the output on the GPU, the residual stream crossing once per step.
+TEST_F(EngineGpu, StoriesGreedyTextsMatchGoldenWithLayersSplitBetweenCpuAndGpu) {
+  auto m = engine::Model::load(kModel, {.n_threads = 2});
+  const int n_layer = static_cast<int>(m->info().n_layer);
+  ASSERT_GE(n_layer, 2);
+  {
+    auto ctx = m->new_context({.n_ctx = 16, .gpu = true, .gpu_layers = 2});
+    EXPECT_EQ(ctx->gpu_layers(), 2);
+    EXPECT_FALSE(ctx->device().empty());
+  }
+  const auto exp = expected();
+  const auto& u = exp["unconditional_greedy"];
+  for (int on_gpu : {1, n_layer - 1}) {
+    EXPECT_EQ(greedy(*m, engine::KvType::kF16, {1}, u["steps_including_bos_position"].get<int>(),
+                     on_gpu),
+              u["generated_ids"].get<std::vector<int32_t>>())
+        << on_gpu << " of " << n_layer << " layers on the GPU";
+  }
+  const auto& p = exp["prompted_greedy"][0];
+  EXPECT_EQ(greedy(*m, engine::KvType::kF16, p["prompt_token_ids"].get<std::vector<int32_t>>(),
+                   p["total_positions"].get<int>(), 2),
+            p["greedy_generated_ids"].get<std::vector<int32_t>>());
+}
+
 // Two sequences in one batch, then an edit of the host cache (remove the tail of one
 // sequence, shift the other) and more decoding: the device copy is rebuilt and the logits
 // follow the CPU context's through the same calls.
 TEST_F(EngineGpu, EditedKvCacheAndTwoSequencesAgreeWithTheCpu) {
   auto m = engine::Model::load(kModel, {.n_threads = 2});
-  auto run = [&](bool gpu) {
-    auto ctx = m->new_context({.n_ctx = 64, .n_seq_max = 2, .n_batch = 16, .gpu = gpu});
+  auto run = [&](bool gpu, int gpu_layers) {
+    auto ctx = m->new_context(
+        {.n_ctx = 64, .n_seq_max = 2, .n_batch = 16, .gpu = gpu, .gpu_layers = gpu_layers});
     std::vector<float> got;
     auto take = [&](int i) {
       const float* lg = ctx->logits(i);
@@ -110,10 +140,14 @@ TEST_F(EngineGpu, EditedKvCacheAndTwoSequencesAgreeWithTheCpu) {
     take(1);
     return got;
   };
-  const auto cpu = run(false), gpu = run(true);
-  ASSERT_EQ(cpu.size(), gpu.size());
-  for (size_t i = 0; i < cpu.size(); i++)
-    ASSERT_NEAR(gpu[i], cpu[i], 1e-3f * (1.0f + std::fabs(cpu[i]))) << "at " << i;
+  const auto cpu = run(false, -1);
+  for (int gpu_layers : {-1, 2}) {
+    const auto gpu = run(true, gpu_layers);
+    ASSERT_EQ(cpu.size(), gpu.size());
+    for (size_t i = 0; i < cpu.size(); i++)
+      ASSERT_NEAR(gpu[i], cpu[i], 1e-3f * (1.0f + std::fabs(cpu[i])))
+          << "at " << i << ", gpu_layers " << gpu_layers;
+  }
 }
 
 TEST_F(EngineGpu, AnArchitectureItDoesNotRunIsAClearError) {

@@ -28,9 +28,13 @@ struct RefCase {
   double rms;              // bound on the RMS of Δlogit at the last prompt position
   bool exact_greedy;       // all 32 greedy tokens must match
   bool gpu = false;        // run on the GPU backend (ContextOptions::gpu)
+  int gpu_layers = -1;     // of them on the GPU (-1: all)
+  const char* label = "";  // test name suffix (the same file twice)
 };
 
-void PrintTo(const RefCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const RefCase& c, std::ostream* os);
+
+void PrintTo(const RefCase& c, std::ostream* os) { *os << c.name << c.label; }
 
 // The README's generator command for files too large to store; written once into the build
 // dir (atomically: concurrent test processes may race) and checked by size.
@@ -93,7 +97,11 @@ TEST_P(ModelReference, LogitsAndGreedyMatchLlamaCpp) {
   // Prompt plus the reference continuation (teacher forcing) in one batch, F32 KV as the
   // reference run used.
   auto ctx = m->new_context(
-      {.n_ctx = 512, .n_seq_max = 1, .kv_type = engine::KvType::kF32, .gpu = c.gpu});
+      {.n_ctx = 512,
+       .n_seq_max = 1,
+       .kv_type = engine::KvType::kF32,
+       .gpu = c.gpu,
+       .gpu_layers = c.gpu_layers});
   engine::Batch b;
   std::vector<int32_t> path_tokens = prompt;
   path_tokens.insert(path_tokens.end(), greedy.begin(), greedy.end() - 1);
@@ -238,9 +246,13 @@ INSTANTIATE_TEST_SUITE_P(
                       RefCase{"tiny-llama-e256-q4_0", nullptr, 0.2, 0.05, false, true},
                       RefCase{"tiny-llama-e256-q4_k_m", nullptr, 0.2, 0.05, false, true},
                       RefCase{"tiny-llama-e256-q5_k_m", nullptr, 0.2, 0.05, false, true},
-                      RefCase{"tiny-llama-e256-q6_k", nullptr, 0.2, 0.05, false, true}),
+                      RefCase{"tiny-llama-e256-q6_k", nullptr, 0.2, 0.05, false, true},
+                      // one layer of two on the CPU, the other and the output on the GPU
+                      RefCase{"tiny-llama-e256-f32", kE256, 1e-3, 2e-4, true, true, 1, "_split"},
+                      RefCase{"tiny-llama-e256-q4_k_m", nullptr, 0.2, 0.05, false, true, 1,
+                              "_split"}),
     [](const auto& info) {
-      std::string n = info.param.name;
+      std::string n = std::string(info.param.name) + info.param.label;
       std::replace(n.begin(), n.end(), '-', '_');
       return n;
     });

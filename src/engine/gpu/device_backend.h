@@ -28,11 +28,12 @@ bool vulkan_built();
 double device_bandwidth_gbs(size_t bytes, std::string* device_name = nullptr);
 
 // The Vulkan backend for a context of `arch` (its scratch sized for n_batch tokens and its
-// host KV cache), or util::Error with the reason: no build support, no device, an
-// architecture or tensor type the shaders do not cover, out of device memory.
+// host KV cache) running layers first_layer.. and the output, or util::Error with the reason:
+// no build support, no device, an architecture or tensor type the shaders do not cover, out
+// of device memory.
 std::unique_ptr<DeviceBackend> make_vulkan_backend(const model::Arch& arch,
                                                    const std::string& arch_name,
                                                    const nn::Scratch& scratch, kv::KvCache& kv,
-                                                   int n_batch);
+                                                   int n_batch, int first_layer = 0);
 
 }  // namespace engine::gpu

@@ -36,7 +36,7 @@ double device_bandwidth_gbs(size_t, std::string*) {
 }
 
 std::unique_ptr<DeviceBackend> make_vulkan_backend(const model::Arch&, const std::string&,
-                                                   const nn::Scratch&, kv::KvCache&, int) {
+                                                   const nn::Scratch&, kv::KvCache&, int, int) {
   throw util::Error("this build has no GPU support (built without libvulkan-dev and glslc)",
                     util::ErrorKind::kUnsupported);
 }
@@ -55,11 +55,12 @@ bool arch_supported(const std::string& name) {
 class VulkanBackend final : public DeviceBackend {
  public:
   VulkanBackend(const model::Arch& arch, const nn::Scratch& scratch, kv::KvCache& kv,
-                int n_batch)
+                int n_batch, int first_layer)
       : dev_(vk::Device::get()),
         shape_(arch.shape()),
         kv_(kv),
         n_batch_(n_batch),
+        first_layer_(first_layer),
         matvec_(dev_, std::max(arch.shape().n_embd, std::max(arch.shape().n_ff, arch.shape().n_q())),
                 n_batch),
         ops_(dev_),
@@ -87,10 +88,13 @@ class VulkanBackend final : public DeviceBackend {
     scores_ = vk::Buffer(dev_, attn_tokens_ * scores_stride_ * 4, vk::Memory::kDevice);
     table_ = vk::Buffer(dev_, n_batch * sizeof(vk::VecOps::TokenTable), vk::Memory::kHost);
     kv_back_ = vk::Buffer(dev_, sh.n_layer * n_batch * 2 * n_kv * 4, vk::Memory::kHost);
+    // The device KV cache of the layers this backend runs (the others' live on the host only).
     const size_t cache = static_cast<size_t>(kv.n_seq()) * kv.n_ctx() * n_kv * 4;
-    for (int64_t l = 0; l < sh.n_layer; l++) {
-      k_cache_.emplace_back(dev_, cache, vk::Memory::kDevice);
-      v_cache_.emplace_back(dev_, cache, vk::Memory::kDevice);
+    k_cache_.resize(sh.n_layer);
+    v_cache_.resize(sh.n_layer);
+    for (int64_t l = first_layer; l < sh.n_layer; l++) {
+      k_cache_[l] = vk::Buffer(dev_, cache, vk::Memory::kDevice);
+      v_cache_[l] = vk::Buffer(dev_, cache, vk::Memory::kDevice);
     }
   }
 
@@ -122,6 +126,10 @@ class VulkanBackend final : public DeviceBackend {
     s.backend = nullptr;
     nn::embed(s, token_embd, scale);
     s.backend = self;
+    take_residual(s);
+  }
+
+  void take_residual(nn::Step& s) override {
     const size_t bytes = static_cast<size_t>(s.n_tokens) * shape_.n_embd * 4;
     std::memcpy(x_in_.data(), s.buf->x.data(), bytes);
     rec_.copy(x_in_, twin(s.buf->x.data()).buf, bytes, 0, 0);
@@ -232,7 +240,7 @@ class VulkanBackend final : public DeviceBackend {
     // The step's keys and values into the host cache (rounded the same way already).
     const int64_t n_kv = shape_.n_k();
     const auto* back = static_cast<const float*>(kv_back_.data());
-    for (int64_t l = 0; l < shape_.n_layer; l++) {
+    for (int64_t l = first_layer_; l < shape_.n_layer; l++) {
       const float* k = back + static_cast<size_t>(l) * n_batch_ * 2 * n_kv;
       const float* v = k + static_cast<size_t>(n_batch_) * n_kv;
       for (int t = 0; t < s.n_tokens; t++) {
@@ -306,7 +314,7 @@ class VulkanBackend final : public DeviceBackend {
       return f16 ? ops::fp16_to_fp32(static_cast<const uint16_t*>(base)[i])
                  : static_cast<const float*>(base)[i];
     };
-    for (int64_t l = 0; l < shape_.n_layer; l++) {
+    for (int64_t l = first_layer_; l < shape_.n_layer; l++) {
       for (int seq = 0; seq < kv_.n_seq(); seq++) {
         for (int64_t h = 0; h < shape_.n_head_kv; h++) {
           const void* kr = kv_.k_rows(static_cast<int>(l), seq, static_cast<int>(h));
@@ -339,6 +347,7 @@ class VulkanBackend final : public DeviceBackend {
   nn::Shape shape_;
   kv::KvCache& kv_;
   int n_batch_;
+  int first_layer_;  // layers before it run on the CPU
   vk::Matvec matvec_;
   vk::VecOps ops_;
   vk::Recorder rec_;
@@ -366,12 +375,12 @@ double device_bandwidth_gbs(size_t bytes, std::string* device_name) {
 std::unique_ptr<DeviceBackend> make_vulkan_backend(const model::Arch& arch,
                                                    const std::string& arch_name,
                                                    const nn::Scratch& scratch, kv::KvCache& kv,
-                                                   int n_batch) {
+                                                   int n_batch, int first_layer) {
   if (!arch_supported(arch_name)) {
     throw util::Error("the GPU backend does not run the " + arch_name + " architecture yet",
                       util::ErrorKind::kUnsupported);
   }
-  return std::make_unique<VulkanBackend>(arch, scratch, kv, n_batch);
+  return std::make_unique<VulkanBackend>(arch, scratch, kv, n_batch, first_layer);
 }
 
 #endif

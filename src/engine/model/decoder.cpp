@@ -15,6 +15,7 @@ void forward_prenorm_decoder(const Weights& w, const DecoderParams& p, nn::Step&
   const nn::Shape& sh = p.shape;
   nn::embed(s, w.token_embd, p.embd_scale);
   for (int il = 0; il < sh.n_layer; il++) {
+    nn::enter_layer(s, il);
     const LayerWeights& L = w.layers[il];
     nn::rmsnorm_rows(s, b.x.data(), L.attn_norm, p.rms_eps, b.xn.data(), sh.n_embd);
     nn::linear(s, L.wq, b.xn.data(), b.q.data(), &L.bq);

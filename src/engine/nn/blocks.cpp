@@ -44,6 +44,13 @@ void backend_lacks(const char* block) {
                     util::ErrorKind::kUnsupported);
 }
 
+void enter_layer(Step& s, int il) {
+  if (s.device == nullptr) return;
+  const bool on_device = il >= s.device_from;
+  if (on_device && s.backend == nullptr) s.device->take_residual(s);
+  s.backend = on_device ? s.device : nullptr;
+}
+
 void embed(Step& s, const Matrix& token_embd, float scale) {
   if (s.backend) return s.backend->embed(s, token_embd, scale);
   float* x = s.buf->x.data();

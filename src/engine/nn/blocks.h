@@ -80,6 +80,9 @@ class Backend {
   virtual ~Backend() = default;
   virtual void begin(Step& s) = 0;
   virtual void finish(Step& s) = 0;
+  // The residual stream (s.buf->x) computed on the CPU so far continues on the backend: the
+  // first of its layers after CPU layers.
+  virtual void take_residual(Step& s) = 0;
   virtual void embed(Step& s, const Matrix& token_embd, float scale) = 0;
   virtual void rmsnorm_rows(Step& s, const float* x, const Vector& w, float eps, float* y,
                             int64_t n) = 0;
@@ -96,6 +99,11 @@ class Backend {
                          Act act) = 0;
   virtual void output_logits(Step& s, const Vector& norm, float eps, const Matrix& output) = 0;
 };
+
+// Called by a forward at the start of each layer: a context split between the CPU and a GPU
+// (Step::device) runs layer il where it belongs, moving the residual stream to the GPU at its
+// first layer. Nothing to do on one device.
+void enter_layer(Step& s, int il);
 
 // Throws util::Error: `block` has no implementation on s.backend.
 [[noreturn]] void backend_lacks(const char* block);

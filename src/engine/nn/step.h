@@ -113,6 +113,10 @@ struct Step {
   const int32_t* out_rows = nullptr;  // [n_out] indices of tokens whose logits are wanted
   float* logits = nullptr;            // [n_out, n_vocab]
   Backend* backend = nullptr;  // runs the blocks' steps elsewhere (GPU); nullptr: the CPU
+  // A context on a GPU: its backend runs layers device_from.. and the output (enter_layer
+  // switches `backend` between nullptr and it); earlier layers and the embedding run on the CPU.
+  Backend* device = nullptr;
+  int device_from = 0;
 };
 
 }  // namespace engine::nn
