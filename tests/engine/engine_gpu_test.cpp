@@ -11,45 +11,25 @@
 
 #include "engine/engine.h"
 #include "engine/gpu/device_backend.h"
+#include "stories_greedy.h"
 #include "util/error.h"
 
 namespace {
 
-const std::string kModel = std::string(OLLAMA_SHARED_DIR) + "/testdata/real/stories260K.gguf";
-
-nlohmann::json expected() {
-  std::ifstream in(std::string(OLLAMA_SHARED_DIR) + "/testdata/real/stories260K.expected.json");
-  return nlohmann::json::parse(in);
-}
-
-int argmax(const float* x, int64_t n) {
-  return static_cast<int>(std::max_element(x, x + n) - x);
-}
+const std::string& kModel = kStoriesModel;
+nlohmann::json expected() { return stories_expected(); }
+int argmax(const float* x, int64_t n) { return stories_argmax(x, n); }
 
 std::vector<int32_t> greedy(const engine::Model& m, engine::KvType kv,
                             const std::vector<int32_t>& prompt, int total, int gpu_layers = -1) {
-  auto ctx = m.new_context({.n_ctx = 512,
-                            .n_seq_max = 1,
-                            .n_batch = 512,
-                            .kv_type = kv,
-                            .gpu = true,
-                            .gpu_layers = gpu_layers});
-  engine::Batch b;
-  for (size_t i = 0; i < prompt.size(); i++)
-    b.add(prompt[i], static_cast<int32_t>(i), 0, i + 1 == prompt.size());
-  std::vector<int32_t> out;
-  int pos = static_cast<int>(prompt.size());
-  ctx->decode(b);
-  while (true) {
-    const int next = argmax(ctx->logits(0), m.n_vocab());
-    if (next == 1) break;
-    out.push_back(next);
-    if (pos == total) break;
-    b.clear();
-    b.add(next, pos++, 0, true);
-    ctx->decode(b);
-  }
-  return out;
+  return stories_greedy(m,
+                        {.n_ctx = 512,
+                         .n_seq_max = 1,
+                         .n_batch = 512,
+                         .kv_type = kv,
+                         .gpu = true,
+                         .gpu_layers = gpu_layers},
+                        prompt, total);
 }
 
 class EngineGpu : public ::testing::Test {

@@ -4,28 +4,21 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 #include <vector>
 
 #include "gpu/vulkan/device.h"
 #include "gpu/vulkan/matvec.h"
 #include "ops/kernels_impl.h"
+#include "ops/test_util.h"
 #include "util/error.h"
 
 namespace {
 
+using ops_test::gaussian;
 using gpu::vk::Buffer;
 using gpu::vk::Device;
 using gpu::vk::Memory;
 using ops::DType;
-
-std::vector<float> gaussian(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0, 1);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
 
 Device& device() {
   std::string why;

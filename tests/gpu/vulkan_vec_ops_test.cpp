@@ -6,27 +6,20 @@
 
 #include <cmath>
 #include <cstring>
-#include <random>
 #include <vector>
 
 #include "gpu/vulkan/device.h"
 #include "gpu/vulkan/vec_ops.h"
 #include "ops/blocks.h"
+#include "ops/test_util.h"
 #include "ops/vec.h"
 
 namespace {
 
+using ops_test::gaussian;
 using gpu::vk::Buffer;
 using gpu::vk::Device;
 using gpu::vk::Memory;
-
-std::vector<float> gaussian(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0, 1);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
 
 // A host-visible buffer holding `pad` NaNs, then v, then `pad` NaNs.
 Buffer host(Device& dev, const std::vector<float>& v, size_t pad = 4) {
