@@ -76,6 +76,17 @@ TEST(VulkanVecOps, SwigluAndAddMatchTheCpu) {
     ops.add(rec, gb, 4, ub, 4, sb, 4, n);
     // Chained in one submission: the add reads what the swiglu wrote (the recorder's barrier).
     ops.add(rec, ob, 4, sb, 4, sb, 4, n);
+    // A bias over 3 rows (b_stride 0), rows 5 floats apart.
+    if (n < 1000) {
+      const std::vector<float> rows3 = gaussian(3 * (n + 5), 5);
+      Buffer rb = host(dev, rows3), bb = host(dev, u);
+      ops.add(rec, rb, 4, bb, 4, rb, 4, n, 3, n + 5, 0, n + 5);
+      rec.submit_and_wait();
+      for (uint32_t r = 0; r < 3; r++)
+        for (uint32_t i = 0; i < n; i++)
+          ASSERT_EQ(at(rb)[r * (n + 5) + i], rows3[r * (n + 5) + i] + u[i]) << r << " " << i;
+      EXPECT_EQ(at(rb)[n], rows3[n]);  // the gap between rows untouched
+    }
     rec.submit_and_wait();
     for (uint32_t i = 0; i < n; i++) sum[i] += sw[i];
     expect_close(at(ob), sw, 1e-4f, "swiglu");

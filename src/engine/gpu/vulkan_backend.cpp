@@ -149,8 +149,10 @@ class VulkanBackend final : public DeviceBackend {
     const Loc xl = twin(x), yl = twin(y);
     const vk::Buffer* b = bias && bias->present() ? &vector(*bias, w.n) : nullptr;
     matvec_.record(rec_, m, xl.buf, xl.off, yl.buf, yl.off, u32(rows));
-    for (int t = 0; b && t < rows; t++)
-      ops_.add(rec_, yl.buf, u32(yl.off + t * w.n), *b, 0, yl.buf, u32(yl.off + t * w.n), u32(w.n));
+    if (b) {  // the bias on every row in one dispatch
+      ops_.add(rec_, yl.buf, yl.off, *b, 0, yl.buf, yl.off, u32(w.n), u32(rows), u32(w.n), 0,
+               u32(w.n));
+    }
   }
 
   void head_rmsnorm(nn::Step& s, float* x, int64_t n_heads, int64_t head_dim, const nn::Vector& w,

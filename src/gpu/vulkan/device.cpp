@@ -322,7 +322,7 @@ Kernel::~Kernel() {
 // ---- Recorder ----
 
 namespace {
-constexpr uint32_t kMaxSets = 4096;  // dispatches per submission
+constexpr uint32_t kMaxSets = 16384;  // dispatches per submission
 constexpr uint32_t kMaxBindings = 8;
 }  // namespace
 

@@ -18,6 +18,9 @@ struct NormPush {
 struct BinaryPush {
   uint32_t count, a_off, b_off, y_off;
 };
+struct AddPush {
+  uint32_t count, a_off, b_off, y_off, a_stride, b_stride, y_stride;
+};
 struct RopePush {
   uint32_t n_heads, head_dim, n_rot, mode, x_off, cs_off, x_stride, cs_stride;
 };
@@ -72,9 +75,12 @@ void VecOps::swiglu(Recorder& rec, const Buffer& gate, uint32_t g_off, const Buf
 }
 
 void VecOps::add(Recorder& rec, const Buffer& a, uint32_t a_off, const Buffer& b, uint32_t b_off,
-                 Buffer& y, uint32_t y_off, uint32_t count) {
-  const BinaryPush push{count, a_off, b_off, y_off};
-  rec.dispatch(impl_->kernel("add", 3, sizeof push), {&a, &b, &y}, &push, groups_for(count, 256));
+                 Buffer& y, uint32_t y_off, uint32_t count, uint32_t rows, uint32_t a_stride,
+                 uint32_t b_stride, uint32_t y_stride) {
+  if (rows == 0 || rows > 65535) throw util::Error("vulkan: bad add row count");
+  const AddPush push{count, a_off, b_off, y_off, a_stride, b_stride, y_stride};
+  rec.dispatch(impl_->kernel("add", 3, sizeof push), {&a, &b, &y}, &push, groups_for(count, 256),
+               rows);
 }
 
 void VecOps::rope(Recorder& rec, Buffer& x, uint32_t x_off, const Buffer& cs, uint32_t cs_off,

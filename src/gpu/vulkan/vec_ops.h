@@ -19,9 +19,11 @@ class VecOps {
   // out = silu(gate) * up over count floats.
   void swiglu(Recorder& rec, const Buffer& gate, uint32_t g_off, const Buffer& up, uint32_t u_off,
               Buffer& out, uint32_t o_off, uint32_t count);
-  // y = a + b over count floats.
+  // y = a + b over count floats, for `rows` rows (a_stride, b_stride, y_stride floats apart;
+  // b_stride 0: the same b for every row, a bias).
   void add(Recorder& rec, const Buffer& a, uint32_t a_off, const Buffer& b, uint32_t b_off,
-           Buffer& y, uint32_t y_off, uint32_t count);
+           Buffer& y, uint32_t y_off, uint32_t count, uint32_t rows = 1, uint32_t a_stride = 0,
+           uint32_t b_stride = 0, uint32_t y_stride = 0);
   // RoPE in place on the n_heads heads of n_tokens token rows (x_stride floats apart), each
   // with its cos/sin pairs at cs[cs_off + t * cs_stride..] (ops::rope_cache); neox: pairs
   // (i, i + n_rot / 2), else (2i, 2i + 1).
