@@ -29,8 +29,8 @@ struct Context::Impl {
   std::unique_ptr<gpu::DeviceBackend> backend;  // ContextOptions::gpu
   int device_from = 0;                          // the backend's first layer
 
-  void kv_changed() {
-    if (backend) backend->kv_changed();
+  void kv_changed(int seq) {
+    if (backend) backend->kv_changed(seq);
   }
 };
 
@@ -170,24 +170,24 @@ static void check_seq(const Context::Impl& c, int seq) {
 
 void Context::kv_clear() {
   impl_->kv->clear();
-  impl_->kv_changed();
+  impl_->kv_changed(-1);
 }
 void Context::kv_seq_clear(int seq) {
   check_seq(*impl_, seq);
   impl_->kv->seq_clear(seq);
-  impl_->kv_changed();
+  impl_->kv_changed(seq);
 }
 void Context::kv_seq_remove(int seq, int32_t p0, int32_t p1) {
   check_seq(*impl_, seq);
   impl_->kv->seq_remove(seq, p0, p1);
-  impl_->kv_changed();
+  impl_->kv_changed(seq);
 }
 
 void Context::kv_seq_shift(int seq, int32_t p0, int32_t p1, int32_t delta) {
   check_seq(*impl_, seq);
   Impl& c = *impl_;
   const std::vector<int> moved = c.kv->seq_shift(seq, p0, p1, delta);
-  c.kv_changed();
+  c.kv_changed(seq);
   if (moved.empty() || delta == 0) return;
   const nn::Shape& sh = c.arch->shape();
   const int64_t hd = sh.head_dim_k;
@@ -222,7 +222,7 @@ void Context::kv_seq_copy(int src, int dst, int32_t p0, int32_t p1) {
   check_seq(*impl_, src);
   check_seq(*impl_, dst);
   impl_->kv->seq_copy(src, dst, p0, p1);
-  impl_->kv_changed();
+  impl_->kv_changed(dst);
 }
 
 int32_t Context::kv_seq_pos_max(int seq) const {

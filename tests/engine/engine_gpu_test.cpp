@@ -91,9 +91,9 @@ TEST_F(EngineGpu, StoriesGreedyTextsMatchGoldenWithLayersSplitBetweenCpuAndGpu) 
             p["greedy_generated_ids"].get<std::vector<int32_t>>());
 }
 
-// Two sequences in one batch, then an edit of the host cache (remove the tail of one
-// sequence, shift the other) and more decoding: the device copy is rebuilt and the logits
-// follow the CPU context's through the same calls.
+// Two sequences in one batch, then edits of the host cache (remove the tail of one sequence,
+// shift the other; then copy the first over the second) and more decoding: the device copy of
+// the edited sequences is rebuilt and the logits follow the CPU context's through the same calls.
 TEST_F(EngineGpu, EditedKvCacheAndTwoSequencesAgreeWithTheCpu) {
   auto m = engine::Model::load(kModel, {.n_threads = 2});
   auto run = [&](bool gpu, int gpu_layers) {
@@ -118,6 +118,11 @@ TEST_F(EngineGpu, EditedKvCacheAndTwoSequencesAgreeWithTheCpu) {
     ctx->decode(b);
     take(0);
     take(1);
+    ctx->kv_seq_copy(0, 1, 0, -1);  // sequence 1 becomes a copy of sequence 0
+    b.clear();
+    b.add(44, 13, 1, true);
+    ctx->decode(b);
+    take(0);
     return got;
   };
   const auto cpu = run(false, -1);

@@ -13,9 +13,9 @@ namespace engine::gpu {
 
 class DeviceBackend : public nn::Backend {
  public:
-  // The host KV cache was edited (cells removed, shifted, copied, cleared): the device copy is
-  // rebuilt from it before the next step.
-  virtual void kv_changed() = 0;
+  // The host KV cache of sequence `seq` (-1: every sequence) was edited (cells removed,
+  // shifted, copied into it, cleared): its device copy is rebuilt from it before the next step.
+  virtual void kv_changed(int seq) = 0;
   // The device's name, for logs and `ollama ps`.
   virtual std::string device_name() const = 0;
 };

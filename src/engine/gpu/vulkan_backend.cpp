@@ -87,6 +87,7 @@ class VulkanBackend final : public DeviceBackend {
                                                          1, n_batch));
     scores_ = vk::Buffer(dev_, attn_tokens_ * scores_stride_ * 4, vk::Memory::kDevice);
     table_ = vk::Buffer(dev_, n_batch * sizeof(vk::VecOps::TokenTable), vk::Memory::kHost);
+    dirty_.assign(kv.n_seq(), false);
     kv_back_ = vk::Buffer(dev_, sh.n_layer * n_batch * 2 * n_kv * 4, vk::Memory::kHost);
     // The device KV cache of the layers this backend runs (the others' live on the host only).
     const size_t cache = static_cast<size_t>(kv.n_seq()) * kv.n_ctx() * n_kv * 4;
@@ -99,7 +100,14 @@ class VulkanBackend final : public DeviceBackend {
   }
 
   std::string device_name() const override { return dev_.info().name; }
-  void kv_changed() override { kv_dirty_ = true; }
+  void kv_changed(int seq) override {
+    kv_dirty_ = true;
+    if (seq < 0) {
+      std::fill(dirty_.begin(), dirty_.end(), true);
+    } else {
+      dirty_[seq] = true;
+    }
+  }
 
   void begin(nn::Step& s) override {
     if (s.n_tokens > n_batch_) throw util::Error("vulkan: step larger than the context's batch");
@@ -305,44 +313,53 @@ class VulkanBackend final : public DeviceBackend {
     return vectors_.emplace(data, std::move(dst)).first->second;
   }
 
-  // The device cache from the host cache, for every sequence's used cells.
+  // The device cache from the host cache: the used cells of the sequences edited since the
+  // last step, one layer per submission.
   void rebuild_kv() {
     const int64_t hd = shape_.head_dim_k, n_kv = shape_.n_k(), n_ctx = kv_.n_ctx();
     const bool f16 = kv_.type() == KvType::kF16;
-    const size_t bytes = static_cast<size_t>(kv_.n_seq()) * n_ctx * n_kv * 4;
-    vk::Buffer staging(dev_, bytes, vk::Memory::kHost);
-    auto* dst = static_cast<float*>(staging.data());
+    std::vector<int> seqs;
+    size_t cells = 0;
+    for (int seq = 0; seq < kv_.n_seq(); seq++) {
+      if (!dirty_[seq] || kv_.n_used(seq) == 0) continue;
+      seqs.push_back(seq);
+      cells += kv_.n_used(seq);
+    }
+    std::fill(dirty_.begin(), dirty_.end(), false);
+    kv_dirty_ = false;
+    if (cells == 0) return;
+    vk::Buffer staging(dev_, 2 * cells * n_kv * 4, vk::Memory::kHost);
     auto get = [&](const void* base, size_t i) {
       return f16 ? ops::fp16_to_fp32(static_cast<const uint16_t*>(base)[i])
                  : static_cast<const float*>(base)[i];
     };
     for (int64_t l = first_layer_; l < shape_.n_layer; l++) {
-      for (int seq = 0; seq < kv_.n_seq(); seq++) {
-        for (int64_t h = 0; h < shape_.n_head_kv; h++) {
-          const void* kr = kv_.k_rows(static_cast<int>(l), seq, static_cast<int>(h));
-          for (int c = 0; c < kv_.n_used(seq); c++) {
-            float* row = dst + (static_cast<size_t>(seq) * n_ctx + c) * n_kv + h * hd;
-            for (int64_t d = 0; d < hd; d++) row[d] = get(kr, static_cast<size_t>(c) * hd + d);
-          }
-        }
-      }
+      const int layer = static_cast<int>(l);
+      float* dst = static_cast<float*>(staging.data());
       vk::Recorder up(dev_);
-      up.copy(staging, k_cache_[l], bytes);
-      up.submit_and_wait();
-      for (int seq = 0; seq < kv_.n_seq(); seq++) {
+      size_t at = 0;  // floats into staging
+      for (int seq : seqs) {
+        const int used = kv_.n_used(seq);
+        float* k = dst + at;
+        float* v = k + static_cast<size_t>(used) * n_kv;
         for (int64_t h = 0; h < shape_.n_head_kv; h++) {
-          const void* vr = kv_.v_rows(static_cast<int>(l), seq, static_cast<int>(h));
-          for (int c = 0; c < kv_.n_used(seq); c++) {
-            float* row = dst + (static_cast<size_t>(seq) * n_ctx + c) * n_kv + h * hd;
-            for (int64_t d = 0; d < hd; d++) row[d] = get(vr, static_cast<size_t>(d) * n_ctx + c);
+          const void* kr = kv_.k_rows(layer, seq, static_cast<int>(h));
+          const void* vr = kv_.v_rows(layer, seq, static_cast<int>(h));
+          for (int c = 0; c < used; c++) {
+            for (int64_t d = 0; d < hd; d++) {
+              k[c * n_kv + h * hd + d] = get(kr, static_cast<size_t>(c) * hd + d);
+              v[c * n_kv + h * hd + d] = get(vr, static_cast<size_t>(d) * n_ctx + c);
+            }
           }
         }
+        const size_t bytes = static_cast<size_t>(used) * n_kv * 4;
+        const size_t cell0 = static_cast<size_t>(seq) * n_ctx * n_kv * 4;
+        up.copy(staging, k_cache_[l], bytes, at * 4, cell0);
+        up.copy(staging, v_cache_[l], bytes, (at + used * n_kv) * 4, cell0);
+        at += 2 * static_cast<size_t>(used) * n_kv;
       }
-      vk::Recorder up2(dev_);
-      up2.copy(staging, v_cache_[l], bytes);
-      up2.submit_and_wait();
+      up.submit_and_wait();
     }
-    kv_dirty_ = false;
   }
 
   vk::Device& dev_;
@@ -362,6 +379,7 @@ class VulkanBackend final : public DeviceBackend {
   std::vector<vk::Buffer> k_cache_, v_cache_;
   int64_t cs_cap_ = 0, cs_used_ = 0;
   bool kv_dirty_ = false, want_logits_ = false;
+  std::vector<bool> dirty_;  // per sequence: edited on the host since the last step
 };
 
 }  // namespace
