@@ -76,8 +76,6 @@ class VulkanBackend final : public DeviceBackend {
     }
     const size_t n_embd = sh.n_embd, n_kv = sh.n_k();
     x_in_ = vk::Buffer(dev_, n_batch * n_embd * 4, vk::Memory::kHost);
-    logits_dev_ = vk::Buffer(dev_, n_batch * sh.n_vocab * 4, vk::Memory::kDevice);
-    logits_out_ = vk::Buffer(dev_, n_batch * sh.n_vocab * 4, vk::Memory::kHost);
     cs_cap_ = 2 * sh.n_layer * n_batch * std::max<int64_t>(sh.head_dim_k, 2);
     cs_ = vk::Buffer(dev_, cs_cap_ * 4, vk::Memory::kHost);
     pos_ = vk::Buffer(dev_, static_cast<size_t>(kv.n_seq()) * kv.n_ctx() * 4, vk::Memory::kHost);
@@ -235,6 +233,13 @@ class VulkanBackend final : public DeviceBackend {
       ops_.rmsnorm(rec_, xl.buf, u32(xl.off + s.out_rows[i] * n), &vector(norm, n), 0, nl.buf,
                    u32(nl.off + i * n), u32(n), 1, eps);
     }
+    // Logits buffers for as many outputs as a step has asked for so far (usually one per
+    // sequence; no earlier command of this step refers to them).
+    if (logits_rows_ < s.n_out) {
+      logits_rows_ = s.n_out;
+      logits_dev_ = vk::Buffer(dev_, logits_rows_ * output.n * 4, vk::Memory::kDevice);
+      logits_out_ = vk::Buffer(dev_, logits_rows_ * output.n * 4, vk::Memory::kHost);
+    }
     matvec_.record(rec_, matrix(output), nl.buf, nl.off, logits_dev_, 0, u32(s.n_out));
     rec_.copy(logits_dev_, logits_out_, static_cast<size_t>(s.n_out) * output.n * 4);
     want_logits_ = true;
@@ -375,6 +380,7 @@ class VulkanBackend final : public DeviceBackend {
   std::unordered_map<const float*, vk::Buffer> vectors_;
   vk::Buffer x_in_, logits_dev_, logits_out_, cs_, pos_, scores_, kv_back_, table_;
   int64_t scores_stride_ = 0;
+  int logits_rows_ = 0;  // outputs the logits buffers hold
   int attn_tokens_ = 1;
   std::vector<vk::Buffer> k_cache_, v_cache_;
   int64_t cs_cap_ = 0, cs_used_ = 0;
