@@ -230,23 +230,20 @@ INSTANTIATE_TEST_SUITE_P(
 
 namespace {
 
-// The llama files again on the GPU backend (Mesa's lavapipe in CI) with the same bounds. The
-// shaders multiply quantized weights by float activations where llama.cpp and our CPU path
-// quantize the activations to Q8 first.
+// The llama-family files again on the GPU backend (Mesa's lavapipe in CI) with the same bounds:
+// every weight type with a shader is in at least one of them (Q6_K through the K-quant mixes),
+// the e256 shape through its split case. lavapipe runs them slowly: keep this list short.
 INSTANTIATE_TEST_SUITE_P(
     Gpu, ModelReference,
     ::testing::Values(RefCase{"tiny-llama-e64-f32", nullptr, 1e-3, 2e-4, true, true},
                       RefCase{"tiny-llama-e64-f16", nullptr, 3e-2, 5e-3, true, true},
                       RefCase{"tiny-llama-e64-bf16", nullptr, 1.5e-1, 3e-2, true, true},
-                      RefCase{"tiny-llama-e256-f32", kE256, 1e-3, 2e-4, true, true},
-                      RefCase{"tiny-llama3-e64-f32", kLlama3, 1e-3, 2e-4, true, true},
                       RefCase{"tiny-qwen2-e64-f32", nullptr, 1e-3, 2e-4, true, true},
                       RefCase{"tiny-qwen3-e64-f32", nullptr, 1e-3, 2e-4, true, true},
                       RefCase{"tiny-llama-e256-q8_0", nullptr, 0.2, 0.05, false, true},
                       RefCase{"tiny-llama-e256-q4_0", nullptr, 0.2, 0.05, false, true},
                       RefCase{"tiny-llama-e256-q4_k_m", nullptr, 0.2, 0.05, false, true},
                       RefCase{"tiny-llama-e256-q5_k_m", nullptr, 0.2, 0.05, false, true},
-                      RefCase{"tiny-llama-e256-q6_k", nullptr, 0.2, 0.05, false, true},
                       // one layer of two on the CPU, the other and the output on the GPU
                       RefCase{"tiny-llama-e256-f32", kE256, 1e-3, 2e-4, true, true, 1, "_split"},
                       RefCase{"tiny-llama-e256-q4_k_m", nullptr, 0.2, 0.05, false, true, 1,
