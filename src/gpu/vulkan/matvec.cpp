@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "gpu/vulkan/shaders.h"
+#include "gpu/vulkan/kernel_cache.h"
 #include "ops/kernels_impl.h"
 #include "util/error.h"
 
@@ -20,53 +20,52 @@ struct QuantizePush {
   uint32_t k, block, x_off, round_d, x_stride;
 };
 
-// How a type's blocks are laid out for its shader:
-//   code_words > 0: 32-element blocks split into code words, then the fp16 scales two to a word;
-//   slot_words > 0: blocks of slot_elems (32 or 256) copied as they are, each into
-//                   slot_words words (zero padded);
-//   both 0: a float type, rows as they are.
-// act_block: activations quantized to 8-bit codes per block of 32 (Q8_0, d rounded to fp16)
-// or 256 (Q8_K) first, as the CPU's dots take them; 0: the shader reads float activations.
+// How a type's blocks are laid out for its shader: code_words > 0: 32-element blocks split
+// into code words, then the fp16 scales two to a word; otherwise a quantized type's blocks
+// are copied as they are, each padded to whole words (slot_words), and a float type's rows
+// as they are. act_block: the shader takes activations quantized per 32 (Q8_0, d rounded to
+// fp16) or 256 (Q8_K), the CPU's activation type for this weight type; 0: float activations.
 struct TypeLayout {
   const char* shader;
   uint32_t code_words;
-  uint32_t slot_words;
-  uint32_t act_block;
-  uint32_t slot_elems = 256;
+  uint32_t slot_elems = 0, slot_words = 0, act_block = 0;
 };
 
-const TypeLayout* layout_of(ops::DType t) {
-  static const TypeLayout q41{"matvec_q4_1", 0, 5, 32, 32}, q50{"matvec_q5_0", 0, 6, 32, 32},
-      q51{"matvec_q5_1", 0, 6, 32, 32}, bf16{"matvec_bf16", 0, 0, 0};
-  static const TypeLayout f32{"matvec_f32", 0, 0, 0}, f16{"matvec_f16", 0, 0, 0},
-      q8{"matvec_q8_0", 8, 0, 32}, q4{"matvec_q4_0", 4, 0, 32}, q4k{"matvec_q4_k", 0, 36, 256},
-      q5k{"matvec_q5_k", 0, 44, 256}, q6k{"matvec_q6_k", 0, 53, 256};
-  switch (t) {
-    case ops::DType::Q4_K:
-      return &q4k;
-    case ops::DType::Q5_K:
-      return &q5k;
-    case ops::DType::Q4_1:
-      return &q41;
-    case ops::DType::Q5_0:
-      return &q50;
-    case ops::DType::Q5_1:
-      return &q51;
-    case ops::DType::BF16:
-      return &bf16;
-    case ops::DType::Q6_K:
-      return &q6k;
-    case ops::DType::F32:
-      return &f32;
-    case ops::DType::F16:
-      return &f16;
-    case ops::DType::Q8_0:
-      return &q8;
-    case ops::DType::Q4_0:
-      return &q4;
-    default:
-      return nullptr;
+// The types with a shader; the rest of each layout follows from the type table.
+struct TypeShader {
+  ops::DType type;
+  const char* shader;
+  uint32_t code_words;
+};
+constexpr TypeShader kTypeShaders[] = {
+    {ops::DType::F32, "matvec_f32", 0},     {ops::DType::F16, "matvec_f16", 0},
+    {ops::DType::BF16, "matvec_bf16", 0},   {ops::DType::Q8_0, "matvec_q8_0", 8},
+    {ops::DType::Q4_0, "matvec_q4_0", 4},   {ops::DType::Q4_1, "matvec_q4_1", 0},
+    {ops::DType::Q5_0, "matvec_q5_0", 0},   {ops::DType::Q5_1, "matvec_q5_1", 0},
+    {ops::DType::Q4_K, "matvec_q4_k", 0},   {ops::DType::Q5_K, "matvec_q5_k", 0},
+    {ops::DType::Q6_K, "matvec_q6_k", 0}};
+
+TypeLayout make_layout(const TypeShader& ts) {
+  TypeLayout l{ts.shader, ts.code_words};
+  const ops::TypeInfo* ti = ops::type_info(static_cast<uint32_t>(ts.type));
+  const ops::DType act = ops::scalar_table()[ts.type].act_type;
+  if (act != ops::DType::F32)
+    l.act_block = static_cast<uint32_t>(ops::type_info(static_cast<uint32_t>(act))->block_size);
+  if (ti->block_size > 1 && ts.code_words == 0) {
+    l.slot_elems = static_cast<uint32_t>(ti->block_size);
+    l.slot_words = static_cast<uint32_t>((ops::row_bytes(ts.type, ti->block_size) + 3) / 4);
   }
+  return l;
+}
+
+const TypeLayout* layout_of(ops::DType t) {
+  static const std::map<ops::DType, TypeLayout> layouts = [] {
+    std::map<ops::DType, TypeLayout> m;
+    for (const TypeShader& ts : kTypeShaders) m.emplace(ts.type, make_layout(ts));
+    return m;
+  }();
+  const auto it = layouts.find(t);
+  return it == layouts.end() ? nullptr : &it->second;
 }
 
 // The largest workgroup count the x dimension may take on every device (Vulkan's minimum).
@@ -135,17 +134,15 @@ struct Matvec::Impl {
   int64_t max_k, max_tokens;
   // Quantized activations, per token: k codes (k / 4 words), then a scale per block.
   Buffer act;
-  std::map<std::string, std::unique_ptr<Kernel>> kernels;
+  KernelCache kernels;
   Impl(Device& d, int64_t k, int64_t tokens)
-      : dev(d), max_k(k), max_tokens(tokens), act(d, ((k / 4 + k / 32) * tokens + 4) * 4, Memory::kDevice) {}
+      : dev(d),
+        max_k(k),
+        max_tokens(tokens),
+        act(d, ((k / 4 + k / 32) * tokens + 4) * 4, Memory::kDevice),
+        kernels(d) {}
   const Kernel& kernel(const char* name, int n_buffers, uint32_t push_bytes) {
-    auto& k = kernels[name];
-    if (!k) {
-      const auto code = shader_code(name);
-      if (code.empty()) throw util::Error(std::string("vulkan: shader ") + name + " missing");
-      k = std::make_unique<Kernel>(dev, code, n_buffers, push_bytes);
-    }
-    return *k;
+    return kernels.get(name, n_buffers, push_bytes);
   }
 };
 

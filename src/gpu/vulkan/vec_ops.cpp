@@ -1,10 +1,9 @@
 #include "gpu/vulkan/vec_ops.h"
 
 #include <algorithm>
-#include <map>
 #include <string>
 
-#include "gpu/vulkan/shaders.h"
+#include "gpu/vulkan/kernel_cache.h"
 #include "util/error.h"
 
 namespace gpu::vk {
@@ -42,17 +41,10 @@ uint32_t groups_for(uint64_t items, uint32_t per_group) {
 }  // namespace
 
 struct VecOps::Impl {
-  Device& dev;
-  std::map<std::string, std::unique_ptr<Kernel>> kernels;
-  explicit Impl(Device& d) : dev(d) {}
+  KernelCache kernels;
+  explicit Impl(Device& d) : kernels(d) {}
   const Kernel& kernel(const std::string& name, int n_buffers, uint32_t push_bytes) {
-    auto& k = kernels[name];
-    if (!k) {
-      const auto code = shader_code(name);
-      if (code.empty()) throw util::Error("vulkan: shader " + name + " missing from this build");
-      k = std::make_unique<Kernel>(dev, code, n_buffers, push_bytes);
-    }
-    return *k;
+    return kernels.get(name, n_buffers, push_bytes);
   }
 };
 
