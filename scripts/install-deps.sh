@@ -8,7 +8,9 @@ PKGS=(cmake g++ make ninja-build pkg-config ccache git python3 python3-cryptogra
   libgtest-dev libgmock-dev libbenchmark-dev
   docker-registry apache2-utils nodejs npm
   clang-14 libclang-rt-14-dev llvm-14  # tests/fuzz: libFuzzer + sanitizers, llvm-symbolizer
-  libvulkan-dev glslc mesa-vulkan-drivers)  # the gpu part; its tests run on Mesa's lavapipe
+  libvulkan-dev glslc mesa-vulkan-drivers  # the gpu part; its tests run on Mesa's lavapipe
+  nginx libnginx-mod-http-js  # tests/e2e/test_replicas.py: deploy/nginx in front of replicas
+  debootstrap)  # tests/e2e/test_packaging.py: the image, .deb and install.sh in a Debian root
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
