@@ -22,6 +22,8 @@ from ollama_e2e import (HERE, ServerProcess, free_port, require_file, start_regi
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 NJS_MODULE = "/usr/lib/nginx/modules/ngx_http_js_module.so"
 DEPLOY = os.path.join(HERE, "..", "..", "deploy", "nginx")
+JS_DIR = os.path.join(HERE, "..", "js")
+NODE = shutil.which("node")
 
 MAIN_CONF = """load_module {njs};
 {user}
@@ -159,7 +161,7 @@ class ReplicasBehindNginx(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         require_file(stories260k_path())
-        env = {"OLLAMA_NUM_PARALLEL": "4", "OLLAMA_MAX_LOADED_MODELS": "8"}
+        env = {"OLLAMA_NUM_PARALLEL": "6", "OLLAMA_MAX_LOADED_MODELS": "8"}
         cls.replicas = []
         try:
             for _ in range(3):
@@ -253,6 +255,17 @@ class ReplicasBehindNginx(unittest.TestCase):
         for name in self.names:
             self.assertEqual(self.served_by(name, before, after), [self.home[name]], name)
 
+        # X-Ollama-Model wins over the body (for bodies too large to read the name from).
+        a = self.names[0]
+        b = next(n for n in self.names if self.home[n] != self.home[a])
+        before = [generated_tokens(s) for s in self.replicas]
+        r = self.proxy.post("/api/generate", {"model": a, "prompt": "Once", "stream": False,
+                                              "options": {"num_predict": 2}},
+                            headers={"X-Ollama-Model": b})
+        self.assertEqual(r.status, 200, r)
+        after = [generated_tokens(s) for s in self.replicas]
+        self.assertEqual(self.served_by(a, before, after), [self.home[b]])
+
         everywhere = set().union(*(loaded(s) for s in self.replicas))
         merged = [m["name"] for m in self.proxy.get("/api/ps").json()["models"]]
         self.assertEqual(sorted(merged), sorted(everywhere))
@@ -320,14 +333,24 @@ class ReplicasBehindNginx(unittest.TestCase):
             safe_streams.append(Stream(self.proxy.port, "/v1/chat/completions",
                                        {"model": n, "stream": True, "max_tokens": 48,
                                         "messages": [{"role": "user", "content": "Hi"}]}))
+        # And one doomed stream read by the official `ollama` npm client, when installed.
+        node = None
+        if NODE and os.path.exists(os.path.join(JS_DIR, "node_modules", "ollama")):
+            node = subprocess.Popen([NODE, "stream-until-cut.mjs", self.proxy.url, doomed[0]],
+                                    cwd=JS_DIR, stdout=subprocess.PIPE, text=True)
         for s in doomed_streams + safe_streams:
             s.start()
         for s in doomed_streams:
             self.assertTrue(s.first.wait(60))
             self.assertIsNone(s.error)
+        if node:
+            self.assertEqual(node.stdout.readline().strip(), "first")
         victim = self.by_port(victim_port)
         victim.proc.send_signal(signal.SIGKILL)
         victim.proc.wait()
+        if node:
+            ended = node.communicate(timeout=60)[0].strip()
+            self.assertTrue(ended.startswith("error: "), ended)
         for s in doomed_streams + safe_streams:
             s.join(120)
             self.assertFalse(s.is_alive())
@@ -335,7 +358,7 @@ class ReplicasBehindNginx(unittest.TestCase):
             self.assertIsNone(s.error, s.body)
             self.assertTrue(s.done, s.body)
         for s in doomed_streams:
-            self.assertFalse(s.done)  # cut off: the client sees an error, never a clean end
+            self.assertFalse(s.done, (s.body, len(s.lines), s.lines[-1]))  # cut off: an error, never a clean end
             self.assertIsNotNone(s.error)
 
         # The dead replica's models move to a survivor; the others stay where they were.
