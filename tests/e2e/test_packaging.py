@@ -10,8 +10,10 @@
   `--uninstall` keeps the models, `--uninstall --purge` does not;
 - the Dockerfile's runtime stage, applied to the root as Docker would (no Docker engine
   here): COPY --from=build takes package.sh's output, RUN runs in the root, ENV, VOLUME,
-  EXPOSE, HEALTHCHECK, ENTRYPOINT and CMD are honoured; the server answers, the health check
-  passes only while it runs, and a model created with the image's CLI generates text.
+  EXPOSE, HEALTHCHECK, ENTRYPOINT and CMD are honoured; the server (PID 1 of its own PID
+  namespace, as in a container) answers, the health check passes only while it runs, a model
+  created with the image's CLI generates text into the volume, and `docker stop`'s SIGTERM
+  ends it cleanly.
 
 The root is `debootstrap --variant=minbase bookworm` (close to debian:12-slim), made once and
 cached as BUILD/debian-minbase-bookworm.tar; OLLAMA_TEST_DEBIAN_ROOT names a ready root to
@@ -193,12 +195,15 @@ class Chroot:
         return run(["chroot", self.root] + list(args), env=self.env(env), check=check,
                    timeout=timeout)
 
-    def start(self, args, env, userspec=None, log_name="server.log"):
+    def start(self, args, env, userspec=None, pid1=False, log_name="server.log"):
         """Starts `args` in the root (env as given, nothing from the host); returns a
-        ServerProcess-like handle once GET / answers on env's OLLAMA_HOST port."""
+        ServerProcess-like handle once GET / answers on env's OLLAMA_HOST port. pid1: as a
+        container's first process, PID 1 of its own PID namespace (see pid1())."""
         host, port = env["OLLAMA_HOST"].rsplit(":", 1)
         log_path = os.path.join(self.dir, log_name)
         cmd = ["chroot"] + (["--userspec=" + userspec] if userspec else []) + [self.root]
+        if pid1:
+            cmd = ["unshare", "--pid", "--fork", "--kill-child"] + cmd
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(cmd + list(args), env=env, stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -215,6 +220,20 @@ class Chroot:
             time.sleep(0.05)
         server.stop()
         raise AssertionError("server did not answer in 30 s:\n" + server.log())
+
+    def pid1(self):
+        """The host pid of the process in this root that is PID 1 in its namespace."""
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if os.readlink("/proc/%s/root" % pid) != os.path.realpath(self.root):
+                    continue
+                with open("/proc/%s/status" % pid) as f:
+                    nspid = [l.split()[1:] for l in f if l.startswith("NSpid:")][0]
+            except (OSError, IndexError):
+                continue
+            if nspid[-1] == "1":
+                return int(pid)
+        raise AssertionError("no PID 1 runs in " + self.root)
 
     def close(self):
         remove_tree(self.dir)
@@ -432,8 +451,10 @@ class PackagingTest(unittest.TestCase):
         return users[0]
 
     def test_package_names_and_version(self):
-        self.assertEqual(os.path.basename(self.deb), "ollama-cpp_%s_amd64.deb" % self.version)
-        self.assertEqual(os.path.basename(self.tgz), "ollama-cpp-%s-linux-amd64.tgz" % self.version)
+        arch = run(["dpkg", "--print-architecture"]).stdout.strip()
+        self.assertEqual(os.path.basename(self.deb), "ollama-cpp_%s_%s.deb" % (self.version, arch))
+        self.assertEqual(os.path.basename(self.tgz),
+                         "ollama-cpp-%s-linux-%s.tgz" % (self.version, arch))
         info = run(["dpkg-deb", "--field", self.deb, "Version", "Depends"]).stdout
         self.assertIn("Version: " + self.version, info)
         # Depends names a package for every library the binary needs.
@@ -561,7 +582,7 @@ class PackagingTest(unittest.TestCase):
         down = run(["chroot", root.root] + image.healthcheck, env=env, check=False, timeout=60)
         self.assertNotEqual(down.returncode, 0, "the health check fails with no server")
 
-        server = root.start(image.entrypoint + image.cmd, env)
+        server = root.start(image.entrypoint + image.cmd, env, pid1=True)
         try:
             self.assertEqual(server.get("/api/version").json()["version"], self.version)
             hc = run(["chroot", root.root] + image.healthcheck, env=env, check=False, timeout=60)
@@ -578,6 +599,9 @@ class PackagingTest(unittest.TestCase):
             self.assertEqual(r.status, 200, r.text)
             self.assertEqual(r.json()["eval_count"], 8)
             self.assertTrue(r.json()["response"].strip(), r.text)
+            # `docker stop`: SIGTERM to the container's PID 1, which has no default actions.
+            os.kill(root.pid1(), signal.SIGTERM)
+            self.assertEqual(server.proc.wait(timeout=20), 0, "a clean exit on SIGTERM")
         except BaseException:
             print(server.log())
             raise
