@@ -5,6 +5,7 @@
 
 #include "engine/engine.h"
 #include "engine/gpu/device_backend.h"
+#include "engine/gpu/fit.h"
 #include "engine/kv/kv_cache.h"
 #include "engine/model_impl.h"
 #include "engine/nn/blocks.h"
@@ -34,6 +35,24 @@ struct Context::Impl {
   }
 };
 
+namespace {
+
+// The layers that fit on the device (ContextOptions::gpu_layers -1), or util::Error when none.
+int fit_on_gpu(const Model& m, const nn::Shape& sh, const ContextOptions& o) {
+  const uint64_t free = gpu::device_free_bytes();
+  const gpu::GpuBytes need = gpu::gpu_bytes(m.file(), sh, o.n_ctx, o.n_seq_max, o.n_batch);
+  const int n = gpu::fit_layers(need, free, o.gpu_overhead);
+  if (n > 0) return n;
+  const uint64_t layer = need.layer.empty() ? 0 : need.layer.back();
+  throw util::Error("not enough GPU memory: " + gpu::format_bytes(free) + " free, less " +
+                        gpu::format_bytes(o.gpu_overhead) + " OLLAMA_GPU_OVERHEAD; the model needs " +
+                        gpu::format_bytes(need.fixed) + " plus " + gpu::format_bytes(layer) +
+                        " per layer",
+                    util::ErrorKind::kOutOfMemory);
+}
+
+}  // namespace
+
 std::unique_ptr<Context> Model::new_context(const ContextOptions& o) const {
   auto impl = std::make_unique<Context::Impl>();
   impl->model = this;
@@ -54,12 +73,26 @@ std::unique_ptr<Context> Model::new_context(const ContextOptions& o) const {
   impl->out_rows.resize(opts.n_batch);
   const int n_layer = static_cast<int>(sh.n_layer);
   if (opts.gpu && opts.gpu_layers != 0) {
-    const int on_gpu = opts.gpu_layers < 0 ? n_layer : std::min(opts.gpu_layers, n_layer);
+    int on_gpu = std::min(opts.gpu_layers, n_layer);
+    if (opts.gpu_layers < 0) on_gpu = fit_on_gpu(*this, sh, opts);
     impl->device_from = n_layer - on_gpu;
     impl->backend = gpu::make_vulkan_backend(*impl->arch, info().arch, impl->scratch, *impl->kv,
                                              opts.n_batch, impl->device_from);
   }
-  return std::unique_ptr<Context>(new Context(std::move(impl)));
+  std::unique_ptr<Context> ctx(new Context(std::move(impl)));
+  if (ctx->impl_->backend) {
+    // One token through every layer uploads the weights and builds the kernels now, so a
+    // device that runs out of memory fails the load (the runner falls back to the CPU), not
+    // a request.
+    Batch b;
+    b.token = {0};
+    b.pos = {0};
+    b.seq_id = {0};
+    b.want_logits = {true};
+    ctx->decode(b);
+    ctx->kv_seq_clear(0);
+  }
+  return ctx;
 }
 
 Context::Context(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

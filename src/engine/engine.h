@@ -58,11 +58,14 @@ struct ContextOptions {
   int n_batch = 512;
   KvType kv_type = KvType::kF16;
   // Run on the GPU (the Vulkan backend, ARCHITECTURE.md §6): the last gpu_layers layers and
-  // the output there (-1 or more than the model has: all of them), the rest on the CPU.
-  // new_context throws util::Error with the reason when it cannot (no device, an
-  // architecture it does not run).
+  // the output there (more than the model has: all of them), the rest on the CPU; -1: as
+  // many as fit in the device's free memory less gpu_overhead bytes (engine/gpu/fit.h). The
+  // weights go to the device at creation. new_context throws util::Error with the reason when
+  // it cannot (no device, an architecture it does not run, no layer fits, out of device
+  // memory).
   bool gpu = false;
   int gpu_layers = -1;
+  uint64_t gpu_overhead = 0;
 };
 
 // A batch of tokens from one or many sequences: prompt chunks and single-token decode steps

@@ -30,6 +30,7 @@ EngineRunner::EngineRunner(std::unique_ptr<engine::Model> model, const RunnerOpt
   if (opts_.gpu) {
     co.gpu = true;
     co.gpu_layers = opts_.gpu_layers;
+    co.gpu_overhead = opts_.gpu_overhead;
     try {
       ctx_ = model_->new_context(co);
       on_gpu_ = true;

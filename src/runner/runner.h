@@ -26,6 +26,7 @@ struct RunnerOptions {
   // num_gpu); when the GPU cannot take the model the runner logs why and runs on the CPU.
   bool gpu = false;
   int gpu_layers = -1;
+  uint64_t gpu_overhead = 0;  // engine::ContextOptions::gpu_overhead
 };
 
 struct CompletionRequest {

@@ -41,6 +41,7 @@ struct Scheduler::Entry {
   std::chrono::system_clock::time_point expires_wall;
   Clock::time_point last_used;
   int num_ctx = 0, num_batch = 0, num_thread = 0, ctx_train = 0;
+  int num_gpu = -1;  // as loaded: -1 automatic
   uint64_t size = 0;
   double load_seconds = 0;
 };
@@ -124,7 +125,9 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, std::stop_tok
           req.num_ctx > 0 && e->ctx_train > 0 ? std::min(req.num_ctx, e->ctx_train) : req.num_ctx;
       bool differs = (req.num_ctx > 0 && std::max(asked_ctx, 4) != e->num_ctx) ||
                      (req.num_batch > 0 && req.num_batch != e->num_batch) ||
-                     (req.num_thread > 0 && req.num_thread != e->num_thread);
+                     (req.num_thread > 0 && req.num_thread != e->num_thread) ||
+                     // num_gpu -1 (or absent) takes whatever placement the model has
+                     (s_.gpu && req.num_gpu.value_or(-1) >= 0 && *req.num_gpu != e->num_gpu);
       if (!differs) {
         e->refs++;
         e->last_used = Clock::now();
@@ -212,6 +215,7 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, std::stop_tok
     e->ctx_train = ctx_train;
     e->num_batch = req.num_batch > 0 ? req.num_batch : 512;
     e->num_thread = req.num_thread;
+    e->num_gpu = req.num_gpu.value_or(-1);
     e->keep_alive_ns = req.keep_alive_ns.value_or(s_.default_keep_alive_ns);
     loaded_[req.key] = e;
     l.unlock();
@@ -228,6 +232,7 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, std::stop_tok
       ro.kv_type = s_.kv_type;
       ro.gpu = s_.gpu && req.num_gpu.value_or(-1) != 0;
       ro.gpu_layers = req.num_gpu.value_or(-1) > 0 ? *req.num_gpu : -1;
+      ro.gpu_overhead = s_.gpu_overhead;
       r = (s_.runner_factory ? s_.runner_factory : runner::EngineRunner::factory())(
           req.path, encoder, lo, ro);
     } catch (const std::exception& ex) {

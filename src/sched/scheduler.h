@@ -29,6 +29,7 @@ struct Settings {
   engine::KvType kv_type = engine::KvType::kF16;
   int num_threads = 0;  // 0 = physical cores
   bool gpu = false;     // models run on the GPU unless a request says num_gpu 0
+  uint64_t gpu_overhead = 0;  // OLLAMA_GPU_OVERHEAD: device bytes the automatic fit leaves free
   // Memory available for models; 0 = read MemAvailable from /proc/meminfo at each load.
   uint64_t memory_limit = 0;
   // Makes the runner of a loaded model; empty: the engine's (runner::EngineRunner::factory()).
@@ -44,7 +45,8 @@ struct ModelRequest {
   int num_ctx = 0;            // 0 = default; clamped to the model's training context
   int num_batch = 0;
   int num_thread = 0;
-  std::optional<int> num_gpu;  // 0: on the CPU whatever Settings::gpu says
+  // Layers on the GPU: 0 on the CPU whatever Settings::gpu says; absent or -1: as many as fit.
+  std::optional<int> num_gpu;
   std::optional<int64_t> keep_alive_ns;  // absent: keep the loaded model's current duration
 };
 

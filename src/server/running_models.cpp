@@ -21,6 +21,7 @@ sched::Settings scheduler_settings(const util::Config& cfg) {
   } else if (!cfg.kv_cache_type.empty() && cfg.kv_cache_type != "f16") {
     LOG_WARN("OLLAMA_KV_CACHE_TYPE={} is not supported; using f16", cfg.kv_cache_type);
   }
+  s.gpu_overhead = cfg.gpu_overhead;
   if (cfg.llm_library == "vulkan") {
     s.gpu = true;
   } else if (!cfg.llm_library.empty() && cfg.llm_library.rfind("cpu", 0) != 0) {

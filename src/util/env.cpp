@@ -27,6 +27,15 @@ int getenv_int(const char* name, int def) {
   return def;
 }
 
+uint64_t getenv_uint64(const char* name, uint64_t def) {
+  std::string v = getenv_clean(name);
+  if (v.empty()) return def;
+  if (v.find_first_not_of("0123456789") == std::string::npos && v.size() <= 19)
+    return std::stoull(v);
+  LOG_WARN("invalid environment variable, using default: {}={}", name, v);
+  return def;
+}
+
 int64_t getenv_duration(const char* name, int64_t def) {
   std::string v = getenv_clean(name);
   if (v.empty()) return def;
@@ -150,6 +159,7 @@ Config Config::from_env() {
   c.api_key = getenv_clean("OLLAMA_API_KEY");
   c.num_threads = getenv_int("OLLAMA_NUM_THREADS", 0);
   c.llm_library = getenv_clean("OLLAMA_LLM_LIBRARY");
+  c.gpu_overhead = getenv_uint64("OLLAMA_GPU_OVERHEAD", 0);
   return c;
 }
 
@@ -182,6 +192,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
       {"OLLAMA_LOAD_TIMEOUT", format_go_duration(load_timeout_ns)},
       {"OLLAMA_NUM_THREADS", std::to_string(num_threads)},
       {"OLLAMA_LLM_LIBRARY", llm_library},
+      {"OLLAMA_GPU_OVERHEAD", std::to_string(gpu_overhead)},
       // Whether keys are required, never the keys.
       {"OLLAMA_API_KEY", api_keys().empty() ? "" : std::to_string(api_keys().size()) + " key(s)"},
   };

@@ -49,6 +49,7 @@ struct Config {
   // OLLAMA_LLM_LIBRARY: "vulkan" runs models on the GPU (the Vulkan backend; any device the
   // loader lists, Mesa's lavapipe included), "cpu"/"cpu_avx2"/... or empty: on the CPU.
   std::string llm_library;
+  uint64_t gpu_overhead = 0;  // OLLAMA_GPU_OVERHEAD: bytes of device memory left free
 
   // Reads the environment now. Cheap; call once at start-up and pass the result around.
   static Config from_env();

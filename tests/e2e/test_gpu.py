@@ -1,8 +1,10 @@
 """The server on the GPU backend (OLLAMA_LLM_LIBRARY=vulkan; Mesa's lavapipe in CI): the
 stories260K golden continuation through /api/generate streamed and not, /api/ps and `ollama
-ps` reporting the model on the GPU, num_gpu 0 keeping a model on the CPU, and a model the
-GPU backend does not run (phi3) served from the CPU with the reason in the log. Skipped
-only when the binary was built without the gpu part."""
+ps` reporting the model on the GPU, num_gpu 0 keeping a model on the CPU, num_gpu N
+splitting it (a different value reloads it, -1 keeps the placement), an OLLAMA_GPU_OVERHEAD
+larger than the device keeping it on the CPU, and a model the GPU backend does not run (phi3)
+served from the CPU with the reason in the log. Skipped only when the binary was built
+without the gpu part."""
 
 import json
 import os
@@ -68,7 +70,8 @@ class GpuServerTest(unittest.TestCase):
         self.assertIn("model runs on the GPU", self.server.log())
 
     def test_c_num_gpu_splits_the_layers(self):
-        self.server.post("/api/generate", {"model": "stories:latest", "keep_alive": 0})
+        # Loaded with num_gpu 0 by test_b: a different num_gpu reloads it (Ollama's load-time
+        # options), -1 or none keeps the placement it has.
         out = self.generate("stories:latest", options=dict(OPTS, num_gpu=2))
         self.assertTrue(self.continuation.startswith(out["response"]), out["response"])
         m = self.ps()["stories:latest"]
@@ -78,6 +81,29 @@ class GpuServerTest(unittest.TestCase):
         line = [l for l in r.stdout.splitlines() if l.startswith("stories:latest")][0]
         self.assertRegex(line, r"\d+%/\d+% CPU/GPU")
         self.assertIn("(2 of 5 layers)", self.server.log())
+        vram = m["size_vram"]
+        self.generate("stories:latest", options=dict(OPTS, num_gpu=-1))
+        self.generate("stories:latest")
+        self.assertEqual(self.ps()["stories:latest"]["size_vram"], vram)
+        self.generate("stories:latest", options=dict(OPTS, num_gpu=4))
+        self.assertGreater(self.ps()["stories:latest"]["size_vram"], vram)
+        self.assertIn("(4 of 5 layers)", self.server.log())
+
+    def test_d_overhead_larger_than_the_device_keeps_models_on_the_cpu(self):
+        server = ServerProcess.start(extra_env={"OLLAMA_LLM_LIBRARY": "vulkan",
+                                                "OLLAMA_GPU_OVERHEAD": str(1 << 50)})
+        try:
+            server.create_stories("stories:latest", template="{{ .Prompt }}")
+            r = server.post("/api/generate", {"model": "stories:latest", "prompt": self.prompt,
+                                              "raw": True, "stream": False, "options": OPTS})
+            self.assertEqual(r.status, 200, r.text)
+            self.assertTrue(self.continuation.startswith(r.json()["response"]))
+            m = server.get("/api/ps").json()["models"][0]
+            self.assertEqual(m["size_vram"], 0)
+            self.assertIn("not enough GPU memory", server.log())
+            self.assertIn("1048576.0 GiB OLLAMA_GPU_OVERHEAD", server.log())
+        finally:
+            server.stop()
 
     def test_b_num_gpu_zero_and_an_unsupported_arch_run_on_the_cpu(self):
         self.server.post("/api/generate", {"model": "stories:latest", "keep_alive": 0})

@@ -11,6 +11,8 @@
 
 #include "engine/engine.h"
 #include "engine/gpu/device_backend.h"
+#include "engine/gpu/fit.h"
+#include "engine/model_impl.h"
 #include "stories_greedy.h"
 #include "util/error.h"
 
@@ -133,6 +135,66 @@ TEST_F(EngineGpu, EditedKvCacheAndTwoSequencesAgreeWithTheCpu) {
       ASSERT_NEAR(gpu[i], cpu[i], 1e-3f * (1.0f + std::fabs(cpu[i])))
           << "at " << i << ", gpu_layers " << gpu_layers;
   }
+}
+
+// gpu_layers -1 fits the last layers into the device's free memory less gpu_overhead: an
+// overhead leaving room for the fixed part and exactly k layers puts k layers there (and the
+// text stays golden); one leaving room for no layer is a clear out-of-memory error.
+TEST_F(EngineGpu, AutomaticPlacementFitsTheLayersInFreeMemoryLessTheOverhead) {
+  auto m = engine::Model::load(kModel, {.n_threads = 2});
+  const int n_layer = static_cast<int>(m->info().n_layer);
+  const engine::ContextOptions base{.n_ctx = 512, .n_seq_max = 1, .n_batch = 512, .gpu = true};
+  {
+    auto all = m->new_context(base);
+    EXPECT_EQ(all->gpu_layers(), n_layer);  // stories260K fits any device
+  }
+  const uint64_t free = engine::gpu::device_free_bytes();
+  const engine::gpu::GpuBytes need = engine::gpu::gpu_bytes(
+      m->file(), m->impl().arch->shape(), base.n_ctx, base.n_seq_max, base.n_batch);
+  ASSERT_EQ(need.layer.size(), static_cast<size_t>(n_layer));
+  const auto exp = expected();
+  const auto& u = exp["unconditional_greedy"];
+  for (int k : {1, n_layer - 1}) {
+    uint64_t room = need.fixed;
+    for (int i = 0; i < k; i++) room += need.layer[n_layer - 1 - i];
+    room += need.layer[0] / 2;  // less than one more layer
+    engine::ContextOptions o = base;
+    o.gpu_overhead = free - room;
+    {
+      auto ctx = m->new_context(o);
+      EXPECT_EQ(ctx->gpu_layers(), k);
+    }
+    EXPECT_EQ(stories_greedy(*m, o, {1}, u["steps_including_bos_position"].get<int>()),
+              u["generated_ids"].get<std::vector<int32_t>>())
+        << k << " layers fitted";
+  }
+  engine::ContextOptions none = base;
+  none.gpu_overhead = free - need.fixed;  // the output fits, no layer does
+  try {
+    m->new_context(none);
+    FAIL() << "a context with no layer on the GPU";
+  } catch (const util::Error& e) {
+    EXPECT_EQ(e.kind(), util::ErrorKind::kOutOfMemory);
+    EXPECT_NE(std::string(e.what()).find("not enough GPU memory"), std::string::npos) << e.what();
+  }
+}
+
+TEST(GpuFit, LastLayersFirstUntilTheRoomRunsOut) {
+  engine::gpu::GpuBytes need;
+  need.fixed = 100;
+  need.layer = {10, 20, 30, 40};
+  EXPECT_EQ(engine::gpu::fit_layers(need, 1000, 0), 4);
+  EXPECT_EQ(engine::gpu::fit_layers(need, 200, 0), 4);   // 100 + 100
+  EXPECT_EQ(engine::gpu::fit_layers(need, 199, 0), 3);   // 40 + 30 + 20 of 99
+  EXPECT_EQ(engine::gpu::fit_layers(need, 239, 100), 0);  // 39 left: not even the last layer
+  EXPECT_EQ(engine::gpu::fit_layers(need, 240, 100), 1);
+  EXPECT_EQ(engine::gpu::fit_layers(need, 269, 100), 1);
+  EXPECT_EQ(engine::gpu::fit_layers(need, 270, 100), 2);
+  EXPECT_EQ(engine::gpu::fit_layers(need, 100, 0), 0);   // only the fixed part
+  EXPECT_EQ(engine::gpu::fit_layers(need, 50, 0), 0);
+  EXPECT_EQ(engine::gpu::fit_layers(need, 50, 80), 0);   // overhead above the free memory
+  EXPECT_EQ(engine::gpu::format_bytes(3ull << 29), "1.5 GiB");
+  EXPECT_EQ(engine::gpu::format_bytes(5ull << 19), "2.5 MiB");
 }
 
 TEST_F(EngineGpu, AnArchitectureItDoesNotRunIsAClearError) {

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "api/status.h"
+#include "runner/engine_runner.h"
 #include "util/duration.h"
 #include "util/error.h"
 
@@ -151,6 +152,37 @@ TEST(Scheduler, DifferentNumCtxReloads) {
   {
     auto c = s.acquire(r);
     EXPECT_EQ(c->runner().options().num_ctx, 64);
+  }
+}
+
+// num_gpu is a load-time option (Ollama's): an explicit different value reloads the model
+// with the new placement, -1 or absent keeps whatever is loaded; with the GPU off it changes
+// nothing.
+TEST(Scheduler, DifferentNumGpuReloadsWhenTheGpuIsOn) {
+  for (bool gpu : {true, false}) {
+    std::vector<std::pair<bool, int>> loads;  // (gpu, gpu_layers) of each load
+    sched::Settings st = settings();
+    st.gpu = gpu;
+    st.runner_factory = [&](const std::string& path, bool encoder, const engine::LoadOptions& lo,
+                            const runner::RunnerOptions& ro) {
+      loads.emplace_back(ro.gpu, ro.gpu_layers);
+      runner::RunnerOptions cpu = ro;
+      cpu.gpu = false;
+      return runner::EngineRunner::factory()(path, encoder, lo, cpu);
+    };
+    Scheduler s(st);
+    ModelRequest r = req("stories", kStories);
+    for (std::optional<int> n : std::vector<std::optional<int>>{2, 2, 3, std::nullopt, -1, 0, 0}) {
+      r.num_gpu = n;
+      auto lease = s.acquire(r);
+    }
+    if (gpu) {
+      const std::vector<std::pair<bool, int>> want = {{true, 2}, {true, 3}, {false, -1}};
+      EXPECT_EQ(loads, want);
+    } else {
+      ASSERT_EQ(loads.size(), 1u);
+      EXPECT_FALSE(loads[0].first);
+    }
   }
 }
 

@@ -23,6 +23,10 @@ class DeviceBackend : public nn::Backend {
 // Whether this build has the Vulkan backend at all.
 bool vulkan_built();
 
+// Device-local bytes free for new buffers on the process's device (gpu::vk::Device::
+// free_memory); throws util::Error when there is no device.
+uint64_t device_free_bytes();
+
 // The GPU's memory bandwidth (GB/s of bytes read plus written by device copies) and its name;
 // throws util::Error when there is no device.
 double device_bandwidth_gbs(size_t bytes, std::string* device_name = nullptr);

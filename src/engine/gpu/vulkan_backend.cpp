@@ -1,7 +1,8 @@
 // The Vulkan DeviceBackend (ARCHITECTURE.md §6). One Step = one command buffer: the token
 // embeddings are looked up on the host and copied in, every block is recorded as dispatches
 // on device twins of the Scratch rows, and the logits come back once in finish(). Weights are
-// uploaded on first use (plain rows; packed CPU layouts are unpacked first). The KV cache is
+// uploaded on first use (plain rows; packed CPU layouts are unpacked first), which
+// Model::new_context makes happen at load with one token through every layer. The KV cache is
 // mirrored on the device in F32 ([seq][cell][kv heads x head dim] per layer, rounded to fp16
 // when the host cache is fp16, so both paths attend to the same values); each step's new
 // keys/values are also copied back into the host cache, which stays complete for the
@@ -29,6 +30,11 @@ namespace engine::gpu {
 #ifndef OLLAMA_HAVE_VULKAN
 
 bool vulkan_built() { return false; }
+
+uint64_t device_free_bytes() {
+  throw util::Error("this build has no GPU support (built without libvulkan-dev and glslc)",
+                    util::ErrorKind::kUnsupported);
+}
 
 double device_bandwidth_gbs(size_t, std::string*) {
   throw util::Error("this build has no GPU support (built without libvulkan-dev and glslc)",
@@ -391,6 +397,8 @@ class VulkanBackend final : public DeviceBackend {
 }  // namespace
 
 bool vulkan_built() { return true; }
+
+uint64_t device_free_bytes() { return vk::Device::get().free_memory(); }
 
 double device_bandwidth_gbs(size_t bytes, std::string* device_name) {
   vk::Device& dev = vk::Device::get();

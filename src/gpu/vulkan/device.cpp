@@ -138,6 +138,12 @@ Device::Device() {
     info_ = describe(physical_);
     family_ = static_cast<uint32_t>(compute_family(physical_));
     vkGetPhysicalDeviceMemoryProperties(physical_, &mem_);
+    uint32_t n_ext = 0;
+    vkEnumerateDeviceExtensionProperties(physical_, nullptr, &n_ext, nullptr);
+    std::vector<VkExtensionProperties> exts(n_ext);
+    vkEnumerateDeviceExtensionProperties(physical_, nullptr, &n_ext, exts.data());
+    for (const VkExtensionProperties& e : exts)
+      if (std::strcmp(e.extensionName, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME) == 0) has_budget_ = true;
     const float priority = 1.0f;
     VkDeviceQueueCreateInfo q{VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO};
     q.queueFamilyIndex = family_;
@@ -197,6 +203,28 @@ std::vector<DeviceInfo> Device::list() {
   return out;
 }
 
+uint64_t Device::free_memory() const {
+  VkPhysicalDeviceMemoryBudgetPropertiesEXT budget{
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
+  VkPhysicalDeviceMemoryProperties2 p2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2};
+  if (has_budget_) p2.pNext = &budget;
+  vkGetPhysicalDeviceMemoryProperties2(physical_, &p2);
+  uint64_t best_size = 0, free = 0;
+  for (uint32_t h = 0; h < p2.memoryProperties.memoryHeapCount; h++) {
+    const VkMemoryHeap& heap = p2.memoryProperties.memoryHeaps[h];
+    if (!(heap.flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) || heap.size <= best_size) continue;
+    best_size = heap.size;
+    if (has_budget_) {
+      free = budget.heapBudget[h] > budget.heapUsage[h] ? budget.heapBudget[h] - budget.heapUsage[h]
+                                                        : 0;
+    } else {
+      const int64_t used = std::max<int64_t>(allocated_.load(), 0);
+      free = heap.size > static_cast<uint64_t>(used) ? heap.size - used : 0;
+    }
+  }
+  return free;
+}
+
 uint32_t Device::memory_type(uint32_t allowed, VkMemoryPropertyFlags want) const {
   for (uint32_t i = 0; i < mem_.memoryTypeCount; i++) {
     if ((allowed & (1u << i)) && (mem_.memoryTypes[i].propertyFlags & want) == want) return i;
@@ -243,6 +271,10 @@ Buffer::Buffer(Device& dev, size_t bytes, Memory memory) : dev_(&dev), size_(byt
     check(vkBindBufferMemory(dev.handle(), buffer_, memory_, 0), "vkBindBufferMemory");
     if (memory == Memory::kHost)
       check(vkMapMemory(dev.handle(), memory_, 0, VK_WHOLE_SIZE, 0, &mapped_), "vkMapMemory");
+    if (memory == Memory::kDevice) {
+      charged_ = req.size;
+      dev.charge(static_cast<int64_t>(charged_));
+    }
   } catch (...) {
     if (memory_ != VK_NULL_HANDLE) vkFreeMemory(dev.handle(), memory_, nullptr);
     vkDestroyBuffer(dev.handle(), buffer_, nullptr);
@@ -252,6 +284,7 @@ Buffer::Buffer(Device& dev, size_t bytes, Memory memory) : dev_(&dev), size_(byt
 
 Buffer::~Buffer() {
   if (dev_ == nullptr) return;
+  if (charged_ != 0) dev_->charge(-static_cast<int64_t>(charged_));
   if (buffer_ != VK_NULL_HANDLE) vkDestroyBuffer(dev_->handle(), buffer_, nullptr);
   if (memory_ != VK_NULL_HANDLE) vkFreeMemory(dev_->handle(), memory_, nullptr);
 }
@@ -264,6 +297,8 @@ Buffer& Buffer::operator=(Buffer&& o) noexcept {
     memory_ = o.memory_;
     mapped_ = o.mapped_;
     size_ = o.size_;
+    charged_ = o.charged_;
+    o.charged_ = 0;
     o.dev_ = nullptr;
     o.buffer_ = VK_NULL_HANDLE;
     o.memory_ = VK_NULL_HANDLE;

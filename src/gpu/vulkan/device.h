@@ -5,6 +5,7 @@
 #pragma once
 #include <vulkan/vulkan.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -42,6 +43,7 @@ class Buffer {
   VkDeviceMemory memory_ = VK_NULL_HANDLE;
   void* mapped_ = nullptr;
   size_t size_ = 0;
+  uint64_t charged_ = 0;  // device-local bytes counted in Device::free_memory()
 };
 
 // A compute pipeline: n_buffers storage buffers (bindings 0..n-1) and push_bytes of push
@@ -131,6 +133,12 @@ class Device {
   uint32_t memory_type(uint32_t allowed, VkMemoryPropertyFlags want) const;
   // Held around vkQueueSubmit (the queue needs external synchronization).
   std::mutex& queue_mutex() { return queue_mu_; }
+  // Device-local bytes free for new buffers: the driver's budget less its usage
+  // (VK_EXT_memory_budget) where it reports them, else the largest device-local heap less
+  // this process's device buffers.
+  uint64_t free_memory() const;
+  // Buffers count their device-local bytes here (positive on allocation, negative on free).
+  void charge(int64_t bytes) { allocated_ += bytes; }
 
  private:
   Device();
@@ -142,6 +150,8 @@ class Device {
   VkQueue queue_ = VK_NULL_HANDLE;
   uint32_t family_ = 0;
   VkPhysicalDeviceMemoryProperties mem_{};
+  bool has_budget_ = false;  // VK_EXT_memory_budget
+  std::atomic<int64_t> allocated_{0};
 };
 
 // Device memory bandwidth: device-local buffer copies of `bytes` each, `reps` in one

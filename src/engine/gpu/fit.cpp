@@ -1,0 +1,74 @@
+#include "engine/gpu/fit.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+
+namespace engine::gpu {
+
+uint64_t GpuBytes::total() const {
+  uint64_t t = fixed;
+  for (uint64_t l : layer) t += l;
+  return t;
+}
+
+namespace {
+
+// The layer index of a "blk.N.*" tensor, or -1.
+int64_t layer_of(const std::string& name) {
+  if (name.rfind("blk.", 0) != 0) return -1;
+  char* end = nullptr;
+  const long long n = std::strtoll(name.c_str() + 4, &end, 10);
+  return end != name.c_str() + 4 && *end == '.' ? n : -1;
+}
+
+}  // namespace
+
+GpuBytes gpu_bytes(const gguf::File& file, const nn::Shape& sh, int n_ctx, int n_seq, int n_batch) {
+  GpuBytes b;
+  b.layer.assign(static_cast<size_t>(std::max<int64_t>(sh.n_layer, 0)), 0);
+  uint64_t output = 0, tied = 0;
+  for (const gguf::TensorInfo& t : file.tensors()) {
+    const int64_t l = layer_of(t.name);
+    if (l >= 0 && l < sh.n_layer) {
+      b.layer[l] += t.n_bytes;
+    } else if (t.name == "output.weight" || t.name == "output_norm.weight") {
+      output += t.n_bytes;
+    } else if (t.name == "token_embd.weight") {
+      tied = t.n_bytes;  // the output projection when the file has no output.weight
+    }
+  }
+  const bool has_output = std::any_of(file.tensors().begin(), file.tensors().end(),
+                                      [](const gguf::TensorInfo& t) { return t.name == "output.weight"; });
+  if (!has_output) output += tied;
+  const uint64_t kv = 2ull * n_seq * n_ctx * sh.n_k() * 4;
+  for (uint64_t& l : b.layer) l += kv;
+  // Working buffers: the device twins of the step's rows, the attention scores (at most
+  // 64 MiB), the activations the matrix kernels quantize, and the logits of a step's outputs.
+  const uint64_t rows = 4ull * n_batch *
+                        (3 * sh.n_embd + 2 * sh.n_q() + 2 * sh.n_k() + 2 * std::max(sh.n_ff, sh.n_embd));
+  const uint64_t scores = std::min<uint64_t>(64ull << 20, 4ull * n_batch * sh.n_head * n_ctx);
+  const uint64_t logits = 2ull * 4 * std::max(n_seq, 1) * sh.n_vocab;
+  b.fixed = output + rows + scores + logits;
+  return b;
+}
+
+int fit_layers(const GpuBytes& need, uint64_t free, uint64_t overhead) {
+  if (free <= overhead || free - overhead < need.fixed) return 0;
+  uint64_t left = free - overhead - need.fixed;
+  int n = 0;
+  for (auto it = need.layer.rbegin(); it != need.layer.rend() && *it <= left; ++it, ++n)
+    left -= *it;
+  return n;
+}
+
+std::string format_bytes(uint64_t bytes) {
+  char buf[48];
+  if (bytes >= (1ull << 30))
+    std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(bytes) / (1ull << 30));
+  else
+    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1ull << 20));
+  return buf;
+}
+
+}  // namespace engine::gpu
