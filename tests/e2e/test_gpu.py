@@ -2,7 +2,7 @@
 stories260K golden continuation through /api/generate streamed and not, /api/ps and `ollama
 ps` reporting the model on the GPU, num_gpu 0 keeping a model on the CPU, num_gpu N
 splitting it (a different value reloads it, -1 keeps the placement), an OLLAMA_GPU_OVERHEAD
-larger than the device keeping it on the CPU, and a model the GPU backend does not run (phi3)
+larger than the device keeping it on the CPU, and a model the GPU backend does not run (gpt-oss)
 served from the CPU with the reason in the log. Skipped only when the binary was built
 without the gpu part."""
 
@@ -27,8 +27,8 @@ class GpuServerTest(unittest.TestCase):
         cls.prompt, cls.continuation = golden()
         cls.server = ServerProcess.start(extra_env={"OLLAMA_LLM_LIBRARY": "vulkan"})
         cls.server.create_stories("stories:latest", template="{{ .Prompt }}")
-        cls.server.create_from_file("phi:latest",
-                                    require_file(testdata("models", "tiny-phi3-e64-f32.gguf")))
+        cls.server.create_from_file("moe:latest",
+                                    require_file(testdata("models", "tiny-gptoss-e64-f32.gguf")))
 
     @classmethod
     def tearDownClass(cls):
@@ -110,11 +110,12 @@ class GpuServerTest(unittest.TestCase):
         out = self.generate("stories:latest", options=dict(OPTS, num_gpu=0))
         self.assertTrue(self.continuation.startswith(out["response"]))
         self.assertEqual(self.ps()["stories:latest"]["size_vram"], 0)
-        out = self.generate("phi:latest", options={"temperature": 0, "num_predict": 4})
+        out = self.generate("moe:latest", raw=True,
+                            options={"temperature": 0, "num_predict": 4})
         self.assertEqual(out["done_reason"], "length")
-        self.assertEqual(self.ps()["phi:latest"]["size_vram"], 0)
+        self.assertEqual(self.ps()["moe:latest"]["size_vram"], 0)
         self.assertIn("GPU not used for this model", self.server.log())
-        self.assertIn("phi3", self.server.log())
+        self.assertIn("gpt-oss architecture", self.server.log())
 
 
 if __name__ == "__main__":

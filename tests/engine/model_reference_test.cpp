@@ -230,7 +230,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 namespace {
 
-// The llama-family files again on the GPU backend (Mesa's lavapipe in CI) with the same bounds:
+// The dense files again on the GPU backend (Mesa's lavapipe in CI) with the same bounds:
 // every weight type with a shader is in at least one of them (Q6_K through the K-quant mixes),
 // the e256 shape through its split case. lavapipe runs them slowly: keep this list short.
 INSTANTIATE_TEST_SUITE_P(
@@ -240,6 +240,13 @@ INSTANTIATE_TEST_SUITE_P(
                       RefCase{"tiny-llama-e64-bf16", nullptr, 1.5e-1, 3e-2, true, true},
                       RefCase{"tiny-qwen2-e64-f32", nullptr, 1e-3, 2e-4, true, true},
                       RefCase{"tiny-qwen3-e64-f32", nullptr, 1e-3, 2e-4, true, true},
+                      // fused projections split on the device; GELU gates, post-norms,
+                      // soft-capped attention and logits, sliding windows
+                      RefCase{"tiny-phi3-e64-f32", nullptr, 1e-3, 2e-4, true, true},
+                      RefCase{"tiny-gemma-e64-f32", nullptr, 5e-3, 1e-3, true, true},
+                      RefCase{"tiny-gemma2-e64-f32", nullptr, 1.5e-2, 2e-3, true, true},
+                      RefCase{"tiny-gemma3-e64-f32", nullptr, 1.5e-2, 2e-3, true, true, 1,
+                              "_split"},
                       RefCase{"tiny-llama-e256-q8_0", nullptr, 0.2, 0.05, false, true},
                       RefCase{"tiny-llama-e256-q4_0", nullptr, 0.2, 0.05, false, true},
                       RefCase{"tiny-llama-e256-q4_k_m", nullptr, 0.2, 0.05, false, true},

@@ -72,7 +72,7 @@ TEST(VulkanVecOps, SwigluAndAddMatchTheCpu) {
     Buffer gb = host(dev, g), ub = host(dev, u), ob = host(dev, std::vector<float>(n)),
            sb = host(dev, std::vector<float>(n));
     gpu::vk::Recorder rec(dev);
-    ops.swiglu(rec, gb, 4, ub, 4, ob, 4, n);
+    ops.glu(rec, gpu::vk::VecOps::Glu::kSilu, gb, 4, ub, 4, ob, 4, n);
     ops.add(rec, gb, 4, ub, 4, sb, 4, n);
     // Chained in one submission: the add reads what the swiglu wrote (the recorder's barrier).
     ops.add(rec, ob, 4, sb, 4, sb, 4, n);
@@ -92,6 +92,38 @@ TEST(VulkanVecOps, SwigluAndAddMatchTheCpu) {
     expect_close(at(ob), sw, 1e-4f, "swiglu");
     expect_close(at(sb), sum, 1e-4f, "add after swiglu");
     EXPECT_TRUE(std::isnan(at(ob)[n]));
+  }
+}
+
+// GELU-gated rows as gemma's FFN runs them, and the fused-projection split of phi3: rows of
+// 2 * n floats, gate in the first half and up in the second, into rows of n (and back out of
+// a wide row by copy_rows).
+TEST(VulkanVecOps, GeluGatedRowsAndCopiedColumnsMatchTheCpu) {
+  Device& dev = Device::get();
+  gpu::vk::VecOps ops(dev);
+  for (uint32_t n : {1u, 300u, 5000u}) {
+    const uint32_t rows = 3;
+    const auto wide = gaussian(rows * 2 * n, 7);
+    std::vector<float> ge(rows * n), si(rows * n), copied(rows * n);
+    for (uint32_t r = 0; r < rows; r++) {
+      const float* w = wide.data() + r * 2 * n;
+      ops::geglu(w, w + n, ge.data() + r * n, n);
+      ops::swiglu(w, w + n, si.data() + r * n, n);
+      std::copy(w + n, w + 2 * n, copied.begin() + r * n);
+    }
+    Buffer wb = host(dev, wide), gb = host(dev, std::vector<float>(rows * n)),
+           sb = host(dev, std::vector<float>(rows * n)),
+           cb = host(dev, std::vector<float>(rows * n));
+    gpu::vk::Recorder rec(dev);
+    const gpu::vk::VecOps::Rows layout{rows, 2 * n, 2 * n, n};
+    ops.glu(rec, gpu::vk::VecOps::Glu::kGelu, wb, 4, wb, 4 + n, gb, 4, n, layout);
+    ops.glu(rec, gpu::vk::VecOps::Glu::kSilu, wb, 4, wb, 4 + n, sb, 4, n, layout);
+    ops.copy_rows(rec, wb, 4 + n, cb, 4, n, rows, 2 * n, n);
+    rec.submit_and_wait();
+    expect_close(at(gb), ge, 1e-4f, "geglu rows");
+    expect_close(at(sb), si, 1e-4f, "swiglu rows");
+    expect_close(at(cb), copied, 0.0f, "copied columns");
+    EXPECT_TRUE(std::isnan(at(gb)[rows * n]));
   }
 }
 

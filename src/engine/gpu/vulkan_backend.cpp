@@ -55,7 +55,9 @@ namespace {
 
 // The architectures whose forward uses only the blocks this backend records.
 bool arch_supported(const std::string& name) {
-  return name == "llama" || name == "qwen2" || name == "qwen3";
+  for (const char* a : {"llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3"})
+    if (name == a) return true;
+  return false;
 }
 
 class VulkanBackend final : public DeviceBackend {
@@ -77,7 +79,7 @@ class VulkanBackend final : public DeviceBackend {
     // Device twins of the Scratch rows the blocks name.
     for (const std::vector<float>* v : {&scratch.x, &scratch.xn, &scratch.q, &scratch.k,
                                         &scratch.v, &scratch.attn, &scratch.proj, &scratch.gate,
-                                        &scratch.up}) {
+                                        &scratch.up, &scratch.wide}) {
       twins_.push_back({v->data(), v->size(), vk::Buffer(dev_, v->size() * 4 + 4, vk::Memory::kDevice)});
     }
     const size_t n_embd = sh.n_embd, n_kv = sh.n_k();
@@ -220,17 +222,41 @@ class VulkanBackend final : public DeviceBackend {
 
   void ffn_gated(nn::Step& s, const nn::Matrix& gate, const nn::Matrix& up,
                  const nn::Matrix& down, nn::Act act) override {
-    if (act != nn::Act::kSilu) nn::backend_lacks("GELU-gated FFN");
     nn::Scratch& b = *s.buf;
     linear(s, gate, b.xn.data(), b.gate.data(), nullptr, -1);
     linear(s, up, b.xn.data(), b.up.data(), nullptr, -1);
     const Loc gl = twin(b.gate.data()), ul = twin(b.up.data());
-    ops_.swiglu(rec_, gl.buf, gl.off, ul.buf, ul.off, gl.buf, gl.off, u32(gate.n * s.n_tokens));
+    ops_.glu(rec_, act == nn::Act::kSilu ? vk::VecOps::Glu::kSilu : vk::VecOps::Glu::kGelu,
+             gl.buf, gl.off, ul.buf, ul.off, gl.buf, gl.off, u32(gate.n * s.n_tokens));
     linear(s, down, b.gate.data(), b.proj.data(), nullptr, -1);
   }
 
-  void output_logits(nn::Step& s, const nn::Vector& norm, float eps,
-                     const nn::Matrix& output) override {
+  // gate_up [n_embd, 2 n_ff] into the wide rows, then silu(first half) * second half.
+  void ffn_fused_swiglu(nn::Step& s, const nn::Matrix& gate_up, const nn::Matrix& down) override {
+    nn::Scratch& b = *s.buf;
+    const int64_t n_ff = gate_up.n / 2;
+    linear(s, gate_up, b.xn.data(), b.wide.data(), nullptr, -1);
+    const Loc wl = twin(b.wide.data()), gl = twin(b.gate.data());
+    ops_.glu(rec_, vk::VecOps::Glu::kSilu, wl.buf, wl.off, wl.buf, u32(wl.off + n_ff), gl.buf,
+             gl.off, u32(n_ff), {u32(s.n_tokens), u32(2 * n_ff), u32(2 * n_ff), u32(n_ff)});
+    linear(s, down, b.gate.data(), b.proj.data(), nullptr, -1);
+  }
+
+  void split_rows(nn::Step& s, const float* src, int64_t width,
+                  std::initializer_list<nn::Slice> parts) override {
+    const Loc sl = twin(src);
+    int64_t off = 0;
+    for (const nn::Slice& p : parts) {
+      const Loc dl = twin(p.dst);
+      ops_.copy_rows(rec_, sl.buf, u32(sl.off + off), dl.buf, dl.off, u32(p.width),
+                     u32(s.n_tokens), u32(width), u32(p.width));
+      off += p.width;
+    }
+  }
+
+  void output_logits(nn::Step& s, const nn::Vector& norm, float eps, const nn::Matrix& output,
+                     float softcap) override {
+    softcap_ = softcap;
     if (s.n_out == 0) return;
     nn::Scratch& b = *s.buf;
     const int64_t n = output.k;
@@ -256,6 +282,7 @@ class VulkanBackend final : public DeviceBackend {
     if (want_logits_) {
       std::memcpy(s.logits, logits_out_.data(),
                   static_cast<size_t>(s.n_out) * shape_.n_vocab * sizeof(float));
+      if (softcap_ > 0) nn::softcap(s.logits, s.n_out * shape_.n_vocab, softcap_);
       want_logits_ = false;
     }
     // The step's keys and values into the host cache (rounded the same way already).
@@ -391,6 +418,7 @@ class VulkanBackend final : public DeviceBackend {
   std::vector<vk::Buffer> k_cache_, v_cache_;
   int64_t cs_cap_ = 0, cs_used_ = 0;
   bool kv_dirty_ = false, want_logits_ = false;
+  float softcap_ = 0.0f;  // of the step's logits (output_logits), applied once they are back
   std::vector<bool> dirty_;  // per sequence: edited on the host since the last step
 };
 

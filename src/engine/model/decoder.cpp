@@ -50,8 +50,7 @@ void forward_prenorm_decoder(const Weights& w, const DecoderParams& p, nn::Step&
     }
     nn::add_rows(s, b.x.data(), b.proj.data(), sh.n_embd);
   }
-  nn::output_logits(s, w.output_norm, p.rms_eps, w.output);
-  if (p.final_softcap > 0) nn::softcap(s.logits, s.n_out * sh.n_vocab, p.final_softcap);
+  nn::output_logits(s, w.output_norm, p.rms_eps, w.output, p.final_softcap);
 }
 
 CommonHParams read_common_hparams(const KeyReader& keys, double rope_base_default,

@@ -60,6 +60,7 @@ class Phi3 : public Arch {
     const nn::Shape& sh = shape_;
     nn::embed(s, w_.token_embd);
     for (int il = 0; il < sh.n_layer; il++) {
+      nn::enter_layer(s, il);
       const LayerWeights& L = w_.layers[il];
       nn::rmsnorm_rows(s, b.x.data(), L.attn_norm, eps_, b.xn.data(), sh.n_embd);
       nn::linear(s, L.wqkv, b.xn.data(), b.wide.data());

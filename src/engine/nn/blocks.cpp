@@ -158,7 +158,7 @@ void ffn_gated(Step& s, const Matrix& gate, const Matrix& up, const Matrix& down
 }
 
 void ffn_fused_swiglu(Step& s, const Matrix& gate_up, const Matrix& down) {
-  if (s.backend) backend_lacks("fused gate/up FFN");
+  if (s.backend) return s.backend->ffn_fused_swiglu(s, gate_up, down);
   Scratch& b = *s.buf;
   const int64_t n_ff = gate_up.n / 2;
   linear(s, gate_up, b.xn.data(), b.wide.data());
@@ -170,7 +170,7 @@ void ffn_fused_swiglu(Step& s, const Matrix& gate_up, const Matrix& down) {
 }
 
 void split_rows(Step& s, const float* src, int64_t width, std::initializer_list<Slice> parts) {
-  if (s.backend) backend_lacks("fused projection split");
+  if (s.backend) return s.backend->split_rows(s, src, width, parts);
   for (int t = 0; t < s.n_tokens; t++) {
     int64_t off = 0;
     for (const Slice& p : parts) {
@@ -180,8 +180,8 @@ void split_rows(Step& s, const float* src, int64_t width, std::initializer_list<
   }
 }
 
-void output_logits(Step& s, const Vector& norm, float eps, const Matrix& output) {
-  if (s.backend) return s.backend->output_logits(s, norm, eps, output);
+void output_logits(Step& s, const Vector& norm, float eps, const Matrix& output, float cap) {
+  if (s.backend) return s.backend->output_logits(s, norm, eps, output, cap);
   if (s.n_out == 0) return;
   Scratch& b = *s.buf;
   const int64_t n = output.k;
@@ -190,6 +190,7 @@ void output_logits(Step& s, const Vector& norm, float eps, const Matrix& output)
                  b.xn.data() + static_cast<int64_t>(i) * n, n, eps);
   }
   linear(s, output, b.xn.data(), s.logits, nullptr, s.n_out);
+  if (cap > 0) softcap(s.logits, s.n_out * output.n, cap);
 }
 
 void Scratch::resize(const Shape& s, int64_t n_batch, int64_t n_ctx_, int n_threads) {

@@ -67,8 +67,10 @@ struct Slice {
 };
 void split_rows(Step& s, const float* src, int64_t width, std::initializer_list<Slice> parts);
 
-// Logits for the requested rows: out_norm(x[row]) -> output matrix -> s.logits.
-void output_logits(Step& s, const Vector& norm, float eps, const Matrix& output);
+// Logits for the requested rows: out_norm(x[row]) -> output matrix -> s.logits, capped by
+// softcap (cap * tanh(logit / cap)) when it is > 0 (gemma2's final soft-capping).
+void output_logits(Step& s, const Vector& norm, float eps, const Matrix& output,
+                   float softcap = 0.0f);
 
 // Where a forward's steps run when not on the CPU (ARCHITECTURE.md §6): each block above
 // hands its step to Step::backend when one is set, with the same arguments (the pointers
@@ -97,7 +99,11 @@ class Backend {
   virtual void add_rows(Step& s, float* x, const float* proj, int64_t n) = 0;
   virtual void ffn_gated(Step& s, const Matrix& gate, const Matrix& up, const Matrix& down,
                          Act act) = 0;
-  virtual void output_logits(Step& s, const Vector& norm, float eps, const Matrix& output) = 0;
+  virtual void ffn_fused_swiglu(Step& s, const Matrix& gate_up, const Matrix& down) = 0;
+  virtual void split_rows(Step& s, const float* src, int64_t width,
+                          std::initializer_list<Slice> parts) = 0;
+  virtual void output_logits(Step& s, const Vector& norm, float eps, const Matrix& output,
+                             float softcap) = 0;
 };
 
 // Called by a forward at the start of each layer: a context split between the CPU and a GPU

@@ -14,8 +14,11 @@ struct NormPush {
   uint32_t n, rows, x_off, w_off, y_off, has_w;
   float eps;
 };
-struct BinaryPush {
-  uint32_t count, a_off, b_off, y_off;
+struct GluPush {
+  uint32_t count, g_off, u_off, o_off, g_stride, u_stride, o_stride, act;
+};
+struct CopyPush {
+  uint32_t count, x_off, y_off, x_stride, y_stride;
 };
 struct AddPush {
   uint32_t count, a_off, b_off, y_off, a_stride, b_stride, y_stride;
@@ -59,11 +62,21 @@ void VecOps::rmsnorm(Recorder& rec, const Buffer& x, uint32_t x_off, const Buffe
                groups_for(rows, 1));
 }
 
-void VecOps::swiglu(Recorder& rec, const Buffer& gate, uint32_t g_off, const Buffer& up,
-                    uint32_t u_off, Buffer& out, uint32_t o_off, uint32_t count) {
-  const BinaryPush push{count, g_off, u_off, o_off};
-  rec.dispatch(impl_->kernel("swiglu", 3, sizeof push), {&gate, &up, &out}, &push,
-               groups_for(count, 256));
+void VecOps::glu(Recorder& rec, Glu act, const Buffer& gate, uint32_t g_off, const Buffer& up,
+                 uint32_t u_off, Buffer& out, uint32_t o_off, uint32_t count, Rows rows) {
+  if (rows.rows == 0 || rows.rows > 65535) throw util::Error("vulkan: bad glu row count");
+  const GluPush push{count,         g_off,          u_off,          o_off,
+                     rows.g_stride, rows.u_stride,  rows.o_stride,  act == Glu::kGelu ? 1u : 0u};
+  rec.dispatch(impl_->kernel("glu", 3, sizeof push), {&gate, &up, &out}, &push,
+               groups_for(count, 256), rows.rows);
+}
+
+void VecOps::copy_rows(Recorder& rec, const Buffer& x, uint32_t x_off, Buffer& y, uint32_t y_off,
+                       uint32_t count, uint32_t rows, uint32_t x_stride, uint32_t y_stride) {
+  if (rows == 0 || rows > 65535) throw util::Error("vulkan: bad copy row count");
+  const CopyPush push{count, x_off, y_off, x_stride, y_stride};
+  rec.dispatch(impl_->kernel("copy_rows", 2, sizeof push), {&x, &y}, &push,
+               groups_for(count, 256), rows);
 }
 
 void VecOps::add(Recorder& rec, const Buffer& a, uint32_t a_off, const Buffer& b, uint32_t b_off,

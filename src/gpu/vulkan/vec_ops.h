@@ -8,6 +8,11 @@
 
 namespace gpu::vk {
 
+// Rows of a glu: how many, and the gate, up and output strides in floats.
+struct GluRows {
+  uint32_t rows = 1, g_stride = 0, u_stride = 0, o_stride = 0;
+};
+
 class VecOps {
  public:
   explicit VecOps(Device& dev);
@@ -16,9 +21,15 @@ class VecOps {
   // y[row] = rmsnorm(x[row]) * w for `rows` rows of n floats (w nullptr: no weight).
   void rmsnorm(Recorder& rec, const Buffer& x, uint32_t x_off, const Buffer* w, uint32_t w_off,
                Buffer& y, uint32_t y_off, uint32_t n, uint32_t rows, float eps);
-  // out = silu(gate) * up over count floats.
-  void swiglu(Recorder& rec, const Buffer& gate, uint32_t g_off, const Buffer& up, uint32_t u_off,
-              Buffer& out, uint32_t o_off, uint32_t count);
+  // out = act(gate) * up over count floats, for `rows` rows (g_stride, u_stride, o_stride
+  // floats apart): SiLU as ops::swiglu, GELU (tanh form) as ops::geglu.
+  enum class Glu { kSilu, kGelu };
+  using Rows = GluRows;
+  void glu(Recorder& rec, Glu act, const Buffer& gate, uint32_t g_off, const Buffer& up,
+           uint32_t u_off, Buffer& out, uint32_t o_off, uint32_t count, Rows rows = {});
+  // y row r = count floats of x row r (x_stride, y_stride floats apart), r < rows.
+  void copy_rows(Recorder& rec, const Buffer& x, uint32_t x_off, Buffer& y, uint32_t y_off,
+                 uint32_t count, uint32_t rows, uint32_t x_stride, uint32_t y_stride);
   // y = a + b over count floats, for `rows` rows (a_stride, b_stride, y_stride floats apart;
   // b_stride 0: the same b for every row, a bias).
   void add(Recorder& rec, const Buffer& a, uint32_t a_off, const Buffer& b, uint32_t b_off,
