@@ -42,6 +42,7 @@ constexpr TypeShader kTypeShaders[] = {
     {ops::DType::BF16, "matvec_bf16", 0},   {ops::DType::Q8_0, "matvec_q8_0", 8},
     {ops::DType::Q4_0, "matvec_q4_0", 4},   {ops::DType::Q4_1, "matvec_q4_1", 0},
     {ops::DType::Q5_0, "matvec_q5_0", 0},   {ops::DType::Q5_1, "matvec_q5_1", 0},
+    {ops::DType::Q2_K, "matvec_q2_k", 0},   {ops::DType::Q3_K, "matvec_q3_k", 0},
     {ops::DType::Q4_K, "matvec_q4_k", 0},   {ops::DType::Q5_K, "matvec_q5_k", 0},
     {ops::DType::Q6_K, "matvec_q6_k", 0}};
 
