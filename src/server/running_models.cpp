@@ -22,7 +22,9 @@ sched::Settings scheduler_settings(const util::Config& cfg) {
     LOG_WARN("OLLAMA_KV_CACHE_TYPE={} is not supported; using f16", cfg.kv_cache_type);
   }
   s.gpu_overhead = cfg.gpu_overhead;
-  if (cfg.llm_library == "vulkan") {
+  if (cfg.vulkan) {
+    s.gpu = *cfg.vulkan;
+  } else if (cfg.llm_library == "vulkan") {
     s.gpu = true;
   } else if (!cfg.llm_library.empty() && cfg.llm_library.rfind("cpu", 0) != 0) {
     LOG_WARN("OLLAMA_LLM_LIBRARY={} is not a library of this build (vulkan, cpu); using the CPU",

@@ -160,6 +160,7 @@ Config Config::from_env() {
   c.num_threads = getenv_int("OLLAMA_NUM_THREADS", 0);
   c.llm_library = getenv_clean("OLLAMA_LLM_LIBRARY");
   c.gpu_overhead = getenv_uint64("OLLAMA_GPU_OVERHEAD", 0);
+  if (const std::string v = getenv_clean("OLLAMA_VULKAN"); !v.empty()) c.vulkan = parse_env_bool(v);
   return c;
 }
 
@@ -193,6 +194,7 @@ std::vector<std::pair<std::string, std::string>> Config::describe() const {
       {"OLLAMA_NUM_THREADS", std::to_string(num_threads)},
       {"OLLAMA_LLM_LIBRARY", llm_library},
       {"OLLAMA_GPU_OVERHEAD", std::to_string(gpu_overhead)},
+      {"OLLAMA_VULKAN", vulkan ? (*vulkan ? "true" : "false") : ""},
       // Whether keys are required, never the keys.
       {"OLLAMA_API_KEY", api_keys().empty() ? "" : std::to_string(api_keys().size()) + " key(s)"},
   };

@@ -1,6 +1,7 @@
 // Every OLLAMA_* setting, read in one place (spec §13). Nothing else calls getenv for them.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +51,9 @@ struct Config {
   // loader lists, Mesa's lavapipe included), "cpu"/"cpu_avx2"/... or empty: on the CPU.
   std::string llm_library;
   uint64_t gpu_overhead = 0;  // OLLAMA_GPU_OVERHEAD: bytes of device memory left free
+  // OLLAMA_VULKAN: true runs models on the Vulkan device (as OLLAMA_LLM_LIBRARY=vulkan),
+  // false keeps them on the CPU whatever OLLAMA_LLM_LIBRARY says; unset: OLLAMA_LLM_LIBRARY.
+  std::optional<bool> vulkan;
 
   // Reads the environment now. Cheap; call once at start-up and pass the result around.
   static Config from_env();

@@ -90,7 +90,8 @@ class GpuServerTest(unittest.TestCase):
         self.assertIn("(4 of 5 layers)", self.server.log())
 
     def test_d_overhead_larger_than_the_device_keeps_models_on_the_cpu(self):
-        server = ServerProcess.start(extra_env={"OLLAMA_LLM_LIBRARY": "vulkan",
+        # OLLAMA_VULKAN=1 (Ollama's switch) instead of OLLAMA_LLM_LIBRARY.
+        server = ServerProcess.start(extra_env={"OLLAMA_VULKAN": "1",
                                                 "OLLAMA_GPU_OVERHEAD": str(1 << 50)})
         try:
             server.create_stories("stories:latest", template="{{ .Prompt }}")
