@@ -1,9 +1,11 @@
-// The 32-element legacy types with an offset, a minimum or a 5th bit (Q4_1, Q5_0, Q5_1),
-// included by matvec_q4_1/q5_0/q5_1.comp with TYPE 41, 50 or 51. Blocks as stored, each
+// The 32-element types with an offset, a minimum, a 5th bit or a value table (Q4_1, Q5_0,
+// Q5_1, MXFP4), included by matvec_q4_1/q5_0/q5_1/mxfp4.comp with TYPE 41, 50, 51 or 4. Blocks as stored, each
 // padded to SLOT words, block (row, b) at SLOT * (row * nb + b), against Q8_0-quantized
 // activations (quantize_q8.comp), as the CPU's dots: per block d_w * d_a * sum(q * a), plus
 // m * d_a * sum(a) for the types with a minimum, q = nibble (+ 16 * its qh bit) (- 16 for
-// Q5_0). Element j < 16 is the low nibble of code byte j, element j + 16 its high nibble.
+// Q5_0); MXFP4: q = kMxfp4Values[nibble] (the e2m1 values doubled) and d_w = 2^(e - 128)
+// from the block's e8m0 byte. Element j < 16 is the low nibble of code byte j, element
+// j + 16 its high nibble.
 layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer A { uint a[]; };
@@ -16,7 +18,10 @@ layout(push_constant) uniform P {
 uint abase() { return gl_WorkGroupID.y * (p.k / 4 + p.k / 32); }
 shared float part[64];
 
-#if TYPE == 41
+#if TYPE == 4
+const uint SLOT = 5u, CODES = 1u;   // e, 16 code bytes
+const int kValues[16] = int[16](0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+#elif TYPE == 41
 const uint SLOT = 5u, CODES = 4u;   // d|m, 16 code bytes
 #elif TYPE == 50
 const uint SLOT = 6u, CODES = 6u;   // d, qh (bytes 2..5), 16 code bytes
@@ -33,8 +38,13 @@ void main() {
     float acc = 0.0;
     for (uint b = lid; b < nb; b += 64) {
       const uint base = SLOT * (row * nb + b);
+#if TYPE == 4
+      const uint e = w[base] & 0xffu;  // 2^(e - 128), exact below e = 2 too
+      const vec2 dm = vec2(uintBitsToFloat(e < 2u ? (0x00200000u << e) : ((e - 1u) << 23)), 0.0);
+#else
       const vec2 dm = unpackHalf2x16(w[base]);
-#if TYPE == 41
+#endif
+#if TYPE == 41 || TYPE == 4
       const uint qh = 0u;
 #elif TYPE == 50
       const uint qh = (w[base] >> 16) | (w[base + 1] << 16);
@@ -49,6 +59,9 @@ void main() {
 #if TYPE == 50
         lo -= 16;
         hi -= 16;
+#elif TYPE == 4
+        lo = kValues[lo];
+        hi = kValues[hi];
 #endif
         const int alo = bitfieldExtract(int(a[abase() + 8 * b + j / 4]), int(8 * (j % 4)), 8);
         const int ahi = bitfieldExtract(int(a[abase() + 8 * b + 4 + j / 4]), int(8 * (j % 4)), 8);
@@ -56,7 +69,7 @@ void main() {
         suma += alo + ahi;
       }
       const float da = uintBitsToFloat(a[abase() + p.k / 4 + b]);
-#if TYPE == 50
+#if TYPE == 50 || TYPE == 4
       acc += dm.x * da * float(sumi);
 #else
       acc += dm.x * da * float(sumi) + dm.y * da * float(suma);
