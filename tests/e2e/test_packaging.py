@@ -5,9 +5,10 @@
   service runs as the unit says (user ollama, HOME /usr/share/ollama), and `dpkg -r` /
   `dpkg --purge` take them away again;
 - scripts/install.sh with the release tarball: installs the listed runtime packages, the
-  binary in /usr/local, the unit and the user; a second run (and one through
-  OLLAMA_CPP_TARBALL) leaves the root exactly as the first; the caller joins the group;
-  `--uninstall` keeps the models, `--uninstall --purge` does not;
+  binary in /usr/local, the unit and the user; a second run (from a URL named by
+  OLLAMA_CPP_TARBALL) leaves the root exactly as the first; the caller joins the group; a
+  checkout's build/ollama installs too; `--uninstall` keeps the models, `--uninstall
+  --purge` does not;
 - the Dockerfile's runtime stage, applied to the root as Docker would (no Docker engine
   here): COPY --from=build takes package.sh's output, RUN runs in the root, ENV, VOLUME,
   EXPOSE, HEALTHCHECK, ENTRYPOINT and CMD are honoured; the server (PID 1 of its own PID
@@ -22,8 +23,10 @@ two. Every chroot gets its own /proc, /sys and /dev mounts, all unmounted (and t
 deleted) even when a test fails; a later run clears what a killed run left. Nothing runs
 outside the chroots but scripts/package.sh, which writes only to a temporary directory."""
 
+import functools
 import glob
 import hashlib
+import http.server
 import json
 import os
 import re
@@ -33,6 +36,7 @@ import signal
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 
@@ -406,6 +410,11 @@ class Image:
         raise AssertionError("the build stage never runs scripts/package.sh BUILD OUT")
 
 
+class QuietFiles(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
 # --- the tests ----------------------------------------------------------------------------
 
 class PackagingTest(unittest.TestCase):
@@ -523,9 +532,20 @@ class PackagingTest(unittest.TestCase):
         self.assertIn("HOME=/usr/share/ollama", unit["Environment"])
         self.assert_user(root)
 
-        # Twice, the second time through OLLAMA_CPP_TARBALL: the same root.
+        # Twice, the second time from a URL (curl) named by OLLAMA_CPP_TARBALL: the same root.
+        root.sh("apt-get install -y -qq --no-install-recommends curl",
+                env={"DEBIAN_FRONTEND": "noninteractive"})
         before = snapshot(root)
-        again = root.sh("sh /tmp/install.sh", env={"OLLAMA_CPP_TARBALL": tgz_in})
+        handler = functools.partial(QuietFiles, directory=self.out)
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        try:
+            url = "http://127.0.0.1:%d/%s" % (httpd.server_address[1], os.path.basename(self.tgz))
+            again = root.sh("sh /tmp/install.sh", env={"OLLAMA_CPP_TARBALL": url})
+        finally:
+            httpd.shutdown()
+            httpd.server_close()
+        self.assertIn("Downloading " + url, again.stdout)
         self.assertNotIn("Installing runtime packages", again.stdout)
         after = snapshot(root)
         self.assertEqual(sorted(set(before) ^ set(after))[:20], [], "a second run changed these")
