@@ -197,19 +197,4 @@ TEST(GpuFit, LastLayersFirstUntilTheRoomRunsOut) {
   EXPECT_EQ(engine::gpu::format_bytes(5ull << 19), "2.5 MiB");
 }
 
-TEST_F(EngineGpu, AnArchitectureItDoesNotRunIsAClearError) {
-  // Mixtures of experts do not run on the GPU yet; they say so instead of running.
-  auto m = engine::Model::load(
-      std::string(OLLAMA_SHARED_DIR) + "/testdata/models/tiny-gptoss-e64-f32.gguf",
-      {.n_threads = 2, .load_tokenizer = false});
-  try {
-    m->new_context({.n_ctx = 16, .gpu = true});
-    FAIL() << "gpt-oss placed on the GPU";
-  } catch (const util::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("gpt-oss"), std::string::npos) << e.what();
-    EXPECT_EQ(e.kind(), util::ErrorKind::kUnsupported);
-  }
-  EXPECT_NO_THROW(m->new_context({.n_ctx = 16}));  // the CPU still takes it
-}
-
 }  // namespace

@@ -247,6 +247,9 @@ INSTANTIATE_TEST_SUITE_P(
                       RefCase{"tiny-gemma2-e64-f32", nullptr, 1.5e-2, 2e-3, true, true},
                       RefCase{"tiny-gemma3-e64-f32", nullptr, 1.5e-2, 2e-3, true, true, 1,
                               "_split"},
+                      // mixtures of experts: routed on the host, experts on the device
+                      RefCase{"tiny-gptoss-e64-f32", nullptr, 1e-3, 2e-4, true, true},
+                      RefCase{"tiny-gptoss-e64-mxfp4_moe", nullptr, 0.1, 1e-2, false, true},
                       RefCase{"tiny-llama-e256-q8_0", nullptr, 0.2, 0.05, false, true},
                       RefCase{"tiny-llama-e256-q4_0", nullptr, 0.2, 0.05, false, true},
                       RefCase{"tiny-llama-e256-q4_k_m", nullptr, 0.2, 0.05, false, true},

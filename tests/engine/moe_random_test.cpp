@@ -15,6 +15,7 @@
 
 #include "api/status.h"
 #include "engine/engine.h"
+#include "engine/gpu/device_backend.h"
 #include "engine/gguf/writer.h"
 #include "gguf_test_util.h"
 #include "ops/types.h"
@@ -320,30 +321,37 @@ TEST_P(MoeRandom, MatchesDoublePrecisionReference) {
   // (qwen3moe's gap is between probabilities, gpt-oss's between raw logits.)
   ASSERT_GT(m.min_margin, m.c.gptoss ? 1e-3 : 1e-5) << "seed gives a routing near-tie";
 
-  auto ctx = model->new_context({.n_ctx = 64, .n_seq_max = 1, .kv_type = engine::KvType::kF32});
-  engine::Batch b;
-  for (size_t i = 0; i < ids.size(); i++) b.add(ids[i], int32_t(i), 0, true);
-  ctx->decode(b);
-  double worst = 0;
-  for (size_t i = 0; i < ids.size(); i++)
-    for (int v = 0; v < nv; v++)
-      worst = std::max(worst, std::fabs(ctx->logits(int(i))[v] - want[i][v]));
-  std::printf("%s: max |float - double| %.3g, min routing margin %.3g\n", GetParam().name, worst,
-              m.min_margin);
-  EXPECT_LT(worst, 2e-4);
-
-  // Token by token (each expert sees one token) gives the same logits as the batch (experts
-  // grouped over every token routed to them).
-  ctx->kv_clear();
-  double step_worst = 0;
-  for (size_t i = 0; i < ids.size(); i++) {
-    b.clear();
-    b.add(ids[i], int32_t(i), 0, true);
+  // On the CPU, and on the GPU backend where the build has one (routing on the host, the
+  // experts' matrices on the device).
+  for (bool gpu : {false, true}) {
+    if (gpu && !engine::gpu::vulkan_built()) continue;
+    SCOPED_TRACE(gpu ? "GPU" : "CPU");
+    auto ctx = model->new_context(
+        {.n_ctx = 64, .n_seq_max = 1, .kv_type = engine::KvType::kF32, .gpu = gpu});
+    engine::Batch b;
+    for (size_t i = 0; i < ids.size(); i++) b.add(ids[i], int32_t(i), 0, true);
     ctx->decode(b);
-    for (int v = 0; v < nv; v++)
-      step_worst = std::max(step_worst, std::fabs(ctx->logits(0)[v] - want[i][v]));
+    double worst = 0;
+    for (size_t i = 0; i < ids.size(); i++)
+      for (int v = 0; v < nv; v++)
+        worst = std::max(worst, std::fabs(ctx->logits(int(i))[v] - want[i][v]));
+    std::printf("%s%s: max |float - double| %.3g, min routing margin %.3g\n", GetParam().name,
+                gpu ? " (GPU)" : "", worst, m.min_margin);
+    EXPECT_LT(worst, 2e-4);
+
+    // Token by token (each expert sees one token) gives the same logits as the batch
+    // (experts grouped over every token routed to them).
+    ctx->kv_clear();
+    double step_worst = 0;
+    for (size_t i = 0; i < ids.size(); i++) {
+      b.clear();
+      b.add(ids[i], int32_t(i), 0, true);
+      ctx->decode(b);
+      for (int v = 0; v < nv; v++)
+        step_worst = std::max(step_worst, std::fabs(ctx->logits(0)[v] - want[i][v]));
+    }
+    EXPECT_LT(step_worst, 2e-4);
   }
-  EXPECT_LT(step_worst, 2e-4);
 }
 
 INSTANTIATE_TEST_SUITE_P(Archs, MoeRandom,

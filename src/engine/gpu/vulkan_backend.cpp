@@ -15,11 +15,13 @@
 #include <algorithm>
 #include <cstring>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "gpu/vulkan/device.h"
 #include "gpu/vulkan/matvec.h"
 #include "gpu/vulkan/vec_ops.h"
+#include "engine/nn/moe.h"
 #include "ops/blocks.h"
 #include "ops/kernels_impl.h"
 #include "ops/matmul.h"
@@ -55,7 +57,8 @@ namespace {
 
 // The architectures whose forward uses only the blocks this backend records.
 bool arch_supported(const std::string& name) {
-  for (const char* a : {"llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3"})
+  for (const char* a : {"llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3", "gpt-oss",
+                        "qwen3moe"})
     if (name == a) return true;
   return false;
 }
@@ -79,7 +82,9 @@ class VulkanBackend final : public DeviceBackend {
     // Device twins of the Scratch rows the blocks name.
     for (const std::vector<float>* v : {&scratch.x, &scratch.xn, &scratch.q, &scratch.k,
                                         &scratch.v, &scratch.attn, &scratch.proj, &scratch.gate,
-                                        &scratch.up, &scratch.wide}) {
+                                        &scratch.up, &scratch.wide, &scratch.moe_logits,
+                                        &scratch.moe_x, &scratch.moe_g, &scratch.moe_u,
+                                        &scratch.moe_y}) {
       twins_.push_back({v->data(), v->size(), vk::Buffer(dev_, v->size() * 4 + 4, vk::Memory::kDevice)});
     }
     const size_t n_embd = sh.n_embd, n_kv = sh.n_k();
@@ -242,6 +247,55 @@ class VulkanBackend final : public DeviceBackend {
     linear(s, down, b.gate.data(), b.proj.data(), nullptr, -1);
   }
 
+  // The router runs on the device and its logits come back (the one host round trip of a
+  // MoE layer): the routing and grouping are the CPU's (nn::moe_route, nn::moe_group), then
+  // each selected expert's tokens are gathered, run through its matrices and weighted back
+  // into the projection rows, all recorded into the step's command buffer.
+  void moe_ffn(nn::Step& s, const nn::MoeWeights& w, const nn::MoeParams& p) override {
+    nn::Scratch& b = *s.buf;
+    const int n = s.n_tokens;
+    const int64_t ne = p.n_expert, k = p.n_used;
+    const int64_t d = w.router->k, f = w.gate->first.n;
+    upload_experts(w, ne);
+    linear(s, *w.router, b.xn.data(), b.moe_logits.data(), w.router_b, -1);
+    const Loc ll = twin(b.moe_logits.data());
+    const size_t logit_bytes = static_cast<size_t>(n) * ne * 4;
+    if (moe_back_.size() < logit_bytes) moe_back_ = vk::Buffer(dev_, logit_bytes, vk::Memory::kHost);
+    rec_.copy(ll.buf, moe_back_, logit_bytes, ll.off * 4, 0);
+    rec_.submit_and_wait();
+    std::memcpy(b.moe_logits.data(), moe_back_.data(), logit_bytes);
+    nn::moe_route(b.moe_logits.data(), n, p, b.moe_sel.data(), b.moe_w.data());
+    nn::moe_group(b.moe_sel.data(), b.moe_w.data(), n, p, b.moe_start.data(), b.moe_fill.data(),
+                  b.moe_tokens.data(), b.moe_tw.data());
+    // The grouped tokens, then their weights, for the gather and scatter shaders.
+    const size_t nk = static_cast<size_t>(n) * k;
+    if (moe_table_.size() < 2 * nk * 4) moe_table_ = vk::Buffer(dev_, 2 * nk * 4, vk::Memory::kHost);
+    auto* table = static_cast<int32_t*>(moe_table_.data());
+    std::memcpy(table, b.moe_tokens.data(), nk * 4);
+    std::memcpy(table + nk, b.moe_tw.data(), nk * 4);
+    const Loc pl = twin(b.proj.data()), xl = twin(b.xn.data()), ml = twin(b.moe_x.data());
+    const Loc gl = twin(b.moe_g.data()), ul = twin(b.moe_u.data()), yl = twin(b.moe_y.data());
+    rec_.fill(pl.buf, pl.off * 4, static_cast<size_t>(n) * d * 4, 0);
+    const vk::VecOps::Glu act =
+        p.act == nn::ExpertAct::kSwiglu ? vk::VecOps::Glu::kSilu : vk::VecOps::Glu::kSwigluOai;
+    for (int64_t e = 0; e < ne; e++) {
+      const int32_t first = b.moe_start[e], m = b.moe_start[e + 1] - first;
+      if (m == 0) continue;
+      ops_.gather_rows(rec_, xl.buf, xl.off, u32(d), moe_table_, u32(first), ml.buf, ml.off,
+                       u32(d), u32(m));
+      linear(s, w.gate->expert(e), b.moe_x.data(), b.moe_g.data(), nullptr, m);
+      linear(s, w.up->expert(e), b.moe_x.data(), b.moe_u.data(), nullptr, m);
+      expert_bias(w.gate_b, e, f, gl, m);
+      expert_bias(w.up_b, e, f, ul, m);
+      ops_.glu(rec_, act, gl.buf, gl.off, ul.buf, ul.off, gl.buf, gl.off, u32(f * m), {}, p.alpha,
+               p.limit);
+      linear(s, w.down->expert(e), b.moe_g.data(), b.moe_y.data(), nullptr, m);
+      expert_bias(w.down_b, e, d, yl, m);
+      ops_.scatter_axpy(rec_, yl.buf, yl.off, moe_table_, u32(first), u32(nk), pl.buf, pl.off,
+                        u32(d), u32(d), u32(m));
+    }
+  }
+
   void split_rows(nn::Step& s, const float* src, int64_t width,
                   std::initializer_list<nn::Slice> parts) override {
     const Loc sl = twin(src);
@@ -309,6 +363,24 @@ class VulkanBackend final : public DeviceBackend {
   };
 
   static uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
+
+  // Every expert's matrices of a MoE layer on the device at its first step (the load's
+  // warm-up token), not only those its first tokens pick.
+  void upload_experts(const nn::MoeWeights& w, int64_t ne) {
+    if (!moe_uploaded_.insert(w.gate->first.data).second) return;
+    for (int64_t e = 0; e < ne; e++) {
+      matrix(w.gate->expert(e));
+      matrix(w.up->expert(e));
+      matrix(w.down->expert(e));
+    }
+  }
+
+  // rows (m of width floats at l) += expert e's slice of a stacked bias, when there is one.
+  void expert_bias(const nn::Vector* bias, int64_t e, int64_t width, const Loc& l, int m) {
+    if (bias == nullptr || !bias->present()) return;
+    ops_.add(rec_, l.buf, l.off, vector_at(bias->data + e * width, width), 0, l.buf, l.off,
+             u32(width), u32(m), u32(width), 0, u32(width));
+  }
 
   // The device twin of the Scratch row that p points into, and p's offset in floats.
   Loc twin(const float* p) {
@@ -419,6 +491,8 @@ class VulkanBackend final : public DeviceBackend {
   int64_t cs_cap_ = 0, cs_used_ = 0;
   bool kv_dirty_ = false, want_logits_ = false;
   float softcap_ = 0.0f;  // of the step's logits (output_logits), applied once they are back
+  vk::Buffer moe_back_, moe_table_;  // router logits coming back; grouped tokens and weights
+  std::unordered_set<const void*> moe_uploaded_;  // MoE layers whose experts are uploaded
   std::vector<bool> dirty_;  // per sequence: edited on the host since the last step
 };
 

@@ -77,6 +77,9 @@ void output_logits(Step& s, const Vector& norm, float eps, const Matrix& output,
 // name Scratch rows; the backend keeps its own twins of them). The CPU code of the blocks is
 // the reference and the default. Blocks a backend has no method for throw when it is set.
 // begin/finish bracket one Step; finish leaves s.logits filled.
+struct MoeWeights;
+struct MoeParams;
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -100,6 +103,7 @@ class Backend {
   virtual void ffn_gated(Step& s, const Matrix& gate, const Matrix& up, const Matrix& down,
                          Act act) = 0;
   virtual void ffn_fused_swiglu(Step& s, const Matrix& gate_up, const Matrix& down) = 0;
+  virtual void moe_ffn(Step& s, const MoeWeights& w, const MoeParams& p) = 0;
   virtual void split_rows(Step& s, const float* src, int64_t width,
                           std::initializer_list<Slice> parts) = 0;
   virtual void output_logits(Step& s, const Vector& norm, float eps, const Matrix& output,

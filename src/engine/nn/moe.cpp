@@ -67,29 +67,33 @@ void expert_act(const float* g, const float* u, float* out, int64_t n, const Moe
   }
 }
 
+void moe_group(const int32_t* sel, const float* w, int n_tokens, const MoeParams& p,
+               int32_t* start, int32_t* fill, int32_t* tokens, float* tw) {
+  const int64_t ne = p.n_expert, k = p.n_used;
+  std::fill(start, start + ne + 1, 0);
+  for (int64_t i = 0; i < n_tokens * k; i++) start[sel[i] + 1]++;
+  for (int64_t e = 0; e < ne; e++) start[e + 1] += start[e];
+  std::copy(start, start + ne, fill);
+  for (int t = 0; t < n_tokens; t++) {
+    for (int64_t j = 0; j < k; j++) {
+      const int32_t e = sel[t * k + j];
+      tokens[fill[e]] = t;
+      tw[fill[e]++] = w[t * k + j];
+    }
+  }
+}
+
 void moe_ffn(Step& s, const MoeWeights& w, const MoeParams& p) {
-  if (s.backend) backend_lacks("mixture-of-experts FFN");
+  if (s.backend) return s.backend->moe_ffn(s, w, p);
   Scratch& b = *s.buf;
   const int n = s.n_tokens;
-  const int64_t ne = p.n_expert, k = p.n_used;
+  const int64_t ne = p.n_expert;
   const int64_t d = w.router->k, f = w.gate->first.n;
   linear(s, *w.router, b.xn.data(), b.moe_logits.data(), w.router_b);
   moe_route(b.moe_logits.data(), n, p, b.moe_sel.data(), b.moe_w.data());
-
-  // Group the (token, weight) pairs by expert: counting sort over the selections.
-  int32_t* start = b.moe_start.data();
-  int32_t* fill = b.moe_fill.data();
-  std::fill(start, start + ne + 1, 0);
-  for (int64_t i = 0; i < n * k; i++) start[b.moe_sel[i] + 1]++;
-  for (int64_t e = 0; e < ne; e++) start[e + 1] += start[e];
-  std::copy(start, start + ne, fill);
-  for (int t = 0; t < n; t++) {
-    for (int64_t j = 0; j < k; j++) {
-      const int32_t e = b.moe_sel[t * k + j];
-      b.moe_tokens[fill[e]] = t;
-      b.moe_tw[fill[e]++] = b.moe_w[t * k + j];
-    }
-  }
+  const int32_t* start = b.moe_start.data();
+  moe_group(b.moe_sel.data(), b.moe_w.data(), n, p, b.moe_start.data(), b.moe_fill.data(),
+            b.moe_tokens.data(), b.moe_tw.data());
 
   float* proj = b.proj.data();
   std::fill(proj, proj + n * d, 0.0f);

@@ -48,6 +48,12 @@ struct MoeParams {
 // logits into probabilities in place.
 void moe_route(float* logits, int n_tokens, const MoeParams& p, int32_t* sel, float* w);
 
+// The (token, weight) pairs of n_tokens routings grouped by expert (a counting sort, tokens in
+// order within an expert): expert e's entries are tokens/tw[start[e] .. start[e + 1]); fill
+// (n_expert) is scratch.
+void moe_group(const int32_t* sel, const float* w, int n_tokens, const MoeParams& p,
+               int32_t* start, int32_t* fill, int32_t* tokens, float* tw);
+
 // s.buf->proj = moe(s.buf->xn) for every token of the step.
 void moe_ffn(Step& s, const MoeWeights& w, const MoeParams& p);
 

@@ -454,6 +454,13 @@ void Recorder::copy(const Buffer& src, const Buffer& dst, size_t bytes, size_t s
   any_ = true;
 }
 
+void Recorder::fill(const Buffer& dst, size_t offset, size_t bytes, uint32_t value) {
+  begin_if_needed();
+  barrier();
+  vkCmdFillBuffer(cmd_, dst.handle(), offset, bytes, value);
+  any_ = true;
+}
+
 void Recorder::submit_and_wait() {
   if (!recording_) return;
   VkDevice d = dev_.handle();

@@ -82,6 +82,8 @@ class Recorder {
 
   void dispatch(const Kernel& k, std::initializer_list<const Buffer*> buffers, const void* push,
                 uint32_t groups_x, uint32_t groups_y = 1, uint32_t groups_z = 1);
+  // Sets `bytes` bytes of dst from `offset` (both multiples of 4) to the word `value`.
+  void fill(const Buffer& dst, size_t offset, size_t bytes, uint32_t value);
   // A host-visible or device buffer copy (staging in, results out).
   void copy(const Buffer& src, const Buffer& dst, size_t bytes, size_t src_offset = 0,
             size_t dst_offset = 0);

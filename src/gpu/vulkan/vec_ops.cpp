@@ -16,6 +16,13 @@ struct NormPush {
 };
 struct GluPush {
   uint32_t count, g_off, u_off, o_off, g_stride, u_stride, o_stride, act;
+  float alpha, limit;
+};
+struct GatherPush {
+  uint32_t count, x_off, x_stride, idx_off, y_off;
+};
+struct ScatterPush {
+  uint32_t count, y_off, idx_off, wt_off, out_off, out_stride;
 };
 struct CopyPush {
   uint32_t count, x_off, y_off, x_stride, y_stride;
@@ -63,12 +70,32 @@ void VecOps::rmsnorm(Recorder& rec, const Buffer& x, uint32_t x_off, const Buffe
 }
 
 void VecOps::glu(Recorder& rec, Glu act, const Buffer& gate, uint32_t g_off, const Buffer& up,
-                 uint32_t u_off, Buffer& out, uint32_t o_off, uint32_t count, Rows rows) {
+                 uint32_t u_off, Buffer& out, uint32_t o_off, uint32_t count, Rows rows,
+                 float alpha, float limit) {
   if (rows.rows == 0 || rows.rows > 65535) throw util::Error("vulkan: bad glu row count");
-  const GluPush push{count,         g_off,          u_off,          o_off,
-                     rows.g_stride, rows.u_stride,  rows.o_stride,  act == Glu::kGelu ? 1u : 0u};
+  const GluPush push{count,         g_off,         u_off,         o_off,
+                     rows.g_stride, rows.u_stride, rows.o_stride, static_cast<uint32_t>(act),
+                     alpha,         limit};
   rec.dispatch(impl_->kernel("glu", 3, sizeof push), {&gate, &up, &out}, &push,
                groups_for(count, 256), rows.rows);
+}
+
+void VecOps::gather_rows(Recorder& rec, const Buffer& x, uint32_t x_off, uint32_t x_stride,
+                         const Buffer& table, uint32_t idx_off, Buffer& y, uint32_t y_off,
+                         uint32_t count, uint32_t rows) {
+  if (rows == 0 || rows > 65535) throw util::Error("vulkan: bad gather row count");
+  const GatherPush push{count, x_off, x_stride, idx_off, y_off};
+  rec.dispatch(impl_->kernel("gather_rows", 3, sizeof push), {&x, &table, &y}, &push,
+               groups_for(count, 256), rows);
+}
+
+void VecOps::scatter_axpy(Recorder& rec, const Buffer& y, uint32_t y_off, const Buffer& table,
+                          uint32_t idx_off, uint32_t wt_off, Buffer& out, uint32_t out_off,
+                          uint32_t out_stride, uint32_t count, uint32_t rows) {
+  if (rows == 0 || rows > 65535) throw util::Error("vulkan: bad scatter row count");
+  const ScatterPush push{count, y_off, idx_off, wt_off, out_off, out_stride};
+  rec.dispatch(impl_->kernel("scatter_axpy", 3, sizeof push), {&y, &table, &out}, &push,
+               groups_for(count, 256), rows);
 }
 
 void VecOps::copy_rows(Recorder& rec, const Buffer& x, uint32_t x_off, Buffer& y, uint32_t y_off,

@@ -22,11 +22,23 @@ class VecOps {
   void rmsnorm(Recorder& rec, const Buffer& x, uint32_t x_off, const Buffer* w, uint32_t w_off,
                Buffer& y, uint32_t y_off, uint32_t n, uint32_t rows, float eps);
   // out = act(gate) * up over count floats, for `rows` rows (g_stride, u_stride, o_stride
-  // floats apart): SiLU as ops::swiglu, GELU (tanh form) as ops::geglu.
-  enum class Glu { kSilu, kGelu };
+  // floats apart): SiLU as ops::swiglu, GELU (tanh form) as ops::geglu, gpt-oss's clamped
+  // SwiGLU (alpha, limit) as nn::expert_act.
+  enum class Glu { kSilu, kGelu, kSwigluOai };
   using Rows = GluRows;
   void glu(Recorder& rec, Glu act, const Buffer& gate, uint32_t g_off, const Buffer& up,
-           uint32_t u_off, Buffer& out, uint32_t o_off, uint32_t count, Rows rows = {});
+           uint32_t u_off, Buffer& out, uint32_t o_off, uint32_t count, Rows rows = {},
+           float alpha = 0.0f, float limit = 0.0f);
+  // y row r (count floats, rows packed) = x row table[idx_off + r] (x_stride floats apart),
+  // r < rows: the tokens routed to one expert.
+  void gather_rows(Recorder& rec, const Buffer& x, uint32_t x_off, uint32_t x_stride,
+                   const Buffer& table, uint32_t idx_off, Buffer& y, uint32_t y_off,
+                   uint32_t count, uint32_t rows);
+  // out row table[idx_off + r] += w * y row r, w the float at table[wt_off + idx_off + r]:
+  // an expert's outputs weighted back into its tokens' rows (distinct within one call).
+  void scatter_axpy(Recorder& rec, const Buffer& y, uint32_t y_off, const Buffer& table,
+                    uint32_t idx_off, uint32_t wt_off, Buffer& out, uint32_t out_off,
+                    uint32_t out_stride, uint32_t count, uint32_t rows);
   // y row r = count floats of x row r (x_stride, y_stride floats apart), r < rows.
   void copy_rows(Recorder& rec, const Buffer& x, uint32_t x_off, Buffer& y, uint32_t y_off,
                  uint32_t count, uint32_t rows, uint32_t x_stride, uint32_t y_stride);
