@@ -47,7 +47,7 @@ TEST(VulkanMatvec, MatchesTheScalarDotsForEveryTypeAndShape) {
   };
   for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1,
                   DType::Q5_0, DType::Q5_1, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K,
-                  DType::Q6_K, DType::MXFP4}) {
+                  DType::Q6_K, DType::MXFP4, DType::IQ4_NL, DType::IQ4_XS}) {
     for (const Shape s : {Shape{32, 1}, Shape{256, 37}, Shape{4096, 130}, Shape{64, 70000},
                           Shape{2048, 9}}) {
       if (!gpu::vk::matvec_supports(t, s.k)) {
@@ -133,12 +133,12 @@ TEST(VulkanMatvec, TokensInOneDispatchEqualOneTokenEach) {
 
 TEST(VulkanMatvec, RefusesTypesAndShapesItHasNoKernelFor) {
   Device& dev = device();
-  EXPECT_FALSE(gpu::vk::matvec_supports(DType::IQ4_NL, 256));
+  EXPECT_FALSE(gpu::vk::matvec_supports(DType::Q8_1, 256));
   EXPECT_FALSE(gpu::vk::matvec_supports(DType::Q4_K, 128));
   EXPECT_FALSE(gpu::vk::matvec_supports(DType::Q8_0, 48));
   EXPECT_FALSE(gpu::vk::matvec_supports(DType::F16, 3));
-  std::vector<uint8_t> w(8 * 18);
-  EXPECT_THROW(gpu::vk::upload(dev, w.data(), DType::IQ4_NL, 256, 1), util::Error);
+  std::vector<uint8_t> w(8 * 36);
+  EXPECT_THROW(gpu::vk::upload(dev, w.data(), DType::Q8_1, 256, 1), util::Error);
 }
 
 }  // namespace

@@ -44,7 +44,8 @@ constexpr TypeShader kTypeShaders[] = {
     {ops::DType::Q5_0, "matvec_q5_0", 0},   {ops::DType::Q5_1, "matvec_q5_1", 0},
     {ops::DType::Q2_K, "matvec_q2_k", 0},   {ops::DType::Q3_K, "matvec_q3_k", 0},
     {ops::DType::Q4_K, "matvec_q4_k", 0},   {ops::DType::Q5_K, "matvec_q5_k", 0},
-    {ops::DType::Q6_K, "matvec_q6_k", 0},   {ops::DType::MXFP4, "matvec_mxfp4", 0}};
+    {ops::DType::Q6_K, "matvec_q6_k", 0},   {ops::DType::MXFP4, "matvec_mxfp4", 0},
+    {ops::DType::IQ4_NL, "matvec_iq4_nl", 0}, {ops::DType::IQ4_XS, "matvec_iq4_xs", 0}};
 
 TypeLayout make_layout(const TypeShader& ts) {
   TypeLayout l{ts.shader, ts.code_words};

@@ -1,10 +1,11 @@
 // The 32-element types with an offset, a minimum, a 5th bit or a value table (Q4_1, Q5_0,
-// Q5_1, MXFP4), included by matvec_q4_1/q5_0/q5_1/mxfp4.comp with TYPE 41, 50, 51 or 4. Blocks as stored, each
+// Q5_1, MXFP4, IQ4_NL), included by matvec_q4_1/q5_0/q5_1/mxfp4/iq4_nl.comp with TYPE 41,
+// 50, 51, 4 or 40. Blocks as stored, each
 // padded to SLOT words, block (row, b) at SLOT * (row * nb + b), against Q8_0-quantized
 // activations (quantize_q8.comp), as the CPU's dots: per block d_w * d_a * sum(q * a), plus
 // m * d_a * sum(a) for the types with a minimum, q = nibble (+ 16 * its qh bit) (- 16 for
 // Q5_0); MXFP4: q = kMxfp4Values[nibble] (the e2m1 values doubled) and d_w = 2^(e - 128)
-// from the block's e8m0 byte. Element j < 16 is the low nibble of code byte j, element
+// from the block's e8m0 byte; IQ4_NL: q = kIq4nlValues[nibble]. Element j < 16 is the low nibble of code byte j, element
 // j + 16 its high nibble.
 layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
@@ -21,6 +22,10 @@ shared float part[64];
 #if TYPE == 4
 const uint SLOT = 5u, CODES = 1u;   // e, 16 code bytes
 const int kValues[16] = int[16](0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+#elif TYPE == 40
+const uint SLOT = 5u, CODES = 2u;   // d, 16 code bytes
+const int kValues[16] =
+    int[16](-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
 #elif TYPE == 41
 const uint SLOT = 5u, CODES = 4u;   // d|m, 16 code bytes
 #elif TYPE == 50
@@ -44,7 +49,7 @@ void main() {
 #else
       const vec2 dm = unpackHalf2x16(w[base]);
 #endif
-#if TYPE == 41 || TYPE == 4
+#if TYPE == 41 || TYPE == 4 || TYPE == 40
       const uint qh = 0u;
 #elif TYPE == 50
       const uint qh = (w[base] >> 16) | (w[base + 1] << 16);
@@ -59,7 +64,7 @@ void main() {
 #if TYPE == 50
         lo -= 16;
         hi -= 16;
-#elif TYPE == 4
+#elif TYPE == 4 || TYPE == 40
         lo = kValues[lo];
         hi = kValues[hi];
 #endif
@@ -69,7 +74,7 @@ void main() {
         suma += alo + ahi;
       }
       const float da = uintBitsToFloat(a[abase() + p.k / 4 + b]);
-#if TYPE == 50 || TYPE == 4
+#if TYPE == 50 || TYPE == 4 || TYPE == 40
       acc += dm.x * da * float(sumi);
 #else
       acc += dm.x * da * float(sumi) + dm.y * da * float(suma);
