@@ -29,6 +29,7 @@ constexpr int http_status(util::ErrorKind k) {
     case K::kInternal:
     case K::kUnsupported:
     case K::kOutOfMemory:
+    case K::kDevice:
       return 500;
   }
   return 500;

@@ -27,6 +27,7 @@ EngineRunner::EngineRunner(std::unique_ptr<engine::Model> model, const RunnerOpt
   co.n_seq_max = opts_.num_parallel;
   co.n_batch = opts_.num_batch;
   co.kv_type = opts_.kv_type;
+  cpu_options_ = co;
   if (opts_.gpu) {
     co.gpu = true;
     co.gpu_layers = opts_.gpu_layers;
@@ -34,6 +35,7 @@ EngineRunner::EngineRunner(std::unique_ptr<engine::Model> model, const RunnerOpt
     try {
       ctx_ = model_->new_context(co);
       on_gpu_ = true;
+      gpu_layers_ = ctx_->gpu_layers();
       LOG_INFO("model runs on the GPU: {} ({} of {} layers)", ctx_->device(), ctx_->gpu_layers(),
                model_->info().n_layer);
     } catch (const util::Error& e) {
@@ -43,6 +45,7 @@ EngineRunner::EngineRunner(std::unique_ptr<engine::Model> model, const RunnerOpt
   }
   if (!ctx_) ctx_ = model_->new_context(co);
   opts_.num_ctx = ctx_->n_ctx();
+  kv_bytes_ = ctx_->kv_bytes();
   for (int i = 0; i < opts_.num_parallel; i++) {
     slots_.push_back(std::make_unique<Slot>());
     slots_.back()->seq = i;
@@ -71,14 +74,14 @@ EngineRunner::~EngineRunner() {
 // The GPU's share, by layers (the output goes with the GPU layers; close enough for ps).
 size_t EngineRunner::vram_bytes() const {
   if (!on_gpu_ || model_->info().n_layer <= 0) return 0;
-  const int on = ctx_->gpu_layers();
+  const int on = gpu_layers_;
   if (on >= model_->info().n_layer) return memory_bytes();
   return static_cast<size_t>(static_cast<double>(memory_bytes()) * on / model_->info().n_layer);
 }
 
 size_t EngineRunner::memory_bytes() const {
   if (embedder_) return embedder_->weight_bytes();
-  return model_->weight_bytes() + ctx_->kv_bytes();
+  return model_->weight_bytes() + kv_bytes_;
 }
 
 const engine::Model& EngineRunner::model() const {
@@ -160,7 +163,7 @@ EngineRunner::Stats EngineRunner::stats() {
   std::lock_guard<std::mutex> l(mu_);
   st.waiting = static_cast<int>(waiting_.size());
   st.slots = static_cast<int>(slots_.size());
-  if (ctx_) st.kv_total = static_cast<int64_t>(ctx_->n_ctx()) * ctx_->n_seq_max();
+  if (model_) st.kv_total = static_cast<int64_t>(opts_.num_ctx) * opts_.num_parallel;
   return st;
 }
 

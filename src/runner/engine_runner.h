@@ -97,9 +97,18 @@ class EngineRunner final : public Runner {
 
   std::unique_ptr<engine::Model> model_;
   std::unique_ptr<engine::Embedder> embedder_;  // instead of model_ for embedding models
-  std::unique_ptr<engine::Context> ctx_;
+  std::unique_ptr<engine::Context> ctx_;  // replaced only on the loop's thread (leave_gpu)
   RunnerOptions opts_;
-  bool on_gpu_ = false;  // the context runs on the GPU backend
+  // The context runs on the GPU backend: its layers there (0 on the CPU), and the bytes of
+  // its KV cache, read by other threads (ps) while the loop may replace the context.
+  std::atomic<bool> on_gpu_{false};
+  std::atomic<int> gpu_layers_{0};
+  size_t kv_bytes_ = 0;
+  engine::ContextOptions cpu_options_;  // what the context is remade with on the CPU
+  // The GPU failed mid-step (device lost, out of device memory): every running sequence ends
+  // with `why`, their KV cells are gone with the device context, and the model goes on from
+  // a new context on the CPU. Loop thread only.
+  void leave_gpu(const std::string& why);
   std::vector<std::unique_ptr<Slot>> slots_;
   std::mutex mu_;
   std::condition_variable work_cv_;  // loop waits for work

@@ -53,6 +53,19 @@ void EngineRunner::loop() {
   }
 }
 
+void EngineRunner::leave_gpu(const std::string& why) {
+  LOG_WARN("the GPU failed ({}); the model goes on from the CPU", why);
+  auto cpu = model_->new_context(cpu_options_);
+  std::lock_guard<std::mutex> l(mu_);
+  ctx_ = std::move(cpu);
+  on_gpu_ = false;
+  gpu_layers_ = 0;
+  for (auto& s : slots_) {  // nothing of any sequence is cached any more
+    s->cached.clear();
+    s->keep = 0;
+  }
+}
+
 void EngineRunner::step(std::vector<Slot*>& active) {
   const auto& tok = model_->tokenizer();
   auto finish = [&](Slot* s, const std::string& reason, const std::string& tail) {
@@ -119,6 +132,17 @@ void EngineRunner::step(std::vector<Slot*>& active) {
     for (auto& [s, n] : added) {
       s->error = e.what();
       finish(s, "stop", "");
+    }
+    const auto* ue = dynamic_cast<const util::Error*>(&e);
+    if (on_gpu_ && ue != nullptr &&
+        (ue->kind() == util::ErrorKind::kDevice || ue->kind() == util::ErrorKind::kOutOfMemory)) {
+      for (Slot* s : active) {
+        if (s->state != Slot::State::kDone) {
+          s->error = e.what();
+          finish(s, "stop", "");
+        }
+      }
+      leave_gpu(e.what());
     }
     return;
   }

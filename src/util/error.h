@@ -21,6 +21,7 @@ enum class ErrorKind : uint8_t {
   kUnavailable,   // busy, shutting down, unloading, out of threads: try again later
   kOutOfMemory,   // an allocation the request needs failed
   kNoSpace,       // the disk is full
+  kDevice,        // the GPU failed (device lost): the work it held is gone
 };
 
 class Error : public std::runtime_error {

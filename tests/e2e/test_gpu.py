@@ -3,8 +3,9 @@ stories260K golden continuation through /api/generate streamed and not, /api/ps 
 ps` reporting the model on the GPU, num_gpu 0 keeping a model on the CPU, num_gpu N
 splitting it (a different value reloads it, -1 keeps the placement), an OLLAMA_GPU_OVERHEAD
 larger than the device keeping it on the CPU, a mixture of experts (gpt-oss) on the GPU,
-and with no device (GGML_VK_VISIBLE_DEVICES=-1) the models served from the CPU with the
-reason in the log. Skipped only when the binary was built without the gpu part."""
+with no device (GGML_VK_VISIBLE_DEVICES=-1) the models served from the CPU with the
+reason in the log, and a device lost mid-stream (the OLLAMA_GPU_FAIL_AFTER test hook) ending
+that stream with a clear error while the model goes on from the CPU. Skipped only when the binary was built without the gpu part."""
 
 import json
 import os
@@ -133,6 +134,31 @@ class GpuServerTest(unittest.TestCase):
         self.assertEqual(out["done_reason"], "length")
         m = self.ps()["moe:latest"]
         self.assertEqual(m["size_vram"], m["size"])
+
+    def test_f_a_device_lost_mid_stream_fails_that_request_and_the_cpu_takes_over(self):
+        # The load of stories260K takes well under 200 submissions (uploads and the warm-up
+        # token); a 400-token stream then loses the device somewhere in its middle.
+        server = ServerProcess.start(extra_env={"OLLAMA_VULKAN": "1",
+                                                "OLLAMA_GPU_FAIL_AFTER": "200"})
+        try:
+            server.create_stories("stories:latest", template="{{ .Prompt }}")
+            body = {"model": "stories:latest", "prompt": self.prompt, "raw": True,
+                    "options": {"temperature": 0, "num_predict": 400, "num_ctx": 2048}}
+            lines = [o for _, o in server.stream_lines("POST", "/api/generate", body)]
+            self.assertIn("model runs on the GPU", server.log())
+            self.assertGreater(len(lines), 2, lines[-3:])
+            self.assertIn("error", lines[-1], lines[-3:])
+            self.assertIn("device lost", lines[-1]["error"])
+            self.assertFalse(any(o.get("done") for o in lines))
+            self.assertIn("the model goes on from the CPU", server.log())
+            # The next request is served (from the CPU), the same text as ever.
+            r = server.post("/api/generate", {"model": "stories:latest", "prompt": self.prompt,
+                                              "raw": True, "stream": False, "options": OPTS})
+            self.assertEqual(r.status, 200, r.text)
+            self.assertTrue(self.continuation.startswith(r.json()["response"]))
+            self.assertEqual(server.get("/api/ps").json()["models"][0]["size_vram"], 0)
+        finally:
+            server.stop()
 
 
 if __name__ == "__main__":

@@ -117,9 +117,29 @@ std::string g_failure;  // why the device could not be opened (sticky)
 
 void check(VkResult r, const char* what) {
   if (r == VK_SUCCESS) return;
+  const util::ErrorKind kind = r == VK_ERROR_DEVICE_LOST ? util::ErrorKind::kDevice
+                               : r == VK_ERROR_OUT_OF_DEVICE_MEMORY
+                                   ? util::ErrorKind::kOutOfMemory
+                                   : util::ErrorKind::kInternal;
   throw util::Error(std::string("vulkan: ") + what + " failed: " + result_name(r) + " (" +
-                    std::to_string(static_cast<int>(r)) + ")");
+                        std::to_string(static_cast<int>(r)) + ")",
+                    kind);
 }
+
+namespace {
+
+// OLLAMA_GPU_FAIL_AFTER=N (a test hook): the process's N-th submission and every later one
+// fail as a lost device does, so tests can lose the device in the middle of a request.
+bool injected_loss() {
+  static const long after = [] {
+    const char* v = std::getenv("OLLAMA_GPU_FAIL_AFTER");
+    return v != nullptr ? std::strtol(v, nullptr, 10) : 0L;
+  }();
+  static std::atomic<long> submissions{0};
+  return after > 0 && ++submissions >= after;
+}
+
+}  // namespace
 
 Device::Device() {
   instance_ = make_instance();
@@ -478,7 +498,13 @@ void Recorder::submit_and_wait() {
   si.pCommandBuffers = &cmd_;
   {
     std::lock_guard<std::mutex> lock(dev_.queue_mutex());
-    check(vkQueueSubmit(dev_.queue(), 1, &si, fence_), "vkQueueSubmit");
+    const VkResult sr = injected_loss() ? VK_ERROR_DEVICE_LOST
+                                        : vkQueueSubmit(dev_.queue(), 1, &si, fence_);
+    if (sr != VK_SUCCESS) {  // nothing was submitted: the recorder is ready for the next step
+      vkResetCommandBuffer(cmd_, 0);
+      vkResetDescriptorPool(d, descriptors_, 0);
+      check(sr, "vkQueueSubmit");
+    }
   }
   const VkResult r = vkWaitForFences(d, 1, &fence_, VK_TRUE, UINT64_MAX);
   vkResetFences(d, 1, &fence_);
