@@ -175,18 +175,25 @@ class ServerProcess:
         log.close()
         server = cls(proc, host, port, tmpdir, env, log_path)
         server._own_tmp = own_tmp
+        return server.wait_ready(timeout)
+
+    def wait_ready(self, timeout=30.0, path="/"):
+        """Returns self once GET `path` answers 200; stops the process and raises
+        RuntimeError (with its log) when it exits or does not answer in time."""
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError("server exited with %s:\n%s" % (proc.returncode, server.log()))
+            if self.proc.poll() is not None:
+                raise RuntimeError("%s exited with %s:\n%s" %
+                                   (self.proc.args[0], self.proc.returncode, self.log()))
             try:
-                if server.request("GET", "/", timeout=2).status == 200:
-                    return server
+                if self.request("GET", path, timeout=2).status == 200:
+                    return self
             except OSError:
                 pass
             time.sleep(0.05)
-        server.stop()
-        raise RuntimeError("server did not start in %.0fs:\n%s" % (timeout, server.log()))
+        self.stop()
+        raise RuntimeError("%s did not answer in %.0fs:\n%s" %
+                           (self.proc.args[0], timeout, self.log()))
 
     def log(self):
         try:

@@ -90,27 +90,10 @@ class GpuServerTest(unittest.TestCase):
         self.assertGreater(self.ps()["stories:latest"]["size_vram"], vram)
         self.assertIn("(4 of 5 layers)", self.server.log())
 
-    def test_d_overhead_larger_than_the_device_keeps_models_on_the_cpu(self):
-        # OLLAMA_VULKAN=1 (Ollama's switch) instead of OLLAMA_LLM_LIBRARY.
-        server = ServerProcess.start(extra_env={"OLLAMA_VULKAN": "1",
-                                                "OLLAMA_GPU_OVERHEAD": str(1 << 50)})
-        try:
-            server.create_stories("stories:latest", template="{{ .Prompt }}")
-            r = server.post("/api/generate", {"model": "stories:latest", "prompt": self.prompt,
-                                              "raw": True, "stream": False, "options": OPTS})
-            self.assertEqual(r.status, 200, r.text)
-            self.assertTrue(self.continuation.startswith(r.json()["response"]))
-            m = server.get("/api/ps").json()["models"][0]
-            self.assertEqual(m["size_vram"], 0)
-            self.assertIn("not enough GPU memory", server.log())
-            self.assertIn("1048576.0 GiB OLLAMA_GPU_OVERHEAD", server.log())
-        finally:
-            server.stop()
-
-    def test_e_no_device_keeps_models_on_the_cpu_with_the_reason(self):
-        # An invalid device id hides every device (Ollama's -1 forces the CPU).
-        server = ServerProcess.start(extra_env={"OLLAMA_VULKAN": "1",
-                                                "GGML_VK_VISIBLE_DEVICES": "-1"})
+    def served_from_the_cpu(self, env):
+        """A server started with `env` serves stories260K's golden text with nothing on the
+        GPU; returns its log."""
+        server = ServerProcess.start(extra_env=env)
         try:
             server.create_stories("stories:latest", template="{{ .Prompt }}")
             r = server.post("/api/generate", {"model": "stories:latest", "prompt": self.prompt,
@@ -118,22 +101,21 @@ class GpuServerTest(unittest.TestCase):
             self.assertEqual(r.status, 200, r.text)
             self.assertTrue(self.continuation.startswith(r.json()["response"]))
             self.assertEqual(server.get("/api/ps").json()["models"][0]["size_vram"], 0)
-            self.assertIn("GPU not used for this model", server.log())
-            self.assertIn("no compute device", server.log())
+            return server.log()
         finally:
             server.stop()
 
-    def test_b_num_gpu_zero_runs_on_the_cpu_and_a_moe_on_the_gpu(self):
-        self.server.post("/api/generate", {"model": "stories:latest", "keep_alive": 0})
-        out = self.generate("stories:latest", options=dict(OPTS, num_gpu=0))
-        self.assertTrue(self.continuation.startswith(out["response"]))
-        self.assertEqual(self.ps()["stories:latest"]["size_vram"], 0)
-        # A mixture of experts runs there too (routing on the host, experts on the device).
-        out = self.generate("moe:latest", raw=True,
-                            options={"temperature": 0, "num_predict": 4})
-        self.assertEqual(out["done_reason"], "length")
-        m = self.ps()["moe:latest"]
-        self.assertEqual(m["size_vram"], m["size"])
+    def test_d_overhead_larger_than_the_device_keeps_models_on_the_cpu(self):
+        # OLLAMA_VULKAN=1 (Ollama's switch) instead of OLLAMA_LLM_LIBRARY.
+        log = self.served_from_the_cpu({"OLLAMA_VULKAN": "1", "OLLAMA_GPU_OVERHEAD": str(1 << 50)})
+        self.assertIn("not enough GPU memory", log)
+        self.assertIn("1048576.0 GiB OLLAMA_GPU_OVERHEAD", log)
+
+    def test_e_no_device_keeps_models_on_the_cpu_with_the_reason(self):
+        # An invalid device id hides every device (Ollama's -1 forces the CPU).
+        log = self.served_from_the_cpu({"OLLAMA_VULKAN": "1", "GGML_VK_VISIBLE_DEVICES": "-1"})
+        self.assertIn("GPU not used for this model", log)
+        self.assertIn("no compute device", log)
 
     def test_f_a_device_lost_mid_stream_fails_that_request_and_the_cpu_takes_over(self):
         # The load of stories260K takes well under 200 submissions (uploads and the warm-up

@@ -211,19 +211,7 @@ class Chroot:
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(cmd + list(args), env=env, stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        server = ServerProcess(proc, host, int(port), self.dir, env, log_path)
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if proc.poll() is not None:
-                raise AssertionError("server exited %s:\n%s" % (proc.returncode, server.log()))
-            try:
-                if server.request("GET", "/", timeout=2).status == 200:
-                    return server
-            except OSError:
-                pass
-            time.sleep(0.05)
-        server.stop()
-        raise AssertionError("server did not answer in 30 s:\n" + server.log())
+        return ServerProcess(proc, host, int(port), self.dir, env, log_path).wait_ready(30)
 
     def pid1(self):
         """The host pid of the process in this root that is PID 1 in its namespace."""

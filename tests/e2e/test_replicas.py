@@ -66,18 +66,7 @@ def start_nginx(replica_addrs):
     env.update(HOME=home, OLLAMA_HOST="127.0.0.1:%d" % port)
     proxy = ServerProcess(proc, "127.0.0.1", port, d, env, os.path.join(d, "error.log"))
     proxy._own_tmp = True
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError("nginx exited: " + proxy.log())
-        try:
-            if proxy.get("/api/version", timeout=2).status == 200:
-                return proxy
-        except OSError:
-            pass
-        time.sleep(0.05)
-    proxy.stop()
-    raise AssertionError("nginx did not answer: " + proxy.log())
+    return proxy.wait_ready(20, "/api/version")
 
 
 def generated_tokens(server):
