@@ -225,7 +225,10 @@ TEST(VulkanVecOps, AttentionWithGqaPositionMaskWindowSoftcapAndSinks) {
   };
   for (const Case c : {Case{4, 4, 16, 1, 0, 0, false, false}, Case{32, 8, 64, 300, 0, 0, false, false},
                        Case{8, 2, 64, 200, 64, 0, true, false}, Case{4, 1, 32, 100, 0, 50.0f, false, false},
-                       Case{2, 1, 8, 70, 128, 0, true, false}, Case{4, 2, 16, 90, 20, 0, false, true}}) {
+                       Case{2, 1, 8, 70, 128, 0, true, false}, Case{4, 2, 16, 90, 20, 0, false, true},
+                       // several key blocks, a partial last one, the widest heads
+                       Case{4, 2, 256, 1000, 0, 0, true, false},
+                       Case{8, 4, 128, 130, 0, 30.0f, false, true}}) {
     const gpu::vk::VecOps::Attn a{c.n_head, c.n_kv, c.hd, c.n_kv * c.hd + 8,
                                   1.0f / std::sqrt(float(c.hd)), c.window, c.softcap};
     std::vector<int32_t> pos(3 + c.n_keys, -100);
@@ -243,12 +246,10 @@ TEST(VulkanVecOps, AttentionWithGqaPositionMaskWindowSoftcapAndSinks) {
     Buffer pb(dev, pos.size() * sizeof(int32_t), Memory::kHost), tb(dev, sizeof rows, Memory::kHost);
     std::memcpy(pb.data(), pos.data(), pos.size() * sizeof(int32_t));
     std::memcpy(tb.data(), rows, sizeof rows);
-    const uint32_t stride = c.n_head * c.n_keys;
-    Buffer scratch(dev, 2 * size_t(stride) * sizeof(float), Memory::kDevice);
     Buffer ob = host(dev, std::vector<float>(2 * o_stride));
     gpu::vk::Recorder rec(dev);
-    ops.attention(rec, a, qb, 4, q_stride, kb, vb, pb, tb, 0, 2, c.sinks ? &sb : nullptr, scratch,
-                  stride, ob, 4, o_stride);
+    ops.attention(rec, a, qb, 4, q_stride, kb, vb, pb, tb, 0, 2, c.sinks ? &sb : nullptr, ob, 4,
+                  o_stride);
     rec.submit_and_wait();
     for (int t = 0; t < 2; t++) {
       const auto want = reference_attention(q.data() + t * q_stride, k, v,

@@ -43,13 +43,12 @@ GpuBytes gpu_bytes(const gguf::File& file, const nn::Shape& sh, int n_ctx, int n
   if (!has_output) output += tied;
   const uint64_t kv = 2ull * n_seq * n_ctx * sh.n_k() * 4;
   for (uint64_t& l : b.layer) l += kv;
-  // Working buffers: the device twins of the step's rows, the attention scores (at most
-  // 64 MiB), the activations the matrix kernels quantize, and the logits of a step's outputs.
+  // Working buffers: the device twins of the step's rows, the activations the matrix kernels
+  // quantize, and the logits of a step's outputs.
   const uint64_t rows = 4ull * n_batch *
                         (3 * sh.n_embd + 2 * sh.n_q() + 2 * sh.n_k() + 2 * std::max(sh.n_ff, sh.n_embd));
-  const uint64_t scores = std::min<uint64_t>(64ull << 20, 4ull * n_batch * sh.n_head * n_ctx);
   const uint64_t logits = 2ull * 4 * std::max(n_seq, 1) * sh.n_vocab;
-  b.fixed = output + rows + scores + logits;
+  b.fixed = output + rows + logits;
   return b;
 }
 

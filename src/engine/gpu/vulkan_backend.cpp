@@ -92,11 +92,11 @@ class VulkanBackend final : public DeviceBackend {
     cs_cap_ = 2 * sh.n_layer * n_batch * std::max<int64_t>(sh.head_dim_k, 2);
     cs_ = vk::Buffer(dev_, cs_cap_ * 4, vk::Memory::kHost);
     pos_ = vk::Buffer(dev_, static_cast<size_t>(kv.n_seq()) * kv.n_ctx() * 4, vk::Memory::kHost);
-    // Attention scores for up to attn_tokens_ query tokens per dispatch (~64 MiB at most).
-    scores_stride_ = sh.n_head * kv.n_ctx();
-    attn_tokens_ = static_cast<int>(std::clamp<int64_t>((int64_t{64} << 20) / (scores_stride_ * 4),
-                                                         1, n_batch));
-    scores_ = vk::Buffer(dev_, attn_tokens_ * scores_stride_ * 4, vk::Memory::kDevice);
+    if (sh.head_dim_k > vk::VecOps::kMaxAttnHeadDim)
+      throw util::Error("vulkan: attention heads of " + std::to_string(sh.head_dim_k) +
+                            " dims (the shader takes up to " +
+                            std::to_string(vk::VecOps::kMaxAttnHeadDim) + ")",
+                        util::ErrorKind::kUnsupported);
     table_ = vk::Buffer(dev_, n_batch * sizeof(vk::VecOps::TokenTable), vk::Memory::kHost);
     dirty_.assign(kv.n_seq(), false);
     kv_back_ = vk::Buffer(dev_, sh.n_layer * n_batch * 2 * n_kv * 4, vk::Memory::kHost);
@@ -212,12 +212,9 @@ class VulkanBackend final : public DeviceBackend {
     const vk::Buffer* sinks = opt.sinks ? &vector_at(opt.sinks, sh.n_head) : nullptr;
     const vk::VecOps::Attn a{u32(sh.n_head), u32(sh.n_head_kv), u32(sh.head_dim_k), u32(n_kv),
                              scale, u32(opt.window), opt.softcap};
-    for (int t0 = 0; t0 < s.n_tokens; t0 += attn_tokens_) {
-      const int n = std::min(attn_tokens_, s.n_tokens - t0);
-      ops_.attention(rec_, a, ql.buf, ql.off, u32(sh.n_q()), k_cache_[layer], v_cache_[layer],
-                     pos_, table_, u32(t0), u32(n), sinks, scores_, u32(scores_stride_), ol.buf,
-                     ol.off, u32(sh.n_head * sh.head_dim_v));
-    }
+    ops_.attention(rec_, a, ql.buf, ql.off, u32(sh.n_q()), k_cache_[layer], v_cache_[layer], pos_,
+                   table_, 0, u32(s.n_tokens), sinks, ol.buf, ol.off,
+                   u32(sh.n_head * sh.head_dim_v));
   }
 
   void add_rows(nn::Step& s, float* x, const float* proj, int64_t n) override {
@@ -483,10 +480,8 @@ class VulkanBackend final : public DeviceBackend {
   std::vector<Twin> twins_;
   std::unordered_map<const void*, vk::DeviceMatrix> matrices_;
   std::unordered_map<const float*, vk::Buffer> vectors_;
-  vk::Buffer x_in_, logits_dev_, logits_out_, cs_, pos_, scores_, kv_back_, table_;
-  int64_t scores_stride_ = 0;
+  vk::Buffer x_in_, logits_dev_, logits_out_, cs_, pos_, kv_back_, table_;
   int logits_rows_ = 0;  // outputs the logits buffers hold
-  int attn_tokens_ = 1;
   std::vector<vk::Buffer> k_cache_, v_cache_;
   int64_t cs_cap_ = 0, cs_used_ = 0;
   bool kv_dirty_ = false, want_logits_ = false;

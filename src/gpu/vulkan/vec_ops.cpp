@@ -38,8 +38,7 @@ struct StorePush {
   uint32_t n_kv, src_off, back_off, f16;
 };
 struct AttnPush {
-  uint32_t n_head, n_kv, hd, kv_stride, window, has_sinks, q_off, q_stride, o_off, o_stride, tok0,
-      scratch_stride;
+  uint32_t n_head, n_kv, hd, kv_stride, window, has_sinks, q_off, q_stride, o_off, o_stride, tok0;
   float scale, softcap;
 };
 
@@ -137,18 +136,17 @@ void VecOps::kv_store(Recorder& rec, const Buffer& src, uint32_t src_off, Buffer
 void VecOps::attention(Recorder& rec, const Attn& a, const Buffer& q, uint32_t q_off,
                        uint32_t q_stride, const Buffer& k_cache, const Buffer& v_cache,
                        const Buffer& pos, const Buffer& table, uint32_t tok0, uint32_t n_tokens,
-                       const Buffer* sinks, Buffer& scratch, uint32_t scratch_stride, Buffer& out,
-                       uint32_t o_off, uint32_t o_stride) {
+                       const Buffer* sinks, Buffer& out, uint32_t o_off, uint32_t o_stride) {
   if (a.n_kv == 0 || a.n_head % a.n_kv != 0 || n_tokens == 0 || n_tokens > 65535)
     throw util::Error("vulkan: bad attention shape");
-  if (scratch.size() < static_cast<size_t>(n_tokens) * scratch_stride * sizeof(float))
-    throw util::Error("vulkan: attention scratch too small");
-  const AttnPush push{a.n_head, a.n_kv,  a.hd,    a.kv_stride,    a.window,
-                      sinks != nullptr ? 1u : 0u, q_off, q_stride, o_off, o_stride,
-                      tok0,     scratch_stride, a.scale, a.softcap};
-  rec.dispatch(impl_->kernel("attention_decode", 8, sizeof push),
-               {&q, &k_cache, &v_cache, sinks != nullptr ? sinks : &q, &scratch, &out, &pos, &table},
-               &push, groups_for(a.n_head, 1), n_tokens);
+  if (a.hd == 0 || a.hd > kMaxAttnHeadDim)
+    throw util::Error("vulkan: attention heads wider than " + std::to_string(kMaxAttnHeadDim));
+  const AttnPush push{a.n_head, a.n_kv,  a.hd,     a.kv_stride, a.window, sinks != nullptr ? 1u : 0u,
+                      q_off,    q_stride, o_off,   o_stride,    tok0,     a.scale,
+                      a.softcap};
+  rec.dispatch(impl_->kernel("attention_decode", 7, sizeof push),
+               {&q, &k_cache, &v_cache, sinks != nullptr ? sinks : &q, &out, &pos, &table}, &push,
+               groups_for(a.n_head, 1), n_tokens);
 }
 
 }  // namespace gpu::vk

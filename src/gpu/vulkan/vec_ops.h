@@ -75,8 +75,8 @@ class VecOps {
   // k_cache / v_cache (`table`; cell j at kv_off + j * kv_stride, n_kv heads of hd floats),
   // a cell visible when its position is <= pos_q and, window > 0, within the last `window`
   // positions; softcap > 0: capped scores; sinks (n_head floats, or nullptr) join each
-  // head's denominator. scratch holds scratch_stride floats per token of the dispatch
-  // (>= n_head * the largest n_keys); out at o_off + t * o_stride.
+  // head's denominator; out at o_off + t * o_stride. One pass with an online softmax, so no
+  // scores are stored, whatever the context length; hd <= kMaxAttnHeadDim.
   struct Attn {
     uint32_t n_head, n_kv, hd, kv_stride;
     float scale;
@@ -86,8 +86,8 @@ class VecOps {
   void attention(Recorder& rec, const Attn& a, const Buffer& q, uint32_t q_off, uint32_t q_stride,
                  const Buffer& k_cache, const Buffer& v_cache, const Buffer& pos,
                  const Buffer& table, uint32_t tok0, uint32_t n_tokens, const Buffer* sinks,
-                 Buffer& scratch, uint32_t scratch_stride, Buffer& out, uint32_t o_off,
-                 uint32_t o_stride);
+                 Buffer& out, uint32_t o_off, uint32_t o_stride);
+  static constexpr uint32_t kMaxAttnHeadDim = 256;
 
  private:
   struct Impl;
