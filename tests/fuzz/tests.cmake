@@ -12,5 +12,8 @@ set(OLLAMA_FUZZ_TIMEOUT ${fuzz_timeout} CACHE STRING "CTest timeout of one fuzz 
 foreach(target gguf template json_request format)
   add_test(NAME fuzz.${target} COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/run.sh ${target})
   set_tests_properties(fuzz.${target} PROPERTIES
-    TIMEOUT ${OLLAMA_FUZZ_TIMEOUT} SKIP_RETURN_CODE 77 LABELS fuzz RESOURCE_LOCK build-fuzz)
+    TIMEOUT ${OLLAMA_FUZZ_TIMEOUT} SKIP_RETURN_CODE 77 LABELS fuzz RESOURCE_LOCK build-fuzz
+    # First in line: they run one at a time (one build dir), ~70-110 s each, so on a clean
+    # clone (no timing history) they would otherwise queue up behind everything at the end.
+    COST 10000)
 endforeach()
