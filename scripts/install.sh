@@ -167,11 +167,14 @@ DEPENDS_FILE=""
 [ -n "$TARBALL" ] || TARBALL=${OLLAMA_CPP_TARBALL:-}
 if [ -n "$TARBALL" ]; then
     case "$TARBALL" in
-        http://*|https://*|ftp://*)
+        https://*|http://127.0.0.1[:/]*|http://localhost[:/]*|http://\[::1\][:/]*)
+            # Plain http only from this machine: the tarball carries a binary run as root.
             have curl || die "curl is needed to download $TARBALL"
             status "Downloading $TARBALL"
-            curl --fail --show-error --location --progress-bar -o "$TMP/ollama.tgz" "$TARBALL"
+            curl --fail --show-error --location --proto-redir =https --progress-bar \
+                -o "$TMP/ollama.tgz" "$TARBALL"
             TARBALL=$TMP/ollama.tgz ;;
+        *://*) die "download the tarball over https (or give a local file): $TARBALL" ;;
     esac
     [ -f "$TARBALL" ] || die "no such tarball: $TARBALL"
     mkdir "$TMP/root"
@@ -228,6 +231,9 @@ if [ -n "$DEPENDS_FILE" ]; then
             done
             if [ "$ok" = 0 ]; then
                 first=$(printf '%s\n' "${dep%%|*}" | sed 's/^ *\([^ (]*\).*/\1/')
+                # a Debian package name, never an option for apt-get (it runs as root)
+                printf '%s\n' "$first" | grep -Eqx '[a-z0-9][a-z0-9+.-]+(:[a-z0-9]+)?' ||
+                    die "bad package name in $DEPENDS_FILE: $first"
                 missing="$missing $first"
             fi
         done <"$DEPENDS_FILE"

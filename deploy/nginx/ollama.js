@@ -50,7 +50,7 @@ function modelKey(r) {
     if (typeof m === 'string' && m) return normalize(m);
   }
   if (r.uri.startsWith('/v1/models/') && r.uri.length > '/v1/models/'.length)
-    return normalize(decodeURIComponent(r.uri.slice('/v1/models/'.length)));
+    return normalize(r.uri.slice('/v1/models/'.length));  // nginx has decoded the path
   return r.variables.request_id;
 }
 

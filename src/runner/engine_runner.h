@@ -105,10 +105,12 @@ class EngineRunner final : public Runner {
   std::atomic<int> gpu_layers_{0};
   size_t kv_bytes_ = 0;
   engine::ContextOptions cpu_options_;  // what the context is remade with on the CPU
-  // The GPU failed mid-step (device lost, out of device memory): every running sequence ends
-  // with `why`, their KV cells are gone with the device context, and the model goes on from
-  // a new context on the CPU. Loop thread only.
-  void leave_gpu(const std::string& why);
+  std::string broken_;  // why ctx_ is null after leave_gpu (loop thread only)
+  // After the GPU failed mid-step (device lost, out of device memory) and every running
+  // sequence ended with the error: their KV cells went with the device context, so the
+  // prompt caches are dropped and the model goes on from a new context on the CPU (or, when
+  // even that cannot be made, every later request gets broken_). Loop thread only.
+  void leave_gpu();
   std::vector<std::unique_ptr<Slot>> slots_;
   std::mutex mu_;
   std::condition_variable work_cv_;  // loop waits for work

@@ -36,7 +36,7 @@ void EngineRunner::loop() {
       for (auto& s : slots_) {
         if (s->state == Slot::State::kQueued) {
           s->state = Slot::State::kRunning;
-          ctx_->kv_seq_truncate(s->seq, static_cast<int32_t>(s->keep));
+          if (ctx_) ctx_->kv_seq_truncate(s->seq, static_cast<int32_t>(s->keep));
           s->cached.resize(s->keep);
           s->n_prompt_done = s->keep;
         }
@@ -53,16 +53,22 @@ void EngineRunner::loop() {
   }
 }
 
-void EngineRunner::leave_gpu(const std::string& why) {
-  LOG_WARN("the GPU failed ({}); the model goes on from the CPU", why);
-  auto cpu = model_->new_context(cpu_options_);
-  std::lock_guard<std::mutex> l(mu_);
-  ctx_ = std::move(cpu);
-  on_gpu_ = false;
-  gpu_layers_ = 0;
-  for (auto& s : slots_) {  // nothing of any sequence is cached any more
-    s->cached.clear();
-    s->keep = 0;
+void EngineRunner::leave_gpu() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    on_gpu_ = false;
+    gpu_layers_ = 0;
+    for (auto& s : slots_) {  // nothing of any sequence is cached any more
+      s->cached.clear();
+      s->keep = 0;
+    }
+  }
+  ctx_.reset();  // the GPU context's host KV cache goes before the CPU's is made
+  try {
+    ctx_ = model_->new_context(cpu_options_);
+  } catch (const std::exception& e) {
+    broken_ = std::string("the GPU failed and the CPU could not take the model: ") + e.what();
+    LOG_ERROR("{}", broken_);
   }
 }
 
@@ -82,6 +88,13 @@ void EngineRunner::step(std::vector<Slot*>& active) {
     s->cv.notify_all();
   };
 
+  if (!ctx_) {  // leave_gpu could not make a CPU context: every request gets why
+    for (Slot* s : active) {
+      s->error = broken_;
+      finish(s, "stop", "");
+    }
+    return;
+  }
   engine::Batch batch;
   std::vector<std::pair<Slot*, int>> sample_at;  // slot, batch index whose logits to sample
   std::vector<std::pair<Slot*, size_t>> added;   // slot, tokens added to its cells
@@ -129,20 +142,24 @@ void EngineRunner::step(std::vector<Slot*>& active) {
   try {
     ctx_->decode(batch);
   } catch (const std::exception& e) {
+    const auto* ue = dynamic_cast<const util::Error*>(&e);
+    const bool gpu_failed =
+        on_gpu_ && ue != nullptr &&
+        (ue->kind() == util::ErrorKind::kDevice || ue->kind() == util::ErrorKind::kOutOfMemory);
+    // Said before any request hears of it, so the log explains what the client sees.
+    if (gpu_failed) LOG_WARN("the GPU failed ({}); the model goes on from the CPU", e.what());
     for (auto& [s, n] : added) {
       s->error = e.what();
       finish(s, "stop", "");
     }
-    const auto* ue = dynamic_cast<const util::Error*>(&e);
-    if (on_gpu_ && ue != nullptr &&
-        (ue->kind() == util::ErrorKind::kDevice || ue->kind() == util::ErrorKind::kOutOfMemory)) {
+    if (gpu_failed) {
       for (Slot* s : active) {
         if (s->state != Slot::State::kDone) {
           s->error = e.what();
           finish(s, "stop", "");
         }
       }
-      leave_gpu(e.what());
+      leave_gpu();
     }
     return;
   }

@@ -22,7 +22,9 @@ sched::Settings scheduler_settings(const util::Config& cfg) {
     LOG_WARN("OLLAMA_KV_CACHE_TYPE={} is not supported; using f16", cfg.kv_cache_type);
   }
   s.gpu_overhead = cfg.gpu_overhead;
-  if (cfg.vulkan) {
+  if (cfg.llm_library.rfind("cpu", 0) == 0) {
+    s.gpu = false;  // a CPU library named outright wins, as in Ollama
+  } else if (cfg.vulkan) {
     s.gpu = *cfg.vulkan;
   } else if (cfg.llm_library == "vulkan") {
     s.gpu = true;

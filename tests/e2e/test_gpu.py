@@ -4,7 +4,7 @@ ps` reporting the model on the GPU, num_gpu 0 keeping a model on the CPU, num_gp
 splitting it (a different value reloads it, -1 keeps the placement), an OLLAMA_GPU_OVERHEAD
 larger than the device keeping it on the CPU, a mixture of experts (gpt-oss) on the GPU,
 with no device (GGML_VK_VISIBLE_DEVICES=-1) the models served from the CPU with the
-reason in the log, and a device lost mid-stream (the OLLAMA_GPU_FAIL_AFTER test hook) ending
+reason in the log, and a device lost mid-stream (the OCPP_TEST_GPU_FAIL_AFTER test hook) ending
 that stream with a clear error while the model goes on from the CPU. Skipped only when the binary was built without the gpu part."""
 
 import json
@@ -70,9 +70,21 @@ class GpuServerTest(unittest.TestCase):
         self.assertIn("100% GPU", line)
         self.assertIn("model runs on the GPU", self.server.log())
 
+    def test_b_num_gpu_zero_runs_on_the_cpu_and_a_moe_on_the_gpu(self):
+        # Loaded on the GPU by test_a: num_gpu 0 reloads it on the CPU.
+        out = self.generate("stories:latest", options=dict(OPTS, num_gpu=0))
+        self.assertTrue(self.continuation.startswith(out["response"]))
+        self.assertEqual(self.ps()["stories:latest"]["size_vram"], 0)
+        # A mixture of experts runs there too (routing on the host, experts on the device).
+        out = self.generate("moe:latest", raw=True,
+                            options={"temperature": 0, "num_predict": 4})
+        self.assertEqual(out["done_reason"], "length")
+        m = self.ps()["moe:latest"]
+        self.assertEqual(m["size_vram"], m["size"])
+
     def test_c_num_gpu_splits_the_layers(self):
-        # Loaded with num_gpu 0 by test_b: a different num_gpu reloads it (Ollama's load-time
-        # options), -1 or none keeps the placement it has.
+        # On the CPU after test_b (num_gpu 0): a different num_gpu reloads it (Ollama's
+        # load-time options), -1 or none keeps the placement it has.
         out = self.generate("stories:latest", options=dict(OPTS, num_gpu=2))
         self.assertTrue(self.continuation.startswith(out["response"]), out["response"])
         m = self.ps()["stories:latest"]
@@ -121,7 +133,7 @@ class GpuServerTest(unittest.TestCase):
         # The load of stories260K takes well under 200 submissions (uploads and the warm-up
         # token); a 400-token stream then loses the device somewhere in its middle.
         server = ServerProcess.start(extra_env={"OLLAMA_VULKAN": "1",
-                                                "OLLAMA_GPU_FAIL_AFTER": "200"})
+                                                "OCPP_TEST_GPU_FAIL_AFTER": "200"})
         try:
             server.create_stories("stories:latest", template="{{ .Prompt }}")
             body = {"model": "stories:latest", "prompt": self.prompt, "raw": True,
@@ -139,6 +151,8 @@ class GpuServerTest(unittest.TestCase):
             self.assertEqual(r.status, 200, r.text)
             self.assertTrue(self.continuation.startswith(r.json()["response"]))
             self.assertEqual(server.get("/api/ps").json()["models"][0]["size_vram"], 0)
+        except (AssertionError, OSError) as e:
+            raise AssertionError("%s\nserver log:\n%s" % (e, server.log()[-6000:])) from e
         finally:
             server.stop()
 

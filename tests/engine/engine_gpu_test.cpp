@@ -149,6 +149,10 @@ TEST_F(EngineGpu, AutomaticPlacementFitsTheLayersInFreeMemoryLessTheOverhead) {
     EXPECT_EQ(all->gpu_layers(), n_layer);  // stories260K fits any device
   }
   const uint64_t free = engine::gpu::device_free_bytes();
+  // Without VK_EXT_memory_budget (lavapipe) free memory is the heap less this process's
+  // buffers: exact. A driver that reports the system's varying budget cannot be fitted to
+  // within half a layer.
+  if (engine::gpu::device_free_bytes() != free) GTEST_SKIP() << "the device's free memory varies";
   const engine::gpu::GpuBytes need = engine::gpu::gpu_bytes(
       m->file(), m->impl().arch->shape(), base.n_ctx, base.n_seq_max, base.n_batch);
   ASSERT_EQ(need.layer.size(), static_cast<size_t>(n_layer));

@@ -21,6 +21,7 @@ TEST(SchedulerSettings, OllamaVulkanOrTheLibraryNamePutModelsOnTheGpu) {
   EXPECT_FALSE(from("cpu_avx2", std::nullopt).gpu);
   EXPECT_TRUE(from("", true).gpu);
   EXPECT_FALSE(from("vulkan", false).gpu);  // OLLAMA_VULKAN=0 wins, as in Ollama
+  EXPECT_FALSE(from("cpu", true).gpu);      // and so does naming a CPU library
   EXPECT_EQ(from("vulkan", std::nullopt, 1u << 30).gpu_overhead, 1u << 30);
 }
 

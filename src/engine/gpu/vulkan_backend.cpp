@@ -1,4 +1,5 @@
-// The Vulkan DeviceBackend (ARCHITECTURE.md §6). One Step = one command buffer: the token
+// The Vulkan DeviceBackend (ARCHITECTURE.md §6). One Step = one command buffer (a MoE layer
+// adds one submission: its router's logits come back to the host): the token
 // embeddings are looked up on the host and copied in, every block is recorded as dispatches
 // on device twins of the Scratch rows, and the logits come back once in finish(). Weights are
 // uploaded on first use (plain rows; packed CPU layouts are unpacked first), which
@@ -99,6 +100,15 @@ class VulkanBackend final : public DeviceBackend {
                         util::ErrorKind::kUnsupported);
     table_ = vk::Buffer(dev_, n_batch * sizeof(vk::VecOps::TokenTable), vk::Memory::kHost);
     dirty_.assign(kv.n_seq(), false);
+    // Sized now, so a step does not allocate: logits for one output per sequence (more only
+    // when a step asks), the MoE router's logits coming back and its grouping table.
+    logits_rows_ = kv.n_seq();
+    logits_dev_ = vk::Buffer(dev_, logits_rows_ * sh.n_vocab * 4, vk::Memory::kDevice);
+    logits_out_ = vk::Buffer(dev_, logits_rows_ * sh.n_vocab * 4, vk::Memory::kHost);
+    if (sh.n_expert > 0) {
+      moe_back_ = vk::Buffer(dev_, n_batch * sh.n_expert * 4, vk::Memory::kHost);
+      moe_table_ = vk::Buffer(dev_, 2 * n_batch * sh.n_expert_used * 4, vk::Memory::kHost);
+    }
     kv_back_ = vk::Buffer(dev_, sh.n_layer * n_batch * 2 * n_kv * 4, vk::Memory::kHost);
     // The device KV cache of the layers this backend runs (the others' live on the host only).
     const size_t cache = static_cast<size_t>(kv.n_seq()) * kv.n_ctx() * n_kv * 4;
@@ -365,10 +375,13 @@ class VulkanBackend final : public DeviceBackend {
   // warm-up token), not only those its first tokens pick.
   void upload_experts(const nn::MoeWeights& w, int64_t ne) {
     if (!moe_uploaded_.insert(w.gate->first.data).second) return;
+    const int64_t d = w.router->k, f = w.gate->first.n;
     for (int64_t e = 0; e < ne; e++) {
       matrix(w.gate->expert(e));
       matrix(w.up->expert(e));
       matrix(w.down->expert(e));
+      for (const auto& [bias, width] : {std::pair{w.gate_b, f}, {w.up_b, f}, {w.down_b, d}})
+        if (bias != nullptr && bias->present()) vector_at(bias->data + e * width, width);
     }
   }
 

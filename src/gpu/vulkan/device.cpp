@@ -128,11 +128,11 @@ void check(VkResult r, const char* what) {
 
 namespace {
 
-// OLLAMA_GPU_FAIL_AFTER=N (a test hook): the process's N-th submission and every later one
-// fail as a lost device does, so tests can lose the device in the middle of a request.
+// OCPP_TEST_GPU_FAIL_AFTER=N (a test hook, not a setting): the process's N-th submission and
+// every later one fail as a lost device does, so tests can lose the device mid-request.
 bool injected_loss() {
   static const long after = [] {
-    const char* v = std::getenv("OLLAMA_GPU_FAIL_AFTER");
+    const char* v = std::getenv("OCPP_TEST_GPU_FAIL_AFTER");
     return v != nullptr ? std::strtol(v, nullptr, 10) : 0L;
   }();
   static std::atomic<long> submissions{0};
