@@ -148,19 +148,22 @@ void EngineRunner::step(std::vector<Slot*>& active) {
         (ue->kind() == util::ErrorKind::kDevice || ue->kind() == util::ErrorKind::kOutOfMemory);
     // Said before any request hears of it, so the log explains what the client sees.
     if (gpu_failed) LOG_WARN("the GPU failed ({}); the model goes on from the CPU", e.what());
-    for (auto& [s, n] : added) {
+    // Which requests fail, decided before any of them is told: a finished slot can be taken
+    // by a new request at once, and that one must not get this error. Without the GPU's
+    // context every running sequence loses its cells.
+    std::vector<Slot*> fail;
+    if (gpu_failed) {
+      std::lock_guard<std::mutex> l(mu_);
+      for (Slot* s : active)
+        if (s->state == Slot::State::kRunning) fail.push_back(s);
+    } else {
+      for (auto& [s, n] : added) fail.push_back(s);
+    }
+    for (Slot* s : fail) {
       s->error = e.what();
       finish(s, "stop", "");
     }
-    if (gpu_failed) {
-      for (Slot* s : active) {
-        if (s->state != Slot::State::kDone) {
-          s->error = e.what();
-          finish(s, "stop", "");
-        }
-      }
-      leave_gpu();
-    }
+    if (gpu_failed) leave_gpu();
     return;
   }
   for (auto& [s, n] : added) {
