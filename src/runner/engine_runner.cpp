@@ -34,7 +34,6 @@ EngineRunner::EngineRunner(std::unique_ptr<engine::Model> model, const RunnerOpt
     co.gpu_overhead = opts_.gpu_overhead;
     try {
       ctx_ = model_->new_context(co);
-      on_gpu_ = true;
       gpu_layers_ = ctx_->gpu_layers();
       LOG_INFO("model runs on the GPU: {} ({} of {} layers)", ctx_->device(), ctx_->gpu_layers(),
                model_->info().n_layer);
@@ -73,8 +72,8 @@ EngineRunner::~EngineRunner() {
 
 // The GPU's share, by layers (the output goes with the GPU layers; close enough for ps).
 size_t EngineRunner::vram_bytes() const {
-  if (!on_gpu_ || model_->info().n_layer <= 0) return 0;
   const int on = gpu_layers_;
+  if (on <= 0 || model_->info().n_layer <= 0) return 0;
   if (on >= model_->info().n_layer) return memory_bytes();
   return static_cast<size_t>(static_cast<double>(memory_bytes()) * on / model_->info().n_layer);
 }

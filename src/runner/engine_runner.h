@@ -99,9 +99,8 @@ class EngineRunner final : public Runner {
   std::unique_ptr<engine::Embedder> embedder_;  // instead of model_ for embedding models
   std::unique_ptr<engine::Context> ctx_;  // replaced only on the loop's thread (leave_gpu)
   RunnerOptions opts_;
-  // The context runs on the GPU backend: its layers there (0 on the CPU), and the bytes of
-  // its KV cache, read by other threads (ps) while the loop may replace the context.
-  std::atomic<bool> on_gpu_{false};
+  // The context's layers on the GPU backend (0: on the CPU), and the bytes of its KV cache,
+  // read by other threads (ps) while the loop may replace the context.
   std::atomic<int> gpu_layers_{0};
   size_t kv_bytes_ = 0;
   engine::ContextOptions cpu_options_;  // what the context is remade with on the CPU

@@ -56,7 +56,6 @@ void EngineRunner::loop() {
 void EngineRunner::leave_gpu() {
   {
     std::lock_guard<std::mutex> l(mu_);
-    on_gpu_ = false;
     gpu_layers_ = 0;
     for (auto& s : slots_) {  // nothing of any sequence is cached any more
       s->cached.clear();
@@ -144,7 +143,7 @@ void EngineRunner::step(std::vector<Slot*>& active) {
   } catch (const std::exception& e) {
     const auto* ue = dynamic_cast<const util::Error*>(&e);
     const bool gpu_failed =
-        on_gpu_ && ue != nullptr &&
+        gpu_layers_ > 0 && ue != nullptr &&
         (ue->kind() == util::ErrorKind::kDevice || ue->kind() == util::ErrorKind::kOutOfMemory);
     // Said before any request hears of it, so the log explains what the client sees.
     if (gpu_failed) LOG_WARN("the GPU failed ({}); the model goes on from the CPU", e.what());

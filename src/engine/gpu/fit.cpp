@@ -39,18 +39,18 @@ GpuBytes gpu_bytes(const gguf::File& file, const nn::Shape& sh, int n_ctx, int n
   GpuBytes b;
   b.layer.assign(static_cast<size_t>(std::max<int64_t>(sh.n_layer, 0)), 0);
   uint64_t output = 0, tied = 0;
+  bool has_output = false;
   for (const gguf::TensorInfo& t : file.tensors()) {
     const int64_t l = layer_of(t.name);
     if (l >= 0 && l < sh.n_layer) {
       b.layer[l] += device_bytes(t);
     } else if (t.name == "output.weight" || t.name == "output_norm.weight") {
       output += device_bytes(t);
+      has_output = has_output || t.name == "output.weight";
     } else if (t.name == "token_embd.weight") {
       tied = device_bytes(t);  // the output projection when the file has no output.weight
     }
   }
-  const bool has_output = std::any_of(file.tensors().begin(), file.tensors().end(),
-                                      [](const gguf::TensorInfo& t) { return t.name == "output.weight"; });
   if (!has_output) output += tied;
   const uint64_t kv = 2ull * n_seq * n_ctx * sh.n_k() * 4;
   for (uint64_t& l : b.layer) l += kv;

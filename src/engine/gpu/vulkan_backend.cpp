@@ -178,10 +178,7 @@ class VulkanBackend final : public DeviceBackend {
     const Loc xl = twin(x), yl = twin(y);
     const vk::Buffer* b = bias && bias->present() ? &vector(*bias, w.n) : nullptr;
     matvec_.record(rec_, m, xl.buf, xl.off, yl.buf, yl.off, u32(rows));
-    if (b) {  // the bias on every row in one dispatch
-      ops_.add(rec_, yl.buf, yl.off, *b, 0, yl.buf, yl.off, u32(w.n), u32(rows), u32(w.n), 0,
-               u32(w.n));
-    }
+    if (b) add_bias(yl, *b, w.n, rows);
   }
 
   void head_rmsnorm(nn::Step& s, float* x, int64_t n_heads, int64_t head_dim, const nn::Vector& w,
@@ -385,11 +382,16 @@ class VulkanBackend final : public DeviceBackend {
     }
   }
 
+  // rows (m of width floats at l) += bias, every row in one dispatch.
+  void add_bias(const Loc& l, const vk::Buffer& bias, int64_t width, int m) {
+    ops_.add(rec_, l.buf, l.off, bias, 0, l.buf, l.off, u32(width), u32(m), u32(width), 0,
+             u32(width));
+  }
+
   // rows (m of width floats at l) += expert e's slice of a stacked bias, when there is one.
   void expert_bias(const nn::Vector* bias, int64_t e, int64_t width, const Loc& l, int m) {
-    if (bias == nullptr || !bias->present()) return;
-    ops_.add(rec_, l.buf, l.off, vector_at(bias->data + e * width, width), 0, l.buf, l.off,
-             u32(width), u32(m), u32(width), 0, u32(width));
+    if (bias != nullptr && bias->present())
+      add_bias(l, vector_at(bias->data + e * width, width), width, m);
   }
 
   // The device twin of the Scratch row that p points into, and p's offset in floats.
