@@ -2,6 +2,9 @@
 // unsigned codes 32 at a time, multiplied with maddubs, scaled per sub-block with madd into
 // int32 (exact), and each 256-block is converted to float once. Code offsets (-4 for Q3_K, -32
 // for Q6_K) and Q2_K/Q4_K/Q5_K mins are applied through the activation block sums (bsums).
+#include <cstddef>
+#include <cstring>
+
 #include "ops/x86/k_codes_avx2.h"
 #include "ops/x86/prefetch.h"
 #include "ops/x86/simd_avx2.h"
@@ -88,23 +91,42 @@ void vec_dot_q3_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
 
 namespace {
 
-// Shared body of Q4_K / Q5_K: 8 sub-blocks of 32 with 6-bit scales and mins.
+// The f16 pair (d, dmin) of a block as one 32-bit word.
+template <class Block>
+inline int d_dmin(const Block& w) {
+  static_assert(offsetof(Block, dmin) == offsetof(Block, d) + 2);
+  int v;
+  std::memcpy(&v, &w.d, 4);
+  return v;
+}
+
+// Shared body of Q4_K / Q5_K: 8 sub-blocks of 32 with 6-bit scales and mins. The scales stay
+// in vector registers (kscales_vec, then one in-lane pshufb per sub-block): unpacking them to
+// bytes in memory and broadcasting each took about half of the loop's instructions.
 template <class Block>
 float dot_q45k(const Block* w, const BlockQ8_K* a, int64_t nb) {
-  const __m128i dup = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
-  __m256 acc = _mm256_setzero_ps(), accm = _mm256_setzero_ps();
+  const __m128i dup_mins = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
+  __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
     prefetch_weights<sizeof(*w)>(w + b);
-    alignas(16) uint8_t sc[16], mn[16];
-    unpack_kscales(w[b].scales, sc, mn);
-    const __m256i mins =
-        _mm256_cvtepu8_epi16(_mm_shuffle_epi8(_mm_loadl_epi64((const __m128i*)mn), dup));
+    const __m128i scm = kscales_vec(w[b].scales);  // sc[0..7], m[0..7]
+    const __m256i mins = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(scm, dup_mins));
     const __m256i msum = _mm256_madd_epi16(bsums16(a[b]), mins);
-    const __m256i sumi = scaled_dots(w[b], a[b], [&](int k) { return _mm256_set1_epi16(sc[k]); });
-    acc = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * h2f(w[b].d)), _mm256_cvtepi32_ps(sumi), acc);
-    accm = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * h2f(w[b].dmin)), _mm256_cvtepi32_ps(msum), accm);
+    // sc[0..7] as int16 in both 128-bit lanes; chunk k takes sc[k] into every int16.
+    const __m256i sc = _mm256_broadcastsi128_si256(_mm_cvtepu8_epi16(scm));
+    const __m256i sumi = scaled_dots(w[b], a[b], [&](int k) {
+      const char i = static_cast<char>(2 * k), j = static_cast<char>(2 * k + 1);
+      return _mm256_shuffle_epi8(sc, _mm256_setr_epi8(i, j, i, j, i, j, i, j, i, j, i, j, i, j, i,
+                                                      j, i, j, i, j, i, j, i, j, i, j, i, j, i, j,
+                                                      i, j));
+    });
+    const __m128 dd = _mm_mul_ps(_mm_set1_ps(a[b].d),
+                                 _mm_cvtph_ps(_mm_cvtsi32_si128(d_dmin(w[b]))));
+    acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(dd), _mm256_cvtepi32_ps(sumi), acc);
+    acc = _mm256_fnmadd_ps(_mm256_broadcastss_ps(_mm_movehdup_ps(dd)), _mm256_cvtepi32_ps(msum),
+                           acc);
   }
-  return hsum(_mm256_sub_ps(acc, accm));
+  return hsum(acc);
 }
 
 }  // namespace
