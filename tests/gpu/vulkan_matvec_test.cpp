@@ -131,6 +131,69 @@ TEST(VulkanMatvec, TokensInOneDispatchEqualOneTokenEach) {
   }
 }
 
+// Prompts (>= kMatmatMinTokens tokens) go through the 32 x 32 tiles where the type has them:
+// every (token, row) against the CPU's scalar dot, with ragged tiles on both axes, a k of one
+// tile step and of many, strided activation and output rows at offsets.
+TEST(VulkanMatvec, PromptTilesMatchTheScalarDotsForEveryTypeAndShape) {
+  Device& dev = device();
+  struct Shape {
+    int64_t k, n;
+    uint32_t tokens;
+  };
+  const Shape shapes[] = {{256, 37, gpu::vk::kMatmatMinTokens}, {512, 70, 33}, {2048, 9, 40}};
+  gpu::vk::Matvec mv(dev, 2048, 40);
+  int tiled = 0;
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1,
+                  DType::Q5_0, DType::Q5_1, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K,
+                  DType::Q6_K, DType::MXFP4, DType::IQ4_NL, DType::IQ4_XS}) {
+    for (const Shape s : shapes) {
+      const ops::Kernels& kt = ops::scalar_table()[t];
+      const size_t rb = ops::row_bytes(t, s.k);
+      std::vector<uint8_t> w(rb * s.n);
+      const auto src = gaussian(s.k * s.n, 5);
+      for (int64_t r = 0; r < s.n; r++) kt.quantize_row(src.data() + r * s.k, w.data() + r * rb, s.k);
+      const auto m = gpu::vk::upload(dev, w.data(), t, s.k, s.n);
+      const bool tiles = gpu::vk::use_matmat(m, s.tokens);
+      tiled += tiles;
+      EXPECT_EQ(tiles, t != DType::Q2_K && t != DType::Q3_K && t != DType::IQ4_XS)
+          << ops::type_info(uint32_t(t))->name;
+      const uint32_t xs = static_cast<uint32_t>(s.k) + 3, ys = static_cast<uint32_t>(s.n) + 2;
+      const auto x = gaussian(xs * s.tokens + 5, 6);
+      Buffer xb(dev, x.size() * sizeof(float), Memory::kHost);
+      std::memcpy(xb.data(), x.data(), x.size() * sizeof(float));
+      Buffer yb(dev, (4 + ys * s.tokens) * sizeof(float), Memory::kHost);
+      std::fill_n(static_cast<float*>(yb.data()), 4 + ys * s.tokens, NAN);
+      gpu::vk::Recorder rec(dev);
+      mv.record(rec, m, xb, 5, yb, 4, s.tokens, xs, ys);
+      rec.submit_and_wait();
+      const float* y = static_cast<const float*>(yb.data());
+      EXPECT_TRUE(std::isnan(y[3])) << "wrote before y_off";
+      std::vector<uint8_t> act(ops::row_bytes(kt.act_type, s.k));
+      std::vector<float> wd(s.k);
+      for (uint32_t tok = 0; tok < s.tokens; tok++) {
+        const float* xt = x.data() + 5 + tok * xs;
+        if (kt.act_type == DType::F32) {
+          std::memcpy(act.data(), xt, s.k * sizeof(float));
+        } else {
+          ops::scalar_table()[kt.act_type].quantize_row(xt, act.data(), s.k);
+        }
+        for (int64_t r = 0; r < s.n; r++) {
+          kt.dequantize_row(w.data() + r * rb, wd.data(), s.k);
+          double mag = 0;
+          for (int64_t i = 0; i < s.k; i++) mag += std::fabs(static_cast<double>(wd[i]) * xt[i]);
+          float want;
+          kt.vec_dot(s.k, &want, w.data() + r * rb, act.data());
+          ASSERT_NEAR(y[4 + tok * ys + r], want, 1e-4 * mag + 1e-6)
+              << ops::type_info(uint32_t(t))->name << " k=" << s.k << " n=" << s.n << " token "
+              << tok << " row " << r;
+        }
+        EXPECT_TRUE(std::isnan(y[4 + tok * ys + s.n])) << "wrote between output rows";
+      }
+    }
+  }
+  EXPECT_EQ(tiled, 13 * 3);
+}
+
 TEST(VulkanMatvec, RefusesTypesAndShapesItHasNoKernelFor) {
   Device& dev = device();
   EXPECT_FALSE(gpu::vk::matvec_supports(DType::Q8_1, 256));

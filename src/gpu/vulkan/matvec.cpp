@@ -16,6 +16,9 @@ namespace {
 struct Push {
   uint32_t k, n, scale_off, x_off, y_off, x_stride, y_stride;
 };
+struct MatmatPush {
+  uint32_t k, n, scale_off, x_off, y_off, x_stride, y_stride, n_tokens;
+};
 struct QuantizePush {
   uint32_t k, block, x_off, round_d, x_stride;
 };
@@ -28,6 +31,7 @@ struct QuantizePush {
 struct TypeLayout {
   const char* shader;
   uint32_t code_words;
+  const char* matmat = nullptr;  // the prompt tiles' shader (matmat.glsl), if the type has one
   uint32_t slot_elems = 0, slot_words = 0, act_block = 0;
 };
 
@@ -36,19 +40,28 @@ struct TypeShader {
   ops::DType type;
   const char* shader;
   uint32_t code_words;
+  const char* matmat;
 };
 constexpr TypeShader kTypeShaders[] = {
-    {ops::DType::F32, "matvec_f32", 0},     {ops::DType::F16, "matvec_f16", 0},
-    {ops::DType::BF16, "matvec_bf16", 0},   {ops::DType::Q8_0, "matvec_q8_0", 8},
-    {ops::DType::Q4_0, "matvec_q4_0", 4},   {ops::DType::Q4_1, "matvec_q4_1", 0},
-    {ops::DType::Q5_0, "matvec_q5_0", 0},   {ops::DType::Q5_1, "matvec_q5_1", 0},
-    {ops::DType::Q2_K, "matvec_q2_k", 0},   {ops::DType::Q3_K, "matvec_q3_k", 0},
-    {ops::DType::Q4_K, "matvec_q4_k", 0},   {ops::DType::Q5_K, "matvec_q5_k", 0},
-    {ops::DType::Q6_K, "matvec_q6_k", 0},   {ops::DType::MXFP4, "matvec_mxfp4", 0},
-    {ops::DType::IQ4_NL, "matvec_iq4_nl", 0}, {ops::DType::IQ4_XS, "matvec_iq4_xs", 0}};
+    {ops::DType::F32, "matvec_f32", 0, "matmat_f32"},
+    {ops::DType::F16, "matvec_f16", 0, "matmat_f16"},
+    {ops::DType::BF16, "matvec_bf16", 0, "matmat_bf16"},
+    {ops::DType::Q8_0, "matvec_q8_0", 8, "matmat_q8_0"},
+    {ops::DType::Q4_0, "matvec_q4_0", 4, "matmat_q4_0"},
+    {ops::DType::Q4_1, "matvec_q4_1", 0, "matmat_q4_1"},
+    {ops::DType::Q5_0, "matvec_q5_0", 0, "matmat_q5_0"},
+    {ops::DType::Q5_1, "matvec_q5_1", 0, "matmat_q5_1"},
+    {ops::DType::Q2_K, "matvec_q2_k", 0, nullptr},
+    {ops::DType::Q3_K, "matvec_q3_k", 0, nullptr},
+    {ops::DType::Q4_K, "matvec_q4_k", 0, "matmat_q4_k"},
+    {ops::DType::Q5_K, "matvec_q5_k", 0, "matmat_q5_k"},
+    {ops::DType::Q6_K, "matvec_q6_k", 0, "matmat_q6_k"},
+    {ops::DType::MXFP4, "matvec_mxfp4", 0, "matmat_mxfp4"},
+    {ops::DType::IQ4_NL, "matvec_iq4_nl", 0, "matmat_iq4_nl"},
+    {ops::DType::IQ4_XS, "matvec_iq4_xs", 0, nullptr}};
 
 TypeLayout make_layout(const TypeShader& ts) {
-  TypeLayout l{ts.shader, ts.code_words};
+  TypeLayout l{ts.shader, ts.code_words, ts.matmat};
   const ops::TypeInfo* ti = ops::type_info(static_cast<uint32_t>(ts.type));
   const ops::DType act = ops::scalar_table()[ts.type].act_type;
   if (act != ops::DType::F32)
@@ -72,6 +85,8 @@ const TypeLayout* layout_of(ops::DType t) {
 
 // The largest workgroup count the x dimension may take on every device (Vulkan's minimum).
 constexpr uint32_t kMaxGroups = 65535;
+// The prompt tiles' shape (matmat.glsl): 32 rows x 32 tokens per workgroup, k in steps of 32.
+constexpr int64_t kTileRows = 32, kTileTokens = 32, kTileK = 32;
 
 }  // namespace
 
@@ -170,11 +185,25 @@ void Matvec::record(Recorder& rec, const DeviceMatrix& m, const Buffer& x, uint3
                  n_tokens);
     in = &impl_->act;
   }
+  if (use_matmat(m, n_tokens)) {
+    const MatmatPush push{static_cast<uint32_t>(m.k), static_cast<uint32_t>(m.n),
+                          m.scale_word_off, x_off, y_off, x_stride, y_stride, n_tokens};
+    rec.dispatch(impl_->kernel(tl.matmat, 3, sizeof push), {&m.buf, in, &y}, &push,
+                 static_cast<uint32_t>((m.n + kTileRows - 1) / kTileRows),
+                 (n_tokens + kTileTokens - 1) / kTileTokens);
+    return;
+  }
   const Push push{static_cast<uint32_t>(m.k), static_cast<uint32_t>(m.n), m.scale_word_off, x_off,
                   y_off, x_stride, y_stride};
   const uint32_t groups = static_cast<uint32_t>(std::min<int64_t>(m.n, kMaxGroups));
   rec.dispatch(impl_->kernel(tl.shader, 3, sizeof push), {&m.buf, in, &y}, &push, groups,
                n_tokens);
+}
+
+bool use_matmat(const DeviceMatrix& m, uint32_t n_tokens) {
+  const TypeLayout* tl = layout_of(m.type);
+  return n_tokens >= kMatmatMinTokens && tl != nullptr && tl->matmat != nullptr &&
+         m.k % kTileK == 0 && (m.n + kTileRows - 1) / kTileRows <= kMaxGroups;
 }
 
 }  // namespace gpu::vk

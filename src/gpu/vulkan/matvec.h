@@ -24,6 +24,13 @@ bool matvec_supports(ops::DType t, int64_t k);
 // Copies w (plain rows, as in a GGUF file) to the device through a staging buffer.
 DeviceMatrix upload(Device& dev, const void* w, ops::DType t, int64_t k, int64_t n);
 
+// From this many tokens on, record() multiplies in tiles of 32 rows x 32 tokens (matmat.glsl:
+// each weight read once per 32 tokens) where the type has such a shader; below it, and for
+// Q2_K, Q3_K and IQ4_XS, the matrix-vector shaders take one workgroup per row and token.
+constexpr uint32_t kMatmatMinTokens = 8;
+// Whether record() takes the tiles for this matrix and token count.
+bool use_matmat(const DeviceMatrix& m, uint32_t n_tokens);
+
 // The quantized types multiply activations quantized to 8-bit codes first (per 32 as Q8_0
 // with an fp16 scale for Q4_0/Q8_0, per 256 as Q8_K for Q4_K/Q6_K), as the CPU's dots do, so
 // both backends compute the same products; F32/F16 take the float activations.

@@ -1,0 +1,213 @@
+// Matrix-matrix products for prompts: y[t, r] = dot(row r of W, activation row t) for a tile
+// of 32 rows x 32 tokens per workgroup, stepping along k 32 elements at a time. Each step
+// expands the tile's weights to floats in shared memory (dequant16: 16 elements of one
+// 32-element block per invocation) next to the activations of its 32 tokens, then every
+// invocation accumulates a 4 x 4 block of outputs from them: a row's weights are read once
+// per 32 tokens instead of once per token (the matvec shaders' token dimension).
+// Included by matmat_<type>.comp with TYPE (the weight layout, as the matvec shader of that
+// type uploads it) and ACT: 0 = float activations (x_off, x_stride apply); 32 or 256 = the
+// activations quantize_q8.comp wrote (codes, then one f32 scale per block), which this
+// multiplies as d_a * q_a: the same products as the CPU's and the matvec's integer dots,
+// summed in float.
+layout(local_size_x = 64) in;
+layout(std430, binding = 0) readonly buffer W { uint w[]; };
+layout(std430, binding = 1) readonly buffer X { uint x[]; };
+layout(std430, binding = 2) buffer Y { float y[]; };
+layout(push_constant) uniform P {
+  uint k; uint n; uint scale_off; uint x_off; uint y_off; uint x_stride; uint y_stride;
+  uint n_tokens;
+} p;
+
+const uint BM = 32u, BN = 32u, BK = 32u;
+shared float As[BK][BM + 1];
+shared float Bs[BK][BN + 1];
+
+uint byte_at(uint base, uint i) { return (w[base + i / 4] >> (8 * (i % 4))) & 0xffu; }
+
+#if TYPE == 3200  // F32 rows
+void dequant16(uint row, uint kb, uint h, out float v[16]) {
+  const uint base = row * p.k + kb * 32 + h * 16;
+  for (uint j = 0; j < 16; j++) v[j] = uintBitsToFloat(w[base + j]);
+}
+#elif TYPE == 1600 || TYPE == 1601  // F16 / BF16 rows, two to a word
+void dequant16(uint row, uint kb, uint h, out float v[16]) {
+  const uint base = (row * p.k + kb * 32 + h * 16) / 2;
+  for (uint i = 0; i < 8; i++) {
+    const uint u = w[base + i];
+#if TYPE == 1600
+    const vec2 f = unpackHalf2x16(u);
+    v[2 * i] = f.x;
+    v[2 * i + 1] = f.y;
+#else
+    v[2 * i] = uintBitsToFloat(u << 16);
+    v[2 * i + 1] = uintBitsToFloat(u & 0xffff0000u);
+#endif
+  }
+}
+#elif TYPE == 800 || TYPE == 400  // Q8_0 / Q4_0: code words per block, fp16 scales behind
+float scale_of(uint i) {
+  const vec2 f = unpackHalf2x16(w[p.scale_off + i / 2]);
+  return (i & 1u) == 0u ? f.x : f.y;
+}
+void dequant16(uint row, uint kb, uint h, out float v[16]) {
+  const uint blk = row * (p.k / 32) + kb;
+  const float d = scale_of(blk);
+  for (uint i = 0; i < 4; i++) {
+#if TYPE == 800
+    const int q = int(w[8 * blk + 4 * h + i]);
+    for (uint j = 0; j < 4; j++) v[4 * i + j] = d * float(bitfieldExtract(q, int(8 * j), 8));
+#else
+    const uint q = w[4 * blk + i] >> (4 * h);  // element j < 16: low nibble of byte j
+    for (uint j = 0; j < 4; j++) v[4 * i + j] = d * float(int((q >> (8 * j)) & 15u) - 8);
+#endif
+  }
+}
+#elif TYPE == 4 || TYPE == 40 || TYPE == 41 || TYPE == 50 || TYPE == 51
+// MXFP4, IQ4_NL, Q4_1, Q5_0, Q5_1 as matvec_legacy.glsl reads them.
+#if TYPE == 4
+const uint SLOT = 5u, CODES = 1u;
+const int kValues[16] = int[16](0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+#elif TYPE == 40
+const uint SLOT = 5u, CODES = 2u;
+const int kValues[16] =
+    int[16](-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+#elif TYPE == 41
+const uint SLOT = 5u, CODES = 4u;
+#elif TYPE == 50
+const uint SLOT = 6u, CODES = 6u;
+#else
+const uint SLOT = 6u, CODES = 8u;
+#endif
+void dequant16(uint row, uint kb, uint h, out float v[16]) {
+  const uint base = SLOT * (row * (p.k / 32) + kb);
+#if TYPE == 4
+  const uint e = w[base] & 0xffu;  // 2^(e - 128)
+  const vec2 dm = vec2(uintBitsToFloat(e < 2u ? (0x00200000u << e) : ((e - 1u) << 23)), 0.0);
+#else
+  const vec2 dm = unpackHalf2x16(w[base]);
+#endif
+#if TYPE == 50
+  const uint qh = (w[base] >> 16) | (w[base + 1] << 16);
+#elif TYPE == 51
+  const uint qh = w[base + 1];
+#else
+  const uint qh = 0u;
+#endif
+  for (uint j = 0; j < 16; j++) {
+    const uint q = byte_at(base, CODES + j);
+    int c = int((h == 0u ? (q & 15u) : (q >> 4)) | (((qh >> (j + 16 * h)) & 1u) << 4));
+#if TYPE == 50
+    c -= 16;
+#elif TYPE == 4 || TYPE == 40
+    c = kValues[c];
+#endif
+#if TYPE == 41 || TYPE == 51
+    v[j] = dm.x * float(c) + dm.y;  // dm.y: the block's minimum
+#else
+    v[j] = dm.x * float(c);
+#endif
+  }
+}
+#elif TYPE == 1004 || TYPE == 1005  // Q4_K / Q5_K super-blocks (36 / 44 words) as stored
+void dequant16(uint row, uint kb, uint h, out float v[16]) {
+  const uint b = kb / 8, s = kb % 8;
+#if TYPE == 1004
+  const uint base = 36 * (row * (p.k / 256) + b), codes = base + 4;
+#else
+  const uint base = 44 * (row * (p.k / 256) + b), codes = base + 12;
+#endif
+  const uint sb = base + 1;  // scale bytes 0..11
+  uint sc, m;
+  if (s < 4) {
+    sc = byte_at(sb, s) & 63u;
+    m = byte_at(sb, s + 4) & 63u;
+  } else {
+    sc = (byte_at(sb, s + 4) & 15u) | ((byte_at(sb, s - 4) >> 6) << 4);
+    m = (byte_at(sb, s + 4) >> 4) | ((byte_at(sb, s) >> 6) << 4);
+  }
+  const vec2 dm = unpackHalf2x16(w[base]);
+  const float dsc = dm.x * float(sc), dmm = dm.y * float(m);
+  const uint qb = codes + 8 * (s / 2), shift = 4 * (s % 2);
+  for (uint j = 0; j < 16; j++) {
+    const uint e = 16 * h + j;
+    uint q = (w[qb + e / 4] >> (8 * (e % 4) + shift)) & 15u;
+#if TYPE == 1005
+    q |= ((byte_at(base + 4, e) >> s) & 1u) << 4;
+#endif
+    v[j] = dsc * float(q) - dmm;
+  }
+}
+#elif TYPE == 1006  // Q6_K super-blocks padded to 53 words (see matvec_q6_k.comp)
+void dequant16(uint row, uint kb, uint h, out float v[16]) {
+  const uint b = kb / 8, hh = (kb % 8) / 4, c = kb % 4;
+  const uint base = 53 * (row * (p.k / 256) + b);
+  const float d = unpackHalf2x16(w[base + 52]).x;
+  const uint e0 = 128 * hh + 32 * c + 16 * h;  // all 16 elements share one scale
+  const float ds = d * float(bitfieldExtract(int(byte_at(base + 48, e0 / 16)), 0, 8));
+  for (uint j = 0; j < 16; j++) {
+    const uint l = 16 * h + j;
+    const uint ql = byte_at(base, 64 * hh + l + 32 * (c % 2));
+    const uint qh = byte_at(base + 32, 32 * hh + l);
+    const uint nib = c < 2 ? (ql & 15u) : (ql >> 4);
+    v[j] = ds * float(int(nib | (((qh >> (2 * c)) & 3u) << 4)) - 32);
+  }
+}
+#else
+#error "matmat.glsl: unknown TYPE"
+#endif
+
+// Elements 32 kb + 16 h .. + 15 of token t's activations.
+void act16(uint t, uint kb, uint h, out float v[16]) {
+#if ACT == 0
+  const uint base = p.x_off + t * p.x_stride + kb * 32 + h * 16;
+  for (uint j = 0; j < 16; j++) v[j] = uintBitsToFloat(x[base + j]);
+#else
+  const uint row = t * (p.k / 4 + p.k / 32);
+  const float d = uintBitsToFloat(x[row + p.k / 4 + kb / (ACT / 32)]);
+  for (uint i = 0; i < 4; i++) {
+    const int q = int(x[row + 8 * kb + 4 * h + i]);
+    for (uint j = 0; j < 4; j++) v[4 * i + j] = d * float(bitfieldExtract(q, int(8 * j), 8));
+  }
+#endif
+}
+
+void main() {
+  const uint lid = gl_LocalInvocationID.x;
+  const uint row0 = gl_WorkGroupID.x * BM, tok0 = gl_WorkGroupID.y * BN;
+  const uint ty = lid / 8, tx = lid % 8;  // this invocation's rows 4 ty.., tokens 4 tx..
+  const uint lr = lid / 2, lh = lid % 2;  // what it loads: half lh of row/token lr's block
+  float acc[4][4];
+  for (uint i = 0; i < 4; i++)
+    for (uint j = 0; j < 4; j++) acc[i][j] = 0.0;
+  float v[16];
+  for (uint kb = 0; kb < p.k / BK; kb++) {
+    if (row0 + lr < p.n) {
+      dequant16(row0 + lr, kb, lh, v);
+    } else {
+      for (uint j = 0; j < 16; j++) v[j] = 0.0;
+    }
+    for (uint j = 0; j < 16; j++) As[16 * lh + j][lr] = v[j];
+    if (tok0 + lr < p.n_tokens) {
+      act16(tok0 + lr, kb, lh, v);
+    } else {
+      for (uint j = 0; j < 16; j++) v[j] = 0.0;
+    }
+    for (uint j = 0; j < 16; j++) Bs[16 * lh + j][lr] = v[j];
+    barrier();
+    for (uint kk = 0; kk < BK; kk++) {
+      const vec4 a = vec4(As[kk][4 * ty], As[kk][4 * ty + 1], As[kk][4 * ty + 2], As[kk][4 * ty + 3]);
+      const vec4 b = vec4(Bs[kk][4 * tx], Bs[kk][4 * tx + 1], Bs[kk][4 * tx + 2], Bs[kk][4 * tx + 3]);
+      for (uint i = 0; i < 4; i++)
+        for (uint j = 0; j < 4; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);
+    }
+    barrier();
+  }
+  for (uint i = 0; i < 4; i++) {
+    const uint row = row0 + 4 * ty + i;
+    if (row >= p.n) break;
+    for (uint j = 0; j < 4; j++) {
+      const uint t = tok0 + 4 * tx + j;
+      if (t < p.n_tokens) y[p.y_off + t * p.y_stride + row] = acc[i][j];
+    }
+  }
+}
