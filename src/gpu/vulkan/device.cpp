@@ -70,6 +70,8 @@ DeviceInfo describe(VkPhysicalDevice pd) {
   info.is_cpu = p.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
   info.discrete = p.deviceType == VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU;
   info.subgroup_size = sub.subgroupSize;
+  info.subgroup_arithmetic = (sub.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) != 0 &&
+                             (sub.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
   info.max_workgroups_x = p.limits.maxComputeWorkGroupCount[0];
   VkPhysicalDeviceMemoryProperties mem;
   vkGetPhysicalDeviceMemoryProperties(pd, &mem);
@@ -145,15 +147,18 @@ Device::Device() {
   instance_ = make_instance();
   try {
     const auto all = physical_devices(instance_);
-    // The first discrete GPU, else integrated/virtual, else a CPU device (lavapipe).
+    // The first discrete GPU, else integrated/virtual, else a CPU device (lavapipe); one
+    // without subgroup arithmetic in compute shaders cannot run the matvecs.
     int best = -1, best_rank = -1;
     for (int i : visible(static_cast<int>(all.size()))) {
       if (compute_family(all[i]) < 0) continue;
       const DeviceInfo d = describe(all[i]);
+      if (!d.subgroup_arithmetic) continue;
       const int rank = d.discrete ? 3 : d.is_cpu ? 1 : 2;
       if (rank > best_rank) best = i, best_rank = rank;
     }
-    if (best < 0) throw util::Error("vulkan: no compute device (GGML_VK_VISIBLE_DEVICES)");
+    if (best < 0) throw util::Error(
+          "vulkan: no compute device with subgroup arithmetic (GGML_VK_VISIBLE_DEVICES)");
     physical_ = all[best];
     info_ = describe(physical_);
     family_ = static_cast<uint32_t>(compute_family(physical_));

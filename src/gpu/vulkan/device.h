@@ -109,6 +109,7 @@ struct DeviceInfo {
   bool discrete = false;
   uint64_t device_memory = 0;   // the largest device-local heap, bytes
   uint32_t subgroup_size = 0;
+  bool subgroup_arithmetic = false;  // subgroupAdd & co. in compute shaders (the matvecs use it)
   uint32_t max_workgroups_x = 0;
 };
 

@@ -85,6 +85,8 @@ const TypeLayout* layout_of(ops::DType t) {
 
 // The largest workgroup count the x dimension may take on every device (Vulkan's minimum).
 constexpr uint32_t kMaxGroups = 65535;
+// Workgroups per matvec dispatch on a CPU device (see record()).
+constexpr int64_t kCpuDeviceGroups = 256;
 // The prompt tiles' shape (matmat.glsl): 32 rows x 32 tokens per workgroup, k in steps of 32.
 constexpr int64_t kTileRows = 32, kTileTokens = 32, kTileK = 32;
 
@@ -195,7 +197,10 @@ void Matvec::record(Recorder& rec, const DeviceMatrix& m, const Buffer& x, uint3
   }
   const Push push{static_cast<uint32_t>(m.k), static_cast<uint32_t>(m.n), m.scale_word_off, x_off,
                   y_off, x_stride, y_stride};
-  const uint32_t groups = static_cast<uint32_t>(std::min<int64_t>(m.n, kMaxGroups));
+  // A workgroup per row on a GPU; a CPU device (lavapipe) runs workgroups one after another on
+  // its threads at a cost each, so there every workgroup takes many rows (the shaders loop).
+  const int64_t max_groups = impl_->dev.info().is_cpu ? kCpuDeviceGroups : kMaxGroups;
+  const uint32_t groups = static_cast<uint32_t>(std::min<int64_t>(m.n, max_groups));
   rec.dispatch(impl_->kernel(tl.shader, 3, sizeof push), {&m.buf, in, &y}, &push, groups,
                n_tokens);
 }

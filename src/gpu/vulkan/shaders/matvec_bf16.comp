@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // BF16 rows, two elements to a word (k even), row at words row * k / 2: a bf16 is the high
 // half of an f32. See matvec_f16.comp.
 layout(local_size_x = 64) in;
@@ -8,7 +9,7 @@ layout(std430, binding = 2) buffer Y { float y[]; };
 layout(push_constant) uniform P {
   uint k; uint n; uint scale_off; uint x_off; uint y_off; uint x_stride; uint y_stride;
 } p;
-shared float part[64];
+#include "row_sum.glsl"
 
 void main() {
   const uint lid = gl_LocalInvocationID.x;
@@ -20,13 +21,7 @@ void main() {
       acc += uintBitsToFloat(v << 16) * x[p.x_off + gl_WorkGroupID.y * p.x_stride + 2 * i] +
              uintBitsToFloat(v & 0xffff0000u) * x[p.x_off + gl_WorkGroupID.y * p.x_stride + 2 * i + 1];
     }
-    part[lid] = acc;
-    barrier();
-    for (uint h = 32; h > 0; h >>= 1) {
-      if (lid < h) part[lid] += part[lid + h];
-      barrier();
-    }
-    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = part[0];
-    barrier();
+    const float total = row_sum(acc);
+    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = total;
   }
 }

@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // IQ4_XS weights as stored (a 136-byte super-block is 34 words: d | scales_h, 4 bytes of
 // scales_l, 128 code bytes) at 34 * (row * nb + b), against Q8_K-quantized activations
 // (quantize_q8.comp), as the CPU's dot: d_a * d * sum((ls - 32) * sum(kIq4nlValues[q] * a))
@@ -15,7 +16,7 @@ layout(push_constant) uniform P {
 } p;
 
 uint abase() { return gl_WorkGroupID.y * (p.k / 4 + p.k / 32); }
-shared float part[64];
+#include "row_sum.glsl"
 shared int isums[64];
 
 const uint kWords = 34u;
@@ -59,13 +60,7 @@ void main() {
       }
       barrier();
     }
-    part[lid] = acc;
-    barrier();
-    for (uint h = 32; h > 0; h >>= 1) {
-      if (lid < h) part[lid] += part[lid + h];
-      barrier();
-    }
-    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = part[0];
-    barrier();
+    const float total = row_sum(acc);
+    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = total;
   }
 }

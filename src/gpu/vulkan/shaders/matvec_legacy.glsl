@@ -17,7 +17,7 @@ layout(push_constant) uniform P {
 
 // Token gl_WorkGroupID.y's quantized activations (quantize_q8.comp's rows).
 uint abase() { return gl_WorkGroupID.y * (p.k / 4 + p.k / 32); }
-shared float part[64];
+#include "row_sum.glsl"
 
 #if TYPE == 4
 const uint SLOT = 5u, CODES = 1u;   // e, 16 code bytes
@@ -80,13 +80,7 @@ void main() {
       acc += dm.x * da * float(sumi) + dm.y * da * float(suma);
 #endif
     }
-    part[lid] = acc;
-    barrier();
-    for (uint h = 32; h > 0; h >>= 1) {
-      if (lid < h) part[lid] += part[lid + h];
-      barrier();
-    }
-    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = part[0];
-    barrier();
+    const float total = row_sum(acc);
+    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = total;
   }
 }

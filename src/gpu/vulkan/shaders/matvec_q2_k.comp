@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // Q2_K weights as stored (an 84-byte super-block is 21 words: 16 scale bytes, low nibble the
 // scale and high nibble the min of a 16-element group; 64 code bytes; d|dmin) at
 // 21 * (row * nb + b), against Q8_K-quantized activations (quantize_q8.comp), as the CPU's
@@ -15,7 +16,7 @@ layout(push_constant) uniform P {
 } p;
 
 uint abase() { return gl_WorkGroupID.y * (p.k / 4 + p.k / 32); }
-shared float part[64];
+#include "row_sum.glsl"
 shared int isums[64], msums[64];
 
 const uint kWords = 21u;
@@ -65,13 +66,7 @@ void main() {
       }
       barrier();
     }
-    part[lid] = acc;
-    barrier();
-    for (uint h = 32; h > 0; h >>= 1) {
-      if (lid < h) part[lid] += part[lid + h];
-      barrier();
-    }
-    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = part[0];
-    barrier();
+    const float total = row_sum(acc);
+    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = total;
   }
 }

@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // Q3_K weights in the upload layout (a 110-byte super-block padded to 28 words: hmask 32
 // bytes, codes 64 bytes, 12 bytes of 6-bit scales, d in the low half of the last word) at
 // 28 * (row * nb + b), against Q8_K-quantized activations (quantize_q8.comp), as the CPU's
@@ -16,7 +17,7 @@ layout(push_constant) uniform P {
 } p;
 
 uint abase() { return gl_WorkGroupID.y * (p.k / 4 + p.k / 32); }
-shared float part[64];
+#include "row_sum.glsl"
 shared int isums[64];
 
 const uint kWords = 28u;
@@ -67,13 +68,7 @@ void main() {
       }
       barrier();
     }
-    part[lid] = acc;
-    barrier();
-    for (uint h = 32; h > 0; h >>= 1) {
-      if (lid < h) part[lid] += part[lid + h];
-      barrier();
-    }
-    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = part[0];
-    barrier();
+    const float total = row_sum(acc);
+    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = total;
   }
 }

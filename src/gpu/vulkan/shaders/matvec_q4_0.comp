@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // Q4_0 weights (the upload layout: 4 words of nibbles per block at 4 * (row * nb + b), byte j
 // holding elements j (low) and j + 16 (high); fp16 scales two to a word from scale_off)
 // against Q8_0-quantized activations (quantize_q8.comp), as the CPU's dot:
@@ -13,7 +14,7 @@ layout(push_constant) uniform P {
 
 // Token gl_WorkGroupID.y's quantized activations (quantize_q8.comp's rows).
 uint abase() { return gl_WorkGroupID.y * (p.k / 4 + p.k / 32); }
-shared float part[64];
+#include "row_sum.glsl"
 
 float scale_of(uint i) {
   vec2 h = unpackHalf2x16(w[p.scale_off + i / 2]);
@@ -39,13 +40,7 @@ void main() {
       }
       acc += scale_of(blk) * uintBitsToFloat(a[abase() + p.k / 4 + b]) * float(s);
     }
-    part[lid] = acc;
-    barrier();
-    for (uint h = 32; h > 0; h >>= 1) {
-      if (lid < h) part[lid] += part[lid + h];
-      barrier();
-    }
-    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = part[0];
-    barrier();
+    const float total = row_sum(acc);
+    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = total;
   }
 }

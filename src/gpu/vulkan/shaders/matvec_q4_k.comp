@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // Q4_K weights as stored (a 144-byte super-block is 36 words: d|dmin, 12 scale bytes, 128
 // code bytes) at 36 * (row * nb + b), against Q8_K-quantized activations (quantize_q8.comp:
 // codes from word 0, one f32 scale per 256 from word k / 4), as the CPU's dot:
@@ -16,7 +17,7 @@ layout(push_constant) uniform P {
 
 // Token gl_WorkGroupID.y's quantized activations (quantize_q8.comp's rows).
 uint abase() { return gl_WorkGroupID.y * (p.k / 4 + p.k / 32); }
-shared float part[64];
+#include "row_sum.glsl"
 shared int isums[64], msums[64];
 
 const uint kWords = 36u;  // per super-block
@@ -77,13 +78,7 @@ void main() {
       }
       barrier();
     }
-    part[lid] = acc;
-    barrier();
-    for (uint h = 32; h > 0; h >>= 1) {
-      if (lid < h) part[lid] += part[lid + h];
-      barrier();
-    }
-    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = part[0];
-    barrier();
+    const float total = row_sum(acc);
+    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = total;
   }
 }

@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // Q5_K weights as stored (a 176-byte super-block is 44 words: d|dmin, 12 scale bytes, 32
 // high-bit bytes, 128 low-nibble bytes) at 44 * (row * nb + b): element l of sub-block s is
 // its nibble (as Q4_K's) plus 16 * bit s of high-bit byte l. Otherwise as matvec_q4_k.comp.
@@ -12,7 +13,7 @@ layout(push_constant) uniform P {
 
 // Token gl_WorkGroupID.y's quantized activations (quantize_q8.comp's rows).
 uint abase() { return gl_WorkGroupID.y * (p.k / 4 + p.k / 32); }
-shared float part[64];
+#include "row_sum.glsl"
 shared int isums[64], msums[64];
 
 const uint kWords = 44u;  // per super-block
@@ -73,13 +74,7 @@ void main() {
       }
       barrier();
     }
-    part[lid] = acc;
-    barrier();
-    for (uint h = 32; h > 0; h >>= 1) {
-      if (lid < h) part[lid] += part[lid + h];
-      barrier();
-    }
-    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = part[0];
-    barrier();
+    const float total = row_sum(acc);
+    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = total;
   }
 }

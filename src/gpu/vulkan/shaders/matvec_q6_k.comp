@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // Q6_K weights in the upload layout (each 210-byte super-block padded to 53 words: ql 32
 // words, qh 16, scales 4, d in the low half of the last) at 53 * (row * nb + b), against
 // Q8_K-quantized activations (see matvec_q4_k.comp): d_a * d * sum(scale * sum(q * a)). One
@@ -15,7 +16,7 @@ layout(push_constant) uniform P {
 
 // Token gl_WorkGroupID.y's quantized activations (quantize_q8.comp's rows).
 uint abase() { return gl_WorkGroupID.y * (p.k / 4 + p.k / 32); }
-shared float part[64];
+#include "row_sum.glsl"
 
 uint byte_at(uint base, uint i) { return (w[base + i / 4] >> (8 * (i % 4))) & 0xffu; }
 
@@ -43,13 +44,7 @@ void main() {
       }
       acc += uintBitsToFloat(a[abase() + p.k / 4 + b]) * d * float(s0 * lo + s1 * hi);
     }
-    part[lid] = acc;
-    barrier();
-    for (uint h = 32; h > 0; h >>= 1) {
-      if (lid < h) part[lid] += part[lid + h];
-      barrier();
-    }
-    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = part[0];
-    barrier();
+    const float total = row_sum(acc);
+    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = total;
   }
 }
