@@ -73,6 +73,12 @@ std::unique_ptr<Context> Model::new_context(const ContextOptions& o) const {
   impl->out_rows.resize(opts.n_batch);
   const int n_layer = static_cast<int>(sh.n_layer);
   if (opts.gpu && opts.gpu_layers != 0) {
+    if (std::string name; !opts.gpu_cpu_device && gpu::device_is_cpu(&name)) {
+      throw util::Error("the Vulkan device (" + name +
+                        ") is a CPU renderer, slower than running on the CPU; name it in "
+                        "GGML_VK_VISIBLE_DEVICES or set OLLAMA_LLM_LIBRARY=vulkan to use it",
+                        util::ErrorKind::kUnsupported);
+    }
     int on_gpu = std::min(opts.gpu_layers, n_layer);
     if (opts.gpu_layers < 0) on_gpu = fit_on_gpu(*this, sh, opts);
     impl->device_from = n_layer - on_gpu;

@@ -66,6 +66,9 @@ struct ContextOptions {
   bool gpu = false;
   int gpu_layers = -1;
   uint64_t gpu_overhead = 0;
+  // Whether a CPU Vulkan device (Mesa's lavapipe) may take the model; false: such a device is
+  // refused (util::Error) as if there were no GPU.
+  bool gpu_cpu_device = true;
 };
 
 // A batch of tokens from one or many sequences: prompt chunks and single-token decode steps

@@ -32,6 +32,7 @@ EngineRunner::EngineRunner(std::unique_ptr<engine::Model> model, const RunnerOpt
     co.gpu = true;
     co.gpu_layers = opts_.gpu_layers;
     co.gpu_overhead = opts_.gpu_overhead;
+    co.gpu_cpu_device = opts_.gpu_cpu_device;
     try {
       ctx_ = model_->new_context(co);
       gpu_layers_ = ctx_->gpu_layers();

@@ -27,6 +27,7 @@ struct RunnerOptions {
   bool gpu = false;
   int gpu_layers = -1;
   uint64_t gpu_overhead = 0;  // engine::ContextOptions::gpu_overhead
+  bool gpu_cpu_device = true;  // engine::ContextOptions::gpu_cpu_device
 };
 
 struct CompletionRequest {

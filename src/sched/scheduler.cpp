@@ -233,6 +233,7 @@ std::unique_ptr<Lease> Scheduler::acquire(const ModelRequest& req, std::stop_tok
       ro.gpu = s_.gpu && req.num_gpu.value_or(-1) != 0;
       ro.gpu_layers = req.num_gpu.value_or(-1) > 0 ? *req.num_gpu : -1;
       ro.gpu_overhead = s_.gpu_overhead;
+      ro.gpu_cpu_device = s_.gpu_cpu_device;
       r = (s_.runner_factory ? s_.runner_factory : runner::EngineRunner::factory())(
           req.path, encoder, lo, ro);
     } catch (const std::exception& ex) {

@@ -30,6 +30,7 @@ struct Settings {
   int num_threads = 0;  // 0 = physical cores
   bool gpu = false;     // models run on the GPU unless a request says num_gpu 0
   uint64_t gpu_overhead = 0;  // OLLAMA_GPU_OVERHEAD: device bytes the automatic fit leaves free
+  bool gpu_cpu_device = true;  // engine::ContextOptions::gpu_cpu_device
   // Memory available for models; 0 = read MemAvailable from /proc/meminfo at each load.
   uint64_t memory_limit = 0;
   // Makes the runner of a loaded model; empty: the engine's (runner::EngineRunner::factory()).

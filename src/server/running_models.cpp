@@ -22,6 +22,9 @@ sched::Settings scheduler_settings(const util::Config& cfg) {
     LOG_WARN("OLLAMA_KV_CACHE_TYPE={} is not supported; using f16", cfg.kv_cache_type);
   }
   s.gpu_overhead = cfg.gpu_overhead;
+  // Mesa's CPU renderer runs on the cores the CPU path uses, many times slower: only when asked
+  // for by name (the vulkan library, or devices listed) rather than by OLLAMA_VULKAN=1 alone.
+  s.gpu_cpu_device = cfg.llm_library == "vulkan" || !cfg.vk_visible_devices.empty();
   if (cfg.llm_library.rfind("cpu", 0) == 0) {
     s.gpu = false;  // a CPU library named outright wins, as in Ollama
   } else if (cfg.vulkan) {

@@ -161,6 +161,7 @@ Config Config::from_env() {
   c.llm_library = getenv_clean("OLLAMA_LLM_LIBRARY");
   c.gpu_overhead = getenv_uint64("OLLAMA_GPU_OVERHEAD", 0);
   if (const std::string v = getenv_clean("OLLAMA_VULKAN"); !v.empty()) c.vulkan = parse_env_bool(v);
+  c.vk_visible_devices = getenv_clean("GGML_VK_VISIBLE_DEVICES");
   return c;
 }
 

@@ -54,6 +54,9 @@ struct Config {
   // OLLAMA_VULKAN: true runs models on the Vulkan device (as OLLAMA_LLM_LIBRARY=vulkan),
   // false keeps them on the CPU whatever OLLAMA_LLM_LIBRARY says; unset: OLLAMA_LLM_LIBRARY.
   std::optional<bool> vulkan;
+  // GGML_VK_VISIBLE_DEVICES as given (device.cpp reads it to pick the device); naming devices
+  // there lets a CPU renderer (lavapipe) run models, which OLLAMA_VULKAN=1 alone does not.
+  std::string vk_visible_devices;
 
   // Reads the environment now. Cheap; call once at start-up and pass the result around.
   static Config from_env();

@@ -118,10 +118,18 @@ class GpuServerTest(unittest.TestCase):
             server.stop()
 
     def test_d_overhead_larger_than_the_device_keeps_models_on_the_cpu(self):
-        # OLLAMA_VULKAN=1 (Ollama's switch) instead of OLLAMA_LLM_LIBRARY.
-        log = self.served_from_the_cpu({"OLLAMA_VULKAN": "1", "OLLAMA_GPU_OVERHEAD": str(1 << 50)})
+        # OLLAMA_VULKAN=1 (Ollama's switch) instead of OLLAMA_LLM_LIBRARY; lavapipe named.
+        log = self.served_from_the_cpu({"OLLAMA_VULKAN": "1", "GGML_VK_VISIBLE_DEVICES": "0",
+                                        "OLLAMA_GPU_OVERHEAD": str(1 << 50)})
         self.assertIn("not enough GPU memory", log)
         self.assertIn("1048576.0 GiB OLLAMA_GPU_OVERHEAD", log)
+
+    def test_d2_a_cpu_renderer_is_not_taken_for_a_gpu_unless_named(self):
+        # CI's only Vulkan device is lavapipe: OLLAMA_VULKAN=1 alone leaves the model on the CPU
+        # (the CPU path is many times faster than a CPU renderer), saying why.
+        log = self.served_from_the_cpu({"OLLAMA_VULKAN": "1"})
+        self.assertIn("GPU not used for this model", log)
+        self.assertIn("is a CPU renderer", log)
 
     def test_e_no_device_keeps_models_on_the_cpu_with_the_reason(self):
         # An invalid device id hides every device (Ollama's -1 forces the CPU).
@@ -133,6 +141,7 @@ class GpuServerTest(unittest.TestCase):
         # The load of stories260K takes well under 200 submissions (uploads and the warm-up
         # token); a 400-token stream then loses the device somewhere in its middle.
         server = ServerProcess.start(extra_env={"OLLAMA_VULKAN": "1",
+                                                "GGML_VK_VISIBLE_DEVICES": "0",
                                                 "OCPP_TEST_GPU_FAIL_AFTER": "200"})
         try:
             server.create_stories("stories:latest", template="{{ .Prompt }}")

@@ -7,9 +7,11 @@
 
 namespace {
 
-sched::Settings from(const char* llm_library, std::optional<bool> vulkan, uint64_t overhead = 0) {
+sched::Settings from(const char* llm_library, std::optional<bool> vulkan, uint64_t overhead = 0,
+                     const char* visible = "") {
   util::Config c = util::Config::from_env();
   c.llm_library = llm_library;
+  c.vk_visible_devices = visible;
   c.vulkan = vulkan;
   c.gpu_overhead = overhead;
   return server::scheduler_settings(c);
@@ -23,6 +25,14 @@ TEST(SchedulerSettings, OllamaVulkanOrTheLibraryNamePutModelsOnTheGpu) {
   EXPECT_FALSE(from("vulkan", false).gpu);  // OLLAMA_VULKAN=0 wins, as in Ollama
   EXPECT_FALSE(from("cpu", true).gpu);      // and so does naming a CPU library
   EXPECT_EQ(from("vulkan", std::nullopt, 1u << 30).gpu_overhead, 1u << 30);
+}
+
+// A CPU renderer (lavapipe) is taken only when asked for by name: the vulkan library, or the
+// devices listed in GGML_VK_VISIBLE_DEVICES; OLLAMA_VULKAN=1 alone wants a real GPU.
+TEST(SchedulerSettings, ACpuRendererRunsModelsOnlyWhenNamed) {
+  EXPECT_FALSE(from("", true).gpu_cpu_device);
+  EXPECT_TRUE(from("", true, 0, "0").gpu_cpu_device);
+  EXPECT_TRUE(from("vulkan", std::nullopt).gpu_cpu_device);
 }
 
 }  // namespace

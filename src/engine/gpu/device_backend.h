@@ -26,6 +26,8 @@ bool vulkan_built();
 // Device-local bytes free for new buffers on the process's device (gpu::vk::Device::
 // free_memory); throws util::Error when there is no device.
 uint64_t device_free_bytes();
+// Whether the device is a CPU renderer (lavapipe); its name in *name.
+bool device_is_cpu(std::string* name);
 
 // The GPU's memory bandwidth (GB/s of bytes read plus written by device copies) and its name;
 // throws util::Error when there is no device.

@@ -39,6 +39,11 @@ uint64_t device_free_bytes() {
                     util::ErrorKind::kUnsupported);
 }
 
+bool device_is_cpu(std::string*) {
+  throw util::Error("this build has no GPU support (built without libvulkan-dev and glslc)",
+                    util::ErrorKind::kUnsupported);
+}
+
 double device_bandwidth_gbs(size_t, std::string*) {
   throw util::Error("this build has no GPU support (built without libvulkan-dev and glslc)",
                     util::ErrorKind::kUnsupported);
@@ -511,6 +516,12 @@ class VulkanBackend final : public DeviceBackend {
 bool vulkan_built() { return true; }
 
 uint64_t device_free_bytes() { return vk::Device::get().free_memory(); }
+
+bool device_is_cpu(std::string* name) {
+  const vk::Device& dev = vk::Device::get();
+  *name = dev.info().name;
+  return dev.info().is_cpu;
+}
 
 double device_bandwidth_gbs(size_t bytes, std::string* device_name) {
   vk::Device& dev = vk::Device::get();
