@@ -321,8 +321,8 @@ TEST_P(MoeRandom, MatchesDoublePrecisionReference) {
   // (qwen3moe's gap is between probabilities, gpt-oss's between raw logits.)
   ASSERT_GT(m.min_margin, m.c.gptoss ? 1e-3 : 1e-5) << "seed gives a routing near-tie";
 
-  // On the CPU, and on the GPU backend where the build has one (routing on the host, the
-  // experts' matrices on the device).
+  // On the CPU, and on the GPU backend where the build has one: the 21-token batch routes on
+  // the host and groups tokens by expert, the one-token steps route on the device.
   for (bool gpu : {false, true}) {
     if (gpu && !engine::gpu::vulkan_built()) continue;
     SCOPED_TRACE(gpu ? "GPU" : "CPU");
@@ -346,7 +346,11 @@ TEST_P(MoeRandom, MatchesDoublePrecisionReference) {
     for (size_t i = 0; i < ids.size(); i++) {
       b.clear();
       b.add(ids[i], int32_t(i), 0, true);
+      const uint64_t submitted = gpu ? engine::gpu::device_submissions() : 0;
       ctx->decode(b);
+      // Routed on the device: a decode step is one submission, no round trip per MoE layer
+      // (the first after kv_clear also syncs the device's cache).
+      if (gpu && i > 0) EXPECT_EQ(engine::gpu::device_submissions() - submitted, 1u) << "token " << i;
       for (int v = 0; v < nv; v++)
         step_worst = std::max(step_worst, std::fabs(ctx->logits(0)[v] - want[i][v]));
     }

@@ -194,6 +194,79 @@ TEST(VulkanMatvec, PromptTilesMatchTheScalarDotsForEveryTypeAndShape) {
   EXPECT_EQ(tiled, 13 * 3);
 }
 
+// A MoE layer's experts, every type: 3 experts of n rows stacked; pairs routed by an id table
+// (the token's activations for each of its 2 slots, or each pair's own row) and one expert
+// for 9 rows of activations (the prompt tiles where the type has them), each output row
+// against the scalar dot of the expert's row.
+TEST(VulkanMatvec, ExpertRowsMatchTheScalarDotsForEveryType) {
+  Device& dev = device();
+  const int64_t k = 512, n = 37, ne = 3;
+  gpu::vk::Matvec mv(dev, k, 16);
+  const int32_t ids[] = {2, 0, 1, 2, 0, 0};  // 3 tokens x 2 slots
+  Buffer idb(dev, sizeof ids + 8, Memory::kHost);
+  std::memcpy(static_cast<int32_t*>(idb.data()) + 2, ids, sizeof ids);  // at ids_off 2
+  for (DType t : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1,
+                  DType::Q5_0, DType::Q5_1, DType::Q2_K, DType::Q3_K, DType::Q4_K, DType::Q5_K,
+                  DType::Q6_K, DType::MXFP4, DType::IQ4_NL, DType::IQ4_XS}) {
+    const ops::Kernels& kt = ops::scalar_table()[t];
+    const size_t rb = ops::row_bytes(t, k);
+    std::vector<uint8_t> w(rb * n * ne);
+    const auto src = gaussian(k * n * ne, 7);
+    for (int64_t r = 0; r < n * ne; r++) kt.quantize_row(src.data() + r * k, w.data() + r * rb, k);
+    const auto m = gpu::vk::upload(dev, w.data(), t, k, n * ne);
+    const auto x = gaussian(k * 9, 8);
+    Buffer xb(dev, x.size() * sizeof(float), Memory::kHost);
+    std::memcpy(xb.data(), x.data(), x.size() * sizeof(float));
+    auto want = [&](int64_t e, int64_t r, int xrow) {
+      std::vector<uint8_t> act(ops::row_bytes(kt.act_type, k));
+      if (kt.act_type == DType::F32) {
+        std::memcpy(act.data(), x.data() + xrow * k, k * sizeof(float));
+      } else {
+        ops::scalar_table()[kt.act_type].quantize_row(x.data() + xrow * k, act.data(), k);
+      }
+      float v;
+      kt.vec_dot(k, &v, w.data() + (e * n + r) * rb, act.data());
+      std::vector<float> wd(k);
+      kt.dequantize_row(w.data() + (e * n + r) * rb, wd.data(), k);
+      double mag = 0;
+      for (int64_t i = 0; i < k; i++) mag += std::fabs(double(wd[i]) * x[xrow * k + i]);
+      return std::pair{v, 1e-4 * mag + 1e-6};
+    };
+    const char* name = ops::type_info(uint32_t(t))->name;
+    for (bool per_pair : {false, true}) {
+      Buffer yb(dev, 6 * n * sizeof(float), Memory::kHost);
+      gpu::vk::Matvec::ExpertRows er;
+      er.rows = n;
+      er.ids = &idb;
+      er.ids_off = 2;
+      er.n_used = 2;
+      er.x_per_pair = per_pair;
+      gpu::vk::Recorder rec(dev);
+      mv.record_experts(rec, m, er, xb, 0, yb, 0, 6);
+      rec.submit_and_wait();
+      for (int q = 0; q < 6; q++)
+        for (int64_t r = 0; r < n; r++) {
+          const auto [v, tol] = want(ids[q], r, per_pair ? q : q / 2);
+          ASSERT_NEAR(static_cast<const float*>(yb.data())[q * n + r], v, tol)
+              << name << " pair " << q << " row " << r << (per_pair ? " (own rows)" : "");
+        }
+    }
+    Buffer yb(dev, 9 * n * sizeof(float), Memory::kHost);
+    gpu::vk::Matvec::ExpertRows er;
+    er.rows = n;
+    er.expert = 1;
+    gpu::vk::Recorder rec(dev);
+    mv.record_experts(rec, m, er, xb, 0, yb, 0, 9);
+    rec.submit_and_wait();
+    for (int q = 0; q < 9; q++)
+      for (int64_t r = 0; r < n; r++) {
+        const auto [v, tol] = want(1, r, q);
+        ASSERT_NEAR(static_cast<const float*>(yb.data())[q * n + r], v, tol)
+            << name << " expert 1, row " << q << " of x, output row " << r;
+      }
+  }
+}
+
 TEST(VulkanMatvec, RefusesTypesAndShapesItHasNoKernelFor) {
   Device& dev = device();
   EXPECT_FALSE(gpu::vk::matvec_supports(DType::Q8_1, 256));

@@ -28,6 +28,8 @@ bool vulkan_built();
 uint64_t device_free_bytes();
 // Whether the device is a CPU renderer (lavapipe); its name in *name.
 bool device_is_cpu(std::string* name);
+// The device's queue submissions so far (tests hold a decode step to one).
+uint64_t device_submissions();
 
 // The GPU's memory bandwidth (GB/s of bytes read plus written by device copies) and its name;
 // throws util::Error when there is no device.

@@ -19,10 +19,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include "engine/gpu/device_moe.h"
 #include "gpu/vulkan/device.h"
 #include "gpu/vulkan/matvec.h"
 #include "gpu/vulkan/vec_ops.h"
-#include "engine/nn/moe.h"
 #include "ops/blocks.h"
 #include "ops/kernels_impl.h"
 #include "ops/matmul.h"
@@ -38,6 +38,8 @@ uint64_t device_free_bytes() {
   throw util::Error("this build has no GPU support (built without libvulkan-dev and glslc)",
                     util::ErrorKind::kUnsupported);
 }
+
+uint64_t device_submissions() { return 0; }
 
 bool device_is_cpu(std::string*) {
   throw util::Error("this build has no GPU support (built without libvulkan-dev and glslc)",
@@ -61,6 +63,7 @@ namespace vk = ::gpu::vk;
 
 namespace {
 
+
 // The architectures whose forward uses only the blocks this backend records.
 bool arch_supported(const std::string& name) {
   for (const char* a : {"llama", "qwen2", "qwen3", "phi3", "gemma", "gemma2", "gemma3", "gpt-oss",
@@ -81,7 +84,9 @@ class VulkanBackend final : public DeviceBackend {
         matvec_(dev_, std::max(arch.shape().n_embd, std::max(arch.shape().n_ff, arch.shape().n_q())),
                 n_batch),
         ops_(dev_),
-        rec_(dev_) {
+        rec_(dev_),
+        moe_(dev_, matvec_, ops_, rec_, arch.shape(), n_batch,
+             [this](const float* p) { return twin(p); }) {
     const nn::Shape& sh = shape_;
     if (sh.head_dim_k != sh.head_dim_v)
       throw util::Error("vulkan: keys and values of different widths");
@@ -106,14 +111,10 @@ class VulkanBackend final : public DeviceBackend {
     table_ = vk::Buffer(dev_, n_batch * sizeof(vk::VecOps::TokenTable), vk::Memory::kHost);
     dirty_.assign(kv.n_seq(), false);
     // Sized now, so a step does not allocate: logits for one output per sequence (more only
-    // when a step asks), the MoE router's logits coming back and its grouping table.
+    // when a step asks).
     logits_rows_ = kv.n_seq();
     logits_dev_ = vk::Buffer(dev_, logits_rows_ * sh.n_vocab * 4, vk::Memory::kDevice);
     logits_out_ = vk::Buffer(dev_, logits_rows_ * sh.n_vocab * 4, vk::Memory::kHost);
-    if (sh.n_expert > 0) {
-      moe_back_ = vk::Buffer(dev_, n_batch * sh.n_expert * 4, vk::Memory::kHost);
-      moe_table_ = vk::Buffer(dev_, 2 * n_batch * sh.n_expert_used * 4, vk::Memory::kHost);
-    }
     kv_back_ = vk::Buffer(dev_, sh.n_layer * n_batch * 2 * n_kv * 4, vk::Memory::kHost);
     // The device KV cache of the layers this backend runs (the others' live on the host only).
     const size_t cache = static_cast<size_t>(kv.n_seq()) * kv.n_ctx() * n_kv * 4;
@@ -256,53 +257,11 @@ class VulkanBackend final : public DeviceBackend {
     linear(s, down, b.gate.data(), b.proj.data(), nullptr, -1);
   }
 
-  // The router runs on the device and its logits come back (the one host round trip of a
-  // MoE layer): the routing and grouping are the CPU's (nn::moe_route, nn::moe_group), then
-  // each selected expert's tokens are gathered, run through its matrices and weighted back
-  // into the projection rows, all recorded into the step's command buffer.
+  // The router runs here; DeviceMoe routes and runs the experts (engine/gpu/device_moe.h).
   void moe_ffn(nn::Step& s, const nn::MoeWeights& w, const nn::MoeParams& p) override {
-    nn::Scratch& b = *s.buf;
-    const int n = s.n_tokens;
-    const int64_t ne = p.n_expert, k = p.n_used;
-    const int64_t d = w.router->k, f = w.gate->first.n;
-    upload_experts(w, ne);
-    linear(s, *w.router, b.xn.data(), b.moe_logits.data(), w.router_b, -1);
-    const Loc ll = twin(b.moe_logits.data());
-    const size_t logit_bytes = static_cast<size_t>(n) * ne * 4;
-    if (moe_back_.size() < logit_bytes) moe_back_ = vk::Buffer(dev_, logit_bytes, vk::Memory::kHost);
-    rec_.copy(ll.buf, moe_back_, logit_bytes, ll.off * 4, 0);
-    rec_.submit_and_wait();
-    std::memcpy(b.moe_logits.data(), moe_back_.data(), logit_bytes);
-    nn::moe_route(b.moe_logits.data(), n, p, b.moe_sel.data(), b.moe_w.data());
-    nn::moe_group(b.moe_sel.data(), b.moe_w.data(), n, p, b.moe_start.data(), b.moe_fill.data(),
-                  b.moe_tokens.data(), b.moe_tw.data());
-    // The grouped tokens, then their weights, for the gather and scatter shaders.
-    const size_t nk = static_cast<size_t>(n) * k;
-    if (moe_table_.size() < 2 * nk * 4) moe_table_ = vk::Buffer(dev_, 2 * nk * 4, vk::Memory::kHost);
-    auto* table = static_cast<int32_t*>(moe_table_.data());
-    std::memcpy(table, b.moe_tokens.data(), nk * 4);
-    std::memcpy(table + nk, b.moe_tw.data(), nk * 4);
-    const Loc pl = twin(b.proj.data()), xl = twin(b.xn.data()), ml = twin(b.moe_x.data());
-    const Loc gl = twin(b.moe_g.data()), ul = twin(b.moe_u.data()), yl = twin(b.moe_y.data());
-    rec_.fill(pl.buf, pl.off * 4, static_cast<size_t>(n) * d * 4, 0);
-    const vk::VecOps::Glu act =
-        p.act == nn::ExpertAct::kSwiglu ? vk::VecOps::Glu::kSilu : vk::VecOps::Glu::kSwigluOai;
-    for (int64_t e = 0; e < ne; e++) {
-      const int32_t first = b.moe_start[e], m = b.moe_start[e + 1] - first;
-      if (m == 0) continue;
-      ops_.gather_rows(rec_, xl.buf, xl.off, u32(d), moe_table_, u32(first), ml.buf, ml.off,
-                       u32(d), u32(m));
-      linear(s, w.gate->expert(e), b.moe_x.data(), b.moe_g.data(), nullptr, m);
-      linear(s, w.up->expert(e), b.moe_x.data(), b.moe_u.data(), nullptr, m);
-      expert_bias(w.gate_b, e, f, gl, m);
-      expert_bias(w.up_b, e, f, ul, m);
-      ops_.glu(rec_, act, gl.buf, gl.off, ul.buf, ul.off, gl.buf, gl.off, u32(f * m), {}, p.alpha,
-               p.limit);
-      linear(s, w.down->expert(e), b.moe_g.data(), b.moe_y.data(), nullptr, m);
-      expert_bias(w.down_b, e, d, yl, m);
-      ops_.scatter_axpy(rec_, yl.buf, yl.off, moe_table_, u32(first), u32(nk), pl.buf, pl.off,
-                        u32(d), u32(d), u32(m));
-    }
+    moe_.upload(w, p.n_expert);
+    linear(s, *w.router, s.buf->xn.data(), s.buf->moe_logits.data(), w.router_b, -1);
+    moe_.ffn(s, w, p);
   }
 
   void split_rows(nn::Step& s, const float* src, int64_t width,
@@ -366,37 +325,18 @@ class VulkanBackend final : public DeviceBackend {
     size_t n;
     vk::Buffer buf;
   };
-  struct Loc {
-    vk::Buffer& buf;
-    uint32_t off;
-  };
+  using Loc = DeviceRow;
 
   static uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
 
-  // Every expert's matrices of a MoE layer on the device at its first step (the load's
-  // warm-up token), not only those its first tokens pick.
-  void upload_experts(const nn::MoeWeights& w, int64_t ne) {
-    if (!moe_uploaded_.insert(w.gate->first.data).second) return;
-    const int64_t d = w.router->k, f = w.gate->first.n;
-    for (int64_t e = 0; e < ne; e++) {
-      matrix(w.gate->expert(e));
-      matrix(w.up->expert(e));
-      matrix(w.down->expert(e));
-      for (const auto& [bias, width] : {std::pair{w.gate_b, f}, {w.up_b, f}, {w.down_b, d}})
-        if (bias != nullptr && bias->present()) vector_at(bias->data + e * width, width);
-    }
-  }
-
-  // rows (m of width floats at l) += bias, every row in one dispatch.
-  void add_bias(const Loc& l, const vk::Buffer& bias, int64_t width, int m) {
-    ops_.add(rec_, l.buf, l.off, bias, 0, l.buf, l.off, u32(width), u32(m), u32(width), 0,
+  // rows (m of width floats at l) += the width floats of bias from b_off, every row in one
+  // dispatch.
+  void add_bias(const Loc& l, const vk::Buffer& bias, int64_t b_off, int64_t width, int m) {
+    ops_.add(rec_, l.buf, l.off, bias, u32(b_off), l.buf, l.off, u32(width), u32(m), u32(width), 0,
              u32(width));
   }
-
-  // rows (m of width floats at l) += expert e's slice of a stacked bias, when there is one.
-  void expert_bias(const nn::Vector* bias, int64_t e, int64_t width, const Loc& l, int m) {
-    if (bias != nullptr && bias->present())
-      add_bias(l, vector_at(bias->data + e * width, width), width, m);
+  void add_bias(const Loc& l, const vk::Buffer& bias, int64_t width, int m) {
+    add_bias(l, bias, 0, width, m);
   }
 
   // The device twin of the Scratch row that p points into, and p's offset in floats.
@@ -410,21 +350,10 @@ class VulkanBackend final : public DeviceBackend {
   const vk::DeviceMatrix& matrix(const nn::Matrix& w) {
     auto it = matrices_.find(w.data);
     if (it != matrices_.end()) return it->second;
-    const void* rows = w.data;
-    std::vector<uint8_t> plain;
-    if (w.layout == ops::Layout::kRows8) {  // packed for the CPU: back to plain rows
-      const ops::Kernels* kt = ops::kernels(w.type);
-      if (kt == nullptr || kt->unpack8 == nullptr)
-        throw util::Error("vulkan: packed weights without an unpack kernel");
-      const size_t rb = ops::row_bytes(w.type, w.k);
-      const int64_t pr = kt->pack_rows;
-      plain.resize(rb * w.n);
-      const auto* base = static_cast<const uint8_t*>(w.data);
-      for (int64_t r = 0; r < w.n; r++)
-        kt->unpack8(base + (r / pr) * pr * rb, static_cast<int>(r % pr), plain.data() + r * rb, w.k);
-      rows = plain.data();
-    }
-    return matrices_.emplace(w.data, vk::upload(dev_, rows, w.type, w.k, w.n)).first->second;
+    const std::vector<uint8_t> plain = plain_rows(w);
+    return matrices_
+        .emplace(w.data, vk::upload(dev_, plain.empty() ? w.data : plain.data(), w.type, w.k, w.n))
+        .first->second;
   }
 
   const vk::Buffer& vector(const nn::Vector& v, int64_t n) { return vector_at(v.data, n); }
@@ -506,8 +435,7 @@ class VulkanBackend final : public DeviceBackend {
   int64_t cs_cap_ = 0, cs_used_ = 0;
   bool kv_dirty_ = false, want_logits_ = false;
   float softcap_ = 0.0f;  // of the step's logits (output_logits), applied once they are back
-  vk::Buffer moe_back_, moe_table_;  // router logits coming back; grouped tokens and weights
-  std::unordered_set<const void*> moe_uploaded_;  // MoE layers whose experts are uploaded
+  DeviceMoe moe_;
   std::vector<bool> dirty_;  // per sequence: edited on the host since the last step
 };
 
@@ -516,6 +444,8 @@ class VulkanBackend final : public DeviceBackend {
 bool vulkan_built() { return true; }
 
 uint64_t device_free_bytes() { return vk::Device::get().free_memory(); }
+
+uint64_t device_submissions() { return vk::Device::get().submissions(); }
 
 bool device_is_cpu(std::string* name) {
   const vk::Device& dev = vk::Device::get();

@@ -503,6 +503,7 @@ void Recorder::submit_and_wait() {
   si.pCommandBuffers = &cmd_;
   {
     std::lock_guard<std::mutex> lock(dev_.queue_mutex());
+    dev_.count_submission();
     const VkResult sr = injected_loss() ? VK_ERROR_DEVICE_LOST
                                         : vkQueueSubmit(dev_.queue(), 1, &si, fence_);
     if (sr != VK_SUCCESS) {  // nothing was submitted: the recorder is ready for the next step

@@ -140,10 +140,15 @@ class Device {
   // (VK_EXT_memory_budget) where it reports them, else the largest device-local heap less
   // this process's device buffers.
   uint64_t free_memory() const;
+  // Queue submissions so far (each Recorder::submit_and_wait): what tests count to hold a
+  // step to one.
+  uint64_t submissions() const { return submissions_.load(); }
+  void count_submission() { submissions_++; }
   // Buffers count their device-local bytes here (positive on allocation, negative on free).
   void charge(int64_t bytes) { allocated_ += bytes; }
 
  private:
+  std::atomic<uint64_t> submissions_{0};
   Device();
   std::mutex queue_mu_;
   DeviceInfo info_;

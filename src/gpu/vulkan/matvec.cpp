@@ -17,7 +17,12 @@ struct Push {
   uint32_t k, n, scale_off, x_off, y_off, x_stride, y_stride;
 };
 struct MatmatPush {
-  uint32_t k, n, scale_off, x_off, y_off, x_stride, y_stride, n_tokens;
+  uint32_t k, n, scale_off, x_off, y_off, x_stride, y_stride, n_tokens, row0;
+};
+struct ExpertPush {
+  uint32_t k, n, scale_off, x_off, y_off, x_stride, y_stride, n_used, x_per_pair;
+  int32_t expert;
+  uint32_t ids_off;
 };
 struct QuantizePush {
   uint32_t k, block, x_off, round_d, x_stride;
@@ -160,49 +165,88 @@ struct Matvec::Impl {
         max_tokens(tokens),
         act(d, ((k / 4 + k / 32) * tokens + 4) * 4, Memory::kDevice),
         kernels(d) {}
-  const Kernel& kernel(const char* name, int n_buffers, uint32_t push_bytes) {
+  const Kernel& kernel(const std::string& name, int n_buffers, uint32_t push_bytes) {
     return kernels.get(name, n_buffers, push_bytes);
   }
+  const Buffer& input(Recorder& rec, const TypeLayout& tl, const DeviceMatrix& m, const Buffer& x,
+                      uint32_t x_off, uint32_t x_rows, uint32_t x_stride);
 };
 
 Matvec::Matvec(Device& dev, int64_t max_k, int64_t max_tokens)
     : impl_(std::make_unique<Impl>(dev, max_k, max_tokens)) {}
 Matvec::~Matvec() = default;
 
+// The activations the shader reads: x itself (float types), or x_rows rows of it quantized
+// into the act buffer.
+const Buffer& Matvec::Impl::input(Recorder& rec, const TypeLayout& tl, const DeviceMatrix& m,
+                                  const Buffer& x, uint32_t x_off, uint32_t x_rows,
+                                  uint32_t x_stride) {
+  if (m.k > max_k || x_rows > max_tokens || x_rows > kMaxGroups)
+    throw util::Error("vulkan: more than the matvec was sized for");
+  if (tl.act_block == 0) return x;
+  const QuantizePush q{static_cast<uint32_t>(m.k), tl.act_block, x_off, tl.act_block == 32,
+                       x_stride};
+  const auto blocks = static_cast<uint32_t>(std::min<int64_t>(m.k / tl.act_block, kMaxGroups));
+  rec.dispatch(kernel("quantize_q8", 2, sizeof q), {&x, &act}, &q, blocks, x_rows);
+  return act;
+}
+
 void Matvec::record(Recorder& rec, const DeviceMatrix& m, const Buffer& x, uint32_t x_off,
                     Buffer& y, uint32_t y_off, uint32_t n_tokens, uint32_t x_stride,
                     uint32_t y_stride) {
   const TypeLayout& tl = *layout_of(m.type);
-  if (m.k > impl_->max_k || n_tokens > impl_->max_tokens || n_tokens > kMaxGroups)
-    throw util::Error("vulkan: more than the matvec was sized for");
   if (n_tokens == 0) return;
   if (x_stride == 0) x_stride = static_cast<uint32_t>(m.k);
   if (y_stride == 0) y_stride = static_cast<uint32_t>(m.n);
-  const Buffer* in = &x;
-  if (tl.act_block > 0) {
-    const QuantizePush q{static_cast<uint32_t>(m.k), tl.act_block, x_off, tl.act_block == 32,
-                         x_stride};
-    const auto blocks = static_cast<uint32_t>(std::min<int64_t>(m.k / tl.act_block, kMaxGroups));
-    rec.dispatch(impl_->kernel("quantize_q8", 2, sizeof q), {&x, &impl_->act}, &q, blocks,
-                 n_tokens);
-    in = &impl_->act;
-  }
+  const Buffer* in = &impl_->input(rec, tl, m, x, x_off, n_tokens, x_stride);
   if (use_matmat(m, n_tokens)) {
     const MatmatPush push{static_cast<uint32_t>(m.k), static_cast<uint32_t>(m.n),
-                          m.scale_word_off, x_off, y_off, x_stride, y_stride, n_tokens};
+                          m.scale_word_off, x_off, y_off, x_stride, y_stride, n_tokens, 0};
     rec.dispatch(impl_->kernel(tl.matmat, 3, sizeof push), {&m.buf, in, &y}, &push,
                  static_cast<uint32_t>((m.n + kTileRows - 1) / kTileRows),
                  (n_tokens + kTileTokens - 1) / kTileTokens);
     return;
   }
-  const Push push{static_cast<uint32_t>(m.k), static_cast<uint32_t>(m.n), m.scale_word_off, x_off,
-                  y_off, x_stride, y_stride};
   // A workgroup per row on a GPU; a CPU device (lavapipe) runs workgroups one after another on
   // its threads at a cost each, so there every workgroup takes many rows (the shaders loop).
   const int64_t max_groups = impl_->dev.info().is_cpu ? kCpuDeviceGroups : kMaxGroups;
+  const Push push{static_cast<uint32_t>(m.k), static_cast<uint32_t>(m.n), m.scale_word_off, x_off,
+                  y_off, x_stride, y_stride};
   const uint32_t groups = static_cast<uint32_t>(std::min<int64_t>(m.n, max_groups));
   rec.dispatch(impl_->kernel(tl.shader, 3, sizeof push), {&m.buf, in, &y}, &push, groups,
                n_tokens);
+}
+
+void Matvec::record_experts(Recorder& rec, const DeviceMatrix& m, const ExpertRows& er,
+                            const Buffer& x, uint32_t x_off, Buffer& y, uint32_t y_off,
+                            uint32_t n_pairs, uint32_t x_stride, uint32_t y_stride) {
+  const TypeLayout& tl = *layout_of(m.type);
+  if (n_pairs == 0) return;
+  if (er.rows <= 0 || m.n % er.rows != 0 || er.n_used == 0 ||
+      (er.expert >= 0 && (er.expert + 1) * er.rows > m.n) || (er.expert < 0 && er.ids == nullptr))
+    throw util::Error("vulkan: expert rows outside the stacked matrix");
+  if (x_stride == 0) x_stride = static_cast<uint32_t>(m.k);
+  if (y_stride == 0) y_stride = static_cast<uint32_t>(er.rows);
+  const uint32_t x_rows = er.x_per_pair ? n_pairs : (n_pairs + er.n_used - 1) / er.n_used;
+  const Buffer* in = &impl_->input(rec, tl, m, x, x_off, x_rows, x_stride);
+  DeviceMatrix one = {m.type, m.k, er.rows, m.scale_word_off, {}};  // shape only, for the check
+  if (er.expert >= 0 && er.x_per_pair && use_matmat(one, n_pairs)) {
+    const MatmatPush push{static_cast<uint32_t>(m.k), static_cast<uint32_t>(er.rows),
+                          m.scale_word_off, x_off, y_off, x_stride, y_stride, n_pairs,
+                          static_cast<uint32_t>(er.expert * er.rows)};
+    rec.dispatch(impl_->kernel(tl.matmat, 3, sizeof push), {&m.buf, in, &y}, &push,
+                 static_cast<uint32_t>((er.rows + kTileRows - 1) / kTileRows),
+                 (n_pairs + kTileTokens - 1) / kTileTokens);
+    return;
+  }
+  const ExpertPush push{static_cast<uint32_t>(m.k), static_cast<uint32_t>(er.rows),
+                        m.scale_word_off, x_off, y_off, x_stride, y_stride, er.n_used,
+                        er.x_per_pair ? 1u : 0u, er.expert, er.ids_off};
+  const int64_t max_groups = impl_->dev.info().is_cpu ? kCpuDeviceGroups : kMaxGroups;
+  const uint32_t groups = static_cast<uint32_t>(std::min<int64_t>(er.rows, max_groups));
+  const Buffer* ids = er.ids != nullptr ? er.ids : &m.buf;  // unread with a fixed expert
+  rec.dispatch(impl_->kernel(std::string(tl.shader) + "_id", 4, sizeof push),
+               {&m.buf, in, &y, ids}, &push, groups, n_pairs);
 }
 
 bool use_matmat(const DeviceMatrix& m, uint32_t n_tokens) {

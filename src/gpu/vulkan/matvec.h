@@ -47,6 +47,22 @@ class Matvec {
               uint32_t y_off, uint32_t n_tokens = 1, uint32_t x_stride = 0,
               uint32_t y_stride = 0);
 
+  // The experts of a MoE layer: m holds every expert's [k, rows] matrix stacked (expert e's
+  // rows from e * rows). Pair q (of n_pairs) takes `expert` (>= 0), or ids[ids_off + q] (the
+  // device's routing), and its activations are x row q (x_per_pair) or row q / n_used (its
+  // token's); for r < rows, y[y_off + q * y_stride + r] = dot(row e_q * rows + r of m, them).
+  struct ExpertRows {
+    int64_t rows = 0;
+    int32_t expert = -1;
+    const Buffer* ids = nullptr;
+    uint32_t ids_off = 0;
+    uint32_t n_used = 1;
+    bool x_per_pair = true;
+  };
+  void record_experts(Recorder& rec, const DeviceMatrix& m, const ExpertRows& er, const Buffer& x,
+                      uint32_t x_off, Buffer& y, uint32_t y_off, uint32_t n_pairs,
+                      uint32_t x_stride = 0, uint32_t y_stride = 0);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

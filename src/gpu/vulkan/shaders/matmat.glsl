@@ -15,7 +15,7 @@ layout(std430, binding = 1) readonly buffer X { uint x[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
 layout(push_constant) uniform P {
   uint k; uint n; uint scale_off; uint x_off; uint y_off; uint x_stride; uint y_stride;
-  uint n_tokens;
+  uint n_tokens; uint row0;  // row0: the first weight row (an expert of a stacked matrix)
 } p;
 
 const uint BM = 32u, BN = 32u, BK = 32u;
@@ -182,7 +182,7 @@ void main() {
   float v[16];
   for (uint kb = 0; kb < p.k / BK; kb++) {
     if (row0 + lr < p.n) {
-      dequant16(row0 + lr, kb, lh, v);
+      dequant16(p.row0 + row0 + lr, kb, lh, v);
     } else {
       for (uint j = 0; j < 16; j++) v[j] = 0.0;
     }

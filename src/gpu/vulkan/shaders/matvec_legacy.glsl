@@ -11,12 +11,10 @@ layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer A { uint a[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
-layout(push_constant) uniform P {
-  uint k; uint n; uint scale_off; uint x_off; uint y_off; uint x_stride; uint y_stride;
-} p;
+#include "matvec_io.glsl"
 
-// Token gl_WorkGroupID.y's quantized activations (quantize_q8.comp's rows).
-uint abase() { return gl_WorkGroupID.y * (p.k / 4 + p.k / 32); }
+// The quantized activations of x_row() (quantize_q8.comp's rows).
+uint abase() { return x_row() * (p.k / 4 + p.k / 32); }
 #include "row_sum.glsl"
 
 #if TYPE == 4
@@ -39,7 +37,8 @@ uint byte_at(uint base, uint i) { return (w[base + i / 4] >> (8 * (i % 4))) & 0x
 void main() {
   const uint lid = gl_LocalInvocationID.x;
   const uint nb = p.k / 32;
-  for (uint row = gl_WorkGroupID.x; row < p.n; row += gl_NumWorkGroups.x) {
+  for (uint lr = gl_WorkGroupID.x; lr < p.n; lr += gl_NumWorkGroups.x) {
+    const uint row = expert_row0() + lr;  // the weight row
     float acc = 0.0;
     for (uint b = lid; b < nb; b += 64) {
       const uint base = SLOT * (row * nb + b);
@@ -81,6 +80,6 @@ void main() {
 #endif
     }
     const float total = row_sum(acc);
-    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + row] = total;
+    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + lr] = total;
   }
 }

@@ -1,0 +1,23 @@
+// The body of matvec_f16.comp and matvec_f16_id.comp (matvec_io.glsl).
+// F16 rows, two elements to a word (k even), row at words row * k / 2. See matvec_q4_0.comp.
+layout(local_size_x = 64) in;
+layout(std430, binding = 0) readonly buffer W { uint w[]; };
+layout(std430, binding = 1) readonly buffer X { float x[]; };
+layout(std430, binding = 2) buffer Y { float y[]; };
+#include "matvec_io.glsl"
+#include "row_sum.glsl"
+
+void main() {
+  const uint lid = gl_LocalInvocationID.x;
+  const uint words = p.k / 2;
+  for (uint lr = gl_WorkGroupID.x; lr < p.n; lr += gl_NumWorkGroups.x) {
+    const uint row = expert_row0() + lr;  // the weight row
+    float acc = 0.0;
+    for (uint i = lid; i < words; i += 64) {
+      const vec2 v = unpackHalf2x16(w[row * words + i]);
+      acc += v.x * x[p.x_off + x_row() * p.x_stride + 2 * i] + v.y * x[p.x_off + x_row() * p.x_stride + 2 * i + 1];
+    }
+    const float total = row_sum(acc);
+    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + lr] = total;
+  }
+}

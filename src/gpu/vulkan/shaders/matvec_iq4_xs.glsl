@@ -1,0 +1,64 @@
+// The body of matvec_iq4_xs.comp and matvec_iq4_xs_id.comp (matvec_io.glsl).
+// IQ4_XS weights as stored (a 136-byte super-block is 34 words: d | scales_h, 4 bytes of
+// scales_l, 128 code bytes) at 34 * (row * nb + b), against Q8_K-quantized activations
+// (quantize_q8.comp), as the CPU's dot: d_a * d * sum((ls - 32) * sum(kIq4nlValues[q] * a))
+// per super-block, sub-block i's 6-bit ls the nibble i % 2 of scales_l[i / 2] with bits
+// 2i..2i+1 of scales_h above it; its element j < 16 the low nibble of code byte 16i + j,
+// element j + 16 the high nibble. One invocation per sub-block; a super-block's 8 integer
+// sums meet in shared memory.
+layout(local_size_x = 64) in;
+layout(std430, binding = 0) readonly buffer W { uint w[]; };
+layout(std430, binding = 1) readonly buffer A { uint a[]; };
+layout(std430, binding = 2) buffer Y { float y[]; };
+#include "matvec_io.glsl"
+
+uint abase() { return x_row() * (p.k / 4 + p.k / 32); }
+#include "row_sum.glsl"
+shared int isums[64];
+
+const uint kWords = 34u;
+const int kValues[16] =
+    int[16](-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+
+int sub_block(uint row, uint nb, uint b, uint i) {
+  const uint base = kWords * (row * nb + b);
+  const uint lo = (w[base + 1] >> (8 * (i / 2) + 4 * (i % 2))) & 15u;
+  const uint hi = (w[base] >> (16 + 2 * i)) & 3u;
+  const int ls = int(lo | (hi << 4)) - 32;
+  int dot = 0;
+  for (uint q = 0; q < 4; q++) {
+    const uint c = w[base + 2 + 4 * i + q];  // code bytes 16i + 4q .. 16i + 4q + 3
+    const int alo = int(a[abase() + 64 * b + 8 * i + q]);
+    const int ahi = int(a[abase() + 64 * b + 8 * i + 4 + q]);
+    for (uint t = 0; t < 4; t++) {
+      const uint byte = (c >> (8 * t)) & 0xffu;
+      dot += kValues[byte & 15u] * bitfieldExtract(alo, int(8 * t), 8) +
+             kValues[byte >> 4] * bitfieldExtract(ahi, int(8 * t), 8);
+    }
+  }
+  return ls * dot;
+}
+
+void main() {
+  const uint lid = gl_LocalInvocationID.x;
+  const uint nb = p.k / 256;
+  for (uint lr = gl_WorkGroupID.x; lr < p.n; lr += gl_NumWorkGroups.x) {
+    const uint row = expert_row0() + lr;  // the weight row
+    float acc = 0.0;
+    for (uint u0 = 0; u0 < nb * 8; u0 += 64) {  // uniform trip count: barriers inside
+      const uint u = u0 + lid;
+      const uint b = u / 8;
+      isums[lid] = u < nb * 8 ? sub_block(row, nb, b, u % 8) : 0;
+      barrier();
+      if (u < nb * 8 && u % 8 == 0) {
+        int is = 0;
+        for (uint i = 0; i < 8; i++) is += isums[lid + i];
+        const float d = unpackHalf2x16(w[kWords * (row * nb + b)]).x;
+        acc += uintBitsToFloat(a[abase() + p.k / 4 + b]) * d * float(is);
+      }
+      barrier();
+    }
+    const float total = row_sum(acc);
+    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + lr] = total;
+  }
+}

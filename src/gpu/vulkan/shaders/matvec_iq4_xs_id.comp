@@ -1,0 +1,5 @@
+#version 450
+// As matvec_iq4_xs.comp, for the experts of a MoE layer (matvec_io.glsl).
+#extension GL_GOOGLE_include_directive : require
+#define EXPERT_IDS 1
+#include "matvec_iq4_xs.glsl"

@@ -1,0 +1,6 @@
+#version 450
+// As matvec_mxfp4.comp, for the experts of a MoE layer (matvec_io.glsl).
+#extension GL_GOOGLE_include_directive : require
+#define EXPERT_IDS 1
+#define TYPE 4
+#include "matvec_legacy.glsl"

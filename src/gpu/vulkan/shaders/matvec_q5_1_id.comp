@@ -1,0 +1,6 @@
+#version 450
+// As matvec_q5_1.comp, for the experts of a MoE layer (matvec_io.glsl).
+#extension GL_GOOGLE_include_directive : require
+#define EXPERT_IDS 1
+#define TYPE 51
+#include "matvec_legacy.glsl"

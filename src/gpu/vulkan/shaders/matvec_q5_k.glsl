@@ -1,0 +1,78 @@
+// The body of matvec_q5_k.comp and matvec_q5_k_id.comp (matvec_io.glsl).
+// Q5_K weights as stored (a 176-byte super-block is 44 words: d|dmin, 12 scale bytes, 32
+// high-bit bytes, 128 low-nibble bytes) at 44 * (row * nb + b): element l of sub-block s is
+// its nibble (as Q4_K's) plus 16 * bit s of high-bit byte l. Otherwise as matvec_q4_k.comp.
+layout(local_size_x = 64) in;
+layout(std430, binding = 0) readonly buffer W { uint w[]; };
+layout(std430, binding = 1) readonly buffer A { uint a[]; };
+layout(std430, binding = 2) buffer Y { float y[]; };
+#include "matvec_io.glsl"
+
+// The quantized activations of x_row() (quantize_q8.comp's rows).
+uint abase() { return x_row() * (p.k / 4 + p.k / 32); }
+#include "row_sum.glsl"
+shared int isums[64], msums[64];
+
+const uint kWords = 44u;  // per super-block
+const uint kCodes = 12u;  // word of the first low-nibble byte
+
+uint byte_at(uint base, uint i) { return (w[base + i / 4] >> (8 * (i % 4))) & 0xffu; }
+
+// sc * sum(q * a) and m * sum(a) over sub-block s of super-block b of `row`.
+ivec2 sub_block(uint row, uint nb, uint b, uint s) {
+  const uint base = kWords * (row * nb + b);
+  const uint sb = base + 1;  // scale bytes 0..11
+  uint sc, m;
+  if (s < 4) {
+    sc = byte_at(sb, s) & 63u;
+    m = byte_at(sb, s + 4) & 63u;
+  } else {
+    sc = (byte_at(sb, s + 4) & 15u) | ((byte_at(sb, s - 4) >> 6) << 4);
+    m = (byte_at(sb, s + 4) >> 4) | ((byte_at(sb, s) >> 6) << 4);
+  }
+  const uint qb = base + kCodes + 8 * (s / 2);  // the 32 nibble bytes of this pair of sub-blocks
+  const uint shift = 4 * (s % 2);
+  const uint ab = 64 * b + 8 * s;               // the sub-block's activation code words
+  int dot = 0, asum = 0;
+  for (uint i = 0; i < 8; i++) {
+    const uint q = w[qb + i];
+    const uint hb = w[base + 4 + i]  /* high-bit bytes 4i..4i+3 */;
+    const int qa = int(a[abase() + ab + i]);
+    for (uint j = 0; j < 4; j++) {
+      const int av = bitfieldExtract(qa, int(8 * j), 8);
+      const uint code = ((q >> (8 * j + shift)) & 15u) | (((hb >> (8 * j + s)) & 1u) << 4);
+      dot += int(code) * av;
+      asum += av;
+    }
+  }
+  return ivec2(int(sc) * dot, int(m) * asum);
+}
+
+void main() {
+  const uint lid = gl_LocalInvocationID.x;
+  const uint nb = p.k / 256;
+  for (uint lr = gl_WorkGroupID.x; lr < p.n; lr += gl_NumWorkGroups.x) {
+    const uint row = expert_row0() + lr;  // the weight row
+    float acc = 0.0;
+    for (uint u0 = 0; u0 < nb * 8; u0 += 64) {  // uniform trip count: barriers inside
+      const uint u = u0 + lid;
+      const uint b = u / 8, s = u % 8;
+      const ivec2 r = u < nb * 8 ? sub_block(row, nb, b, s) : ivec2(0);
+      isums[lid] = r.x;
+      msums[lid] = r.y;
+      barrier();
+      if (u < nb * 8 && s == 0) {
+        int is = 0, ms = 0;
+        for (uint i = 0; i < 8; i++) {
+          is += isums[lid + i];
+          ms += msums[lid + i];
+        }
+        const vec2 dm = unpackHalf2x16(w[kWords * (row * nb + b)]);
+        acc += uintBitsToFloat(a[abase() + p.k / 4 + b]) * (dm.x * float(is) - dm.y * float(ms));
+      }
+      barrier();
+    }
+    const float total = row_sum(acc);
+    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + lr] = total;
+  }
+}
