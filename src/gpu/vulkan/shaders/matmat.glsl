@@ -23,6 +23,7 @@ shared float As[BK][BM + 1];
 shared float Bs[BK][BN + 1];
 
 uint byte_at(uint base, uint i) { return (w[base + i / 4] >> (8 * (i % 4))) & 0xffu; }
+#include "k_scales.glsl"
 
 #if TYPE == 3200  // F32 rows
 void dequant16(uint row, uint kb, uint h, out float v[16]) {
@@ -117,14 +118,8 @@ void dequant16(uint row, uint kb, uint h, out float v[16]) {
   const uint base = 44 * (row * (p.k / 256) + b), codes = base + 12;
 #endif
   const uint sb = base + 1;  // scale bytes 0..11
-  uint sc, m;
-  if (s < 4) {
-    sc = byte_at(sb, s) & 63u;
-    m = byte_at(sb, s + 4) & 63u;
-  } else {
-    sc = (byte_at(sb, s + 4) & 15u) | ((byte_at(sb, s - 4) >> 6) << 4);
-    m = (byte_at(sb, s + 4) >> 4) | ((byte_at(sb, s) >> 6) << 4);
-  }
+  const uvec2 scm = k_scale_min(sb, s);
+  const uint sc = scm.x, m = scm.y;
   const vec2 dm = unpackHalf2x16(w[base]);
   const float dsc = dm.x * float(sc), dmm = dm.y * float(m);
   const uint qb = codes + 8 * (s / 2), shift = 4 * (s % 2);
@@ -137,7 +132,7 @@ void dequant16(uint row, uint kb, uint h, out float v[16]) {
     v[j] = dsc * float(q) - dmm;
   }
 }
-#elif TYPE == 1006  // Q6_K super-blocks padded to 53 words (see matvec_q6_k.comp)
+#elif TYPE == 1006  // Q6_K super-blocks padded to 53 words (see matvec_q6_k.glsl)
 void dequant16(uint row, uint kb, uint h, out float v[16]) {
   const uint b = kb / 8, hh = (kb % 8) / 4, c = kb % 4;
   const uint base = 53 * (row * (p.k / 256) + b);

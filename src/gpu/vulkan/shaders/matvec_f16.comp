@@ -1,3 +1,4 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "matvec_f16.glsl"
+#define BF16 0
+#include "matvec_f16_bf16.glsl"

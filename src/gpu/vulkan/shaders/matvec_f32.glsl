@@ -1,5 +1,5 @@
 // The body of matvec_f32.comp and matvec_f32_id.comp (matvec_io.glsl).
-// F32 rows, row at words row * k. See matvec_q4_0.comp.
+// F32 rows, row at words row * k. See matvec_q4_0_q8_0.glsl.
 layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer W { float w[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };

@@ -2,4 +2,5 @@
 // As matvec_q5_k.comp, for the experts of a MoE layer (matvec_io.glsl).
 #extension GL_GOOGLE_include_directive : require
 #define EXPERT_IDS 1
-#include "matvec_q5_k.glsl"
+#define Q5 1
+#include "matvec_q4_k_q5_k.glsl"

@@ -1,7 +1,7 @@
 // The body of matvec_q6_k.comp and matvec_q6_k_id.comp (matvec_io.glsl).
 // Q6_K weights in the upload layout (each 210-byte super-block padded to 53 words: ql 32
 // words, qh 16, scales 4, d in the low half of the last) at 53 * (row * nb + b), against
-// Q8_K-quantized activations (see matvec_q4_k.comp): d_a * d * sum(scale * sum(q * a)). One
+// Q8_K-quantized activations (see matvec_q4_k_q5_k.glsl): d_a * d * sum(scale * sum(q * a)). One
 // invocation per 32 elements (half h, quarter c): element 128h + 32c + l takes the low
 // (c < 2) or high nibble of ql[64h + l + 32 (c % 2)] and bits 2c..2c+1 of qh[32h + l],
 // minus 32, with scale (128h + 32c + l) / 16.

@@ -1,3 +1,4 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
-#include "matvec_q8_0.glsl"
+#define Q8 1
+#include "matvec_q4_0_q8_0.glsl"

@@ -2,4 +2,5 @@
 // As matvec_q8_0.comp, for the experts of a MoE layer (matvec_io.glsl).
 #extension GL_GOOGLE_include_directive : require
 #define EXPERT_IDS 1
-#include "matvec_q8_0.glsl"
+#define Q8 1
+#include "matvec_q4_0_q8_0.glsl"

@@ -1,4 +1,4 @@
-// The body of matvec_q4_k.comp and matvec_q4_k_id.comp (matvec_io.glsl).
+// The body of matvec_q4_k/q5_k.comp and their _id twins (matvec_io.glsl), with Q5 0 or 1.
 // Q4_K weights as stored (a 144-byte super-block is 36 words: d|dmin, 12 scale bytes, 128
 // code bytes) at 36 * (row * nb + b), against Q8_K-quantized activations (quantize_q8.comp:
 // codes from word 0, one f32 scale per 256 from word k / 4), as the CPU's dot:
@@ -6,6 +6,8 @@
 // per 32-element sub-block: 64 of them cover 8 super-blocks; a super-block's 8 integer sums
 // meet in shared memory so its float terms are formed once, as on the CPU (the d and dmin
 // terms nearly cancel: rounding each sub-block's on its own costs precision).
+// Q5_K (a 176-byte super-block is 44 words: d|dmin, 12 scale bytes, 32 high-bit bytes, 128
+// low-nibble bytes): element l of sub-block s is its nibble plus 16 * bit s of high-bit byte l.
 layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer A { uint a[]; };
@@ -17,30 +19,34 @@ uint abase() { return x_row() * (p.k / 4 + p.k / 32); }
 #include "row_sum.glsl"
 shared int isums[64], msums[64];
 
-const uint kWords = 36u;  // per super-block
-const uint kCodes = 4u;  // word of the first low-nibble byte
+#if Q5
+const uint kWords = 44u;  // per super-block
+const uint kCodes = 12u;  // word of the first low-nibble byte
+#else
+const uint kWords = 36u;
+const uint kCodes = 4u;
+#endif
 
 uint byte_at(uint base, uint i) { return (w[base + i / 4] >> (8 * (i % 4))) & 0xffu; }
+#include "k_scales.glsl"
 
 // sc * sum(q * a) and m * sum(a) over sub-block s of super-block b of `row`.
 ivec2 sub_block(uint row, uint nb, uint b, uint s) {
   const uint base = kWords * (row * nb + b);
   const uint sb = base + 1;  // scale bytes 0..11
-  uint sc, m;
-  if (s < 4) {
-    sc = byte_at(sb, s) & 63u;
-    m = byte_at(sb, s + 4) & 63u;
-  } else {
-    sc = (byte_at(sb, s + 4) & 15u) | ((byte_at(sb, s - 4) >> 6) << 4);
-    m = (byte_at(sb, s + 4) >> 4) | ((byte_at(sb, s) >> 6) << 4);
-  }
+  const uvec2 scm = k_scale_min(sb, s);
+  const uint sc = scm.x, m = scm.y;
   const uint qb = base + kCodes + 8 * (s / 2);  // the 32 nibble bytes of this pair of sub-blocks
   const uint shift = 4 * (s % 2);
   const uint ab = 64 * b + 8 * s;               // the sub-block's activation code words
   int dot = 0, asum = 0;
   for (uint i = 0; i < 8; i++) {
     const uint q = w[qb + i];
-    const uint hb = 0u  /* no high bits */;
+#if Q5
+    const uint hb = w[base + 4 + i];  // high-bit bytes 4i..4i+3
+#else
+    const uint hb = 0u;
+#endif
     const int qa = int(a[abase() + ab + i]);
     for (uint j = 0; j < 4; j++) {
       const int av = bitfieldExtract(qa, int(8 * j), 8);

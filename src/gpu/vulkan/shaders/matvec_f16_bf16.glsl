@@ -1,6 +1,6 @@
-// The body of matvec_bf16.comp and matvec_bf16_id.comp (matvec_io.glsl).
-// BF16 rows, two elements to a word (k even), row at words row * k / 2: a bf16 is the high
-// half of an f32. See matvec_f16.comp.
+// The body of matvec_f16/bf16.comp and their _id twins (matvec_io.glsl), with BF16 0 or 1:
+// F16 or BF16 rows, two elements to a word (k even), row at words row * k / 2 (a bf16 is the
+// high half of an f32).
 layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer X { float x[]; };
@@ -15,9 +15,13 @@ void main() {
     const uint row = expert_row0() + lr;  // the weight row
     float acc = 0.0;
     for (uint i = lid; i < words; i += 64) {
-      const uint v = w[row * words + i];
-      acc += uintBitsToFloat(v << 16) * x[p.x_off + x_row() * p.x_stride + 2 * i] +
-             uintBitsToFloat(v & 0xffff0000u) * x[p.x_off + x_row() * p.x_stride + 2 * i + 1];
+#if BF16
+      const uint u = w[row * words + i];
+      const vec2 v = vec2(uintBitsToFloat(u << 16), uintBitsToFloat(u & 0xffff0000u));
+#else
+      const vec2 v = unpackHalf2x16(w[row * words + i]);
+#endif
+      acc += v.x * x[p.x_off + x_row() * p.x_stride + 2 * i] + v.y * x[p.x_off + x_row() * p.x_stride + 2 * i + 1];
     }
     const float total = row_sum(acc);
     if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + lr] = total;
