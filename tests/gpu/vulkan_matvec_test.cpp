@@ -188,6 +188,7 @@ TEST(VulkanMatvec, PromptTilesMatchTheScalarDotsForEveryTypeAndShape) {
               << tok << " row " << r;
         }
         EXPECT_TRUE(std::isnan(y[4 + tok * ys + s.n])) << "wrote between output rows";
+        EXPECT_TRUE(std::isnan(y[4 + tok * ys + s.n + 1])) << "wrote between output rows";
       }
     }
   }
@@ -234,7 +235,8 @@ TEST(VulkanMatvec, ExpertRowsMatchTheScalarDotsForEveryType) {
     };
     const char* name = ops::type_info(uint32_t(t))->name;
     for (bool per_pair : {false, true}) {
-      Buffer yb(dev, 6 * n * sizeof(float), Memory::kHost);
+      Buffer yb(dev, (6 * n + 1) * sizeof(float), Memory::kHost);
+      std::fill_n(static_cast<float*>(yb.data()), 6 * n + 1, NAN);
       gpu::vk::Matvec::ExpertRows er;
       er.rows = n;
       er.ids = &idb;
@@ -250,8 +252,10 @@ TEST(VulkanMatvec, ExpertRowsMatchTheScalarDotsForEveryType) {
           ASSERT_NEAR(static_cast<const float*>(yb.data())[q * n + r], v, tol)
               << name << " pair " << q << " row " << r << (per_pair ? " (own rows)" : "");
         }
+      EXPECT_TRUE(std::isnan(static_cast<const float*>(yb.data())[6 * n])) << "wrote past y";
     }
-    Buffer yb(dev, 9 * n * sizeof(float), Memory::kHost);
+    Buffer yb(dev, (9 * n + 1) * sizeof(float), Memory::kHost);
+    std::fill_n(static_cast<float*>(yb.data()), 9 * n + 1, NAN);
     gpu::vk::Matvec::ExpertRows er;
     er.rows = n;
     er.expert = 1;
@@ -264,6 +268,7 @@ TEST(VulkanMatvec, ExpertRowsMatchTheScalarDotsForEveryType) {
         ASSERT_NEAR(static_cast<const float*>(yb.data())[q * n + r], v, tol)
             << name << " expert 1, row " << q << " of x, output row " << r;
       }
+    EXPECT_TRUE(std::isnan(static_cast<const float*>(yb.data())[9 * n])) << "wrote past y";
   }
 }
 

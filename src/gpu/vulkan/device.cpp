@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "util/error.h"
+#include "util/log.h"
 
 namespace gpu::vk {
 
@@ -73,6 +74,7 @@ DeviceInfo describe(VkPhysicalDevice pd) {
   info.subgroup_arithmetic = (sub.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) != 0 &&
                              (sub.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) != 0;
   info.max_workgroups_x = p.limits.maxComputeWorkGroupCount[0];
+  info.max_storage_range = p.limits.maxStorageBufferRange;
   VkPhysicalDeviceMemoryProperties mem;
   vkGetPhysicalDeviceMemoryProperties(pd, &mem);
   for (uint32_t h = 0; h < mem.memoryHeapCount; h++) {
@@ -153,12 +155,16 @@ Device::Device() {
     for (int i : visible(static_cast<int>(all.size()))) {
       if (compute_family(all[i]) < 0) continue;
       const DeviceInfo d = describe(all[i]);
-      if (!d.subgroup_arithmetic) continue;
+      if (!d.subgroup_arithmetic) {
+        LOG_WARN("vulkan: {} passed over: no subgroup arithmetic in compute shaders", d.name);
+        continue;
+      }
       const int rank = d.discrete ? 3 : d.is_cpu ? 1 : 2;
       if (rank > best_rank) best = i, best_rank = rank;
     }
-    if (best < 0) throw util::Error(
-          "vulkan: no compute device with subgroup arithmetic (GGML_VK_VISIBLE_DEVICES)");
+    if (best < 0 && visible(static_cast<int>(all.size())).empty())
+      throw util::Error("vulkan: no compute device visible (GGML_VK_VISIBLE_DEVICES)");
+    if (best < 0) throw util::Error("vulkan: no compute device with subgroup arithmetic");
     physical_ = all[best];
     info_ = describe(physical_);
     family_ = static_cast<uint32_t>(compute_family(physical_));

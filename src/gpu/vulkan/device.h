@@ -111,6 +111,7 @@ struct DeviceInfo {
   uint32_t subgroup_size = 0;
   bool subgroup_arithmetic = false;  // subgroupAdd & co. in compute shaders (the matvecs use it)
   uint32_t max_workgroups_x = 0;
+  uint64_t max_storage_range = 0;  // the largest buffer a shader may bind (bytes)
 };
 
 class Device {

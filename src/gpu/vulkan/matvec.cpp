@@ -144,6 +144,10 @@ DeviceMatrix upload(Device& dev, const void* w, ops::DType t, int64_t k, int64_t
   const size_t bytes = words.size() * sizeof(uint32_t);
   if (bytes / 4 > UINT32_MAX)
     throw util::Error("vulkan: matrix too large for 32-bit word offsets");
+  if (bytes > dev.info().max_storage_range)
+    throw util::Error("vulkan: a " + std::to_string(bytes >> 20) + " MiB matrix is more than " +
+                      dev.info().name + " binds in one buffer (" +
+                      std::to_string(dev.info().max_storage_range >> 20) + " MiB)");
   Buffer staging(dev, bytes, Memory::kHost);
   std::memcpy(staging.data(), words.data(), bytes);
   m.buf = Buffer(dev, bytes, Memory::kDevice);
@@ -225,6 +229,7 @@ void Matvec::record_experts(Recorder& rec, const DeviceMatrix& m, const ExpertRo
   if (er.rows <= 0 || m.n % er.rows != 0 || er.n_used == 0 ||
       (er.expert >= 0 && (er.expert + 1) * er.rows > m.n) || (er.expert < 0 && er.ids == nullptr))
     throw util::Error("vulkan: expert rows outside the stacked matrix");
+  if (n_pairs > kMaxGroups) throw util::Error("vulkan: more expert pairs than one dispatch takes");
   if (x_stride == 0) x_stride = static_cast<uint32_t>(m.k);
   if (y_stride == 0) y_stride = static_cast<uint32_t>(er.rows);
   const uint32_t x_rows = er.x_per_pair ? n_pairs : (n_pairs + er.n_used - 1) / er.n_used;

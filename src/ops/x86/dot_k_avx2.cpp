@@ -96,7 +96,7 @@ template <class Block>
 inline int d_dmin(const Block& w) {
   static_assert(offsetof(Block, dmin) == offsetof(Block, d) + 2);
   int v;
-  std::memcpy(&v, &w.d, 4);
+  std::memcpy(&v, reinterpret_cast<const char*>(&w) + offsetof(Block, d), 4);
   return v;
 }
 

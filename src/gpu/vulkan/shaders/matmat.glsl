@@ -7,8 +7,8 @@
 // Included by matmat_<type>.comp with TYPE (the weight layout, as the matvec shader of that
 // type uploads it) and ACT: 0 = float activations (x_off, x_stride apply); 32 or 256 = the
 // activations quantize_q8.comp wrote (codes, then one f32 scale per block), which this
-// multiplies as d_a * q_a: the same products as the CPU's and the matvec's integer dots,
-// summed in float.
+// multiplies as d_a * q_a: the CPU's and the matvec's products, summed in float (the minimums
+// of Q4_1/Q5_1/Q4_K/Q5_K folded into each weight, not into a block-sum term).
 layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer X { uint x[]; };

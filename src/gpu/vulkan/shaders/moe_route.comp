@@ -1,7 +1,7 @@
 #version 450
 // A mixture of experts' routing on the device, as nn::moe_route: for each token (one
-// invocation each) the k experts with the largest router logits, in descending order, ties to
-// the lower id, and their weights: softmax over the k selected logits (gating 0, gpt-oss), or
+// invocation each) the k experts with the largest router logits (gating 0) or probabilities
+// (gating 1), in descending order, ties to the lower id, and their weights: softmax over the k selected logits (gating 0, gpt-oss), or
 // the softmax over all experts' logits at the selected ones (gating 1), renormalized to sum 1
 // when norm is set. Out, for pair q = token * k + j: the expert id at table[out_off + q] and
 // its weight (float bits) at table[out_off + n_pairs + q].
@@ -15,32 +15,50 @@ layout(push_constant) uniform P {
 
 const uint kMaxUsed = 16u;
 
+float mx = 0.0, total = 1.0;  // gating 1: the softmax's max and sum over every expert
+
+// What the top-k ranks: the raw logit (gating 0) or, as the CPU does, the probability itself
+// (gating 1), so logits whose probabilities round alike tie to the lower id there too.
+float rank_of(uint l0, uint e) {
+  return p.gating == 0u ? logits[l0 + e] : exp(logits[l0 + e] - mx) / total;
+}
+
 void main() {
   const uint t = gl_GlobalInvocationID.x;
   if (t >= p.n_tokens) return;
   const uint l0 = p.l_off + t * p.n_expert;
+  if (p.gating != 0u) {
+    mx = logits[l0];
+    for (uint e = 1; e < p.n_expert; e++) mx = max(mx, logits[l0 + e]);
+    total = 0.0;
+    for (uint e = 0; e < p.n_expert; e++) total += exp(logits[l0 + e] - mx);
+  }
   int sel[kMaxUsed];
+  float best_rank[kMaxUsed];
   for (uint j = 0; j < p.k; j++) {
     int best = -1;
+    float br = 0.0;
     for (uint e = 0; e < p.n_expert; e++) {
       bool taken = false;
       for (uint i = 0; i < j; i++) taken = taken || sel[i] == int(e);
       if (taken) continue;
-      if (best < 0 || logits[l0 + e] > logits[l0 + uint(best)]) best = int(e);
+      const float r = rank_of(l0, e);
+      if (best < 0 || r > br) {
+        best = int(e);
+        br = r;
+      }
     }
     sel[j] = best;
+    best_rank[j] = br;
   }
   float wt[kMaxUsed];
   if (p.gating == 0u) {  // softmax over the selected logits (sel[0] holds the largest)
     float sum = 0.0;
-    for (uint j = 0; j < p.k; j++) sum += wt[j] = exp(logits[l0 + uint(sel[j])] - logits[l0 + uint(sel[0])]);
+    for (uint j = 0; j < p.k; j++) sum += wt[j] = exp(best_rank[j] - best_rank[0]);
     for (uint j = 0; j < p.k; j++) wt[j] /= sum;
-  } else {  // softmax over every expert, taken at the selected ones
-    const float mx = logits[l0 + uint(sel[0])];
-    float sum = 0.0;
-    for (uint e = 0; e < p.n_expert; e++) sum += exp(logits[l0 + e] - mx);
+  } else {  // the probabilities of the selected
     float picked = 0.0;
-    for (uint j = 0; j < p.k; j++) picked += wt[j] = exp(logits[l0 + uint(sel[j])] - mx) / sum;
+    for (uint j = 0; j < p.k; j++) picked += wt[j] = best_rank[j];
     if (p.norm != 0u && picked > 0.0)
       for (uint j = 0; j < p.k; j++) wt[j] /= picked;
   }
