@@ -4,7 +4,8 @@
 //   decode   : matmul with 1 token over a weight matrix bigger than the caches, all threads
 //   prefill  : matmul with 64 tokens, GFLOP/s
 //   Where the ISA packs rows of the type at load (Kernels::pack8), vec_dot is the packed gemm8
-//   over 64 rows and one token, and decode and prefill run on packed weights, as the engine does.
+//   over the rows and one token, and decode and prefill run on packed weights, as the engine
+//   does; where the type has a tile kernel (Kernels::gemm), vec_dot is that with one token.
 // Usage: ops-bench [--threads N] [--k K] [--n N] [--types q4_0,q4_k,...] [--isa avx2]
 #include <time.h>
 
@@ -84,9 +85,9 @@ double bench_vec_dot(const ops::Kernels& kw, ops::DType t, int64_t k, ops::Isa i
   const double t0 = thread_cpu_seconds();
   double el = 0;
   do {
-    if (packed) {
+    if (packed || kw.gemm != nullptr) {  // as matmul calls it for one token
       float out[rows];
-      kw.gemm8(k, rows, 1, w.data(), rb, act.data(), 0, out, rows);
+      (packed ? kw.gemm8 : kw.gemm)(k, rows, 1, w.data(), rb, act.data(), 0, out, rows);
       sink += out[0];
     } else {
       for (int64_t r = 0; r < rows; r++) {
