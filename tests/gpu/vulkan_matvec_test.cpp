@@ -155,8 +155,7 @@ TEST(VulkanMatvec, PromptTilesMatchTheScalarDotsForEveryTypeAndShape) {
       const auto m = gpu::vk::upload(dev, w.data(), t, s.k, s.n);
       const bool tiles = gpu::vk::use_matmat(m, s.tokens);
       tiled += tiles;
-      EXPECT_EQ(tiles, t != DType::Q2_K && t != DType::Q3_K && t != DType::IQ4_XS)
-          << ops::type_info(uint32_t(t))->name;
+      EXPECT_TRUE(tiles) << ops::type_info(uint32_t(t))->name;
       const uint32_t xs = static_cast<uint32_t>(s.k) + 3, ys = static_cast<uint32_t>(s.n) + 2;
       const auto x = gaussian(xs * s.tokens + 5, 6);
       Buffer xb(dev, x.size() * sizeof(float), Memory::kHost);
@@ -192,7 +191,7 @@ TEST(VulkanMatvec, PromptTilesMatchTheScalarDotsForEveryTypeAndShape) {
       }
     }
   }
-  EXPECT_EQ(tiled, 13 * 3);
+  EXPECT_EQ(tiled, 16 * 3);
 }
 
 // A MoE layer's experts, every type: 3 experts of n rows stacked; pairs routed by an id table

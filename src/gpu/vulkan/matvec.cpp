@@ -56,14 +56,14 @@ constexpr TypeShader kTypeShaders[] = {
     {ops::DType::Q4_1, "matvec_q4_1", 0, "matmat_q4_1"},
     {ops::DType::Q5_0, "matvec_q5_0", 0, "matmat_q5_0"},
     {ops::DType::Q5_1, "matvec_q5_1", 0, "matmat_q5_1"},
-    {ops::DType::Q2_K, "matvec_q2_k", 0, nullptr},
-    {ops::DType::Q3_K, "matvec_q3_k", 0, nullptr},
+    {ops::DType::Q2_K, "matvec_q2_k", 0, "matmat_q2_k"},
+    {ops::DType::Q3_K, "matvec_q3_k", 0, "matmat_q3_k"},
     {ops::DType::Q4_K, "matvec_q4_k", 0, "matmat_q4_k"},
     {ops::DType::Q5_K, "matvec_q5_k", 0, "matmat_q5_k"},
     {ops::DType::Q6_K, "matvec_q6_k", 0, "matmat_q6_k"},
     {ops::DType::MXFP4, "matvec_mxfp4", 0, "matmat_mxfp4"},
     {ops::DType::IQ4_NL, "matvec_iq4_nl", 0, "matmat_iq4_nl"},
-    {ops::DType::IQ4_XS, "matvec_iq4_xs", 0, nullptr}};
+    {ops::DType::IQ4_XS, "matvec_iq4_xs", 0, "matmat_iq4_xs"}};
 
 TypeLayout make_layout(const TypeShader& ts) {
   TypeLayout l{ts.shader, ts.code_words, ts.matmat};

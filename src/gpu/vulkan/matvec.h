@@ -25,8 +25,8 @@ bool matvec_supports(ops::DType t, int64_t k);
 DeviceMatrix upload(Device& dev, const void* w, ops::DType t, int64_t k, int64_t n);
 
 // From this many tokens on, record() multiplies in tiles of 32 rows x 32 tokens (matmat.glsl:
-// each weight read once per 32 tokens) where the type has such a shader; below it, and for
-// Q2_K, Q3_K and IQ4_XS, the matrix-vector shaders take one workgroup per row and token.
+// each weight read once per 32 tokens), every type; below it the matrix-vector shaders take
+// one workgroup per row and token.
 constexpr uint32_t kMatmatMinTokens = 8;
 // Whether record() takes the tiles for this matrix and token count.
 bool use_matmat(const DeviceMatrix& m, uint32_t n_tokens);

@@ -147,6 +147,44 @@ void dequant16(uint row, uint kb, uint h, out float v[16]) {
     v[j] = ds * float(int(nib | (((qh >> (2 * c)) & 3u) << 4)) - 32);
   }
 }
+#elif TYPE == 1002  // Q2_K super-blocks as stored (21 words, see matvec_q2_k.glsl)
+void dequant16(uint row, uint kb, uint h, out float v[16]) {
+  const uint b = kb / 8, hh = (kb % 8) / 4, j = kb % 4;
+  const uint base = 21 * (row * (p.k / 256) + b);
+  const vec2 dm = unpackHalf2x16(w[base + 20]);
+  const uint g = byte_at(base, 8 * hh + 2 * j + h);  // this half's group: scale | min << 4
+  const float dsc = dm.x * float(g & 15u), dmm = dm.y * float(g >> 4);
+  for (uint i = 0; i < 16; i++)
+    v[i] = dsc * float((byte_at(base + 4, 32 * hh + 16 * h + i) >> (2 * j)) & 3u) - dmm;
+}
+#elif TYPE == 1003  // Q3_K super-blocks padded to 28 words (see matvec_q3_k.glsl)
+void dequant16(uint row, uint kb, uint h, out float v[16]) {
+  const uint b = kb / 8, hh = (kb % 8) / 4, j = kb % 4;
+  const uint base = 28 * (row * (p.k / 256) + b);
+  const uint g = 8 * hh + 2 * j + h;
+  const uint lo = (byte_at(base + 24, g % 8) >> (4 * (g / 8))) & 15u;
+  const uint hi = (byte_at(base + 24, 8 + g % 4) >> (2 * (g / 4))) & 3u;
+  const float ds = unpackHalf2x16(w[base + 27]).x * float(int(lo | (hi << 4)) - 32);
+  for (uint i = 0; i < 16; i++) {
+    const uint l = 16 * h + i;
+    const int high = int((byte_at(base, l) >> (4 * hh + j)) & 1u);
+    v[i] = ds * float(int((byte_at(base + 8, 32 * hh + l) >> (2 * j)) & 3u) - 4 + 4 * high);
+  }
+}
+#elif TYPE == 1104  // IQ4_XS super-blocks as stored (34 words, see matvec_iq4_xs.glsl)
+const int kValues[16] =
+    int[16](-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
+void dequant16(uint row, uint kb, uint h, out float v[16]) {
+  const uint b = kb / 8, i = kb % 8;
+  const uint base = 34 * (row * (p.k / 256) + b);
+  const uint lo = (w[base + 1] >> (8 * (i / 2) + 4 * (i % 2))) & 15u;
+  const uint hi = (w[base] >> (16 + 2 * i)) & 3u;
+  const float ds = unpackHalf2x16(w[base]).x * float(int(lo | (hi << 4)) - 32);
+  for (uint jj = 0; jj < 16; jj++) {
+    const uint q = byte_at(base + 2, 16 * i + jj);
+    v[jj] = ds * float(kValues[h == 0u ? (q & 15u) : (q >> 4)]);
+  }
+}
 #else
 #error "matmat.glsl: unknown TYPE"
 #endif

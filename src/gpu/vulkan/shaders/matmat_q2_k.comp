@@ -1,0 +1,6 @@
+#version 450
+// Q2_K weights, prompt tiles: see matmat.glsl.
+#extension GL_GOOGLE_include_directive : require
+#define TYPE 1002
+#define ACT 256
+#include "matmat.glsl"
