@@ -1,5 +1,5 @@
 # ollama_part(NAME deps...): src/NAME/**/*.cpp -> static library oc_NAME.
-# Files ending in _avx2.cpp / _avx512.cpp / _amx.cpp get that ISA's flags; the rest of the
+# Files ending in _avx2.cpp / _avxvnni.cpp / _avx512.cpp / _amx.cpp get that ISA's flags; the rest of the
 # binary stays baseline x86-64 so it runs on any CPU (dispatch is by CPUID).
 set(OLLAMA_PARTS "")
 function(ollama_part name)
@@ -13,6 +13,8 @@ function(ollama_part name)
     foreach(src ${srcs})
       if(src MATCHES "_avx2\\.cpp$")
         set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c")
+      elseif(src MATCHES "_avxvnni\\.cpp$")
+        set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS "-mavx2;-mfma;-mf16c;-mavxvnni")
       elseif(src MATCHES "_avx512\\.cpp$")
         set_source_files_properties(${src} PROPERTIES COMPILE_OPTIONS
           "-mavx2;-mfma;-mf16c;-mavx512f;-mavx512bw;-mavx512vl;-mavx512dq;-mavx512vnni;-mavx512bf16")

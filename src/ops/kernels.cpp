@@ -113,6 +113,18 @@ Isa cpuid_isa() {
 }
 #endif
 
+bool avx_vnni_cpuid() {
+#ifdef OPS_X86
+  unsigned a, b, c, d;
+  if (static_cast<int>(cpuid_isa()) < static_cast<int>(Isa::kAvx2)) return false;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || a < 1) return false;  // no sub-leaf 1
+  if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return false;
+  return (a & (1u << 4)) != 0;
+#else
+  return false;
+#endif
+}
+
 Isa detect() {
 #ifdef OPS_X86
   Isa isa = cpuid_isa();
@@ -144,6 +156,20 @@ const char* isa_name(Isa isa) {
       return "amx";
   }
   return "unknown";
+}
+
+bool cpu_has_avx_vnni() {
+  static const bool v = avx_vnni_cpuid();
+  return v;
+}
+
+bool avx2_tiles_use_vnni() {
+#ifdef OPS_X86
+  static const bool v = cpu_has_avx_vnni() && cpuid_isa() == Isa::kAvx2;
+  return v;
+#else
+  return false;
+#endif
 }
 
 Isa detected_isa() {

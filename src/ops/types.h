@@ -106,6 +106,12 @@ enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2, kAvx512Vnni = 3, kAmx = 4 
 const char* isa_name(Isa isa);
 // The best ISA this CPU supports (CPUID, checked once).
 Isa detected_isa();
+// Whether the CPU has AVX-VNNI (the VEX vpdpbusd: CPUID 7.1 EAX bit 4) and AVX2 is usable.
+bool cpu_has_avx_vnni();
+// Whether the AVX2 table's tile kernels are their AVX-VNNI builds: on CPUs whose best tier is
+// AVX2 and that have AVX-VNNI (Intel desktop chips since Alder Lake). Where AVX-512 VNNI is
+// present its own tier serves, and OLLAMA_CPU_ISA=avx2 keeps the plain AVX2 tiles.
+bool avx2_tiles_use_vnni();
 // Kernels for `t` built for `isa` (falls back to the best available lower ISA per kernel);
 // nullptr when the type has no kernels (e.g. IQ types). kernels(t) = kernels(t, detected_isa()).
 const Kernels* kernels(DType t, Isa isa);

@@ -5,12 +5,16 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <random>
 #include <vector>
 
 #include "ops/kernels_impl.h"
 #include "ops/types.h"
+#include "ops/x86/x86_kernels.h"
 #include "test_util.h"
 
 namespace {
@@ -372,6 +376,34 @@ TEST(SimdTwin, ActivationQuantizersAreBitExact) {
       }
     }
   }
+}
+
+// The AVX-VNNI builds of the AVX2 tiles serve exactly where the CPU has AVX-VNNI and nothing
+// better: the CPUID bit agrees with the kernel's own view (/proc/cpuinfo's avx_vnni flag),
+// and the AVX2 table holds the AVX-VNNI tiles exactly then. (The tiles' vpdpbusd paths are
+// held to the scalar twins by vnni_tiles_emu_test.cpp here and by the tests above on such a
+// CPU.)
+TEST(SimdTwin, AvxVnniTilesServeExactlyWhereTheCpuHasAvxVnniAndNoAvx512) {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  bool flag = false, seen = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    seen = true;
+    flag = (line + " ").find(" avx_vnni ") != std::string::npos;
+    break;
+  }
+  if (!seen) GTEST_SKIP() << "no /proc/cpuinfo flags";
+  if (ops::detected_isa() < Isa::kAvx2) GTEST_SKIP() << "no AVX2";
+  if (std::getenv("OLLAMA_CPU_ISA") != nullptr) GTEST_SKIP() << "the ISA is capped";
+  EXPECT_EQ(ops::cpu_has_avx_vnni(), flag);
+  EXPECT_EQ(ops::avx2_tiles_use_vnni(), flag && ops::detected_isa() == Isa::kAvx2);
+  EXPECT_EQ(ops::kernels(DType::Q4_K, Isa::kAvx2)->gemm == &ops::avxvnni::gemm_q4_k_q8_k,
+            ops::avx2_tiles_use_vnni());
+  EXPECT_EQ(ops::kernels(DType::Q8_0, Isa::kAvx2)->gemm == &ops::avxvnni::gemm_q8_0_q8_0,
+            ops::avx2_tiles_use_vnni());
+  EXPECT_EQ(ops::kernels(DType::Q4_0, Isa::kAvx2)->gemm8 == &ops::avxvnni::gemm8_q4_0_q8_0,
+            ops::avx2_tiles_use_vnni());
 }
 
 }  // namespace

@@ -49,6 +49,12 @@ inline __m256i emu_dpbusd256(__m256i src, __m256i a, __m256i b) {
 #define avx512vnni vnniemu
 #include "ops/x86/gemm_tiles_avx512.cpp"
 #undef avx512vnni
+// The rows packed by 8 (gemm_x8_avx2.cpp) in their vpdpbusd build, as gemm_x8_avxvnni.cpp
+// compiles them for AVX-VNNI CPUs.
+namespace ops::x8emu { using namespace ::ops::avx2; }
+#define avx2 x8emu
+#include "ops/x86/gemm_x8_avx2.cpp"
+#undef avx2
 #undef _mm256_dpbusd_epi32
 // clang-format on
 #undef __AVX512VNNI__
@@ -111,4 +117,39 @@ TEST(VnniTilesEmu, MatchScalarDots) {
     }
   }
   EXPECT_GT(checked, 5000);
+}
+
+// The packed-by-8 kernels' vpdpbusd build (what AVX-VNNI CPUs run for Q4_0 and MXFP4): rows
+// packed by the AVX2 packer, every token count from one to past the tiles, against the scalar
+// dots.
+TEST(VnniTilesEmu, PackedRowsMatchScalarDots) {
+  if (ops::detected_isa() < ops::Isa::kAvx2) GTEST_SKIP() << "compiled for AVX2";
+  std::mt19937 rng(92);
+  struct Packed {
+    DType t;
+    void (*pack)(const void*, void*, int64_t, int64_t);
+    GemmFn gemm8;
+  };
+  int checked = 0;
+  for (const Packed& c : {Packed{DType::Q4_0, ops::avx2::pack8_q4_0, ops::x8emu::gemm8_q4_0_q8_0},
+                          Packed{DType::MXFP4, ops::avx2::pack8_mxfp4,
+                                 ops::x8emu::gemm8_mxfp4_q8_0}}) {
+    const auto& ref = ops::scalar_table()[c.t];
+    for (int64_t n : {256, 2048}) {
+      for (int nt : {1, 3, 8, 9, 37}) {
+        const int nr = 16;
+        const auto w = rows(c.t, n, nr, rng);
+        std::vector<uint8_t> packed(w.size());
+        c.pack(w.data(), packed.data(), n, nr);
+        const auto a = rows(ref.act_type, n, nt, rng);
+        const size_t ws = ops::row_bytes(c.t, n), as = ops::row_bytes(ref.act_type, n);
+        const int64_t ldy = nr + 2;
+        std::vector<float> y(ldy * nt, -777.0f);
+        c.gemm8(n, nr, nt, packed.data(), ws, a.data(), as, y.data(), ldy);
+        checked += ops_test::expect_gemm_matches_dots(c.t, n, nr, nt, w.data(), ws, a.data(), as,
+                                                      y.data(), ldy, ops_test::type_name(c.t));
+      }
+    }
+  }
+  EXPECT_GT(checked, 1000);
 }

@@ -67,6 +67,18 @@ void register_avx2(KernelTable& t) {
   // pages: Zen 4 with OLLAMA_CPU_ISA=avx2, 2 threads, decode F16 17.0 -> 18.4 t/s, Q4_K_M
   // 42.9 -> 45.5, Q8_0 30.5 -> 31.7 (their dots' software prefetch then makes no difference).
   for (Kernels& k : t.k) k.rows_in_huge_pages = k.vec_dot != nullptr;
+  if (avx2_tiles_use_vnni()) {  // the same tiles with the VEX vpdpbusd (x86_kernels.h)
+    t[DType::Q4_0].gemm = avxvnni::gemm_q4_0_q8_0;
+    t[DType::Q8_0].gemm = avxvnni::gemm_q8_0_q8_0;
+    t[DType::MXFP4].gemm = avxvnni::gemm_mxfp4_q8_0;
+    t[DType::Q4_0].gemm8 = avxvnni::gemm8_q4_0_q8_0;
+    t[DType::MXFP4].gemm8 = avxvnni::gemm8_mxfp4_q8_0;
+    t[DType::Q2_K].gemm = avxvnni::gemm_q2_k_q8_k;
+    t[DType::Q3_K].gemm = avxvnni::gemm_q3_k_q8_k;
+    t[DType::Q4_K].gemm = avxvnni::gemm_q4_k_q8_k;
+    t[DType::Q5_K].gemm = avxvnni::gemm_q5_k_q8_k;
+    t[DType::Q6_K].gemm = avxvnni::gemm_q6_k_q8_k;
+  }
 }
 
 void register_avx512(KernelTable& t) {

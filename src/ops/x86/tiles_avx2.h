@@ -13,8 +13,13 @@
 
 // 1 where the including file is compiled for AVX-512 VNNI with 256-bit EVEX forms: the 8-row
 // tiles then multiply with vpdpbusd (one instruction per register) instead of maddubs + madd.
+// The same for AVX-VNNI (gemm_*_avxvnni.cpp: the VEX vpdpbusd of AVX2-only Intel chips).
 #if defined(__AVX512VNNI__) && defined(__AVX512VL__)
 #define OPS_Q_TILES_VNNI 1
+#define OPS_DPBUSD256 _mm256_dpbusd_epi32
+#elif defined(__AVXVNNI__)
+#define OPS_Q_TILES_VNNI 1
+#define OPS_DPBUSD256 _mm256_dpbusd_avx_epi32
 #else
 #define OPS_Q_TILES_VNNI 0
 #endif
@@ -195,7 +200,7 @@ inline void tile8_over(int64_t nb, const uint8_t* act, size_t as, const float* d
       for (int t = 0; t < T; t++) {
         __m256i a = bcast4(ar[t][b].qs + 4 * j);
         if constexpr (W::kOffset == 0) a = _mm256_sign_epi8(a, _mm256_loadu_si256(k.c + kG + j));
-        isum[t] = _mm256_dpbusd_epi32(isum[t], c[j], a);
+        isum[t] = OPS_DPBUSD256(isum[t], c[j], a);
       }
     }
 #pragma GCC unroll 8

@@ -22,8 +22,9 @@
 #include "ops/x86/simd_avx2.h"
 #include "ops/x86/tiles_avx2.h"
 
-// 1 where the including file is compiled for AVX-512 VNNI with 256-bit EVEX forms.
-#if defined(__AVX512VNNI__) && defined(__AVX512VL__)
+// 1 where the including file is compiled for AVX-512 VNNI with 256-bit EVEX forms, or for
+// AVX-VNNI (OPS_DPBUSD256 from tiles_avx2.h picks the instruction's form).
+#if (defined(__AVX512VNNI__) && defined(__AVX512VL__)) || defined(__AVXVNNI__)
 #define OPS_K_TILES_VNNI 1
 #else
 #define OPS_K_TILES_VNNI 0
@@ -148,7 +149,7 @@ inline void block_isum(const __m256i* c, const __m256i* unit, const uint8_t* con
 #pragma GCC unroll 8
       for (int t = 0; t < T; t++) {
         const auto* xi = reinterpret_cast<const int8_t*>(x[t] + 4 * i);
-        p[t][j & 1] = _mm256_dpbusd_epi32(p[t][j & 1], bcast4(xi), cv);
+        p[t][j & 1] = OPS_DPBUSD256(p[t][j & 1], bcast4(xi), cv);
       }
     }
     const __m256i sc = _mm256_load_si256(unit + u);

@@ -8,7 +8,8 @@
 // kernels for the legacy and K-quant types (the matmul driver prefers gemm; decode = gemm with one
 // token), and for batches of >= 8 tokens the AVX2 8-row tiles rebuilt with vpdpbusd. Matrices
 // of F16/BF16 (AVX-512) and Q4_0/Q4_K/Q6_K (VNNI) are packed by 16 rows at load and run on
-// the gemm16_* kernels for every batch size.
+// the gemm16_* kernels for every batch size. On AVX2-best CPUs with AVX-VNNI the AVX2 tiles are
+// their vpdpbusd builds (namespace avxvnni).
 // Integer parts are exact; float results differ from the scalar twins only by summation order.
 #pragma once
 #include <cstddef>
@@ -122,6 +123,23 @@ OPS_X86_GEMM(tiles_q4_k_q8_k);
 OPS_X86_GEMM(tiles_q5_k_q8_k);
 OPS_X86_GEMM(tiles_q6_k_q8_k);
 }  // namespace avx512vnni
+
+// AVX-VNNI builds of the AVX2 tile kernels (gemm_{q,k,x8}_avxvnni.cpp: the same sources
+// recompiled with -mavxvnni, so the tiles multiply with the VEX vpdpbusd). register_avx2 puts
+// them in the AVX2 table on CPUs whose best tier is AVX2 and that have AVX-VNNI (Intel's
+// desktop chips since Alder Lake).
+namespace avxvnni {
+OPS_X86_GEMM(gemm_q4_0_q8_0);
+OPS_X86_GEMM(gemm_q8_0_q8_0);
+OPS_X86_GEMM(gemm_mxfp4_q8_0);
+OPS_X86_GEMM(gemm_q2_k_q8_k);
+OPS_X86_GEMM(gemm_q3_k_q8_k);
+OPS_X86_GEMM(gemm_q4_k_q8_k);
+OPS_X86_GEMM(gemm_q5_k_q8_k);
+OPS_X86_GEMM(gemm_q6_k_q8_k);
+OPS_X86_GEMM(gemm8_q4_0_q8_0);
+OPS_X86_GEMM(gemm8_mxfp4_q8_0);
+}  // namespace avxvnni
 
 // AMX tiles (TDPBSSD for the integer types, TDPBF16PS for the float ones): gemm only, for
 // prompt-sized batches; fewer tokens (or rows) than a tile go to the AVX-512 VNNI kernels.
