@@ -40,8 +40,7 @@ DeviceMoe::DeviceMoe(vk::Device& dev, vk::Matvec& matvec, vk::VecOps& ops, vk::R
       ops_(ops),
       rec_(rec),
       n_batch_(n_batch),
-      twin_(std::move(twin)),
-      moe_ops_(dev) {
+      twin_(std::move(twin)) {
   if (sh.n_expert > 0) {  // sized now, so a step does not allocate
     back_ = vk::Buffer(dev_, n_batch * sh.n_expert * 4, vk::Memory::kHost);
     table_ = vk::Buffer(dev_, 2 * n_batch * sh.n_expert_used * 4, vk::Memory::kHost);
@@ -83,26 +82,14 @@ const vk::DeviceMatrix& DeviceMoe::stacked(const nn::ExpertMatrix& em, int64_t n
 
 const vk::Buffer* DeviceMoe::bias(const nn::Vector* v, int64_t n) {
   if (v == nullptr || !v->present()) return nullptr;
-  vk::Buffer staging(dev_, n * 4, vk::Memory::kHost);
-  std::memcpy(staging.data(), v->data, n * 4);
-  vk::Buffer dst(dev_, n * 4, vk::Memory::kDevice);
-  vk::Recorder up(dev_);
-  up.copy(staging, dst, n * 4);
-  up.submit_and_wait();
-  return &biases_.emplace(v->data, std::move(dst)).first->second;
-}
-
-void DeviceMoe::add_bias(const DeviceRow& l, const vk::Buffer& bias, int64_t b_off,
-                         int64_t width, int m) {
-  ops_.add(rec_, l.buf, l.off, bias, u32(b_off), l.buf, l.off, u32(width), u32(m), u32(width), 0,
-           u32(width));
+  return &biases_.emplace(v->data, vk::upload_bytes(dev_, v->data, n * 4)).first->second;
 }
 
 void DeviceMoe::ffn(nn::Step& s, const nn::MoeWeights& w, const nn::MoeParams& p) {
   const auto it = experts_.find(w.gate->first.data);
   if (it == experts_.end()) throw util::Error("vulkan: a MoE layer's experts were not uploaded");
   const int64_t pairs = static_cast<int64_t>(s.n_tokens) * p.n_used;
-  if (s.n_tokens <= kDeviceRouteTokens && pairs <= n_batch_ && p.n_used <= vk::MoeOps::kMaxUsed) {
+  if (s.n_tokens <= kDeviceRouteTokens && pairs <= n_batch_ && p.n_used <= vk::VecOps::kMaxExpertsUsed) {
     routed_on_device(s, p, it->second, w.router->k);
   } else {
     grouped_on_host(s, p, it->second, w.router->k);
@@ -117,7 +104,7 @@ void DeviceMoe::routed_on_device(nn::Step& s, const nn::MoeParams& p, const Expe
   const DeviceRow ll = twin_(b.moe_logits.data()), xl = twin_(b.xn.data());
   const DeviceRow pl = twin_(b.proj.data()), gl = twin_(b.moe_g.data());
   const DeviceRow ul = twin_(b.moe_u.data()), yl = twin_(b.moe_y.data());
-  moe_ops_.route(rec_, ll.buf, ll.off, n, u32(p.n_expert), k,
+  ops_.moe_route(rec_, ll.buf, ll.off, n, u32(p.n_expert), k,
                  p.gating == nn::Gating::kTopKSoftmax ? 0u : 1u, p.norm_topk, route_, 0);
   vk::Matvec::ExpertRows er;
   er.rows = ex.f;
@@ -126,15 +113,15 @@ void DeviceMoe::routed_on_device(nn::Step& s, const nn::MoeParams& p, const Expe
   er.x_per_pair = false;  // gate and up read the pair's token
   matvec_.record_experts(rec_, *ex.gate, er, xl.buf, xl.off, gl.buf, gl.off, pairs);
   matvec_.record_experts(rec_, *ex.up, er, xl.buf, xl.off, ul.buf, ul.off, pairs);
-  if (ex.gate_b) moe_ops_.expert_bias(rec_, gl.buf, gl.off, *ex.gate_b, 0, route_, 0, u32(ex.f), pairs);
-  if (ex.up_b) moe_ops_.expert_bias(rec_, ul.buf, ul.off, *ex.up_b, 0, route_, 0, u32(ex.f), pairs);
+  if (ex.gate_b) ops_.expert_bias(rec_, gl.buf, gl.off, *ex.gate_b, 0, route_, 0, u32(ex.f), pairs);
+  if (ex.up_b) ops_.expert_bias(rec_, ul.buf, ul.off, *ex.up_b, 0, route_, 0, u32(ex.f), pairs);
   ops_.glu(rec_, glu_of(p), gl.buf, gl.off, ul.buf, ul.off, gl.buf, gl.off, u32(ex.f * pairs), {},
            p.alpha, p.limit);
   er.rows = d;
   er.x_per_pair = true;  // down reads the pair's own row
   matvec_.record_experts(rec_, *ex.down, er, gl.buf, gl.off, yl.buf, yl.off, pairs);
-  if (ex.down_b) moe_ops_.expert_bias(rec_, yl.buf, yl.off, *ex.down_b, 0, route_, 0, u32(d), pairs);
-  moe_ops_.combine(rec_, yl.buf, yl.off, route_, pairs, pl.buf, pl.off, u32(d), k, n);
+  if (ex.down_b) ops_.expert_bias(rec_, yl.buf, yl.off, *ex.down_b, 0, route_, 0, u32(d), pairs);
+  ops_.moe_combine(rec_, yl.buf, yl.off, route_, pairs, pl.buf, pl.off, u32(d), k, n);
 }
 
 void DeviceMoe::grouped_on_host(nn::Step& s, const nn::MoeParams& p, const Experts& ex,
@@ -169,13 +156,13 @@ void DeviceMoe::grouped_on_host(nn::Step& s, const nn::MoeParams& p, const Exper
     er.expert = static_cast<int32_t>(e);
     matvec_.record_experts(rec_, *ex.gate, er, ml.buf, ml.off, gl.buf, gl.off, u32(m));
     matvec_.record_experts(rec_, *ex.up, er, ml.buf, ml.off, ul.buf, ul.off, u32(m));
-    if (ex.gate_b) add_bias(gl, *ex.gate_b, e * ex.f, ex.f, m);
-    if (ex.up_b) add_bias(ul, *ex.up_b, e * ex.f, ex.f, m);
+    if (ex.gate_b) ops_.add_bias(rec_, gl.buf, gl.off, *ex.gate_b, u32(e * ex.f), u32(ex.f), u32(m));
+    if (ex.up_b) ops_.add_bias(rec_, ul.buf, ul.off, *ex.up_b, u32(e * ex.f), u32(ex.f), u32(m));
     ops_.glu(rec_, glu_of(p), gl.buf, gl.off, ul.buf, ul.off, gl.buf, gl.off, u32(ex.f * m), {},
              p.alpha, p.limit);
     er.rows = d;
     matvec_.record_experts(rec_, *ex.down, er, gl.buf, gl.off, yl.buf, yl.off, u32(m));
-    if (ex.down_b) add_bias(yl, *ex.down_b, e * d, d, m);
+    if (ex.down_b) ops_.add_bias(rec_, yl.buf, yl.off, *ex.down_b, u32(e * d), u32(d), u32(m));
     ops_.scatter_axpy(rec_, yl.buf, yl.off, table_, u32(first), u32(nk), pl.buf, pl.off, u32(d),
                       u32(d), u32(m));
   }

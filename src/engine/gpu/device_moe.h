@@ -11,7 +11,6 @@
 #include "engine/nn/step.h"
 #include "gpu/vulkan/device.h"
 #include "gpu/vulkan/matvec.h"
-#include "gpu/vulkan/moe_ops.h"
 #include "gpu/vulkan/vec_ops.h"
 
 namespace engine::gpu {
@@ -62,8 +61,6 @@ class DeviceMoe {
   const vk::Buffer* bias(const nn::Vector* v, int64_t n);
   void routed_on_device(nn::Step& s, const nn::MoeParams& p, const Experts& ex, int64_t d);
   void grouped_on_host(nn::Step& s, const nn::MoeParams& p, const Experts& ex, int64_t d);
-  // rows (m of width floats at l) += the width floats of bias from b_off.
-  void add_bias(const DeviceRow& l, const vk::Buffer& bias, int64_t b_off, int64_t width, int m);
 
   vk::Device& dev_;
   vk::Matvec& matvec_;
@@ -71,7 +68,6 @@ class DeviceMoe {
   vk::Recorder& rec_;
   int n_batch_;
   std::function<DeviceRow(const float*)> twin_;
-  vk::MoeOps moe_ops_;
   vk::Buffer back_, table_;  // router logits coming back; grouped tokens and weights
   vk::Buffer route_;         // the device's routing: expert ids, then weights, per pair
   std::unordered_map<const void*, vk::DeviceMatrix> matrices_;  // stacked, by expert 0's rows

@@ -1,5 +1,5 @@
-// The Vulkan DeviceBackend (ARCHITECTURE.md §6). One Step = one command buffer (a MoE layer
-// adds one submission: its router's logits come back to the host): the token
+// The Vulkan DeviceBackend (ARCHITECTURE.md §6). One Step = one command buffer (in a prompt-sized
+// step a MoE layer adds one submission: its router's logits come back to the host): the token
 // embeddings are looked up on the host and copied in, every block is recorded as dispatches
 // on device twins of the Scratch rows, and the logits come back once in finish(). Weights are
 // uploaded on first use (plain rows; packed CPU layouts are unpacked first), which
@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <cstring>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "engine/gpu/device_moe.h"
@@ -62,7 +61,6 @@ std::unique_ptr<DeviceBackend> make_vulkan_backend(const model::Arch&, const std
 namespace vk = ::gpu::vk;
 
 namespace {
-
 
 // The architectures whose forward uses only the blocks this backend records.
 bool arch_supported(const std::string& name) {
@@ -184,7 +182,7 @@ class VulkanBackend final : public DeviceBackend {
     const Loc xl = twin(x), yl = twin(y);
     const vk::Buffer* b = bias && bias->present() ? &vector(*bias, w.n) : nullptr;
     matvec_.record(rec_, m, xl.buf, xl.off, yl.buf, yl.off, u32(rows));
-    if (b) add_bias(yl, *b, w.n, rows);
+    if (b) ops_.add_bias(rec_, yl.buf, yl.off, *b, 0, u32(w.n), u32(rows));
   }
 
   void head_rmsnorm(nn::Step& s, float* x, int64_t n_heads, int64_t head_dim, const nn::Vector& w,
@@ -329,16 +327,6 @@ class VulkanBackend final : public DeviceBackend {
 
   static uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
 
-  // rows (m of width floats at l) += the width floats of bias from b_off, every row in one
-  // dispatch.
-  void add_bias(const Loc& l, const vk::Buffer& bias, int64_t b_off, int64_t width, int m) {
-    ops_.add(rec_, l.buf, l.off, bias, u32(b_off), l.buf, l.off, u32(width), u32(m), u32(width), 0,
-             u32(width));
-  }
-  void add_bias(const Loc& l, const vk::Buffer& bias, int64_t width, int m) {
-    add_bias(l, bias, 0, width, m);
-  }
-
   // The device twin of the Scratch row that p points into, and p's offset in floats.
   Loc twin(const float* p) {
     for (Twin& t : twins_) {
@@ -360,13 +348,7 @@ class VulkanBackend final : public DeviceBackend {
   const vk::Buffer& vector_at(const float* data, int64_t n) {
     auto it = vectors_.find(data);
     if (it != vectors_.end()) return it->second;
-    vk::Buffer staging(dev_, n * 4, vk::Memory::kHost);
-    std::memcpy(staging.data(), data, n * 4);
-    vk::Buffer dst(dev_, n * 4, vk::Memory::kDevice);
-    vk::Recorder up(dev_);
-    up.copy(staging, dst, n * 4);
-    up.submit_and_wait();
-    return vectors_.emplace(data, std::move(dst)).first->second;
+    return vectors_.emplace(data, vk::upload_bytes(dev_, data, n * 4)).first->second;
   }
 
   // The device cache from the host cache: the used cells of the sequences edited since the

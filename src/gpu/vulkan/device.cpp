@@ -263,6 +263,16 @@ uint32_t Device::memory_type(uint32_t allowed, VkMemoryPropertyFlags want) const
   throw util::Error("vulkan: no memory type with the properties a buffer needs");
 }
 
+Buffer upload_bytes(Device& dev, const void* data, size_t bytes) {
+  Buffer staging(dev, bytes, Memory::kHost);
+  std::memcpy(staging.data(), data, bytes);
+  Buffer dst(dev, bytes, Memory::kDevice);
+  Recorder rec(dev);
+  rec.copy(staging, dst, bytes);
+  rec.submit_and_wait();
+  return dst;
+}
+
 double copy_bandwidth(Device& dev, size_t bytes, int reps) {
   Buffer a(dev, bytes, Memory::kDevice), b(dev, bytes, Memory::kDevice);
   Recorder rec(dev);

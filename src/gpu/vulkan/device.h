@@ -163,6 +163,10 @@ class Device {
   std::atomic<int64_t> allocated_{0};
 };
 
+// A device-local buffer holding `bytes` bytes copied from host memory at `data` (through a
+// staging buffer, one submission).
+Buffer upload_bytes(Device& dev, const void* data, size_t bytes);
+
 // Device memory bandwidth: device-local buffer copies of `bytes` each, `reps` in one
 // submission, best of 3 submissions; bytes read plus bytes written per second (GB/s).
 double copy_bandwidth(Device& dev, size_t bytes, int reps);

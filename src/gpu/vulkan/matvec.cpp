@@ -148,12 +148,7 @@ DeviceMatrix upload(Device& dev, const void* w, ops::DType t, int64_t k, int64_t
     throw util::Error("vulkan: a " + std::to_string(bytes >> 20) + " MiB matrix is more than " +
                       dev.info().name + " binds in one buffer (" +
                       std::to_string(dev.info().max_storage_range >> 20) + " MiB)");
-  Buffer staging(dev, bytes, Memory::kHost);
-  std::memcpy(staging.data(), words.data(), bytes);
-  m.buf = Buffer(dev, bytes, Memory::kDevice);
-  Recorder rec(dev);
-  rec.copy(staging, m.buf, bytes);
-  rec.submit_and_wait();
+  m.buf = upload_bytes(dev, words.data(), bytes);
   return m;
 }
 

@@ -42,6 +42,16 @@ struct AttnPush {
   float scale, softcap;
 };
 
+struct RoutePush {
+  uint32_t n_tokens, n_expert, k, gating, norm, l_off, out_off, n_pairs;
+};
+struct BiasPush {
+  uint32_t width, o_off, b_off, ids_off;
+};
+struct CombinePush {
+  uint32_t width, k, y_off, wt_off, out_off;
+};
+
 // Workgroups for `items` work items of `per_group` each, within every device's x limit.
 uint32_t groups_for(uint64_t items, uint32_t per_group) {
   return static_cast<uint32_t>(std::clamp<uint64_t>((items + per_group - 1) / per_group, 1, 65535));
@@ -112,6 +122,43 @@ void VecOps::add(Recorder& rec, const Buffer& a, uint32_t a_off, const Buffer& b
   const AddPush push{count, a_off, b_off, y_off, a_stride, b_stride, y_stride};
   rec.dispatch(impl_->kernel("add", 3, sizeof push), {&a, &b, &y}, &push, groups_for(count, 256),
                rows);
+}
+
+void VecOps::add_bias(Recorder& rec, Buffer& y, uint32_t y_off, const Buffer& bias,
+                      uint32_t b_off, uint32_t width, uint32_t rows) {
+  add(rec, y, y_off, bias, b_off, y, y_off, width, rows, width, 0, width);
+}
+
+void VecOps::moe_route(Recorder& rec, const Buffer& logits, uint32_t l_off, uint32_t n_tokens,
+                       uint32_t n_expert, uint32_t k, uint32_t gating, bool norm, Buffer& table,
+                       uint32_t out_off) {
+  if (n_tokens == 0) return;
+  if (k == 0 || k > kMaxExpertsUsed || k > n_expert)
+    throw util::Error("vulkan: a MoE routing of more experts than the shader keeps");
+  const RoutePush push{n_tokens, n_expert, k, gating, norm ? 1u : 0u, l_off, out_off,
+                       n_tokens * k};
+  rec.dispatch(impl_->kernel("moe_route", 2, sizeof push), {&logits, &table}, &push,
+               (n_tokens + 63) / 64, 1);
+}
+
+void VecOps::expert_bias(Recorder& rec, Buffer& o, uint32_t o_off, const Buffer& bias,
+                         uint32_t b_off, const Buffer& table, uint32_t ids_off, uint32_t width,
+                         uint32_t n_pairs) {
+  if (n_pairs == 0) return;
+  if (n_pairs > 65535) throw util::Error("vulkan: bad expert bias row count");
+  const BiasPush push{width, o_off, b_off, ids_off};
+  rec.dispatch(impl_->kernel("expert_bias", 3, sizeof push), {&o, &bias, &table}, &push,
+               groups_for(width, 256), n_pairs);
+}
+
+void VecOps::moe_combine(Recorder& rec, const Buffer& y, uint32_t y_off, const Buffer& table,
+                         uint32_t wt_off, Buffer& out, uint32_t out_off, uint32_t width,
+                         uint32_t k, uint32_t n_tokens) {
+  if (n_tokens == 0) return;
+  if (n_tokens > 65535) throw util::Error("vulkan: bad MoE combine row count");
+  const CombinePush push{width, k, y_off, wt_off, out_off};
+  rec.dispatch(impl_->kernel("moe_combine", 3, sizeof push), {&y, &table, &out}, &push,
+               groups_for(width, 256), n_tokens);
 }
 
 void VecOps::rope(Recorder& rec, Buffer& x, uint32_t x_off, const Buffer& cs, uint32_t cs_off,

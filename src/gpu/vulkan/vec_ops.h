@@ -47,6 +47,32 @@ class VecOps {
   void add(Recorder& rec, const Buffer& a, uint32_t a_off, const Buffer& b, uint32_t b_off,
            Buffer& y, uint32_t y_off, uint32_t count, uint32_t rows = 1, uint32_t a_stride = 0,
            uint32_t b_stride = 0, uint32_t y_stride = 0);
+  // y rows (width floats at y_off, `rows` of them, packed) += the width floats of bias at b_off.
+  void add_bias(Recorder& rec, Buffer& y, uint32_t y_off, const Buffer& bias, uint32_t b_off,
+                uint32_t width, uint32_t rows);
+  // A mixture of experts on the device, so a MoE layer of a decode step needs no host round
+  // trip (the experts' matrices run through Matvec::record_experts on the ids moe_route
+  // writes).
+  // The most experts a token may use (k) here.
+  static constexpr uint32_t kMaxExpertsUsed = 16;
+  // For each of n_tokens rows of n_expert router logits at l_off: the k experts picked (ids
+  // at table[out_off + q], q = token * k + j, descending logits, ties to the lower id) and
+  // their weights (float bits at table[out_off + n_tokens * k + q]); gating 0 = softmax over
+  // the picked logits (gpt-oss), 1 = softmax over all, taken at the picked (renormalized when
+  // norm), as nn::moe_route.
+  void moe_route(Recorder& rec, const Buffer& logits, uint32_t l_off, uint32_t n_tokens,
+                 uint32_t n_expert, uint32_t k, uint32_t gating, bool norm, Buffer& table,
+                 uint32_t out_off);
+  // o rows q < n_pairs (width floats at o_off) += the stacked bias's slice of expert
+  // table[ids_off + q].
+  void expert_bias(Recorder& rec, Buffer& o, uint32_t o_off, const Buffer& bias, uint32_t b_off,
+                   const Buffer& table, uint32_t ids_off, uint32_t width, uint32_t n_pairs);
+  // out row t (width floats) = sum over j < k of weight(t k + j) * y row (t k + j), the
+  // weights at table[wt_off + q]; n_tokens rows.
+  void moe_combine(Recorder& rec, const Buffer& y, uint32_t y_off, const Buffer& table,
+                   uint32_t wt_off, Buffer& out, uint32_t out_off, uint32_t width, uint32_t k,
+                   uint32_t n_tokens);
+
   // RoPE in place on the n_heads heads of n_tokens token rows (x_stride floats apart), each
   // with its cos/sin pairs at cs[cs_off + t * cs_stride..] (ops::rope_cache); neox: pairs
   // (i, i + n_rot / 2), else (2i, 2i + 1).
