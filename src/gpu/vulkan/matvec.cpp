@@ -95,6 +95,12 @@ constexpr int64_t kCpuDeviceGroups = 256;
 // The prompt tiles' shape (matmat.glsl): 32 rows x 32 tokens per workgroup, k in steps of 32.
 constexpr int64_t kTileRows = 32, kTileTokens = 32, kTileK = 32;
 
+// Whether the tiles take `rows` rows of k of a type for n_tokens tokens.
+bool tiles_take(const TypeLayout* tl, int64_t k, int64_t rows, uint32_t n_tokens) {
+  return n_tokens >= kMatmatMinTokens && tl != nullptr && tl->matmat != nullptr &&
+         k % kTileK == 0 && (rows + kTileRows - 1) / kTileRows <= kMaxGroups;
+}
+
 }  // namespace
 
 bool matvec_supports(ops::DType t, int64_t k) {
@@ -169,6 +175,24 @@ struct Matvec::Impl {
   }
   const Buffer& input(Recorder& rec, const TypeLayout& tl, const DeviceMatrix& m, const Buffer& x,
                       uint32_t x_off, uint32_t x_rows, uint32_t x_stride);
+  // The tiles over `rows` rows of m from row0, for n_tokens rows of activations `in`.
+  void tiles(Recorder& rec, const TypeLayout& tl, const DeviceMatrix& m, int64_t rows,
+             int64_t row0, const Buffer& in, uint32_t x_off, Buffer& y, uint32_t y_off,
+             uint32_t n_tokens, uint32_t x_stride, uint32_t y_stride) {
+    const MatmatPush push{static_cast<uint32_t>(m.k), static_cast<uint32_t>(rows),
+                          m.scale_word_off, x_off, y_off, x_stride, y_stride, n_tokens,
+                          static_cast<uint32_t>(row0)};
+    rec.dispatch(kernel(tl.matmat, 3, sizeof push), {&m.buf, &in, &y}, &push,
+                 static_cast<uint32_t>((rows + kTileRows - 1) / kTileRows),
+                 (n_tokens + kTileTokens - 1) / kTileTokens);
+  }
+  // Matvec workgroups for `rows` rows: one per row on a GPU; a CPU device (lavapipe) runs
+  // workgroups one after another on its threads at a cost each, so there every workgroup
+  // takes many rows (the shaders loop).
+  uint32_t row_groups(int64_t rows) const {
+    return static_cast<uint32_t>(
+        std::min<int64_t>(rows, dev.info().is_cpu ? kCpuDeviceGroups : kMaxGroups));
+  }
 };
 
 Matvec::Matvec(Device& dev, int64_t max_k, int64_t max_tokens)
@@ -197,23 +221,15 @@ void Matvec::record(Recorder& rec, const DeviceMatrix& m, const Buffer& x, uint3
   if (n_tokens == 0) return;
   if (x_stride == 0) x_stride = static_cast<uint32_t>(m.k);
   if (y_stride == 0) y_stride = static_cast<uint32_t>(m.n);
-  const Buffer* in = &impl_->input(rec, tl, m, x, x_off, n_tokens, x_stride);
-  if (use_matmat(m, n_tokens)) {
-    const MatmatPush push{static_cast<uint32_t>(m.k), static_cast<uint32_t>(m.n),
-                          m.scale_word_off, x_off, y_off, x_stride, y_stride, n_tokens, 0};
-    rec.dispatch(impl_->kernel(tl.matmat, 3, sizeof push), {&m.buf, in, &y}, &push,
-                 static_cast<uint32_t>((m.n + kTileRows - 1) / kTileRows),
-                 (n_tokens + kTileTokens - 1) / kTileTokens);
+  const Buffer& in = impl_->input(rec, tl, m, x, x_off, n_tokens, x_stride);
+  if (tiles_take(&tl, m.k, m.n, n_tokens)) {
+    impl_->tiles(rec, tl, m, m.n, 0, in, x_off, y, y_off, n_tokens, x_stride, y_stride);
     return;
   }
-  // A workgroup per row on a GPU; a CPU device (lavapipe) runs workgroups one after another on
-  // its threads at a cost each, so there every workgroup takes many rows (the shaders loop).
-  const int64_t max_groups = impl_->dev.info().is_cpu ? kCpuDeviceGroups : kMaxGroups;
   const Push push{static_cast<uint32_t>(m.k), static_cast<uint32_t>(m.n), m.scale_word_off, x_off,
                   y_off, x_stride, y_stride};
-  const uint32_t groups = static_cast<uint32_t>(std::min<int64_t>(m.n, max_groups));
-  rec.dispatch(impl_->kernel(tl.shader, 3, sizeof push), {&m.buf, in, &y}, &push, groups,
-               n_tokens);
+  rec.dispatch(impl_->kernel(tl.shader, 3, sizeof push), {&m.buf, &in, &y}, &push,
+               impl_->row_groups(m.n), n_tokens);
 }
 
 void Matvec::record_experts(Recorder& rec, const DeviceMatrix& m, const ExpertRows& er,
@@ -228,31 +244,22 @@ void Matvec::record_experts(Recorder& rec, const DeviceMatrix& m, const ExpertRo
   if (x_stride == 0) x_stride = static_cast<uint32_t>(m.k);
   if (y_stride == 0) y_stride = static_cast<uint32_t>(er.rows);
   const uint32_t x_rows = er.x_per_pair ? n_pairs : (n_pairs + er.n_used - 1) / er.n_used;
-  const Buffer* in = &impl_->input(rec, tl, m, x, x_off, x_rows, x_stride);
-  DeviceMatrix one = {m.type, m.k, er.rows, m.scale_word_off, {}};  // shape only, for the check
-  if (er.expert >= 0 && er.x_per_pair && use_matmat(one, n_pairs)) {
-    const MatmatPush push{static_cast<uint32_t>(m.k), static_cast<uint32_t>(er.rows),
-                          m.scale_word_off, x_off, y_off, x_stride, y_stride, n_pairs,
-                          static_cast<uint32_t>(er.expert * er.rows)};
-    rec.dispatch(impl_->kernel(tl.matmat, 3, sizeof push), {&m.buf, in, &y}, &push,
-                 static_cast<uint32_t>((er.rows + kTileRows - 1) / kTileRows),
-                 (n_pairs + kTileTokens - 1) / kTileTokens);
+  const Buffer& in = impl_->input(rec, tl, m, x, x_off, x_rows, x_stride);
+  if (er.expert >= 0 && er.x_per_pair && tiles_take(&tl, m.k, er.rows, n_pairs)) {
+    impl_->tiles(rec, tl, m, er.rows, er.expert * er.rows, in, x_off, y, y_off, n_pairs, x_stride,
+                 y_stride);
     return;
   }
   const ExpertPush push{static_cast<uint32_t>(m.k), static_cast<uint32_t>(er.rows),
                         m.scale_word_off, x_off, y_off, x_stride, y_stride, er.n_used,
                         er.x_per_pair ? 1u : 0u, er.expert, er.ids_off};
-  const int64_t max_groups = impl_->dev.info().is_cpu ? kCpuDeviceGroups : kMaxGroups;
-  const uint32_t groups = static_cast<uint32_t>(std::min<int64_t>(er.rows, max_groups));
   const Buffer* ids = er.ids != nullptr ? er.ids : &m.buf;  // unread with a fixed expert
   rec.dispatch(impl_->kernel(std::string(tl.shader) + "_id", 4, sizeof push),
-               {&m.buf, in, &y, ids}, &push, groups, n_pairs);
+               {&m.buf, &in, &y, ids}, &push, impl_->row_groups(er.rows), n_pairs);
 }
 
 bool use_matmat(const DeviceMatrix& m, uint32_t n_tokens) {
-  const TypeLayout* tl = layout_of(m.type);
-  return n_tokens >= kMatmatMinTokens && tl != nullptr && tl->matmat != nullptr &&
-         m.k % kTileK == 0 && (m.n + kTileRows - 1) / kTileRows <= kMaxGroups;
+  return tiles_take(layout_of(m.type), m.k, m.n, n_tokens);
 }
 
 }  // namespace gpu::vk
