@@ -22,8 +22,7 @@ const uint BM = 32u, BN = 32u, BK = 32u;
 shared float As[BK][BM + 1];
 shared float Bs[BK][BN + 1];
 
-uint byte_at(uint base, uint i) { return (w[base + i / 4] >> (8 * (i % 4))) & 0xffu; }
-#include "k_scales.glsl"
+#include "blocks.glsl"
 
 #if TYPE == 3200  // F32 rows
 void dequant16(uint row, uint kb, uint h, out float v[16]) {
@@ -46,13 +45,9 @@ void dequant16(uint row, uint kb, uint h, out float v[16]) {
   }
 }
 #elif TYPE == 800 || TYPE == 400  // Q8_0 / Q4_0: code words per block, fp16 scales behind
-float scale_of(uint i) {
-  const vec2 f = unpackHalf2x16(w[p.scale_off + i / 2]);
-  return (i & 1u) == 0u ? f.x : f.y;
-}
 void dequant16(uint row, uint kb, uint h, out float v[16]) {
   const uint blk = row * (p.k / 32) + kb;
-  const float d = scale_of(blk);
+  const float d = q_scale(blk);
   for (uint i = 0; i < 4; i++) {
 #if TYPE == 800
     const int q = int(w[8 * blk + 4 * h + i]);
@@ -64,49 +59,15 @@ void dequant16(uint row, uint kb, uint h, out float v[16]) {
   }
 }
 #elif TYPE == 4 || TYPE == 40 || TYPE == 41 || TYPE == 50 || TYPE == 51
-// MXFP4, IQ4_NL, Q4_1, Q5_0, Q5_1 as matvec_legacy.glsl reads them.
-#if TYPE == 4
-const uint SLOT = 5u, CODES = 1u;
-const int kValues[16] = int[16](0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
-#elif TYPE == 40
-const uint SLOT = 5u, CODES = 2u;
-const int kValues[16] =
-    int[16](-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
-#elif TYPE == 41
-const uint SLOT = 5u, CODES = 4u;
-#elif TYPE == 50
-const uint SLOT = 6u, CODES = 6u;
-#else
-const uint SLOT = 6u, CODES = 8u;
-#endif
+// MXFP4, IQ4_NL, Q4_1, Q5_0, Q5_1 as matvec_legacy.glsl reads them (blocks.glsl).
 void dequant16(uint row, uint kb, uint h, out float v[16]) {
   const uint base = SLOT * (row * (p.k / 32) + kb);
-#if TYPE == 4
-  const uint e = w[base] & 0xffu;  // 2^(e - 128)
-  const vec2 dm = vec2(uintBitsToFloat(e < 2u ? (0x00200000u << e) : ((e - 1u) << 23)), 0.0);
-#else
-  const vec2 dm = unpackHalf2x16(w[base]);
-#endif
-#if TYPE == 50
-  const uint qh = (w[base] >> 16) | (w[base + 1] << 16);
-#elif TYPE == 51
-  const uint qh = w[base + 1];
-#else
-  const uint qh = 0u;
-#endif
+  const vec2 dm = legacy_dm(base);  // dm.y: the block's minimum, 0 without one
+  const uint qh = legacy_qh(base);
   for (uint j = 0; j < 16; j++) {
     const uint q = byte_at(base, CODES + j);
-    int c = int((h == 0u ? (q & 15u) : (q >> 4)) | (((qh >> (j + 16 * h)) & 1u) << 4));
-#if TYPE == 50
-    c -= 16;
-#elif TYPE == 4 || TYPE == 40
-    c = kValues[c];
-#endif
-#if TYPE == 41 || TYPE == 51
-    v[j] = dm.x * float(c) + dm.y;  // dm.y: the block's minimum
-#else
-    v[j] = dm.x * float(c);
-#endif
+    const int c = legacy_value((h == 0u ? (q & 15u) : (q >> 4)) | (((qh >> (j + 16 * h)) & 1u) << 4));
+    v[j] = dm.x * float(c) + dm.y;
   }
 }
 #elif TYPE == 1004 || TYPE == 1005  // Q4_K / Q5_K super-blocks (36 / 44 words) as stored
@@ -172,8 +133,6 @@ void dequant16(uint row, uint kb, uint h, out float v[16]) {
   }
 }
 #elif TYPE == 1104  // IQ4_XS super-blocks as stored (34 words, see matvec_iq4_xs.glsl)
-const int kValues[16] =
-    int[16](-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
 void dequant16(uint row, uint kb, uint h, out float v[16]) {
   const uint b = kb / 8, i = kb % 8;
   const uint base = 34 * (row * (p.k / 256) + b);
@@ -182,7 +141,7 @@ void dequant16(uint row, uint kb, uint h, out float v[16]) {
   const float ds = unpackHalf2x16(w[base]).x * float(int(lo | (hi << 4)) - 32);
   for (uint jj = 0; jj < 16; jj++) {
     const uint q = byte_at(base + 2, 16 * i + jj);
-    v[jj] = ds * float(kValues[h == 0u ? (q & 15u) : (q >> 4)]);
+    v[jj] = ds * float(kIq4nlValues[h == 0u ? (q & 15u) : (q >> 4)]);
   }
 }
 #else

@@ -11,14 +11,13 @@ layout(std430, binding = 0) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer A { uint a[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
 #include "matvec_io.glsl"
+#include "blocks.glsl"
 
 uint abase() { return x_row() * (p.k / 4 + p.k / 32); }
 #include "row_sum.glsl"
 shared int isums[64];
 
 const uint kWords = 34u;
-const int kValues[16] =
-    int[16](-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
 
 int sub_block(uint row, uint nb, uint b, uint i) {
   const uint base = kWords * (row * nb + b);
@@ -32,8 +31,8 @@ int sub_block(uint row, uint nb, uint b, uint i) {
     const int ahi = int(a[abase() + 64 * b + 8 * i + 4 + q]);
     for (uint t = 0; t < 4; t++) {
       const uint byte = (c >> (8 * t)) & 0xffu;
-      dot += kValues[byte & 15u] * bitfieldExtract(alo, int(8 * t), 8) +
-             kValues[byte >> 4] * bitfieldExtract(ahi, int(8 * t), 8);
+      dot += kIq4nlValues[byte & 15u] * bitfieldExtract(alo, int(8 * t), 8) +
+             kIq4nlValues[byte >> 4] * bitfieldExtract(ahi, int(8 * t), 8);
     }
   }
   return ls * dot;

@@ -11,6 +11,7 @@ layout(std430, binding = 0) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer A { uint a[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
 #include "matvec_io.glsl"
+#include "blocks.glsl"
 
 uint abase() { return x_row() * (p.k / 4 + p.k / 32); }
 #include "row_sum.glsl"
@@ -18,7 +19,6 @@ shared int isums[64], msums[64];
 
 const uint kWords = 21u;
 
-uint byte_at(uint base, uint i) { return (w[base + i / 4] >> (8 * (i % 4))) & 0xffu; }
 
 // sc * sum(q * a) and m * sum(a) over the 32 elements (h, j) of super-block b of `row`.
 ivec2 chunk(uint row, uint nb, uint b, uint u) {

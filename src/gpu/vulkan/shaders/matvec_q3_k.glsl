@@ -12,6 +12,7 @@ layout(std430, binding = 0) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer A { uint a[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
 #include "matvec_io.glsl"
+#include "blocks.glsl"
 
 uint abase() { return x_row() * (p.k / 4 + p.k / 32); }
 #include "row_sum.glsl"
@@ -19,7 +20,6 @@ shared int isums[64];
 
 const uint kWords = 28u;
 
-uint byte_at(uint base, uint i) { return (w[base + i / 4] >> (8 * (i % 4))) & 0xffu; }
 
 int scale(uint base, uint g) {
   const uint lo = (byte_at(base + 24, g % 8) >> (4 * (g / 8))) & 15u;

@@ -11,15 +11,11 @@ layout(std430, binding = 0) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer A { uint a[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
 #include "matvec_io.glsl"
+#include "blocks.glsl"
 
 // The quantized activations of x_row() (quantize_q8.comp's rows).
 uint abase() { return x_row() * (p.k / 4 + p.k / 32); }
 #include "row_sum.glsl"
-
-float scale_of(uint i) {
-  vec2 h = unpackHalf2x16(w[p.scale_off + i / 2]);
-  return (i & 1u) == 0u ? h.x : h.y;
-}
 
 void main() {
   const uint lid = gl_LocalInvocationID.x;
@@ -45,7 +41,7 @@ void main() {
         }
 #endif
       }
-      acc += scale_of(blk) * uintBitsToFloat(a[abase() + p.k / 4 + b]) * float(s);
+      acc += q_scale(blk) * uintBitsToFloat(a[abase() + p.k / 4 + b]) * float(s);
     }
     const float total = row_sum(acc);
     if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + lr] = total;

@@ -13,6 +13,7 @@ layout(std430, binding = 0) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer A { uint a[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
 #include "matvec_io.glsl"
+#include "blocks.glsl"
 
 // The quantized activations of x_row() (quantize_q8.comp's rows).
 uint abase() { return x_row() * (p.k / 4 + p.k / 32); }
@@ -27,8 +28,6 @@ const uint kWords = 36u;
 const uint kCodes = 4u;
 #endif
 
-uint byte_at(uint base, uint i) { return (w[base + i / 4] >> (8 * (i % 4))) & 0xffu; }
-#include "k_scales.glsl"
 
 // sc * sum(q * a) and m * sum(a) over sub-block s of super-block b of `row`.
 ivec2 sub_block(uint row, uint nb, uint b, uint s) {

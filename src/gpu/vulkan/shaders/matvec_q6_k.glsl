@@ -10,12 +10,12 @@ layout(std430, binding = 0) readonly buffer W { uint w[]; };
 layout(std430, binding = 1) readonly buffer A { uint a[]; };
 layout(std430, binding = 2) buffer Y { float y[]; };
 #include "matvec_io.glsl"
+#include "blocks.glsl"
 
 // The quantized activations of x_row() (quantize_q8.comp's rows).
 uint abase() { return x_row() * (p.k / 4 + p.k / 32); }
 #include "row_sum.glsl"
 
-uint byte_at(uint base, uint i) { return (w[base + i / 4] >> (8 * (i % 4))) & 0xffu; }
 
 void main() {
   const uint lid = gl_LocalInvocationID.x;
