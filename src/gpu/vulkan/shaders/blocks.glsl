@@ -25,6 +25,22 @@ uvec2 k_scale_min(uint sb, uint s) {
                (byte_at(sb, s + 4) >> 4) | ((byte_at(sb, s) >> 6) << 4));
 }
 
+// Q3_K (28-word slots): the signed 6-bit scale of 16-element group g, its low nibble in scale
+// byte g % 8 (nibble g / 8), bits 2 (g / 4).. of byte 8 + g % 4 above it, less 32.
+int q3k_scale(uint base, uint g) {
+  const uint lo = (byte_at(base + 24, g % 8) >> (4 * (g / 8))) & 15u;
+  const uint hi = (byte_at(base + 24, 8 + g % 4) >> (2 * (g / 4))) & 3u;
+  return int(lo | (hi << 4)) - 32;
+}
+
+// IQ4_XS (34-word blocks): sub-block i's 6-bit scale, nibble i % 2 of scales_l[i / 2] with bits
+// 2i..2i+1 of scales_h above it, less 32.
+int iq4xs_scale(uint base, uint i) {
+  const uint lo = (w[base + 1] >> (8 * (i / 2) + 4 * (i % 2))) & 15u;
+  const uint hi = (w[base] >> (16 + 2 * i)) & 3u;
+  return int(lo | (hi << 4)) - 32;
+}
+
 #if defined(TYPE) && (TYPE == 4 || TYPE == 40 || TYPE == 41 || TYPE == 50 || TYPE == 51)
 // Blocks as stored, each padded to SLOT words; the 16 code bytes from byte CODES, element
 // j < 16 the low nibble of code byte j, element j + 16 its high nibble.

@@ -122,10 +122,7 @@ void dequant16(uint row, uint kb, uint h, out float v[16]) {
 void dequant16(uint row, uint kb, uint h, out float v[16]) {
   const uint b = kb / 8, hh = (kb % 8) / 4, j = kb % 4;
   const uint base = 28 * (row * (p.k / 256) + b);
-  const uint g = 8 * hh + 2 * j + h;
-  const uint lo = (byte_at(base + 24, g % 8) >> (4 * (g / 8))) & 15u;
-  const uint hi = (byte_at(base + 24, 8 + g % 4) >> (2 * (g / 4))) & 3u;
-  const float ds = unpackHalf2x16(w[base + 27]).x * float(int(lo | (hi << 4)) - 32);
+  const float ds = unpackHalf2x16(w[base + 27]).x * float(q3k_scale(base, 8 * hh + 2 * j + h));
   for (uint i = 0; i < 16; i++) {
     const uint l = 16 * h + i;
     const int high = int((byte_at(base, l) >> (4 * hh + j)) & 1u);
@@ -136,9 +133,7 @@ void dequant16(uint row, uint kb, uint h, out float v[16]) {
 void dequant16(uint row, uint kb, uint h, out float v[16]) {
   const uint b = kb / 8, i = kb % 8;
   const uint base = 34 * (row * (p.k / 256) + b);
-  const uint lo = (w[base + 1] >> (8 * (i / 2) + 4 * (i % 2))) & 15u;
-  const uint hi = (w[base] >> (16 + 2 * i)) & 3u;
-  const float ds = unpackHalf2x16(w[base]).x * float(int(lo | (hi << 4)) - 32);
+  const float ds = unpackHalf2x16(w[base]).x * float(iq4xs_scale(base, i));
   for (uint jj = 0; jj < 16; jj++) {
     const uint q = byte_at(base + 2, 16 * i + jj);
     v[jj] = ds * float(kIq4nlValues[h == 0u ? (q & 15u) : (q >> 4)]);

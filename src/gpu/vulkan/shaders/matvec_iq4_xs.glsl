@@ -21,9 +21,7 @@ const uint kWords = 34u;
 
 int sub_block(uint row, uint nb, uint b, uint i) {
   const uint base = kWords * (row * nb + b);
-  const uint lo = (w[base + 1] >> (8 * (i / 2) + 4 * (i % 2))) & 15u;
-  const uint hi = (w[base] >> (16 + 2 * i)) & 3u;
-  const int ls = int(lo | (hi << 4)) - 32;
+  const int ls = iq4xs_scale(base, i);
   int dot = 0;
   for (uint q = 0; q < 4; q++) {
     const uint c = w[base + 2 + 4 * i + q];  // code bytes 16i + 4q .. 16i + 4q + 3

@@ -21,12 +21,6 @@ shared int isums[64];
 const uint kWords = 28u;
 
 
-int scale(uint base, uint g) {
-  const uint lo = (byte_at(base + 24, g % 8) >> (4 * (g / 8))) & 15u;
-  const uint hi = (byte_at(base + 24, 8 + g % 4) >> (2 * (g / 4))) & 3u;
-  return int(lo | (hi << 4)) - 32;
-}
-
 // sc * sum(q * a) over the 32 elements (h, j) of super-block b of `row`.
 int chunk(uint row, uint nb, uint b, uint u) {
   const uint h = u / 4, j = u % 4;
@@ -44,7 +38,7 @@ int chunk(uint row, uint nb, uint b, uint u) {
       if (i < 4) dot0 += code * av; else dot1 += code * av;
     }
   }
-  return scale(base, 8 * h + 2 * j) * dot0 + scale(base, 8 * h + 2 * j + 1) * dot1;
+  return q3k_scale(base, 8 * h + 2 * j) * dot0 + q3k_scale(base, 8 * h + 2 * j + 1) * dot1;
 }
 
 void main() {
