@@ -113,10 +113,20 @@ Isa cpuid_isa() {
 }
 #endif
 
+// The CPU's best tier, uncapped (CPUID once; on AMX CPUs it asks the OS for the tile state).
+Isa hardware_isa() {
+#ifdef OPS_X86
+  static const Isa isa = cpuid_isa();
+  return isa;
+#else
+  return Isa::kScalar;
+#endif
+}
+
 bool avx_vnni_cpuid() {
 #ifdef OPS_X86
   unsigned a, b, c, d;
-  if (static_cast<int>(cpuid_isa()) < static_cast<int>(Isa::kAvx2)) return false;
+  if (static_cast<int>(hardware_isa()) < static_cast<int>(Isa::kAvx2)) return false;
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || a < 1) return false;  // no sub-leaf 1
   if (!__get_cpuid_count(7, 1, &a, &b, &c, &d)) return false;
   return (a & (1u << 4)) != 0;
@@ -126,11 +136,7 @@ bool avx_vnni_cpuid() {
 }
 
 Isa detect() {
-#ifdef OPS_X86
-  Isa isa = cpuid_isa();
-#else
-  Isa isa = Isa::kScalar;
-#endif
+  const Isa isa = hardware_isa();
   // OLLAMA_CPU_ISA caps the ISA (scalar|avx2|avx512|avx512vnni|amx) for benchmarks and debugging.
   if (const char* cap = std::getenv("OLLAMA_CPU_ISA")) {
     for (int i = 0; i <= static_cast<int>(isa); i++) {
@@ -163,14 +169,7 @@ bool cpu_has_avx_vnni() {
   return v;
 }
 
-bool avx2_tiles_use_vnni() {
-#ifdef OPS_X86
-  static const bool v = cpu_has_avx_vnni() && cpuid_isa() == Isa::kAvx2;
-  return v;
-#else
-  return false;
-#endif
-}
+bool avx2_tiles_use_vnni() { return cpu_has_avx_vnni() && hardware_isa() == Isa::kAvx2; }
 
 Isa detected_isa() {
   static const Isa isa = detect();
