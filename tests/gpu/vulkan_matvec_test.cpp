@@ -20,6 +20,31 @@ using gpu::vk::Device;
 using gpu::vk::Memory;
 using ops::DType;
 
+// What the device should give for one weight row (k values of type t) against the floats x:
+// the scalar dot over x quantized as the CPU quantizes activations, within float sums in
+// another order (and a code that may round the other way where the GPU's 1/d differs from the
+// CPU's in the last bit).
+struct Expected {
+  float value;
+  double tol;
+};
+Expected expected_dot(DType t, const uint8_t* w_row, const float* x, int64_t k) {
+  const ops::Kernels& kt = ops::scalar_table()[t];
+  std::vector<uint8_t> act(ops::row_bytes(kt.act_type, k));
+  if (kt.act_type == DType::F32) {
+    std::memcpy(act.data(), x, k * sizeof(float));
+  } else {
+    ops::scalar_table()[kt.act_type].quantize_row(x, act.data(), k);
+  }
+  std::vector<float> wd(k);
+  kt.dequantize_row(w_row, wd.data(), k);
+  double mag = 0;
+  for (int64_t i = 0; i < k; i++) mag += std::fabs(static_cast<double>(wd[i]) * x[i]);
+  Expected e{0.0f, 1e-4 * mag + 1e-6};
+  kt.vec_dot(k, &e.value, w_row, act.data());
+  return e;
+}
+
 Device& device() {
   std::string why;
   if (!Device::available(&why)) ADD_FAILURE() << "no Vulkan device: " << why;
@@ -72,23 +97,9 @@ TEST(VulkanMatvec, MatchesTheScalarDotsForEveryTypeAndShape) {
       mv.record(rec, m, xb, 16, yb, 8);
       rec.submit_and_wait();
       const float* y = static_cast<const float*>(yb.data()) + 8;
-      // The reference: the scalar dot over the activations as the CPU quantizes them.
-      std::vector<uint8_t> act(ops::row_bytes(kt.act_type, s.k));
-      if (kt.act_type == DType::F32) {
-        std::memcpy(act.data(), x.data(), s.k * sizeof(float));
-      } else {
-        ops::scalar_table()[kt.act_type].quantize_row(x.data(), act.data(), s.k);
-      }
-      std::vector<float> wd(s.k);
       for (int64_t r = 0; r < s.n; r++) {
-        kt.dequantize_row(w.data() + r * rb, wd.data(), s.k);
-        double mag = 0;
-        for (int64_t i = 0; i < s.k; i++) mag += std::fabs(static_cast<double>(wd[i]) * x[i]);
-        float want;
-        kt.vec_dot(s.k, &want, w.data() + r * rb, act.data());
-        // float sums in another order; a code may round the other way where the GPU's 1/d
-        // differs from the CPU's in the last bit
-        ASSERT_NEAR(y[r], want, 1e-4 * mag + 1e-6)
+        const Expected want = expected_dot(t, w.data() + r * rb, x.data(), s.k);
+        ASSERT_NEAR(y[r], want.value, want.tol)
             << ops::type_info(uint32_t(t))->name << " k=" << s.k << " n=" << s.n << " row " << r;
       }
       EXPECT_TRUE(std::isnan(static_cast<const float*>(yb.data())[7])) << "wrote before y_off";
@@ -167,22 +178,11 @@ TEST(VulkanMatvec, PromptTilesMatchTheScalarDotsForEveryTypeAndShape) {
       rec.submit_and_wait();
       const float* y = static_cast<const float*>(yb.data());
       EXPECT_TRUE(std::isnan(y[3])) << "wrote before y_off";
-      std::vector<uint8_t> act(ops::row_bytes(kt.act_type, s.k));
-      std::vector<float> wd(s.k);
       for (uint32_t tok = 0; tok < s.tokens; tok++) {
         const float* xt = x.data() + 5 + tok * xs;
-        if (kt.act_type == DType::F32) {
-          std::memcpy(act.data(), xt, s.k * sizeof(float));
-        } else {
-          ops::scalar_table()[kt.act_type].quantize_row(xt, act.data(), s.k);
-        }
         for (int64_t r = 0; r < s.n; r++) {
-          kt.dequantize_row(w.data() + r * rb, wd.data(), s.k);
-          double mag = 0;
-          for (int64_t i = 0; i < s.k; i++) mag += std::fabs(static_cast<double>(wd[i]) * xt[i]);
-          float want;
-          kt.vec_dot(s.k, &want, w.data() + r * rb, act.data());
-          ASSERT_NEAR(y[4 + tok * ys + r], want, 1e-4 * mag + 1e-6)
+          const Expected want = expected_dot(t, w.data() + r * rb, xt, s.k);
+          ASSERT_NEAR(y[4 + tok * ys + r], want.value, want.tol)
               << ops::type_info(uint32_t(t))->name << " k=" << s.k << " n=" << s.n << " token "
               << tok << " row " << r;
         }
@@ -218,19 +218,7 @@ TEST(VulkanMatvec, ExpertRowsMatchTheScalarDotsForEveryType) {
     Buffer xb(dev, x.size() * sizeof(float), Memory::kHost);
     std::memcpy(xb.data(), x.data(), x.size() * sizeof(float));
     auto want = [&](int64_t e, int64_t r, int xrow) {
-      std::vector<uint8_t> act(ops::row_bytes(kt.act_type, k));
-      if (kt.act_type == DType::F32) {
-        std::memcpy(act.data(), x.data() + xrow * k, k * sizeof(float));
-      } else {
-        ops::scalar_table()[kt.act_type].quantize_row(x.data() + xrow * k, act.data(), k);
-      }
-      float v;
-      kt.vec_dot(k, &v, w.data() + (e * n + r) * rb, act.data());
-      std::vector<float> wd(k);
-      kt.dequantize_row(w.data() + (e * n + r) * rb, wd.data(), k);
-      double mag = 0;
-      for (int64_t i = 0; i < k; i++) mag += std::fabs(double(wd[i]) * x[xrow * k + i]);
-      return std::pair{v, 1e-4 * mag + 1e-6};
+      return expected_dot(t, w.data() + (e * n + r) * rb, x.data() + xrow * k, k);
     };
     const char* name = ops::type_info(uint32_t(t))->name;
     for (bool per_pair : {false, true}) {
@@ -247,8 +235,8 @@ TEST(VulkanMatvec, ExpertRowsMatchTheScalarDotsForEveryType) {
       rec.submit_and_wait();
       for (int q = 0; q < 6; q++)
         for (int64_t r = 0; r < n; r++) {
-          const auto [v, tol] = want(ids[q], r, per_pair ? q : q / 2);
-          ASSERT_NEAR(static_cast<const float*>(yb.data())[q * n + r], v, tol)
+          const Expected e = want(ids[q], r, per_pair ? q : q / 2);
+          ASSERT_NEAR(static_cast<const float*>(yb.data())[q * n + r], e.value, e.tol)
               << name << " pair " << q << " row " << r << (per_pair ? " (own rows)" : "");
         }
       EXPECT_TRUE(std::isnan(static_cast<const float*>(yb.data())[6 * n])) << "wrote past y";
@@ -263,8 +251,8 @@ TEST(VulkanMatvec, ExpertRowsMatchTheScalarDotsForEveryType) {
     rec.submit_and_wait();
     for (int q = 0; q < 9; q++)
       for (int64_t r = 0; r < n; r++) {
-        const auto [v, tol] = want(1, r, q);
-        ASSERT_NEAR(static_cast<const float*>(yb.data())[q * n + r], v, tol)
+        const Expected e = want(1, r, q);
+        ASSERT_NEAR(static_cast<const float*>(yb.data())[q * n + r], e.value, e.tol)
             << name << " expert 1, row " << q << " of x, output row " << r;
       }
     EXPECT_TRUE(std::isnan(static_cast<const float*>(yb.data())[9 * n])) << "wrote past y";

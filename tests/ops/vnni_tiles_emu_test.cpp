@@ -93,6 +93,26 @@ std::vector<uint8_t> rows(DType t, int64_t n, int count, std::mt19937& rng) {
   return out;
 }
 
+// nr rows of n values against nt activation rows through gemm (the rows packed by `pack`
+// first, when given), every output against the scalar dots; returns how many were checked.
+int gemm_matches_dots(DType t, GemmFn gemm, void (*pack)(const void*, void*, int64_t, int64_t),
+                      int64_t n, int nr, int nt, std::mt19937& rng) {
+  const DType act = ops::scalar_table()[t].act_type;
+  const auto w = rows(t, n, nr, rng);
+  std::vector<uint8_t> packed;
+  if (pack != nullptr) {
+    packed.resize(w.size());
+    pack(w.data(), packed.data(), n, nr);
+  }
+  const auto a = rows(act, n, nt, rng);
+  const size_t ws = ops::row_bytes(t, n), as = ops::row_bytes(act, n);
+  const int64_t ldy = nr + 2;
+  std::vector<float> y(ldy * nt, -777.0f);
+  gemm(n, nr, nt, pack != nullptr ? packed.data() : w.data(), ws, a.data(), as, y.data(), ldy);
+  return ops_test::expect_gemm_matches_dots(t, n, nr, nt, w.data(), ws, a.data(), as, y.data(),
+                                            ldy, ops_test::type_name(t));
+}
+
 }  // namespace
 
 // Whole groups (8, 16 rows), a group plus leftover rows (11: AVX2 dots), token counts across the
@@ -102,18 +122,9 @@ TEST(VnniTilesEmu, MatchScalarDots) {
   std::mt19937 rng(91);
   int checked = 0;
   for (const Case& c : kCases) {
-    const auto& ref = ops::scalar_table()[c.t];
     for (int64_t n : {256, 768, 2048}) {
-      for (auto [nr, nt] : {std::pair{8, 8}, {16, 9}, {11, 37}}) {
-        const auto w = rows(c.t, n, nr, rng);
-        const auto a = rows(ref.act_type, n, nt, rng);
-        const size_t ws = ops::row_bytes(c.t, n), as = ops::row_bytes(ref.act_type, n);
-        const int64_t ldy = nr + 2;
-        std::vector<float> y(ldy * nt, -777.0f);
-        c.gemm(n, nr, nt, w.data(), ws, a.data(), as, y.data(), ldy);
-        checked += ops_test::expect_gemm_matches_dots(c.t, n, nr, nt, w.data(), ws, a.data(), as,
-                                                      y.data(), ldy, ops_test::type_name(c.t));
-      }
+      for (auto [nr, nt] : {std::pair{8, 8}, {16, 9}, {11, 37}})
+        checked += gemm_matches_dots(c.t, c.gemm, nullptr, n, nr, nt, rng);
     }
   }
   EXPECT_GT(checked, 5000);
@@ -134,21 +145,9 @@ TEST(VnniTilesEmu, PackedRowsMatchScalarDots) {
   for (const Packed& c : {Packed{DType::Q4_0, ops::avx2::pack8_q4_0, ops::x8emu::gemm8_q4_0_q8_0},
                           Packed{DType::MXFP4, ops::avx2::pack8_mxfp4,
                                  ops::x8emu::gemm8_mxfp4_q8_0}}) {
-    const auto& ref = ops::scalar_table()[c.t];
     for (int64_t n : {256, 2048}) {
-      for (int nt : {1, 3, 8, 9, 37}) {
-        const int nr = 16;
-        const auto w = rows(c.t, n, nr, rng);
-        std::vector<uint8_t> packed(w.size());
-        c.pack(w.data(), packed.data(), n, nr);
-        const auto a = rows(ref.act_type, n, nt, rng);
-        const size_t ws = ops::row_bytes(c.t, n), as = ops::row_bytes(ref.act_type, n);
-        const int64_t ldy = nr + 2;
-        std::vector<float> y(ldy * nt, -777.0f);
-        c.gemm8(n, nr, nt, packed.data(), ws, a.data(), as, y.data(), ldy);
-        checked += ops_test::expect_gemm_matches_dots(c.t, n, nr, nt, w.data(), ws, a.data(), as,
-                                                      y.data(), ldy, ops_test::type_name(c.t));
-      }
+      for (int nt : {1, 3, 8, 9, 37})
+        checked += gemm_matches_dots(c.t, c.gemm8, c.pack, n, 16, nt, rng);
     }
   }
   EXPECT_GT(checked, 1000);
