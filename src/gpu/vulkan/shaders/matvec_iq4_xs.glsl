@@ -15,7 +15,6 @@ layout(std430, binding = 2) buffer Y { float y[]; };
 
 uint abase() { return x_row() * (p.k / 4 + p.k / 32); }
 #include "row_sum.glsl"
-shared int isums[64];
 
 const uint kWords = 34u;
 
@@ -36,26 +35,11 @@ int sub_block(uint row, uint nb, uint b, uint i) {
   return ls * dot;
 }
 
-void main() {
-  const uint lid = gl_LocalInvocationID.x;
-  const uint nb = p.k / 256;
-  for (uint lr = gl_WorkGroupID.x; lr < p.n; lr += gl_NumWorkGroups.x) {
-    const uint row = expert_row0() + lr;  // the weight row
-    float acc = 0.0;
-    for (uint u0 = 0; u0 < nb * 8; u0 += 64) {  // uniform trip count: barriers inside
-      const uint u = u0 + lid;
-      const uint b = u / 8;
-      isums[lid] = u < nb * 8 ? sub_block(row, nb, b, u % 8) : 0;
-      barrier();
-      if (u < nb * 8 && u % 8 == 0) {
-        int is = 0;
-        for (uint i = 0; i < 8; i++) is += isums[lid + i];
-        const float d = unpackHalf2x16(w[kWords * (row * nb + b)]).x;
-        acc += uintBitsToFloat(a[abase() + p.k / 4 + b]) * d * float(is);
-      }
-      barrier();
-    }
-    const float total = row_sum(acc);
-    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + lr] = total;
-  }
+ivec2 unit_sums(uint row, uint nb, uint b, uint u) { return ivec2(sub_block(row, nb, b, u), 0); }
+
+float super_term(uint row, uint nb, uint b, float da, int is, int ms) {
+  return da * unpackHalf2x16(w[kWords * (row * nb + b)]).x * float(is);
 }
+
+#define K_MINS 0
+#include "matvec_k_main.glsl"

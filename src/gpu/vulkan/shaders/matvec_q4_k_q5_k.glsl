@@ -18,7 +18,6 @@ layout(std430, binding = 2) buffer Y { float y[]; };
 // The quantized activations of x_row() (quantize_q8.comp's rows).
 uint abase() { return x_row() * (p.k / 4 + p.k / 32); }
 #include "row_sum.glsl"
-shared int isums[64], msums[64];
 
 #if Q5
 const uint kWords = 44u;  // per super-block
@@ -57,31 +56,12 @@ ivec2 sub_block(uint row, uint nb, uint b, uint s) {
   return ivec2(int(sc) * dot, int(m) * asum);
 }
 
-void main() {
-  const uint lid = gl_LocalInvocationID.x;
-  const uint nb = p.k / 256;
-  for (uint lr = gl_WorkGroupID.x; lr < p.n; lr += gl_NumWorkGroups.x) {
-    const uint row = expert_row0() + lr;  // the weight row
-    float acc = 0.0;
-    for (uint u0 = 0; u0 < nb * 8; u0 += 64) {  // uniform trip count: barriers inside
-      const uint u = u0 + lid;
-      const uint b = u / 8, s = u % 8;
-      const ivec2 r = u < nb * 8 ? sub_block(row, nb, b, s) : ivec2(0);
-      isums[lid] = r.x;
-      msums[lid] = r.y;
-      barrier();
-      if (u < nb * 8 && s == 0) {
-        int is = 0, ms = 0;
-        for (uint i = 0; i < 8; i++) {
-          is += isums[lid + i];
-          ms += msums[lid + i];
-        }
-        const vec2 dm = unpackHalf2x16(w[kWords * (row * nb + b)]);
-        acc += uintBitsToFloat(a[abase() + p.k / 4 + b]) * (dm.x * float(is) - dm.y * float(ms));
-      }
-      barrier();
-    }
-    const float total = row_sum(acc);
-    if (lid == 0) y[p.y_off + gl_WorkGroupID.y * p.y_stride + lr] = total;
-  }
+ivec2 unit_sums(uint row, uint nb, uint b, uint u) { return sub_block(row, nb, b, u); }
+
+float super_term(uint row, uint nb, uint b, float da, int is, int ms) {
+  const vec2 dm = unpackHalf2x16(w[kWords * (row * nb + b)]);
+  return da * (dm.x * float(is) - dm.y * float(ms));
 }
+
+#define K_MINS 1
+#include "matvec_k_main.glsl"
