@@ -2,11 +2,13 @@
 //   vec_dot  : one thread, weights resident in L2 (pure kernel speed), GB/s of weight bytes
 //              per second of thread CPU time
 //   decode   : matmul with 1 token over a weight matrix bigger than the caches, all threads
+//   batch    : matmul with --batch tokens (8: a decode step of 8 sequences) over the same
+//              matrix as decode, GFLOP/s
 //   prefill  : matmul with 64 tokens, GFLOP/s
 //   Where the ISA packs rows of the type at load (Kernels::pack8), vec_dot is the packed gemm8
 //   over the rows and one token, and decode and prefill run on packed weights, as the engine
 //   does; where the type has a tile kernel (Kernels::gemm), vec_dot is that with one token.
-// Usage: ops-bench [--threads N] [--k K] [--n N] [--types q4_0,q4_k,...] [--isa avx2]
+// Usage: ops-bench [--threads N] [--k K] [--n N] [--batch N] [--types q4_0,q4_k,...] [--isa avx2]
 #include <time.h>
 
 #include <chrono>
@@ -133,6 +135,7 @@ int main(int argc, char** argv) {
   std::string types = "f32,f16,bf16,q8_0,q4_0,q4_1,q5_0,q5_1,mxfp4,q2_k,q3_k,q4_k,q5_k,q6_k";
   std::string only_isa;
   bool no_matmul = false;
+  int64_t batch = 8;
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
     auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -146,20 +149,23 @@ int main(int argc, char** argv) {
       types = next();
     else if (a == "--isa")
       only_isa = next();
+    else if (a == "--batch")
+      batch = std::atoll(next().c_str());
     else if (a == "--no-matmul")
       no_matmul = true;
     else {
       std::fprintf(stderr,
                    "usage: ops-bench [--threads N] [--k K] [--n N] [--types a,b] [--isa name] "
-                   "[--no-matmul]\n");
+                   "[--batch N] [--no-matmul]\n");
       return 2;
     }
   }
   util::ThreadPool pool(threads);
   std::printf("detected ISA: %s, threads %d, k=%lld n=%lld\n", ops::isa_name(ops::detected_isa()),
               threads, static_cast<long long>(k), static_cast<long long>(n));
-  std::printf("%-6s %-11s %14s %14s %14s %16s\n", "type", "isa", "vec_dot GB/s", "decode GB/s",
-              "decode GFLOP/s", "prefill64 GFLOP/s");
+  const std::string batch_col = "batch" + std::to_string(batch) + " GFLOP/s";
+  std::printf("%-6s %-11s %14s %14s %14s %14s %16s\n", "type", "isa", "vec_dot GB/s", "decode GB/s",
+              "decode GFLOP/s", batch_col.c_str(), "prefill64 GFLOP/s");
   size_t pos = 0;
   while (pos <= types.size()) {
     size_t comma = types.find(',', pos);
@@ -185,13 +191,14 @@ int main(int argc, char** argv) {
       if (!only_isa.empty() && only_isa != ops::isa_name(isa)) continue;
       const ops::Kernels* kw = ops::kernels(t, isa);
       const double vd = bench_vec_dot(*kw, t, k, isa);
-      double dec = 0, dec_gf = 0, pre_gf = 0;
+      double dec = 0, dec_gf = 0, batch_gf = 0, pre_gf = 0;
       if (!no_matmul) {
         dec = bench_matmul(t, k, n, 1, pool, isa, &dec_gf);
+        bench_matmul(t, k, n, batch, pool, isa, &batch_gf);
         bench_matmul(t, k, 1024, 64, pool, isa, &pre_gf);
       }
-      std::printf("%-6s %-11s %14.2f %14.2f %14.2f %16.2f\n", name.c_str(), ops::isa_name(isa), vd,
-                  dec, dec_gf, pre_gf);
+      std::printf("%-6s %-11s %14.2f %14.2f %14.2f %14.2f %16.2f\n", name.c_str(),
+                  ops::isa_name(isa), vd, dec, dec_gf, batch_gf, pre_gf);
       std::fflush(stdout);
     }
   }
