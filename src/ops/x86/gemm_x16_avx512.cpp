@@ -18,7 +18,7 @@
 // the one stream a group is: one token (decode) issues no software prefetch (it cost 7-8 % of
 // decode here, Q4_0 42.7 -> 45.8 t/s and Q4_K_M 40.3 -> 43.7 without it; ops/x86/prefetch.h
 // is for the file's 4 KiB pages). Batches of 2 tokens or more, which compute for longer per
-// line, pull the bytes ahead into L2 (prefetch_ahead, x16_avx512.h).
+// line, pull the bytes ahead into L2 (prefetch_batch, x16_avx512.h).
 //
 // Prompts run on the same layout, 4 tokens per pass over a group: the unpacked nibbles
 // serve every token, and each token costs 8 vpdpbusd per block of 16 rows (Zen 4, 2 threads:
@@ -73,7 +73,7 @@ void group_tokens(int64_t nb, const uint8_t* g, const BlockQ8_0* const* act,
   for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
     const uint8_t* pb = g + b * kPacked;
-    prefetch_ahead<T, kPacked>(pb);
+    prefetch_batch<T, kPacked>(pb);
     const __m512 dw = _mm512_cvtph_ps(load256(pb));
     __m512i u[8];
     P::operands(pb + 32, u);

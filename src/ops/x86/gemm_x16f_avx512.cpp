@@ -46,7 +46,7 @@ void group_tokens(int64_t k, const uint8_t* g, const float* const* x, float* y, 
   int64_t e = 0;
   for (; e + 4 <= k; e += 4) {
     const uint8_t* p = g + 32 * e;
-    prefetch_ahead<T, 128>(p);
+    prefetch_batch<T, 128>(p);
     __m512 w[4];
 #pragma GCC unroll 4
     for (int i = 0; i < 4; i++) w[i] = W::load(p + 32 * i);

@@ -57,7 +57,7 @@ void group_tokens(int64_t nb, const uint8_t* g, const BlockQ8_K* const* act,
   for (int t = 0; t < T; t++) acc[t] = accm[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
     const uint8_t* pb = g + b * kPackedSuper;
-    prefetch_ahead<T, kPackedSuper>(pb);
+    prefetch_batch<T, kPackedSuper>(pb);
     const __m512 dw = _mm512_cvtph_ps(load256(pb));
     const __m512 dmin = _mm512_cvtph_ps(load256(pb + 32));
     const __m512i q0 = _mm512_loadu_si512(pb + 64), q1 = _mm512_loadu_si512(pb + 128),

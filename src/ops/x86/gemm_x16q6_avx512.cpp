@@ -51,7 +51,7 @@ void group_tokens(int64_t nb, const uint8_t* g, const BlockQ8_K* const* act,
   for (int t = 0; t < T; t++) acc[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
     const uint8_t* pb = g + b * kPackedSuper;
-    prefetch_ahead<T, kPackedSuper>(pb);
+    prefetch_batch<T, kPackedSuper>(pb);
     const __m512 dw = _mm512_cvtph_ps(load256(pb));
     __m512i sc[4];
 #pragma GCC unroll 4

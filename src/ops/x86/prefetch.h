@@ -3,7 +3,8 @@
 // the cores then stall on every new page. Asking for the lines kPrefetchAhead bytes ahead,
 // into L2 (T1: the L1 stays for the activations), lifted 1-token decode by 13-45 % per type
 // (F16 7.5 -> 8.5, Q8_0 13.4 -> 17.0, Q4_0 17.3 -> 24.7, Q4_K_M 17.0 -> 22.4 t/s). Prefetches never
-// fault, so running past the end of a row is harmless.
+// fault, so running past the end of a row is harmless. The AVX-512 kernels on rows packed by
+// 16 (2 MiB pages) prefetch only for batches of 2 tokens or more (x16_avx512.h).
 #pragma once
 #include <immintrin.h>
 

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "ops/scratch.h"
+#include "ops/x86/prefetch.h"
 #include "ops/x86/simd_avx2.h"
 
 namespace ops::x86 {
@@ -14,25 +15,18 @@ namespace {
 
 constexpr int kRows16 = 16;  // rows per packed group
 
-// How far ahead of the block in hand a kernel with two tokens or more pulls the packed bytes
-// into L2. Such a kernel computes for several cycles per 64-byte line, and then the hardware
-// prefetcher did not keep the stream ahead: with the weights coming from DRAM, a batch of 8
-// tokens ran at ~60 % of its speed with the same weights in L3, computing and waiting in turn.
-// 4608 bytes (72 lines) ahead into L2 overlaps the two (8 tokens from DRAM, Zen 4, 2 threads:
-// Q4_K 340 -> 540, Q4_0 350 -> 500, F16 112 -> 210 GFLOP/s; 2.3-74 KB ahead all did better
-// than none, into L1 worse than none). Past a group's end it reaches into the next group, which
-// the same thread takes next. One token (decode) is left to the hardware prefetcher: it streams
-// at the memory's speed there, and prefetching only cost.
-constexpr size_t kPrefetchAhead = 4608;
-
-// prefetch_ahead<T, kBytes>(p): the kBytes at p, kPrefetchAhead on, into L2 (T >= 2 only).
-template <int T, size_t kBytes>
-inline void prefetch_ahead(const uint8_t* p) {
-  if constexpr (T >= 2) {
-#pragma GCC unroll 64
-    for (size_t i = 0; i < kBytes; i += 64)
-      _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchAhead + i), _MM_HINT_T1);
-  }
+// A kernel with two tokens or more computes for several cycles per 64-byte line of weights,
+// and then the hardware prefetcher did not keep the stream ahead: with the weights coming from
+// DRAM a batch of 8 tokens ran at ~60 % of its speed on the same weights in L3, computing and
+// waiting in turn. Such kernels ask for the bytes kPrefetchAhead on into L2 (prefetch.h);
+// 8 tokens from DRAM, Zen 4, 2 threads: Q4_K 340 -> 540, Q4_0 350 -> 500, F16 112 -> 210
+// GFLOP/s, prompts (64 tokens) the same or better; 2.3 to 74 KB ahead all did better than
+// none, into L1 worse than none. Past a group's end it reaches into the next group, which the
+// same thread takes next. One token (decode) is left to the hardware prefetcher, which keeps
+// up with it in 2 MiB pages (a prefetch only cost there: see gemm_x16_avx512.cpp).
+template <int T, int kBytes>
+inline void prefetch_batch(const uint8_t* p) {
+  if constexpr (T >= 2) prefetch_weights<kBytes>(p);
 }
 
 // Activation codes at..at+3 in every lane: the signed operand of a vpdpbusd.
