@@ -1,7 +1,9 @@
-// AVX-512 VNNI kernels for Q4_0 and Q8_0 rows packed by 16 at load (Kernels::pack8 with
-// pack_rows 16). Q8_0 packs its codes + 128 four to a lane word, so the same kernel serves it
-// with 8 plain loads where Q4_0 splits 4 loads into nibbles (Q8_0, Zen 4, 2 threads: pp256
-// 173 -> 277 t/s, decode 21.6 -> 25.0 t/s).
+// AVX-512 VNNI kernels for Q4_0, MXFP4 and Q8_0 rows packed by 16 at load (Kernels::pack8
+// with pack_rows 16). Q8_0 packs its codes + 128 four to a lane word, so the same kernel serves
+// it with 8 plain loads where Q4_0 splits 4 loads into nibbles (Q8_0, Zen 4, 2 threads: pp256
+// 173 -> 277 t/s, decode 21.6 -> 25.0 t/s). MXFP4 (the experts of gpt-oss) splits nibbles as
+// Q4_0 does and maps them through one vpshufb to its doubled E2M1 values + 12; its rows' scales
+// are e8m0 bytes.
 // Decode reads every weight once, and the plain-row kernels spent ~18 instructions per 64-byte
 // line on it (pair unpacking from 18-byte blocks, a scale permute per pair, a reduction per
 // row); Zen 4 then ran short of loads in flight and decoded at ~0.9x llama.cpp. Packed, the 16
@@ -9,10 +11,10 @@
 // and 8 vpdpbusd against broadcast activation words (~6 instructions per line), one fp16
 // convert gives the 16 rows' scales, and no row needs a horizontal sum.
 //
-// Packed block (16 rows x 32 elements, 288 bytes; blocks of a group in order, groups of 16
-// rows in order, the same bytes as the 16 plain rows): bytes 0..31 the rows' fp16 scales; then
-// 4 chunks of 64 bytes, chunk i bytes 4r..4r+3 holding elements 8i..8i+3 of row r in their low
-// nibbles and elements 8i+4..8i+7 in their high nibbles.
+// Packed block (16 rows x 32 elements; blocks of a group in order, groups of 16 rows in order,
+// the same bytes as the 16 plain rows): the rows' scales (Q4_0: 16 fp16, 32 bytes; MXFP4: 16
+// e8m0 bytes); then 4 chunks of 64 bytes, chunk i bytes 4r..4r+3 holding elements 8i..8i+3 of
+// row r in their low nibbles and elements 8i+4..8i+7 in their high nibbles.
 //
 // Packed rows live in 2 MiB pages (util::PageBuffer), where the hardware prefetcher follows
 // the one stream a group is: one token (decode) issues no software prefetch (it cost 7-8 % of
@@ -40,22 +42,69 @@ thread_local ScratchBuf<> t_terms;  // per token and block: activation scale, of
 
 // The packed types: a block's 16 rows as 8 vpdpbusd operands of unsigned codes, operand j
 // against the activation codes 4j..4j+3, and the offset the unsigned codes carry.
-struct Q40 {  // nibbles; chunk i: codes 8i.. (low nibbles) and 8i+4.. (high nibbles)
-  using Block = BlockQ4_0;
-  static constexpr int kOffset = 8;
-  static void operands(const uint8_t* p, __m512i* u) {
-    const __m512i low = _mm512_set1_epi8(0x0f);
+// Each type: its Block, the bytes of its 16 rows' scales (kHead) and how they become floats,
+// the offset its unsigned codes carry, and its 8 vpdpbusd operands (operand j against the
+// activation codes 4j..4j+3).
+
+// The nibbles of 4 chunks as 8 operands, each nibble mapped by map(): chunk i holds codes 8i..
+// (low nibbles) and 8i+4.. (high nibbles).
+template <class Map>
+inline void nibble_operands(const uint8_t* p, __m512i* u, const Map& map) {
+  const __m512i low = _mm512_set1_epi8(0x0f);
 #pragma GCC unroll 4
-    for (int i = 0; i < 4; i++) {
-      const __m512i x = _mm512_loadu_si512(p + 64 * i);
-      u[2 * i] = _mm512_and_si512(x, low);
-      u[2 * i + 1] = _mm512_and_si512(_mm512_srli_epi16(x, 4), low);
-    }
+  for (int i = 0; i < 4; i++) {
+    const __m512i x = _mm512_loadu_si512(p + 64 * i);
+    u[2 * i] = map(_mm512_and_si512(x, low));
+    u[2 * i + 1] = map(_mm512_and_si512(_mm512_srli_epi16(x, 4), low));
+  }
+}
+
+struct Q40 {
+  using Block = BlockQ4_0;
+  static constexpr size_t kHead = 32;  // fp16
+  static constexpr int kOffset = 8;
+  static __m512 scales(const uint8_t* p) { return _mm512_cvtph_ps(load256(p)); }
+  static void operands(const uint8_t* p, __m512i* u) {
+    nibble_operands(p, u, [](__m512i x) { return x; });
   }
 };
+
+// The doubled E2M1 values + 12 (0..24), the unsigned codes vpdpbusd takes.
+struct Mxfp4Codes {
+  alignas(16) int8_t v[16];
+};
+constexpr Mxfp4Codes make_mxfp4_codes() {
+  Mxfp4Codes c{};
+  for (int i = 0; i < 16; i++) c.v[i] = static_cast<int8_t>(kMxfp4Values[i] + 12);
+  return c;
+}
+constexpr Mxfp4Codes kMxfp4Codes16 = make_mxfp4_codes();
+
+struct Mxfp4 {
+  using Block = BlockMxfp4;
+  static constexpr size_t kHead = 16;  // e8m0
+  static constexpr int kOffset = 12;
+  // 2^(e - 128) of 16 e8m0 bytes, as the scalar table has them (denormal below e = 2).
+  static __m512 scales(const uint8_t* p) {
+    const __m512i e = _mm512_cvtepu8_epi32(load128(p));
+    const __m512i one = _mm512_set1_epi32(1);
+    const __m512i normal = _mm512_slli_epi32(_mm512_sub_epi32(e, one), 23);
+    const __m512i tiny =
+        _mm512_srlv_epi32(_mm512_set1_epi32(0x00400000), _mm512_sub_epi32(one, e));
+    const __mmask16 small = _mm512_cmplt_epi32_mask(e, _mm512_set1_epi32(2));
+    return _mm512_castsi512_ps(_mm512_mask_blend_epi32(small, normal, tiny));
+  }
+  static void operands(const uint8_t* p, __m512i* u) {
+    const __m512i table = _mm512_broadcast_i32x4(load128(kMxfp4Codes16.v));
+    nibble_operands(p, u, [&](__m512i x) { return _mm512_shuffle_epi8(table, x); });
+  }
+};
+
 struct Q80 {  // bytes stored as code + 128; chunk i: codes 4i..4i+3
   using Block = BlockQ8_0;
+  static constexpr size_t kHead = 32;  // fp16
   static constexpr int kOffset = 128;
+  static __m512 scales(const uint8_t* p) { return _mm512_cvtph_ps(load256(p)); }
   static void operands(const uint8_t* p, __m512i* u) {
 #pragma GCC unroll 8
     for (int i = 0; i < 8; i++) u[i] = _mm512_loadu_si512(p + 64 * i);
@@ -74,9 +123,9 @@ void group_tokens(int64_t nb, const uint8_t* g, const BlockQ8_0* const* act,
   for (int64_t b = 0; b < nb; b++) {
     const uint8_t* pb = g + b * kPacked;
     prefetch_batch<T, kPacked>(pb);
-    const __m512 dw = _mm512_cvtph_ps(load256(pb));
+    const __m512 dw = P::scales(pb);
     __m512i u[8];
-    P::operands(pb + 32, u);
+    P::operands(pb + P::kHead, u);
 #pragma GCC unroll 8
     for (int t = 0; t < T; t++) {
       const int8_t* q = act[t][b].qs;
@@ -114,39 +163,66 @@ void token_terms(const BlockQ8_0* a, int64_t nb, float offset, float* fa, float*
 
 }  // namespace
 
+namespace {
+
+// A block's 16 nibble bytes (codes 0..15 in the low nibbles, 16..31 in the high ones, as Q4_0
+// and MXFP4 store them) into row r's words of the 4 packed chunks at c: chunk i takes codes
+// 8i..8i+3 (low nibbles of its bytes) and 8i+4..8i+7 (high nibbles).
+void put_nibbles(const uint8_t* qs, int r, uint8_t* c) {
+  const __m128i q = load128(qs);
+  const __m128i lo = _mm_and_si128(q, _mm_set1_epi8(0x0f));
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(q, 4), _mm_set1_epi8(0x0f));
+  const __m128i first = _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m128i second = _mm_setr_epi8(4, 5, 6, 7, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1);
+  const __m128i a = _mm_unpacklo_epi64(_mm_shuffle_epi8(lo, first), _mm_shuffle_epi8(hi, first));
+  const __m128i b = _mm_unpacklo_epi64(_mm_shuffle_epi8(lo, second), _mm_shuffle_epi8(hi, second));
+  alignas(16) uint32_t out[4];
+  _mm_store_si128(reinterpret_cast<__m128i*>(out), _mm_or_si128(a, _mm_slli_epi16(b, 4)));
+  for (int i = 0; i < 4; i++) std::memcpy(c + 64 * i + 4 * r, &out[i], 4);
+}
+
+// Its inverse: row r's 16 nibble bytes from the 4 chunks at c.
+void get_nibbles(const uint8_t* c, int r, uint8_t* qs) {
+  uint8_t e[32];
+  for (int i = 0; i < 4; i++) {
+    for (int p = 0; p < 4; p++) {
+      const uint8_t v = c[64 * i + 4 * r + p];
+      e[8 * i + p] = v & 0x0f;
+      e[8 * i + 4 + p] = v >> 4;
+    }
+  }
+  for (int j = 0; j < 16; j++) qs[j] = static_cast<uint8_t>(e[j] | (e[j + 16] << 4));
+}
+
+}  // namespace
+
 void pack16_q4_0(const void* src, void* dst, int64_t k, int64_t n_rows) {
   pack_groups<BlockQ4_0>(src, dst, k / 32, n_rows, [](const BlockQ4_0& blk, int r, uint8_t* pb) {
     std::memcpy(pb + 2 * r, &blk.d, 2);
-    // Codes 0..15 are the low nibbles, 16..31 the high ones; chunk i takes codes 8i..8i+3
-    // (low nibbles of its bytes) and 8i+4..8i+7 (high nibbles).
-    const __m128i q = load128(blk.qs);
-    const __m128i lo = _mm_and_si128(q, _mm_set1_epi8(0x0f));
-    const __m128i hi = _mm_and_si128(_mm_srli_epi16(q, 4), _mm_set1_epi8(0x0f));
-    const __m128i first = _mm_setr_epi8(0, 1, 2, 3, 8, 9, 10, 11, -1, -1, -1, -1, -1, -1, -1, -1);
-    const __m128i second =
-        _mm_setr_epi8(4, 5, 6, 7, 12, 13, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1);
-    const __m128i a = _mm_unpacklo_epi64(_mm_shuffle_epi8(lo, first), _mm_shuffle_epi8(hi, first));
-    const __m128i c =
-        _mm_unpacklo_epi64(_mm_shuffle_epi8(lo, second), _mm_shuffle_epi8(hi, second));
-    alignas(16) uint32_t out[4];
-    _mm_store_si128(reinterpret_cast<__m128i*>(out), _mm_or_si128(a, _mm_slli_epi16(c, 4)));
-    for (int i = 0; i < 4; i++) std::memcpy(pb + 32 + 64 * i + 4 * r, &out[i], 4);
+    put_nibbles(blk.qs, r, pb + Q40::kHead);
   });
 }
 
 void unpack16_q4_0(const void* group, int r, void* dst, int64_t k) {
   unpack_group_row<BlockQ4_0>(group, r, dst, k / 32, [](const uint8_t* pb, int r, BlockQ4_0& out) {
     std::memcpy(&out.d, pb + 2 * r, 2);
-    uint8_t e[32];
-    for (int i = 0; i < 4; i++) {
-      for (int p = 0; p < 4; p++) {
-        const uint8_t v = pb[32 + 64 * i + 4 * r + p];
-        e[8 * i + p] = v & 0x0f;
-        e[8 * i + 4 + p] = v >> 4;
-      }
-    }
-    for (int j = 0; j < 16; j++) out.qs[j] = static_cast<uint8_t>(e[j] | (e[j + 16] << 4));
+    get_nibbles(pb + Q40::kHead, r, out.qs);
   });
+}
+
+void pack16_mxfp4(const void* src, void* dst, int64_t k, int64_t n_rows) {
+  pack_groups<BlockMxfp4>(src, dst, k / 32, n_rows, [](const BlockMxfp4& blk, int r, uint8_t* pb) {
+    pb[r] = blk.e;
+    put_nibbles(blk.qs, r, pb + Mxfp4::kHead);
+  });
+}
+
+void unpack16_mxfp4(const void* group, int r, void* dst, int64_t k) {
+  unpack_group_row<BlockMxfp4>(group, r, dst, k / 32,
+                               [](const uint8_t* pb, int r, BlockMxfp4& out) {
+                                 out.e = pb[r];
+                                 get_nibbles(pb + Mxfp4::kHead, r, out.qs);
+                               });
 }
 
 namespace {
@@ -168,6 +244,11 @@ void gemm16(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act
 void gemm16_q4_0_q8_0(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act,
                       size_t as, float* y, int64_t ldy) {
   gemm16<Q40>(n, nr, nt, w, ws, act, as, y, ldy);
+}
+
+void gemm16_mxfp4_q8_0(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act,
+                       size_t as, float* y, int64_t ldy) {
+  gemm16<Mxfp4>(n, nr, nt, w, ws, act, as, y, ldy);
 }
 
 void gemm16_q8_0_q8_0(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act,

@@ -108,9 +108,6 @@ void register_avx512_vnni(KernelTable& t) {
   t[DType::Q4_1].gemm = avx512vnni::gemm_q4_1_q8_0;
   t[DType::Q5_0].gemm = avx512vnni::gemm_q5_0_q8_0;
   t[DType::Q5_1].gemm = avx512vnni::gemm_q5_1_q8_0;
-  // The VNNI dots and tiles take MXFP4 rows as stored (packing was measured on AVX2 only).
-  t[DType::MXFP4].pack8 = nullptr;
-  t[DType::MXFP4].gemm8 = nullptr;
   // Prompt-sized batches go through the 8-row tiles built with vpdpbusd, decode and fewer than
   // 8 sequences through the row kernels (weights streamed once, with software prefetch). On
   // Zen 4 the row kernels re-read every activation per weight row: ops-bench prefill64 Q4_0
@@ -125,9 +122,11 @@ void register_avx512_vnni(KernelTable& t) {
   t[DType::Q2_K].gemm = gemm_by_batch<avx512vnni::gemm_q2_k_q8_k, avx512vnni::tiles_q2_k_q8_k, kB>;
   t[DType::Q3_K].gemm = gemm_by_batch<avx512vnni::gemm_q3_k_q8_k, avx512vnni::tiles_q3_k_q8_k, kB>;
   t[DType::Q5_K].gemm = gemm_by_batch<avx512vnni::gemm_q5_k_q8_k, avx512vnni::tiles_q5_k_q8_k, kB>;
-  // Q4_0, Q8_0, Q4_K and Q6_K weights are packed by 16 rows at load: the 16 rows in zmm lanes.
+  // Q4_0, MXFP4, Q8_0, Q4_K and Q6_K weights are packed by 16 rows at load: the 16 rows in
+  // zmm lanes.
   using namespace avx512vnni;
   packed16(t[DType::Q4_0], pack16_q4_0, gemm16_q4_0_q8_0, unpack16_q4_0);
+  packed16(t[DType::MXFP4], pack16_mxfp4, gemm16_mxfp4_q8_0, unpack16_mxfp4);
   packed16(t[DType::Q8_0], pack16_q8_0, gemm16_q8_0_q8_0, unpack16_q8_0);
   packed16(t[DType::Q4_K], pack16_q4_k, gemm16_q4_k_q8_k, unpack16_q4_k);
   packed16(t[DType::Q6_K], pack16_q6_k, gemm16_q6_k_q8_k, unpack16_q6_k);

@@ -100,10 +100,13 @@ OPS_X86_GEMM(gemm_q6_k_q8_k);
 OPS_X86_GEMM(gemm_q2_k_q8_k);
 OPS_X86_GEMM(gemm_q3_k_q8_k);
 OPS_X86_GEMM(gemm_q5_k_q8_k);
-// Q4_0 and Q8_0 rows packed by 16 (gemm_x16_avx512.cpp): the 16 rows in zmm lanes.
+// Q4_0, MXFP4 and Q8_0 rows packed by 16 (gemm_x16_avx512.cpp): the 16 rows in zmm lanes.
 void pack16_q4_0(const void* src, void* dst, int64_t k, int64_t n_rows);
 void unpack16_q4_0(const void* group, int r, void* dst, int64_t k);
 OPS_X86_GEMM(gemm16_q4_0_q8_0);
+void pack16_mxfp4(const void* src, void* dst, int64_t k, int64_t n_rows);
+void unpack16_mxfp4(const void* group, int r, void* dst, int64_t k);
+OPS_X86_GEMM(gemm16_mxfp4_q8_0);
 void pack16_q8_0(const void* src, void* dst, int64_t k, int64_t n_rows);
 void unpack16_q8_0(const void* group, int r, void* dst, int64_t k);
 OPS_X86_GEMM(gemm16_q8_0_q8_0);
