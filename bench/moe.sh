@@ -33,7 +33,7 @@ fi
 {
   echo "date: $(date -u)"
   echo "host: $(nproc) cpus, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)," \
-    "flags: $(grep -m1 -o 'avx512vnni\|amx_tile' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+    "flags: $(grep -m1 -o -w 'avx2\|avx512f\|avx512_vnni\|amx_tile' /proc/cpuinfo | sort -u | tr '\n' ' ')"
   echo "revision: $(git -C "$here" rev-parse HEAD)"
 } > "$out/machine.txt"
 
