@@ -40,6 +40,8 @@ inline std::vector<size_t> f16_fields(ops::DType t) {
     case ops::DType::Q4_0:
     case ops::DType::Q5_0:
     case ops::DType::Q8_0:
+    case ops::DType::IQ4_NL:
+    case ops::DType::IQ4_XS:
       return {0};
     case ops::DType::Q4_1:
     case ops::DType::Q5_1:

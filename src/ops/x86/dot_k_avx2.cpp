@@ -1,4 +1,4 @@
-// AVX2 dots of the K-quants (Q2_K..Q6_K) with Q8_K activations. Weights are unpacked to
+// AVX2 dots of the K-quants (Q2_K..Q6_K) and IQ4_XS with Q8_K activations. Weights are unpacked to
 // unsigned codes 32 at a time, multiplied with maddubs, scaled per sub-block with madd into
 // int32 (exact), and each 256-block is converted to float once. Code offsets (-4 for Q3_K, -32
 // for Q6_K) and Q2_K/Q4_K/Q5_K mins are applied through the activation block sums (bsums).
@@ -151,6 +151,41 @@ void vec_dot_q6_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
     const __m256i corr = _mm256_slli_epi32(_mm256_madd_epi16(bsums16(a[b]), sc), 5);
     acc = _mm256_fmadd_ps(_mm256_set1_ps(a[b].d * h2f(w[b].d)),
                           _mm256_cvtepi32_ps(_mm256_sub_epi32(sumi, corr)), acc);
+  }
+  *out = hsum(acc);
+}
+
+// IQ4_XS: per 32-element sub-block the IQ4_NL values by one pshufb, |w| * (a with w's sign)
+// by maddubs (no pair saturates: |w|, |a| <= 127), the pairs times the sub-block's scale
+// (6 bits, minus 32) by one madd (|pair| <= 32258, so 2 * 32258 * 32 fits), summed in int32
+// exactly as the twin does, and each 256-block converted to float once.
+void vec_dot_iq4_xs_q8_k(int64_t n, float* out, const void* vw, const void* va) {
+  const auto* w = static_cast<const BlockIq4Xs*>(vw);
+  const auto* a = static_cast<const BlockQ8_K*>(va);
+  const __m256i table = _mm256_broadcastsi128_si256(load128(kIq4nlValues));
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / kQK_K; b++) {
+    const BlockIq4Xs& wb = w[b];
+    __m256i sum0 = _mm256_setzero_si256(), sum1 = _mm256_setzero_si256();
+#pragma GCC unroll 4
+    for (int ib = 0; ib < 8; ib += 2) {
+      int16_t ls[2];
+      for (int j = 0; j < 2; j++) {
+        const int k = ib + j;
+        ls[j] = static_cast<int16_t>((((wb.scales_l[k / 2] >> (4 * (k % 2))) & 0xf) |
+                                      (((wb.scales_h >> (2 * k)) & 3) << 4)) -
+                                     32);
+      }
+      const __m256i v0 = _mm256_shuffle_epi8(table, nibbles32(wb.qs + 16 * ib));
+      const __m256i v1 = _mm256_shuffle_epi8(table, nibbles32(wb.qs + 16 * ib + 16));
+      const __m256i x0 = load256(a[b].qs + 32 * ib), x1 = load256(a[b].qs + 32 * ib + 32);
+      const __m256i p0 = _mm256_maddubs_epi16(_mm256_sign_epi8(v0, v0), _mm256_sign_epi8(x0, v0));
+      const __m256i p1 = _mm256_maddubs_epi16(_mm256_sign_epi8(v1, v1), _mm256_sign_epi8(x1, v1));
+      sum0 = _mm256_add_epi32(sum0, _mm256_madd_epi16(p0, _mm256_set1_epi16(ls[0])));
+      sum1 = _mm256_add_epi32(sum1, _mm256_madd_epi16(p1, _mm256_set1_epi16(ls[1])));
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(wb.d) * a[b].d),
+                          _mm256_cvtepi32_ps(_mm256_add_epi32(sum0, sum1)), acc);
   }
   *out = hsum(acc);
 }

@@ -1,7 +1,8 @@
-// AVX2 dots of the 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, MXFP4) with Q8_0
-// activations. Per block: unpack weights to unsigned bytes, maddubs against the int8 activations,
-// fold the weight offset (-8 / -16) in as offset * sum(a) (also a maddubs), then one FMA with
-// d_w * d_a. MXFP4 codes become signed values by one pshufb of the (doubled) E2M1 table.
+// AVX2 dots of the 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, MXFP4, IQ4_NL) with
+// Q8_0 activations. Per block: unpack weights to unsigned bytes, maddubs against the int8
+// activations, fold the weight offset (-8 / -16) in as offset * sum(a) (also a maddubs), then
+// one FMA with d_w * d_a. MXFP4 and IQ4_NL codes become signed values by one pshufb of their
+// table (the doubled E2M1 values, the IQ4_NL values).
 #include "ops/x86/prefetch.h"
 #include "ops/x86/simd_avx2.h"
 #include "ops/x86/x86_kernels.h"
@@ -30,9 +31,10 @@ inline __m256i q5_bytes(const uint8_t* qs, const uint8_t* qh) {
                          _mm256_and_si256(bits_to_bytes(qh), _mm256_set1_epi8(0x10)));
 }
 
-// int32x8 of dot(T[codes], a) for one MXFP4 block: the table lookup gives signed values in
-// [-12, 12], multiplied as |w| * (a with w's sign) (Q8_0's sign trick; a never holds -128).
-inline __m256 dot_mxfp4(const uint8_t* qs, const int8_t* a, __m256i table) {
+// int32x8 of dot(T[codes], a) for one block of 16 nibble bytes (MXFP4, IQ4_NL): the table
+// lookup gives signed values (MXFP4 [-12, 12], IQ4_NL [-127, 113]), multiplied as |w| * (a with
+// w's sign) (Q8_0's sign trick: neither w nor a ever holds -128, so no pair saturates).
+inline __m256 dot_table(const uint8_t* qs, const int8_t* a, __m256i table) {
   const __m256i w = _mm256_shuffle_epi8(table, nibbles32(qs));
   const __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(load256(a), w));
   return _mm256_cvtepi32_ps(pairs_i32(p));
@@ -144,14 +146,34 @@ void vec_dot_mxfp4_q8_0(int64_t n, float* out, const void* vw, const void* va) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   int64_t b = 0;
   for (; b + 2 <= nb; b += 2) {
-    const __m256 p0 = dot_mxfp4(w[b].qs, a[b].qs, table);
-    const __m256 p1 = dot_mxfp4(w[b + 1].qs, a[b + 1].qs, table);
+    const __m256 p0 = dot_table(w[b].qs, a[b].qs, table);
+    const __m256 p1 = dot_table(w[b + 1].qs, a[b + 1].qs, table);
     acc0 = _mm256_fmadd_ps(_mm256_set1_ps(mxfp4_scale(w[b].e) * h2f(a[b].d)), p0, acc0);
     acc1 = _mm256_fmadd_ps(_mm256_set1_ps(mxfp4_scale(w[b + 1].e) * h2f(a[b + 1].d)), p1, acc1);
   }
   for (; b < nb; b++) {
-    const __m256 p = dot_mxfp4(w[b].qs, a[b].qs, table);
+    const __m256 p = dot_table(w[b].qs, a[b].qs, table);
     acc0 = _mm256_fmadd_ps(_mm256_set1_ps(mxfp4_scale(w[b].e) * h2f(a[b].d)), p, acc0);
+  }
+  *out = hsum(_mm256_add_ps(acc0, acc1));
+}
+
+void vec_dot_iq4_nl_q8_0(int64_t n, float* out, const void* vw, const void* va) {
+  const auto* w = static_cast<const BlockIq4Nl*>(vw);
+  const auto* a = static_cast<const BlockQ8_0*>(va);
+  const int64_t nb = n / 32;
+  const __m256i table = _mm256_broadcastsi128_si256(load128(kIq4nlValues));
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    const __m256 p0 = dot_table(w[b].qs, a[b].qs, table);
+    const __m256 p1 = dot_table(w[b + 1].qs, a[b + 1].qs, table);
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[b].d) * h2f(a[b].d)), p0, acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[b + 1].d) * h2f(a[b + 1].d)), p1, acc1);
+  }
+  for (; b < nb; b++) {
+    const __m256 p = dot_table(w[b].qs, a[b].qs, table);
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[b].d) * h2f(a[b].d)), p, acc0);
   }
   *out = hsum(_mm256_add_ps(acc0, acc1));
 }

@@ -40,6 +40,8 @@ void register_avx2(KernelTable& t) {
   t[DType::Q5_1].vec_dot = avx2::vec_dot_q5_1_q8_0;
   t[DType::Q8_0].vec_dot = avx2::vec_dot_q8_0_q8_0;
   t[DType::MXFP4].vec_dot = avx2::vec_dot_mxfp4_q8_0;
+  t[DType::IQ4_NL].vec_dot = avx2::vec_dot_iq4_nl_q8_0;
+  t[DType::IQ4_XS].vec_dot = avx2::vec_dot_iq4_xs_q8_k;
   t[DType::Q4_0].gemm = avx2::gemm_q4_0_q8_0;
   t[DType::Q8_0].gemm = avx2::gemm_q8_0_q8_0;
   t[DType::MXFP4].gemm = avx2::gemm_mxfp4_q8_0;

@@ -34,6 +34,8 @@ OPS_X86_DOT(vec_dot_q5_0_q8_0);
 OPS_X86_DOT(vec_dot_q5_1_q8_0);
 OPS_X86_DOT(vec_dot_q8_0_q8_0);
 OPS_X86_DOT(vec_dot_mxfp4_q8_0);
+OPS_X86_DOT(vec_dot_iq4_nl_q8_0);
+OPS_X86_DOT(vec_dot_iq4_xs_q8_k);
 OPS_X86_DOT(vec_dot_q2_k_q8_k);
 OPS_X86_DOT(vec_dot_q3_k_q8_k);
 OPS_X86_DOT(vec_dot_q4_k_q8_k);
