@@ -158,7 +158,36 @@ void vec_dot_q6_k_q8_k(int64_t n, float* out, const void* vw, const void* va) {
 // IQ4_XS: per 32-element sub-block the IQ4_NL values by one pshufb, |w| * (a with w's sign)
 // by maddubs (no pair saturates: |w|, |a| <= 127), the pairs times the sub-block's scale
 // (6 bits, minus 32) by one madd (|pair| <= 32258, so 2 * 32258 * 32 fits), summed in int32
-// exactly as the twin does, and each 256-block converted to float once.
+// exactly as the twin does, and each 256-block converted to float once. The 8 scales are
+// built as one vector per block and each sub-block's taken by one pshufb.
+namespace {
+
+// The 8 sub-block scales of an IQ4_XS block, minus 32, as int16 words 0..7 in both lanes.
+inline __m256i iq4xs_scales(const BlockIq4Xs& b) {
+  uint32_t l;
+  std::memcpy(&l, b.scales_l, 4);
+  const __m128i v = _mm_cvtsi32_si128(static_cast<int>(l));
+  const __m128i m4 = _mm_set1_epi8(0x0f);
+  // Low 4 bits: sub-block 2i in byte i's low nibble, 2i + 1 in its high nibble.
+  const __m128i lo4 =
+      _mm_unpacklo_epi8(_mm_and_si128(v, m4), _mm_and_si128(_mm_srli_epi16(v, 4), m4));
+  const __m256i hi2 =
+      _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(b.scales_h),
+                                         _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14)),
+                       _mm256_set1_epi32(3));
+  const __m256i ls = _mm256_sub_epi32(
+      _mm256_or_si256(_mm256_cvtepu8_epi32(lo4), _mm256_slli_epi32(hi2, 4)), _mm256_set1_epi32(32));
+  // packs works per lane: [s0..s3 s0..s3 | s4..s7 s4..s7]; qwords 0 and 2 into both lanes.
+  return _mm256_permute4x64_epi64(_mm256_packs_epi32(ls, ls), _MM_SHUFFLE(2, 0, 2, 0));
+}
+
+// Word k of s in all 16 lanes.
+inline __m256i word_at(__m256i s, int k) {
+  return _mm256_shuffle_epi8(s, _mm256_set1_epi16(static_cast<int16_t>((2 * k + 1) << 8 | 2 * k)));
+}
+
+}  // namespace
+
 void vec_dot_iq4_xs_q8_k(int64_t n, float* out, const void* vw, const void* va) {
   const auto* w = static_cast<const BlockIq4Xs*>(vw);
   const auto* a = static_cast<const BlockQ8_K*>(va);
@@ -166,23 +195,17 @@ void vec_dot_iq4_xs_q8_k(int64_t n, float* out, const void* vw, const void* va) 
   __m256 acc = _mm256_setzero_ps();
   for (int64_t b = 0; b < n / kQK_K; b++) {
     const BlockIq4Xs& wb = w[b];
+    const __m256i sc = iq4xs_scales(wb);
     __m256i sum0 = _mm256_setzero_si256(), sum1 = _mm256_setzero_si256();
 #pragma GCC unroll 4
     for (int ib = 0; ib < 8; ib += 2) {
-      int16_t ls[2];
-      for (int j = 0; j < 2; j++) {
-        const int k = ib + j;
-        ls[j] = static_cast<int16_t>((((wb.scales_l[k / 2] >> (4 * (k % 2))) & 0xf) |
-                                      (((wb.scales_h >> (2 * k)) & 3) << 4)) -
-                                     32);
-      }
       const __m256i v0 = _mm256_shuffle_epi8(table, nibbles32(wb.qs + 16 * ib));
       const __m256i v1 = _mm256_shuffle_epi8(table, nibbles32(wb.qs + 16 * ib + 16));
       const __m256i x0 = load256(a[b].qs + 32 * ib), x1 = load256(a[b].qs + 32 * ib + 32);
       const __m256i p0 = _mm256_maddubs_epi16(_mm256_sign_epi8(v0, v0), _mm256_sign_epi8(x0, v0));
       const __m256i p1 = _mm256_maddubs_epi16(_mm256_sign_epi8(v1, v1), _mm256_sign_epi8(x1, v1));
-      sum0 = _mm256_add_epi32(sum0, _mm256_madd_epi16(p0, _mm256_set1_epi16(ls[0])));
-      sum1 = _mm256_add_epi32(sum1, _mm256_madd_epi16(p1, _mm256_set1_epi16(ls[1])));
+      sum0 = _mm256_add_epi32(sum0, _mm256_madd_epi16(p0, word_at(sc, ib)));
+      sum1 = _mm256_add_epi32(sum1, _mm256_madd_epi16(p1, word_at(sc, ib + 1)));
     }
     acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(wb.d) * a[b].d),
                           _mm256_cvtepi32_ps(_mm256_add_epi32(sum0, sum1)), acc);
