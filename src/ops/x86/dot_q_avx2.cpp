@@ -137,45 +137,43 @@ void vec_dot_q8_0_q8_0(int64_t n, float* out, const void* vw, const void* va) {
   *out = hsum(_mm256_add_ps(acc0, acc1));
 }
 
-// The e8m0 scale is exact as a float (mxfp4_scale), so d_w * d_a rounds once, as in the twin.
-void vec_dot_mxfp4_q8_0(int64_t n, float* out, const void* vw, const void* va) {
-  const auto* w = static_cast<const BlockMxfp4*>(vw);
+namespace {
+
+// The dot of the table types: each block's 16 nibble bytes through `values`, its scale as
+// scale(block) (the MXFP4 e8m0 scale is exact as a float, so d_w * d_a rounds once, as in the
+// twins).
+template <class Block, class Scale>
+void table_vec_dot(int64_t n, float* out, const void* vw, const void* va, const int8_t* values,
+                   const Scale& scale) {
+  const auto* w = static_cast<const Block*>(vw);
   const auto* a = static_cast<const BlockQ8_0*>(va);
-  const int64_t nb = n / kQKMxfp4;
-  const __m256i table = _mm256_broadcastsi128_si256(load128(kMxfp4Values));
+  const int64_t nb = n / 32;
+  const __m256i table = _mm256_broadcastsi128_si256(load128(values));
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   int64_t b = 0;
   for (; b + 2 <= nb; b += 2) {
     const __m256 p0 = dot_table(w[b].qs, a[b].qs, table);
     const __m256 p1 = dot_table(w[b + 1].qs, a[b + 1].qs, table);
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(mxfp4_scale(w[b].e) * h2f(a[b].d)), p0, acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(mxfp4_scale(w[b + 1].e) * h2f(a[b + 1].d)), p1, acc1);
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(scale(w[b]) * h2f(a[b].d)), p0, acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(scale(w[b + 1]) * h2f(a[b + 1].d)), p1, acc1);
   }
   for (; b < nb; b++) {
     const __m256 p = dot_table(w[b].qs, a[b].qs, table);
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(mxfp4_scale(w[b].e) * h2f(a[b].d)), p, acc0);
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(scale(w[b]) * h2f(a[b].d)), p, acc0);
   }
   *out = hsum(_mm256_add_ps(acc0, acc1));
 }
 
+}  // namespace
+
+void vec_dot_mxfp4_q8_0(int64_t n, float* out, const void* vw, const void* va) {
+  table_vec_dot<BlockMxfp4>(n, out, vw, va, kMxfp4Values,
+                            [](const BlockMxfp4& b) { return mxfp4_scale(b.e); });
+}
+
 void vec_dot_iq4_nl_q8_0(int64_t n, float* out, const void* vw, const void* va) {
-  const auto* w = static_cast<const BlockIq4Nl*>(vw);
-  const auto* a = static_cast<const BlockQ8_0*>(va);
-  const int64_t nb = n / 32;
-  const __m256i table = _mm256_broadcastsi128_si256(load128(kIq4nlValues));
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  int64_t b = 0;
-  for (; b + 2 <= nb; b += 2) {
-    const __m256 p0 = dot_table(w[b].qs, a[b].qs, table);
-    const __m256 p1 = dot_table(w[b + 1].qs, a[b + 1].qs, table);
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[b].d) * h2f(a[b].d)), p0, acc0);
-    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[b + 1].d) * h2f(a[b + 1].d)), p1, acc1);
-  }
-  for (; b < nb; b++) {
-    const __m256 p = dot_table(w[b].qs, a[b].qs, table);
-    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[b].d) * h2f(a[b].d)), p, acc0);
-  }
-  *out = hsum(_mm256_add_ps(acc0, acc1));
+  table_vec_dot<BlockIq4Nl>(n, out, vw, va, kIq4nlValues,
+                            [](const BlockIq4Nl& b) { return h2f(b.d); });
 }
 
 }  // namespace ops::avx2
