@@ -160,6 +160,10 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  if (batch < 1 || batch > 1024) {
+    std::fprintf(stderr, "--batch must be 1..1024\n");
+    return 2;
+  }
   util::ThreadPool pool(threads);
   std::printf("detected ISA: %s, threads %d, k=%lld n=%lld\n", ops::isa_name(ops::detected_isa()),
               threads, static_cast<long long>(k), static_cast<long long>(n));

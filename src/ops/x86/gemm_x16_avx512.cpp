@@ -7,9 +7,10 @@
 // Decode reads every weight once, and the plain-row kernels spent ~18 instructions per 64-byte
 // line on it (pair unpacking from 18-byte blocks, a scale permute per pair, a reduction per
 // row); Zen 4 then ran short of loads in flight and decoded at ~0.9x llama.cpp. Packed, the 16
-// rows of a group sit in the 16 lanes of a zmm: a block is 4 aligned loads, a nibble split,
-// and 8 vpdpbusd against broadcast activation words (~6 instructions per line), one fp16
-// convert gives the 16 rows' scales, and no row needs a horizontal sum.
+// rows of a group sit in the 16 lanes of a zmm: a block is 4 loads (aligned for Q4_0's 288-byte
+// blocks, not for MXFP4's 272), a nibble split, and 8 vpdpbusd against broadcast activation
+// words (~6 instructions per line), one convert gives the 16 rows' scales, and no row needs a
+// horizontal sum.
 //
 // Packed block (16 rows x 32 elements; blocks of a group in order, groups of 16 rows in order,
 // the same bytes as the 16 plain rows): the rows' scales (Q4_0: 16 fp16, 32 bytes; MXFP4: 16
@@ -40,9 +41,7 @@ constexpr int kMaxT = 4;
 
 thread_local ScratchBuf<> t_terms;  // per token and block: activation scale, offset term
 
-// The packed types: a block's 16 rows as 8 vpdpbusd operands of unsigned codes, operand j
-// against the activation codes 4j..4j+3, and the offset the unsigned codes carry.
-// Each type: its Block, the bytes of its 16 rows' scales (kHead) and how they become floats,
+// The packed types, each: its Block, the bytes of its 16 rows' scales (kHead) and how they become floats,
 // the offset its unsigned codes carry, and its 8 vpdpbusd operands (operand j against the
 // activation codes 4j..4j+3).
 

@@ -8,6 +8,8 @@
 #pragma once
 #include <immintrin.h>
 
+#include <cstdint>
+
 namespace ops::x86 {
 namespace {
 
@@ -24,7 +26,10 @@ inline constexpr int kPrefetchMaxTokens = 16;
 // (1-8 KiB and hints T0/T1 tried).
 template <int kBytes, int kAheadTimes = 1>
 inline void prefetch_weights(const void* p) {
-  const char* q = static_cast<const char*>(p) + kAheadTimes * kPrefetchAhead;
+  // Integer arithmetic: the address may lie past the end of the buffer (a prefetch never
+  // faults, but a pointer formed there would be undefined).
+  const char* q = reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(p) +
+                                                kAheadTimes * kPrefetchAhead);
 #pragma GCC unroll 16
   for (int l = 0; l < kBytes; l += 64) _mm_prefetch(q + l, _MM_HINT_T1);
 }

@@ -110,10 +110,12 @@ void register_avx512_vnni(KernelTable& t) {
   t[DType::Q4_1].gemm = avx512vnni::gemm_q4_1_q8_0;
   t[DType::Q5_0].gemm = avx512vnni::gemm_q5_0_q8_0;
   t[DType::Q5_1].gemm = avx512vnni::gemm_q5_1_q8_0;
-  // Prompt-sized batches go through the 8-row tiles built with vpdpbusd, decode and fewer than
-  // 8 sequences through the row kernels (weights streamed once, with software prefetch). On
-  // Zen 4 the row kernels re-read every activation per weight row: ops-bench prefill64 Q4_0
-  // 213 -> 395 GFLOP/s, Q4_K 246 -> 456, Q6_K 202 -> 316, Q8_0 240 -> 306, MXFP4 227 -> 430.
+  // Plain rows (the types not packed below, and packed types' matrices whose row count is not a
+  // multiple of 16): prompt-sized batches go through the 8-row tiles built with vpdpbusd,
+  // decode and fewer than 8 sequences through the row kernels (weights streamed once, with
+  // software prefetch). On Zen 4 the row kernels re-read every activation per weight row:
+  // ops-bench prefill64 Q4_0 213 -> 395 GFLOP/s, Q4_K 246 -> 456, Q6_K 202 -> 316, Q8_0 240 ->
+  // 306, MXFP4 227 -> 430.
   constexpr int kB = 8;
   t[DType::Q4_0].gemm = gemm_by_batch<avx512vnni::gemm_q4_0_q8_0, avx512vnni::tiles_q4_0_q8_0, kB>;
   t[DType::Q8_0].gemm = gemm_by_batch<avx512vnni::gemm_q8_0_q8_0, avx512vnni::tiles_q8_0_q8_0, kB>;
@@ -135,7 +137,8 @@ void register_avx512_vnni(KernelTable& t) {
 }
 
 void register_amx(KernelTable& t) {
-  // Prompts go through the AMX tiles, which read plain rows.
+  // Prompts go through the AMX tiles, which read plain rows. MXFP4 has no AMX tiles and keeps
+  // the VNNI tier's rows packed by 16.
   for (DType d : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q6_K, DType::F16, DType::BF16}) {
     t[d].pack8 = nullptr;
     t[d].gemm8 = nullptr;
