@@ -1,4 +1,5 @@
-// AVX-512 VNNI kernels for Q4_K rows packed by 16 at load (Kernels::pack8 with pack_rows 16),
+// AVX-512 VNNI kernels for Q4_K and Q5_K rows packed by 16 at load (Kernels::pack8 with
+// pack_rows 16),
 // the same idea as gemm_x16_avx512.cpp's Q4_0: the 16 rows of a group in the 16 lanes of a
 // zmm, so a super-block is aligned loads, nibble splits and vpdpbusd against broadcast
 // activation words, with no per-row shuffles or reductions.
@@ -11,6 +12,11 @@
 //   bytes  256..2303  for each 64-element part j (512 bytes): 8 chunks of 64 bytes, chunk i
 //                     bytes 4r..4r+3 = qs bytes 32j + 4i .. +3 of row r (low nibbles: elements
 //                     64j + 4i.., sub-block 2j; high nibbles: 64j + 32 + 4i.., sub-block 2j + 1)
+// Packed Q5_K super-block (16 rows x 256 elements, 2816 bytes): bytes 0..255 as Q4_K's; bytes
+// 256..767 8 chunks of 64 bytes, chunk i bytes 4r..4r+3 = qh bytes 4i..4i+3 of row r (bit b
+// of qh byte l is the 5th bit of element 32b + l); bytes 768..2815 the qs as Q4_K's 256..2303.
+// The 5th bits of part j's chunk i are bits 2j (low nibbles) and 2j + 1 (high nibbles) of qh
+// chunk i, moved to bit 4 of each byte.
 // The 6-bit scales and mins of all 16 rows come out of the three scale dwords per lane with
 // shifts and masks; sub-block dots are scaled with vpmulld and the mins go through vpmaddwd
 // against the activation's sub-block sums.
@@ -23,8 +29,49 @@ using namespace ops::x86;
 namespace {
 
 constexpr int kRows = kRows16;
-constexpr size_t kPackedSuper = kRows * sizeof(BlockQ4_K);  // 2304
-constexpr int kMaxT = 8;                                    // tokens per pass over a group
+constexpr int kMaxT = 8;  // tokens per pass over a group
+
+// The two types: where a packed super-block's qs start, and the unsigned codes of part j's
+// chunk i (x: its 64 qs bytes) for the low-nibble and the high-nibble sub-block.
+struct Q4K {
+  using Block = BlockQ4_K;
+  static constexpr size_t kQs = 256;
+  static void codes(const uint8_t*, int, int, __m512i x, __m512i low, __m512i& lo,
+                    __m512i& hi) {
+    lo = _mm512_and_si512(x, low);
+    hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), low);
+  }
+};
+
+// Bit `bit` of every byte of h at bit 4 (16-bit shifts: bit 4 of a byte only ever comes from
+// the same byte, 4 - bit or bit - 4 places away).
+template <int bit>
+inline __m512i fifth_bits(__m512i h) {
+  const __m512i b4 = _mm512_set1_epi8(0x10);
+  if constexpr (bit <= 4) return _mm512_and_si512(_mm512_slli_epi16(h, 4 - bit), b4);
+  return _mm512_and_si512(_mm512_srli_epi16(h, bit - 4), b4);
+}
+
+struct Q5K {
+  using Block = BlockQ5_K;
+  static constexpr size_t kQs = 768;
+  static void codes(const uint8_t* pb, int j, int i, __m512i x, __m512i low, __m512i& lo,
+                    __m512i& hi) {
+    const __m512i h = _mm512_loadu_si512(pb + 256 + 64 * i);
+    __m512i hl, hh;
+    switch (j) {  // j is a constant in the unrolled loop
+      case 0: hl = fifth_bits<0>(h), hh = fifth_bits<1>(h); break;
+      case 1: hl = fifth_bits<2>(h), hh = fifth_bits<3>(h); break;
+      case 2: hl = fifth_bits<4>(h), hh = fifth_bits<5>(h); break;
+      default: hl = fifth_bits<6>(h), hh = fifth_bits<7>(h); break;
+    }
+    lo = _mm512_or_si512(_mm512_and_si512(x, low), hl);
+    hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(x, 4), low), hh);
+  }
+};
+
+template <class P>
+constexpr size_t kPackedSuper = kRows * sizeof(typename P::Block);  // Q4_K 2304, Q5_K 2816
 
 thread_local ScratchBuf<> t_sums;  // per token and super-block: 4 words of sub-block sum pairs
 
@@ -46,7 +93,7 @@ void token_sums(const BlockQ8_K* a, int64_t nb, int32_t* out) {
 }
 
 // y[t * ldy + r] for the 16 rows of a packed group and T tokens.
-template <int T>
+template <class P, int T>
 void group_tokens(int64_t nb, const uint8_t* g, const BlockQ8_K* const* act,
                   const int32_t* const* sums, float* y, int64_t ldy) {
   const __m512i low = _mm512_set1_epi8(0x0f);
@@ -56,8 +103,8 @@ void group_tokens(int64_t nb, const uint8_t* g, const BlockQ8_K* const* act,
 #pragma GCC unroll 8
   for (int t = 0; t < T; t++) acc[t] = accm[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; b++) {
-    const uint8_t* pb = g + b * kPackedSuper;
-    prefetch_batch<T, kPackedSuper>(pb);
+    const uint8_t* pb = g + b * kPackedSuper<P>;
+    prefetch_batch<T, kPackedSuper<P>>(pb);
     const __m512 dw = _mm512_cvtph_ps(load256(pb));
     const __m512 dmin = _mm512_cvtph_ps(load256(pb + 32));
     const __m512i q0 = _mm512_loadu_si512(pb + 64), q1 = _mm512_loadu_si512(pb + 128),
@@ -85,14 +132,10 @@ void group_tokens(int64_t nb, const uint8_t* g, const BlockQ8_K* const* act,
     for (int t = 0; t < T; t++) sumi[t] = _mm512_setzero_si512();
 #pragma GCC unroll 4
     for (int j = 0; j < 4; j++) {
-      const uint8_t* pj = pb + 256 + 512 * j;
+      const uint8_t* pj = pb + P::kQs + 512 * j;
       __m512i lo[8], hi[8];
 #pragma GCC unroll 8
-      for (int i = 0; i < 8; i++) {
-        const __m512i x = _mm512_loadu_si512(pj + 64 * i);
-        lo[i] = _mm512_and_si512(x, low);
-        hi[i] = _mm512_and_si512(_mm512_srli_epi16(x, 4), low);
-      }
+      for (int i = 0; i < 8; i++) P::codes(pb, j, i, _mm512_loadu_si512(pj + 64 * i), low, lo[i], hi[i]);
 #pragma GCC unroll 8
       for (int t = 0; t < T; t++) {
         const int8_t* q = act[t][b].qs + 64 * j;
@@ -125,40 +168,92 @@ void group_tokens(int64_t nb, const uint8_t* g, const BlockQ8_K* const* act,
 
 }  // namespace
 
-void pack16_q4_k(const void* src, void* dst, int64_t k, int64_t n_rows) {
-  pack_groups<BlockQ4_K>(src, dst, k / kQK_K, n_rows, [](const BlockQ4_K& blk, int r, uint8_t* pb) {
-    std::memcpy(pb + 2 * r, &blk.d, 2);
-    std::memcpy(pb + 32 + 2 * r, &blk.dmin, 2);
-    for (int c = 0; c < 3; c++) std::memcpy(pb + 64 + 64 * c + 4 * r, blk.scales + 4 * c, 4);
-    for (int j = 0; j < 4; j++) {
-      for (int i = 0; i < 8; i++)
-        std::memcpy(pb + 256 + 512 * j + 64 * i + 4 * r, blk.qs + 32 * j + 4 * i, 4);
-    }
-  });
+namespace {
+
+// Q4_K's and Q5_K's common part of a packed super-block: d, dmin, the scale chunks, and the qs
+// from byte qs on (put: from block b's row r; get: back into it).
+template <class Block>
+void put_k_common(const Block& blk, int r, uint8_t* pb, size_t qs) {
+  std::memcpy(pb + 2 * r, &blk.d, 2);
+  std::memcpy(pb + 32 + 2 * r, &blk.dmin, 2);
+  for (int c = 0; c < 3; c++) std::memcpy(pb + 64 + 64 * c + 4 * r, blk.scales + 4 * c, 4);
+  for (int j = 0; j < 4; j++) {
+    for (int i = 0; i < 8; i++)
+      std::memcpy(pb + qs + 512 * j + 64 * i + 4 * r, blk.qs + 32 * j + 4 * i, 4);
+  }
+}
+template <class Block>
+void get_k_common(const uint8_t* pb, int r, Block& blk, size_t qs) {
+  std::memcpy(&blk.d, pb + 2 * r, 2);
+  std::memcpy(&blk.dmin, pb + 32 + 2 * r, 2);
+  for (int c = 0; c < 3; c++) std::memcpy(blk.scales + 4 * c, pb + 64 + 64 * c + 4 * r, 4);
+  for (int j = 0; j < 4; j++) {
+    for (int i = 0; i < 8; i++)
+      std::memcpy(blk.qs + 32 * j + 4 * i, pb + qs + 512 * j + 64 * i + 4 * r, 4);
+  }
 }
 
-void unpack16_q4_k(const void* group, int r, void* dst, int64_t k) {
-  unpack_group_row<BlockQ4_K>(
-      group, r, dst, k / kQK_K, [](const uint8_t* pb, int r, BlockQ4_K& blk) {
-        std::memcpy(&blk.d, pb + 2 * r, 2);
-        std::memcpy(&blk.dmin, pb + 32 + 2 * r, 2);
-        for (int c = 0; c < 3; c++) std::memcpy(blk.scales + 4 * c, pb + 64 + 64 * c + 4 * r, 4);
-        for (int j = 0; j < 4; j++) {
-          for (int i = 0; i < 8; i++)
-            std::memcpy(blk.qs + 32 * j + 4 * i, pb + 256 + 512 * j + 64 * i + 4 * r, 4);
-        }
-      });
-}
-
-void gemm16_q4_k_q8_k(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act,
-                      size_t as, float* y, int64_t ldy) {
+template <class P>
+void gemm16_k(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act, size_t as,
+              float* y, int64_t ldy) {
   static constexpr GroupFn<BlockQ8_K, int32_t> kGroup[kMaxT + 1] = {
-      nullptr,         group_tokens<1>, group_tokens<2>, group_tokens<3>, group_tokens<4>,
-      group_tokens<5>, group_tokens<6>, group_tokens<7>, group_tokens<8>};
+      nullptr,
+      group_tokens<P, 1>,
+      group_tokens<P, 2>,
+      group_tokens<P, 3>,
+      group_tokens<P, 4>,
+      group_tokens<P, 5>,
+      group_tokens<P, 6>,
+      group_tokens<P, 7>,
+      group_tokens<P, 8>};
   const int64_t nb = n / kQK_K;
   run_groups<kMaxT>(nb, nr, nt, static_cast<const uint8_t*>(w), ws,
                     static_cast<const uint8_t*>(act), as, y, ldy, kGroup, t_sums, 4 * nb,
                     [nb](const BlockQ8_K* a, int32_t* out) { token_sums(a, nb, out); });
+}
+
+}  // namespace
+
+void pack16_q4_k(const void* src, void* dst, int64_t k, int64_t n_rows) {
+  pack_groups<BlockQ4_K>(src, dst, k / kQK_K, n_rows,
+                         [](const BlockQ4_K& blk, int r, uint8_t* pb) {
+                           put_k_common(blk, r, pb, Q4K::kQs);
+                         });
+}
+
+void unpack16_q4_k(const void* group, int r, void* dst, int64_t k) {
+  unpack_group_row<BlockQ4_K>(group, r, dst, k / kQK_K,
+                              [](const uint8_t* pb, int r, BlockQ4_K& blk) {
+                                get_k_common(pb, r, blk, Q4K::kQs);
+                              });
+}
+
+void pack16_q5_k(const void* src, void* dst, int64_t k, int64_t n_rows) {
+  pack_groups<BlockQ5_K>(src, dst, k / kQK_K, n_rows,
+                         [](const BlockQ5_K& blk, int r, uint8_t* pb) {
+                           put_k_common(blk, r, pb, Q5K::kQs);
+                           for (int i = 0; i < 8; i++)
+                             std::memcpy(pb + 256 + 64 * i + 4 * r, blk.qh + 4 * i, 4);
+                         });
+}
+
+void unpack16_q5_k(const void* group, int r, void* dst, int64_t k) {
+  unpack_group_row<BlockQ5_K>(group, r, dst, k / kQK_K,
+                              [](const uint8_t* pb, int r, BlockQ5_K& blk) {
+                                get_k_common(pb, r, blk, Q5K::kQs);
+                                for (int i = 0; i < 8; i++)
+                                  std::memcpy(blk.qh + 4 * i, pb + 256 + 64 * i + 4 * r, 4);
+                              });
+}
+
+void gemm16_q4_k_q8_k(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act,
+                      size_t as, float* y, int64_t ldy) {
+  gemm16_k<Q4K>(n, nr, nt, w, ws, act, as, y, ldy);
+}
+
+void gemm16_q5_k_q8_k(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act,
+                      size_t as, float* y, int64_t ldy) {
+  gemm16_k<Q5K>(n, nr, nt, w, ws, act, as, y, ldy);
 }
 
 }  // namespace ops::avx512vnni
