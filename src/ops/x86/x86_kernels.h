@@ -7,7 +7,7 @@
 // float dots and float gemm tiles (4 rows x 4 tokens); AVX-512 VNNI = integer dots and row
 // kernels for the legacy and K-quant types (the matmul driver prefers gemm; decode = gemm with one
 // token), and for batches of >= 8 tokens the AVX2 8-row tiles rebuilt with vpdpbusd. Matrices
-// of F16/BF16 (AVX-512) and Q4_0/Q8_0/MXFP4/Q4_K/Q5_K/Q6_K (VNNI) are packed by 16 rows at load and
+// of F16/BF16 (AVX-512) and Q4_0/Q8_0/MXFP4/Q4_K/Q5_K/Q6_K/IQ4_XS (VNNI) are packed by 16 rows at load and
 // run on the gemm16_* kernels for every batch size. On AVX2-best CPUs with AVX-VNNI the AVX2
 // tiles are their vpdpbusd builds (namespace avxvnni). AVX2 also has the IQ4_NL/IQ4_XS dots.
 // Integer parts are exact; float results differ from the scalar twins by summation order and,
@@ -120,6 +120,9 @@ OPS_X86_GEMM(gemm16_q4_k_q8_k);
 void pack16_q5_k(const void* src, void* dst, int64_t k, int64_t n_rows);
 void unpack16_q5_k(const void* group, int r, void* dst, int64_t k);
 OPS_X86_GEMM(gemm16_q5_k_q8_k);
+void pack16_iq4_xs(const void* src, void* dst, int64_t k, int64_t n_rows);
+void unpack16_iq4_xs(const void* group, int r, void* dst, int64_t k);
+OPS_X86_GEMM(gemm16_iq4_xs_q8_k);
 void pack16_q6_k(const void* src, void* dst, int64_t k, int64_t n_rows);  // gemm_x16q6_avx512.cpp
 void unpack16_q6_k(const void* group, int r, void* dst, int64_t k);
 OPS_X86_GEMM(gemm16_q6_k_q8_k);
