@@ -68,16 +68,7 @@ struct Q40 {
   }
 };
 
-// The doubled E2M1 values + 12 (0..24), the unsigned codes vpdpbusd takes.
-struct Mxfp4Codes {
-  alignas(16) int8_t v[16];
-};
-constexpr Mxfp4Codes make_mxfp4_codes() {
-  Mxfp4Codes c{};
-  for (int i = 0; i < 16; i++) c.v[i] = static_cast<int8_t>(kMxfp4Values[i] + 12);
-  return c;
-}
-constexpr Mxfp4Codes kMxfp4Codes16 = make_mxfp4_codes();
+constexpr OffsetCodes kMxfp4Codes16 = offset_codes(kMxfp4Values, 12);  // 0..24
 
 struct Mxfp4 {
   using Block = BlockMxfp4;

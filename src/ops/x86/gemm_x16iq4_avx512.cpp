@@ -29,16 +29,7 @@ constexpr int kMaxT = 8;  // tokens per pass over a group
 
 thread_local ScratchBuf<> t_sums;  // per token and super-block: 4 words of sub-block sum pairs
 
-// The IQ4_NL values + 128 (1..241), vpdpbusd's unsigned operand.
-struct Codes {
-  alignas(16) uint8_t v[16];
-};
-constexpr Codes make_codes() {
-  Codes c{};
-  for (int i = 0; i < 16; i++) c.v[i] = static_cast<uint8_t>(kIq4nlValues[i] + 128);
-  return c;
-}
-constexpr Codes kCodes = make_codes();
+constexpr OffsetCodes kCodes = offset_codes(kIq4nlValues, 128);  // 1..241
 
 // Per token and super-block: the sub-block sums S_ib (two bsums each) as the int16 pairs
 // (S0, S1), (S2, S3), (S4, S5), (S6, S7) vpmaddwd takes against the scale pairs.

@@ -30,6 +30,17 @@ inline void prefetch_batch(const uint8_t* p) {
   if constexpr (T >= 2) prefetch_weights<kBytes>(p);
 }
 
+// A 16-entry value table plus an offset as the unsigned bytes vpdpbusd takes, for a vpshufb of
+// nibbles (MXFP4's doubled E2M1 values + 12, IQ4_NL's values + 128).
+struct OffsetCodes {
+  alignas(16) uint8_t v[16];
+};
+constexpr OffsetCodes offset_codes(const int8_t (&values)[16], int offset) {
+  OffsetCodes c{};
+  for (int i = 0; i < 16; i++) c.v[i] = static_cast<uint8_t>(values[i] + offset);
+  return c;
+}
+
 // Activation codes at..at+3 in every lane: the signed operand of a vpdpbusd.
 inline __m512i act_word(const int8_t* q, int at) {
   int32_t v;
