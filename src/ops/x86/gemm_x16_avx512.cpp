@@ -1,4 +1,4 @@
-// AVX-512 VNNI kernels for Q4_0, MXFP4 and Q8_0 rows packed by 16 at load (Kernels::pack8
+// AVX-512 VNNI kernels for Q4_0, IQ4_NL, MXFP4 and Q8_0 rows packed by 16 at load (Kernels::pack8
 // with pack_rows 16). Q8_0 packs its codes + 128 four to a lane word, so the same kernel serves
 // it with 8 plain loads where Q4_0 splits 4 loads into nibbles (Q8_0, Zen 4, 2 threads: pp256
 // 173 -> 277 t/s, decode 21.6 -> 25.0 t/s). MXFP4 (the experts of gpt-oss) splits nibbles as
@@ -69,6 +69,21 @@ struct Q40 {
 };
 
 constexpr OffsetCodes kMxfp4Codes16 = offset_codes(kMxfp4Values, 12);  // 0..24
+constexpr OffsetCodes kIq4nlCodes16 = offset_codes(kIq4nlValues, 128);  // 1..241
+
+// IQ4_NL: Q4_0's bytes (fp16 d, the same nibble order), so Q4_0's pack and unpack serve it;
+// its nibbles map to the IQ4_NL values + 128.
+struct Iq4Nl {
+  using Block = BlockIq4Nl;
+  static constexpr size_t kHead = 32;  // fp16
+  static constexpr int kOffset = 128;
+  static __m512 scales(const uint8_t* p) { return _mm512_cvtph_ps(load256(p)); }
+  static void operands(const uint8_t* p, __m512i* u) {
+    const __m512i table = _mm512_broadcast_i32x4(load128(kIq4nlCodes16.v));
+    nibble_operands(p, u, [&](__m512i x) { return _mm512_shuffle_epi8(table, x); });
+  }
+};
+static_assert(sizeof(BlockIq4Nl) == sizeof(BlockQ4_0));
 
 struct Mxfp4 {
   using Block = BlockMxfp4;
@@ -234,6 +249,11 @@ void gemm16(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act
 void gemm16_q4_0_q8_0(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act,
                       size_t as, float* y, int64_t ldy) {
   gemm16<Q40>(n, nr, nt, w, ws, act, as, y, ldy);
+}
+
+void gemm16_iq4_nl_q8_0(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act,
+                        size_t as, float* y, int64_t ldy) {
+  gemm16<Iq4Nl>(n, nr, nt, w, ws, act, as, y, ldy);
 }
 
 void gemm16_mxfp4_q8_0(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act,

@@ -126,8 +126,8 @@ void register_avx512_vnni(KernelTable& t) {
   t[DType::Q2_K].gemm = gemm_by_batch<avx512vnni::gemm_q2_k_q8_k, avx512vnni::tiles_q2_k_q8_k, kB>;
   t[DType::Q3_K].gemm = gemm_by_batch<avx512vnni::gemm_q3_k_q8_k, avx512vnni::tiles_q3_k_q8_k, kB>;
   t[DType::Q5_K].gemm = gemm_by_batch<avx512vnni::gemm_q5_k_q8_k, avx512vnni::tiles_q5_k_q8_k, kB>;
-  // Q4_0, MXFP4, Q8_0, Q4_K, Q5_K, Q6_K and IQ4_XS weights are packed by 16 rows at load: the
-  // 16 rows in zmm lanes.
+  // Q4_0, MXFP4, Q8_0, Q4_K, Q5_K, Q6_K, IQ4_XS and IQ4_NL weights are packed by 16 rows at
+  // load: the 16 rows in zmm lanes.
   using namespace avx512vnni;
   packed16(t[DType::Q4_0], pack16_q4_0, gemm16_q4_0_q8_0, unpack16_q4_0);
   packed16(t[DType::MXFP4], pack16_mxfp4, gemm16_mxfp4_q8_0, unpack16_mxfp4);
@@ -136,11 +136,12 @@ void register_avx512_vnni(KernelTable& t) {
   packed16(t[DType::Q5_K], pack16_q5_k, gemm16_q5_k_q8_k, unpack16_q5_k);
   packed16(t[DType::Q6_K], pack16_q6_k, gemm16_q6_k_q8_k, unpack16_q6_k);
   packed16(t[DType::IQ4_XS], pack16_iq4_xs, gemm16_iq4_xs_q8_k, unpack16_iq4_xs);
+  packed16(t[DType::IQ4_NL], pack16_q4_0, gemm16_iq4_nl_q8_0, unpack16_q4_0);  // Q4_0's bytes
 }
 
 void register_amx(KernelTable& t) {
-  // Prompts go through the AMX tiles, which read plain rows. MXFP4 and IQ4_XS have no AMX
-  // tiles and keep the VNNI tier's rows packed by 16.
+  // Prompts go through the AMX tiles, which read plain rows. MXFP4, IQ4_NL and IQ4_XS have no
+  // AMX tiles and keep the VNNI tier's rows packed by 16.
   for (DType d :
        {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K, DType::F16, DType::BF16}) {
     t[d].pack8 = nullptr;

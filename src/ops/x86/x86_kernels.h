@@ -7,7 +7,7 @@
 // float dots and float gemm tiles (4 rows x 4 tokens); AVX-512 VNNI = integer dots and row
 // kernels for the legacy and K-quant types (the matmul driver prefers gemm; decode = gemm with one
 // token), and for batches of >= 8 tokens the AVX2 8-row tiles rebuilt with vpdpbusd. Matrices
-// of F16/BF16 (AVX-512) and Q4_0/Q8_0/MXFP4/Q4_K/Q5_K/Q6_K/IQ4_XS (VNNI) are packed by 16 rows at load and
+// of F16/BF16 (AVX-512) and Q4_0/IQ4_NL/Q8_0/MXFP4/Q4_K/Q5_K/Q6_K/IQ4_XS (VNNI) are packed by 16 rows at load and
 // run on the gemm16_* kernels for every batch size. On AVX2-best CPUs with AVX-VNNI the AVX2
 // tiles are their vpdpbusd builds (namespace avxvnni). AVX2 also has the IQ4_NL/IQ4_XS dots.
 // Integer parts are exact; float results differ from the scalar twins by summation order and,
@@ -108,6 +108,7 @@ OPS_X86_GEMM(gemm_q5_k_q8_k);
 void pack16_q4_0(const void* src, void* dst, int64_t k, int64_t n_rows);
 void unpack16_q4_0(const void* group, int r, void* dst, int64_t k);
 OPS_X86_GEMM(gemm16_q4_0_q8_0);
+OPS_X86_GEMM(gemm16_iq4_nl_q8_0);  // on pack16_q4_0's layout (IQ4_NL has Q4_0's bytes)
 void pack16_mxfp4(const void* src, void* dst, int64_t k, int64_t n_rows);
 void unpack16_mxfp4(const void* group, int r, void* dst, int64_t k);
 OPS_X86_GEMM(gemm16_mxfp4_q8_0);
