@@ -1,7 +1,7 @@
 // Loading: metadata errors, pre-tokenizer table, synthetic vocabs, load time.
-#include <algorithm>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "api/status.h"

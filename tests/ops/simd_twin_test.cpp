@@ -26,10 +26,10 @@ using ops::DType;
 using ops::Isa;
 
 const std::vector<DType>& simd_dot_types() {
-  static const std::vector<DType> k = {
-      DType::F32,  DType::F16,  DType::BF16, DType::Q4_0, DType::Q4_1,   DType::Q5_0,
-      DType::Q5_1, DType::Q8_0, DType::MXFP4, DType::Q2_K, DType::Q3_K,  DType::Q4_K,
-      DType::Q5_K, DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS};
+  static const std::vector<DType> k = {DType::F32,   DType::F16,  DType::BF16,   DType::Q4_0,
+                                       DType::Q4_1,  DType::Q5_0, DType::Q5_1,   DType::Q8_0,
+                                       DType::MXFP4, DType::Q2_K, DType::Q3_K,   DType::Q4_K,
+                                       DType::Q5_K,  DType::Q6_K, DType::IQ4_NL, DType::IQ4_XS};
   return k;
 }
 

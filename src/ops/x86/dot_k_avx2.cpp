@@ -1,6 +1,6 @@
 // AVX2 dots of the K-quants (Q2_K..Q6_K) and IQ4_XS with Q8_K activations. K-quant weights are
-// unpacked to unsigned codes 32 at a time, multiplied with maddubs, scaled per sub-block with madd into
-// int32 (exact), and each 256-block is converted to float once. Code offsets (-4 for Q3_K, -32
+// unpacked to unsigned codes 32 at a time, multiplied with maddubs, scaled per sub-block with madd
+// into int32 (exact), and each 256-block is converted to float once. Code offsets (-4 for Q3_K, -32
 // for Q6_K) and Q2_K/Q4_K/Q5_K mins are applied through the activation block sums (bsums).
 #include <cstddef>
 #include <cstring>

@@ -41,9 +41,9 @@ constexpr int kMaxT = 4;
 
 thread_local ScratchBuf<> t_terms;  // per token and block: activation scale, offset term
 
-// The packed types, each: its Block, the bytes of its 16 rows' scales (kHead) and how they become floats,
-// the offset its unsigned codes carry, and its 8 vpdpbusd operands (operand j against the
-// activation codes 4j..4j+3).
+// The packed types, each: its Block, the bytes of its 16 rows' scales (kHead) and how they
+// become floats, the offset its unsigned codes carry, and its 8 vpdpbusd operands (operand j
+// against the activation codes 4j..4j+3).
 
 // The nibbles of 4 chunks as 8 operands, each nibble mapped by map(): chunk i holds codes 8i..
 // (low nibbles) and 8i+4.. (high nibbles).
@@ -58,30 +58,35 @@ inline void nibble_operands(const uint8_t* p, __m512i* u, const Map& map) {
   }
 }
 
-struct Q40 {
-  using Block = BlockQ4_0;
-  static constexpr size_t kHead = 32;  // fp16
-  static constexpr int kOffset = 8;
+// The nibbles mapped through a 16-entry table of codes (MXFP4, IQ4_NL).
+inline void table_operands(const uint8_t* p, __m512i* u, const OffsetCodes& codes) {
+  const __m512i table = _mm512_broadcast_i32x4(load128(codes.v));
+  nibble_operands(p, u, [&](__m512i x) { return _mm512_shuffle_epi8(table, x); });
+}
+
+// The rows' scales of Q4_0, IQ4_NL and Q8_0: 16 fp16.
+struct F16Scales {
+  static constexpr size_t kHead = 32;
   static __m512 scales(const uint8_t* p) { return _mm512_cvtph_ps(load256(p)); }
+};
+
+struct Q40 : F16Scales {
+  using Block = BlockQ4_0;
+  static constexpr int kOffset = 8;
   static void operands(const uint8_t* p, __m512i* u) {
     nibble_operands(p, u, [](__m512i x) { return x; });
   }
 };
 
-constexpr OffsetCodes kMxfp4Codes16 = offset_codes(kMxfp4Values, 12);  // 0..24
+constexpr OffsetCodes kMxfp4Codes16 = offset_codes(kMxfp4Values, 12);   // 0..24
 constexpr OffsetCodes kIq4nlCodes16 = offset_codes(kIq4nlValues, 128);  // 1..241
 
 // IQ4_NL: Q4_0's bytes (fp16 d, the same nibble order), so Q4_0's pack and unpack serve it;
 // its nibbles map to the IQ4_NL values + 128.
-struct Iq4Nl {
+struct Iq4Nl : F16Scales {
   using Block = BlockIq4Nl;
-  static constexpr size_t kHead = 32;  // fp16
   static constexpr int kOffset = 128;
-  static __m512 scales(const uint8_t* p) { return _mm512_cvtph_ps(load256(p)); }
-  static void operands(const uint8_t* p, __m512i* u) {
-    const __m512i table = _mm512_broadcast_i32x4(load128(kIq4nlCodes16.v));
-    nibble_operands(p, u, [&](__m512i x) { return _mm512_shuffle_epi8(table, x); });
-  }
+  static void operands(const uint8_t* p, __m512i* u) { table_operands(p, u, kIq4nlCodes16); }
 };
 static_assert(sizeof(BlockIq4Nl) == sizeof(BlockQ4_0));
 
@@ -94,22 +99,16 @@ struct Mxfp4 {
     const __m512i e = _mm512_cvtepu8_epi32(load128(p));
     const __m512i one = _mm512_set1_epi32(1);
     const __m512i normal = _mm512_slli_epi32(_mm512_sub_epi32(e, one), 23);
-    const __m512i tiny =
-        _mm512_srlv_epi32(_mm512_set1_epi32(0x00400000), _mm512_sub_epi32(one, e));
+    const __m512i tiny = _mm512_srlv_epi32(_mm512_set1_epi32(0x00400000), _mm512_sub_epi32(one, e));
     const __mmask16 small = _mm512_cmplt_epi32_mask(e, _mm512_set1_epi32(2));
     return _mm512_castsi512_ps(_mm512_mask_blend_epi32(small, normal, tiny));
   }
-  static void operands(const uint8_t* p, __m512i* u) {
-    const __m512i table = _mm512_broadcast_i32x4(load128(kMxfp4Codes16.v));
-    nibble_operands(p, u, [&](__m512i x) { return _mm512_shuffle_epi8(table, x); });
-  }
+  static void operands(const uint8_t* p, __m512i* u) { table_operands(p, u, kMxfp4Codes16); }
 };
 
-struct Q80 {  // bytes stored as code + 128; chunk i: codes 4i..4i+3
+struct Q80 : F16Scales {  // bytes stored as code + 128; chunk i: codes 4i..4i+3
   using Block = BlockQ8_0;
-  static constexpr size_t kHead = 32;  // fp16
   static constexpr int kOffset = 128;
-  static __m512 scales(const uint8_t* p) { return _mm512_cvtph_ps(load256(p)); }
   static void operands(const uint8_t* p, __m512i* u) {
 #pragma GCC unroll 8
     for (int i = 0; i < 8; i++) u[i] = _mm512_loadu_si512(p + 64 * i);
@@ -165,10 +164,6 @@ void token_terms(const BlockQ8_0* a, int64_t nb, float offset, float* fa, float*
     c[b] = -offset * fa[b] * static_cast<float>(sum);
   }
 }
-
-}  // namespace
-
-namespace {
 
 // A block's 16 nibble bytes (codes 0..15 in the low nibbles, 16..31 in the high ones, as Q4_0
 // and MXFP4 store them) into row r's words of the 4 packed chunks at c: chunk i takes codes

@@ -38,8 +38,8 @@ void token_sums(const BlockQ8_K* a, int64_t nb, int32_t* out) {
     for (int p = 0; p < 4; p++) {
       const int s0 = a[b].bsums[4 * p] + a[b].bsums[4 * p + 1];
       const int s1 = a[b].bsums[4 * p + 2] + a[b].bsums[4 * p + 3];
-      out[4 * b + p] = static_cast<int32_t>(static_cast<uint16_t>(s0) |
-                                            (static_cast<uint32_t>(static_cast<uint16_t>(s1)) << 16));
+      out[4 * b + p] = static_cast<int32_t>(
+          static_cast<uint16_t>(s0) | (static_cast<uint32_t>(static_cast<uint16_t>(s1)) << 16));
     }
   }
 }
@@ -121,31 +121,29 @@ void group_tokens(int64_t nb, const uint8_t* g, const BlockQ8_K* const* act,
 }  // namespace
 
 void pack16_iq4_xs(const void* src, void* dst, int64_t k, int64_t n_rows) {
-  pack_groups<BlockIq4Xs>(src, dst, k / kQK_K, n_rows,
-                          [](const BlockIq4Xs& blk, int r, uint8_t* pb) {
-                            std::memcpy(pb + 2 * r, &blk.d, 2);
-                            std::memcpy(pb + 32 + 2 * r, &blk.scales_h, 2);
-                            std::memcpy(pb + 64 + 4 * r, blk.scales_l, 4);
-                            for (int ib = 0; ib < 8; ib++) {
-                              for (int q = 0; q < 4; q++)
-                                std::memcpy(pb + kQs + 256 * ib + 64 * q + 4 * r,
-                                            blk.qs + 16 * ib + 4 * q, 4);
-                            }
-                          });
+  pack_groups<BlockIq4Xs>(
+      src, dst, k / kQK_K, n_rows, [](const BlockIq4Xs& blk, int r, uint8_t* pb) {
+        std::memcpy(pb + 2 * r, &blk.d, 2);
+        std::memcpy(pb + 32 + 2 * r, &blk.scales_h, 2);
+        std::memcpy(pb + 64 + 4 * r, blk.scales_l, 4);
+        for (int ib = 0; ib < 8; ib++) {
+          for (int q = 0; q < 4; q++)
+            std::memcpy(pb + kQs + 256 * ib + 64 * q + 4 * r, blk.qs + 16 * ib + 4 * q, 4);
+        }
+      });
 }
 
 void unpack16_iq4_xs(const void* group, int r, void* dst, int64_t k) {
-  unpack_group_row<BlockIq4Xs>(group, r, dst, k / kQK_K,
-                               [](const uint8_t* pb, int r, BlockIq4Xs& blk) {
-                                 std::memcpy(&blk.d, pb + 2 * r, 2);
-                                 std::memcpy(&blk.scales_h, pb + 32 + 2 * r, 2);
-                                 std::memcpy(blk.scales_l, pb + 64 + 4 * r, 4);
-                                 for (int ib = 0; ib < 8; ib++) {
-                                   for (int q = 0; q < 4; q++)
-                                     std::memcpy(blk.qs + 16 * ib + 4 * q,
-                                                 pb + kQs + 256 * ib + 64 * q + 4 * r, 4);
-                                 }
-                               });
+  unpack_group_row<BlockIq4Xs>(
+      group, r, dst, k / kQK_K, [](const uint8_t* pb, int r, BlockIq4Xs& blk) {
+        std::memcpy(&blk.d, pb + 2 * r, 2);
+        std::memcpy(&blk.scales_h, pb + 32 + 2 * r, 2);
+        std::memcpy(blk.scales_l, pb + 64 + 4 * r, 4);
+        for (int ib = 0; ib < 8; ib++) {
+          for (int q = 0; q < 4; q++)
+            std::memcpy(blk.qs + 16 * ib + 4 * q, pb + kQs + 256 * ib + 64 * q + 4 * r, 4);
+        }
+      });
 }
 
 void gemm16_iq4_xs_q8_k(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act,

@@ -36,20 +36,17 @@ constexpr int kMaxT = 8;  // tokens per pass over a group
 struct Q4K {
   using Block = BlockQ4_K;
   static constexpr size_t kQs = 256;
-  static void codes(const uint8_t*, int, int, __m512i x, __m512i low, __m512i& lo,
-                    __m512i& hi) {
+  static void codes(const uint8_t*, int, int, __m512i x, __m512i low, __m512i& lo, __m512i& hi) {
     lo = _mm512_and_si512(x, low);
     hi = _mm512_and_si512(_mm512_srli_epi16(x, 4), low);
   }
 };
 
 // Bit `bit` of every byte of h at bit 4 (16-bit shifts: bit 4 of a byte only ever comes from
-// the same byte, 4 - bit or bit - 4 places away).
-template <int bit>
-inline __m512i fifth_bits(__m512i h) {
-  const __m512i b4 = _mm512_set1_epi8(0x10);
-  if constexpr (bit <= 4) return _mm512_and_si512(_mm512_slli_epi16(h, 4 - bit), b4);
-  return _mm512_and_si512(_mm512_srli_epi16(h, bit - 4), b4);
+// the same byte, 4 - bit or bit - 4 places away). `bit` is a constant once the loops unroll.
+inline __m512i fifth_bits(__m512i h, int bit) {
+  const __m512i v = bit <= 4 ? _mm512_slli_epi16(h, 4 - bit) : _mm512_srli_epi16(h, bit - 4);
+  return _mm512_and_si512(v, _mm512_set1_epi8(0x10));
 }
 
 struct Q5K {
@@ -58,13 +55,7 @@ struct Q5K {
   static void codes(const uint8_t* pb, int j, int i, __m512i x, __m512i low, __m512i& lo,
                     __m512i& hi) {
     const __m512i h = _mm512_loadu_si512(pb + 256 + 64 * i);
-    __m512i hl, hh;
-    switch (j) {  // j is a constant in the unrolled loop
-      case 0: hl = fifth_bits<0>(h), hh = fifth_bits<1>(h); break;
-      case 1: hl = fifth_bits<2>(h), hh = fifth_bits<3>(h); break;
-      case 2: hl = fifth_bits<4>(h), hh = fifth_bits<5>(h); break;
-      default: hl = fifth_bits<6>(h), hh = fifth_bits<7>(h); break;
-    }
+    const __m512i hl = fifth_bits(h, 2 * j), hh = fifth_bits(h, 2 * j + 1);
     lo = _mm512_or_si512(_mm512_and_si512(x, low), hl);
     hi = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(x, 4), low), hh);
   }
@@ -135,7 +126,8 @@ void group_tokens(int64_t nb, const uint8_t* g, const BlockQ8_K* const* act,
       const uint8_t* pj = pb + P::kQs + 512 * j;
       __m512i lo[8], hi[8];
 #pragma GCC unroll 8
-      for (int i = 0; i < 8; i++) P::codes(pb, j, i, _mm512_loadu_si512(pj + 64 * i), low, lo[i], hi[i]);
+      for (int i = 0; i < 8; i++)
+        P::codes(pb, j, i, _mm512_loadu_si512(pj + 64 * i), low, lo[i], hi[i]);
 #pragma GCC unroll 8
       for (int t = 0; t < T; t++) {
         const int8_t* q = act[t][b].qs + 64 * j;
@@ -196,16 +188,15 @@ void get_k_common(const uint8_t* pb, int r, Block& blk, size_t qs) {
 template <class P>
 void gemm16_k(int64_t n, int nr, int nt, const void* w, size_t ws, const void* act, size_t as,
               float* y, int64_t ldy) {
-  static constexpr GroupFn<BlockQ8_K, int32_t> kGroup[kMaxT + 1] = {
-      nullptr,
-      group_tokens<P, 1>,
-      group_tokens<P, 2>,
-      group_tokens<P, 3>,
-      group_tokens<P, 4>,
-      group_tokens<P, 5>,
-      group_tokens<P, 6>,
-      group_tokens<P, 7>,
-      group_tokens<P, 8>};
+  static constexpr GroupFn<BlockQ8_K, int32_t> kGroup[kMaxT + 1] = {nullptr,
+                                                                    group_tokens<P, 1>,
+                                                                    group_tokens<P, 2>,
+                                                                    group_tokens<P, 3>,
+                                                                    group_tokens<P, 4>,
+                                                                    group_tokens<P, 5>,
+                                                                    group_tokens<P, 6>,
+                                                                    group_tokens<P, 7>,
+                                                                    group_tokens<P, 8>};
   const int64_t nb = n / kQK_K;
   run_groups<kMaxT>(nb, nr, nt, static_cast<const uint8_t*>(w), ws,
                     static_cast<const uint8_t*>(act), as, y, ldy, kGroup, t_sums, 4 * nb,
@@ -215,26 +206,22 @@ void gemm16_k(int64_t n, int nr, int nt, const void* w, size_t ws, const void* a
 }  // namespace
 
 void pack16_q4_k(const void* src, void* dst, int64_t k, int64_t n_rows) {
-  pack_groups<BlockQ4_K>(src, dst, k / kQK_K, n_rows,
-                         [](const BlockQ4_K& blk, int r, uint8_t* pb) {
-                           put_k_common(blk, r, pb, Q4K::kQs);
-                         });
+  pack_groups<BlockQ4_K>(src, dst, k / kQK_K, n_rows, [](const BlockQ4_K& blk, int r, uint8_t* pb) {
+    put_k_common(blk, r, pb, Q4K::kQs);
+  });
 }
 
 void unpack16_q4_k(const void* group, int r, void* dst, int64_t k) {
-  unpack_group_row<BlockQ4_K>(group, r, dst, k / kQK_K,
-                              [](const uint8_t* pb, int r, BlockQ4_K& blk) {
-                                get_k_common(pb, r, blk, Q4K::kQs);
-                              });
+  unpack_group_row<BlockQ4_K>(
+      group, r, dst, k / kQK_K,
+      [](const uint8_t* pb, int r, BlockQ4_K& blk) { get_k_common(pb, r, blk, Q4K::kQs); });
 }
 
 void pack16_q5_k(const void* src, void* dst, int64_t k, int64_t n_rows) {
-  pack_groups<BlockQ5_K>(src, dst, k / kQK_K, n_rows,
-                         [](const BlockQ5_K& blk, int r, uint8_t* pb) {
-                           put_k_common(blk, r, pb, Q5K::kQs);
-                           for (int i = 0; i < 8; i++)
-                             std::memcpy(pb + 256 + 64 * i + 4 * r, blk.qh + 4 * i, 4);
-                         });
+  pack_groups<BlockQ5_K>(src, dst, k / kQK_K, n_rows, [](const BlockQ5_K& blk, int r, uint8_t* pb) {
+    put_k_common(blk, r, pb, Q5K::kQs);
+    for (int i = 0; i < 8; i++) std::memcpy(pb + 256 + 64 * i + 4 * r, blk.qh + 4 * i, 4);
+  });
 }
 
 void unpack16_q5_k(const void* group, int r, void* dst, int64_t k) {

@@ -28,8 +28,8 @@ template <int kBytes, int kAheadTimes = 1>
 inline void prefetch_weights(const void* p) {
   // Integer arithmetic: the address may lie past the end of the buffer (a prefetch never
   // faults, but a pointer formed there would be undefined).
-  const char* q = reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(p) +
-                                                kAheadTimes * kPrefetchAhead);
+  const char* q =
+      reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(p) + kAheadTimes * kPrefetchAhead);
 #pragma GCC unroll 16
   for (int l = 0; l < kBytes; l += 64) _mm_prefetch(q + l, _MM_HINT_T1);
 }

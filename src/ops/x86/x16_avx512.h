@@ -23,8 +23,8 @@ constexpr int kRows16 = 16;  // rows per packed group
 // GFLOP/s, prompts (64 tokens) the same or better; 2.3 to 74 KB ahead all did better than
 // none, into L1 worse than none. Past a group's end it reaches into the next group, which the
 // same thread takes next within a token pass (past a chunk's last group, into the next chunk,
-// usually the same thread's next). One token (decode) is left to the hardware prefetcher, which keeps
-// up with it in 2 MiB pages (a prefetch only cost there: see gemm_x16_avx512.cpp).
+// usually the same thread's next). One token (decode) is left to the hardware prefetcher, which
+// keeps up with it in 2 MiB pages (a prefetch only cost there: see gemm_x16_avx512.cpp).
 template <int T, int kBytes>
 inline void prefetch_batch(const uint8_t* p) {
   if constexpr (T >= 2) prefetch_weights<kBytes>(p);

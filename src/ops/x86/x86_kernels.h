@@ -7,12 +7,12 @@
 // float dots and float gemm tiles (4 rows x 4 tokens); AVX-512 VNNI = integer dots and row
 // kernels for the legacy and K-quant types (the matmul driver prefers gemm; decode = gemm with one
 // token), and for batches of >= 8 tokens the AVX2 8-row tiles rebuilt with vpdpbusd. Matrices
-// of F16/BF16 (AVX-512) and Q4_0/IQ4_NL/Q8_0/MXFP4/Q4_K/Q5_K/Q6_K/IQ4_XS (VNNI) are packed by 16 rows at load and
-// run on the gemm16_* kernels for every batch size. On AVX2-best CPUs with AVX-VNNI the AVX2
-// tiles are their vpdpbusd builds (namespace avxvnni). AVX2 also has the IQ4_NL/IQ4_XS dots.
-// Integer parts are exact; float results differ from the scalar twins by summation order and,
-// where an offset is taken out as a separate term (offset codes times the activation sums), by
-// that term's rounding.
+// of F16/BF16 (AVX-512) and Q4_0/IQ4_NL/Q8_0/MXFP4/Q4_K/Q5_K/Q6_K/IQ4_XS (VNNI) are packed by 16
+// rows at load and run on the gemm16_* kernels for every batch size. On AVX2-best CPUs with
+// AVX-VNNI the AVX2 tiles are their vpdpbusd builds (namespace avxvnni). AVX2 also has the
+// IQ4_NL/IQ4_XS dots. Integer parts are exact; float results differ from the scalar twins by
+// summation order and, where an offset is taken out as a separate term (offset codes times the
+// activation sums), by that term's rounding.
 #pragma once
 #include <cstddef>
 #include <cstdint>
